@@ -1,0 +1,108 @@
+# lakehouse - build, run and test.
+#
+#   make run [DATA=dir]   install missing packages, build, start the process group
+#   make test             install missing packages, build with ASan+UBSan, run every test
+#   make                  build (build/bin/)
+#   make SANITIZE=1       build with ASan+UBSan (build/asan/bin/)
+#   make deps             install missing Debian packages (apt-get)
+#   make clean
+
+DATA     ?= ./lakehouse
+SANITIZE ?= 0
+
+ifeq ($(SANITIZE),1)
+BUILD    ?= build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPTFLAGS := -O1 -g
+else
+BUILD    ?= build
+SANFLAGS :=
+OPTFLAGS := -O2 -g
+endif
+
+PKGS     := libzmq msgpack sqlite3 liblz4 jansson
+CC       ?= cc
+CPPFLAGS += -D_GNU_SOURCE -Icommon
+CFLAGS   += -std=c17 -Wall -Wextra -Werror $(OPTFLAGS) $(SANFLAGS) -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   += $(PKG_LIBS) -linotifytools -lm
+LDFLAGS  += $(SANFLAGS)
+
+# Debian 12 packages: build dependencies and the tools the tests use.
+DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3-dev \
+                liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4
+
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
+COMMON_LIB  := $(BUILD)/lib/liblakehouse-common.a
+
+BROKER_SRCS      := $(wildcard broker/*.c)
+INGEST_SRCS      := $(wildcard ingest/*.c)
+PROCESSOR_SRCS   := $(wildcard processor/*.c)
+TRANSFORMER_SRCS := $(wildcard transformer/*.c)
+CLI_SRCS         := $(wildcard broker/cli/*.c)
+UNIT_SRCS        := $(wildcard tests/unit/test_*.c)
+
+BINS := $(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-ingest \
+        $(BUILD)/bin/lakehouse-processor $(BUILD)/bin/lakehouse-transformer \
+        $(BUILD)/bin/lakehouse
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all build run test test-only unit clean deps
+all: build
+build: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define link_process
+$(BUILD)/bin/$(1): $(2:%.c=$(BUILD)/obj/%.o) $(COMMON_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(eval $(call link_process,lakehouse-broker,$(BROKER_SRCS)))
+$(eval $(call link_process,lakehouse-ingest,$(INGEST_SRCS)))
+$(eval $(call link_process,lakehouse-processor,$(PROCESSOR_SRCS)))
+$(eval $(call link_process,lakehouse-transformer,$(TRANSFORMER_SRCS)))
+$(eval $(call link_process,lakehouse,$(CLI_SRCS)))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+# Install whatever Debian packages are missing (needs root or sudo).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+run: deps
+	$(MAKE) build SANITIZE=0
+	exec build/bin/lakehouse-broker --data "$(DATA)" --demo
+
+# The whole suite under ASan+UBSan: unit tests, then integration tests that
+# start the real processes. Ends with "N passed, N failed".
+test: deps
+	$(MAKE) build unit SANITIZE=1
+	tests/run.sh build/asan
+
+test-only:
+	tests/run.sh $(BUILD)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

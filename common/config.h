@@ -1,0 +1,73 @@
+/* config.h - every setting of the system, declared once in a table.
+ *
+ * The table in config.c (name, type, default, offset, help) drives parsing of
+ * the JSON config file, environment overrides, `--help` output and the README.
+ * Precedence, lowest to highest: built-in default < config file < environment
+ * (LAKEHOUSE_<NAME in upper case>, e.g. LAKEHOUSE_SEAL_MAX_AGE_MS) < the
+ * --data command-line option. Unknown keys and values of the wrong type are
+ * errors naming the key. The struct is read-only after start.
+ *
+ * Socket endpoints left empty are derived from data_dir:
+ *   events_pub_endpoint       ipc://<data_dir>/run/events-in.sock   (broker XSUB binds; publishers connect)
+ *   events_sub_endpoint       ipc://<data_dir>/run/events-out.sock  (broker XPUB binds; subscribers connect)
+ *   ingest_endpoint           ipc://<data_dir>/run/ingest.sock      (ingest ROUTER binds; producers connect)
+ *   processor_control_endpoint ipc://<data_dir>/run/processor.sock (processor REP: replay requests)
+ *   transformer_control_endpoint ipc://<data_dir>/run/transformer.sock (transformer REP: run-now requests)
+ * data_dir is made absolute at load time. */
+#ifndef LAKEHOUSE_CONFIG_H
+#define LAKEHOUSE_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <limits.h>
+#include "error.h"
+
+#define CONFIG_ENDPOINT_MAX 256
+
+struct config {
+    char data_dir[PATH_MAX];        /* default "./lakehouse" */
+    char log_level[16];             /* debug|info|warn|error, default info */
+
+    char events_pub_endpoint[CONFIG_ENDPOINT_MAX];
+    char events_sub_endpoint[CONFIG_ENDPOINT_MAX];
+    char ingest_endpoint[CONFIG_ENDPOINT_MAX];
+    char processor_control_endpoint[CONFIG_ENDPOINT_MAX];
+    char transformer_control_endpoint[CONFIG_ENDPOINT_MAX];
+
+    /* ingest */
+    int64_t seal_max_bytes;         /* seal a spool file at this size; default 4 MiB */
+    int64_t seal_max_age_ms;        /* ...or this old; default 200 (sub-second freshness) */
+    int64_t batch_max_records;      /* records per producer batch; default 10000 */
+    int64_t batch_max_bytes;        /* body bytes per producer batch; default 16 MiB */
+    int64_t record_max_bytes;       /* bytes per record; default 1 MiB */
+    int64_t group_commit_max_batches; /* batches sharing one fdatasync; default 256 */
+    int64_t ingest_queue_max_bytes; /* bytes of requests held before replying busy; default 64 MiB */
+    int64_t batch_id_window;        /* remembered batch ids for re-send dedup; default 100000 */
+
+    /* processor / transformer */
+    int64_t reconcile_interval_ms;  /* periodic re-scan of durable state; default 10000 */
+    int64_t merge_max_records;      /* records per merge transaction chunk guard; default 1000000 */
+
+    /* broker / supervision */
+    int64_t restart_backoff_min_ms; /* default 200 */
+    int64_t restart_backoff_max_ms; /* default 30000 */
+    int64_t stop_timeout_ms;        /* per child, before SIGKILL; default 20000 */
+
+    /* query */
+    int64_t query_timeout_ms;       /* default 10000 */
+    int64_t query_max_rows;         /* default 10000 */
+};
+
+/* Fill cfg from defaults, then the JSON file at path (NULL: none), then the
+ * environment, then data_dir_override (NULL: none). Derives empty endpoints.
+ * Returns 0, or -1 with err such as "config /etc/x.json: unknown key 'seal_ms'". */
+int config_load(struct config *cfg, const char *path, const char *data_dir_override,
+                char err[ERROR_MAX]);
+
+/* Print every option with its type, default and help (for --help and docs). */
+void config_print_help(FILE *out);
+
+/* Print the effective configuration as JSON. */
+void config_print(const struct config *cfg, FILE *out);
+
+#endif

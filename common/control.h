@@ -1,0 +1,69 @@
+/* control.h - the request/reply messages of the control sockets (ZeroMQ
+ * REQ -> REP) through which the `lakehouse` command (and later the broker's
+ * HTTP API) asks a process to act. Defined here, beside event.h and
+ * protocol.h, so that every message on the wire is defined in common/.
+ *
+ * Request: one frame, msgpack map, exactly these keys (strict decoding):
+ *   v (uint, CONTROL_VERSION) cmd (str) domain (str) name (str) from (str) to (str)
+ * Reply: one frame, msgpack map, exactly these keys:
+ *   v (uint) status (str "ok" | "error") message (str) count (int) id (int)
+ * Commands:
+ *   processor   (config.processor_control_endpoint)
+ *     "ping"    -> ok
+ *     "replay"  domain ("" = every domain), name = table ("" = every table of
+ *               the domain), from/to = "YYYY-MM-DD" inclusive bronze date range
+ *               ("" = unbounded). With no range, the tables are rebuilt from
+ *               bronze (dropped and re-merged in one transaction per table);
+ *               with a range, the files of those dates are merged again.
+ *               Replies when done: count = files merged, message = summary.
+ *     "reconcile" -> scan bronze against the ledger now; count = files merged.
+ *   transformer (config.transformer_control_endpoint)
+ *     "ping"    -> ok
+ *     "run"     domain, name = job: start a run now; replies at once with
+ *               id = execution id (status RUNNING in the catalog) and runs it
+ *               right after replying. Errors: unknown job.
+ *     "reload"  -> re-read jobs from the catalog; count = jobs. */
+#ifndef LAKEHOUSE_CONTROL_H
+#define LAKEHOUSE_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+#include "names.h"
+
+#define CONTROL_VERSION 1
+#define CONTROL_CMD_MAX 32
+
+struct control_request {
+    char cmd[CONTROL_CMD_MAX];
+    char domain[NAMES_MAX];
+    char name[NAMES_MAX];
+    char from[16];
+    char to[16];
+};
+
+struct control_reply {
+    bool ok;
+    char message[ERROR_MAX];
+    int64_t count;
+    int64_t id;
+};
+
+/* Encode into a malloc'd buffer (caller frees). Strict decode: -1 with err. */
+int control_request_encode(const struct control_request *req, char **out, size_t *len,
+                           char err[ERROR_MAX]);
+int control_request_decode(const void *buf, size_t len, struct control_request *out,
+                           char err[ERROR_MAX]);
+int control_reply_encode(const struct control_reply *reply, char **out, size_t *len,
+                         char err[ERROR_MAX]);
+int control_reply_decode(const void *buf, size_t len, struct control_reply *out,
+                         char err[ERROR_MAX]);
+
+/* Client helper: connect a REQ socket to endpoint, send req, wait up to
+ * timeout_ms for the reply. -1 with err on timeout ("no reply from
+ * ipc://... within 5000 ms: is the process running?") or transport error. */
+int control_call(void *zmq_context, const char *endpoint, const struct control_request *req,
+                 int timeout_ms, struct control_reply *reply, char err[ERROR_MAX]);
+
+#endif

@@ -1,0 +1,75 @@
+/* job.h - transform job definitions: parsing the SQL-file form, validation,
+ * dependencies read from the SQL, and cycle detection. Pure logic.
+ *
+ * SQL-file form (`lakehouse job add FILE.sql`, and the jobs directory):
+ *   -- job: flights_by_origin          (optional: defaults to the file name without .sql)
+ *   -- domain: demo                    (required)
+ *   -- write_mode: overwrite           (overwrite | append; default overwrite)
+ *   -- unique_key: origin, day         (optional: rows are upserted on these columns)
+ *   -- schedule: dependency            (dependency | cron; default dependency)
+ *   -- cron: 0 2 * * ? *               (with schedule: cron; 5- or 6-field form, UTC)
+ *   SELECT ... FROM demo.silver.flights ...
+ * Header lines are the leading "-- key: value" comment lines; unknown keys are
+ * errors. A job writes the gold table named after it: <domain>.gold.<job>.
+ * Dependencies of a job are the tables its SQL references (sqlref.h). A job
+ * may not read its own output table, and a set of jobs may not form a cycle
+ * through gold tables. */
+#ifndef LAKEHOUSE_JOB_H
+#define LAKEHOUSE_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include "error.h"
+#include "names.h"
+#include "sqlref.h"
+
+enum job_write_mode { JOB_WRITE_OVERWRITE, JOB_WRITE_APPEND };
+enum job_schedule { JOB_SCHEDULE_DEPENDENCY, JOB_SCHEDULE_CRON };
+
+#define JOB_UNIQUE_KEY_MAX 512
+#define JOB_CRON_MAX 128
+
+struct job_def {
+    char domain[NAMES_MAX];
+    char name[NAMES_MAX];
+    char *sql;                          /* owned */
+    enum job_write_mode write_mode;
+    char unique_key[JOB_UNIQUE_KEY_MAX]; /* comma-separated column names, "" = none */
+    enum job_schedule schedule;
+    char cron[JOB_CRON_MAX];            /* "" unless schedule is cron */
+};
+
+const char *job_write_mode_name(enum job_write_mode m);
+int job_write_mode_from_name(const char *name, enum job_write_mode *out);
+const char *job_schedule_name(enum job_schedule s);
+int job_schedule_from_name(const char *name, enum job_schedule *out);
+
+/* Parse the SQL-file form. default_name (may be NULL) is used when the header
+ * has no "job:". Validates (job_validate). err names the line. */
+int job_parse_sql_file(const char *text, const char *default_name, struct job_def *out,
+                       char err[ERROR_MAX]);
+/* JSON form {domain, job_name, query, write_mode, unique_key, schedule_type,
+ * cron_schedule}; to_json returns a new reference. */
+int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX]);
+json_t *job_to_json(const struct job_def *job);
+
+/* Names, write mode, unique key columns, cron expression, SQL references
+ * (well-formed, layer silver or gold, not its own output table). */
+int job_validate(const struct job_def *job, char err[ERROR_MAX]);
+
+/* The tables the job reads, deduplicated. Caller frees *refs. */
+int job_dependencies(const struct job_def *job, struct sqlref **refs, size_t *count,
+                     char err[ERROR_MAX]);
+
+/* Would adding/replacing `candidate` among `jobs` (a job with the same domain
+ * and name is replaced) create a cycle through gold tables? 0 if not, -1 with
+ * err listing the cycle ("cycle: demo.a -> demo.b -> demo.a"). */
+int job_check_cycle(const struct job_def *jobs, size_t count, const struct job_def *candidate,
+                    char err[ERROR_MAX]);
+
+int job_copy(struct job_def *dst, const struct job_def *src);
+/* Free owned memory and zero the struct. */
+void job_clear(struct job_def *job);
+
+#endif

@@ -1,0 +1,47 @@
+/* layout.h - the shape of the data directory and of the silver/gold databases.
+ *
+ * Data directory (one root for everything):
+ *   catalog.db  spool/  bronze/  rejected/  silver/<domain>.db  gold/<domain>.db  run/
+ * Directories are created 0750, files 0640.
+ *
+ * Every silver and gold database holds, besides its tables, two internal
+ * tables (names start with '_', which no user table can):
+ *   _snapshots(snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT, table_name TEXT NOT NULL,
+ *              committed_at TEXT NOT NULL, operation TEXT NOT NULL,
+ *              source TEXT NOT NULL, rows_inserted INTEGER NOT NULL,
+ *              rows_updated INTEGER NOT NULL, rows_unchanged INTEGER NOT NULL,
+ *              rows_deleted INTEGER NOT NULL, schema_version INTEGER NOT NULL)
+ *       operation: silver "merge" | "replay"; gold "overwrite" | "append" | "upsert"
+ *       source:    silver: the bronze file (relative path); gold: "execution:<id>"
+ *   _ledger(file TEXT PRIMARY KEY, table_name TEXT NOT NULL, snapshot_id INTEGER NOT NULL,
+ *           records INTEGER NOT NULL, merged_at TEXT NOT NULL)      -- silver only
+ *   _quarantine(file TEXT PRIMARY KEY, table_name TEXT NOT NULL, reason TEXT NOT NULL,
+ *               at TEXT NOT NULL)                                     -- silver only
+ * A bronze file is merged and recorded in _ledger in one transaction (rule 2).
+ * Silver tables carry the user columns plus _seq INTEGER (the winning record's
+ * ingest sequence), _insert_date TEXT, _schema_version INTEGER and _rescued TEXT.
+ * The databases use WAL; the processor is the only writer of silver, the
+ * transformer the only writer of gold; PRAGMA user_version = LAYOUT_DB_VERSION. */
+#ifndef LAKEHOUSE_LAYOUT_H
+#define LAKEHOUSE_LAYOUT_H
+
+#include <stddef.h>
+#include "error.h"
+
+#define LAYOUT_DB_VERSION 1
+#define LAYOUT_DIR_MODE 0750
+#define LAYOUT_FILE_MODE 0640
+
+/* The DDL above (CREATE TABLE IF NOT EXISTS ...), for silver and gold. */
+extern const char *const layout_silver_ddl;
+extern const char *const layout_gold_ddl;
+
+/* "<data_dir>/silver/<domain>.db" etc. Return 0 or -1 if the path is too long. */
+int layout_silver_db(char *out, size_t out_size, const char *data_dir, const char *domain);
+int layout_gold_db(char *out, size_t out_size, const char *data_dir, const char *domain);
+/* "<data_dir>/<sub>" for sub in spool, bronze, rejected, silver, gold, run. */
+int layout_dir(char *out, size_t out_size, const char *data_dir, const char *sub);
+/* Create data_dir and all its subdirectories (0750). */
+int layout_create(const char *data_dir, char err[ERROR_MAX]);
+
+#endif

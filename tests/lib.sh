@@ -1,0 +1,81 @@
+# tests/lib.sh - helpers for integration tests (sourced by tests/integration/*.sh).
+#
+# Each check prints "PASS <name>" or "FAIL <name>: <why>"; tests/run.sh counts
+# them. Processes are real binaries from $LAKEHOUSE_BIN on a temporary data
+# directory ($T) that is removed at exit, with every started process killed.
+set -u
+LAKEHOUSE_BIN=${LAKEHOUSE_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/asan/bin}
+LAKEHOUSE_SOURCE=${LAKEHOUSE_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+SHARED_DATA=${SHARED_DATA:-$LAKEHOUSE_SOURCE/../shared/data}
+export PATH="$LAKEHOUSE_BIN:$PATH"
+# Leak checking is done by the unit tests; long-running processes killed by
+# signals in fault tests would report spurious leaks.
+export ASAN_OPTIONS=${LAKEHOUSE_PROCESS_ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+
+T=$(mktemp -d /tmp/lh-it.XXXXXX)
+export LAKEHOUSE_DATA="$T/data"
+GROUP_PID=""
+TEST_FAILURES=0
+
+cleanup() {
+    if [ -n "$GROUP_PID" ] && kill -0 "$GROUP_PID" 2>/dev/null; then
+        kill -TERM "$GROUP_PID" 2>/dev/null
+        for _ in $(seq 1 100); do kill -0 "$GROUP_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$GROUP_PID" 2>/dev/null
+    fi
+    pkill -KILL -f -- "--data $T/data" 2>/dev/null
+    [ -n "${KEEP_TEST_DIR:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; TEST_FAILURES=$((TEST_FAILURES + 1)); }
+
+# check NAME EXPECTED ACTUAL
+check_eq() {
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+# check_cmd NAME command...   (passes when the command succeeds)
+check_cmd() {
+    local name=$1; shift
+    local out
+    if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "command failed: $* -> $(echo "$out" | tail -3)"; fi
+}
+
+# wait_until TIMEOUT_SECONDS command...  (0 when the command succeeded in time)
+wait_until() {
+    local limit=$1; shift
+    local deadline=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ $(( $(date +%s%N) / 1000000 )) -ge "$deadline" ] && return 1
+        sleep 0.1
+    done
+}
+
+# Start the supervised group in the background on $LAKEHOUSE_DATA; logs to $T/group.log.
+start_group() {
+    lakehouse-broker --data "$LAKEHOUSE_DATA" "$@" >>"$T/group.log" 2>&1 &
+    GROUP_PID=$!
+    wait_until 20 test -S "$LAKEHOUSE_DATA/run/ingest.sock" || { echo "group did not start"; tail -50 "$T/group.log"; return 1; }
+    wait_until 20 test -S "$LAKEHOUSE_DATA/run/processor.sock" || { echo "processor did not start"; tail -50 "$T/group.log"; return 1; }
+    wait_until 20 test -S "$LAKEHOUSE_DATA/run/transformer.sock" || { echo "transformer did not start"; tail -50 "$T/group.log"; return 1; }
+}
+
+# Stop the group with SIGTERM and wait for it; returns its exit status.
+stop_group() {
+    [ -n "$GROUP_PID" ] || return 0
+    kill -TERM "$GROUP_PID"
+    local rc=0
+    wait "$GROUP_PID" || rc=$?
+    GROUP_PID=""
+    return $rc
+}
+
+# sql_silver DOMAIN SQL  /  sql_gold DOMAIN SQL : read a database directly with sqlite3.
+sql_silver() { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/silver/$1.db?mode=ro" "$2"; }
+sql_gold()   { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/$1.db?mode=ro" "$2"; }
+
+finish() {
+    [ "$TEST_FAILURES" -eq 0 ]
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Run the whole test suite against one build directory (default build/asan):
+# the cmocka unit tests in <build>/tests/, then every tests/integration/*.sh.
+# Integration scripts report each check as a line "PASS <name>" or
+# "FAIL <name>: <why>" (tests/lib.sh); a script that exits non-zero without
+# reporting a failure counts as one failure. Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build/asan}
+export LAKEHOUSE_BIN="$PWD/$BUILD/bin"
+export LAKEHOUSE_SOURCE="$PWD"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+passed=0
+failed=0
+failures=()
+log_dir=$(mktemp -d /tmp/lakehouse-tests.XXXXXX)
+
+for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    out="$log_dir/$name.log"
+    "$t" >"$out" 2>&1
+    rc=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+    p=${p:-0}; f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" -gt 0 ]; then
+        failures+=("unit $name (log: $out)")
+        echo "FAIL unit $name"; grep -E '^\[  (FAILED|ERROR) \]|ERROR|Sanitizer|runtime error' "$out" | head -20
+    else
+        echo "PASS unit $name ($p tests)"
+    fi
+done
+
+for t in tests/integration/*.sh; do
+    [ -f "$t" ] || continue
+    name=$(basename "$t" .sh)
+    out="$log_dir/$name.log"
+    echo "== $name"
+    bash "$t" >"$out" 2>&1
+    rc=$?
+    p=$(grep -c '^PASS ' "$out")
+    f=$(grep -c '^FAIL ' "$out")
+    grep -E '^(PASS|FAIL) ' "$out"
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1; echo "FAIL $name: exited with status $rc"; tail -30 "$out"
+    fi
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" -gt 0 ] && failures+=("$name (log: $out)")
+done
+
+if [ "${#failures[@]}" -gt 0 ]; then
+    echo "failed:"; printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
