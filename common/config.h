@@ -3,9 +3,14 @@
  * The table in config.c (name, type, default, offset, help) drives parsing of
  * the JSON config file, environment overrides, `--help` output and the README.
  * Precedence, lowest to highest: built-in default < config file < environment
- * (LAKEHOUSE_<NAME in upper case>, e.g. LAKEHOUSE_SEAL_MAX_AGE_MS) < the
- * --data command-line option. Unknown keys and values of the wrong type are
- * errors naming the key. The struct is read-only after start.
+ * (LAKEHOUSE_<NAME in upper case>, e.g. LAKEHOUSE_SEAL_MAX_AGE_MS; for
+ * data_dir it is LAKEHOUSE_DATA) < the --data command-line option. Unknown
+ * keys, duplicate keys and values of the wrong type are errors naming the key
+ * and the file. An environment variable set to "" counts as unset; other
+ * LAKEHOUSE_* variables are ignored. A relative data_dir in the config file is
+ * relative to the file's directory; elsewhere to the working directory.
+ * Every integer setting must be >= 1; restart_backoff_min_ms <= _max_ms and
+ * record_max_bytes <= batch_max_bytes. The struct is read-only after start.
  *
  * Socket endpoints left empty are derived from data_dir:
  *   events_pub_endpoint       ipc://<data_dir>/run/events-in.sock   (broker XSUB binds; publishers connect)
@@ -13,7 +18,9 @@
  *   ingest_endpoint           ipc://<data_dir>/run/ingest.sock      (ingest ROUTER binds; producers connect)
  *   processor_control_endpoint ipc://<data_dir>/run/processor.sock (processor REP: replay requests)
  *   transformer_control_endpoint ipc://<data_dir>/run/transformer.sock (transformer REP: run-now requests)
- * data_dir is made absolute at load time. */
+ * data_dir is made absolute at load time (symlinks resolved as far as the
+ * path exists). Every ipc:// endpoint path must fit a unix socket address
+ * (107 characters); a longer one is a load error that says so. */
 #ifndef LAKEHOUSE_CONFIG_H
 #define LAKEHOUSE_CONFIG_H
 

@@ -62,7 +62,12 @@ int control_reply_decode(const void *buf, size_t len, struct control_reply *out,
 
 /* Client helper: connect a REQ socket to endpoint, send req, wait up to
  * timeout_ms for the reply. -1 with err on timeout ("no reply from
- * ipc://... within 5000 ms: is the process running?") or transport error. */
+ * ipc://... within 5000 ms: is the process running?") or transport error.
+ * timeout_ms <= 0 waits forever. A reply with status "error" is not a
+ * transport error: 0 is returned and reply->ok is false. A new socket is
+ * used for each call and closed before returning (LINGER 0), so a call that
+ * timed out leaves nothing behind. Decoding (both sides) checks domain and
+ * name to be "" or valid object names and from/to to be "" or YYYY-MM-DD. */
 int control_call(void *zmq_context, const char *endpoint, const struct control_request *req,
                  int timeout_ms, struct control_reply *reply, char err[ERROR_MAX]);
 

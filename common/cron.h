@@ -1,10 +1,10 @@
 /* cron.h - cron expressions, evaluated in UTC.
  *
  * Accepted forms:
- *   5 fields: minute hour day-of-month month day-of-week      ("*/15 2 * * 1-5")
+ *   5 fields: minute hour day-of-month month day-of-week      ("*\/15 2 * * 1-5")
  *   6 fields: minute hour day-of-month month day-of-week year (the AWS
  *             EventBridge form, "0 2 * * ? *"); year is '*' or a list/range of years.
- * Each field: '*', '?', numbers, ranges a-b, steps */n and a-b/n, lists a,b,c;
+ * Each field: '*', '?', numbers, ranges a-b, steps *\/n and a-b/n, lists a,b,c;
  * months JAN-DEC and weekdays SUN-SAT (0 or 7 = Sunday) by name too.
  * As in Vixie cron, when both day fields are restricted a day matches if
  * either matches. */

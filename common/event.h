@@ -27,6 +27,10 @@
 
 #define EVENT_VERSION 1
 #define EVENT_FILE_MAX 512
+/* ZMQ_SNDHWM / ZMQ_RCVHWM of event sockets (messages). Events are small;
+ * this many per peer absorb bursts (a replay commits many files) without
+ * letting a stalled subscriber grow memory without bound (rule 5). */
+#define EVENT_HWM 10000
 
 enum event_topic {
     EVENT_BRONZE_SEALED,
@@ -66,10 +70,19 @@ void *event_subscriber_open(void *zmq_context, const struct config *cfg,
                             const enum event_topic *topics, size_t n, char err[ERROR_MAX]);
 
 /* Send ev (time_ms filled in if 0) as two frames, non-blocking: a full queue
- * drops the event (it is a hint) and returns -1 with err. */
+ * drops the event (it is a hint) and returns -1 with err. Note that a PUB
+ * socket with no subscriber yet (or at its ZMQ_SNDHWM, EVENT_HWM) silently
+ * drops and still returns 0: events are hints. Sockets from the open
+ * functions have ZMQ_LINGER 0, so zmq_close/zmq_ctx_term never hang. */
 int event_publish(void *pub_socket, const struct event *ev, char err[ERROR_MAX]);
 /* Receive one event (blocking unless flags has ZMQ_DONTWAIT). Returns 0, or
- * -1 with err (malformed events are reported, never fatal). */
+ * -1 with err (malformed events are reported, never fatal; the bad message is
+ * consumed, so the next call reads the next event). When nothing could be
+ * received errno tells why: EAGAIN (ZMQ_DONTWAIT, nothing pending), EINTR
+ * (a signal), ETERM (context terminated); after a malformed event it is
+ * EBADMSG (call again: more may be pending). domain and name of a decoded event
+ * are "" or valid object names (names.h); file is "" or a relative path
+ * without "..". */
 int event_receive(void *sub_socket, int flags, struct event *out, char err[ERROR_MAX]);
 
 #endif

@@ -28,7 +28,9 @@ int names_check_column(const char *name, char err[ERROR_MAX]);
 /* Turn any field name into a valid column name (for AUTO_INFERENCE of messy
  * input such as "Cost: Total $"): lower-cases, maps runs of other characters
  * to '_', trims '_', prefixes "c_" when it would not start with a letter,
- * truncates to 63. Deterministic. out has NAMES_MAX bytes. */
+ * truncates to 63 (then trims a trailing '_' again). A name without any
+ * letter or digit becomes "c". Deterministic, and a fixed point on its own
+ * output. out has NAMES_MAX bytes. */
 void names_sanitize_column(const char *in, char out[NAMES_MAX]);
 
 #endif

@@ -30,7 +30,25 @@
  *   - SINGLE_COLUMN: the whole input value (any JSON) becomes {"data": value};
  *     the schema has the one column "data" of type json.
  * Errors name the field and the problem, e.g.
- *   "field 'delay': expected integer, got string \"abc\"". */
+ *   "field 'delay': expected integer, got string \"abc\"".
+ * Details of the implementation (schema.c):
+ *   - a null field counts as absent everywhere, also for unknown fields (it is
+ *     not copied into _rescued);
+ *   - integer also accepts a JSON real with an integral value up to 2^53
+ *     (5.0 -> 5); integer strings are [+-]?[0-9]+ without spaces;
+ *   - boolean strings are matched case-insensitively ("TRUE" from spreadsheets);
+ *   - decimal normal form: no '+', no leading zeros, no "-0", fraction padded to
+ *     the scale ("12.5" -> "12.50" with scale 2); extra fraction digits beyond
+ *     the scale are accepted only when they are zeros;
+ *   - AUTO_INFERENCE maps a record field to a column by exact name, else by
+ *     names_sanitize_column(field) compared case-insensitively; evolution
+ *     also widens date -> timestamp; a value that fails its column goes to
+ *     _rescued unless the column is required or a primary key (then an error);
+ *   - column names are unique case-insensitively (SQLite identifiers are);
+ *   - schema_from_json refuses unknown keys; "version" is accepted (the output
+ *     of schema_to_json parses back); SINGLE_COLUMN gets its "data" column
+ *     when "columns" is left out; MANUAL needs at least one column; a primary
+ *     key cannot be json or array. */
 #ifndef LAKEHOUSE_SCHEMA_H
 #define LAKEHOUSE_SCHEMA_H
 
@@ -57,6 +75,9 @@ enum schema_mode { SCHEMA_MODE_MANUAL, SCHEMA_MODE_AUTO_INFERENCE, SCHEMA_MODE_S
 #define SCHEMA_FORMAT_MAX 64
 #define SCHEMA_DESCRIPTION_MAX 512
 #define SCHEMA_RESCUED_COLUMN "_rescued"
+/* Most columns a schema may have (definitions and AUTO_INFERENCE growth);
+ * leaves room below SQLite's 2000 for the metadata columns. */
+#define SCHEMA_COLUMNS_MAX 1000
 
 struct schema_column {
     char name[NAMES_MAX];

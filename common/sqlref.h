@@ -36,4 +36,12 @@ void sqlref_schema_name(enum sqlref_layer layer, const char *domain, char out[SQ
 int sqlref_rewrite(const char *sql, char **out_sql, struct sqlref **refs, size_t *count,
                    char err[ERROR_MAX]);
 
+/* Like sqlref_rewrite, but references into the database that the connection
+ * itself opened as "main" (layer main_layer of domain main_domain) are
+ * rewritten to "main"."<table>" instead of "<layer>_<domain>"."<table>": the
+ * transformer writes gold/<domain>.db as main and cannot ATTACH it a second
+ * time. main_domain NULL behaves exactly like sqlref_rewrite. Same ownership. */
+int sqlref_rewrite_main(const char *sql, enum sqlref_layer main_layer, const char *main_domain,
+                        char **out_sql, struct sqlref **refs, size_t *count, char err[ERROR_MAX]);
+
 #endif

@@ -8,7 +8,18 @@
  * Accepted input: ISO 8601 / RFC 3339 (either 'T' or ' ' separator, seconds
  * optional, 'Z' or numeric offset optional), or, when the column declares an
  * input format, that strptime(3) format (e.g. "%Y/%m/%d %H:%M"). Calendar
- * validity is checked (no 2021-02-30, hours 0-23...). */
+ * validity is checked (no 2021-02-30, hours 0-23, seconds 0-59: no leap
+ * second). Details of the choices made:
+ *   - ISO zones: "Z"/"z" stays "Z"; "+HH", "+HHMM", "+HH:MM" become "+HH:MM"
+ *     (sign kept, "-00:00" too); the instant is never shifted. A ',' before
+ *     the fraction becomes '.'. Surrounding whitespace is refused.
+ *   - A date-only value is a valid timestamp (midnight, no zone); a date
+ *     column refuses an ISO value with a time part rather than cut it off.
+ *   - With an input format, a value already in ISO 8601 is accepted too, so
+ *     normalising a normalised value changes nothing. "%z" in a format takes
+ *     the same zone forms as ISO; "%Z" and "%s" are refused (strptime would
+ *     ignore the zone name / read local time). A format must yield a full
+ *     date; missing time fields are 0. */
 #ifndef LAKEHOUSE_TIMEUTIL_H
 #define LAKEHOUSE_TIMEUTIL_H
 
@@ -16,6 +27,7 @@
 #include "error.h"
 
 #define TIMEUTIL_TIMESTAMP_MAX 48
+#define TIMEUTIL_FORMAT_MAX 64 /* input format buffer size, NUL included */
 
 int64_t timeutil_now_ms(void);       /* CLOCK_REALTIME, ms since epoch */
 int64_t timeutil_now_us(void);       /* CLOCK_REALTIME, us since epoch */
@@ -33,11 +45,18 @@ int timeutil_normalize_timestamp(const char *in, const char *input_format,
 int timeutil_normalize_date(const char *in, const char *input_format, char out[16],
                             char err[ERROR_MAX]);
 
+/* Check a declared input format once (e.g. when an endpoint is created): it
+ * must fit TIMEUTIL_FORMAT_MAX, use no refused conversion and parse back a
+ * full date from what it prints. NULL or "" (ISO 8601) is fine. 0 or -1. */
+int timeutil_check_format(const char *format, char err[ERROR_MAX]);
+
 /* True if the string is an ISO 8601 timestamp (with a time part) / a date. */
 int timeutil_looks_like_timestamp(const char *s);
 int timeutil_looks_like_date(const char *s);
 
-/* Parse "YYYY-MM-DDTHH:MM:SS[.fff](Z|offset)" to unix ms (UTC). 0 or -1. */
+/* Parse "YYYY-MM-DDTHH:MM:SS[.fff](Z|offset)" to unix ms (UTC). 0 or -1.
+ * Takes any ISO form accepted above; no zone means UTC; digits of the
+ * fraction beyond milliseconds are cut. */
 int timeutil_parse_utc_ms(const char *in, int64_t *unix_ms);
 
 #endif

@@ -1,0 +1,388 @@
+/* config.c - the settings table and its sources (see config.h).
+ *
+ * Each option is declared once in config_options[]; loading, --help and the
+ * printed configuration all walk that table, so a new setting is one line. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+/* sun_path is 108 bytes: a unix socket path has at most 107 characters. */
+#define CONFIG_IPC_PATH_MAX 107
+
+enum config_type { CONFIG_STRING, CONFIG_INT };
+
+struct config_option {
+    const char *name;
+    enum config_type type;
+    const char *default_string; /* CONFIG_STRING */
+    int64_t default_int;        /* CONFIG_INT */
+    size_t offset;
+    size_t size;                /* CONFIG_STRING: buffer size */
+    const char *env;            /* NULL: LAKEHOUSE_<NAME in upper case> */
+    const char *help;
+};
+
+#define CONFIG_FIELD_SIZE(field) sizeof(((struct config *)0)->field)
+#define STRING_OPTION(field, def, env, help)                                                  \
+    {#field, CONFIG_STRING, def, 0, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
+     env, help}
+#define INT_OPTION(field, def, help)                                                           \
+    {#field, CONFIG_INT, NULL, def, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
+     NULL, help}
+
+static const struct config_option config_options[] = {
+    STRING_OPTION(data_dir, "./lakehouse", "LAKEHOUSE_DATA",
+                  "root of all data (made absolute; relative paths in a config file are "
+                  "relative to that file)"),
+    STRING_OPTION(log_level, "info", NULL, "debug, info, warn or error"),
+    STRING_OPTION(events_pub_endpoint, "", NULL,
+                  "where publishers connect and the broker XSUB binds "
+                  "(empty: ipc://<data_dir>/run/events-in.sock)"),
+    STRING_OPTION(events_sub_endpoint, "", NULL,
+                  "where subscribers connect and the broker XPUB binds "
+                  "(empty: ipc://<data_dir>/run/events-out.sock)"),
+    STRING_OPTION(ingest_endpoint, "", NULL,
+                  "producer socket, ingest ROUTER binds (empty: ipc://<data_dir>/run/ingest.sock)"),
+    STRING_OPTION(processor_control_endpoint, "", NULL,
+                  "processor control socket (empty: ipc://<data_dir>/run/processor.sock)"),
+    STRING_OPTION(transformer_control_endpoint, "", NULL,
+                  "transformer control socket (empty: ipc://<data_dir>/run/transformer.sock)"),
+    INT_OPTION(seal_max_bytes, 4 * 1024 * 1024, "seal a spool file into bronze at this size"),
+    INT_OPTION(seal_max_age_ms, 200, "...or when it is this old"),
+    INT_OPTION(batch_max_records, 10000, "records per producer batch"),
+    INT_OPTION(batch_max_bytes, 16 * 1024 * 1024, "body bytes per producer batch"),
+    INT_OPTION(record_max_bytes, 1024 * 1024, "bytes per record"),
+    INT_OPTION(group_commit_max_batches, 256, "batches sharing one fdatasync"),
+    INT_OPTION(ingest_queue_max_bytes, 64 * 1024 * 1024,
+               "request bytes held by ingest before it answers busy"),
+    INT_OPTION(batch_id_window, 100000, "batch ids remembered to answer re-sends"),
+    INT_OPTION(reconcile_interval_ms, 10000, "period of the re-scan of durable state"),
+    INT_OPTION(merge_max_records, 1000000, "records per merge transaction chunk guard"),
+    INT_OPTION(restart_backoff_min_ms, 200, "first delay before restarting a crashed worker"),
+    INT_OPTION(restart_backoff_max_ms, 30000, "longest delay before restarting a crashed worker"),
+    INT_OPTION(stop_timeout_ms, 20000, "wait per worker after SIGTERM before SIGKILL"),
+    INT_OPTION(query_timeout_ms, 10000, "longest run of one query"),
+    INT_OPTION(query_max_rows, 10000, "rows returned by one query"),
+};
+
+#define CONFIG_OPTION_COUNT (sizeof config_options / sizeof config_options[0])
+
+/* The derived endpoints, in the order of the header comment. */
+static const struct {
+    size_t offset;
+    const char *name;
+    const char *socket;
+} config_derived[] = {
+    {offsetof(struct config, events_pub_endpoint), "events_pub_endpoint", "events-in.sock"},
+    {offsetof(struct config, events_sub_endpoint), "events_sub_endpoint", "events-out.sock"},
+    {offsetof(struct config, ingest_endpoint), "ingest_endpoint", "ingest.sock"},
+    {offsetof(struct config, processor_control_endpoint), "processor_control_endpoint",
+     "processor.sock"},
+    {offsetof(struct config, transformer_control_endpoint), "transformer_control_endpoint",
+     "transformer.sock"},
+};
+
+static const struct config_option *config_find(const char *name)
+{
+    for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++)
+        if (strcmp(config_options[i].name, name) == 0)
+            return &config_options[i];
+    return NULL;
+}
+
+static void config_env_name(const struct config_option *opt, char out[128])
+{
+    if (opt->env != NULL) {
+        snprintf(out, 128, "%s", opt->env);
+        return;
+    }
+    int n = snprintf(out, 128, "LAKEHOUSE_");
+    for (const char *p = opt->name; *p != '\0' && n < 127; p++)
+        out[n++] = (char)toupper((unsigned char)*p);
+    out[n] = '\0';
+}
+
+static char *config_string(struct config *cfg, const struct config_option *opt)
+{
+    return (char *)cfg + opt->offset;
+}
+
+static int64_t *config_int(struct config *cfg, const struct config_option *opt)
+{
+    return (int64_t *)(void *)((char *)cfg + opt->offset);
+}
+
+static int64_t config_int_value(const struct config *cfg, const struct config_option *opt)
+{
+    return *(const int64_t *)(const void *)((const char *)cfg + opt->offset);
+}
+
+/* source names where the value came from, for the message. */
+static int config_set_string(struct config *cfg, const struct config_option *opt,
+                             const char *value, const char *source, char err[ERROR_MAX])
+{
+    if (strlen(value) >= opt->size)
+        return error_set(err, "%s: value of '%s' is too long (at most %zu bytes)", source,
+                         opt->name, opt->size - 1);
+    memcpy(config_string(cfg, opt), value, strlen(value) + 1);
+    return 0;
+}
+
+static void config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++) {
+        const struct config_option *opt = &config_options[i];
+        if (opt->type == CONFIG_STRING)
+            snprintf(config_string(cfg, opt), opt->size, "%s", opt->default_string);
+        else
+            *config_int(cfg, opt) = opt->default_int;
+    }
+}
+
+/* A relative data_dir in a file means relative to that file, so that a
+ * config file works the same from any working directory. */
+static int config_file_data_dir(struct config *cfg, const char *path, const char *value,
+                                const char *source, char err[ERROR_MAX])
+{
+    const char *slash = strrchr(path, '/');
+    if (value[0] == '/' || value[0] == '\0' || slash == NULL)
+        return config_set_string(cfg, config_find("data_dir"), value, source, err);
+    char joined[PATH_MAX];
+    if (fsutil_path(joined, sizeof joined, err, "%.*s/%s", (int)(slash - path), path, value) < 0)
+        return error_prefix(err, "%s: data_dir", source);
+    return config_set_string(cfg, config_find("data_dir"), joined, source, err);
+}
+
+static int config_load_file(struct config *cfg, const char *path, char err[ERROR_MAX])
+{
+    char source[ERROR_MAX];
+    snprintf(source, sizeof source, "config %.400s", path);
+    char *text = NULL;
+    size_t len = 0;
+    if (fsutil_read_file(path, CONFIG_FILE_MAX, &text, &len, err) < 0)
+        return error_prefix(err, "%s", source);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (root == NULL)
+        return error_set(err, "%s: line %d column %d: %s", source, jerr.line, jerr.column,
+                         jerr.text);
+    int rc = -1;
+    if (!json_is_object(root)) {
+        error_set(err, "%s: expected a JSON object", source);
+        goto done;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value) {
+        const struct config_option *opt = config_find(key);
+        if (opt == NULL) {
+            error_set(err, "%s: unknown key '%.100s'", source, key);
+            goto done;
+        }
+        if (opt->type == CONFIG_INT) {
+            if (!json_is_integer(value)) {
+                error_set(err, "%s: key '%s' must be an integer", source, key);
+                goto done;
+            }
+            *config_int(cfg, opt) = json_integer_value(value);
+        } else if (!json_is_string(value)) {
+            error_set(err, "%s: key '%s' must be a string", source, key);
+            goto done;
+        } else if (strcmp(key, "data_dir") == 0) {
+            if (config_file_data_dir(cfg, path, json_string_value(value), source, err) < 0)
+                goto done;
+        } else if (config_set_string(cfg, opt, json_string_value(value), source, err) < 0) {
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    json_decref(root);
+    return rc;
+}
+
+static int config_load_env(struct config *cfg, char err[ERROR_MAX])
+{
+    for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++) {
+        const struct config_option *opt = &config_options[i];
+        char name[128];
+        config_env_name(opt, name);
+        const char *value = getenv(name);
+        if (value == NULL || value[0] == '\0') /* set but empty counts as unset */
+            continue;
+        char source[160];
+        snprintf(source, sizeof source, "environment %s", name);
+        if (opt->type == CONFIG_STRING) {
+            if (config_set_string(cfg, opt, value, source, err) < 0)
+                return -1;
+            continue;
+        }
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0')
+            return error_set(err, "%s: '%.100s' is not an integer", source, value);
+        *config_int(cfg, opt) = v;
+    }
+    return 0;
+}
+
+/* Make cfg->data_dir absolute: realpath when it exists, else realpath of the
+ * parent plus the last component, else the working directory joined. */
+static int config_absolute_data_dir(struct config *cfg, char err[ERROR_MAX])
+{
+    char *dir = cfg->data_dir;
+    if (dir[0] == '\0')
+        return error_set(err, "data_dir is empty");
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        dir[--n] = '\0';
+    char resolved[PATH_MAX];
+    char joined[PATH_MAX];
+    if (realpath(dir, resolved) != NULL)
+        return fsutil_path(dir, sizeof cfg->data_dir, err, "%s", resolved);
+    if (errno != ENOENT)
+        return error_set(err, "data_dir %s: %s", dir, strerror(errno));
+
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    char parent[PATH_MAX];
+    if (slash == NULL)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == dir)
+        snprintf(parent, sizeof parent, "/");
+    else
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - dir), dir);
+    if (realpath(parent, resolved) != NULL) {
+        if (fsutil_path(joined, sizeof joined, err, "%s%s%s", resolved,
+                        strcmp(resolved, "/") == 0 ? "" : "/", base) < 0)
+            return error_prefix(err, "data_dir");
+        return fsutil_path(dir, sizeof cfg->data_dir, err, "%s", joined);
+    }
+    if (dir[0] == '/')
+        return 0;
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        return error_set(err, "data_dir %s: cannot get the working directory: %s", dir,
+                         strerror(errno));
+    const char *rel = dir;
+    while (strncmp(rel, "./", 2) == 0)
+        rel += 2;
+    if (fsutil_path(joined, sizeof joined, err, "%s/%s", cwd, rel) < 0)
+        return error_prefix(err, "data_dir");
+    return fsutil_path(dir, sizeof cfg->data_dir, err, "%s", joined);
+}
+
+static int config_check(const struct config *cfg, char err[ERROR_MAX])
+{
+    enum log_level level;
+    if (log_level_from_name(cfg->log_level, &level) < 0)
+        return error_set(err, "log_level '%s': must be debug, info, warn or error",
+                         cfg->log_level);
+    for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++) {
+        const struct config_option *opt = &config_options[i];
+        if (opt->type == CONFIG_INT && config_int_value(cfg, opt) < 1)
+            return error_set(err, "%s: must be a positive integer, got %lld", opt->name,
+                             (long long)config_int_value(cfg, opt));
+    }
+    if (cfg->restart_backoff_min_ms > cfg->restart_backoff_max_ms)
+        return error_set(err, "restart_backoff_min_ms (%lld) is larger than "
+                              "restart_backoff_max_ms (%lld)",
+                         (long long)cfg->restart_backoff_min_ms,
+                         (long long)cfg->restart_backoff_max_ms);
+    if (cfg->record_max_bytes > cfg->batch_max_bytes)
+        return error_set(err, "record_max_bytes (%lld) is larger than batch_max_bytes (%lld)",
+                         (long long)cfg->record_max_bytes, (long long)cfg->batch_max_bytes);
+    return 0;
+}
+
+/* Fill empty endpoints, then check every ipc:// path against the kernel's
+ * limit: zmq_bind would fail later with a far less helpful message. */
+static int config_endpoints(struct config *cfg, char err[ERROR_MAX])
+{
+    for (size_t i = 0; i < sizeof config_derived / sizeof config_derived[0]; i++) {
+        char *ep = (char *)cfg + config_derived[i].offset;
+        bool derived = ep[0] == '\0';
+        if (derived &&
+            fsutil_path(ep, CONFIG_ENDPOINT_MAX, err, "ipc://%s/run/%s", cfg->data_dir,
+                        config_derived[i].socket) < 0)
+            return error_set(err, "%s: data_dir '%.300s' is too long for a derived ipc:// "
+                                  "endpoint; use a shorter data_dir or set the endpoint",
+                             config_derived[i].name, cfg->data_dir);
+        if (strncmp(ep, "ipc://", 6) != 0)
+            continue;
+        size_t len = strlen(ep + 6);
+        if (len > CONFIG_IPC_PATH_MAX)
+            return error_set(err,
+                             "%s: socket path '%.300s' is %zu characters, over the %d allowed "
+                             "for unix sockets; %s",
+                             config_derived[i].name, ep + 6, len, CONFIG_IPC_PATH_MAX,
+                             derived ? "use a shorter data_dir or set the endpoint "
+                                       "(e.g. tcp://127.0.0.1:PORT)"
+                                     : "use a shorter path or a tcp:// endpoint");
+    }
+    return 0;
+}
+
+int config_load(struct config *cfg, const char *path, const char *data_dir_override,
+                char err[ERROR_MAX])
+{
+    config_defaults(cfg);
+    if (path != NULL && config_load_file(cfg, path, err) < 0)
+        return -1;
+    if (config_load_env(cfg, err) < 0)
+        return -1;
+    if (data_dir_override != NULL &&
+        config_set_string(cfg, config_find("data_dir"), data_dir_override, "--data", err) < 0)
+        return -1;
+    if (config_absolute_data_dir(cfg, err) < 0 || config_check(cfg, err) < 0 ||
+        config_endpoints(cfg, err) < 0)
+        return -1;
+    return 0;
+}
+
+void config_print_help(FILE *out)
+{
+    fprintf(out, "Settings (JSON config file key, environment variable):\n");
+    for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++) {
+        const struct config_option *opt = &config_options[i];
+        char env[128];
+        config_env_name(opt, env);
+        if (opt->type == CONFIG_INT)
+            fprintf(out, "  %s  integer, default %lld, env %s\n", opt->name,
+                    (long long)opt->default_int, env);
+        else
+            fprintf(out, "  %s  string, default \"%s\", env %s\n", opt->name,
+                    opt->default_string, env);
+        fprintf(out, "      %s\n", opt->help);
+    }
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+    json_t *root = json_object();
+    for (size_t i = 0; root != NULL && i < CONFIG_OPTION_COUNT; i++) {
+        const struct config_option *opt = &config_options[i];
+        json_t *value = opt->type == CONFIG_INT
+                            ? json_integer(config_int_value(cfg, opt))
+                            : json_string((const char *)cfg + opt->offset);
+        json_object_set_new(root, opt->name, value);
+    }
+    if (root != NULL)
+        json_dumpf(root, out, JSON_INDENT(2));
+    fputc('\n', out);
+    json_decref(root);
+}

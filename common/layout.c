@@ -1,0 +1,76 @@
+/* layout.c - paths of the data directory and the DDL of the internal tables
+ * of silver and gold databases (see layout.h). */
+#include "layout.h"
+
+#include <limits.h>
+#include <stdio.h>
+
+#include "fsutil.h"
+
+#define LAYOUT_SNAPSHOTS_DDL                                                                 \
+    "CREATE TABLE IF NOT EXISTS _snapshots (\n"                                              \
+    "  snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT,\n"                                     \
+    "  table_name TEXT NOT NULL,\n"                                                          \
+    "  committed_at TEXT NOT NULL,\n"                                                        \
+    "  operation TEXT NOT NULL,\n"                                                           \
+    "  source TEXT NOT NULL,\n"                                                              \
+    "  rows_inserted INTEGER NOT NULL,\n"                                                    \
+    "  rows_updated INTEGER NOT NULL,\n"                                                     \
+    "  rows_unchanged INTEGER NOT NULL,\n"                                                   \
+    "  rows_deleted INTEGER NOT NULL,\n"                                                     \
+    "  schema_version INTEGER NOT NULL\n"                                                    \
+    ");\n"
+
+const char *const layout_silver_ddl = LAYOUT_SNAPSHOTS_DDL
+    "CREATE TABLE IF NOT EXISTS _ledger (\n"
+    "  file TEXT PRIMARY KEY,\n"
+    "  table_name TEXT NOT NULL,\n"
+    "  snapshot_id INTEGER NOT NULL,\n"
+    "  records INTEGER NOT NULL,\n"
+    "  merged_at TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS _quarantine (\n"
+    "  file TEXT PRIMARY KEY,\n"
+    "  table_name TEXT NOT NULL,\n"
+    "  reason TEXT NOT NULL,\n"
+    "  at TEXT NOT NULL\n"
+    ");\n";
+
+const char *const layout_gold_ddl = LAYOUT_SNAPSHOTS_DDL;
+
+static const char *const layout_subdirs[] = {"spool", "bronze", "rejected", "silver", "gold", "run"};
+
+static int layout_format(char *out, size_t out_size, const char *fmt, const char *a,
+                         const char *b)
+{
+    int n = snprintf(out, out_size, fmt, a, b);
+    return n < 0 || (size_t)n >= out_size ? -1 : 0;
+}
+
+int layout_silver_db(char *out, size_t out_size, const char *data_dir, const char *domain)
+{
+    return layout_format(out, out_size, "%s/silver/%s.db", data_dir, domain);
+}
+
+int layout_gold_db(char *out, size_t out_size, const char *data_dir, const char *domain)
+{
+    return layout_format(out, out_size, "%s/gold/%s.db", data_dir, domain);
+}
+
+int layout_dir(char *out, size_t out_size, const char *data_dir, const char *sub)
+{
+    return layout_format(out, out_size, "%s/%s", data_dir, sub);
+}
+
+int layout_create(const char *data_dir, char err[ERROR_MAX])
+{
+    if (fsutil_mkdirs(data_dir, LAYOUT_DIR_MODE, err) < 0)
+        return error_prefix(err, "data directory");
+    for (size_t i = 0; i < sizeof layout_subdirs / sizeof layout_subdirs[0]; i++) {
+        char dir[PATH_MAX];
+        if (fsutil_path(dir, sizeof dir, err, "%s/%s", data_dir, layout_subdirs[i]) < 0 ||
+            fsutil_mkdirs(dir, LAYOUT_DIR_MODE, err) < 0)
+            return error_prefix(err, "data directory");
+    }
+    return 0;
+}
