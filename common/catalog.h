@@ -33,8 +33,11 @@ int catalog_open(const char *data_dir, bool read_only, struct catalog **out, cha
 void catalog_close(struct catalog **catalog);
 
 /* Store schema as a new version of its endpoint (version = latest + 1, or 1).
- * If a previous version exists, schema_check_compatible must pass. Sets
- * *version. The caller publishes schema.changed. */
+ * If a previous version exists, schema_check_compatible must pass (else -1,
+ * err "endpoint d/e: incompatible change to version N: column 'x': ...").
+ * A definition equal to the latest version stores nothing and sets *version
+ * to that version (re-running `endpoint create` is harmless). Sets *version.
+ * The caller publishes schema.changed (when the version changed). */
 int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, int *version,
                          char err[ERROR_MAX]);
 /* version 0 = latest. Returns 1 found (*out owned by caller), 0 not found, -1 error. */
@@ -51,7 +54,7 @@ int catalog_list_endpoints(struct catalog *catalog, const char *domain, json_t *
 /* JSON array of every version's schema_to_json. */
 int catalog_endpoint_versions(struct catalog *catalog, const char *domain, const char *name,
                               json_t **out, char err[ERROR_MAX]);
-/* Returns 1 deleted, 0 not found, -1 error. */
+/* Deletes every version. Returns 1 deleted, 0 not found, -1 error. */
 int catalog_delete_endpoint(struct catalog *catalog, const char *domain, const char *name,
                             char err[ERROR_MAX]);
 
@@ -64,25 +67,28 @@ int catalog_get_job(struct catalog *catalog, const char *domain, const char *nam
 /* All jobs; *jobs is a malloc'd array the caller frees after job_clear on each. */
 int catalog_list_jobs(struct catalog *catalog, struct job_def **jobs, size_t *count,
                       char err[ERROR_MAX]);
+/* 0 deleted; -1 with err "no job d/n" when there is none, or on error. */
 int catalog_delete_job(struct catalog *catalog, const char *domain, const char *name,
                        char err[ERROR_MAX]);
 
 /* Executions. */
 int catalog_execution_start(struct catalog *catalog, const char *domain, const char *job,
                             const char *trigger, int64_t *execution_id, char err[ERROR_MAX]);
-/* status "SUCCEEDED" or "FAILED"; error NULL on success; inputs_json may be NULL. */
+/* status "SUCCEEDED" or "FAILED"; error NULL on success; inputs_json may be NULL
+ * (must be valid JSON otherwise). -1 "no execution N" for an unknown id. */
 int catalog_execution_finish(struct catalog *catalog, int64_t execution_id, const char *status,
                              int64_t rows, const char *error, const char *inputs_json,
                              char err[ERROR_MAX]);
 /* The inputs_json of the job's last SUCCEEDED execution: 1 found (*out is a
- * new reference), 0 none, -1 error. */
+ * new reference; {} when that run recorded none), 0 none, -1 error. */
 int catalog_last_success_inputs(struct catalog *catalog, const char *domain, const char *job,
                                 json_t **out, char err[ERROR_MAX]);
 /* One execution as JSON {execution_id, domain, job_name, trigger, status,
  * started_at, finished_at, rows, error}: 1 found, 0 not found, -1 error. */
 int catalog_get_execution(struct catalog *catalog, int64_t execution_id, json_t **out,
                           char err[ERROR_MAX]);
-/* Most recent executions (newest first), optionally of one job (NULL = all). */
+/* Most recent executions (newest first); domain and job each NULL = any;
+ * limit <= 0 = no limit. *out is a new array reference. */
 int catalog_list_executions(struct catalog *catalog, const char *domain, const char *job,
                             int limit, json_t **out, char err[ERROR_MAX]);
 /* Mark RUNNING executions left by a crashed transformer as FAILED. */
