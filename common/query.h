@@ -7,7 +7,21 @@
  * connection is opened with SQLITE_OPEN_READONLY semantics for attached files
  * and an authorizer that allows only reads (SELECT, READ, FUNCTION, RECURSIVE)
  * - no writes, ATTACH, PRAGMA or load_extension. A progress handler enforces
- * the time limit; the row limit stops the scan and sets "truncated". */
+ * the time limit; the row limit stops the scan and sets "truncated".
+ *
+ * Details (query.c):
+ *   - one statement per query ("SELECT 1; SELECT 2" is an error);
+ *   - a bronze reference is an error: bronze is compressed files, query the
+ *     silver table instead;
+ *   - values: INTEGER -> JSON integer, REAL -> JSON real (inf/nan -> null),
+ *     TEXT -> string (invalid UTF-8 bytes become U+FFFD), BLOB -> lower-case
+ *     hex string, NULL -> null;
+ *   - duplicate column names are made unique ("n", "n:2", ...) so that each
+ *     row object keeps every value;
+ *   - besides max_rows, a result is cut (truncated) after about 64 MiB of
+ *     values: bounded memory whatever the limits say;
+ *   - a table name without domain and layer reads the empty in-memory main
+ *     database; the "no such table" message then says how to write names. */
 #ifndef LAKEHOUSE_QUERY_H
 #define LAKEHOUSE_QUERY_H
 
@@ -28,8 +42,12 @@ struct query_limits {
 int query_run(const char *data_dir, const char *sql, const struct query_limits *limits,
               json_t **result, char err[ERROR_MAX]);
 
-/* List every silver and gold table with its row count:
- * [{"domain","layer","table","rows"}]. New reference in *result. */
+/* List every silver and gold table with its row count, sorted by domain,
+ * layer (silver first) and table:
+ * [{"domain","layer","table","rows","snapshot_id","last_commit"}] where the
+ * last two come from the database's _snapshots (null when it has none).
+ * Internal tables (names starting with '_') are not listed. A missing
+ * silver/ or gold/ directory lists nothing. New reference in *result. */
 int query_list_tables(const char *data_dir, json_t **result, char err[ERROR_MAX]);
 
 #endif

@@ -53,6 +53,20 @@ wait_until() {
     done
 }
 
+# wait_eq TIMEOUT EXPECTED command... : re-run the command until its output
+# equals EXPECTED (0) or the time is up (1). The last output is in $WAIT_LAST.
+WAIT_LAST=""
+wait_eq() {
+    local limit=$1 expected=$2; shift 2
+    local deadline=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
+    while :; do
+        WAIT_LAST=$("$@" 2>/dev/null)
+        [ "$WAIT_LAST" = "$expected" ] && return 0
+        [ $(( $(date +%s%N) / 1000000 )) -ge "$deadline" ] && return 1
+        sleep 0.1
+    done
+}
+
 # Start the supervised group in the background on $LAKEHOUSE_DATA; logs to $T/group.log.
 start_group() {
     lakehouse-broker --data "$LAKEHOUSE_DATA" "$@" >>"$T/group.log" 2>&1 &

@@ -1,0 +1,71 @@
+/* cli.h - the `lakehouse` command: one file per command group
+ *   send.c      send          (the reference producer of protocol.h)
+ *   endpoint.c  endpoint      create / list / show
+ *   job.c       job           add / list / show / run / executions
+ *   query.c     query, tables (and the aligned table printer all commands use)
+ *   replay.c    replay
+ *   status.c    status
+ *   main.c      global options, config, dispatch, shared helpers below.
+ * Exit status of every command: 0 success, 1 the command failed (or, for
+ * send, some records were refused), 2 usage error or, for send, an error
+ * that left records unacknowledged. Private to broker/cli/. */
+#ifndef LAKEHOUSE_CLI_H
+#define LAKEHOUSE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <jansson.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "error.h"
+#include "event.h"
+#include "names.h"
+
+#define CLI_OK 0
+#define CLI_FAILED 1
+#define CLI_USAGE 2
+
+struct cli {
+    struct config cfg;
+    void *zmq;       /* created on first use (cli_zmq) */
+    void *publisher; /* created on first cli_publish */
+};
+
+/* "lakehouse: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The ZeroMQ context, created on first use (NULL after printing an error). */
+void *cli_zmq(struct cli *cli);
+/* Split "DOMAIN/NAME" and check both names (kind is "endpoint", "job", "table"). */
+int cli_parse_ref(const char *text, const char *kind, char domain[NAMES_MAX],
+                  char name[NAMES_MAX], char err[ERROR_MAX]);
+/* Open the catalog. Reading: returns 1 (and *out NULL) when the catalog does
+ * not exist yet, so that lists are simply empty. Writing: the data directory
+ * must exist (a mistyped --data must not create a new lakehouse). */
+int cli_catalog_open(struct cli *cli, bool write, struct catalog **out, char err[ERROR_MAX]);
+/* Publish an event through the broker, best effort (events are hints; the
+ * workers also notice catalog changes on their own). */
+void cli_publish(struct cli *cli, const struct event *ev);
+/* Is the ipc:// endpoint's socket file present? (tcp:// endpoints: true). */
+bool cli_endpoint_present(const char *endpoint);
+
+/* query.c: print rows as an aligned table. columns: array of names; data:
+ * array of objects keyed by those names. */
+void cli_print_table(FILE *out, const json_t *columns, const json_t *data);
+/* How null cells are shown (default "NULL", as in query results). */
+void cli_set_null_text(const char *text);
+/* Same, from column names given as C strings and rows given as objects. */
+void cli_print_objects(FILE *out, const char *const *columns, size_t ncolumns, const json_t *rows);
+/* Print JSON (compact, one line) on stdout. */
+void cli_print_json(const json_t *value);
+
+/* Commands: argv[0] is the command name. Return the exit status. */
+int cli_send(struct cli *cli, int argc, char **argv);
+int cli_endpoint(struct cli *cli, int argc, char **argv);
+int cli_job(struct cli *cli, int argc, char **argv);
+int cli_query(struct cli *cli, int argc, char **argv);
+int cli_tables(struct cli *cli, int argc, char **argv);
+int cli_replay(struct cli *cli, int argc, char **argv);
+int cli_status(struct cli *cli, int argc, char **argv);
+
+#endif

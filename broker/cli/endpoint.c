@@ -1,0 +1,220 @@
+/* endpoint.c - `lakehouse endpoint create FILE.json | list [--domain D] |
+ * show D/N [--version V]`: the schema registry in the catalog.
+ * create stores a new version (the catalog checks that the change is a safe
+ * evolution) and publishes schema.changed as a hint. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "schema.h"
+
+#define CLI_SCHEMA_FILE_MAX (4 * 1024 * 1024)
+
+static const char endpoint_usage[] =
+    "usage: lakehouse endpoint create FILE.json\n"
+    "       lakehouse endpoint list [--domain D]\n"
+    "       lakehouse endpoint show DOMAIN/NAME [--version V]\n";
+
+static int endpoint_create(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs(endpoint_usage, stderr);
+        return CLI_USAGE;
+    }
+    const char *path = argv[1];
+    char err[ERROR_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    if (fsutil_read_file(path, CLI_SCHEMA_FILE_MAX, &text, &len, err) != 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    json_error_t jerr;
+    json_t *definition = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (definition == NULL) {
+        cli_error("%s line %d: invalid JSON: %s", path, jerr.line, jerr.text);
+        return CLI_FAILED;
+    }
+    struct schema *schema = schema_from_json(definition, err);
+    json_decref(definition);
+    if (schema == NULL) {
+        cli_error("%s: %s", path, err);
+        return CLI_FAILED;
+    }
+    struct catalog *catalog = NULL;
+    int version = 0;
+    int status = CLI_FAILED;
+    if (cli_catalog_open(cli, true, &catalog, err) != 0) {
+        cli_error("%s", err);
+        goto done;
+    }
+    int before = 0;
+    if (catalog_endpoint_version(catalog, schema->domain, schema->name, &before, err) < 0) {
+        cli_error("endpoint %s/%s: %s", schema->domain, schema->name, err);
+        goto done;
+    }
+    if (catalog_put_endpoint(catalog, schema, &version, err) != 0) {
+        cli_error("%s", err);
+        goto done;
+    }
+    if (version == before) {
+        printf("endpoint %s/%s unchanged (version %d, %s)\n", schema->domain, schema->name,
+               version, schema_mode_name(schema->mode));
+        status = CLI_OK;
+        goto done;
+    }
+    printf("endpoint %s/%s %s (version %d, %s)\n", schema->domain, schema->name,
+           before == 0 ? "created" : "updated", version, schema_mode_name(schema->mode));
+    struct event ev = {.topic = EVENT_SCHEMA_CHANGED, .count = version};
+    snprintf(ev.domain, sizeof ev.domain, "%s", schema->domain);
+    snprintf(ev.name, sizeof ev.name, "%s", schema->name);
+    cli_publish(cli, &ev);
+    status = CLI_OK;
+done:
+    catalog_close(&catalog);
+    schema_destroy(&schema);
+    return status;
+}
+
+static int endpoint_list(struct cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"domain", required_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *domain = NULL;
+    char err[ERROR_MAX];
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt != 'd') {
+            fputs(endpoint_usage, stderr);
+            return CLI_USAGE;
+        }
+        domain = optarg;
+    }
+    if (optind < argc) {
+        cli_error("unexpected argument '%s'", argv[optind]);
+        return CLI_USAGE;
+    }
+    if (domain != NULL && names_check_object("domain", domain, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    struct catalog *catalog = NULL;
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc < 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    json_t *list = NULL;
+    if (rc == 0 && catalog_list_endpoints(catalog, domain, &list, err) != 0) {
+        cli_error("%s", err);
+        catalog_close(&catalog);
+        return CLI_FAILED;
+    }
+    catalog_close(&catalog);
+    if (list == NULL)
+        list = json_array();
+    static const char *const columns[] = {"domain", "name", "version", "mode", "updated_at"};
+    cli_print_objects(stdout, columns, 5, list);
+    size_t n = json_array_size(list);
+    printf("(%zu endpoint%s)\n", n, n == 1 ? "" : "s");
+    json_decref(list);
+    return CLI_OK;
+}
+
+static int endpoint_show(struct cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"version", required_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0},
+    };
+    int version = 0;
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt != 'v') {
+            fputs(endpoint_usage, stderr);
+            return CLI_USAGE;
+        }
+        char *end = NULL;
+        long v = strtol(optarg, &end, 10);
+        if (end == optarg || *end != '\0' || v < 1 || v > 1000000000) {
+            cli_error("--version: expected a version number (1, 2, ...), got '%s'", optarg);
+            return CLI_USAGE;
+        }
+        version = (int)v;
+    }
+    if (argc - optind != 1) {
+        fputs(endpoint_usage, stderr);
+        return CLI_USAGE;
+    }
+    char domain[NAMES_MAX];
+    char name[NAMES_MAX];
+    char err[ERROR_MAX];
+    if (cli_parse_ref(argv[optind], "endpoint", domain, name, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    struct catalog *catalog = NULL;
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc < 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    struct schema *schema = NULL;
+    if (rc == 0)
+        rc = catalog_get_endpoint(catalog, domain, name, version, &schema, err);
+    else
+        rc = 0;
+    catalog_close(&catalog);
+    if (rc < 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    if (rc == 0) {
+        if (version > 0)
+            cli_error("unknown endpoint %s/%s version %d", domain, name, version);
+        else
+            cli_error("unknown endpoint %s/%s", domain, name);
+        return CLI_FAILED;
+    }
+    json_t *json = schema_to_json(schema);
+    schema_destroy(&schema);
+    char *text = json != NULL ? json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(json);
+    if (text == NULL) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    printf("%s\n", text);
+    free(text);
+    return CLI_OK;
+}
+
+int cli_endpoint(struct cli *cli, int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(endpoint_usage, stderr);
+        return CLI_USAGE;
+    }
+    const char *sub = argv[1];
+    if (strcmp(sub, "create") == 0)
+        return endpoint_create(cli, argc - 1, argv + 1);
+    if (strcmp(sub, "list") == 0)
+        return endpoint_list(cli, argc - 1, argv + 1);
+    if (strcmp(sub, "show") == 0)
+        return endpoint_show(cli, argc - 1, argv + 1);
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        fputs(endpoint_usage, stdout);
+        return CLI_OK;
+    }
+    cli_error("unknown endpoint command '%s'", sub);
+    fputs(endpoint_usage, stderr);
+    return CLI_USAGE;
+}

@@ -1,0 +1,220 @@
+/* main.c - `lakehouse`, the command-line client: global options, the
+ * configuration (the same file and environment as the daemons, so that it
+ * finds their sockets and databases), dispatch to one command group, and the
+ * helpers the groups share. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "cli.h"
+
+/* How long a catalog write waits for the broker to pass on subscriptions
+ * before it publishes its hint (a new publisher's first message is dropped
+ * until its peer has told it what to send). */
+#define CLI_PUBLISH_WAIT_MS 500
+#define CLI_PUBLISH_LINGER_MS 1000
+
+void cli_error(const char *fmt, ...)
+{
+    char msg[2 * ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "lakehouse: %s\n", msg);
+}
+
+void *cli_zmq(struct cli *cli)
+{
+    if (cli->zmq == NULL) {
+        cli->zmq = zmq_ctx_new();
+        if (cli->zmq == NULL)
+            cli_error("zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+    }
+    return cli->zmq;
+}
+
+int cli_parse_ref(const char *text, const char *kind, char domain[NAMES_MAX],
+                  char name[NAMES_MAX], char err[ERROR_MAX])
+{
+    const char *slash = strchr(text, '/');
+    if (slash == NULL || strchr(slash + 1, '/') != NULL)
+        return error_set(err, "expected DOMAIN/%s, got '%.100s'", kind, text);
+    size_t dlen = (size_t)(slash - text);
+    if (dlen >= NAMES_MAX || strlen(slash + 1) >= NAMES_MAX) {
+        return error_set(err, "invalid %s '%.100s': names have at most %d characters", kind, text,
+                         NAMES_MAX - 1);
+    }
+    memcpy(domain, text, dlen);
+    domain[dlen] = '\0';
+    snprintf(name, NAMES_MAX, "%s", slash + 1);
+    if (names_check_object("domain", domain, err) != 0 ||
+        names_check_object(kind, name, err) != 0)
+        return -1;
+    return 0;
+}
+
+int cli_catalog_open(struct cli *cli, bool write, struct catalog **out, char err[ERROR_MAX])
+{
+    struct stat st;
+    *out = NULL;
+    if (write) {
+        if (stat(cli->cfg.data_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            return error_set(err,
+                             "data directory %s does not exist (pass --data DIR or set "
+                             "LAKEHOUSE_DATA, or start lakehouse-broker --data DIR once)",
+                             cli->cfg.data_dir);
+        return catalog_open(cli->cfg.data_dir, false, out, err);
+    }
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/catalog.db", cli->cfg.data_dir);
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return 1;
+    return catalog_open(cli->cfg.data_dir, true, out, err);
+}
+
+bool cli_endpoint_present(const char *endpoint)
+{
+    if (strncmp(endpoint, "ipc://", 6) != 0)
+        return true;
+    struct stat st;
+    return stat(endpoint + 6, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+void cli_publish(struct cli *cli, const struct event *ev)
+{
+    char err[ERROR_MAX];
+    if (!cli_endpoint_present(cli->cfg.events_pub_endpoint))
+        return; /* no broker: nobody to tell; the workers read the catalog at start */
+    if (cli->publisher == NULL) {
+        void *ctx = cli_zmq(cli);
+        if (ctx == NULL)
+            return;
+        /* XPUB rather than PUB: it shows when the broker's subscriptions have
+         * arrived, so the hint is not dropped as a slow joiner. */
+        void *sock = zmq_socket(ctx, ZMQ_XPUB);
+        if (sock == NULL)
+            return;
+        int linger = CLI_PUBLISH_LINGER_MS;
+        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_connect(sock, cli->cfg.events_pub_endpoint) != 0) {
+            zmq_close(sock);
+            return;
+        }
+        zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, CLI_PUBLISH_WAIT_MS) > 0) {
+            char buf[256];
+            while (zmq_recv(sock, buf, sizeof buf, ZMQ_DONTWAIT) >= 0) {
+            }
+        }
+        cli->publisher = sock;
+    }
+    if (event_publish(cli->publisher, ev, err) != 0)
+        fprintf(stderr, "lakehouse: note: %s (the workers will notice the change on their own)\n",
+                err);
+}
+
+static void cli_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lakehouse [--data DIR] [--config FILE] COMMAND [ARGS]\n"
+            "\n"
+            "Commands:\n"
+            "  send DOMAIN/ENDPOINT [FILE...]   send NDJSON, a JSON array or CSV (stdin: - or none)\n"
+            "       [--format ndjson|json|csv] [--batch-size N] [--strict] [--no-validate]\n"
+            "       [--window N] [--id-prefix P] [--timeout-ms MS]\n"
+            "  endpoint create FILE.json         store an endpoint schema (a new version)\n"
+            "  endpoint list [--domain D]\n"
+            "  endpoint show D/N [--version V]\n"
+            "  job add FILE.sql|DIR ...          store transform jobs\n"
+            "  job list | job show D/N | job run D/N [--wait] | job executions [D/N]\n"
+            "  query \"SQL\" [--json]              read-only SQL: domain.silver.t, domain.gold.t\n"
+            "  tables [--json]                   silver and gold tables with row counts\n"
+            "  replay [DOMAIN[/TABLE]] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+            "  status [--json]                   processes, tables, bronze backlog\n"
+            "\n"
+            "  --data DIR      data directory (default: $LAKEHOUSE_DATA or ./lakehouse)\n"
+            "  --config FILE   the JSON configuration file the daemons use\n"
+            "\n"
+            "Exit status: 0 success; 1 failed (send: some records refused); 2 usage error\n"
+            "(send: an error left records unacknowledged).\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *data_dir = NULL;
+    const char *config_path = NULL;
+    int opt;
+    /* '+': stop at the command; its own options are parsed by the command. */
+    while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': data_dir = optarg; break;
+        case 'c': config_path = optarg; break;
+        case 'h': cli_usage(stdout); return CLI_OK;
+        default: cli_usage(stderr); return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        cli_usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *command = argv[optind];
+    if (strcmp(command, "help") == 0) {
+        cli_usage(stdout);
+        return CLI_OK;
+    }
+
+    static const struct {
+        const char *name;
+        int (*run)(struct cli *, int, char **);
+    } commands[] = {
+        {"send", cli_send},     {"endpoint", cli_endpoint}, {"job", cli_job},
+        {"query", cli_query},   {"tables", cli_tables},     {"replay", cli_replay},
+        {"status", cli_status},
+    };
+    int (*run)(struct cli *, int, char **) = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(command, commands[i].name) == 0)
+            run = commands[i].run;
+    }
+    if (run == NULL) {
+        cli_error("unknown command '%s' (see lakehouse --help)", command);
+        return CLI_USAGE;
+    }
+
+    struct cli *cli = calloc(1, sizeof *cli);
+    if (cli == NULL) {
+        cli_error("out of memory");
+        return CLI_FAILED;
+    }
+    char err[ERROR_MAX];
+    if (config_load(&cli->cfg, config_path, data_dir, err) != 0) {
+        cli_error("%s", err);
+        free(cli);
+        return CLI_USAGE;
+    }
+    /* Sub-command option parsing starts afresh (optind = 0 re-initialises
+     * getopt, dropping the '+' mode), so its options may follow arguments. */
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    optind = 0;
+    int status = run(cli, sub_argc, sub_argv);
+
+    if (cli->publisher != NULL)
+        zmq_close(cli->publisher);
+    if (cli->zmq != NULL)
+        zmq_ctx_term(cli->zmq);
+    free(cli);
+    return status;
+}

@@ -1,0 +1,293 @@
+/* main.c - lakehouse-broker: the event bus and, unless --no-supervise, the
+ * parent of lakehouse-ingest, lakehouse-processor and lakehouse-transformer.
+ *
+ *   lakehouse-broker --data DIR [--config FILE] [--demo] [--no-supervise] [--help]
+ *
+ * One entry: parse arguments and config, create the data directory, write
+ * run/broker.pid, (--demo) make sure the demo endpoint and job exist, bind the
+ * proxy, start the children, then one zmq_poll loop that forwards events and,
+ * on a 50 ms housekeeping timer, reaps and restarts children. SIGTERM/SIGINT
+ * (and SIGHUP) only set a flag; the loop then stops the children in order,
+ * keeps forwarding their last events meanwhile, and exits 0. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "broker.h"
+#include "config.h"
+#include "fsutil.h"
+#include "layout.h"
+#include "log.h"
+
+#define BROKER_HOUSEKEEPING_MS 50
+
+struct broker_ctx {
+    struct config cfg;
+    const char *config_path;
+    bool demo;
+    bool supervise;
+    char pid_path[PATH_MAX];
+    bool pid_written;
+    void *zmq;
+    struct proxy *proxy;
+    struct supervisor *sup;
+};
+
+static volatile sig_atomic_t broker_stop_signal = 0;
+static volatile sig_atomic_t broker_child_signal = 0;
+
+static void broker_on_stop(int sig) { broker_stop_signal = sig; }
+static void broker_on_child(int sig) { broker_child_signal = sig; }
+
+static int broker_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: zmq_poll returns EINTR and the loop reacts at once. */
+    sa.sa_handler = broker_on_stop;
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0 ||
+        sigaction(SIGHUP, &sa, NULL) != 0)
+        return -1;
+    sa.sa_handler = broker_on_child;
+    sa.sa_flags = SA_NOCLDSTOP;
+    return sigaction(SIGCHLD, &sa, NULL);
+}
+
+static void broker_usage(FILE *out, bool full)
+{
+    fprintf(out,
+            "usage: lakehouse-broker --data DIR [--config FILE] [--demo] [--no-supervise] [--help]\n"
+            "\n"
+            "The lakehouse event bus (ZeroMQ XSUB/XPUB proxy) and, by default, the\n"
+            "supervisor of lakehouse-ingest, lakehouse-processor and lakehouse-transformer,\n"
+            "which it starts from its own directory and restarts when they die.\n"
+            "\n"
+            "  --data DIR      data directory (default: $LAKEHOUSE_DATA or ./lakehouse)\n"
+            "  --config FILE   JSON configuration file (--help lists its keys)\n"
+            "  --demo          make sure the demo endpoint demo/flights and the job\n"
+            "                  demo/flights_by_origin exist\n"
+            "  --no-supervise  run the event bus only (each worker is its own service)\n"
+            "  --help          this text\n"
+            "\n"
+            "SIGTERM/SIGINT stop the workers in order (ingest, processor, transformer)\n"
+            "and exit 0.\n");
+    if (full) {
+        fputc('\n', out);
+        config_print_help(out);
+    }
+}
+
+/* Refuse to start a second broker on the same data directory: two would
+ * fight over the sockets and start two writers per database. */
+static int broker_check_single(const char *pid_path, char err[ERROR_MAX])
+{
+    FILE *f = fopen(pid_path, "r");
+    if (f == NULL)
+        return 0;
+    long pid = 0;
+    int n = fscanf(f, "%ld", &pid);
+    fclose(f);
+    if (n != 1 || pid <= 0 || pid == (long)getpid())
+        return 0;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    char comm_path[64];
+    char comm[64] = "";
+    snprintf(comm_path, sizeof comm_path, "/proc/%ld/comm", pid);
+    f = fopen(comm_path, "r");
+    if (f != NULL) {
+        if (fgets(comm, sizeof comm, f) == NULL)
+            comm[0] = '\0';
+        fclose(f);
+    }
+    if (strncmp(comm, "lakehouse-broke", 15) != 0)
+        return 0; /* stale file, pid reused by something else */
+    return error_set(err, "another lakehouse-broker (pid %ld) runs on this data directory (%s)",
+                     pid, pid_path);
+}
+
+static int broker_write_pid(struct broker_ctx *ctx, char err[ERROR_MAX])
+{
+    char run[PATH_MAX];
+    if (layout_dir(run, sizeof run, ctx->cfg.data_dir, "run") != 0 ||
+        fsutil_path(ctx->pid_path, sizeof ctx->pid_path, err, "%s/broker.pid", run) != 0)
+        return error_set(err, "data directory path too long: %s", ctx->cfg.data_dir);
+    if (broker_check_single(ctx->pid_path, err) != 0)
+        return -1;
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (fsutil_write_file_atomic(ctx->pid_path, buf, (size_t)n, LAYOUT_FILE_MODE, err) != 0)
+        return -1;
+    ctx->pid_written = true;
+    return 0;
+}
+
+static void broker_demo_events(struct broker_ctx *ctx, int endpoint_version, bool job_created)
+{
+    /* Hints for workers run as separate services (--no-supervise); the
+     * children started below read the catalog at start anyway. */
+    char err[ERROR_MAX];
+    if (endpoint_version > 0) {
+        struct event ev = {.topic = EVENT_SCHEMA_CHANGED, .count = endpoint_version};
+        snprintf(ev.domain, sizeof ev.domain, "demo");
+        snprintf(ev.name, sizeof ev.name, "flights");
+        if (proxy_publish(ctx->proxy, &ev, err) != 0)
+            log_debug("event_dropped topic=schema.changed reason=\"%s\"", err);
+    }
+    if (job_created) {
+        struct event ev = {.topic = EVENT_JOB_CHANGED};
+        snprintf(ev.domain, sizeof ev.domain, "demo");
+        snprintf(ev.name, sizeof ev.name, "flights_by_origin");
+        if (proxy_publish(ctx->proxy, &ev, err) != 0)
+            log_debug("event_dropped topic=job.changed reason=\"%s\"", err);
+    }
+}
+
+/* The loop: forward events both ways; every BROKER_HOUSEKEEPING_MS reap and
+ * restart children, or drive the ordered stop. Returns 0 after a clean stop. */
+static int broker_loop(struct broker_ctx *ctx)
+{
+    zmq_pollitem_t items[2];
+    proxy_poll_items(ctx->proxy, items);
+    char err[ERROR_MAX];
+    int status = 0;
+    bool stopping = false;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t next_tick = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+
+    for (;;) {
+        if (broker_stop_signal != 0 && !stopping) {
+            log_info("stopping signal=%d", (int)broker_stop_signal);
+            stopping = true;
+            if (ctx->sup != NULL)
+                supervise_begin_stop(ctx->sup);
+        }
+        if (stopping && (ctx->sup == NULL || supervise_stopped(ctx->sup)))
+            break;
+
+        int n = zmq_poll(items, 2, BROKER_HOUSEKEEPING_MS);
+        if (n < 0 && zmq_errno() != EINTR) {
+            log_error("poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
+            status = 1;
+            broker_stop_signal = SIGTERM; /* stop the children in order, then exit */
+        }
+        if (n > 0 && (items[0].revents & ZMQ_POLLIN) &&
+            proxy_forward_events(ctx->proxy, err) != 0)
+            log_warn("proxy_error reason=\"%s\"", err);
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN) &&
+            proxy_forward_subscriptions(ctx->proxy, err) != 0)
+            log_warn("proxy_error reason=\"%s\"", err);
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        if (ctx->sup != NULL && (broker_child_signal != 0 || now >= next_tick)) {
+            broker_child_signal = 0;
+            supervise_reap(ctx->sup);
+            supervise_tick(ctx->sup);
+        }
+        if (now >= next_tick)
+            next_tick = now + BROKER_HOUSEKEEPING_MS;
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct broker_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.supervise = true;
+    const char *data_dir = NULL;
+    char err[ERROR_MAX] = "";
+    int status = 1;
+
+    static const struct option options[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"demo", no_argument, NULL, 'D'},
+        {"no-supervise", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': data_dir = optarg; break;
+        case 'c': ctx.config_path = optarg; break;
+        case 'D': ctx.demo = true; break;
+        case 'n': ctx.supervise = false; break;
+        case 'h': broker_usage(stdout, true); return 0;
+        default: broker_usage(stderr, false); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "lakehouse-broker: unexpected argument '%s'\n", argv[optind]);
+        broker_usage(stderr, false);
+        return 2;
+    }
+
+    log_init("broker", LOG_LEVEL_INFO);
+    if (config_load(&ctx.cfg, ctx.config_path, data_dir, err) != 0) {
+        log_error("start_failed reason=\"%s\"", err);
+        return 1;
+    }
+    enum log_level level;
+    if (log_level_from_name(ctx.cfg.log_level, &level) == 0)
+        log_init("broker", level);
+    if (broker_signals() != 0) {
+        log_error("start_failed reason=\"sigaction: %s\"", strerror(errno));
+        return 1;
+    }
+    if (layout_create(ctx.cfg.data_dir, err) != 0 || broker_write_pid(&ctx, err) != 0) {
+        log_error("start_failed reason=\"%s\"", err);
+        return 1;
+    }
+
+    int demo_version = 0;
+    bool demo_job = false;
+    if (ctx.demo && demo_ensure(&ctx.cfg, &demo_version, &demo_job, err) != 0) {
+        log_error("start_failed reason=\"demo: %s\"", err);
+        goto done;
+    }
+    ctx.zmq = zmq_ctx_new();
+    if (ctx.zmq == NULL) {
+        log_error("start_failed reason=\"zmq_ctx_new: %s\"", zmq_strerror(zmq_errno()));
+        goto done;
+    }
+    if (proxy_open(ctx.zmq, &ctx.cfg, &ctx.proxy, err) != 0) {
+        log_error("start_failed reason=\"event bus: %s\"", err);
+        goto done;
+    }
+    broker_demo_events(&ctx, demo_version, demo_job);
+    if (ctx.supervise) {
+        if (supervise_open(&ctx.cfg, ctx.config_path, &ctx.sup, err) != 0) {
+            log_error("start_failed reason=\"%s\"", err);
+            goto done;
+        }
+        supervise_start(ctx.sup);
+    }
+    log_info("started data=%s events_in=%s events_out=%s supervise=%s", ctx.cfg.data_dir,
+             ctx.cfg.events_pub_endpoint, ctx.cfg.events_sub_endpoint,
+             ctx.supervise ? "yes" : "no");
+
+    status = broker_loop(&ctx);
+    log_info("stopped status=%d events_forwarded=%llu", status,
+             (unsigned long long)proxy_forwarded(ctx.proxy));
+
+done:
+    supervise_close(&ctx.sup);
+    proxy_close(&ctx.proxy);
+    if (ctx.zmq != NULL)
+        zmq_ctx_term(ctx.zmq);
+    if (ctx.pid_written)
+        unlink(ctx.pid_path);
+    return status;
+}

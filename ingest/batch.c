@@ -1,0 +1,488 @@
+/* batch.c - one producer batch: decode, evolve (AUTO_INFERENCE), validate,
+ * append (see batch.h). */
+#include "batch.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "endpoints.h"
+#include "ingest.h"
+#include "log.h"
+#include "mpjson.h"
+#include "spool.h"
+#include "timeutil.h"
+
+/* A record refused before validation (decoding, evolution). Kept until the
+ * validation pass so that the reply and rejected/ list refusals in record
+ * order. */
+struct batch_deferred {
+    uint64_t index;
+    char *reason;          /* owned */
+    json_t *record;        /* owned reference, or NULL: raw text below */
+    const char *raw;       /* points into the request body */
+    size_t raw_len;
+    bool base64_only;
+};
+
+struct batch_decoder {
+    json_t **records; /* NULL entry: see deferred */
+    size_t count;
+    size_t cap;
+    struct batch_deferred *deferred;
+    size_t deferred_count;
+    size_t deferred_cap;
+};
+
+/* State of the batch being handled. */
+struct batch_run {
+    struct ingest_ctx *ctx;
+    const struct protocol_request *req;
+    struct spool_table *table;
+    struct protocol_reply *reply;
+    struct batch_decoder *dec;
+    char rejected_at[TIMEUTIL_TIMESTAMP_MAX];
+    uint64_t refused;
+    bool failed; /* server-side failure: nothing of the batch may be stored */
+};
+
+int batch_decoder_open(struct batch_decoder **out, char err[ERROR_MAX])
+{
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL)
+        return error_set(err, "batch decoder: out of memory");
+    return 0;
+}
+
+static void batch_decoder_reset(struct batch_decoder *d)
+{
+    for (size_t i = 0; i < d->count; i++)
+        json_decref(d->records[i]);
+    d->count = 0;
+    for (size_t i = 0; i < d->deferred_count; i++) {
+        free(d->deferred[i].reason);
+        json_decref(d->deferred[i].record);
+    }
+    d->deferred_count = 0;
+    /* Keep the vector unless one huge batch grew it far beyond the usual. */
+    if (d->cap > 65536) {
+        free(d->records);
+        d->records = NULL;
+        d->cap = 0;
+    }
+}
+
+void batch_decoder_close(struct batch_decoder **decoder)
+{
+    struct batch_decoder *d = *decoder;
+    if (d == NULL)
+        return;
+    batch_decoder_reset(d);
+    free(d->records);
+    free(d->deferred);
+    free(d);
+    *decoder = NULL;
+}
+
+/* Takes the reference to record (may be NULL). */
+static int batch_push(struct batch_run *run, json_t *record)
+{
+    struct batch_decoder *d = run->dec;
+    if (d->count == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 1024;
+        json_t **p = realloc(d->records, cap * sizeof *p);
+        if (p == NULL) {
+            json_decref(record);
+            run->failed = true;
+            snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+            return -1;
+        }
+        d->records = p;
+        d->cap = cap;
+    }
+    d->records[d->count++] = record;
+    return 0;
+}
+
+static void batch_set_status(struct protocol_reply *reply, enum protocol_status status,
+                             const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void batch_set_status(struct protocol_reply *reply, enum protocol_status status,
+                             const char *fmt, ...)
+{
+    reply->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reply->message, sizeof reply->message, fmt, ap);
+    va_end(ap);
+}
+
+/* One refused record: listed in the reply; unless strict, kept in rejected/
+ * with its reason (rule 4). record or raw text, see rejected_format. */
+static void batch_record_error(struct batch_run *run, uint64_t index, const char *reason,
+                               const json_t *record, const char *raw, size_t raw_len,
+                               bool base64_only)
+{
+    run->refused++;
+    if (protocol_reply_add_error(run->reply, index, reason) < 0)
+        log_warn("reply_error_dropped index=%" PRIu64 " reason=\"out of memory\"", index);
+    if (run->req->strict)
+        return;
+    if (rejected_format(&run->table->rejected, run->rejected_at, run->req->id, index, reason,
+                        record, raw, raw_len, base64_only) < 0) {
+        run->failed = true; /* it cannot be kept, so the batch cannot be acked */
+        snprintf(run->reply->message, sizeof run->reply->message,
+                 "out of memory keeping a rejected record");
+    }
+}
+
+/* Note a refusal found before validation; takes the reference to record. */
+static void batch_defer_error(struct batch_run *run, uint64_t index, const char *reason,
+                              json_t *record, const char *raw, size_t raw_len, bool base64_only)
+{
+    struct batch_decoder *d = run->dec;
+    if (d->deferred_count == d->deferred_cap) {
+        size_t cap = d->deferred_cap ? d->deferred_cap * 2 : 64;
+        struct batch_deferred *p = realloc(d->deferred, cap * sizeof *p);
+        if (p == NULL)
+            goto oom;
+        d->deferred = p;
+        d->deferred_cap = cap;
+    }
+    struct batch_deferred *e = &d->deferred[d->deferred_count];
+    if ((e->reason = strdup(reason)) == NULL)
+        goto oom;
+    e->index = index;
+    e->record = record;
+    e->raw = raw;
+    e->raw_len = raw_len;
+    e->base64_only = base64_only;
+    d->deferred_count++;
+    return;
+oom:
+    json_decref(record);
+    run->failed = true;
+    snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+}
+
+static int batch_deferred_cmp(const void *a, const void *b)
+{
+    const struct batch_deferred *x = a, *y = b;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+static size_t batch_skip_bom(const char **body, size_t len)
+{
+    if (len >= 3 && memcmp(*body, "\xEF\xBB\xBF", 3) == 0) {
+        *body += 3;
+        return len - 3;
+    }
+    return len;
+}
+
+static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t len)
+{
+    const struct config *cfg = run->ctx->cfg;
+    len = batch_skip_bom(&body, len);
+    const char *p = body, *end = body + len;
+    size_t line_no = 0;
+    while (p < end && !run->failed) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl != NULL ? nl : end;
+        const char *next = nl != NULL ? nl + 1 : end;
+        line_no++;
+        if (le > p && le[-1] == '\r')
+            le--;
+        size_t n = (size_t)(le - p);
+        size_t ws = 0;
+        while (ws < n && (p[ws] == ' ' || p[ws] == '\t' || p[ws] == '\r'))
+            ws++;
+        if (ws == n) { /* blank line: not a record */
+            p = next;
+            continue;
+        }
+        uint64_t index = run->dec->count;
+        if (index >= (uint64_t)cfg->batch_max_records) {
+            batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                             "batch has more than %" PRId64 " records (batch_max_records); "
+                             "split it",
+                             cfg->batch_max_records);
+            return -1;
+        }
+        char reason[ERROR_MAX];
+        json_t *record = NULL;
+        if (n > (size_t)cfg->record_max_bytes) {
+            snprintf(reason, sizeof reason,
+                     "line %zu: record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
+                     line_no, n, cfg->record_max_bytes);
+            batch_defer_error(run, index, reason, NULL, p, n, false);
+        } else {
+            json_error_t e;
+            record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+            if (record == NULL) {
+                snprintf(reason, sizeof reason, "line %zu, column %d: invalid JSON: %s", line_no,
+                         e.column, e.text);
+                batch_defer_error(run, index, reason, NULL, p, n, false);
+            }
+        }
+        if (batch_push(run, record) < 0)
+            return -1;
+        p = next;
+    }
+    return 0;
+}
+
+static int batch_decode_json(struct batch_run *run, const char *body, size_t len)
+{
+    len = batch_skip_bom(&body, len);
+    json_error_t e;
+    json_t *array = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+    if (array == NULL) {
+        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                         "invalid JSON array body at line %d, column %d (byte %d): %s", e.line,
+                         e.column, e.position, e.text);
+        return -1;
+    }
+    if (!json_is_array(array)) {
+        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                         "format json expects a JSON array of records (use ndjson for one "
+                         "object per line)");
+        json_decref(array);
+        return -1;
+    }
+    size_t n = json_array_size(array);
+    if (n > (size_t)run->ctx->cfg->batch_max_records) {
+        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                         "batch has %zu records, more than batch_max_records (%" PRId64 "); "
+                         "split it",
+                         n, run->ctx->cfg->batch_max_records);
+        json_decref(array);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (batch_push(run, json_incref(json_array_get(array, i))) < 0) {
+            json_decref(array);
+            return -1;
+        }
+    }
+    json_decref(array);
+    return 0;
+}
+
+static int batch_decode_msgpack(struct batch_run *run, const char *body, size_t len)
+{
+    struct mpjson_reader r;
+    uint32_t count;
+    char err[ERROR_MAX];
+    if (mpjson_open(&r, body, len, &count, err) < 0) {
+        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED, "%s", err);
+        return -1;
+    }
+    if (count > (uint64_t)run->ctx->cfg->batch_max_records) {
+        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                         "batch has %" PRIu32 " records, more than batch_max_records (%" PRId64
+                         "); split it",
+                         count, run->ctx->cfg->batch_max_records);
+        return -1;
+    }
+    for (;;) {
+        json_t *record;
+        const char *raw;
+        size_t raw_len;
+        int rc = mpjson_next(&r, &record, &raw, &raw_len, err);
+        if (rc < 0) {
+            batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED, "%s", err);
+            return -1;
+        }
+        if (rc == 0)
+            return 0;
+        if (record == NULL)
+            batch_defer_error(run, run->dec->count, err, NULL, raw, raw_len, true);
+        if (batch_push(run, record) < 0 || run->failed)
+            return -1;
+    }
+}
+
+/* ------------------------------------------------------------ evolution */
+
+/* AUTO_INFERENCE: fold every record into the schema. Returns the evolved
+ * schema (caller owns) or NULL when the current one fits. Records that
+ * cannot be folded are refused here. */
+static struct schema *batch_evolve_compute(struct batch_run *run, const struct schema *current)
+{
+    struct schema *work = NULL;
+    for (size_t i = 0; i < run->dec->count; i++) {
+        json_t *record = run->dec->records[i];
+        if (record == NULL || !json_is_object(record))
+            continue; /* non-objects are refused by the validation pass */
+        struct schema *evolved = NULL;
+        char err[ERROR_MAX];
+        int rc = schema_evolve(work != NULL ? work : current, record, &evolved, err);
+        if (rc < 0) {
+            batch_defer_error(run, i, err, record, NULL, 0, false);
+            run->dec->records[i] = NULL;
+        } else if (rc == 1) {
+            schema_destroy(&work);
+            work = evolved;
+        }
+    }
+    return work;
+}
+
+/* Store an evolved schema as a new catalog version (before any record that
+ * uses it is written) and make it the cached one. If the catalog refuses it
+ * (another writer stored a version meanwhile), evolve once more from the
+ * catalog's latest version. */
+static int batch_evolve_store(struct batch_run *run, struct schema *work,
+                              const struct schema **schema, char err[ERROR_MAX])
+{
+    struct ingest_ctx *ctx = run->ctx;
+    const char *d = run->req->domain, *e = run->req->endpoint;
+    for (int attempt = 0;; attempt++) {
+        int version = 0;
+        if (catalog_put_endpoint(ctx->catalog, work, &version, err) == 0) {
+            work->version = version;
+            log_info("schema_evolved domain=%s endpoint=%s version=%d columns=%zu", d, e, version,
+                     work->column_count);
+            endpoints_set(ctx->endpoints, &work);
+            ingest_publish(ctx, EVENT_SCHEMA_CHANGED, d, e, "", version);
+            return endpoints_get(ctx->endpoints, d, e, schema, err) == 1 ? 0 : -1;
+        }
+        schema_destroy(&work);
+        if (attempt == 1)
+            return -1;
+        log_warn("schema_evolve_retry domain=%s endpoint=%s reason=\"%s\"", d, e, err);
+        int rc = endpoints_reload(ctx->endpoints, d, e, schema, err);
+        if (rc <= 0) {
+            if (rc == 0)
+                error_set(err, "endpoint %s/%s was deleted", d, e);
+            return -1;
+        }
+        work = batch_evolve_compute(run, *schema);
+        if (work == NULL)
+            return 0; /* the latest version already fits */
+    }
+}
+
+/* ------------------------------------------------------------ the batch */
+
+bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, const char *body,
+                   size_t len, struct spool_table *table, const struct schema *schema,
+                   struct protocol_reply *reply)
+{
+    struct batch_run run = {
+        .ctx = ctx, .req = req, .table = table, .reply = reply, .dec = ctx->decoder};
+    const struct config *cfg = ctx->cfg;
+    int64_t now_ms = timeutil_now_ms();
+    int64_t now_us = timeutil_now_us();
+    timeutil_format_utc_ms(now_ms, run.rejected_at);
+    struct spool_mark mark;
+    spool_mark(table, &mark);
+    bool stored = false;
+    char err[ERROR_MAX];
+
+    if (len > (size_t)cfg->batch_max_bytes) {
+        batch_set_status(reply, PROTOCOL_STATUS_REFUSED,
+                         "batch body of %zu bytes exceeds batch_max_bytes (%" PRId64 "); split it",
+                         len, cfg->batch_max_bytes);
+        goto done;
+    }
+    int rc = req->format == PROTOCOL_FORMAT_NDJSON ? batch_decode_ndjson(&run, body, len)
+             : req->format == PROTOCOL_FORMAT_JSON ? batch_decode_json(&run, body, len)
+                                                   : batch_decode_msgpack(&run, body, len);
+    if (rc < 0 || run.failed)
+        goto done;
+    uint64_t total = run.dec->count;
+
+    /* AUTO_INFERENCE: one new schema version for the whole batch, stored
+     * before any record that needs it is written, and never for a strict
+     * batch that is going to be refused anyway. */
+    if (schema->mode == SCHEMA_MODE_AUTO_INFERENCE && run.dec->deferred_count < total) {
+        struct schema *work = batch_evolve_compute(&run, schema);
+        bool refusing = req->strict && run.dec->deferred_count > 0;
+        if (work != NULL && !run.failed && !refusing && run.dec->deferred_count < total &&
+            batch_evolve_store(&run, work, &schema, err) < 0) {
+            run.failed = true;
+            snprintf(reply->message, sizeof reply->message, "schema evolution failed: %s", err);
+        } else if (work != NULL && (run.failed || refusing)) {
+            schema_destroy(&work);
+        }
+        if (run.failed)
+            goto done;
+    }
+
+    /* Validate every record, also in a strict batch that already has a bad
+     * one: its reply lists every bad record. */
+    if (run.dec->deferred_count > 1)
+        qsort(run.dec->deferred, run.dec->deferred_count, sizeof *run.dec->deferred,
+              batch_deferred_cmp);
+    size_t next_deferred = 0;
+    struct spool_meta meta;
+    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    for (size_t i = 0; i < total && !run.failed; i++) {
+        json_t *record = run.dec->records[i];
+        if (record == NULL) {
+            const struct batch_deferred *e = &run.dec->deferred[next_deferred++];
+            batch_record_error(&run, e->index, e->reason, e->record, e->raw, e->raw_len,
+                               e->base64_only);
+            continue;
+        }
+        if (schema->mode != SCHEMA_MODE_SINGLE_COLUMN && !json_is_object(record)) {
+            static const char *const type_names[] = {"object", "array",   "string", "integer",
+                                                     "real",   "boolean", "boolean", "null"};
+            snprintf(err, sizeof err, "record is not a JSON object (got %s)",
+                     type_names[json_typeof(record)]);
+            batch_record_error(&run, i, err, record, NULL, 0, false);
+            continue;
+        }
+        json_t *normalized = NULL;
+        rc = req->validate ? schema_validate_record(schema, record, &normalized, err)
+                           : schema_passthrough_record(schema, record, &normalized, err);
+        if (rc == 0)
+            rc = spool_append(ctx->spools, table, normalized, &meta, (size_t)cfg->record_max_bytes,
+                              err);
+        json_decref(normalized);
+        if (rc < 0)
+            batch_record_error(&run, i, err, record, NULL, 0, false);
+    }
+    if (run.failed)
+        goto done;
+    if (req->strict && run.refused > 0)
+        goto strict_refused;
+
+    reply->accepted = total - run.refused;
+    reply->refused = run.refused;
+    if (run.refused == 0)
+        batch_set_status(reply, PROTOCOL_STATUS_OK, "%s", "");
+    else
+        batch_set_status(reply, PROTOCOL_STATUS_PARTIAL,
+                         "%" PRIu64 " of %" PRIu64 " records refused (kept in rejected/%s/%s)",
+                         run.refused, total, req->domain, req->endpoint);
+    stored = table->pending.len > mark.pending_len || table->rejected.len > mark.rejected_len;
+    if (stored)
+        spool_touch(ctx->spools, table);
+    goto done;
+
+strict_refused:
+    reply->accepted = 0;
+    reply->refused = run.dec->count;
+    batch_set_status(reply, PROTOCOL_STATUS_REFUSED,
+                     "strict batch refused: %" PRIu64 " of %zu records invalid; nothing stored",
+                     run.refused, run.dec->count);
+
+done:
+    if (run.failed) {
+        reply->status = PROTOCOL_STATUS_ERROR;
+        reply->accepted = 0;
+        reply->refused = 0;
+        log_error("batch_failed domain=%s endpoint=%s id=\"%s\" reason=\"%s\"", req->domain,
+                  req->endpoint, req->id, reply->message);
+    }
+    if (!stored)
+        spool_rollback(table, &mark);
+    batch_decoder_reset(run.dec);
+    return stored;
+}

@@ -1,0 +1,351 @@
+/* main.c - lakehouse-ingest: the producer endpoint of the pipeline.
+ *
+ *   lakehouse-ingest --data DIR [--config FILE] [--help]
+ *
+ * Start-up: load the configuration, create the data directory layout, take
+ * the pid file (an exclusive lock: one ingest per data directory), open the
+ * catalog and the event sockets, seal the spool files a previous run left
+ * (spool_recover), learn _seq marks and the batch-id window (recover.c),
+ * and only then bind the ROUTER socket, so that a producer that can connect
+ * talks to a ready process. Then one zmq_poll loop over the ROUTER (group
+ * commits, group.c) and the schema.changed subscription, with a
+ * housekeeping tick every HOUSEKEEPING_MS (seal spools by age/size, re-check
+ * catalog versions, log counters). SIGTERM/SIGINT only set a flag: the loop
+ * finishes its group, seals every spool and exits 0. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "batch.h"
+#include "dedup.h"
+#include "endpoints.h"
+#include "fsutil.h"
+#include "group.h"
+#include "ingest.h"
+#include "layout.h"
+#include "log.h"
+#include "recover.h"
+#include "spool.h"
+#include "timeutil.h"
+
+#define HOUSEKEEPING_MS 50
+#define CATALOG_CHECK_MS 2000
+#define STATS_LOG_MS 60000
+/* Events read per loop turn: a flood of hints must not starve producers. */
+#define EVENTS_PER_TURN 1000
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+void ingest_publish(struct ingest_ctx *ctx, enum event_topic topic, const char *domain,
+                    const char *name, const char *file, int64_t count)
+{
+    if (ctx->publisher == NULL)
+        return;
+    struct event ev = {.topic = topic, .count = count};
+    snprintf(ev.domain, sizeof ev.domain, "%s", domain);
+    snprintf(ev.name, sizeof ev.name, "%s", name);
+    snprintf(ev.file, sizeof ev.file, "%s", file);
+    char err[ERROR_MAX];
+    if (event_publish(ctx->publisher, &ev, err) < 0)
+        log_warn("event_dropped topic=%s reason=\"%s\"", event_topic_name(topic), err);
+}
+
+void ingest_on_sealed(const char *domain, const char *endpoint, const char *rel_path,
+                      uint64_t records, void *arg)
+{
+    struct ingest_ctx *ctx = arg;
+    ctx->stats.sealed_files++;
+    ingest_publish(ctx, EVENT_BRONZE_SEALED, domain, endpoint, rel_path, (int64_t)records);
+}
+
+/* ------------------------------------------------------------ pid file */
+
+/* The pid file doubles as the instance lock (flock is released by the
+ * kernel when the process dies, so a crash never leaves a stale lock). */
+static int pidfile_take(const char *data_dir, char path[PATH_MAX], int *fd_out,
+                        char err[ERROR_MAX])
+{
+    if (fsutil_path(path, PATH_MAX, err, "%s/run/ingest.pid", data_dir) < 0)
+        return -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, LAYOUT_FILE_MODE);
+    if (fd < 0)
+        return error_set(err, "open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char other[32] = "";
+        ssize_t n = pread(fd, other, sizeof other - 1, 0);
+        other[n > 0 ? n : 0] = '\0';
+        other[strcspn(other, "\n")] = '\0';
+        close(fd);
+        return error_set(err, "another lakehouse-ingest (pid %s) is running on this data "
+                              "directory (%s is locked)",
+                         other[0] ? other : "?", path);
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        error_set(err, "write %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static void pidfile_release(const char *path, int *fd)
+{
+    if (*fd < 0)
+        return;
+    unlink(path);
+    close(*fd);
+    *fd = -1;
+}
+
+/* ------------------------------------------------------------ loop */
+
+static void ingest_read_events(struct ingest_ctx *ctx)
+{
+    for (int i = 0; i < EVENTS_PER_TURN; i++) {
+        struct event ev;
+        char err[ERROR_MAX];
+        if (event_receive(ctx->subscriber, ZMQ_DONTWAIT, &ev, err) < 0) {
+            if (errno == EAGAIN || errno == EINTR || errno == ETERM)
+                return;
+            log_warn("event_ignored reason=\"%s\"", err);
+            continue;
+        }
+        if (ev.topic == EVENT_SCHEMA_CHANGED && ev.domain[0] && ev.name[0]) {
+            log_debug("schema_changed domain=%s endpoint=%s version=%" PRId64, ev.domain,
+                      ev.name, ev.count);
+            endpoints_forget(ctx->endpoints, ev.domain, ev.name);
+        }
+    }
+}
+
+static void ingest_seal_due(struct ingest_ctx *ctx, int64_t now_ms)
+{
+    spool_seal_due(ctx->spools, now_ms, (uint64_t)ctx->cfg->seal_max_bytes,
+                   ctx->cfg->seal_max_age_ms, ingest_on_sealed, ctx);
+}
+
+static void ingest_log_stats(const struct ingest_ctx *ctx)
+{
+    const struct ingest_stats *s = &ctx->stats;
+    log_info("stats batches=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
+             " duplicates=%" PRIu64 " busy=%" PRIu64 " errors=%" PRIu64 " groups=%" PRIu64
+             " sealed_files=%" PRIu64,
+             s->batches, s->accepted, s->refused, s->duplicates, s->busy, s->errors, s->groups,
+             s->sealed_files);
+}
+
+static void ingest_loop(struct ingest_ctx *ctx)
+{
+    int64_t now = timeutil_monotonic_ms();
+    int64_t next_housekeeping = now + HOUSEKEEPING_MS;
+    int64_t next_catalog_check = now + CATALOG_CHECK_MS;
+    int64_t next_stats = now + STATS_LOG_MS;
+    uint64_t logged_batches = 0;
+    while (!stop_requested) {
+        zmq_pollitem_t items[] = {
+            {.socket = ctx->router, .events = ZMQ_POLLIN},
+            {.socket = ctx->subscriber, .events = ZMQ_POLLIN},
+        };
+        long timeout = (long)(next_housekeeping - now);
+        if (zmq_poll(items, 2, timeout < 0 ? 0 : timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("poll_failed reason=\"%s\"", zmq_strerror(errno));
+            return;
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+            ingest_read_events(ctx);
+        if (items[0].revents & ZMQ_POLLIN) {
+            group_run(ctx);
+            /* A spool that just reached seal_max_bytes is sealed at once. */
+            ingest_seal_due(ctx, timeutil_monotonic_ms());
+        }
+        now = timeutil_monotonic_ms();
+        if (now < next_housekeeping)
+            continue;
+        next_housekeeping = now + HOUSEKEEPING_MS;
+        ingest_seal_due(ctx, now);
+        if (now >= next_catalog_check) {
+            endpoints_check_versions(ctx->endpoints);
+            next_catalog_check = now + CATALOG_CHECK_MS;
+        }
+        if (now >= next_stats) {
+            if (ctx->stats.batches != logged_batches)
+                ingest_log_stats(ctx);
+            logged_batches = ctx->stats.batches;
+            next_stats = now + STATS_LOG_MS;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ main */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lakehouse-ingest [--data DIR] [--config FILE] [--help]\n"
+            "\n"
+            "Receives producer batches on a ZeroMQ ROUTER socket (ingest_endpoint),\n"
+            "validates them against the endpoint schemas of the catalog, stores them\n"
+            "durably in spool files and seals those into bronze/.\n"
+            "\n"
+            "  --data DIR     data directory (default $LAKEHOUSE_DATA or ./lakehouse)\n"
+            "  --config FILE  JSON configuration file\n"
+            "  --help         this text and every configuration option\n"
+            "\n"
+            "Configuration options:\n");
+    config_print_help(out);
+}
+
+static int ingest_sockets_open(struct ingest_ctx *ctx, char err[ERROR_MAX])
+{
+    const struct config *cfg = ctx->cfg;
+    ctx->publisher = event_publisher_open(ctx->zmq, cfg, err);
+    if (ctx->publisher == NULL)
+        return -1;
+    enum event_topic topics[] = {EVENT_SCHEMA_CHANGED};
+    ctx->subscriber = event_subscriber_open(ctx->zmq, cfg, topics, 1, err);
+    if (ctx->subscriber == NULL)
+        return -1;
+    ctx->router = zmq_socket(ctx->zmq, ZMQ_ROUTER);
+    if (ctx->router == NULL)
+        return error_set(err, "zmq_socket ROUTER: %s", zmq_strerror(errno));
+    /* Replies already made durable get a moment to leave at stop. */
+    int linger = 2000;
+    /* Bounded memory: queued requests per producer connection, and frames
+     * far above batch_max_bytes (which get a polite refusal) cut the
+     * connection instead of being buffered. */
+    int hwm = (int)(cfg->group_commit_max_batches < 1000000 ? cfg->group_commit_max_batches
+                                                            : 1000000);
+    int64_t max_msg = 2 * cfg->batch_max_bytes + 1024 * 1024;
+    if (zmq_setsockopt(ctx->router, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        zmq_setsockopt(ctx->router, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
+        zmq_setsockopt(ctx->router, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg) < 0)
+        return error_set(err, "zmq_setsockopt ROUTER: %s", zmq_strerror(errno));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *data_dir = NULL, *config_path = NULL;
+    static const struct option options[] = {{"data", required_argument, NULL, 'd'},
+                                            {"config", required_argument, NULL, 'c'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "d:c:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd': data_dir = optarg; break;
+        case 'c': config_path = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "lakehouse-ingest: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    static struct config cfg;
+    char err[ERROR_MAX];
+    log_init("ingest", LOG_LEVEL_INFO);
+    if (config_load(&cfg, config_path, data_dir, err) < 0) {
+        log_error("start_failed reason=\"%s\"", err);
+        return 1;
+    }
+    enum log_level level = LOG_LEVEL_INFO;
+    if (log_level_from_name(cfg.log_level, &level) < 0)
+        log_warn("config log_level=%s reason=\"unknown level, using info\"", cfg.log_level);
+    log_init("ingest", level);
+
+    struct ingest_ctx ctx = {.cfg = &cfg};
+    char pid_path[PATH_MAX] = "";
+    int pid_fd = -1;
+    int rc = 1;
+    if (layout_create(cfg.data_dir, err) < 0 || pidfile_take(cfg.data_dir, pid_path, &pid_fd, err) < 0)
+        goto fail;
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ctx.zmq = zmq_ctx_new();
+    if (ctx.zmq == NULL) {
+        error_set(err, "zmq_ctx_new: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (ingest_sockets_open(&ctx, err) < 0 ||
+        catalog_open(cfg.data_dir, false, &ctx.catalog, err) < 0 ||
+        endpoints_open(ctx.catalog, &ctx.endpoints, err) < 0 ||
+        spool_set_open(cfg.data_dir, &ctx.spools, err) < 0 ||
+        dedup_open((size_t)cfg.batch_id_window, &ctx.dedup, err) < 0 ||
+        batch_decoder_open(&ctx.decoder, err) < 0 ||
+        group_open((size_t)cfg.group_commit_max_batches, &ctx.group, err) < 0)
+        goto fail;
+    if (spool_recover(ctx.spools, ingest_on_sealed, &ctx, err) < 0) {
+        error_prefix(err, "spool recovery");
+        goto fail;
+    }
+    if (recover_history(&ctx, err) < 0) {
+        error_prefix(err, "recovery");
+        goto fail;
+    }
+    if (zmq_bind(ctx.router, cfg.ingest_endpoint) < 0) {
+        error_set(err, "bind %s: %s", cfg.ingest_endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    log_info("started endpoint=%s data=%s seal_max_bytes=%" PRId64 " seal_max_age_ms=%" PRId64,
+             cfg.ingest_endpoint, cfg.data_dir, cfg.seal_max_bytes, cfg.seal_max_age_ms);
+
+    ingest_loop(&ctx);
+
+    rc = 0;
+    if (spool_seal_all(ctx.spools, ingest_on_sealed, &ctx) < 0) {
+        log_error("stop_incomplete reason=\"a spool could not be sealed; it is recovered at "
+                  "the next start\"");
+        rc = 1;
+    }
+    ingest_log_stats(&ctx);
+    log_info("stopped");
+    goto out;
+
+fail:
+    log_error("start_failed reason=\"%s\"", err);
+out:
+    if (ctx.router != NULL)
+        zmq_close(ctx.router);
+    if (ctx.subscriber != NULL)
+        zmq_close(ctx.subscriber);
+    if (ctx.publisher != NULL)
+        zmq_close(ctx.publisher);
+    group_close(&ctx.group);
+    batch_decoder_close(&ctx.decoder);
+    dedup_close(&ctx.dedup);
+    spool_set_close(&ctx.spools);
+    endpoints_close(&ctx.endpoints);
+    catalog_close(&ctx.catalog);
+    if (ctx.zmq != NULL)
+        zmq_ctx_term(ctx.zmq);
+    pidfile_release(pid_path, &pid_fd);
+    return rc;
+}

@@ -1,0 +1,548 @@
+/* spool.c - spool files, group commit, sealing and spool recovery (see
+ * spool.h). */
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bronze.h"
+#include "files.h"
+#include "fsutil.h"
+#include "layout.h"
+#include "log.h"
+#include "timeutil.h"
+
+/* Capacity a table's buffers keep between groups; a burst above it is freed
+ * after its commit (bounded memory, rule 5). */
+#define SPOOL_BUFFER_KEEP (1024 * 1024)
+/* Wait after a failed seal before trying again. */
+#define SPOOL_SEAL_RETRY_MS 1000
+
+struct spool_set {
+    char data_dir[PATH_MAX];
+    struct spool_table **tables;
+    size_t count;
+    size_t cap;
+    struct spool_table *touched;
+};
+
+int spool_set_open(const char *data_dir, struct spool_set **out, char err[ERROR_MAX])
+{
+    struct spool_set *set = calloc(1, sizeof *set);
+    if (set == NULL)
+        return error_set(err, "spool: out of memory");
+    if (fsutil_path(set->data_dir, sizeof set->data_dir, err, "%s", data_dir) < 0) {
+        free(set);
+        return -1;
+    }
+    *out = set;
+    return 0;
+}
+
+static void spool_table_free(struct spool_table *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    rejected_file_close(&t->rejected_file);
+    buf_free(&t->pending);
+    buf_free(&t->rejected);
+    free(t);
+}
+
+void spool_set_close(struct spool_set **set)
+{
+    struct spool_set *s = *set;
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->count; i++)
+        spool_table_free(s->tables[i]);
+    free(s->tables);
+    free(s);
+    *set = NULL;
+}
+
+struct spool_table *spool_table_get(struct spool_set *set, const char *domain,
+                                    const char *endpoint)
+{
+    for (size_t i = 0; i < set->count; i++) {
+        struct spool_table *t = set->tables[i];
+        if (strcmp(t->domain, domain) == 0 && strcmp(t->endpoint, endpoint) == 0)
+            return t;
+    }
+    if (set->count == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 16;
+        struct spool_table **p = realloc(set->tables, cap * sizeof *p);
+        if (p == NULL)
+            return NULL;
+        set->tables = p;
+        set->cap = cap;
+    }
+    struct spool_table *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    snprintf(t->domain, sizeof t->domain, "%s", domain);
+    snprintf(t->endpoint, sizeof t->endpoint, "%s", endpoint);
+    t->fd = -1;
+    rejected_file_init(&t->rejected_file);
+    set->tables[set->count++] = t;
+    return t;
+}
+
+void spool_note_seq(struct spool_table *t, uint64_t seq)
+{
+    if (seq > t->last_seq)
+        t->last_seq = seq;
+}
+
+/* ------------------------------------------------------------ appending */
+
+static size_t spool_escape_id(char *out, size_t out_size, const char *id)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)id; *p && o + 7 < out_size; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)*p;
+        } else if (*p < 0x20) {
+            o += (size_t)snprintf(out + o, out_size - o, "\\u%04x", *p);
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+void spool_meta_init(struct spool_meta *m, const char *domain, const char *endpoint,
+                     int64_t now_ms, int64_t now_us, int schema_version, const char *batch_id)
+{
+    char ts[TIMEUTIL_TIMESTAMP_MAX];
+    timeutil_format_utc_ms(now_ms, ts);
+    timeutil_format_date(now_ms, m->date);
+    m->now_us = now_us;
+    int n = snprintf(m->head, sizeof m->head,
+                     ",\"_insert_date\":\"%s\",\"_domain\":\"%s\",\"_endpoint\":\"%s\",\"_seq\":",
+                     ts, domain, endpoint);
+    m->head_len = (size_t)n;
+    n = snprintf(m->tail, sizeof m->tail, ",\"_schema_version\":%d", schema_version);
+    m->tail_len = (size_t)n;
+    if (batch_id[0] != '\0') {
+        char esc[2 * 128 + 8];
+        spool_escape_id(esc, sizeof esc, batch_id);
+        n = snprintf(m->tail + m->tail_len, sizeof m->tail - m->tail_len, ",\"_batch_id\":\"%s\"",
+                     esc);
+        m->tail_len += (size_t)n;
+    }
+    memcpy(m->tail + m->tail_len, "}\n", 3);
+    m->tail_len += 2;
+}
+
+void spool_touch(struct spool_set *set, struct spool_table *t)
+{
+    if (t->touched)
+        return;
+    t->touched = true;
+    t->next_touched = set->touched;
+    set->touched = t;
+}
+
+static size_t spool_format_u64(char out[24], uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+int spool_append(struct spool_set *set, struct spool_table *t, const json_t *record,
+                 const struct spool_meta *meta, size_t record_max, char err[ERROR_MAX])
+{
+    struct buf *b = &t->pending;
+    if (!buf_reserve(b, 1024))
+        return error_set(err, "out of memory");
+    /* Serialise straight into the buffer; grow once if it did not fit. */
+    size_t n = json_dumpb(record, b->data + b->len, b->cap - b->len, JSON_COMPACT);
+    if (n == 0)
+        return error_set(err, "record could not be serialised");
+    if (n > b->cap - b->len) {
+        if (n > record_max)
+            return error_set(err, "record of %zu bytes exceeds record_max_bytes (%zu)", n,
+                             record_max);
+        if (!buf_reserve(b, n))
+            return error_set(err, "out of memory");
+        n = json_dumpb(record, b->data + b->len, b->cap - b->len, JSON_COMPACT);
+    }
+    if (n > record_max)
+        return error_set(err, "record of %zu bytes exceeds record_max_bytes (%zu)", n, record_max);
+    if (n < 2 || b->data[b->len] != '{' || b->data[b->len + n - 1] != '}')
+        return error_set(err, "normalised record is not a JSON object");
+    size_t meta_len = meta->head_len + 20 + meta->tail_len;
+    if (!buf_reserve(b, n + meta_len))
+        return error_set(err, "out of memory");
+
+    uint64_t seq = t->last_seq + 1;
+    if ((uint64_t)meta->now_us > seq)
+        seq = (uint64_t)meta->now_us;
+    /* Replace the closing brace by the metadata (no comma after "{"). */
+    char *p = b->data + b->len + n - 1;
+    size_t skip = n == 2 ? 1 : 0;
+    memcpy(p, meta->head + skip, meta->head_len - skip);
+    p += meta->head_len - skip;
+    p += spool_format_u64(p, seq);
+    memcpy(p, meta->tail, meta->tail_len);
+    p += meta->tail_len;
+
+    if (t->pending_records == 0 && t->fd < 0) {
+        t->pending_first_seq = seq;
+        memcpy(t->pending_date, meta->date, sizeof t->pending_date);
+    }
+    b->len = (size_t)(p - b->data);
+    t->pending_records++;
+    t->last_seq = seq;
+    spool_touch(set, t);
+    return 0;
+}
+
+void spool_mark(const struct spool_table *t, struct spool_mark *m)
+{
+    m->pending_len = t->pending.len;
+    m->rejected_len = t->rejected.len;
+    m->pending_records = t->pending_records;
+    m->last_seq = t->last_seq;
+}
+
+void spool_rollback(struct spool_table *t, const struct spool_mark *m)
+{
+    t->pending.len = m->pending_len;
+    t->rejected.len = m->rejected_len;
+    t->pending_records = m->pending_records;
+    t->last_seq = m->last_seq;
+}
+
+size_t spool_pending_bytes(const struct spool_set *set)
+{
+    size_t n = 0;
+    for (const struct spool_table *t = set->touched; t != NULL; t = t->next_touched)
+        n += t->pending.len + t->rejected.len;
+    return n;
+}
+
+/* ------------------------------------------------------------ commit */
+
+static int spool_create(struct spool_set *set, struct spool_table *t, char err[ERROR_MAX])
+{
+    if (fsutil_path(t->path, sizeof t->path, err, "%s/spool/%s/%s/%020" PRIu64 "-%s%s",
+                    set->data_dir, t->domain, t->endpoint, t->pending_first_seq,
+                    t->pending_date, SPOOL_SUFFIX) < 0)
+        return -1;
+    int fd = files_create_durable(t->path, O_WRONLY | O_APPEND | O_EXCL, LAYOUT_FILE_MODE, 3, err);
+    if (fd < 0)
+        return -1;
+    t->fd = fd;
+    t->first_seq = t->pending_first_seq;
+    memcpy(t->date, t->pending_date, sizeof t->date);
+    t->size = 0;
+    t->records = 0;
+    t->opened_ms = timeutil_monotonic_ms();
+    t->seal_retry_ms = 0;
+    t->seal_now = false;
+    return 0;
+}
+
+/* Close and remove a spool that holds nothing durable. */
+static void spool_discard_empty(struct spool_table *t)
+{
+    close(t->fd);
+    t->fd = -1;
+    if (unlink(t->path) < 0 && errno != ENOENT)
+        log_warn("spool_unlink_failed file=%s reason=\"%s\"", t->path, strerror(errno));
+}
+
+static int spool_commit_table(struct spool_set *set, struct spool_table *t, char err[ERROR_MAX])
+{
+    bool created = false;
+    if (t->pending.len > 0) {
+        if (t->fd < 0) {
+            if (spool_create(set, t, err) < 0)
+                return -1;
+            created = true;
+        }
+        if (fsutil_write_all(t->fd, t->pending.data, t->pending.len, err) < 0)
+            goto fail;
+    }
+    if (t->rejected.len > 0) {
+        char date[16];
+        timeutil_format_date(timeutil_now_ms(), date);
+        if (rejected_write(&t->rejected_file, set->data_dir, t->domain, t->endpoint, date,
+                           t->rejected.data, t->rejected.len, err) < 0)
+            goto fail;
+    }
+    if (t->pending.len > 0 && fdatasync(t->fd) < 0) {
+        error_set(err, "fdatasync %s: %s", t->path, strerror(errno));
+        goto fail;
+    }
+    if (rejected_sync(&t->rejected_file, err) < 0)
+        goto fail;
+    t->size += t->pending.len;
+    t->records += t->pending_records;
+    if (t->pending_records > 0)
+        t->durable_last_seq = t->last_seq;
+    return 0;
+
+fail:
+    /* Nothing of this group may stay: cut the files back to their durable
+     * size. If even that fails, seal the durable part now (bronze_seal takes
+     * only the first `size` bytes) so the stray lines never reach bronze. */
+    if (t->fd >= 0) {
+        if (created && t->size == 0) {
+            spool_discard_empty(t);
+        } else if (ftruncate(t->fd, (off_t)t->size) < 0) {
+            log_error("spool_rollback_failed file=%s reason=\"%s\"", t->path, strerror(errno));
+            t->seal_now = true;
+        }
+    }
+    rejected_rollback(&t->rejected_file);
+    return -1;
+}
+
+size_t spool_commit(struct spool_set *set, spool_failed_fn failed, void *arg)
+{
+    size_t failures = 0;
+    struct spool_table *next;
+    for (struct spool_table *t = set->touched; t != NULL; t = next) {
+        next = t->next_touched;
+        char err[ERROR_MAX];
+        if (spool_commit_table(set, t, err) < 0) {
+            log_error("commit_failed domain=%s endpoint=%s reason=\"%s\"", t->domain, t->endpoint,
+                      err);
+            failed(t, err, arg);
+            failures++;
+        }
+        buf_reset(&t->pending, SPOOL_BUFFER_KEEP);
+        buf_reset(&t->rejected, SPOOL_BUFFER_KEEP);
+        t->pending_records = 0;
+        t->touched = false;
+        t->next_touched = NULL;
+    }
+    set->touched = NULL;
+    return failures;
+}
+
+/* ------------------------------------------------------------ sealing */
+
+/* Seal `len` bytes of a spool file as bronze/<d>/<e>/dt=<date>/<first>-<last>,
+ * unless that bronze file exists already (then the spool was sealed before a
+ * crash and only its removal was lost). Removes the spool. */
+static int spool_seal_path(const char *data_dir, const char *domain, const char *endpoint,
+                           const char *spool_path, const char *date, uint64_t first_seq,
+                           uint64_t last_seq, size_t len, uint64_t records,
+                           spool_sealed_fn sealed, void *arg, char err[ERROR_MAX])
+{
+    char rel[PATH_MAX], full[PATH_MAX];
+    if (bronze_relative_path(rel, sizeof rel, domain, endpoint, date, first_seq, last_seq) < 0)
+        return error_set(err, "bronze name for %s: invalid", spool_path);
+    if (fsutil_path(full, sizeof full, err, "%s/%s", data_dir, rel) < 0)
+        return -1;
+    struct stat st;
+    bool exists = stat(full, &st) == 0;
+    if (!exists) {
+        if (bronze_seal(spool_path, len, full, err) < 0)
+            return -1;
+    }
+    if (unlink(spool_path) < 0 && errno != ENOENT)
+        log_warn("spool_unlink_failed file=%s reason=\"%s\"", spool_path, strerror(errno));
+    if (exists) {
+        log_info("spool_removed file=%s reason=\"already sealed as %s\"", spool_path, rel);
+        return 0;
+    }
+    log_info("sealed file=%s records=%" PRIu64 " bytes=%zu", rel, records, len);
+    sealed(domain, endpoint, rel, records, arg);
+    return 0;
+}
+
+static int spool_seal_table(struct spool_set *set, struct spool_table *t, spool_sealed_fn sealed,
+                            void *arg)
+{
+    if (t->size == 0) {
+        spool_discard_empty(t);
+        return 0;
+    }
+    char err[ERROR_MAX];
+    if (spool_seal_path(set->data_dir, t->domain, t->endpoint, t->path, t->date, t->first_seq,
+                        t->durable_last_seq, t->size, t->records, sealed, arg, err) < 0) {
+        log_error("seal_failed file=%s reason=\"%s\"", t->path, err);
+        t->seal_retry_ms = timeutil_monotonic_ms() + SPOOL_SEAL_RETRY_MS;
+        return -1;
+    }
+    close(t->fd);
+    t->fd = -1;
+    t->size = 0;
+    t->records = 0;
+    t->seal_now = false;
+    return 0;
+}
+
+void spool_seal_due(struct spool_set *set, int64_t now_ms, uint64_t max_bytes,
+                    int64_t max_age_ms, spool_sealed_fn sealed, void *arg)
+{
+    for (size_t i = 0; i < set->count; i++) {
+        struct spool_table *t = set->tables[i];
+        if (t->fd < 0 || t->touched || now_ms < t->seal_retry_ms)
+            continue;
+        if (t->seal_now || t->size >= max_bytes || now_ms - t->opened_ms >= max_age_ms)
+            spool_seal_table(set, t, sealed, arg);
+    }
+}
+
+int spool_seal_all(struct spool_set *set, spool_sealed_fn sealed, void *arg)
+{
+    int rc = 0;
+    for (size_t i = 0; i < set->count; i++) {
+        struct spool_table *t = set->tables[i];
+        if (t->fd >= 0 && spool_seal_table(set, t, sealed, arg) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ recovery */
+
+/* _seq of the last line of buf[0..len) (complete lines). 0 if unreadable. */
+static uint64_t spool_last_line_seq(const char *buf, size_t len)
+{
+    size_t end = len - 1; /* the final '\n' */
+    size_t start = end;
+    while (start > 0 && buf[start - 1] != '\n')
+        start--;
+    json_t *line = json_loadb(buf + start, end - start, 0, NULL);
+    json_t *seq = json_object_get(line, "_seq");
+    uint64_t v = json_is_integer(seq) && json_integer_value(seq) > 0
+                     ? (uint64_t)json_integer_value(seq)
+                     : 0;
+    json_decref(line);
+    return v;
+}
+
+static int spool_recover_file(struct spool_set *set, const char *domain, const char *endpoint,
+                              const char *path, const char *name, spool_sealed_fn sealed,
+                              void *arg, char err[ERROR_MAX])
+{
+    uint64_t first_seq;
+    char date[11];
+    if (spool_parse_name(name, &first_seq, date) < 0) {
+        log_warn("spool_unknown_file file=%s reason=\"not a spool file name; left alone\"", path);
+        return 0;
+    }
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return error_set(err, "open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        error_set(err, "stat %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    const char *map = NULL;
+    if (size > 0) {
+        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            error_set(err, "mmap %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    size_t keep = size > 0 ? bronze_valid_prefix(map, size) : 0;
+    uint64_t records = 0, last_seq = 0;
+    if (keep > 0) {
+        for (const char *p = map; (p = memchr(p, '\n', (size_t)(map + keep - p))) != NULL; p++)
+            records++;
+        last_seq = spool_last_line_seq(map, keep);
+    }
+    if (map != NULL)
+        munmap((void *)map, size);
+    close(fd);
+    if (keep < size)
+        log_warn("spool_torn_tail_cut file=%s kept=%zu dropped=%zu", path, keep, size - keep);
+    if (keep == 0) {
+        if (unlink(path) < 0)
+            return error_set(err, "unlink %s: %s", path, strerror(errno));
+        log_info("spool_removed file=%s reason=\"no complete record\"", path);
+        return 0;
+    }
+    if (last_seq < first_seq)
+        return error_set(err, "spool %s: last record has no valid _seq", path);
+    if (spool_seal_path(set->data_dir, domain, endpoint, path, date, first_seq, last_seq, keep,
+                        records, sealed, arg, err) < 0)
+        return -1;
+    struct spool_table *t = spool_table_get(set, domain, endpoint);
+    if (t == NULL)
+        return error_set(err, "spool: out of memory");
+    spool_note_seq(t, last_seq);
+    return 0;
+}
+
+int spool_recover(struct spool_set *set, spool_sealed_fn sealed, void *arg, char err[ERROR_MAX])
+{
+    char dir[PATH_MAX];
+    char **domains = NULL, **endpoints = NULL, **files = NULL;
+    size_t ndomains = 0, nendpoints = 0, nfiles = 0;
+    int rc = -1;
+    if (fsutil_path(dir, sizeof dir, err, "%s/spool", set->data_dir) < 0 ||
+        files_list(dir, &domains, &ndomains, err) < 0)
+        return -1;
+    for (size_t i = 0; i < ndomains; i++) {
+        if (!names_is_valid_object(domains[i])) {
+            log_warn("spool_unknown_file file=%s/%s reason=\"not a domain name; left alone\"", dir,
+                     domains[i]);
+            continue;
+        }
+        char ddir[PATH_MAX];
+        if (fsutil_path(ddir, sizeof ddir, err, "%s/%s", dir, domains[i]) < 0 ||
+            files_list(ddir, &endpoints, &nendpoints, err) < 0)
+            goto done;
+        for (size_t j = 0; j < nendpoints; j++) {
+            if (!names_is_valid_object(endpoints[j])) {
+                log_warn("spool_unknown_file file=%s/%s reason=\"not an endpoint name; left "
+                         "alone\"",
+                         ddir, endpoints[j]);
+                continue;
+            }
+            char edir[PATH_MAX];
+            if (fsutil_path(edir, sizeof edir, err, "%s/%s", ddir, endpoints[j]) < 0 ||
+                files_list(edir, &files, &nfiles, err) < 0)
+                goto done;
+            for (size_t k = 0; k < nfiles; k++) {
+                char path[PATH_MAX];
+                if (fsutil_path(path, sizeof path, err, "%s/%s", edir, files[k]) < 0 ||
+                    spool_recover_file(set, domains[i], endpoints[j], path, files[k], sealed, arg,
+                                       err) < 0)
+                    goto done;
+            }
+            files_list_free(files, nfiles);
+            files = NULL;
+            nfiles = 0;
+        }
+        files_list_free(endpoints, nendpoints);
+        endpoints = NULL;
+        nendpoints = 0;
+    }
+    rc = 0;
+done:
+    files_list_free(files, nfiles);
+    files_list_free(endpoints, nendpoints);
+    files_list_free(domains, ndomains);
+    return rc;
+}

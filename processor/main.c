@@ -1,0 +1,273 @@
+/* main.c - lakehouse-processor: bronze files -> silver tables.
+ *
+ *   lakehouse-processor --data DIR [--config FILE] [--help]
+ *
+ * One entry: load the configuration, create the data directory layout, take
+ * the pid file (an exclusive lock: silver has one writer), open the silver
+ * cache, the schema source, the control socket, the event publisher and the
+ * inotify watch (before the first scan, so that no file can slip between
+ * scan and watch), queue what bronze holds that the ledger lacks, then loop:
+ *
+ *   zmq_poll(control socket, inotify fd; timeout 0 while files are queued,
+ *            else until the housekeeping tick)
+ *   -> answer a control request; drain inotify events into the queue;
+ *   -> housekeeping: reconcile every reconcile_interval_ms (or at once after
+ *      an inotify overflow or a full queue);
+ *   -> merge ONE queued file (its own transaction), then poll again, so that
+ *      control requests and SIGTERM are served between files.
+ *
+ * SIGTERM/SIGINT only set a flag: the file being merged finishes its
+ * transaction, then the loop ends and everything is torn down in reverse;
+ * exit 0. Fatal start-up errors exit 1 with a log line. */
+#include "processor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "event.h"
+#include "layout.h"
+#include "log.h"
+#include "timeutil.h"
+
+/* The housekeeping tick; while the inotify descriptor is unknown, events
+ * are drained on this shorter tick instead. */
+#define PROCESSOR_TICK_MS 1000
+#define PROCESSOR_FALLBACK_TICK_MS 50
+
+static volatile sig_atomic_t processor_stop = 0;
+
+static void processor_on_signal(int sig)
+{
+    (void)sig;
+    processor_stop = 1;
+}
+
+static void processor_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lakehouse-processor --data DIR [--config FILE] [--help]\n"
+            "\n"
+            "Watches DIR/bronze and merges every sealed bronze file into\n"
+            "DIR/silver/<domain>.db (upsert by primary key, schema evolution, ledger).\n"
+            "--data defaults to $LAKEHOUSE_DATA, else ./lakehouse.\n"
+            "\n"
+            "Configuration (JSON file keys; environment LAKEHOUSE_<KEY>):\n");
+    config_print_help(out);
+}
+
+/* The pid file doubles as a lock: a second processor on the same data
+ * directory would be a second silver writer. */
+static int processor_pidfile_open(const char *data_dir, char *path, size_t path_size, int *fd_out,
+                                  char err[ERROR_MAX])
+{
+    int n = snprintf(path, path_size, "%s/run/processor.pid", data_dir);
+    if (n < 0 || (size_t)n >= path_size)
+        return error_set(err, "pid file path too long");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, LAYOUT_FILE_MODE);
+    if (fd < 0)
+        return error_set(err, "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char other[32] = "";
+        ssize_t r = pread(fd, other, sizeof other - 1, 0);
+        other[r > 0 ? r : 0] = '\0';
+        other[strcspn(other, "\n")] = '\0';
+        close(fd);
+        return error_set(err, "another processor (pid %s) is running on %s", other, data_dir);
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+        close(fd);
+        return error_set(err, "cannot write %s: %s", path, strerror(errno));
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static void processor_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = processor_on_signal; /* no SA_RESTART: zmq_poll returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void processor_drain_watch(struct processor_ctx *ctx)
+{
+    bool overflow = false;
+    char err[ERROR_MAX];
+    int rc = watch_drain(ctx->watch, reconcile_on_file, ctx, &overflow, err);
+    if (rc < 0) {
+        log_error("watch_failed error=\"%s\" action=reconcile", err);
+        ctx->need_reconcile = true;
+    }
+    ctx->watch_backlog = rc == 1;
+    if (overflow) {
+        log_warn("inotify_overflow action=reconcile");
+        ctx->need_reconcile = true;
+    }
+}
+
+/* Returns 0 after a stop request, -1 if polling failed. */
+static int processor_loop(struct processor_ctx *ctx)
+{
+    int fd = watch_fd(ctx->watch);
+    int64_t interval = ctx->cfg->reconcile_interval_ms > 0 ? ctx->cfg->reconcile_interval_ms : 10000;
+    int64_t next_reconcile = timeutil_monotonic_ms() + interval;
+    while (!processor_stop) {
+        int64_t now = timeutil_monotonic_ms();
+        long timeout = 0;
+        if (pending_count(ctx->pending) == 0 && !ctx->need_reconcile && !ctx->watch_backlog) {
+            int64_t until = next_reconcile - now;
+            int64_t tick = fd >= 0 ? PROCESSOR_TICK_MS : PROCESSOR_FALLBACK_TICK_MS;
+            timeout = (long)(until < 0 ? 0 : until < tick ? until : tick);
+        }
+        zmq_pollitem_t items[2] = {{.socket = ctx->control, .events = ZMQ_POLLIN},
+                                   {.socket = NULL, .fd = fd, .events = ZMQ_POLLIN}};
+        int rc = zmq_poll(items, fd >= 0 ? 2 : 1, timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("poll_failed error=\"%s\"", zmq_strerror(errno));
+            return -1;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            control_serve_one(ctx);
+        if (fd < 0 || ctx->watch_backlog || (items[1].revents & ZMQ_POLLIN))
+            processor_drain_watch(ctx);
+
+        now = timeutil_monotonic_ms();
+        if (ctx->need_reconcile || now >= next_reconcile) {
+            char err[ERROR_MAX];
+            ctx->need_reconcile = false;
+            if (reconcile_scan(ctx, err) < 0)
+                log_error("reconcile_failed error=\"%s\"", err);
+            next_reconcile = now + interval;
+        }
+        char *rel = pending_pop(ctx->pending);
+        if (rel != NULL) {
+            merge_one(ctx, rel);
+            free(rel);
+        }
+        if (pending_count(ctx->pending) == 0 && pending_take_overflow(ctx->pending))
+            ctx->need_reconcile = true; /* files were left out: look again */
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *data = NULL, *config_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            processor_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
+            data = argv[++i];
+        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config_path = argv[++i];
+        } else {
+            fprintf(stderr, "lakehouse-processor: unknown or incomplete option '%s'\n", argv[i]);
+            processor_usage(stderr);
+            return 2;
+        }
+    }
+
+    log_init("processor", LOG_LEVEL_INFO);
+    static struct config cfg;
+    char err[ERROR_MAX] = "";
+    if (config_load(&cfg, config_path, data, err) < 0) {
+        log_error("start_failed error=\"%s\"", err);
+        return 1;
+    }
+    enum log_level level;
+    if (log_level_from_name(cfg.log_level, &level) == 0)
+        log_init("processor", level);
+
+    int status = 1;
+    int pid_fd = -1;
+    char pid_path[PATH_MAX] = "";
+    struct processor_ctx ctx = {.cfg = &cfg, .stop = &processor_stop};
+    char bronze[PATH_MAX];
+
+    if (layout_create(cfg.data_dir, err) < 0)
+        goto done;
+    if (processor_pidfile_open(cfg.data_dir, pid_path, sizeof pid_path, &pid_fd, err) < 0) {
+        pid_path[0] = '\0'; /* not ours to remove */
+        goto done;
+    }
+    processor_signals();
+    if (layout_dir(bronze, sizeof bronze, cfg.data_dir, "bronze") < 0) {
+        error_set(err, "data directory path too long");
+        goto done;
+    }
+    ctx.pending = pending_new(PROCESSOR_PENDING_MAX);
+    if (ctx.pending == NULL) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    if (silver_open(cfg.data_dir, &ctx.silver, err) < 0 ||
+        schemas_open(cfg.data_dir, &ctx.schemas, err) < 0)
+        goto done;
+    ctx.zmq = zmq_ctx_new();
+    if (ctx.zmq == NULL) {
+        error_set(err, "zmq context: %s", zmq_strerror(errno));
+        goto done;
+    }
+    if ((ctx.publisher = event_publisher_open(ctx.zmq, &cfg, err)) == NULL)
+        goto done;
+    if (watch_open(bronze, &ctx.watch, err) < 0)
+        goto done;
+    if ((ctx.control = control_socket_open(ctx.zmq, &cfg, err)) == NULL)
+        goto done;
+
+    log_info("started data=%s control=%s reconcile_interval_ms=%" PRId64, cfg.data_dir,
+             cfg.processor_control_endpoint, cfg.reconcile_interval_ms);
+    if (reconcile_scan(&ctx, err) < 0)
+        log_error("reconcile_failed error=\"%s\"", err); /* retried by the loop */
+    if (processor_loop(&ctx) < 0) {
+        error_set(err, "poll loop failed");
+        goto done;
+    }
+    status = 0;
+    log_info("stopping merged=%" PRId64 " quarantined=%" PRId64 " failed=%" PRId64
+             " pending=%zu",
+             ctx.merged_files, ctx.quarantined_files, ctx.failed_merges,
+             pending_count(ctx.pending));
+
+done:
+    if (status != 0)
+        log_error("fatal error=\"%s\"", err);
+    control_socket_close(&ctx.control, &cfg);
+    watch_close(&ctx.watch);
+    if (ctx.publisher != NULL) {
+        int linger = 0;
+        zmq_setsockopt(ctx.publisher, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(ctx.publisher);
+    }
+    if (ctx.zmq != NULL)
+        zmq_ctx_term(ctx.zmq);
+    schemas_close(&ctx.schemas);
+    silver_close(&ctx.silver);
+    pending_free(&ctx.pending);
+    if (pid_fd >= 0) {
+        if (pid_path[0])
+            unlink(pid_path);
+        close(pid_fd);
+    }
+    if (status == 0)
+        log_info("stopped");
+    return status;
+}

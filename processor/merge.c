@@ -1,0 +1,961 @@
+/* merge.c - one bronze file -> rows of one silver table, exactly once.
+ *
+ * A file is merged inside a savepoint of the caller's transaction together
+ * with its _snapshots and _ledger rows (rule 2). The live path (merge_one)
+ * wraps each file in its own BEGIN IMMEDIATE ... COMMIT; replay wraps all the
+ * files of a table in one transaction.
+ *
+ * The table:
+ *   - is created at the first record: the user columns of the endpoint schema
+ *     version that record was validated against (the record's _schema_version;
+ *     versions are immutable, so replay creates exactly the table live
+ *     processing created; the latest version if that one is gone), then
+ *     _seq, _insert_date, _schema_version, _rescued, and PRIMARY KEY of the
+ *     schema's key columns. Without a catalog entry there is no key and no
+ *     column: columns are added as fields appear, types inferred from values.
+ *   - gains a column (ALTER TABLE ADD COLUMN) for any field it lacks, typed
+ *     by the record's schema version, else the latest schema, else the value.
+ *   - with a primary key: upsert where the larger _seq wins, so a late or
+ *     re-merged file never rolls a row back and the row is always the record
+ *     with the largest _seq (whatever order files arrive in - replay = live):
+ *       INSERT OR IGNORE                              changes()==1 -> inserted
+ *       UPDATE all columns WHERE pk AND _seq < new AND some column differs
+ *                                                     changes()==1 -> updated
+ *       UPDATE _seq/_insert_date/_schema_version WHERE pk AND _seq < new
+ *                                                     -> unchanged (same data)
+ *   - without: append, with _seq UNIQUE and INSERT OR IGNORE, so a file
+ *     merged again never duplicates.
+ * Values: string -> TEXT, integer -> INTEGER, real -> REAL, true/false -> 1/0,
+ * object/array -> compact JSON text, null/absent -> NULL (a record replaces
+ * the whole row: fields it lacks become NULL). _domain, _endpoint, _batch_id
+ * are not columns.
+ *
+ * A file is corrupt (quarantined, never half merged, not retried) when the
+ * frame or a line cannot be read, a line is not a JSON object, _seq is not a
+ * non-negative integer, a field name breaks the column rule, _domain /
+ * _endpoint name another table, a key column is missing, or SQLite refuses a
+ * value or a column for good (constraint, type mismatch, too many columns).
+ *
+ * Each line is parsed once with jansson and its values are bound directly;
+ * the statements for the current column set are prepared once per table and
+ * kept while the transaction lasts. */
+#include "processor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <jansson.h>
+
+#include "bronze.h"
+#include "event.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define MERGE_SEQ "_seq"
+#define MERGE_INSERT_DATE "_insert_date"
+#define MERGE_SCHEMA_VERSION "_schema_version"
+
+struct merge_column {
+    char name[NAMES_MAX];
+    bool pk;
+};
+
+struct merge_table {
+    struct silver_db *sdb;
+    struct schemas *schemas;
+    char domain[NAMES_MAX];
+    char name[NAMES_MAX];
+    bool exists;
+    /* data columns (user columns and _rescued) in table order */
+    struct merge_column *cols;
+    size_t ncols;
+    size_t cap;
+    size_t *pk;        /* indexes into cols, in key order */
+    size_t npk;
+    uint32_t *slots;   /* case-insensitive name -> index + 1 (SQLite column names ignore case) */
+    size_t nslots;
+    /* per-record scratch, cap entries each */
+    const json_t **vals;
+    char **texts;      /* compact JSON of object/array values */
+    uint32_t *stamp;   /* stamp[i] == gen: column i has a value in this record */
+    uint32_t gen;
+    /* statements for the current column set (NULL: prepare on next use) */
+    sqlite3_stmt *ins;
+    sqlite3_stmt *upd;
+    sqlite3_stmt *touch;
+    /* schemas fetched for this table (typing of created/added columns) */
+    struct schema *version_schema;
+    int version_schema_version;  /* 0: none fetched */
+    struct schema *latest;
+    bool latest_fetched;
+};
+
+/* Metadata of the record being merged. */
+struct merge_meta {
+    int64_t seq;
+    const json_t *insert_date;     /* string or NULL */
+    const json_t *schema_version;  /* integer or NULL */
+};
+
+/* ---- SQL text -------------------------------------------------------------- */
+
+struct sqlbuf {
+    char *s;
+    size_t len;
+    size_t cap;
+    bool failed;
+};
+
+static void sqlbuf_add(struct sqlbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sqlbuf_add(struct sqlbuf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if (b->s != NULL && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap <= b->len + (size_t)n)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (s == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+/* ---- columns --------------------------------------------------------------- */
+
+static uint32_t merge_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        h = (h ^ c) * 16777619u;
+    }
+    return h;
+}
+
+static int merge_find(const struct merge_table *t, const char *name)
+{
+    if (t->nslots == 0)
+        return -1;
+    size_t mask = t->nslots - 1;
+    for (size_t i = merge_hash(name) & mask; t->slots[i] != 0; i = (i + 1) & mask) {
+        size_t idx = t->slots[i] - 1;
+        if (strcasecmp(t->cols[idx].name, name) == 0)
+            return (int)idx;
+    }
+    return -1;
+}
+
+static int merge_rehash(struct merge_table *t)
+{
+    size_t n = 16;
+    while (n < 2 * (t->ncols + 1))
+        n *= 2;
+    if (n != t->nslots) {
+        uint32_t *slots = realloc(t->slots, n * sizeof *slots);
+        if (slots == NULL)
+            return -1;
+        t->slots = slots;
+        t->nslots = n;
+    }
+    memset(t->slots, 0, t->nslots * sizeof *t->slots);
+    for (size_t c = 0; c < t->ncols; c++) {
+        size_t i = merge_hash(t->cols[c].name) & (t->nslots - 1);
+        while (t->slots[i] != 0)
+            i = (i + 1) & (t->nslots - 1);
+        t->slots[i] = (uint32_t)c + 1;
+    }
+    return 0;
+}
+
+static int merge_reserve(struct merge_table *t, size_t need)
+{
+    if (need <= t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap : 16;
+    while (cap < need)
+        cap *= 2;
+    struct merge_column *cols = realloc(t->cols, cap * sizeof *cols);
+    if (cols == NULL)
+        return -1;
+    t->cols = cols;
+    const json_t **vals = realloc(t->vals, cap * sizeof *vals);
+    if (vals == NULL)
+        return -1;
+    t->vals = vals;
+    char **texts = realloc(t->texts, cap * sizeof *texts);
+    if (texts == NULL)
+        return -1;
+    t->texts = texts;
+    uint32_t *stamp = realloc(t->stamp, cap * sizeof *stamp);
+    if (stamp == NULL)
+        return -1;
+    t->stamp = stamp;
+    size_t *pk = realloc(t->pk, cap * sizeof *pk);
+    if (pk == NULL)
+        return -1;
+    t->pk = pk;
+    for (size_t i = t->cap; i < cap; i++) {
+        t->texts[i] = NULL;
+        t->stamp[i] = 0;
+    }
+    t->cap = cap;
+    return 0;
+}
+
+static void merge_finalize(struct merge_table *t)
+{
+    sqlite3_finalize(t->ins);
+    sqlite3_finalize(t->upd);
+    sqlite3_finalize(t->touch);
+    t->ins = t->upd = t->touch = NULL;
+}
+
+static bool merge_is_meta_column(const char *name)
+{
+    return strcmp(name, MERGE_SEQ) == 0 || strcmp(name, MERGE_INSERT_DATE) == 0 ||
+           strcmp(name, MERGE_SCHEMA_VERSION) == 0;
+}
+
+/* (Re)read the table's columns and key from SQLite; drops the statements. */
+static int merge_load(struct merge_table *t, char err[ERROR_MAX])
+{
+    merge_finalize(t);
+    t->ncols = 0;
+    t->npk = 0;
+    t->exists = false;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(t->sdb->db, "SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid",
+                           -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "silver/%s.db: table_info: %s", t->domain,
+                         sqlite3_errmsg(t->sdb->db));
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    int keypos[256] = {0};
+    bool has_seq = false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        t->exists = true;
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        int pk = sqlite3_column_int(st, 1);
+        if (name == NULL || strlen(name) >= NAMES_MAX) {
+            sqlite3_finalize(st);
+            return error_set(err, "silver table %s.%s: unexpected column name", t->domain, t->name);
+        }
+        if (strcmp(name, MERGE_SEQ) == 0)
+            has_seq = true;
+        if (merge_is_meta_column(name))
+            continue;
+        if (merge_reserve(t, t->ncols + 1) < 0) {
+            sqlite3_finalize(st);
+            return error_set(err, "out of memory");
+        }
+        struct merge_column *c = &t->cols[t->ncols];
+        snprintf(c->name, sizeof c->name, "%s", name);
+        c->pk = pk > 0;
+        if (pk > 0 && pk <= 255)
+            keypos[pk] = (int)t->ncols + 1;
+        t->ncols++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return error_set(err, "silver/%s.db: table_info of %s: %s", t->domain, t->name,
+                         sqlite3_errmsg(t->sdb->db));
+    if (t->exists && !has_seq)
+        return error_set(err, "silver table %s.%s has no _seq column: not a processor table",
+                         t->domain, t->name);
+    for (int p = 1; p < 256; p++)
+        if (keypos[p] > 0)
+            t->pk[t->npk++] = (size_t)keypos[p] - 1;
+    if (merge_rehash(t) < 0)
+        return error_set(err, "out of memory");
+    return 0;
+}
+
+int merge_table_open(struct silver_db *sdb, struct schemas *schemas, const char *domain,
+                     const char *table, struct merge_table **out, char err[ERROR_MAX])
+{
+    if (names_check_object("table", table, err) < 0)
+        return -1;
+    struct merge_table *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return error_set(err, "out of memory");
+    t->sdb = sdb;
+    t->schemas = schemas;
+    snprintf(t->domain, sizeof t->domain, "%s", domain);
+    snprintf(t->name, sizeof t->name, "%s", table);
+    if (merge_reserve(t, 16) < 0) {
+        merge_table_close(&t);
+        return error_set(err, "out of memory");
+    }
+    if (merge_load(t, err) < 0) {
+        merge_table_close(&t);
+        return -1;
+    }
+    *out = t;
+    return 0;
+}
+
+void merge_table_close(struct merge_table **table)
+{
+    struct merge_table *t = *table;
+    if (t == NULL)
+        return;
+    merge_finalize(t);
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->texts[i]);
+    free(t->cols);
+    free(t->vals);
+    free(t->texts);
+    free(t->stamp);
+    free(t->pk);
+    free(t->slots);
+    schema_destroy(&t->version_schema);
+    schema_destroy(&t->latest);
+    free(t);
+    *table = NULL;
+}
+
+/* ---- schemas --------------------------------------------------------------- */
+
+/* The schema for typing: the record's version if the catalog still has it,
+ * else the latest. *out borrowed (NULL: the endpoint is unknown). */
+static int merge_schema(struct merge_table *t, int version, const struct schema **out,
+                        char err[ERROR_MAX])
+{
+    *out = NULL;
+    if (version > 0) {
+        if (t->version_schema_version != version) {
+            schema_destroy(&t->version_schema);
+            t->version_schema_version = 0;
+            int rc = schemas_get(t->schemas, t->domain, t->name, version, &t->version_schema, err);
+            if (rc < 0)
+                return -1;
+            t->version_schema_version = version;
+        }
+        if (t->version_schema != NULL) {
+            *out = t->version_schema;
+            return 0;
+        }
+    }
+    if (!t->latest_fetched) {
+        if (schemas_get(t->schemas, t->domain, t->name, 0, &t->latest, err) < 0)
+            return -1;
+        t->latest_fetched = true;
+    }
+    *out = t->latest;
+    return 0;
+}
+
+static const struct schema_column *merge_schema_column(const struct schema *s, const char *name)
+{
+    if (s == NULL)
+        return NULL;
+    const struct schema_column *c = schema_find_column(s, name);
+    if (c != NULL)
+        return c;
+    for (size_t i = 0; i < s->column_count; i++)
+        if (strcasecmp(s->columns[i].name, name) == 0)
+            return &s->columns[i];
+    return NULL;
+}
+
+/* Is this SQLite failure caused by the data (permanent) rather than by the
+ * moment (busy, I/O, full disk)? */
+static bool merge_permanent(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+    case SQLITE_ERROR: /* SQL-level: duplicate/too many columns, bad value */
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Run DDL built from checked names. 0, 1 corrupt (reason), -1 error. */
+static int merge_ddl(struct merge_table *t, const char *sql, char reason[ERROR_MAX],
+                     char err[ERROR_MAX])
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(t->sdb->db, sql, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        return 0;
+    char text[ERROR_MAX];
+    snprintf(text, sizeof text, "%s", msg ? msg : sqlite3_errmsg(t->sdb->db));
+    sqlite3_free(msg);
+    if (merge_permanent(rc)) {
+        error_set(reason, "table %s: %s", t->name, text);
+        return 1;
+    }
+    return error_set(err, "silver/%s.db: %s: %s", t->domain, sql, text);
+}
+
+/* CREATE TABLE from the schema of the first record's version. */
+static int merge_create(struct merge_table *t, int version, char reason[ERROR_MAX],
+                        char err[ERROR_MAX])
+{
+    const struct schema *s;
+    if (merge_schema(t, version, &s, err) < 0)
+        return -1;
+    struct sqlbuf b = {0};
+    sqlbuf_add(&b, "CREATE TABLE \"%s\" (", t->name);
+    size_t keys = 0;
+    for (size_t i = 0; s != NULL && i < s->column_count; i++) {
+        const struct schema_column *c = &s->columns[i];
+        if (!names_is_valid_column(c->name) || merge_is_meta_column(c->name) ||
+            strcmp(c->name, SCHEMA_RESCUED_COLUMN) == 0)
+            continue; /* the catalog checked names; never splice anything else */
+        sqlbuf_add(&b, "\"%s\" %s, ", c->name, schema_type_sql(c->type));
+        if (c->primary_key)
+            keys++;
+    }
+    sqlbuf_add(&b, "\"%s\" INTEGER NOT NULL%s, \"%s\" TEXT, \"%s\" INTEGER, \"%s\" TEXT", MERGE_SEQ,
+               keys ? "" : " UNIQUE", MERGE_INSERT_DATE, MERGE_SCHEMA_VERSION,
+               SCHEMA_RESCUED_COLUMN);
+    if (keys > 0) {
+        sqlbuf_add(&b, ", PRIMARY KEY (");
+        size_t k = 0;
+        for (size_t i = 0; i < s->column_count; i++) {
+            const struct schema_column *c = &s->columns[i];
+            if (c->primary_key && names_is_valid_column(c->name))
+                sqlbuf_add(&b, "%s\"%s\"", k++ ? ", " : "", c->name);
+        }
+        sqlbuf_add(&b, ")");
+    }
+    sqlbuf_add(&b, ")");
+    if (b.failed) {
+        free(b.s);
+        return error_set(err, "out of memory");
+    }
+    int rc = merge_ddl(t, b.s, reason, err);
+    free(b.s);
+    if (rc != 0)
+        return rc;
+    log_info("table_created table=%s.%s schema_version=%d columns=%zu key_columns=%zu",
+             t->domain, t->name, s ? s->version : 0, s ? s->column_count : 0, keys);
+    return merge_load(t, err);
+}
+
+/* ALTER TABLE ADD COLUMN for a field the table lacks. */
+static int merge_add_column(struct merge_table *t, const char *name, const json_t *value,
+                            int version, char reason[ERROR_MAX], char err[ERROR_MAX])
+{
+    const char *type = "TEXT";
+    if (strcmp(name, SCHEMA_RESCUED_COLUMN) != 0) {
+        const struct schema *s;
+        if (merge_schema(t, version, &s, err) < 0)
+            return -1;
+        const struct schema_column *c = merge_schema_column(s, name);
+        if (c == NULL && s != t->latest && !t->latest_fetched) {
+            if (schemas_get(t->schemas, t->domain, t->name, 0, &t->latest, err) < 0)
+                return -1;
+            t->latest_fetched = true;
+        }
+        if (c == NULL && s != t->latest)
+            c = merge_schema_column(t->latest, name);
+        enum schema_type inferred;
+        if (c != NULL)
+            type = schema_type_sql(c->type);
+        else if (schema_infer_type(value, &inferred) == 0)
+            type = schema_type_sql(inferred);
+    }
+    char sql[256];
+    snprintf(sql, sizeof sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s", t->name, name, type);
+    int rc = merge_ddl(t, sql, reason, err);
+    if (rc != 0)
+        return rc;
+    log_info("column_added table=%s.%s column=%s type=%s", t->domain, t->name, name, type);
+    if (merge_reserve(t, t->ncols + 1) < 0)
+        return error_set(err, "out of memory");
+    struct merge_column *col = &t->cols[t->ncols++];
+    snprintf(col->name, sizeof col->name, "%s", name);
+    col->pk = false;
+    t->stamp[t->ncols - 1] = 0;
+    merge_finalize(t);
+    if (merge_rehash(t) < 0)
+        return error_set(err, "out of memory");
+    return 0;
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+static int merge_prepare_one(struct merge_table *t, struct sqlbuf *b, sqlite3_stmt **out,
+                             char err[ERROR_MAX])
+{
+    if (b->failed) {
+        free(b->s);
+        return error_set(err, "out of memory");
+    }
+    int rc = sqlite3_prepare_v2(t->sdb->db, b->s, (int)b->len, out, NULL);
+    if (rc != SQLITE_OK)
+        error_set(err, "silver/%s.db: prepare %s: %s", t->domain, b->s,
+                  sqlite3_errmsg(t->sdb->db));
+    free(b->s);
+    *b = (struct sqlbuf){0};
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Parameters: ?1..?n the data columns in table order, ?n+1 _seq,
+ * ?n+2 _insert_date, ?n+3 _schema_version. */
+static int merge_prepare_all(struct merge_table *t, char err[ERROR_MAX])
+{
+    size_t n = t->ncols;
+    struct sqlbuf b = {0};
+    sqlbuf_add(&b, "INSERT OR IGNORE INTO \"%s\" (", t->name);
+    for (size_t i = 0; i < n; i++)
+        sqlbuf_add(&b, "\"%s\", ", t->cols[i].name);
+    sqlbuf_add(&b, "\"%s\", \"%s\", \"%s\") VALUES (", MERGE_SEQ, MERGE_INSERT_DATE,
+               MERGE_SCHEMA_VERSION);
+    for (size_t i = 1; i <= n + 3; i++)
+        sqlbuf_add(&b, "%s?%zu", i > 1 ? ", " : "", i);
+    sqlbuf_add(&b, ")");
+    if (merge_prepare_one(t, &b, &t->ins, err) < 0)
+        return -1;
+    if (t->npk == 0)
+        return 0;
+
+    /* key condition shared by both updates */
+    struct sqlbuf where = {0};
+    for (size_t k = 0; k < t->npk; k++)
+        sqlbuf_add(&where, "\"%s\" = ?%zu AND ", t->cols[t->pk[k]].name, t->pk[k] + 1);
+    sqlbuf_add(&where, "\"%s\" < ?%zu", MERGE_SEQ, n + 1);
+    if (where.failed) {
+        free(where.s);
+        return error_set(err, "out of memory");
+    }
+
+    size_t data = 0;
+    sqlbuf_add(&b, "UPDATE \"%s\" SET ", t->name);
+    for (size_t i = 0; i < n; i++) {
+        if (!t->cols[i].pk) {
+            sqlbuf_add(&b, "\"%s\" = ?%zu, ", t->cols[i].name, i + 1);
+            data++;
+        }
+    }
+    sqlbuf_add(&b, "\"%s\" = ?%zu, \"%s\" = ?%zu, \"%s\" = ?%zu WHERE %s AND (", MERGE_SEQ, n + 1,
+               MERGE_INSERT_DATE, n + 2, MERGE_SCHEMA_VERSION, n + 3, where.s);
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!t->cols[i].pk)
+            sqlbuf_add(&b, "%s\"%s\" IS NOT ?%zu", d++ ? " OR " : "", t->cols[i].name, i + 1);
+    sqlbuf_add(&b, ")");
+    if (data == 0) {
+        free(b.s); /* only key columns: a newer record can only refresh metadata */
+        b = (struct sqlbuf){0};
+    } else if (merge_prepare_one(t, &b, &t->upd, err) < 0) {
+        free(where.s);
+        return -1;
+    }
+
+    sqlbuf_add(&b, "UPDATE \"%s\" SET \"%s\" = ?%zu, \"%s\" = ?%zu, \"%s\" = ?%zu WHERE %s",
+               t->name, MERGE_SEQ, n + 1, MERGE_INSERT_DATE, n + 2, MERGE_SCHEMA_VERSION, n + 3,
+               where.s);
+    free(where.s);
+    return merge_prepare_one(t, &b, &t->touch, err);
+}
+
+/* All statements of the current column set, or none. */
+static int merge_prepare(struct merge_table *t, char err[ERROR_MAX])
+{
+    if (merge_prepare_all(t, err) == 0)
+        return 0;
+    merge_finalize(t);
+    return -1;
+}
+
+static void merge_bind(struct merge_table *t, sqlite3_stmt *st, const struct merge_meta *m)
+{
+    size_t n = t->ncols;
+    for (size_t i = 0; i < n; i++) {
+        int p = (int)i + 1;
+        if (t->stamp[i] != t->gen) {
+            sqlite3_bind_null(st, p);
+            continue;
+        }
+        const json_t *v = t->vals[i];
+        switch (json_typeof(v)) {
+        case JSON_STRING:
+            sqlite3_bind_text(st, p, json_string_value(v), (int)json_string_length(v),
+                              SQLITE_STATIC);
+            break;
+        case JSON_INTEGER: sqlite3_bind_int64(st, p, json_integer_value(v)); break;
+        case JSON_REAL: sqlite3_bind_double(st, p, json_real_value(v)); break;
+        case JSON_TRUE: sqlite3_bind_int(st, p, 1); break;
+        case JSON_FALSE: sqlite3_bind_int(st, p, 0); break;
+        case JSON_OBJECT:
+        case JSON_ARRAY: sqlite3_bind_text(st, p, t->texts[i], -1, SQLITE_STATIC); break;
+        default: sqlite3_bind_null(st, p); break;
+        }
+    }
+    sqlite3_bind_int64(st, (int)n + 1, m->seq);
+    if (m->insert_date != NULL)
+        sqlite3_bind_text(st, (int)n + 2, json_string_value(m->insert_date),
+                          (int)json_string_length(m->insert_date), SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, (int)n + 2);
+    if (m->schema_version != NULL)
+        sqlite3_bind_int64(st, (int)n + 3, json_integer_value(m->schema_version));
+    else
+        sqlite3_bind_null(st, (int)n + 3);
+}
+
+/* Step a bound statement: rows changed (0/1), or -1 / -2 (permanent) with a message. */
+static int merge_step(struct merge_table *t, sqlite3_stmt *st, char msg[ERROR_MAX])
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return sqlite3_changes(t->sdb->db);
+    error_set(msg, "%s", sqlite3_errmsg(t->sdb->db));
+    return merge_permanent(rc) ? -2 : -1;
+}
+
+/* ---- records --------------------------------------------------------------- */
+
+static void merge_free_texts(struct merge_table *t)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (t->texts[i] != NULL) {
+            free(t->texts[i]);
+            t->texts[i] = NULL;
+        }
+    }
+}
+
+/* Record why a file is corrupt; returns 1 (the "corrupt" result). */
+static int merge_corrupt(char reason[ERROR_MAX], const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int merge_corrupt(char reason[ERROR_MAX], const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, ERROR_MAX, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+/* One record. 0 ok, 1 corrupt (reason), -1 error (err). */
+static int merge_record(struct merge_table *t, json_t *root, int64_t line,
+                        struct merge_result *res, int64_t *max_version, char reason[ERROR_MAX],
+                        char err[ERROR_MAX])
+{
+    struct merge_meta m = {0};
+    const json_t *seq = json_object_get(root, MERGE_SEQ);
+    if (!json_is_integer(seq) || json_integer_value(seq) < 0)
+        return merge_corrupt(reason, "line %" PRId64 ": _seq missing or not a non-negative integer",
+                         line);
+    m.seq = json_integer_value(seq);
+    int version = 0;
+
+    if (++t->gen == 0) { /* wrapped: forget every stamp */
+        memset(t->stamp, 0, t->cap * sizeof *t->stamp);
+        t->gen = 1;
+    }
+    const char *key;
+    json_t *value;
+    /* pass 1: classify fields, make sure every column exists */
+    const json_t *sv = json_object_get(root, MERGE_SCHEMA_VERSION);
+    if (sv != NULL && !json_is_null(sv)) {
+        if (!json_is_integer(sv))
+            return merge_corrupt(reason, "line %" PRId64 ": _schema_version is not an integer",
+                             line);
+        m.schema_version = sv;
+        if (json_integer_value(sv) > 0 && json_integer_value(sv) <= INT_MAX)
+            version = (int)json_integer_value(sv);
+        if (json_integer_value(sv) > *max_version)
+            *max_version = json_integer_value(sv);
+    }
+    if (!t->exists) {
+        int rc = merge_create(t, version, reason, err);
+        if (rc != 0)
+            return rc;
+    }
+    json_object_foreach(root, key, value) {
+        if (key[0] == '_') {
+            if (strcmp(key, MERGE_SEQ) == 0 || strcmp(key, MERGE_SCHEMA_VERSION) == 0 ||
+                strcmp(key, "_batch_id") == 0)
+                continue;
+            if (strcmp(key, MERGE_INSERT_DATE) == 0) {
+                if (json_is_string(value))
+                    m.insert_date = value;
+                else if (!json_is_null(value))
+                    return merge_corrupt(reason, "line %" PRId64 ": _insert_date is not a string",
+                                     line);
+                continue;
+            }
+            if (strcmp(key, "_domain") == 0 || strcmp(key, "_endpoint") == 0) {
+                const char *want = key[1] == 'd' ? t->domain : t->name;
+                if (!json_is_string(value) || strcmp(json_string_value(value), want) != 0)
+                    return merge_corrupt(reason,
+                                     "line %" PRId64 ": %s does not name this file's table %s.%s",
+                                     line, key, t->domain, t->name);
+                continue;
+            }
+            if (strcmp(key, SCHEMA_RESCUED_COLUMN) != 0)
+                return merge_corrupt(reason, "line %" PRId64 ": unknown metadata field '%.64s'", line,
+                                 key);
+        } else if (!names_is_valid_column(key)) {
+            return merge_corrupt(reason, "line %" PRId64 ": field '%.64s' is not a valid column name",
+                             line, key);
+        }
+        if (json_is_null(value))
+            continue; /* null and absent are the same: NULL */
+        int idx = merge_find(t, key);
+        if (idx < 0) {
+            int rc = merge_add_column(t, key, value, version, reason, err);
+            if (rc != 0)
+                return rc;
+            idx = (int)t->ncols - 1;
+        }
+        if (t->stamp[idx] == t->gen)
+            return merge_corrupt(reason, "line %" PRId64 ": two fields map to column '%s'", line,
+                             t->cols[idx].name);
+        t->stamp[idx] = t->gen;
+        t->vals[idx] = value;
+        if (json_is_object(value) || json_is_array(value)) {
+            t->texts[idx] = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (t->texts[idx] == NULL)
+                return error_set(err, "out of memory");
+        }
+    }
+    for (size_t k = 0; k < t->npk; k++)
+        if (t->stamp[t->pk[k]] != t->gen)
+            return merge_corrupt(reason, "line %" PRId64 ": primary key column '%s' is missing", line,
+                             t->cols[t->pk[k]].name);
+
+    /* pass 2: write */
+    if (t->ins == NULL && merge_prepare(t, err) < 0)
+        return -1;
+    char msg[ERROR_MAX];
+    merge_bind(t, t->ins, &m);
+    int changed = merge_step(t, t->ins, msg);
+    if (changed == 1) {
+        res->inserted++;
+    } else if (changed == 0 && t->npk == 0) {
+        res->unchanged++; /* this _seq is already in the table */
+    } else if (changed == 0) {
+        if (t->upd != NULL) {
+            merge_bind(t, t->upd, &m);
+            changed = merge_step(t, t->upd, msg);
+        }
+        if (changed == 1) {
+            res->updated++;
+        } else if (changed == 0) {
+            merge_bind(t, t->touch, &m);
+            changed = merge_step(t, t->touch, msg);
+            if (changed >= 0)
+                res->unchanged++;
+        }
+    }
+    if (changed == -2)
+        return merge_corrupt(reason, "line %" PRId64 ": %s", line, msg);
+    if (changed < 0)
+        return error_set(err, "silver/%s.db: writing %s: %s", t->domain, t->name, msg);
+    res->records++;
+    return 0;
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+static int merge_savepoint(struct merge_table *t, const char *sql, char err[ERROR_MAX])
+{
+    return silver_exec(t->sdb, sql, err);
+}
+
+/* Undo everything since the savepoint and forget cached columns/statements
+ * (an ALTER TABLE may have been rolled back with it). */
+static int merge_undo(struct merge_table *t, char err[ERROR_MAX])
+{
+    merge_free_texts(t);
+    merge_finalize(t);
+    if (merge_savepoint(t, "ROLLBACK TO merge_file", err) < 0 ||
+        merge_savepoint(t, "RELEASE merge_file", err) < 0)
+        return -1;
+    return merge_load(t, err);
+}
+
+int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
+               const char *operation, int64_t rows_deleted, struct merge_result *res,
+               char err[ERROR_MAX])
+{
+    memset(res, 0, sizeof *res);
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", data_dir, rel);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return error_set(err, "path too long: %s/%s", data_dir, rel);
+    if (merge_savepoint(t, "SAVEPOINT merge_file", err) < 0)
+        return -1;
+
+    int64_t max_version = 0;
+    int64_t line = 0;
+    int rc = 0; /* 0 ok, 1 corrupt, -1 error */
+    char rerr[ERROR_MAX] = "";
+    struct bronze_reader *reader = bronze_reader_open(path, rerr);
+    if (reader == NULL) {
+        struct stat st;
+        if (stat(path, &st) < 0 && errno == ENOENT) {
+            res->outcome = MERGE_MISSING;
+            return merge_savepoint(t, "RELEASE merge_file", err);
+        }
+        error_set(res->reason, "cannot read: %s", rerr);
+        rc = 1;
+    }
+    while (rc == 0) {
+        const char *text;
+        size_t len;
+        int r = bronze_reader_next(reader, &text, &len, rerr);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            error_set(res->reason, "%s", rerr);
+            rc = 1;
+            break;
+        }
+        line++;
+        json_error_t jerr;
+        json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+        if (root == NULL) {
+            error_set(res->reason, "line %" PRId64 ": invalid JSON: %s", line, jerr.text);
+            rc = 1;
+            break;
+        }
+        if (!json_is_object(root)) {
+            error_set(res->reason, "line %" PRId64 ": not a JSON object", line);
+            rc = 1;
+        } else {
+            rc = merge_record(t, root, line, res, &max_version, res->reason, err);
+        }
+        merge_free_texts(t);
+        json_decref(root);
+    }
+    bronze_reader_close(&reader);
+
+    if (rc == 0) {
+        struct silver_snapshot snap = {
+            .table = t->name, .operation = operation, .source = rel,
+            .inserted = res->inserted, .updated = res->updated, .unchanged = res->unchanged,
+            .deleted = rows_deleted, .schema_version = max_version};
+        if (silver_record_snapshot(t->sdb, &snap, &res->snapshot_id, err) < 0 ||
+            silver_record_ledger(t->sdb, rel, t->name, res->snapshot_id, res->records, err) < 0)
+            rc = -1;
+    }
+    if (rc == 0) {
+        res->outcome = MERGE_MERGED;
+        return merge_savepoint(t, "RELEASE merge_file", err);
+    }
+    char uerr[ERROR_MAX];
+    if (merge_undo(t, uerr) < 0) {
+        if (rc == 1)
+            snprintf(err, ERROR_MAX, "%s", uerr);
+        return -1;
+    }
+    if (rc < 0)
+        return -1;
+    res->records = res->inserted = res->updated = res->unchanged = 0;
+    res->outcome = MERGE_QUARANTINED;
+    return silver_record_quarantine(t->sdb, rel, t->name, res->reason, err);
+}
+
+/* ---- the live path --------------------------------------------------------- */
+
+void merge_publish(struct processor_ctx *ctx, const char *domain, const char *table,
+                   const char *file, int64_t snapshot_id, int64_t count)
+{
+    struct event ev = {.topic = EVENT_SILVER_COMMITTED, .snapshot_id = snapshot_id,
+                       .count = count};
+    snprintf(ev.domain, sizeof ev.domain, "%s", domain);
+    snprintf(ev.name, sizeof ev.name, "%s", table);
+    snprintf(ev.file, sizeof ev.file, "%s", file);
+    char err[ERROR_MAX];
+    if (event_publish(ctx->publisher, &ev, err) < 0)
+        log_warn("publish_failed topic=silver.committed table=%s.%s error=\"%s\"", domain, table,
+                 err);
+}
+
+int merge_one(struct processor_ctx *ctx, const char *rel)
+{
+    char domain[NAMES_MAX], endpoint[NAMES_MAX], date[11];
+    uint64_t first, last;
+    if (bronze_parse_relative_path(rel, domain, endpoint, date, &first, &last) < 0) {
+        log_warn("merge_skipped file=%s reason=\"not a bronze file path\"", rel);
+        return 0;
+    }
+    char err[ERROR_MAX] = "";
+    int64_t started = timeutil_monotonic_ms();
+    struct silver_db *sdb;
+    if (silver_get(ctx->silver, domain, &sdb, err) < 0)
+        goto fail;
+    if (silver_exec(sdb, "BEGIN IMMEDIATE", err) < 0)
+        goto fail;
+    int done = silver_file_done(sdb, rel, err);
+    if (done != 0) {
+        sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
+        if (done < 0)
+            goto fail;
+        return 0; /* merged or quarantined before (event + scan both saw it) */
+    }
+    log_debug("merging file=%s", rel);
+    struct merge_table *table = NULL;
+    struct merge_result res;
+    if (merge_table_open(sdb, ctx->schemas, domain, endpoint, &table, err) < 0 ||
+        merge_file(table, ctx->cfg->data_dir, rel, "merge", 0, &res, err) < 0) {
+        merge_table_close(&table);
+        sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
+        goto fail;
+    }
+    merge_table_close(&table);
+    if (silver_exec(sdb, "COMMIT", err) < 0) {
+        sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
+        goto fail;
+    }
+    switch (res.outcome) {
+    case MERGE_MERGED:
+        ctx->merged_files++;
+        log_info("merged file=%s table=%s.%s records=%" PRId64 " inserted=%" PRId64
+                 " updated=%" PRId64 " unchanged=%" PRId64 " snapshot_id=%" PRId64 " ms=%" PRId64,
+                 rel, domain, endpoint, res.records, res.inserted, res.updated, res.unchanged,
+                 res.snapshot_id, timeutil_monotonic_ms() - started);
+        merge_publish(ctx, domain, endpoint, rel, res.snapshot_id, res.inserted + res.updated);
+        return 1;
+    case MERGE_QUARANTINED:
+        ctx->quarantined_files++;
+        log_error("quarantined file=%s table=%s.%s reason=\"%s\"", rel, domain, endpoint,
+                  res.reason);
+        return 0;
+    case MERGE_MISSING:
+        log_info("merge_skipped file=%s reason=\"file no longer exists\"", rel);
+        return 0;
+    }
+    return 0;
+fail:
+    ctx->failed_merges++;
+    log_error("merge_failed file=%s error=\"%s\" retry=next_reconcile", rel, err);
+    return -1;
+}

@@ -1,0 +1,242 @@
+/* processor.h - the processor's internal interfaces (not used outside processor/).
+ *
+ * The processor turns sealed bronze files into silver rows:
+ *   watch.c      libinotifytools on bronze/: new files and new directories
+ *   pending.c    the bounded, sorted set of bronze files waiting to be merged
+ *   scan.c       sorted listings of the bronze tree (domains, endpoints, dates, files)
+ *   reconcile.c  bronze tree vs _ledger/_quarantine -> pending
+ *   silver.c     silver/<domain>.db connections and their internal tables
+ *   schemas.c    endpoint schemas from the catalog (read-only) for table creation
+ *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot)
+ *   replay.c     rebuild tables / re-merge date ranges on request
+ *   control.c    the control socket (replay / reconcile / ping)
+ *   main.c       the entry: config, resources, the one poll loop, tear-down
+ *
+ * A bronze file is always named by its path relative to the data directory,
+ * "bronze/<domain>/<endpoint>/dt=<date>/<first>-<last>.ndjson.lz4" (the form
+ * stored in _ledger and _quarantine); the silver table is named after the
+ * endpoint. Every exported function returns 0 / -1 with err unless stated. */
+#ifndef LAKEHOUSE_PROCESSOR_H
+#define LAKEHOUSE_PROCESSOR_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "control.h"
+#include "error.h"
+#include "names.h"
+#include "schema.h"
+
+/* Bronze files waiting in memory. Beyond this the queue refuses more and
+ * the processor re-scans bronze once it has drained (bounded memory: the
+ * bronze tree itself is the durable backlog). */
+#define PROCESSOR_PENDING_MAX 65536
+/* Longest relative bronze path we handle (domain + endpoint + date + name). */
+#define PROCESSOR_REL_MAX 512
+
+/* ---- scan.c: sorted directory listings ---------------------------------- */
+
+struct strlist {
+    char **items; /* owned, each malloc'd */
+    size_t count;
+    size_t cap;
+};
+
+enum scan_kind {
+    SCAN_OBJECT_DIRS,  /* directories named like a domain / endpoint (names.h) */
+    SCAN_DATE_DIRS,    /* directories "dt=YYYY-MM-DD" */
+    SCAN_BRONZE_FILES  /* regular files "<first:020>-<last:020>.ndjson.lz4" */
+};
+
+/* Entries of dir of the given kind, sorted by strcmp (byte order, which is
+ * arrival order for bronze names). A missing directory is an empty list.
+ * out must be empty or cleared; caller clears it (strlist_clear). */
+int scan_dir(const char *dir, enum scan_kind kind, struct strlist *out, char err[ERROR_MAX]);
+int strlist_push(struct strlist *list, const char *item);
+void strlist_clear(struct strlist *list);
+/* Is s in the sorted list? */
+bool strlist_contains_sorted(const struct strlist *list, const char *s);
+
+/* ---- pending.c: files waiting to be merged ------------------------------ */
+
+struct pending;
+/* NULL on allocation failure. Caller owns (pending_free). */
+struct pending *pending_new(size_t limit);
+void pending_free(struct pending **pending);
+/* 1 added, 0 already queued, -1 queue full (the overflow flag is set). */
+int pending_add(struct pending *pending, const char *rel);
+/* The smallest queued path (name order per table); caller frees. NULL if empty. */
+char *pending_pop(struct pending *pending);
+size_t pending_count(const struct pending *pending);
+/* Whether an add was refused since the last call (and clear the flag). */
+bool pending_take_overflow(struct pending *pending);
+
+/* ---- silver.c: one connection per domain database ----------------------- */
+
+struct silver_db {
+    char domain[NAMES_MAX];
+    sqlite3 *db;
+    sqlite3_stmt *done;          /* file in _ledger or _quarantine? */
+    sqlite3_stmt *done_range;    /* files of one directory in _ledger or _quarantine */
+    sqlite3_stmt *snapshot;      /* INSERT INTO _snapshots */
+    sqlite3_stmt *ledger;        /* INSERT OR REPLACE INTO _ledger */
+    sqlite3_stmt *unquarantine;  /* DELETE FROM _quarantine WHERE file = ? */
+    sqlite3_stmt *quarantine;    /* INSERT OR REPLACE INTO _quarantine */
+};
+
+struct silver_snapshot {
+    const char *table;
+    const char *operation;  /* "merge" | "replay" */
+    const char *source;     /* relative bronze path, or "" */
+    int64_t inserted, updated, unchanged, deleted;
+    int64_t schema_version;
+};
+
+struct silver;
+/* The cache of open domain databases under <data_dir>/silver. Caller owns. */
+int silver_open(const char *data_dir, struct silver **out, char err[ERROR_MAX]);
+void silver_close(struct silver **silver);
+/* silver/<domain>.db, opened (created, WAL, migrated) on first use and kept
+ * open. *out is owned by the cache. */
+int silver_get(struct silver *silver, const char *domain, struct silver_db **out,
+               char err[ERROR_MAX]);
+/* Run one SQL statement without results (BEGIN IMMEDIATE, COMMIT, SAVEPOINT...). */
+int silver_exec(struct silver_db *sdb, const char *sql, char err[ERROR_MAX]);
+/* 1 if file is in _ledger or _quarantine, 0 if not, -1 error. */
+int silver_file_done(struct silver_db *sdb, const char *rel, char err[ERROR_MAX]);
+/* Append to out (sorted) the ledger and quarantine files starting with prefix. */
+int silver_files_done_under(struct silver_db *sdb, const char *prefix, struct strlist *out,
+                            char err[ERROR_MAX]);
+int silver_record_snapshot(struct silver_db *sdb, const struct silver_snapshot *snap,
+                           int64_t *snapshot_id, char err[ERROR_MAX]);
+/* _ledger row (replacing an older one: replay) and removal of a quarantine row. */
+int silver_record_ledger(struct silver_db *sdb, const char *rel, const char *table,
+                         int64_t snapshot_id, int64_t records, char err[ERROR_MAX]);
+int silver_record_quarantine(struct silver_db *sdb, const char *rel, const char *table,
+                             const char *reason, char err[ERROR_MAX]);
+/* Does the table exist in the database? 1 / 0 / -1. */
+int silver_table_exists(struct silver_db *sdb, const char *table, char err[ERROR_MAX]);
+
+/* ---- schemas.c: endpoint schemas from the catalog ------------------------ */
+
+struct schemas;
+int schemas_open(const char *data_dir, struct schemas **out, char err[ERROR_MAX]);
+void schemas_close(struct schemas **schemas);
+/* The given version (0 = latest) of an endpoint's schema. 1 found (*out owned
+ * by the caller), 0 no such endpoint/version (or no catalog at all), -1 the
+ * catalog could not be read (retry later; never guess types then). */
+int schemas_get(struct schemas *schemas, const char *domain, const char *endpoint, int version,
+                struct schema **out, char err[ERROR_MAX]);
+
+/* ---- merge.c: one bronze file into one silver table ---------------------- */
+
+enum merge_outcome {
+    MERGE_MERGED,      /* rows, snapshot and ledger written (inside the caller's transaction) */
+    MERGE_QUARANTINED, /* corrupt: rolled back to before the file, _quarantine row written */
+    MERGE_MISSING      /* the file vanished (retention): nothing written */
+};
+
+struct merge_result {
+    enum merge_outcome outcome;
+    int64_t records, inserted, updated, unchanged;
+    int64_t snapshot_id;
+    char reason[ERROR_MAX]; /* MERGE_QUARANTINED: why */
+};
+
+/* Per-table state kept across the files of one transaction: the table's
+ * columns and the prepared statements for the current column set. */
+struct merge_table;
+/* The caller has an open transaction on sdb. Caller owns *out. */
+int merge_table_open(struct silver_db *sdb, struct schemas *schemas, const char *domain,
+                     const char *table, struct merge_table **out, char err[ERROR_MAX]);
+void merge_table_close(struct merge_table **table);
+/* Merge the bronze file rel (relative to data_dir) into the table inside a
+ * savepoint of the caller's transaction; writes the _snapshots row (operation,
+ * rows_deleted as given) and the _ledger row. -1 on an error that may pass
+ * (SQLite busy/full/I-O, catalog unreadable): the savepoint is rolled back
+ * and the file stays unmerged for the next reconcile. */
+int merge_file(struct merge_table *table, const char *data_dir, const char *rel,
+               const char *operation, int64_t rows_deleted, struct merge_result *result,
+               char err[ERROR_MAX]);
+
+struct processor_ctx;
+/* Live path: merge one pending file in its own transaction (BEGIN IMMEDIATE
+ * ... COMMIT), skipping files already in _ledger/_quarantine, then publish
+ * silver.committed. Returns 1 merged, 0 skipped/quarantined, -1 error. */
+int merge_one(struct processor_ctx *ctx, const char *rel);
+/* Publish silver.committed (a hint: failures are logged, not returned). */
+void merge_publish(struct processor_ctx *ctx, const char *domain, const char *table,
+                   const char *file, int64_t snapshot_id, int64_t count);
+
+/* ---- watch.c: inotify on the bronze tree --------------------------------- */
+
+struct watch;
+/* Watch bronze_dir recursively (IN_MOVED_TO for files, IN_CREATE/IN_MOVED_TO
+ * of directories). libinotifytools is a process-wide singleton: one watch per
+ * process. Caller owns *out. */
+int watch_open(const char *bronze_dir, struct watch **out, char err[ERROR_MAX]);
+void watch_close(struct watch **watch);
+/* The inotify descriptor for zmq_poll, or -1 when it could not be found
+ * (then the caller polls watch_drain on a short timer). */
+int watch_fd(const struct watch *watch);
+/* Handle every event ready now without blocking: on_file(arg, absolute path)
+ * for each bronze file moved in and for each bronze file found under a new
+ * directory (which is watched first, then walked: files may land before the
+ * watch exists). *overflow is set on IN_Q_OVERFLOW (events were lost).
+ * Returns 0 when everything ready was handled, 1 when it stopped at its
+ * per-call limit (call again without waiting for the descriptor), -1 error. */
+int watch_drain(struct watch *watch, void (*on_file)(void *arg, const char *path), void *arg,
+                bool *overflow, char err[ERROR_MAX]);
+
+/* ---- reconcile.c ---------------------------------------------------------- */
+
+/* Queue every bronze file (of every domain, or of one) that is in neither
+ * _ledger nor _quarantine. Returns the number queued, or -1. Stops early when
+ * the pending queue is full (its overflow flag asks for another pass). */
+int64_t reconcile_scan(struct processor_ctx *ctx, char err[ERROR_MAX]);
+/* Absolute path -> queued (used by the watch). Paths that are not bronze
+ * files of a valid table are ignored with a log line. */
+void reconcile_on_file(void *ctx, const char *abs_path);
+/* Merge queued files until the queue is empty or a stop is requested,
+ * re-scanning after an overflow. Returns files merged, -1 on error. */
+int64_t reconcile_drain(struct processor_ctx *ctx, char err[ERROR_MAX]);
+
+/* ---- replay.c ------------------------------------------------------------- */
+
+/* Execute a "replay" control request; always fills reply. */
+void replay_run(struct processor_ctx *ctx, const struct control_request *req,
+                struct control_reply *reply);
+
+/* ---- control.c ------------------------------------------------------------ */
+
+/* Bind the REP socket at cfg->processor_control_endpoint. */
+void *control_socket_open(void *zmq_context, const struct config *cfg, char err[ERROR_MAX]);
+/* Close it and remove its ipc socket file. NULL-safe; sets *socket NULL. */
+void control_socket_close(void **socket, const struct config *cfg);
+/* Receive and answer one request (call when the socket is readable). */
+void control_serve_one(struct processor_ctx *ctx);
+
+/* ---- main.c: the process state -------------------------------------------- */
+
+struct processor_ctx {
+    const struct config *cfg;
+    volatile sig_atomic_t *stop;  /* set by SIGTERM/SIGINT */
+    void *zmq;
+    void *control;                /* REP */
+    void *publisher;              /* PUB to the broker */
+    struct watch *watch;
+    struct pending *pending;
+    struct silver *silver;
+    struct schemas *schemas;
+    bool need_reconcile;          /* overflow: scan bronze again soon */
+    bool watch_backlog;           /* watch_drain stopped at its limit: drain again */
+    int64_t merged_files;         /* counters for the periodic stats line */
+    int64_t quarantined_files;
+    int64_t failed_merges;
+};
+
+#endif

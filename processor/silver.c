@@ -1,0 +1,322 @@
+/* silver.c - the processor's connections to silver/<domain>.db.
+ *
+ * The processor is the only writer of silver (ARCHITECTURE rule 8). Each
+ * domain database is opened on first use and kept open: WAL (readers never
+ * block the merge), a busy timeout for the rare moments a reader checkpoints,
+ * synchronous=NORMAL (in WAL a commit is atomic; a power loss can only lose
+ * the newest commits together with their _ledger rows, and reconcile merges
+ * those files again). The internal tables come from layout.h; the schema is
+ * versioned with PRAGMA user_version. The statements on the internal tables
+ * are prepared once per connection. */
+#include "processor.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define SILVER_BUSY_TIMEOUT_MS 10000
+
+struct silver {
+    char data_dir[PATH_MAX];
+    struct silver_db **dbs;  /* owned */
+    size_t count;
+};
+
+int silver_open(const char *data_dir, struct silver **out, char err[ERROR_MAX])
+{
+    struct silver *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return error_set(err, "out of memory");
+    snprintf(s->data_dir, sizeof s->data_dir, "%s", data_dir);
+    *out = s;
+    return 0;
+}
+
+static void silver_db_free(struct silver_db *sdb)
+{
+    sqlite3_finalize(sdb->done);
+    sqlite3_finalize(sdb->done_range);
+    sqlite3_finalize(sdb->snapshot);
+    sqlite3_finalize(sdb->ledger);
+    sqlite3_finalize(sdb->unquarantine);
+    sqlite3_finalize(sdb->quarantine);
+    if (sdb->db != NULL && sqlite3_close(sdb->db) != SQLITE_OK)
+        log_warn("silver_close domain=%s error=\"%s\"", sdb->domain, sqlite3_errmsg(sdb->db));
+    free(sdb);
+}
+
+void silver_close(struct silver **silver)
+{
+    struct silver *s = *silver;
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->count; i++)
+        silver_db_free(s->dbs[i]);
+    free(s->dbs);
+    free(s);
+    *silver = NULL;
+}
+
+int silver_exec(struct silver_db *sdb, const char *sql, char err[ERROR_MAX])
+{
+    char *msg = NULL;
+    if (sqlite3_exec(sdb->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql,
+                  msg ? msg : sqlite3_errmsg(sdb->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int silver_prepare(struct silver_db *sdb, const char *sql, sqlite3_stmt **stmt,
+                          char err[ERROR_MAX])
+{
+    if (sqlite3_prepare_v2(sdb->db, sql, -1, stmt, NULL) != SQLITE_OK)
+        return error_set(err, "silver/%s.db: prepare %s: %s", sdb->domain, sql,
+                         sqlite3_errmsg(sdb->db));
+    return 0;
+}
+
+static int silver_user_version(struct silver_db *sdb, int *version, char err[ERROR_MAX])
+{
+    sqlite3_stmt *stmt = NULL;
+    if (silver_prepare(sdb, "PRAGMA user_version", &stmt, err) < 0)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    *version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW)
+        return error_set(err, "silver/%s.db: user_version: %s", sdb->domain,
+                         sqlite3_errmsg(sdb->db));
+    return 0;
+}
+
+/* Bring the database to LAYOUT_DB_VERSION. Migrations run in order inside
+ * one transaction; version 1 is the layout DDL. */
+static int silver_migrate(struct silver_db *sdb, char err[ERROR_MAX])
+{
+    int version;
+    if (silver_user_version(sdb, &version, err) < 0)
+        return -1;
+    if (version == LAYOUT_DB_VERSION)
+        return 0;
+    if (version > LAYOUT_DB_VERSION)
+        return error_set(err, "silver/%s.db has schema version %d, newer than this build (%d)",
+                         sdb->domain, version, LAYOUT_DB_VERSION);
+    if (silver_exec(sdb, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    if (version < 1 && silver_exec(sdb, layout_silver_ddl, err) < 0)
+        goto fail;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", LAYOUT_DB_VERSION);
+    if (silver_exec(sdb, sql, err) < 0 || silver_exec(sdb, "COMMIT", err) < 0)
+        goto fail;
+    return 0;
+fail:
+    sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static int silver_db_open(const char *data_dir, const char *domain, struct silver_db **out,
+                          char err[ERROR_MAX])
+{
+    char path[PATH_MAX];
+    if (layout_silver_db(path, sizeof path, data_dir, domain) < 0)
+        return error_set(err, "silver database path too long for domain %s", domain);
+    struct silver_db *sdb = calloc(1, sizeof *sdb);
+    if (sdb == NULL)
+        return error_set(err, "out of memory");
+    snprintf(sdb->domain, sizeof sdb->domain, "%s", domain);
+    if (sqlite3_open_v2(path, &sdb->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        error_set(err, "cannot open %s: %s", path,
+                  sdb->db ? sqlite3_errmsg(sdb->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(sdb->db, SILVER_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(sdb->db, 0);
+    if (silver_exec(sdb, "PRAGMA journal_mode=WAL", err) < 0 ||
+        silver_exec(sdb, "PRAGMA synchronous=NORMAL", err) < 0 || silver_migrate(sdb, err) < 0)
+        goto fail;
+    if (silver_prepare(sdb,
+                       "SELECT 1 FROM _ledger WHERE file = ?1 "
+                       "UNION ALL SELECT 1 FROM _quarantine WHERE file = ?1",
+                       &sdb->done, err) < 0 ||
+        silver_prepare(sdb,
+                       "SELECT file FROM _ledger WHERE file >= ?1 AND file < ?2 "
+                       "UNION SELECT file FROM _quarantine WHERE file >= ?1 AND file < ?2 "
+                       "ORDER BY 1",
+                       &sdb->done_range, err) < 0 ||
+        silver_prepare(sdb,
+                       "INSERT INTO _snapshots (table_name, committed_at, operation, source, "
+                       "rows_inserted, rows_updated, rows_unchanged, rows_deleted, "
+                       "schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       &sdb->snapshot, err) < 0 ||
+        silver_prepare(sdb,
+                       "INSERT OR REPLACE INTO _ledger (file, table_name, snapshot_id, records, "
+                       "merged_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                       &sdb->ledger, err) < 0 ||
+        silver_prepare(sdb, "DELETE FROM _quarantine WHERE file = ?1", &sdb->unquarantine,
+                       err) < 0 ||
+        silver_prepare(sdb,
+                       "INSERT OR REPLACE INTO _quarantine (file, table_name, reason, at) "
+                       "VALUES (?1, ?2, ?3, ?4)",
+                       &sdb->quarantine, err) < 0)
+        goto fail;
+    *out = sdb;
+    return 0;
+fail:
+    silver_db_free(sdb);
+    return -1;
+}
+
+int silver_get(struct silver *s, const char *domain, struct silver_db **out, char err[ERROR_MAX])
+{
+    for (size_t i = 0; i < s->count; i++) {
+        if (strcmp(s->dbs[i]->domain, domain) == 0) {
+            *out = s->dbs[i];
+            return 0;
+        }
+    }
+    if (names_check_object("domain", domain, err) < 0)
+        return -1;
+    struct silver_db **dbs = realloc(s->dbs, (s->count + 1) * sizeof *dbs);
+    if (dbs == NULL)
+        return error_set(err, "out of memory");
+    s->dbs = dbs;
+    struct silver_db *sdb;
+    if (silver_db_open(s->data_dir, domain, &sdb, err) < 0)
+        return -1;
+    s->dbs[s->count++] = sdb;
+    log_info("silver_open domain=%s", domain);
+    *out = sdb;
+    return 0;
+}
+
+/* Finish a one-shot statement: reset, and turn a failed step into err. */
+static int silver_step_done(struct silver_db *sdb, sqlite3_stmt *stmt, const char *what,
+                            char err[ERROR_MAX])
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (rc != SQLITE_DONE)
+        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, what, sqlite3_errmsg(sdb->db));
+    return 0;
+}
+
+int silver_file_done(struct silver_db *sdb, const char *rel, char err[ERROR_MAX])
+{
+    sqlite3_bind_text(sdb->done, 1, rel, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(sdb->done);
+    sqlite3_reset(sdb->done);
+    sqlite3_clear_bindings(sdb->done);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return error_set(err, "silver/%s.db: ledger lookup of %s: %s", sdb->domain, rel,
+                     sqlite3_errmsg(sdb->db));
+}
+
+int silver_files_done_under(struct silver_db *sdb, const char *prefix, struct strlist *out,
+                            char err[ERROR_MAX])
+{
+    /* every path under prefix sorts in [prefix, prefix with its last byte + 1) */
+    size_t n = strlen(prefix);
+    if (n == 0 || n >= PROCESSOR_REL_MAX)
+        return error_set(err, "bad ledger prefix '%s'", prefix);
+    char upper[PROCESSOR_REL_MAX];
+    memcpy(upper, prefix, n + 1);
+    upper[n - 1]++;
+    sqlite3_bind_text(sdb->done_range, 1, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_text(sdb->done_range, 2, upper, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(sdb->done_range)) == SQLITE_ROW) {
+        const char *file = (const char *)sqlite3_column_text(sdb->done_range, 0);
+        if (file != NULL && strlist_push(out, file) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_reset(sdb->done_range);
+    sqlite3_clear_bindings(sdb->done_range);
+    if (rc != SQLITE_DONE)
+        return error_set(err, "silver/%s.db: ledger scan of %s: %s", sdb->domain, prefix,
+                         rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(sdb->db));
+    return 0;
+}
+
+int silver_record_snapshot(struct silver_db *sdb, const struct silver_snapshot *snap,
+                           int64_t *snapshot_id, char err[ERROR_MAX])
+{
+    char now[TIMEUTIL_TIMESTAMP_MAX];
+    timeutil_format_utc_ms(timeutil_now_ms(), now);
+    sqlite3_stmt *st = sdb->snapshot;
+    sqlite3_bind_text(st, 1, snap->table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, snap->operation, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, snap->source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, snap->inserted);
+    sqlite3_bind_int64(st, 6, snap->updated);
+    sqlite3_bind_int64(st, 7, snap->unchanged);
+    sqlite3_bind_int64(st, 8, snap->deleted);
+    sqlite3_bind_int64(st, 9, snap->schema_version);
+    if (silver_step_done(sdb, st, "insert into _snapshots", err) < 0)
+        return -1;
+    *snapshot_id = sqlite3_last_insert_rowid(sdb->db);
+    return 0;
+}
+
+int silver_record_ledger(struct silver_db *sdb, const char *rel, const char *table,
+                         int64_t snapshot_id, int64_t records, char err[ERROR_MAX])
+{
+    char now[TIMEUTIL_TIMESTAMP_MAX];
+    timeutil_format_utc_ms(timeutil_now_ms(), now);
+    sqlite3_stmt *st = sdb->ledger;
+    sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, snapshot_id);
+    sqlite3_bind_int64(st, 4, records);
+    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+    if (silver_step_done(sdb, st, "insert into _ledger", err) < 0)
+        return -1;
+    sqlite3_bind_text(sdb->unquarantine, 1, rel, -1, SQLITE_STATIC);
+    return silver_step_done(sdb, sdb->unquarantine, "delete from _quarantine", err);
+}
+
+int silver_record_quarantine(struct silver_db *sdb, const char *rel, const char *table,
+                             const char *reason, char err[ERROR_MAX])
+{
+    char now[TIMEUTIL_TIMESTAMP_MAX];
+    timeutil_format_utc_ms(timeutil_now_ms(), now);
+    sqlite3_stmt *st = sdb->quarantine;
+    sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    return silver_step_done(sdb, st, "insert into _quarantine", err);
+}
+
+int silver_table_exists(struct silver_db *sdb, const char *table, char err[ERROR_MAX])
+{
+    sqlite3_stmt *stmt = NULL;
+    if (silver_prepare(sdb, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                       &stmt, err) < 0)
+        return -1;
+    sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return error_set(err, "silver/%s.db: looking up table %s: %s", sdb->domain, table,
+                     sqlite3_errmsg(sdb->db));
+}

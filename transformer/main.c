@@ -1,0 +1,318 @@
+/* main.c - lakehouse-transformer: runs the transform jobs that build gold.
+ *
+ *   lakehouse-transformer --data DIR [--config FILE] [--help]
+ *
+ * One entry: parse arguments and config, create the data directory, write
+ * run/transformer.pid, open the catalog and mark executions left RUNNING by a
+ * crash as FAILED, load the jobs, open the event sockets (SUB for
+ * silver.committed / gold.committed / job.changed, PUB for gold.committed; the
+ * broker may be absent: events are hints) and the control socket, reconcile,
+ * then one zmq_poll loop: events and control requests, a housekeeping timer
+ * (cron minutes; reload + reconcile every reconcile_interval_ms), and one job
+ * run per turn so that sockets stay served between runs. SIGTERM/SIGINT only
+ * set a flag: the job that is running finishes, then the process exits 0. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "event.h"
+#include "fsutil.h"
+#include "layout.h"
+#include "log.h"
+#include "timeutil.h"
+#include "transformer.h"
+
+#define TRANSFORMER_HOUSEKEEPING_MS 250
+#define TRANSFORMER_EVENTS_PER_TURN 1000
+
+static volatile sig_atomic_t transformer_stop_signal = 0;
+
+static void transformer_on_stop(int sig) { transformer_stop_signal = sig; }
+
+static int transformer_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: zmq_poll returns EINTR and the loop reacts at once. */
+    sa.sa_handler = transformer_on_stop;
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+        return -1;
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void transformer_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lakehouse-transformer --data DIR [--config FILE] [--help]\n"
+            "\n"
+            "Runs the transform jobs of the catalog, writing gold/<domain>.db: dependency\n"
+            "jobs when a table they read commits (and on reconcile), cron jobs on their\n"
+            "schedule (UTC), and runs requested with `lakehouse job run`.\n"
+            "\n"
+            "  --data DIR      data directory (default: $LAKEHOUSE_DATA or ./lakehouse)\n"
+            "  --config FILE   JSON configuration file (keys below)\n"
+            "  --help          this text\n"
+            "\n"
+            "SIGTERM/SIGINT: the running job finishes, then exit 0.\n"
+            "\n"
+            "Configuration (file key; environment LAKEHOUSE_<KEY>):\n");
+    config_print_help(out);
+}
+
+/* Refuse a second transformer on the same data directory (two writers of gold). */
+static int transformer_check_single(const char *pid_path, char err[ERROR_MAX])
+{
+    FILE *f = fopen(pid_path, "r");
+    if (f == NULL)
+        return 0;
+    long pid = 0;
+    int n = fscanf(f, "%ld", &pid);
+    fclose(f);
+    if (n != 1 || pid <= 0 || pid == (long)getpid())
+        return 0;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    char comm_path[64], comm[64] = "";
+    snprintf(comm_path, sizeof comm_path, "/proc/%ld/comm", pid);
+    f = fopen(comm_path, "r");
+    if (f != NULL) {
+        if (fgets(comm, sizeof comm, f) == NULL)
+            comm[0] = '\0';
+        fclose(f);
+    }
+    if (strncmp(comm, "lakehouse-trans", 15) != 0)
+        return 0; /* stale file, pid reused by something else */
+    return error_set(err, "another lakehouse-transformer (pid %ld) runs on this data directory "
+                          "(%s)", pid, pid_path);
+}
+
+static int transformer_write_pid(const char *data_dir, char *pid_path, size_t size,
+                                 char err[ERROR_MAX])
+{
+    if (fsutil_path(pid_path, size, err, "%s/run/transformer.pid", data_dir) < 0)
+        return -1;
+    if (transformer_check_single(pid_path, err) < 0)
+        return -1;
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    return fsutil_write_file_atomic(pid_path, buf, (size_t)n, LAYOUT_FILE_MODE, err);
+}
+
+static void transformer_on_event(struct transformer_ctx *ctx, const struct event *ev)
+{
+    switch (ev->topic) {
+    case EVENT_SILVER_COMMITTED:
+        schedule_table_committed(ctx, ev->domain, SQLREF_SILVER, ev->name, ev->snapshot_id);
+        break;
+    case EVENT_GOLD_COMMITTED:
+        schedule_table_committed(ctx, ev->domain, SQLREF_GOLD, ev->name, ev->snapshot_id);
+        break;
+    case EVENT_JOB_CHANGED:
+        ctx->reload_wanted = true;
+        break;
+    default:
+        break;
+    }
+}
+
+static void transformer_drain_events(struct transformer_ctx *ctx)
+{
+    char err[ERROR_MAX];
+    for (int i = 0; i < TRANSFORMER_EVENTS_PER_TURN; i++) {
+        struct event ev;
+        if (event_receive(ctx->sub, ZMQ_DONTWAIT, &ev, err) < 0) {
+            if (errno == EAGAIN)
+                return;
+            log_warn("event_malformed reason=\"%s\"", err);
+            continue;
+        }
+        transformer_on_event(ctx, &ev);
+    }
+}
+
+static void transformer_reload(struct transformer_ctx *ctx)
+{
+    char err[ERROR_MAX];
+    ctx->reload_wanted = false;
+    if (jobs_reload(ctx, err) < 0)
+        log_warn("jobs_reload_failed reason=\"%s\"", err);
+}
+
+static void transformer_housekeeping(struct transformer_ctx *ctx)
+{
+    schedule_cron_tick(ctx, time(NULL));
+    if (timeutil_monotonic_ms() >= ctx->next_reconcile_ms) {
+        transformer_reload(ctx);
+        schedule_reconcile(ctx);
+        ctx->next_reconcile_ms = timeutil_monotonic_ms() + ctx->cfg->reconcile_interval_ms;
+    }
+}
+
+static void transformer_loop(struct transformer_ctx *ctx)
+{
+    int64_t next_tick = 0;
+    while (!transformer_stop_signal) {
+        long timeout = 0;
+        if (!schedule_has_work(ctx) && !ctx->reload_wanted) {
+            int64_t now = timeutil_monotonic_ms();
+            timeout = next_tick > now ? (long)(next_tick - now) : 0;
+        }
+        zmq_pollitem_t items[] = {
+            {.socket = ctx->sub, .events = ZMQ_POLLIN},
+            {.socket = ctx->rep, .events = ZMQ_POLLIN},
+        };
+        if (zmq_poll(items, 2, timeout) < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            log_error("poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            transformer_drain_events(ctx);
+        if (items[1].revents & ZMQ_POLLIN)
+            commands_handle(ctx);
+        if (ctx->reload_wanted)
+            transformer_reload(ctx);
+        int64_t now = timeutil_monotonic_ms();
+        if (now >= next_tick) {
+            transformer_housekeeping(ctx);
+            next_tick = now + TRANSFORMER_HOUSEKEEPING_MS;
+        }
+        if (!transformer_stop_signal)
+            schedule_run_next(ctx);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *data_arg = NULL, *config_path = NULL;
+    static const struct option options[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "d:c:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            data_arg = optarg;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'h':
+            transformer_usage(stdout);
+            return 0;
+        default:
+            transformer_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "lakehouse-transformer: unexpected argument '%s'\n", argv[optind]);
+        transformer_usage(stderr);
+        return 2;
+    }
+
+    log_init("transformer", LOG_LEVEL_INFO);
+    static struct config cfg;
+    char err[ERROR_MAX];
+    if (config_load(&cfg, config_path, data_arg, err) < 0) {
+        log_error("config_failed reason=\"%s\"", err);
+        return 1;
+    }
+    enum log_level level;
+    if (log_level_from_name(cfg.log_level, &level) == 0)
+        log_init("transformer", level);
+
+    struct transformer_ctx ctx = {.cfg = &cfg};
+    char pid_path[PATH_MAX] = "";
+    bool pid_written = false;
+    int status = 1;
+
+    if (transformer_signals() < 0) {
+        log_error("start_failed reason=\"sigaction: %s\"", strerror(errno));
+        return 1;
+    }
+    if (layout_create(cfg.data_dir, err) < 0 ||
+        transformer_write_pid(cfg.data_dir, pid_path, sizeof pid_path, err) < 0) {
+        log_error("start_failed reason=\"%s\"", err);
+        return 1;
+    }
+    pid_written = true;
+    if (catalog_open(cfg.data_dir, false, &ctx.catalog, err) < 0)
+        goto fail;
+    if (catalog_fail_running_executions(ctx.catalog, "interrupted: the transformer stopped "
+                                                     "while the job was running",
+                                        err) < 0)
+        goto fail;
+    if (jobs_reload(&ctx, err) < 0)
+        goto fail;
+
+    ctx.zmq = zmq_ctx_new();
+    if (ctx.zmq == NULL) {
+        error_set(err, "zmq context: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    static const enum event_topic topics[] = {EVENT_SILVER_COMMITTED, EVENT_GOLD_COMMITTED,
+                                              EVENT_JOB_CHANGED};
+    ctx.sub = event_subscriber_open(ctx.zmq, &cfg, topics, sizeof topics / sizeof topics[0], err);
+    if (ctx.sub == NULL)
+        goto fail;
+    ctx.pub = event_publisher_open(ctx.zmq, &cfg, err);
+    if (ctx.pub == NULL)
+        goto fail;
+    ctx.rep = zmq_socket(ctx.zmq, ZMQ_REP);
+    int linger = 0;
+    if (ctx.rep == NULL || zmq_setsockopt(ctx.rep, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_bind(ctx.rep, cfg.transformer_control_endpoint) != 0) {
+        error_set(err, "control socket %s: %s", cfg.transformer_control_endpoint,
+                  zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    log_info("started data=%s control=%s jobs=%zu reconcile_ms=%lld", cfg.data_dir,
+             cfg.transformer_control_endpoint, ctx.jobs.count,
+             (long long)cfg.reconcile_interval_ms);
+
+    /* Reconcile right away (events missed while we were down), then every interval. */
+    schedule_reconcile(&ctx);
+    ctx.next_reconcile_ms = timeutil_monotonic_ms() + cfg.reconcile_interval_ms;
+    transformer_loop(&ctx);
+    schedule_abandon(&ctx, "the transformer stopped before the run started");
+    log_info("stopped signal=%d runs_ok=%lld runs_failed=%lld", (int)transformer_stop_signal,
+             (long long)ctx.runs_ok, (long long)ctx.runs_failed);
+    status = 0;
+    goto done;
+
+fail:
+    log_error("start_failed reason=\"%s\"", err);
+done:
+    if (ctx.rep != NULL) {
+        zmq_close(ctx.rep);
+        /* libzmq leaves the ipc socket file behind; a stale one would look
+         * like a running transformer to whoever waits for it */
+        if (strncmp(cfg.transformer_control_endpoint, "ipc://", 6) == 0 && status == 0)
+            unlink(cfg.transformer_control_endpoint + 6);
+    }
+    if (ctx.pub != NULL)
+        zmq_close(ctx.pub);
+    if (ctx.sub != NULL)
+        zmq_close(ctx.sub);
+    if (ctx.zmq != NULL)
+        zmq_ctx_term(ctx.zmq);
+    jobs_free(&ctx.jobs);
+    catalog_close(&ctx.catalog);
+    if (pid_written)
+        unlink(pid_path);
+    return status;
+}

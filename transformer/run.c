@@ -1,0 +1,727 @@
+/* run.c - executing one job (transformer.h): the gold write and its records.
+ *
+ * The transformer is the only writer of gold/<domain>.db. A run opens it as
+ * "main", ATTACHes every other database the SQL reads read-only (URI
+ * mode=ro) under its sqlref schema name (silver_<d>, gold_<d>), and rewrites
+ * the SQL with sqlref_rewrite_main so that references to the job's own
+ * domain's gold tables point at "main" (a database cannot be attached twice).
+ *
+ * One transaction (deferred BEGIN: a BEGIN IMMEDIATE would try to lock the
+ * read-only attachments too) holds, in this order:
+ *   1. the snapshot ids of every input (the first read of each attached
+ *      database fixes its WAL snapshot, so the query below sees exactly these
+ *      snapshots: inputs_json is what the run really read);
+ *   2. the write: overwrite = CREATE TABLE _tmp_<t> AS <query>; DROP <t>;
+ *      ALTER RENAME (readers see the old or the new table, never a half);
+ *      append = INSERT INTO <t> (created from the query on the first run);
+ *      append + unique_key = upsert through a UNIQUE index _uk_<t> and
+ *      INSERT ... ON CONFLICT(key) DO UPDATE SET every other column;
+ *      output columns the table lacks are added (nullable) for append/upsert;
+ *   3. the _snapshots row (operation overwrite | append | upsert, source
+ *      "execution:<id>", schema_version 0: gold tables have no endpoint schema).
+ * Then the catalog execution is finished (SUCCEEDED + rows + inputs_json, or
+ * FAILED + the error), gold.committed is published and the jobs reading this
+ * table are queued directly (events are hints; the broker may be absent).
+ *
+ * The job SQL must be one SELECT (WITH allowed). Output column names must be
+ * usable column names (names.h, or a metadata name such as _seq), so that
+ * every identifier we splice is checked: "count(*)" needs an alias. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "event.h"
+#include "layout.h"
+#include "log.h"
+#include "names.h"
+#include "timeutil.h"
+#include "transformer.h"
+
+#define RUN_BUSY_TIMEOUT_MS 10000
+#define RUN_MAX_COLUMNS 2000
+
+/* Result of the gold transaction. */
+struct run_result {
+    int64_t rows;          /* rows written (overwrite: rows of the new table) */
+    int64_t snapshot_id;   /* gold _snapshots id */
+    json_t *inputs;        /* snapshot ids read; owned */
+};
+
+/* The query's output columns. */
+struct run_columns {
+    char (*names)[NAMES_MAX];
+    size_t count;
+};
+
+static int run_db_error(sqlite3 *db, char err[ERROR_MAX], const char *what)
+{
+    return error_set(err, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static int run_exec(sqlite3 *db, const char *sql, char err[ERROR_MAX], const char *what)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        error_set(err, "%s: %s", what, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* A single int64 from a query without parameters. */
+static int run_scalar(sqlite3 *db, const char *sql, int64_t *out, char err[ERROR_MAX],
+                      const char *what)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return run_db_error(db, err, what);
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        run_db_error(db, err, what);
+        sqlite3_finalize(stmt);
+        return -1;
+    }
+    *out = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return 0;
+}
+
+/* Is there a table named `table` in main? */
+static int run_table_exists(sqlite3 *db, const char *table, bool *exists, char err[ERROR_MAX])
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return run_db_error(db, err, "look up gold table");
+    sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    *exists = rc == SQLITE_ROW;
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return run_db_error(db, err, "look up gold table");
+    return 0;
+}
+
+/* Open gold/<domain>.db for writing: WAL, busy timeout, _snapshots, version. */
+static int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out,
+                         char err[ERROR_MAX])
+{
+    char path[PATH_MAX];
+    *out = NULL;
+    if (layout_gold_db(path, sizeof path, data_dir, domain) < 0)
+        return error_set(err, "gold database path too long");
+    struct stat st;
+    bool created = stat(path, &st) != 0;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                        NULL) != SQLITE_OK) {
+        error_set(err, "open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return -1;
+    }
+    if (created && chmod(path, LAYOUT_FILE_MODE) != 0)
+        log_warn("chmod_failed path=%s reason=\"%s\"", path, strerror(errno));
+    sqlite3_busy_timeout(db, RUN_BUSY_TIMEOUT_MS);
+    int64_t version = 0;
+    if (run_exec(db, "PRAGMA journal_mode = WAL", err, path) < 0 ||
+        run_scalar(db, "PRAGMA user_version", &version, err, path) < 0)
+        goto fail;
+    if (version > LAYOUT_DB_VERSION) {
+        error_set(err, "%s: database version %lld is newer than this program knows (%d)", path,
+                  (long long)version, LAYOUT_DB_VERSION);
+        goto fail;
+    }
+    if (run_exec(db, layout_gold_ddl, err, path) < 0)
+        goto fail;
+    if (version < LAYOUT_DB_VERSION) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", LAYOUT_DB_VERSION);
+        if (run_exec(db, pragma, err, path) < 0)
+            goto fail;
+    }
+    *out = db;
+    return 0;
+fail:
+    sqlite3_close(db);
+    return -1;
+}
+
+/* ATTACH every input database other than main, read-only. */
+static int run_attach_inputs(sqlite3 *db, const char *data_dir, const struct tjob *job,
+                             char err[ERROR_MAX])
+{
+    for (size_t i = 0; i < job->input_count; i++) {
+        const struct sqlref *ref = &job->inputs[i];
+        if (ref->layer == SQLREF_GOLD && strcmp(ref->domain, job->def.domain) == 0)
+            continue; /* main */
+        bool seen = false;
+        for (size_t j = 0; j < i; j++)
+            seen = seen || (job->inputs[j].layer == ref->layer &&
+                            strcmp(job->inputs[j].domain, ref->domain) == 0);
+        if (seen)
+            continue;
+        char path[PATH_MAX], uri[3 * PATH_MAX + 16], schema[SQLREF_SCHEMA_MAX];
+        char key[3 * NAMES_MAX + 8];
+        jobs_input_key(ref, key);
+        if (inputs_db_path(path, sizeof path, data_dir, ref->layer, ref->domain) < 0 ||
+            inputs_uri(uri, sizeof uri, path) < 0)
+            return error_set(err, "input %s: database path too long", key);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            return error_set(err, "input table %s does not exist (no database %s/%s.db yet)", key,
+                             sqlref_layer_name(ref->layer), ref->domain);
+        sqlref_schema_name(ref->layer, ref->domain, schema);
+        char sql[SQLREF_SCHEMA_MAX + 32];
+        snprintf(sql, sizeof sql, "ATTACH ?1 AS \"%s\"", schema);
+        sqlite3_stmt *stmt = NULL;
+        if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+            return run_db_error(db, err, "attach");
+        sqlite3_bind_text(stmt, 1, uri, -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(stmt);
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_DONE)
+            return error_set(err, "attach %s read-only: %s", path, sqlite3_errmsg(db));
+    }
+    return 0;
+}
+
+/* Snapshot ids of every input, inside the open transaction. */
+static int run_read_inputs(sqlite3 *db, const struct tjob *job, json_t **out,
+                           char err[ERROR_MAX])
+{
+    json_t *obj = json_object();
+    if (obj == NULL)
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < job->input_count; i++) {
+        const struct sqlref *ref = &job->inputs[i];
+        char key[3 * NAMES_MAX + 8], schema[SQLREF_SCHEMA_MAX];
+        jobs_input_key(ref, key);
+        if (ref->layer == SQLREF_GOLD && strcmp(ref->domain, job->def.domain) == 0)
+            snprintf(schema, sizeof schema, "main");
+        else
+            sqlref_schema_name(ref->layer, ref->domain, schema);
+        int64_t id = 0;
+        int rc = inputs_table_snapshot(db, schema, ref->table, &id, err);
+        if (rc == 0)
+            error_set(err, "input table %s does not exist", key);
+        if (rc <= 0 || json_object_set_new(obj, key, json_integer(id)) < 0) {
+            if (rc == 1)
+                error_set(err, "out of memory");
+            json_decref(obj);
+            return -1;
+        }
+    }
+    *out = obj;
+    return 0;
+}
+
+/* Skip blanks, ';' and comments; true if nothing else follows. */
+static bool run_only_trailer(const char *s)
+{
+    for (;;) {
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == ';')
+            s++;
+        if (s[0] == '-' && s[1] == '-') {
+            while (*s != '\0' && *s != '\n')
+                s++;
+        } else if (s[0] == '/' && s[1] == '*') {
+            const char *e = strstr(s + 2, "*/");
+            if (e == NULL)
+                return true;
+            s = e + 2;
+        } else {
+            return *s == '\0';
+        }
+    }
+}
+
+/* An output column name we may splice (quoted): a column name, or '_' and one. */
+static bool run_column_ok(const char *name)
+{
+    return names_is_valid_column(name) || (name[0] == '_' && names_is_valid_column(name + 1));
+}
+
+/* Prepare the rewritten query alone: one SELECT, its output columns, and
+ * the statement text without its trailing ';' (*body, malloc'd). */
+static int run_check_query(sqlite3 *db, const char *sql, char **body, struct run_columns *cols,
+                           char err[ERROR_MAX])
+{
+    sqlite3_stmt *stmt = NULL;
+    const char *tail = NULL;
+    *body = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, &tail) != SQLITE_OK)
+        return error_set(err, "SQL error: %s", sqlite3_errmsg(db));
+    if (stmt == NULL)
+        return error_set(err, "the job SQL is empty");
+    if (!run_only_trailer(tail)) {
+        sqlite3_finalize(stmt);
+        return error_set(err, "the job SQL must be a single SELECT statement (found more after "
+                              "the first statement)");
+    }
+    if (sqlite3_bind_parameter_count(stmt) > 0) {
+        sqlite3_finalize(stmt);
+        return error_set(err, "the job SQL has parameters (?, :name): a job has no values to "
+                              "bind");
+    }
+    int n = sqlite3_column_count(stmt);
+    if (!sqlite3_stmt_readonly(stmt) || n == 0) {
+        sqlite3_finalize(stmt);
+        return error_set(err, "the job SQL must be a SELECT statement");
+    }
+    if (n > RUN_MAX_COLUMNS) {
+        sqlite3_finalize(stmt);
+        return error_set(err, "the query has %d columns (at most %d)", n, RUN_MAX_COLUMNS);
+    }
+    cols->names = calloc((size_t)n, sizeof *cols->names);
+    if (cols->names == NULL) {
+        sqlite3_finalize(stmt);
+        return error_set(err, "out of memory");
+    }
+    cols->count = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        const char *name = sqlite3_column_name(stmt, i);
+        if (name == NULL || !run_column_ok(name)) {
+            error_set(err,
+                      "output column %d '%.60s' is not a valid column name (must match "
+                      "^[A-Za-z][A-Za-z0-9_]{0,62}$): give it an alias with AS",
+                      i + 1, name ? name : "?");
+            sqlite3_finalize(stmt);
+            return -1;
+        }
+        for (int j = 0; j < i; j++) {
+            if (strcasecmp(cols->names[j], name) == 0) {
+                error_set(err, "output column '%s' appears twice: give one an alias with AS",
+                          name);
+                sqlite3_finalize(stmt);
+                return -1;
+            }
+        }
+        snprintf(cols->names[i], NAMES_MAX, "%s", name);
+    }
+    sqlite3_finalize(stmt);
+    /* The statement text itself, without the ';' that ended it. */
+    size_t len = (size_t)(tail - sql);
+    while (len > 0 && (sql[len - 1] == ';' || sql[len - 1] == ' ' || sql[len - 1] == '\t' ||
+                       sql[len - 1] == '\n' || sql[len - 1] == '\r'))
+        len--;
+    *body = strndup(sql, len);
+    if (*body == NULL)
+        return error_set(err, "out of memory");
+    return 0;
+}
+
+/* Growable SQL text for statements built from checked identifiers. */
+struct run_text {
+    char *s;
+    size_t len, cap;
+    bool oom;
+};
+
+static void run_text_add(struct run_text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void run_text_add(struct run_text *t, const char *fmt, ...)
+{
+    if (t->oom)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || t->len + (size_t)n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (n >= 0 && cap < t->len + (size_t)n + 1)
+            cap *= 2;
+        char *p = n < 0 ? NULL : realloc(t->s, cap);
+        if (p == NULL) {
+            t->oom = true;
+            va_end(ap2);
+            return;
+        }
+        t->s = p;
+        t->cap = cap;
+    }
+    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap2);
+    va_end(ap2);
+    t->len += (size_t)n;
+}
+
+static int run_text_exec(sqlite3 *db, struct run_text *t, char err[ERROR_MAX], const char *what)
+{
+    int rc;
+    if (t->oom)
+        rc = error_set(err, "out of memory");
+    else
+        rc = run_exec(db, t->s, err, what);
+    free(t->s);
+    memset(t, 0, sizeof *t);
+    return rc;
+}
+
+/* Add output columns the existing table lacks (append/upsert). */
+static int run_add_missing_columns(sqlite3 *db, const char *table, const struct run_columns *cols,
+                                   char err[ERROR_MAX])
+{
+    char sql[NAMES_MAX + 64];
+    snprintf(sql, sizeof sql, "PRAGMA main.table_info(\"%s\")", table);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return run_db_error(db, err, "read table columns");
+    bool *have = calloc(cols->count, sizeof *have);
+    if (have == NULL) {
+        sqlite3_finalize(stmt);
+        return error_set(err, "out of memory");
+    }
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(stmt, 1);
+        for (size_t i = 0; name != NULL && i < cols->count; i++) {
+            if (strcasecmp(cols->names[i], name) == 0)
+                have[i] = true;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        free(have);
+        return run_db_error(db, err, "read table columns");
+    }
+    for (size_t i = 0; i < cols->count; i++) {
+        if (have[i])
+            continue;
+        char alter[3 * NAMES_MAX + 64];
+        snprintf(alter, sizeof alter, "ALTER TABLE main.\"%s\" ADD COLUMN \"%s\"", table,
+                 cols->names[i]);
+        if (run_exec(db, alter, err, "add column") < 0) {
+            free(have);
+            return -1;
+        }
+        log_info("gold_column_added table=%s column=%s", table, cols->names[i]);
+    }
+    free(have);
+    return 0;
+}
+
+/* Split the stored unique key "a,b" into names, checking each is an output column. */
+static int run_key_columns(const char *unique_key, const struct run_columns *cols,
+                           char keys[][NAMES_MAX], size_t max, size_t *count, char err[ERROR_MAX])
+{
+    *count = 0;
+    const char *p = unique_key;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        size_t n = strcspn(p, ", ");
+        if (n >= NAMES_MAX || *count == max)
+            return error_set(err, "unique_key '%s' is too long", unique_key);
+        char name[NAMES_MAX];
+        memcpy(name, p, n);
+        name[n] = '\0';
+        p += n;
+        if (!names_is_valid_column(name))
+            return error_set(err, "unique_key column '%s' is not a valid column name", name);
+        bool found = false;
+        for (size_t i = 0; i < cols->count && !found; i++)
+            found = strcasecmp(cols->names[i], name) == 0;
+        if (!found)
+            return error_set(err, "unique_key column '%s' is not an output column of the query",
+                             name);
+        snprintf(keys[(*count)++], NAMES_MAX, "%s", name);
+    }
+    if (*count == 0)
+        return error_set(err, "empty unique_key");
+    return 0;
+}
+
+/* Make sure main."_uk_<table>" is a UNIQUE index on exactly the key columns. */
+static int run_ensure_unique_index(sqlite3 *db, const char *table, char keys[][NAMES_MAX],
+                                   size_t nkeys, char err[ERROR_MAX])
+{
+    char index[NAMES_MAX + 8];
+    snprintf(index, sizeof index, "_uk_%s", table);
+    char sql[2 * NAMES_MAX + 64];
+    snprintf(sql, sizeof sql, "PRAGMA main.index_info(\"%s\")", index);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return run_db_error(db, err, "read unique index");
+    size_t seen = 0;
+    bool same = true;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int seqno = sqlite3_column_int(stmt, 0);
+        const char *name = (const char *)sqlite3_column_text(stmt, 2);
+        if (seqno < 0 || (size_t)seqno >= nkeys || name == NULL ||
+            strcasecmp(name, keys[seqno]) != 0)
+            same = false;
+        seen++;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE)
+        return run_db_error(db, err, "read unique index");
+    if (seen == nkeys && same)
+        return 0;
+    struct run_text t = {0};
+    if (seen > 0)
+        run_text_add(&t, "DROP INDEX main.\"%s\"; ", index);
+    run_text_add(&t, "CREATE UNIQUE INDEX main.\"%s\" ON \"%s\" (", index, table);
+    for (size_t i = 0; i < nkeys; i++)
+        run_text_add(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    run_text_add(&t, ")");
+    if (run_text_exec(db, &t, err, "create the unique index") < 0) {
+        char msg[ERROR_MAX];
+        snprintf(msg, sizeof msg, "%s", err);
+        return error_set(err, "%s (does the gold table already hold duplicate keys?)", msg);
+    }
+    return 0;
+}
+
+static int run_count_rows(sqlite3 *db, const char *table, int64_t *out, char err[ERROR_MAX])
+{
+    char sql[NAMES_MAX + 48];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM main.\"%s\"", table);
+    return run_scalar(db, sql, out, err, "count rows");
+}
+
+static int run_write_overwrite(sqlite3 *db, const char *table, const char *body,
+                               int64_t *inserted, int64_t *deleted, char err[ERROR_MAX])
+{
+    bool exists = false;
+    *deleted = 0;
+    if (run_table_exists(db, table, &exists, err) < 0 ||
+        (exists && run_count_rows(db, table, deleted, err) < 0))
+        return -1;
+    char tmp[NAMES_MAX + 8];
+    snprintf(tmp, sizeof tmp, "_tmp_%s", table);
+    struct run_text t = {0};
+    run_text_add(&t, "DROP TABLE IF EXISTS main.\"%s\"; CREATE TABLE main.\"%s\" AS\n%s\n;", tmp,
+                 tmp, body);
+    if (run_text_exec(db, &t, err, "run the query") < 0 ||
+        run_count_rows(db, tmp, inserted, err) < 0)
+        return -1;
+    run_text_add(&t, "DROP TABLE IF EXISTS main.\"%s\"; ALTER TABLE main.\"%s\" RENAME TO \"%s\";",
+                 table, tmp, table);
+    return run_text_exec(db, &t, err, "replace the gold table");
+}
+
+static int run_write_append(sqlite3 *db, const char *table, const char *body,
+                            const struct run_columns *cols, const char *unique_key,
+                            int64_t *inserted, int64_t *updated, char err[ERROR_MAX])
+{
+    bool exists = false;
+    *inserted = *updated = 0;
+    if (run_table_exists(db, table, &exists, err) < 0)
+        return -1;
+    struct run_text t = {0};
+    if (!exists && unique_key[0] == '\0') {
+        run_text_add(&t, "CREATE TABLE main.\"%s\" AS\n%s\n;", table, body);
+        if (run_text_exec(db, &t, err, "run the query") < 0)
+            return -1;
+        return run_count_rows(db, table, inserted, err);
+    }
+    if (!exists) {
+        /* the first upsert: the table takes the query's shape, then the index */
+        run_text_add(&t, "CREATE TABLE main.\"%s\" AS SELECT * FROM (\n%s\n) LIMIT 0;", table,
+                     body);
+        if (run_text_exec(db, &t, err, "create the gold table") < 0)
+            return -1;
+    } else if (run_add_missing_columns(db, table, cols, err) < 0) {
+        return -1;
+    }
+
+    char(*keys)[NAMES_MAX] = NULL;
+    size_t nkeys = 0;
+    int64_t before = 0;
+    if (unique_key[0] != '\0') {
+        keys = calloc(cols->count, sizeof *keys);
+        if (keys == NULL)
+            return error_set(err, "out of memory");
+        if (run_key_columns(unique_key, cols, keys, cols->count, &nkeys, err) < 0 ||
+            run_ensure_unique_index(db, table, keys, nkeys, err) < 0 ||
+            run_count_rows(db, table, &before, err) < 0) {
+            free(keys);
+            return -1;
+        }
+    }
+    run_text_add(&t, "INSERT INTO main.\"%s\" (", table);
+    for (size_t i = 0; i < cols->count; i++)
+        run_text_add(&t, "%s\"%s\"", i ? ", " : "", cols->names[i]);
+    run_text_add(&t, ") SELECT * FROM (\n%s\n)", body);
+    if (nkeys > 0) {
+        /* "WHERE true" resolves the parsing ambiguity between a join's ON and ON CONFLICT */
+        run_text_add(&t, " WHERE true ON CONFLICT (");
+        for (size_t i = 0; i < nkeys; i++)
+            run_text_add(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+        run_text_add(&t, ") DO ");
+        size_t set = 0;
+        for (size_t i = 0; i < cols->count; i++) {
+            bool is_key = false;
+            for (size_t k = 0; k < nkeys && !is_key; k++)
+                is_key = strcasecmp(keys[k], cols->names[i]) == 0;
+            if (is_key)
+                continue;
+            run_text_add(&t, "%s\"%s\" = excluded.\"%s\"", set++ ? ", " : "UPDATE SET ",
+                         cols->names[i], cols->names[i]);
+        }
+        if (set == 0)
+            run_text_add(&t, "NOTHING");
+    }
+    free(keys);
+    if (run_text_exec(db, &t, err, "run the query") < 0)
+        return -1;
+    int64_t changes = sqlite3_changes64(db);
+    if (nkeys == 0) {
+        *inserted = changes;
+        return 0;
+    }
+    int64_t after = 0;
+    if (run_count_rows(db, table, &after, err) < 0)
+        return -1;
+    *inserted = after - before;
+    *updated = changes - *inserted;
+    return 0;
+}
+
+/* The whole gold transaction. */
+static int run_execute(const char *data_dir, const struct tjob *job, int64_t execution_id,
+                       struct run_result *res, char err[ERROR_MAX])
+{
+    sqlite3 *db = NULL;
+    char *rewritten = NULL, *body = NULL;
+    struct run_columns cols = {0};
+    bool in_txn = false;
+    int rc = -1;
+    const struct job_def *def = &job->def;
+    memset(res, 0, sizeof *res);
+
+    if (sqlref_rewrite_main(def->sql, SQLREF_GOLD, def->domain, &rewritten, NULL, NULL, err) < 0)
+        goto done;
+    if (run_open_gold(data_dir, def->domain, &db, err) < 0 ||
+        run_attach_inputs(db, data_dir, job, err) < 0)
+        goto done;
+    if (run_exec(db, "BEGIN", err, "begin") < 0)
+        goto done;
+    in_txn = true;
+    if (run_read_inputs(db, job, &res->inputs, err) < 0 ||
+        run_check_query(db, rewritten, &body, &cols, err) < 0)
+        goto done;
+
+    int64_t inserted = 0, updated = 0, deleted = 0;
+    const char *operation;
+    if (def->write_mode == JOB_WRITE_OVERWRITE) {
+        operation = "overwrite";
+        if (run_write_overwrite(db, def->name, body, &inserted, &deleted, err) < 0)
+            goto done;
+        res->rows = inserted;
+    } else {
+        operation = def->unique_key[0] ? "upsert" : "append";
+        if (run_write_append(db, def->name, body, &cols, def->unique_key, &inserted, &updated,
+                             err) < 0)
+            goto done;
+        res->rows = inserted + updated;
+    }
+
+    char now[TIMEUTIL_TIMESTAMP_MAX], source[64];
+    timeutil_format_utc_ms(timeutil_now_ms(), now);
+    snprintf(source, sizeof source, "execution:%lld", (long long)execution_id);
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO main._snapshots (table_name, committed_at, operation,"
+                           " source, rows_inserted, rows_updated, rows_unchanged, rows_deleted,"
+                           " schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 0)",
+                           -1, &stmt, NULL) != SQLITE_OK) {
+        run_db_error(db, err, "record the snapshot");
+        goto done;
+    }
+    sqlite3_bind_text(stmt, 1, def->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, operation, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, inserted);
+    sqlite3_bind_int64(stmt, 6, updated);
+    sqlite3_bind_int64(stmt, 7, deleted);
+    int step = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (step != SQLITE_DONE) {
+        run_db_error(db, err, "record the snapshot");
+        goto done;
+    }
+    res->snapshot_id = sqlite3_last_insert_rowid(db);
+    if (run_exec(db, "COMMIT", err, "commit") < 0)
+        goto done;
+    in_txn = false;
+    rc = 0;
+done:
+    if (in_txn)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    free(rewritten);
+    free(body);
+    free(cols.names);
+    return rc;
+}
+
+int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
+            int64_t execution_id)
+{
+    char err[ERROR_MAX] = "";
+    char cerr[ERROR_MAX];
+    const struct job_def *def = &job->def;
+    if (execution_id <= 0 &&
+        catalog_execution_start(ctx->catalog, def->domain, def->name, trigger, &execution_id,
+                                cerr) < 0) {
+        log_error("run_not_started job=%s.%s reason=\"%s\"", def->domain, def->name, cerr);
+        ctx->runs_failed++;
+        return -1;
+    }
+    log_info("run_start job=%s.%s execution=%lld trigger=%s", def->domain, def->name,
+             (long long)execution_id, trigger);
+    int64_t started = timeutil_monotonic_ms();
+
+    struct run_result res = {0};
+    int rc = job->valid ? run_execute(ctx->cfg->data_dir, job, execution_id, &res, err)
+                        : error_set(err, "the job definition is invalid");
+    char *inputs_text = res.inputs ? json_dumps(res.inputs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (catalog_execution_finish(ctx->catalog, execution_id, rc == 0 ? "SUCCEEDED" : "FAILED",
+                                 rc == 0 ? res.rows : 0, rc == 0 ? NULL : err, inputs_text,
+                                 cerr) < 0)
+        log_error("execution_finish_failed job=%s.%s execution=%lld reason=\"%s\"", def->domain,
+                  def->name, (long long)execution_id, cerr);
+    free(inputs_text);
+
+    /* What this run read, for coalescing and for reconcile not to retry the
+     * same failure. */
+    if (res.inputs != NULL) {
+        json_decref(job->last_inputs);
+        job->last_inputs = res.inputs;
+        res.inputs = NULL;
+    }
+    int64_t ms = timeutil_monotonic_ms() - started;
+    if (rc < 0) {
+        ctx->runs_failed++;
+        log_warn("run_failed job=%s.%s execution=%lld ms=%lld error=\"%s\"", def->domain,
+                 def->name, (long long)execution_id, (long long)ms, err);
+        return -1;
+    }
+    ctx->runs_ok++;
+    log_info("run_ok job=%s.%s execution=%lld rows=%lld snapshot=%lld ms=%lld", def->domain,
+             def->name, (long long)execution_id, (long long)res.rows,
+             (long long)res.snapshot_id, (long long)ms);
+
+    struct event ev = {.topic = EVENT_GOLD_COMMITTED, .snapshot_id = res.snapshot_id,
+                       .count = res.rows};
+    snprintf(ev.domain, sizeof ev.domain, "%s", def->domain);
+    snprintf(ev.name, sizeof ev.name, "%s", def->name);
+    if (ctx->pub != NULL && event_publish(ctx->pub, &ev, cerr) < 0)
+        log_debug("event_dropped topic=gold.committed reason=\"%s\"", cerr);
+    schedule_table_committed(ctx, def->domain, SQLREF_GOLD, def->name, res.snapshot_id);
+    return 0;
+}

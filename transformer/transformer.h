@@ -1,0 +1,143 @@
+/* transformer.h - private to the transformer process: its context, the
+ * in-memory job table and the functions its files share.
+ *
+ * Files, one concern each:
+ *   main.c      entry: arguments, resources, the poll loop, tear-down
+ *   jobs.c      the job table: loading from the catalog, keeping the scheduling
+ *               state across reloads, who reads which table
+ *   inputs.c    the current snapshot id of the tables a job reads
+ *   schedule.c  deciding what runs: commit events (coalesced), reconcile,
+ *               cron minutes, and the order of pending runs (upstream first)
+ *   run.c       executing one job against gold/<domain>.db and recording it
+ *   commands.c  the control socket (ping / run / reload)
+ * Everything runs on the one thread of the poll loop; a job runs to its end
+ * before the loop looks at sockets again, which is what makes "finish the
+ * current job on SIGTERM" and coalescing simple. */
+#ifndef LAKEHOUSE_TRANSFORMER_H
+#define LAKEHOUSE_TRANSFORMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "cron.h"
+#include "error.h"
+#include "job.h"
+#include "sqlref.h"
+
+#define TRANSFORMER_TRIGGER_MAX 16
+
+/* One job and its scheduling state. */
+struct tjob {
+    struct job_def def;        /* owned */
+    struct sqlref *inputs;     /* owned: the tables the SQL reads, deduplicated */
+    size_t input_count;
+    struct cron_expr cron;     /* valid when def.schedule is cron */
+    bool valid;                /* false: the stored definition does not validate; never run */
+
+    /* Scheduling state (carried over when the table is reloaded). */
+    bool pending;              /* a run is wanted: at most one, however many commits arrive */
+    char trigger[TRANSFORMER_TRIGGER_MAX]; /* why the pending run is wanted */
+    int64_t forced_execution;  /* execution created by a "run" request, 0 = none */
+    json_t *last_inputs;       /* owned: snapshot ids read by the last finished run in this
+                                  process (success or failure), NULL = none yet */
+    int64_t cron_minute;       /* last minute (unix time / 60) a cron run was queued */
+};
+
+struct jobs {
+    struct tjob *items;        /* owned */
+    size_t count;
+    bool loaded;               /* loaded at least once: later loads queue new/changed jobs */
+};
+
+struct transformer_ctx {
+    const struct config *cfg;
+    struct catalog *catalog;
+    void *zmq;                 /* context */
+    void *sub;                 /* events in (SUB) */
+    void *pub;                 /* events out (PUB) */
+    void *rep;                 /* control socket (REP) */
+    struct jobs jobs;
+    bool reload_wanted;        /* a job.changed event arrived */
+    int64_t next_reconcile_ms; /* monotonic */
+    int64_t runs_ok;
+    int64_t runs_failed;
+};
+
+/* jobs.c --------------------------------------------------------------- */
+
+/* (Re)load every job from the catalog, keeping the scheduling state of jobs
+ * that still exist. After the first load, a new job or a changed definition
+ * of a dependency job queues a run (trigger "definition"). Forced runs of
+ * jobs that disappeared are finished as FAILED. */
+int jobs_reload(struct transformer_ctx *ctx, char err[ERROR_MAX]);
+void jobs_free(struct jobs *jobs);
+struct tjob *jobs_find(struct jobs *jobs, const char *domain, const char *name);
+/* Does job read the table (domain, layer, table)? */
+bool jobs_reads(const struct tjob *job, const char *domain, enum sqlref_layer layer,
+                const char *table);
+/* Is another pending (or forced) job the producer of one of job's inputs? */
+bool jobs_has_pending_upstream(const struct jobs *jobs, const struct tjob *job);
+/* "demo.silver.flights" */
+void jobs_input_key(const struct sqlref *ref, char out[3 * NAMES_MAX + 8]);
+
+/* inputs.c ------------------------------------------------------------- */
+
+/* Path of the database holding a layer of a domain; -1 for bronze or a path
+ * that does not fit. */
+int inputs_db_path(char *out, size_t out_size, const char *data_dir, enum sqlref_layer layer,
+                   const char *domain);
+/* "file:<path percent-encoded>?mode=ro"; -1 if it does not fit. */
+int inputs_uri(char *out, size_t out_size, const char *path);
+/* In schema (of db), does table exist (1/0), and its latest snapshot id
+ * (0 without snapshots)? -1 with err on a database error. */
+int inputs_table_snapshot(sqlite3 *db, const char *schema, const char *table, int64_t *id,
+                          char err[ERROR_MAX]);
+
+/* The current snapshot id of every input of job, as the inputs_json object
+ * {"demo.silver.flights": 12, ...} (0 for a table without snapshots).
+ * Returns 1 with *current (new reference), 0 when an input table does not
+ * exist yet (missing names it), -1 on error. */
+int inputs_current(const char *data_dir, const struct tjob *job, json_t **current,
+                   char missing[ERROR_MAX], char err[ERROR_MAX]);
+
+/* schedule.c ----------------------------------------------------------- */
+
+/* Queue a run of job (a pending run already queued absorbs this one). */
+void schedule_queue(struct tjob *job, const char *trigger);
+/* A table committed with snapshot_id: queue every job reading it that has not
+ * already read that snapshot (or a later one). */
+void schedule_table_committed(struct transformer_ctx *ctx, const char *domain,
+                              enum sqlref_layer layer, const char *table, int64_t snapshot_id);
+/* Compare each dependency job's inputs with its last success; queue those
+ * whose inputs changed (or that never succeeded and whose inputs exist). */
+void schedule_reconcile(struct transformer_ctx *ctx);
+/* Queue cron jobs matching the current minute (once per minute). */
+void schedule_cron_tick(struct transformer_ctx *ctx, time_t now);
+/* Run the next wanted job, if any (forced runs first, upstream before
+ * downstream). Returns true if something was run or dropped. */
+bool schedule_run_next(struct transformer_ctx *ctx);
+/* Is any run wanted? */
+bool schedule_has_work(const struct transformer_ctx *ctx);
+/* At shutdown: finish forced executions that never started as FAILED. */
+void schedule_abandon(struct transformer_ctx *ctx, const char *reason);
+
+/* run.c ---------------------------------------------------------------- */
+
+/* Run job now and record it: an execution row (created unless
+ * execution_id > 0), the gold write in one transaction with its _snapshots
+ * row, the execution's outcome, gold.committed, and the downstream jobs
+ * queued. Returns 0 on success, -1 if the run failed (already recorded). */
+int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
+            int64_t execution_id);
+
+/* commands.c ----------------------------------------------------------- */
+
+/* Answer every pending request on the control socket. */
+void commands_handle(struct transformer_ctx *ctx);
+
+#endif
