@@ -133,7 +133,7 @@ req GET /consumption/query;                          expect "query without sql 4
 req POST /consumption/query '{"sql":"SELECT count(*) AS n FROM demo.silver.flights"}'
 expect "query by POST" 200 ".data[0].n" 4
 req GET /consumption/tables
-expect "tables" 200 '[.[]|select(.domain=="demo" and .table=="flights")|.layer+":"+(.rows|tostring)]|join(",")' "silver:4"
+expect "tables" 200 '[.[]|select(.domain=="demo" and .table=="flights")|.layer+":"+(.rows|tostring)]|join(",")' "bronze:4,silver:4"
 
 # ---- jobs ----
 JOB='{"domain":"demo","job_name":"by_origin","query":"SELECT origin, count(*) AS n FROM demo.silver.flights GROUP BY origin","write_mode":"overwrite","schedule_type":"dependency"}'
