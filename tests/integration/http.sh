@@ -122,7 +122,8 @@ req POST /ingest/web/clicks '{"data":{"any":["thing",1]}}'; expect "ingest SINGL
 
 # ---- query ----
 count() { sql_silver demo "SELECT count(*) FROM flights;" 2>/dev/null; }
-if wait_until 30 test "$(count)" = 4; then pass "silver has the ingested rows"; else fail "silver has the ingested rows" "got $(count)"; fi
+silver_done() { test "$(count)" = 4; }
+if wait_until 30 silver_done; then pass "silver has the ingested rows"; else fail "silver has the ingested rows" "got $(count)"; fi
 req GET "/consumption/query" "" -G --data-urlencode "sql=SELECT id, origin FROM demo.silver.flights ORDER BY id"
 expect "query" 200 '[.row_count, (.data|map(.origin)|join(","))]|join(" ")' "4 SEA,SFO,LAX,JFK"
 req GET "/consumption/query" "" -G --data-urlencode "sql=DELETE FROM demo.silver.flights"
@@ -149,7 +150,8 @@ req POST /transform/jobs/demo/by_origin/run
 expect "run job" 200 '[.status,.domain,.job_name]|join(",")' "RUNNING,demo,by_origin"
 EXEC=$(jf .execution_id)
 exec_status() { curl -s "$B/transform/executions/$EXEC" | jq -r .status; }
-if wait_until 30 test "$(exec_status)" = SUCCEEDED; then pass "execution succeeded"; else fail "execution succeeded" "$(curl -s "$B/transform/executions/$EXEC")"; fi
+exec_done() { test "$(exec_status)" = SUCCEEDED; }
+if wait_until 30 exec_done; then pass "execution succeeded"; else fail "execution succeeded" "$(curl -s "$B/transform/executions/$EXEC")"; fi
 req GET "/consumption/query" "" -G --data-urlencode "sql=SELECT flights FROM demo.gold.by_origin WHERE origin='SFO'"
 expect "gold table via query" 200 ".data[0].flights" 1
 req GET /transform/executions/999999;                expect "unknown execution 404" 404
