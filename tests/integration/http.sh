@@ -165,6 +165,20 @@ req DELETE "/endpoints/web/clicks?delete_data=true"; expect "delete_data not sup
 req DELETE /endpoints/web/clicks;                    expect "delete endpoint" 200 .status deleted
 req GET /endpoints/web/clicks;                       expect "deleted endpoint 404" 404
 
+# ---- concurrency: parallel batches, each answered after its own ack ----
+req POST /endpoints '{"domain":"par","name":"events","mode":"MANUAL","columns":[{"name":"n","type":"integer","primary_key":true}]}'
+expect "create par/events" 201
+par_pids=()
+for i in $(seq 0 19); do
+    seq $((i * 50 + 1)) $((i * 50 + 50)) | jq -cs 'map({n: .})' > "$T/par-$i.json"
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST --data-binary "@$T/par-$i.json" "$B/ingest/par/events/batch" > "$T/par-$i.code" &
+    par_pids+=($!)
+done
+wait "${par_pids[@]}" # not a bare wait: the group and the server run in the background too
+check_eq "20 parallel batches all 200" 20 "$(cat "$T"/par-*.code | grep -c '^200$')"
+par_done() { test "$(sql_silver par 'SELECT count(*) FROM events;' 2>/dev/null)" = 1000; }
+if wait_until 30 par_done; then pass "parallel batches: 1000 rows in silver"; else fail "parallel batches: 1000 rows in silver" "$(sql_silver par 'SELECT count(*) FROM events;' 2>&1)"; fi
+
 # ---- limits: body size, ingest not answering ----
 LPORT=$(free_port)
 serve "$T/http-limits.log" LAKEHOUSE_LISTEN="127.0.0.1:$LPORT" LAKEHOUSE_HTTP_BODY_MAX_BYTES=100 \
