@@ -34,7 +34,7 @@ LDFLAGS  += $(SANFLAGS)
 # Debian 12 packages: build dependencies and the tools the tests use.
 DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3-dev \
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
-                libmicrohttpd-dev curl
+                libmicrohttpd-dev curl jq npm
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
