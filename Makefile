@@ -20,7 +20,7 @@ SANFLAGS :=
 OPTFLAGS := -O2 -g
 endif
 
-PKGS     := libzmq msgpack sqlite3 liblz4 jansson
+PKGS     := libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd
 CC       ?= cc
 CPPFLAGS += -D_GNU_SOURCE -Icommon
 # -Wformat-truncation is off: truncation is handled by checking snprintf results
@@ -33,13 +33,17 @@ LDFLAGS  += $(SANFLAGS)
 
 # Debian 12 packages: build dependencies and the tools the tests use.
 DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3-dev \
-                liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4
+                liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
+                libmicrohttpd-dev curl jq npm
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
 COMMON_LIB  := $(BUILD)/lib/liblakehouse-common.a
 
-BROKER_SRCS      := $(wildcard broker/*.c)
+BROKER_SRCS      := $(wildcard broker/*.c) $(wildcard broker/http/*.c)
+# Test driver: the HTTP API alone (tests/integration/http.sh uses it while
+# broker/main.c does not start the server itself).
+HTTP_SERVE_SRCS  := tests/tools/http_serve.c $(wildcard broker/http/*.c)
 INGEST_SRCS      := $(wildcard ingest/*.c)
 PROCESSOR_SRCS   := $(wildcard processor/*.c)
 TRANSFORMER_SRCS := $(wildcard transformer/*.c)
@@ -48,7 +52,7 @@ UNIT_SRCS        := $(wildcard tests/unit/test_*.c)
 
 BINS := $(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-ingest \
         $(BUILD)/bin/lakehouse-processor $(BUILD)/bin/lakehouse-transformer \
-        $(BUILD)/bin/lakehouse
+        $(BUILD)/bin/lakehouse $(BUILD)/bin/lakehouse-http-serve
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all build run test test-only unit clean deps
@@ -73,6 +77,7 @@ $(eval $(call link_process,lakehouse-ingest,$(INGEST_SRCS)))
 $(eval $(call link_process,lakehouse-processor,$(PROCESSOR_SRCS)))
 $(eval $(call link_process,lakehouse-transformer,$(TRANSFORMER_SRCS)))
 $(eval $(call link_process,lakehouse,$(CLI_SRCS)))
+$(eval $(call link_process,lakehouse-http-serve,$(HTTP_SERVE_SRCS)))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)

@@ -31,15 +31,20 @@ struct config_option {
     size_t size;                /* CONFIG_STRING: buffer size */
     const char *env;            /* NULL: LAKEHOUSE_<NAME in upper case> */
     const char *help;
+    bool secret;                /* never printed (config_print) */
 };
 
 #define CONFIG_FIELD_SIZE(field) sizeof(((struct config *)0)->field)
 #define STRING_OPTION(field, def, env, help)                                                  \
     {#field, CONFIG_STRING, def, 0, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
-     env, help}
+     env, help, false}
+/* A string never printed back (tokens). */
+#define SECRET_OPTION(field, help)                                                             \
+    {#field, CONFIG_STRING, "", 0, offsetof(struct config, field), CONFIG_FIELD_SIZE(field),  \
+     NULL, help, true}
 #define INT_OPTION(field, def, help)                                                           \
     {#field, CONFIG_INT, NULL, def, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
-     NULL, help}
+     NULL, help, false}
 
 static const struct config_option config_options[] = {
     STRING_OPTION(data_dir, "./lakehouse", "LAKEHOUSE_DATA",
@@ -74,6 +79,16 @@ static const struct config_option config_options[] = {
     INT_OPTION(stop_timeout_ms, 20000, "wait per worker after SIGTERM before SIGKILL"),
     INT_OPTION(query_timeout_ms, 10000, "longest run of one query"),
     INT_OPTION(query_max_rows, 10000, "rows returned by one query"),
+    STRING_OPTION(http_listen, "127.0.0.1:8080", "LAKEHOUSE_LISTEN",
+                  "HTTP API address host:port (IPv6 as [::1]:8080); without http_token it "
+                  "must be a loopback address"),
+    SECRET_OPTION(http_token,
+                  "bearer token required on every HTTP route but GET / (empty: none, "
+                  "loopback only)"),
+    INT_OPTION(http_body_max_bytes, 16 * 1024 * 1024,
+               "largest HTTP request body; a larger one is answered 413"),
+    INT_OPTION(http_ingest_timeout_ms, 15000,
+               "how long POST /ingest waits for ingest's durable ack before answering 503"),
 };
 
 #define CONFIG_OPTION_COUNT (sizeof config_options / sizeof config_options[0])
@@ -376,9 +391,10 @@ void config_print(const struct config *cfg, FILE *out)
     json_t *root = json_object();
     for (size_t i = 0; root != NULL && i < CONFIG_OPTION_COUNT; i++) {
         const struct config_option *opt = &config_options[i];
-        json_t *value = opt->type == CONFIG_INT
-                            ? json_integer(config_int_value(cfg, opt))
-                            : json_string((const char *)cfg + opt->offset);
+        const char *text = (const char *)cfg + opt->offset;
+        json_t *value = opt->type == CONFIG_INT ? json_integer(config_int_value(cfg, opt))
+                        : opt->secret && text[0] != '\0' ? json_string("(set)")
+                                                          : json_string(text);
         json_object_set_new(root, opt->name, value);
     }
     if (root != NULL)

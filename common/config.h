@@ -4,9 +4,9 @@
  * the JSON config file, environment overrides, `--help` output and the README.
  * Precedence, lowest to highest: built-in default < config file < environment
  * (LAKEHOUSE_<NAME in upper case>, e.g. LAKEHOUSE_SEAL_MAX_AGE_MS; for
- * data_dir it is LAKEHOUSE_DATA) < the --data command-line option. Unknown
- * keys, duplicate keys and values of the wrong type are errors naming the key
- * and the file. An environment variable set to "" counts as unset; other
+ * data_dir it is LAKEHOUSE_DATA, for http_listen LAKEHOUSE_LISTEN) < the --data
+ * command-line option. Unknown keys, duplicate keys and values of the wrong
+ * type are errors naming the key and the file. An environment variable set to "" counts as unset; other
  * LAKEHOUSE_* variables are ignored. A relative data_dir in the config file is
  * relative to the file's directory; elsewhere to the working directory.
  * Every integer setting must be >= 1; restart_backoff_min_ms <= _max_ms and
@@ -63,6 +63,12 @@ struct config {
     /* query */
     int64_t query_timeout_ms;       /* default 10000 */
     int64_t query_max_rows;         /* default 10000 */
+
+    /* HTTP API (broker) */
+    char http_listen[CONFIG_ENDPOINT_MAX]; /* host:port; default "127.0.0.1:8080" */
+    char http_token[256];           /* bearer token; "" = none (then loopback only) */
+    int64_t http_body_max_bytes;    /* request body limit, larger -> 413; default 16 MiB */
+    int64_t http_ingest_timeout_ms; /* wait for ingest's ack, then 503; default 15000 */
 };
 
 /* Fill cfg from defaults, then the JSON file at path (NULL: none), then the
@@ -74,7 +80,8 @@ int config_load(struct config *cfg, const char *path, const char *data_dir_overr
 /* Print every option with its type, default and help (for --help and docs). */
 void config_print_help(FILE *out);
 
-/* Print the effective configuration as JSON. */
+/* Print the effective configuration as JSON (secrets such as http_token
+ * are shown as "(set)", never their value). */
 void config_print(const struct config *cfg, FILE *out);
 
 #endif
