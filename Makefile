@@ -34,7 +34,7 @@ LDFLAGS  += $(SANFLAGS)
 # Debian 12 packages: build dependencies and the tools the tests use.
 DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3-dev \
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
-                libmicrohttpd-dev curl jq npm
+                libmicrohttpd-dev curl jq
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -89,6 +89,7 @@ unit: $(UNIT_BINS)
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

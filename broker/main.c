@@ -179,6 +179,7 @@ static int broker_loop(struct broker_ctx *ctx)
             log_error("poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
             status = 1;
             broker_stop_signal = SIGTERM; /* stop the children in order, then exit */
+            usleep(BROKER_HOUSEKEEPING_MS * 1000); /* no busy loop while they stop */
         }
         if (n > 0 && (items[0].revents & ZMQ_POLLIN) &&
             proxy_forward_events(ctx->proxy, err) != 0)

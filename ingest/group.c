@@ -275,6 +275,11 @@ size_t group_run(struct ingest_ctx *ctx)
         memcpy(r->routing_id, zmq_msg_data(&parts[0]), r->routing_id_len);
         group_handle(ctx, r, parts, nparts);
         group_close_parts(parts, nparts);
+        /* End the group once a table has a bronze file's worth: it is sealed
+         * right after the commit, so files stay near seal_max_bytes. */
+        if (r->table != NULL &&
+            r->table->size + r->table->pending.len >= (uint64_t)ctx->cfg->seal_max_bytes)
+            break;
     }
     if (g->count == 0)
         return received;

@@ -7,6 +7,8 @@
  * the replies (rule 1: acked means durable). A table whose commit fails
  * turns the replies of its batches into status "error" and forgets their
  * batch ids, so a re-send is stored.
+ * A group also ends early when a table's spool plus its pending lines reach
+ * seal_max_bytes (the spool is sealed right after the commit).
  * Back-pressure (rule 5): while the lines held for the current group exceed
  * ingest_queue_max_bytes, further requests are answered "busy" at once and
  * nothing of them is kept; a body above batch_max_bytes is refused. The

@@ -3,8 +3,8 @@
  *   lakehouse-transformer --data DIR [--config FILE] [--help]
  *
  * One entry: parse arguments and config, create the data directory, write
- * run/transformer.pid, open the catalog and mark executions left RUNNING by a
- * crash as FAILED, load the jobs, open the event sockets (SUB for
+ * run/transformer.pid, open the catalog and resolve executions left RUNNING by
+ * a crash (run_recover), load the jobs, open the event sockets (SUB for
  * silver.committed / gold.committed / job.changed, PUB for gold.committed; the
  * broker may be absent: events are hints) and the control socket, reconcile,
  * then one zmq_poll loop: events and control requests, a housekeeping timer
@@ -252,9 +252,7 @@ int main(int argc, char **argv)
     pid_written = true;
     if (catalog_open(cfg.data_dir, false, &ctx.catalog, err) < 0)
         goto fail;
-    if (catalog_fail_running_executions(ctx.catalog, "interrupted: the transformer stopped "
-                                                     "while the job was running",
-                                        err) < 0)
+    if (run_recover(&ctx, err) < 0)
         goto fail;
     if (jobs_reload(&ctx, err) < 0)
         goto fail;

@@ -18,7 +18,13 @@
  *      INSERT ... ON CONFLICT(key) DO UPDATE SET every other column;
  *      output columns the table lacks are added (nullable) for append/upsert;
  *   3. the _snapshots row (operation overwrite | append | upsert, source
- *      "execution:<id>", schema_version 0: gold tables have no endpoint schema).
+ *      "execution:<id>", schema_version 0: gold tables have no endpoint schema);
+ *   4. a row in _executions (internal to the transformer: execution id, rows,
+ *      inputs_json; the latest RUN_KEEP_EXECUTIONS are kept). If the process
+ *      dies between this COMMIT and the catalog update, run_recover finds the
+ *      row at the next start and records the execution as SUCCEEDED instead
+ *      of FAILED, so reconcile does not run it again (an append would
+ *      otherwise add its rows twice).
  * Then the catalog execution is finished (SUCCEEDED + rows + inputs_json, or
  * FAILED + the error), gold.committed is published and the jobs reading this
  * table are queued directly (events are hints; the broker may be absent).
@@ -44,6 +50,18 @@
 
 #define RUN_BUSY_TIMEOUT_MS 10000
 #define RUN_MAX_COLUMNS 2000
+#define RUN_KEEP_EXECUTIONS 100
+#define RUN_RECOVER_SCAN 1000
+
+/* The transformer's own record of committed runs in each gold database. */
+static const char run_executions_ddl[] =
+    "CREATE TABLE IF NOT EXISTS _executions (\n"
+    "  execution_id INTEGER PRIMARY KEY,\n"
+    "  table_name TEXT NOT NULL,\n"
+    "  snapshot_id INTEGER NOT NULL,\n"
+    "  row_count INTEGER NOT NULL,\n"
+    "  inputs_json TEXT NOT NULL\n"
+    ");\n";
 
 /* Result of the gold transaction. */
 struct run_result {
@@ -138,7 +156,8 @@ static int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out
                   (long long)version, LAYOUT_DB_VERSION);
         goto fail;
     }
-    if (run_exec(db, layout_gold_ddl, err, path) < 0)
+    if (run_exec(db, layout_gold_ddl, err, path) < 0 ||
+        run_exec(db, run_executions_ddl, err, path) < 0)
         goto fail;
     if (version < LAYOUT_DB_VERSION) {
         char pragma[64];
@@ -655,6 +674,39 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
         goto done;
     }
     res->snapshot_id = sqlite3_last_insert_rowid(db);
+
+    char *inputs_text = json_dumps(res->inputs, JSON_COMPACT | JSON_SORT_KEYS);
+    if (inputs_text == NULL) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    stmt = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO main._executions (execution_id, table_name, snapshot_id,"
+                           " row_count, inputs_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, execution_id);
+        sqlite3_bind_text(stmt, 2, def->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, res->snapshot_id);
+        sqlite3_bind_int64(stmt, 4, res->rows);
+        sqlite3_bind_text(stmt, 5, inputs_text, -1, SQLITE_STATIC);
+        step = sqlite3_step(stmt);
+    } else {
+        step = SQLITE_ERROR;
+    }
+    sqlite3_finalize(stmt);
+    free(inputs_text);
+    if (step != SQLITE_DONE) {
+        run_db_error(db, err, "record the execution in gold");
+        goto done;
+    }
+    char prune[128];
+    snprintf(prune, sizeof prune,
+             "DELETE FROM main._executions WHERE execution_id NOT IN (SELECT execution_id FROM"
+             " main._executions ORDER BY execution_id DESC LIMIT %d)",
+             RUN_KEEP_EXECUTIONS);
+    if (run_exec(db, prune, err, "prune _executions") < 0)
+        goto done;
     if (run_exec(db, "COMMIT", err, "commit") < 0)
         goto done;
     in_txn = false;
@@ -724,4 +776,90 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
         log_debug("event_dropped topic=gold.committed reason=\"%s\"", cerr);
     schedule_table_committed(ctx, def->domain, SQLREF_GOLD, def->name, res.snapshot_id);
     return 0;
+}
+
+/* Look for execution_id in gold/<domain>.db _executions: 1 found (rows and
+ * inputs_json filled, *inputs malloc'd), 0 not, -1 error. */
+static int run_find_committed(const char *data_dir, const char *domain, int64_t execution_id,
+                              int64_t *rows, char **inputs, char err[ERROR_MAX])
+{
+    char path[PATH_MAX], uri[3 * PATH_MAX + 16];
+    struct stat st;
+    *inputs = NULL;
+    if (layout_gold_db(path, sizeof path, data_dir, domain) < 0 ||
+        inputs_uri(uri, sizeof uri, path) < 0)
+        return error_set(err, "gold database path too long");
+    if (stat(path, &st) != 0)
+        return 0;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int found = -1;
+    if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+        error_set(err, "open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(db, RUN_BUSY_TIMEOUT_MS);
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT row_count, inputs_json FROM _executions WHERE execution_id = ?1",
+                                -1, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        /* a gold database written before _executions existed */
+        found = strstr(sqlite3_errmsg(db), "no such table") != NULL ? 0 : -1;
+        if (found < 0)
+            error_set(err, "%s: %s", path, sqlite3_errmsg(db));
+        goto done;
+    }
+    sqlite3_bind_int64(stmt, 1, execution_id);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *rows = sqlite3_column_int64(stmt, 0);
+        const char *text = (const char *)sqlite3_column_text(stmt, 1);
+        *inputs = strdup(text ? text : "{}");
+        found = *inputs != NULL ? 1 : error_set(err, "out of memory");
+    } else if (rc == SQLITE_DONE) {
+        found = 0;
+    } else {
+        error_set(err, "%s: %s", path, sqlite3_errmsg(db));
+    }
+done:
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return found;
+}
+
+int run_recover(struct transformer_ctx *ctx, char err[ERROR_MAX])
+{
+    json_t *list = NULL;
+    if (catalog_list_executions(ctx->catalog, NULL, NULL, RUN_RECOVER_SCAN, &list, err) < 0)
+        return -1;
+    size_t i;
+    json_t *row;
+    json_array_foreach(list, i, row) {
+        const char *status = json_string_value(json_object_get(row, "status"));
+        const char *domain = json_string_value(json_object_get(row, "domain"));
+        const char *job = json_string_value(json_object_get(row, "job_name"));
+        json_int_t id = json_integer_value(json_object_get(row, "execution_id"));
+        if (status == NULL || strcmp(status, "RUNNING") != 0 || domain == NULL || job == NULL ||
+            !names_is_valid_object(domain))
+            continue;
+        int64_t rows = 0;
+        char *inputs = NULL;
+        char ferr[ERROR_MAX];
+        int found = run_find_committed(ctx->cfg->data_dir, domain, id, &rows, &inputs, ferr);
+        if (found < 0)
+            log_warn("recover_failed execution=%lld reason=\"%s\"", (long long)id, ferr);
+        if (found == 1) {
+            if (catalog_execution_finish(ctx->catalog, id, "SUCCEEDED", rows, NULL, inputs,
+                                         ferr) < 0)
+                log_warn("recover_failed execution=%lld reason=\"%s\"", (long long)id, ferr);
+            else
+                log_info("recovered job=%s.%s execution=%lld status=SUCCEEDED rows=%lld "
+                         "reason=\"gold committed before the process stopped\"",
+                         domain, job, (long long)id, (long long)rows);
+        }
+        free(inputs);
+    }
+    json_decref(list);
+    return catalog_fail_running_executions(
+        ctx->catalog, "interrupted: the transformer stopped while the job was running", err);
 }

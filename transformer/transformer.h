@@ -135,6 +135,11 @@ void schedule_abandon(struct transformer_ctx *ctx, const char *reason);
 int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
             int64_t execution_id);
 
+/* At start: executions left RUNNING by a crash. Those whose gold write had
+ * committed (found in the gold database's _executions) are recorded as
+ * SUCCEEDED with their rows and inputs; the others become FAILED. */
+int run_recover(struct transformer_ctx *ctx, char err[ERROR_MAX]);
+
 /* commands.c ----------------------------------------------------------- */
 
 /* Answer every pending request on the control socket. */

@@ -46,7 +46,8 @@ int cli_catalog_open(struct cli *cli, bool write, struct catalog **out, char err
 /* Publish an event through the broker, best effort (events are hints; the
  * workers also notice catalog changes on their own). */
 void cli_publish(struct cli *cli, const struct event *ev);
-/* Is the ipc:// endpoint's socket file present? (tcp:// endpoints: true). */
+/* Does a process listen on the ipc:// endpoint? (a test connect; tcp://
+ * endpoints: true, ZeroMQ will tell). */
 bool cli_endpoint_present(const char *endpoint);
 
 /* query.c: print rows as an aligned table. columns: array of names; data:

@@ -307,7 +307,7 @@ static int job_run(struct cli *cli, int argc, char **argv)
 
     snprintf(req.cmd, sizeof req.cmd, "run");
     if (!cli_endpoint_present(cli->cfg.transformer_control_endpoint)) {
-        cli_error("the transformer is not running (no socket %s)",
+        cli_error("the transformer is not running (nothing listens on %s)",
                   cli->cfg.transformer_control_endpoint + 6);
         return CLI_FAILED;
     }

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "cli.h"
@@ -82,8 +85,21 @@ bool cli_endpoint_present(const char *endpoint)
 {
     if (strncmp(endpoint, "ipc://", 6) != 0)
         return true;
-    struct stat st;
-    return stat(endpoint + 6, &st) == 0 && S_ISSOCK(st.st_mode);
+    /* A socket file outlives its process (ZeroMQ leaves it behind), so try
+     * to connect: refused means nobody listens. */
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (strlen(endpoint + 6) >= sizeof addr.sun_path)
+        return true; /* let ZeroMQ report it */
+    memcpy(addr.sun_path, endpoint + 6, strlen(endpoint + 6));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return true;
+    int rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+    int e = errno;
+    close(fd);
+    return rc == 0 || (e != ECONNREFUSED && e != ENOENT && e != ENOTSOCK);
 }
 
 void cli_publish(struct cli *cli, const struct event *ev)

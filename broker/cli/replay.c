@@ -82,7 +82,7 @@ int cli_replay(struct cli *cli, int argc, char **argv)
     }
 
     if (!cli_endpoint_present(cli->cfg.processor_control_endpoint)) {
-        cli_error("the processor is not running (no socket %s)",
+        cli_error("the processor is not running (nothing listens on %s)",
                   cli->cfg.processor_control_endpoint + 6);
         return CLI_FAILED;
     }

@@ -596,8 +596,8 @@ static int send_fill(struct send_ctx *ctx, struct send_batch *b)
                 ctx->stop_sending = true;
                 break;
             }
-            ctx->records++;
             if (rc == 2) {
+                ctx->records++;
                 ctx->refused++;
                 send_reason(ctx, &ctx->pending_pos, reason);
                 continue;
@@ -624,6 +624,7 @@ static int send_fill(struct send_ctx *ctx, struct send_batch *b)
             break;
         }
         b->pos[b->records++] = ctx->pending_pos;
+        ctx->records++;
         ctx->pending = false;
     }
     if (b->records == 0)
@@ -644,7 +645,8 @@ static int send_fill(struct send_ctx *ctx, struct send_batch *b)
     b->header = NULL;
     if (protocol_request_encode(&req, &b->header, &b->header_len, err) != 0) {
         cli_error("%s", err);
-        ctx->failed = ctx->stop_sending = true;
+        ctx->failed = ctx->stop_sending = ctx->abort = true;
+        b->state = SLOT_RETRY; /* counted as not acknowledged */
         return -1;
     }
     b->busy = b->errors = b->timeouts = 0;
@@ -1014,7 +1016,8 @@ int cli_send(struct cli *cli, int argc, char **argv)
     ctx->max_batch_records = (size_t)ctx->opts.batch_size;
 
     if (!cli_endpoint_present(cli->cfg.ingest_endpoint)) {
-        cli_error("cannot reach ingest: no socket %s (is the lakehouse group running on %s?)",
+        cli_error("cannot reach ingest: nothing listens on %s (is the lakehouse group running "
+                  "on %s?)",
                   cli->cfg.ingest_endpoint + 6, cli->cfg.data_dir);
         goto done;
     }

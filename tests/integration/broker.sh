@@ -118,7 +118,7 @@ check_out "query joins silver and gold" "north" lakehouse query \
     "SELECT g.station, count(*) FROM city.gold.by_station g JOIN city.silver.trips s USING (station) WHERE g.station = 'north'"
 check_rc "query refuses DELETE: exit 1" 1 lakehouse query "DELETE FROM city.silver.trips"
 check_out "query refuses DELETE: message" "not allowed" lakehouse query "DELETE FROM city.silver.trips"
-check_out "query refuses DROP" "not allowed" lakehouse query "DROP TABLE city.gold.by_station"
+check_out "query refuses DROP" "not allowed" lakehouse query "DROP TABLE city.silver.trips"
 check_out "query refuses ATTACH" "not allowed: ATTACH" lakehouse query "ATTACH DATABASE '$T/x.db' AS x"
 check_out "query refuses PRAGMA writes" "not allowed: PRAGMA" lakehouse query "PRAGMA journal_mode=DELETE"
 check_out "query: bad SQL" "syntax error" lakehouse query "SELEKT 1"

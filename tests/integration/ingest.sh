@@ -7,11 +7,12 @@
 # per-record NDJSON parse errors with line/column; a broken JSON-array body
 # refused with its position; msgpack bodies (uint64 overflow is a per-record
 # error); AUTO_INFERENCE evolution; unknown endpoint; batch-id dedup (re-sent
-# and within one group); busy under back-pressure; SIGTERM seals every spool
-# into bronze readable by lz4cat; restart recovers a hand-made spool with a
-# torn tail (only complete lines reach bronze), removes a spool whose bronze
-# file exists already, refills the dedup window, keeps _seq increasing;
-# sealing by age.
+# and within one group); an endpoint created or changed in the catalog
+# without any event is picked up; busy under back-pressure; SIGTERM seals
+# every spool into bronze readable by lz4cat; restart recovers a hand-made
+# spool with a torn tail (only complete lines reach bronze), removes a spool
+# whose bronze file exists already, refills the dedup window, keeps _seq
+# increasing; sealing by age.
 source "$(dirname "$0")/../lib.sh"
 
 D=$LAKEHOUSE_DATA
@@ -44,7 +45,7 @@ field() { printf '%s' "$2" | sed -n "s/.*\"$1\":\(\"[^\"]*\"\|[^,}]*\).*/\1/p" |
 indexes() { printf '%s' "$1" | grep -o '"index":[0-9]*' | cut -d: -f2 | paste -sd, -; }
 spool_lines() { cat "$D"/spool/demo/"$1"/*.ndjson 2>/dev/null | wc -l; }
 spool_text() { cat "$D"/spool/demo/"$1"/*.ndjson 2>/dev/null; }
-bronze_text() { find "$D/bronze/demo/$1" -name '*.ndjson.lz4' 2>/dev/null | sort | xargs -r lz4cat; }
+bronze_text() { find "$D/bronze/demo/$1" -name '*.ndjson.lz4' 2>/dev/null | sort | xargs -r lz4cat 2>/dev/null; }
 bronze_files() { find "$D/bronze/demo/$1" -name '*.ndjson.lz4' 2>/dev/null | wc -l; }
 spool_empty() { [ "$(find "$D/spool" -type f | wc -l)" -eq 0 ]; }
 
@@ -155,6 +156,34 @@ check_eq "auto: accepted" 2 "$(field accepted "$r")"
 check_eq "auto: new schema version in the catalog" 2 "$(sqlite3 -batch -noheader "file:$D/catalog.db?mode=ro" "SELECT max(version) FROM endpoints WHERE domain='demo' AND name='auto'")"
 check_eq "auto: records carry the new version" 2 "$(spool_text auto | grep -c '"_schema_version":2')"
 check_eq "auto: new fields are columns, not rescued" 0 "$(spool_text auto | grep -c _rescued)"
+
+# ---------------------------------------------------------------- catalog changes without events
+# (ingest_tool writes the catalog but publishes no schema.changed: as if the
+# event was lost)
+cat > "$T/late.json" <<'EOF'
+{"domain":"demo","name":"late","mode":"MANUAL","columns":[{"name":"k","type":"string"}]}
+EOF
+printf '{"k":"a"}\n' > "$T/late.ndjson"
+r=$(send demo/late ndjson "$T/late.ndjson")
+check_eq "endpoint not yet created: refused" refused "$(field status "$r")"
+"$TOOL" endpoint-create "$D" "$T/late.json" >/dev/null
+r=$(send demo/late ndjson "$T/late.ndjson")
+check_eq "endpoint created meanwhile: catalog re-queried" ok "$(field status "$r")"
+sed 's/{"name":"destination","type":"string"}/&,{"name":"carrier","type":"string"}/' "$T/flights.json" > "$T/flights2.json"
+check_eq "new version of demo/flights" 2 "$("$TOOL" endpoint-create "$D" "$T/flights2.json" 2>&1)"
+printf '{"date":"2001/01/05 00:00","delay":1,"origin":"UUU","carrier":"UA"}\n' > "$T/carrier.ndjson"
+probe=0
+carrier_is_column() {
+    probe=$((probe + 1))
+    send demo/flights ndjson "$T/carrier.ndjson" --id "c$probe" >/dev/null
+    spool_text flights | grep "\"_batch_id\":\"c$probe\"" |
+        grep -q '"carrier":"UA","_insert_date":.*"_schema_version":2,'
+}
+if wait_until 10 carrier_is_column; then
+    pass "new schema version picked up by the periodic catalog check"
+else
+    fail "new schema version picked up by the periodic catalog check" "$(spool_text flights | tail -1)"
+fi
 
 # ---------------------------------------------------------------- _seq, SIGTERM seals
 seqs=$(spool_text flights | grep -o '"_seq":[0-9]*' | cut -d: -f2)

@@ -323,16 +323,27 @@ check_eq "pid file removed on exit" no "$([ -e "$D/run/transformer.pid" ] && ech
 check_eq "control socket removed on exit" no "$([ -e "$D/run/transformer.sock" ] && echo yes || echo no)"
 
 # --- crash recovery --------------------------------------------------------------------------
+# Two executions left RUNNING by a "crash": one died before its gold commit,
+# the other after it (its _executions row is in gold, the catalog never heard).
 sqlite3 -batch "$D/catalog.db" "INSERT INTO executions (domain, job, \"trigger\", status, started_at)
   VALUES ('demo', 'by_origin', 'dependency', 'RUNNING', strftime('%Y-%m-%dT%H:%M:%fZ','now'));"
 crashed=$(cat_sql "SELECT max(id) FROM executions;")
+sqlite3 -batch "$D/catalog.db" "INSERT INTO executions (domain, job, \"trigger\", status, started_at)
+  VALUES ('demo', 'flights_log', 'dependency', 'RUNNING', strftime('%Y-%m-%dT%H:%M:%fZ','now'));"
+committed=$(cat_sql "SELECT max(id) FROM executions;")
+sqlite3 -batch "$D/gold/demo.db" "INSERT INTO _executions (execution_id, table_name, snapshot_id, row_count, inputs_json)
+  VALUES ($committed, 'flights_log', 1, 1, '{\"demo.silver.flights\":$snap2}');"
 by_origin_runs=$(execs demo by_origin "status='SUCCEEDED'")
+flights_log_rows=$(sql_gold demo "SELECT count(*) FROM flights_log;")
 start_transformer || fail "restart" "$(tail -20 "$T/transformer.log")"
 until_true 10 'test "$(cat_sql "SELECT status FROM executions WHERE id=$crashed;")" = FAILED'
 check_eq "RUNNING execution left by a crash marked FAILED" "FAILED" "$(cat_sql "SELECT status FROM executions WHERE id=$crashed;")"
 case "$(cat_sql "SELECT error FROM executions WHERE id=$crashed;")" in *interrupted*) pass "crashed execution says interrupted";;
     *) fail "crashed execution says interrupted" "$(cat_sql "SELECT error FROM executions WHERE id=$crashed;")";; esac
+check_eq "RUNNING execution whose gold write committed recovered as SUCCEEDED" "SUCCEEDED|1|$snap2" \
+    "$(cat_sql "SELECT status, \"rows\", json_extract(inputs_json, '\$.\"demo.silver.flights\"') FROM executions WHERE id=$committed;")"
 sleep 1
+check_eq "recovered append job not run again" "$flights_log_rows" "$(sql_gold demo "SELECT count(*) FROM flights_log;")"
 check_eq "restart does not re-run up-to-date jobs" "$by_origin_runs" "$(execs demo by_origin "status='SUCCEEDED'")"
 stop_transformer; rc=$?
 check_eq "clean stop exit status" 0 "$rc"
