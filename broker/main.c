@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "layout.h"
 #include "log.h"
+#include "http/http.h"
 
 #define BROKER_HOUSEKEEPING_MS 50
 
@@ -38,6 +39,7 @@ struct broker_ctx {
     void *zmq;
     struct proxy *proxy;
     struct supervisor *sup;
+    struct http_server *http; /* the HTTP API (broker/http/), own threads */
 };
 
 static volatile sig_atomic_t broker_stop_signal = 0;
@@ -168,6 +170,8 @@ static int broker_loop(struct broker_ctx *ctx)
         if (broker_stop_signal != 0 && !stopping) {
             log_info("stopping signal=%d", (int)broker_stop_signal);
             stopping = true;
+            /* No HTTP request may still wait on ingest while it shuts down. */
+            http_server_stop(&ctx->http);
             if (ctx->sup != NULL)
                 supervise_begin_stop(ctx->sup);
         }
@@ -268,6 +272,11 @@ int main(int argc, char **argv)
         goto done;
     }
     broker_demo_events(&ctx, demo_version, demo_job);
+    ctx.http = http_server_start(&ctx.cfg, err);
+    if (ctx.http == NULL) {
+        log_error("start_failed reason=\"http: %s\"", err);
+        goto done;
+    }
     if (ctx.supervise) {
         if (supervise_open(&ctx.cfg, ctx.config_path, &ctx.sup, err) != 0) {
             log_error("start_failed reason=\"%s\"", err);
@@ -275,15 +284,16 @@ int main(int argc, char **argv)
         }
         supervise_start(ctx.sup);
     }
-    log_info("started data=%s events_in=%s events_out=%s supervise=%s", ctx.cfg.data_dir,
-             ctx.cfg.events_pub_endpoint, ctx.cfg.events_sub_endpoint,
-             ctx.supervise ? "yes" : "no");
+    log_info("started data=%s events_in=%s events_out=%s http=%s port=%u supervise=%s",
+             ctx.cfg.data_dir, ctx.cfg.events_pub_endpoint, ctx.cfg.events_sub_endpoint,
+             ctx.cfg.http_listen, http_server_port(ctx.http), ctx.supervise ? "yes" : "no");
 
     status = broker_loop(&ctx);
     log_info("stopped status=%d events_forwarded=%llu", status,
              (unsigned long long)proxy_forwarded(ctx.proxy));
 
 done:
+    http_server_stop(&ctx.http);
     supervise_close(&ctx.sup);
     proxy_close(&ctx.proxy);
     if (ctx.zmq != NULL)

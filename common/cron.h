@@ -7,7 +7,9 @@
  * Each field: '*', '?', numbers, ranges a-b, steps *\/n and a-b/n, lists a,b,c;
  * months JAN-DEC and weekdays SUN-SAT (0 or 7 = Sunday) by name too.
  * As in Vixie cron, when both day fields are restricted a day matches if
- * either matches. */
+ * either matches; a day field is restricted unless its text starts with '*'
+ * or '?'. Ranges do not wrap (22-2 is an error; FRI-SUN is allowed). The
+ * year field must form one contiguous range (2026, 2026-2028, 2026,2027). */
 #ifndef LAKEHOUSE_CRON_H
 #define LAKEHOUSE_CRON_H
 

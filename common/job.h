@@ -5,15 +5,18 @@
  *   -- job: flights_by_origin          (optional: defaults to the file name without .sql)
  *   -- domain: demo                    (required)
  *   -- write_mode: overwrite           (overwrite | append; default overwrite)
- *   -- unique_key: origin, day         (optional: rows are upserted on these columns)
- *   -- schedule: dependency            (dependency | cron; default dependency)
+ *   -- unique_key: origin, day         (optional: rows are upserted on these columns;
+ *                                       implies write_mode append, refused with overwrite)
+ *   -- schedule: dependency            (dependency | cron; default dependency, or cron
+ *                                       when a cron line is given)
  *   -- cron: 0 2 * * ? *               (with schedule: cron; 5- or 6-field form, UTC)
  *   SELECT ... FROM demo.silver.flights ...
- * Header lines are the leading "-- key: value" comment lines; unknown keys are
- * errors. A job writes the gold table named after it: <domain>.gold.<job>.
- * Dependencies of a job are the tables its SQL references (sqlref.h). A job
- * may not read its own output table, and a set of jobs may not form a cycle
- * through gold tables. */
+ * Header lines are the leading "-- key: value" comment lines (keys matched
+ * without regard to case; other leading comments are skipped); unknown or
+ * repeated keys are errors naming the line; the SQL is the rest. A job writes
+ * the gold table named after it: <domain>.gold.<job>. Dependencies of a job
+ * are the tables its SQL references (sqlref.h). A job may not read its own
+ * output table, and a set of jobs may not form a cycle through gold tables. */
 #ifndef LAKEHOUSE_JOB_H
 #define LAKEHOUSE_JOB_H
 

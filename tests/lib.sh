@@ -13,6 +13,18 @@ export PATH="$LAKEHOUSE_BIN:$PATH"
 export ASAN_OPTIONS=${LAKEHOUSE_PROCESS_ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
 
 T=$(mktemp -d /tmp/lh-it.XXXXXX)
+
+# free_port: a loopback TCP port nobody listens on now.
+free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 20000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+    done
+    return 1
+}
+# Every test group serves its HTTP API on a port of its own.
+export LAKEHOUSE_LISTEN=${LAKEHOUSE_LISTEN:-127.0.0.1:$(free_port)}
 export LAKEHOUSE_DATA="$T/data"
 GROUP_PID=""
 TEST_FAILURES=0

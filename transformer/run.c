@@ -700,7 +700,7 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
         run_db_error(db, err, "record the execution in gold");
         goto done;
     }
-    char prune[128];
+    char prune[256];
     snprintf(prune, sizeof prune,
              "DELETE FROM main._executions WHERE execution_id NOT IN (SELECT execution_id FROM"
              " main._executions ORDER BY execution_id DESC LIMIT %d)",

@@ -2,18 +2,10 @@
 # The HTTP API (issue 3) driven with curl against the real server and the
 # real group: schema registry, ingestion with its durability and error
 # answers, query, transform jobs, bearer-token auth and the body limit.
-# Until broker/main.c starts the HTTP server itself, the test driver
-# lakehouse-http-serve serves the API beside the group.
+# The broker serves the API; the test driver lakehouse-http-serve starts
+# extra servers with other settings (body limit, token).
 source "$(dirname "$0")/../lib.sh"
 
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    return 1
-}
 PORT=$(free_port) || { fail "port" "no free port"; exit 1; }
 export LAKEHOUSE_LISTEN="127.0.0.1:$PORT"
 B="http://127.0.0.1:$PORT"
@@ -47,10 +39,8 @@ expect() { # NAME CODE [JQ-EXPR EXPECTED]
 }
 
 start_group || { fail "start" "group did not start"; exit 1; }
-if ! curl -s -o /dev/null "$B/"; then
-    serve "$T/http.log" || { fail "http start" "$(cat "$T/http.log")"; exit 1; }
-fi
-pass "http server up"
+if wait_until 10 curl -sf -o /dev/null "$B/"; then pass "broker serves the HTTP API"; else
+    fail "broker serves the HTTP API" "nothing answers on $B"; exit 1; fi
 
 # ---- health, routing ----
 req GET /;                 expect "health" 200 .status ok

@@ -1,26 +1,30 @@
 #!/usr/bin/env bash
 # Ingest test: lakehouse-ingest alone on a temporary data directory, driven
-# by tests/tools/ingest_tool (protocol client printing each reply as JSON, and
-# catalog setup). Checks: a reply comes only once the records are in the
-# spool file; metadata columns and _rescued; strictly increasing _seq;
-# strict refusal with every bad index; rejected/ lines with reason;
-# per-record NDJSON parse errors with line/column; a broken JSON-array body
-# refused with its position; msgpack bodies (uint64 overflow is a per-record
-# error); AUTO_INFERENCE evolution; unknown endpoint; batch-id dedup (re-sent
-# and within one group); an endpoint created or changed in the catalog
-# without any event is picked up; busy under back-pressure; SIGTERM seals
-# every spool into bronze readable by lz4cat; restart recovers a hand-made
-# spool with a torn tail (only complete lines reach bronze), removes a spool
-# whose bronze file exists already, refills the dedup window, keeps _seq
-# increasing; sealing by age.
+# by lakehouse-ingest-tool (tests/tools/ingest_tool.c: a protocol client that
+# prints each reply as JSON, and catalog setup). Checks: a reply comes only
+# once the records are in the spool file; metadata columns and _rescued;
+# strictly increasing _seq; strict refusal with every bad index; rejected/
+# lines with reason; per-record NDJSON parse errors with line/column; a
+# broken JSON-array body refused with its position; msgpack bodies (uint64
+# overflow is a per-record error); AUTO_INFERENCE evolution; unknown
+# endpoint; batch-id dedup (re-sent and within one group); an endpoint
+# created or changed in the catalog without any event is picked up; busy
+# under back-pressure; SIGTERM seals every spool into bronze readable by
+# lz4cat; restart recovers a hand-made spool with a torn tail (only complete
+# lines reach bronze), removes a spool whose bronze file exists already,
+# refills the dedup window, keeps _seq increasing; sealing by age.
 source "$(dirname "$0")/../lib.sh"
 
 D=$LAKEHOUSE_DATA
 ILOG=$T/ingest.log
 INGEST_PID=""
-TOOL=${LAKEHOUSE_TOOLS:-$LAKEHOUSE_BIN/../tests/tools}/ingest_tool
-if [ ! -x "$TOOL" ]; then
-    fail "ingest_tool built" "missing $TOOL (Makefile target for tests/tools/*.c)"
+# tests/tools/ingest_tool.c, linked like a process (Makefile: lakehouse-ingest-tool)
+TOOL=""
+for c in "$LAKEHOUSE_BIN/lakehouse-ingest-tool" "$LAKEHOUSE_BIN/../tests/tools/ingest_tool"; do
+    [ -x "$c" ] && { TOOL=$c; break; }
+done
+if [ -z "$TOOL" ]; then
+    fail "ingest tool built" "missing $LAKEHOUSE_BIN/lakehouse-ingest-tool (tests/tools/ingest_tool.c)"
     exit 1
 fi
 mkdir -p "$D"

@@ -1,15 +1,16 @@
 /* ingest_tool.c - test helper for tests/integration/ingest.sh: talks to
  * lakehouse-ingest and the catalog directly, without the broker or the CLI.
+ * Built as <build>/bin/lakehouse-ingest-tool (linked like a process).
  *
- *   ingest_tool endpoint-create DATA_DIR FILE.json
+ *   lakehouse-ingest-tool endpoint-create DATA_DIR FILE.json
  *       store the schema as a new endpoint version; prints the version
- *   ingest_tool send DATA_DIR DOMAIN/ENDPOINT FORMAT FILE|- [options]
+ *   lakehouse-ingest-tool send DATA_DIR DOMAIN/ENDPOINT FORMAT FILE|- [options]
  *       send FILE as one batch body; prints each reply as one JSON line
  *       --id ID        batch id            --strict / --no-validate
  *       --repeat N     send the batch N times back-to-back before reading
  *                      any reply (same id, or ID-1..ID-N with --distinct)
  *       --timeout-ms N wait for the replies (default 10000)
- *   ingest_tool json2msgpack FILE
+ *   lakehouse-ingest-tool json2msgpack FILE
  *       JSON -> msgpack on stdout; a string "u64:N" becomes the unsigned
  *       integer N (to test values above INT64_MAX)
  * Exit status: 0 when every reply arrived, 1 otherwise, 2 on usage errors. */
@@ -260,7 +261,7 @@ int main(int argc, char **argv)
         return cmd_send(argc - 2, argv + 2);
     if (argc >= 3 && strcmp(argv[1], "json2msgpack") == 0)
         return cmd_json2msgpack(argv[2]);
-    fprintf(stderr, "usage: ingest_tool endpoint-create DATA_DIR FILE.json | send ... | "
+    fprintf(stderr, "usage: lakehouse-ingest-tool endpoint-create DATA_DIR FILE.json | send ... | "
                     "json2msgpack FILE\n");
     return 2;
 }
