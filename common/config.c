@@ -73,7 +73,6 @@ static const struct config_option config_options[] = {
                "request bytes held by ingest before it answers busy"),
     INT_OPTION(batch_id_window, 100000, "batch ids remembered to answer re-sends"),
     INT_OPTION(reconcile_interval_ms, 10000, "period of the re-scan of durable state"),
-    INT_OPTION(merge_max_records, 1000000, "records per merge transaction chunk guard"),
     INT_OPTION(restart_backoff_min_ms, 200, "first delay before restarting a crashed worker"),
     INT_OPTION(restart_backoff_max_ms, 30000, "longest delay before restarting a crashed worker"),
     INT_OPTION(stop_timeout_ms, 20000, "wait per worker after SIGTERM before SIGKILL"),

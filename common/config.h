@@ -53,7 +53,6 @@ struct config {
 
     /* processor / transformer */
     int64_t reconcile_interval_ms;  /* periodic re-scan of durable state; default 10000 */
-    int64_t merge_max_records;      /* records per merge transaction chunk guard; default 1000000 */
 
     /* broker / supervision */
     int64_t restart_backoff_min_ms; /* default 200 */

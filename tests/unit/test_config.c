@@ -98,7 +98,6 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.ingest_queue_max_bytes, 64 * 1024 * 1024);
     assert_int_equal(cfg.batch_id_window, 100000);
     assert_int_equal(cfg.reconcile_interval_ms, 10000);
-    assert_int_equal(cfg.merge_max_records, 1000000);
     assert_int_equal(cfg.restart_backoff_min_ms, 200);
     assert_int_equal(cfg.restart_backoff_max_ms, 30000);
     assert_int_equal(cfg.stop_timeout_ms, 20000);
