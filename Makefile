@@ -52,7 +52,8 @@ UNIT_SRCS        := $(wildcard tests/unit/test_*.c)
 
 BINS := $(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-ingest \
         $(BUILD)/bin/lakehouse-processor $(BUILD)/bin/lakehouse-transformer \
-        $(BUILD)/bin/lakehouse $(BUILD)/bin/lakehouse-http-serve
+        $(BUILD)/bin/lakehouse $(BUILD)/bin/lakehouse-http-serve \
+        $(BUILD)/bin/lakehouse-ingest-tool
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all build run test test-only unit clean deps
@@ -77,7 +78,9 @@ $(eval $(call link_process,lakehouse-ingest,$(INGEST_SRCS)))
 $(eval $(call link_process,lakehouse-processor,$(PROCESSOR_SRCS)))
 $(eval $(call link_process,lakehouse-transformer,$(TRANSFORMER_SRCS)))
 $(eval $(call link_process,lakehouse,$(CLI_SRCS)))
+# Test tools (tests/tools/): an HTTP server with other settings, an ingest test client.
 $(eval $(call link_process,lakehouse-http-serve,$(HTTP_SERVE_SRCS)))
+$(eval $(call link_process,lakehouse-ingest-tool,tests/tools/ingest_tool.c))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)

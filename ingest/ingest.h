@@ -4,6 +4,7 @@
  * group.c     the group commit: receive requests, handle each, one fdatasync
  *             per touched table, then every reply
  * batch.c     one batch: decode the body, validate, append lines
+ * mpjson.c    msgpack bodies to JSON values
  * spool.c     spool files, sealing into bronze, spool recovery
  * rejected.c  rejected/ files
  * dedup.c     the batch-id window

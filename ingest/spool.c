@@ -399,7 +399,7 @@ void spool_seal_due(struct spool_set *set, int64_t now_ms, uint64_t max_bytes,
 {
     for (size_t i = 0; i < set->count; i++) {
         struct spool_table *t = set->tables[i];
-        if (t->fd < 0 || t->touched || now_ms < t->seal_retry_ms)
+        if (t->fd < 0 || now_ms < t->seal_retry_ms)
             continue;
         if (t->seal_now || t->size >= max_bytes || now_ms - t->opened_ms >= max_age_ms)
             spool_seal_table(set, t, sealed, arg);
