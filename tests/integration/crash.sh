@@ -6,6 +6,8 @@
 # exactly once: the table has no primary key, so a duplicate would be a second
 # row, and a lost record a missing one.
 source "$(dirname "$0")/../lib.sh"
+# Restarts must follow the kills quickly; the default backoff climbs to 30 s.
+export LAKEHOUSE_RESTART_BACKOFF_MAX_MS=${LAKEHOUSE_RESTART_BACKOFF_MAX_MS:-1000}
 PRODUCERS=${CRASH_PRODUCERS:-3}
 RECORDS=${CRASH_RECORDS:-20000}   # per producer
 KILLS=${CRASH_KILLS:-12}
