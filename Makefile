@@ -34,7 +34,7 @@ LDFLAGS  += $(SANFLAGS)
 # Debian 12 packages: build dependencies and the tools the tests use.
 DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3-dev \
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
-                libmicrohttpd-dev curl jq
+                libmicrohttpd-dev curl jq systemd
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -53,7 +53,7 @@ UNIT_SRCS        := $(wildcard tests/unit/test_*.c)
 BINS := $(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-ingest \
         $(BUILD)/bin/lakehouse-processor $(BUILD)/bin/lakehouse-transformer \
         $(BUILD)/bin/lakehouse $(BUILD)/bin/lakehouse-http-serve \
-        $(BUILD)/bin/lakehouse-ingest-tool
+        $(BUILD)/bin/lakehouse-ingest-tool $(BUILD)/bin/lakehouse-notify-listen
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all build run test test-only unit clean deps
@@ -81,6 +81,7 @@ $(eval $(call link_process,lakehouse,$(CLI_SRCS)))
 # Test tools (tests/tools/): an HTTP server with other settings, an ingest test client.
 $(eval $(call link_process,lakehouse-http-serve,$(HTTP_SERVE_SRCS)))
 $(eval $(call link_process,lakehouse-ingest-tool,tests/tools/ingest_tool.c))
+$(eval $(call link_process,lakehouse-notify-listen,tests/tools/notify_listen.c))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -117,3 +118,16 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Benchmarks (tests/bench/, issue 7): an optimised build (never sanitizers),
+# never part of `make test`. `make bench` prints one table and writes
+# tests/bench/results.md; `make bench-check` also exits non-zero when a target
+# is missed. BENCH_RECORDS=3000000 BENCH_STEADY_S=60 is the full-size run.
+$(eval $(call link_process,lakehouse-bench,tests/bench/bench.c))
+.PHONY: bench bench-check
+bench:
+	$(MAKE) build $(BUILD)/bin/lakehouse-bench SANITIZE=0
+	tests/bench/bench.sh $(BUILD)
+bench-check:
+	$(MAKE) build $(BUILD)/bin/lakehouse-bench SANITIZE=0
+	tests/bench/bench.sh --check $(BUILD)

@@ -25,6 +25,8 @@
 #include "fsutil.h"
 #include "layout.h"
 #include "log.h"
+#include "pidfile.h"
+#include "notify.h"
 #include "http/http.h"
 
 #define BROKER_HOUSEKEEPING_MS 50
@@ -34,12 +36,12 @@ struct broker_ctx {
     const char *config_path;
     bool demo;
     bool supervise;
-    char pid_path[PATH_MAX];
-    bool pid_written;
+    struct pidfile *pidfile; /* also the lock: one broker per data directory */
     void *zmq;
     struct proxy *proxy;
     struct supervisor *sup;
     struct http_server *http; /* the HTTP API (broker/http/), own threads */
+    struct notify *notify;    /* systemd readiness/watchdog; NULL without systemd */
 };
 
 static volatile sig_atomic_t broker_stop_signal = 0;
@@ -87,51 +89,6 @@ static void broker_usage(FILE *out, bool full)
     }
 }
 
-/* Refuse to start a second broker on the same data directory: two would
- * fight over the sockets and start two writers per database. */
-static int broker_check_single(const char *pid_path, char err[ERROR_MAX])
-{
-    FILE *f = fopen(pid_path, "r");
-    if (f == NULL)
-        return 0;
-    long pid = 0;
-    int n = fscanf(f, "%ld", &pid);
-    fclose(f);
-    if (n != 1 || pid <= 0 || pid == (long)getpid())
-        return 0;
-    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-        return 0;
-    char comm_path[64];
-    char comm[64] = "";
-    snprintf(comm_path, sizeof comm_path, "/proc/%ld/comm", pid);
-    f = fopen(comm_path, "r");
-    if (f != NULL) {
-        if (fgets(comm, sizeof comm, f) == NULL)
-            comm[0] = '\0';
-        fclose(f);
-    }
-    if (strncmp(comm, "lakehouse-broke", 15) != 0)
-        return 0; /* stale file, pid reused by something else */
-    return error_set(err, "another lakehouse-broker (pid %ld) runs on this data directory (%s)",
-                     pid, pid_path);
-}
-
-static int broker_write_pid(struct broker_ctx *ctx, char err[ERROR_MAX])
-{
-    char run[PATH_MAX];
-    if (layout_dir(run, sizeof run, ctx->cfg.data_dir, "run") != 0 ||
-        fsutil_path(ctx->pid_path, sizeof ctx->pid_path, err, "%s/broker.pid", run) != 0)
-        return error_set(err, "data directory path too long: %s", ctx->cfg.data_dir);
-    if (broker_check_single(ctx->pid_path, err) != 0)
-        return -1;
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-    if (fsutil_write_file_atomic(ctx->pid_path, buf, (size_t)n, LAYOUT_FILE_MODE, err) != 0)
-        return -1;
-    ctx->pid_written = true;
-    return 0;
-}
-
 static void broker_demo_events(struct broker_ctx *ctx, int endpoint_version, bool job_created)
 {
     /* Hints for workers run as separate services (--no-supervise); the
@@ -170,6 +127,7 @@ static int broker_loop(struct broker_ctx *ctx)
         if (broker_stop_signal != 0 && !stopping) {
             log_info("stopping signal=%d", (int)broker_stop_signal);
             stopping = true;
+            notify_stopping(ctx->notify);
             /* No HTTP request may still wait on ingest while it shuts down. */
             http_server_stop(&ctx->http);
             if (ctx->sup != NULL)
@@ -178,7 +136,7 @@ static int broker_loop(struct broker_ctx *ctx)
         if (stopping && (ctx->sup == NULL || supervise_stopped(ctx->sup)))
             break;
 
-        int n = zmq_poll(items, 2, BROKER_HOUSEKEEPING_MS);
+        int n = zmq_poll(items, 2, notify_poll_timeout(ctx->notify, BROKER_HOUSEKEEPING_MS));
         if (n < 0 && zmq_errno() != EINTR) {
             log_error("poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
             status = 1;
@@ -201,6 +159,7 @@ static int broker_loop(struct broker_ctx *ctx)
         }
         if (now >= next_tick)
             next_tick = now + BROKER_HOUSEKEEPING_MS;
+        notify_watchdog(ctx->notify);
     }
     return status;
 }
@@ -251,11 +210,13 @@ int main(int argc, char **argv)
         log_error("start_failed reason=\"sigaction: %s\"", strerror(errno));
         return 1;
     }
-    if (layout_create(ctx.cfg.data_dir, err) != 0 || broker_write_pid(&ctx, err) != 0) {
+    if (layout_create(ctx.cfg.data_dir, err) != 0 || pidfile_take(ctx.cfg.data_dir, "broker", &ctx.pidfile, err) != 0) {
         log_error("start_failed reason=\"%s\"", err);
         return 1;
     }
 
+    if (notify_open(&ctx.notify, err) != 0)
+        log_warn("notify_unavailable reason=\"%s\"", err);
     int demo_version = 0;
     bool demo_job = false;
     if (ctx.demo && demo_ensure(&ctx.cfg, &demo_version, &demo_job, err) != 0) {
@@ -287,6 +248,8 @@ int main(int argc, char **argv)
     log_info("started data=%s events_in=%s events_out=%s http=%s port=%u supervise=%s",
              ctx.cfg.data_dir, ctx.cfg.events_pub_endpoint, ctx.cfg.events_sub_endpoint,
              ctx.cfg.http_listen, http_server_port(ctx.http), ctx.supervise ? "yes" : "no");
+    notify_ready(ctx.notify, ctx.supervise ? "serving events, HTTP API; workers started"
+                                           : "serving events, HTTP API");
 
     status = broker_loop(&ctx);
     log_info("stopped status=%d events_forwarded=%llu", status,
@@ -298,7 +261,7 @@ done:
     proxy_close(&ctx.proxy);
     if (ctx.zmq != NULL)
         zmq_ctx_term(ctx.zmq);
-    if (ctx.pid_written)
-        unlink(ctx.pid_path);
+    pidfile_release(&ctx.pidfile);
+    notify_close(&ctx.notify);
     return status;
 }

@@ -15,7 +15,9 @@
  * Stop order is ingest -> processor -> transformer: ingest seals its spool
  * (the processor can still merge it after a restart), then the processor
  * finishes its transaction, then the transformer. Each gets SIGTERM, then
- * SIGKILL after stop_timeout_ms. */
+ * SIGKILL after stop_timeout_ms.
+ * Children get the broker's environment without NOTIFY_SOCKET/WATCHDOG_*
+ * (notify.h): under systemd only the broker reports for the group. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,6 +32,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "notify.h"
 
 #define SUPERVISE_CHILDREN 3
 #define SUPERVISE_STABLE_MS 60000
@@ -53,6 +56,7 @@ struct supervisor {
     bool term_sent;
     bool kill_sent;
     int64_t stop_deadline_ms;
+    char **env;                 /* children's environment: pointers into environ */
 };
 
 static const char *const supervise_names[SUPERVISE_CHILDREN] = {"ingest", "processor",
@@ -104,6 +108,18 @@ int supervise_open(const struct config *cfg, const char *config_path, struct sup
             return -1;
         }
     }
+    /* Built before any fork: between fork and exec nothing may allocate. */
+    size_t count = 0;
+    while (environ[count] != NULL)
+        count++;
+    sup->env = calloc(count + 1, sizeof *sup->env);
+    if (sup->env == NULL) {
+        free(sup);
+        return error_set(err, "out of memory");
+    }
+    for (size_t i = 0, j = 0; i < count; i++)
+        if (!notify_env_entry(environ[i]))
+            sup->env[j++] = environ[i];
     *out = sup;
     return 0;
 }
@@ -158,7 +174,7 @@ static void supervise_spawn(struct supervisor *sup, struct supervise_child *c)
                 close(devnull);
         }
         close_range(3, ~0U, 0);
-        execv(c->path, argv);
+        execve(c->path, argv, sup->env);
         ssize_t w = write(STDERR_FILENO, exec_failed, (size_t)msg_len);
         (void)w;
         _exit(127);
@@ -315,6 +331,7 @@ void supervise_close(struct supervisor **sup)
             c->pid = 0;
         }
     }
+    free((*sup)->env);
     free(*sup);
     *sup = NULL;
 }

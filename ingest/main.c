@@ -32,6 +32,8 @@
 #include "ingest.h"
 #include "layout.h"
 #include "log.h"
+#include "pidfile.h"
+#include "notify.h"
 #include "recover.h"
 #include "spool.h"
 #include "timeutil.h"
@@ -72,48 +74,6 @@ void ingest_on_sealed(const char *domain, const char *endpoint, const char *rel_
     ingest_publish(ctx, EVENT_BRONZE_SEALED, domain, endpoint, rel_path, (int64_t)records);
 }
 
-/* ------------------------------------------------------------ pid file */
-
-/* The pid file doubles as the instance lock (flock is released by the
- * kernel when the process dies, so a crash never leaves a stale lock). */
-static int pidfile_take(const char *data_dir, char path[PATH_MAX], int *fd_out,
-                        char err[ERROR_MAX])
-{
-    if (fsutil_path(path, PATH_MAX, err, "%s/run/ingest.pid", data_dir) < 0)
-        return -1;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, LAYOUT_FILE_MODE);
-    if (fd < 0)
-        return error_set(err, "open %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        char other[32] = "";
-        ssize_t n = pread(fd, other, sizeof other - 1, 0);
-        other[n > 0 ? n : 0] = '\0';
-        other[strcspn(other, "\n")] = '\0';
-        close(fd);
-        return error_set(err, "another lakehouse-ingest (pid %s) is running on this data "
-                              "directory (%s is locked)",
-                         other[0] ? other : "?", path);
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-        error_set(err, "write %s: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    *fd_out = fd;
-    return 0;
-}
-
-static void pidfile_release(const char *path, int *fd)
-{
-    if (*fd < 0)
-        return;
-    unlink(path);
-    close(*fd);
-    *fd = -1;
-}
-
 /* ------------------------------------------------------------ loop */
 
 static void ingest_read_events(struct ingest_ctx *ctx)
@@ -151,7 +111,7 @@ static void ingest_log_stats(const struct ingest_ctx *ctx)
              s->sealed_files);
 }
 
-static void ingest_loop(struct ingest_ctx *ctx)
+static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
 {
     int64_t now = timeutil_monotonic_ms();
     int64_t next_housekeeping = now + HOUSEKEEPING_MS;
@@ -181,6 +141,7 @@ static void ingest_loop(struct ingest_ctx *ctx)
         if (now < next_housekeeping)
             continue;
         next_housekeeping = now + HOUSEKEEPING_MS;
+        notify_watchdog(notify);
         ingest_seal_due(ctx, now);
         if (now >= next_catalog_check) {
             endpoints_check_versions(ctx->endpoints);
@@ -277,10 +238,10 @@ int main(int argc, char **argv)
     log_init("ingest", level);
 
     struct ingest_ctx ctx = {.cfg = &cfg};
-    char pid_path[PATH_MAX] = "";
-    int pid_fd = -1;
+    struct notify *notify = NULL; /* systemd readiness/watchdog; NULL without systemd */
+    struct pidfile *pidfile = NULL; /* also the lock: one ingest per data directory */
     int rc = 1;
-    if (layout_create(cfg.data_dir, err) < 0 || pidfile_take(cfg.data_dir, pid_path, &pid_fd, err) < 0)
+    if (layout_create(cfg.data_dir, err) < 0 || pidfile_take(cfg.data_dir, "ingest", &pidfile, err) < 0)
         goto fail;
 
     struct sigaction sa = {.sa_handler = on_signal};
@@ -288,6 +249,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (notify_open(&notify, err) < 0)
+        log_warn("notify_unavailable reason=\"%s\"", err);
 
     ctx.zmq = zmq_ctx_new();
     if (ctx.zmq == NULL) {
@@ -317,7 +280,9 @@ int main(int argc, char **argv)
     log_info("started endpoint=%s data=%s seal_max_bytes=%" PRId64 " seal_max_age_ms=%" PRId64,
              cfg.ingest_endpoint, cfg.data_dir, cfg.seal_max_bytes, cfg.seal_max_age_ms);
 
-    ingest_loop(&ctx);
+    notify_ready(notify, "accepting batches");
+    ingest_loop(&ctx, notify);
+    notify_stopping(notify);
 
     rc = 0;
     if (spool_seal_all(ctx.spools, ingest_on_sealed, &ctx) < 0) {
@@ -346,6 +311,7 @@ out:
     catalog_close(&ctx.catalog);
     if (ctx.zmq != NULL)
         zmq_ctx_term(ctx.zmq);
-    pidfile_release(pid_path, &pid_fd);
+    pidfile_release(&pidfile);
+    notify_close(&notify);
     return rc;
 }

@@ -36,6 +36,8 @@
 #include "event.h"
 #include "layout.h"
 #include "log.h"
+#include "pidfile.h"
+#include "notify.h"
 #include "timeutil.h"
 
 /* The housekeeping tick; while the inotify descriptor is unknown, events
@@ -62,35 +64,6 @@ static void processor_usage(FILE *out)
             "\n"
             "Configuration (JSON file keys; environment LAKEHOUSE_<KEY>):\n");
     config_print_help(out);
-}
-
-/* The pid file doubles as a lock: a second processor on the same data
- * directory would be a second silver writer. */
-static int processor_pidfile_open(const char *data_dir, char *path, size_t path_size, int *fd_out,
-                                  char err[ERROR_MAX])
-{
-    int n = snprintf(path, path_size, "%s/run/processor.pid", data_dir);
-    if (n < 0 || (size_t)n >= path_size)
-        return error_set(err, "pid file path too long");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, LAYOUT_FILE_MODE);
-    if (fd < 0)
-        return error_set(err, "cannot open %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        char other[32] = "";
-        ssize_t r = pread(fd, other, sizeof other - 1, 0);
-        other[r > 0 ? r : 0] = '\0';
-        other[strcspn(other, "\n")] = '\0';
-        close(fd);
-        return error_set(err, "another processor (pid %s) is running on %s", other, data_dir);
-    }
-    char pid[32];
-    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
-        close(fd);
-        return error_set(err, "cannot write %s: %s", path, strerror(errno));
-    }
-    *fd_out = fd;
-    return 0;
 }
 
 static void processor_signals(void)
@@ -121,7 +94,7 @@ static void processor_drain_watch(struct processor_ctx *ctx)
 }
 
 /* Returns 0 after a stop request, -1 if polling failed. */
-static int processor_loop(struct processor_ctx *ctx)
+static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
 {
     int fd = watch_fd(ctx->watch);
     int64_t interval = ctx->cfg->reconcile_interval_ms > 0 ? ctx->cfg->reconcile_interval_ms : 10000;
@@ -134,6 +107,7 @@ static int processor_loop(struct processor_ctx *ctx)
             int64_t tick = fd >= 0 ? PROCESSOR_TICK_MS : PROCESSOR_FALLBACK_TICK_MS;
             timeout = (long)(until < 0 ? 0 : until < tick ? until : tick);
         }
+        timeout = notify_poll_timeout(notify, timeout);
         zmq_pollitem_t items[2] = {{.socket = ctx->control, .events = ZMQ_POLLIN},
                                    {.socket = NULL, .fd = fd, .events = ZMQ_POLLIN}};
         int rc = zmq_poll(items, fd >= 0 ? 2 : 1, timeout);
@@ -148,6 +122,7 @@ static int processor_loop(struct processor_ctx *ctx)
         if (fd < 0 || ctx->watch_backlog || (items[1].revents & ZMQ_POLLIN))
             processor_drain_watch(ctx);
 
+        notify_watchdog(notify);
         now = timeutil_monotonic_ms();
         if (ctx->need_reconcile || now >= next_reconcile) {
             char err[ERROR_MAX];
@@ -197,18 +172,18 @@ int main(int argc, char **argv)
         log_init("processor", level);
 
     int status = 1;
-    int pid_fd = -1;
-    char pid_path[PATH_MAX] = "";
+    struct pidfile *pidfile = NULL; /* also the lock: silver has one writer */
     struct processor_ctx ctx = {.cfg = &cfg, .stop = &processor_stop};
+    struct notify *notify = NULL; /* systemd readiness/watchdog; NULL without systemd */
     char bronze[PATH_MAX];
 
     if (layout_create(cfg.data_dir, err) < 0)
         goto done;
-    if (processor_pidfile_open(cfg.data_dir, pid_path, sizeof pid_path, &pid_fd, err) < 0) {
-        pid_path[0] = '\0'; /* not ours to remove */
+    if (pidfile_take(cfg.data_dir, "processor", &pidfile, err) < 0)
         goto done;
-    }
     processor_signals();
+    if (notify_open(&notify, err) < 0)
+        log_warn("notify_unavailable reason=\"%s\"", err);
     if (layout_dir(bronze, sizeof bronze, cfg.data_dir, "bronze") < 0) {
         error_set(err, "data directory path too long");
         goto done;
@@ -237,11 +212,13 @@ int main(int argc, char **argv)
              cfg.processor_control_endpoint, cfg.reconcile_interval_ms);
     if (reconcile_scan(&ctx, err) < 0)
         log_error("reconcile_failed error=\"%s\"", err); /* retried by the loop */
-    if (processor_loop(&ctx) < 0) {
+    notify_ready(notify, "watching bronze");
+    if (processor_loop(&ctx, notify) < 0) {
         error_set(err, "poll loop failed");
         goto done;
     }
     status = 0;
+    notify_stopping(notify);
     log_info("stopping merged=%" PRId64 " quarantined=%" PRId64 " failed=%" PRId64
              " pending=%zu",
              ctx.merged_files, ctx.quarantined_files, ctx.failed_merges,
@@ -262,11 +239,8 @@ done:
     schemas_close(&ctx.schemas);
     silver_close(&ctx.silver);
     pending_free(&ctx.pending);
-    if (pid_fd >= 0) {
-        if (pid_path[0])
-            unlink(pid_path);
-        close(pid_fd);
-    }
+    pidfile_release(&pidfile);
+    notify_close(&notify);
     if (status == 0)
         log_info("stopped");
     return status;

@@ -26,6 +26,8 @@
 #include "fsutil.h"
 #include "layout.h"
 #include "log.h"
+#include "pidfile.h"
+#include "notify.h"
 #include "timeutil.h"
 #include "transformer.h"
 
@@ -68,44 +70,6 @@ static void transformer_usage(FILE *out)
     config_print_help(out);
 }
 
-/* Refuse a second transformer on the same data directory (two writers of gold). */
-static int transformer_check_single(const char *pid_path, char err[ERROR_MAX])
-{
-    FILE *f = fopen(pid_path, "r");
-    if (f == NULL)
-        return 0;
-    long pid = 0;
-    int n = fscanf(f, "%ld", &pid);
-    fclose(f);
-    if (n != 1 || pid <= 0 || pid == (long)getpid())
-        return 0;
-    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-        return 0;
-    char comm_path[64], comm[64] = "";
-    snprintf(comm_path, sizeof comm_path, "/proc/%ld/comm", pid);
-    f = fopen(comm_path, "r");
-    if (f != NULL) {
-        if (fgets(comm, sizeof comm, f) == NULL)
-            comm[0] = '\0';
-        fclose(f);
-    }
-    if (strncmp(comm, "lakehouse-trans", 15) != 0)
-        return 0; /* stale file, pid reused by something else */
-    return error_set(err, "another lakehouse-transformer (pid %ld) runs on this data directory "
-                          "(%s)", pid, pid_path);
-}
-
-static int transformer_write_pid(const char *data_dir, char *pid_path, size_t size,
-                                 char err[ERROR_MAX])
-{
-    if (fsutil_path(pid_path, size, err, "%s/run/transformer.pid", data_dir) < 0)
-        return -1;
-    if (transformer_check_single(pid_path, err) < 0)
-        return -1;
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-    return fsutil_write_file_atomic(pid_path, buf, (size_t)n, LAYOUT_FILE_MODE, err);
-}
 
 static void transformer_on_event(struct transformer_ctx *ctx, const struct event *ev)
 {
@@ -157,7 +121,7 @@ static void transformer_housekeeping(struct transformer_ctx *ctx)
     }
 }
 
-static void transformer_loop(struct transformer_ctx *ctx)
+static void transformer_loop(struct transformer_ctx *ctx, struct notify *notify)
 {
     int64_t next_tick = 0;
     while (!transformer_stop_signal) {
@@ -170,7 +134,7 @@ static void transformer_loop(struct transformer_ctx *ctx)
             {.socket = ctx->sub, .events = ZMQ_POLLIN},
             {.socket = ctx->rep, .events = ZMQ_POLLIN},
         };
-        if (zmq_poll(items, 2, timeout) < 0) {
+        if (zmq_poll(items, 2, notify_poll_timeout(notify, timeout)) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             log_error("poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
@@ -187,6 +151,7 @@ static void transformer_loop(struct transformer_ctx *ctx)
             transformer_housekeeping(ctx);
             next_tick = now + TRANSFORMER_HOUSEKEEPING_MS;
         }
+        notify_watchdog(notify);
         if (!transformer_stop_signal)
             schedule_run_next(ctx);
     }
@@ -236,8 +201,8 @@ int main(int argc, char **argv)
         log_init("transformer", level);
 
     struct transformer_ctx ctx = {.cfg = &cfg};
-    char pid_path[PATH_MAX] = "";
-    bool pid_written = false;
+    struct notify *notify = NULL; /* systemd readiness/watchdog; NULL without systemd */
+    struct pidfile *pidfile = NULL; /* also the lock: gold has one writer */
     int status = 1;
 
     if (transformer_signals() < 0) {
@@ -245,11 +210,12 @@ int main(int argc, char **argv)
         return 1;
     }
     if (layout_create(cfg.data_dir, err) < 0 ||
-        transformer_write_pid(cfg.data_dir, pid_path, sizeof pid_path, err) < 0) {
+        pidfile_take(cfg.data_dir, "transformer", &pidfile, err) < 0) {
         log_error("start_failed reason=\"%s\"", err);
         return 1;
     }
-    pid_written = true;
+    if (notify_open(&notify, err) < 0)
+        log_warn("notify_unavailable reason=\"%s\"", err);
     if (catalog_open(cfg.data_dir, false, &ctx.catalog, err) < 0)
         goto fail;
     if (run_recover(&ctx, err) < 0)
@@ -285,7 +251,9 @@ int main(int argc, char **argv)
     /* Reconcile right away (events missed while we were down), then every interval. */
     schedule_reconcile(&ctx);
     ctx.next_reconcile_ms = timeutil_monotonic_ms() + cfg.reconcile_interval_ms;
-    transformer_loop(&ctx);
+    notify_ready(notify, "running jobs");
+    transformer_loop(&ctx, notify);
+    notify_stopping(notify);
     schedule_abandon(&ctx, "the transformer stopped before the run started");
     log_info("stopped signal=%d runs_ok=%lld runs_failed=%lld", (int)transformer_stop_signal,
              (long long)ctx.runs_ok, (long long)ctx.runs_failed);
@@ -310,7 +278,7 @@ done:
         zmq_ctx_term(ctx.zmq);
     jobs_free(&ctx.jobs);
     catalog_close(&ctx.catalog);
-    if (pid_written)
-        unlink(pid_path);
+    pidfile_release(&pidfile);
+    notify_close(&notify);
     return status;
 }
