@@ -1,0 +1,397 @@
+#!/usr/bin/env bash
+# tests/bench/bench.sh - the driver of `make bench` / `make bench-check` (issue 7).
+#
+#   tests/bench/bench.sh [--check] BUILD_DIR
+#
+# Runs every stage of the pipeline against a limit measured in the same run on
+# the same records (see tests/bench/README.md for the method), prints one
+# table and writes it to tests/bench/results.md. With --check it exits 1 when
+# a target is missed. It never runs as part of `make test`.
+#
+# Sizes (environment):
+#   BENCH_RECORDS   records of the main table (default 1000000; the issue's
+#                   full size is 3000000). The update set is RECORDS/10
+#                   existing ids + RECORDS/30 new ids (300k + 100k at 3M).
+#   BENCH_STEADY_S  seconds of the steady run (default 30; full size 60)
+#   BENCH_RATE      offered records/s of the steady run (default 100000)
+#   BENCH_PRODUCERS producers of the throughput runs (default 4)
+#   BENCH_PROBES    1,000-row update batches per table size (default 10)
+#   BENCH_PROFILE=1 sample ingest, processor and broker with `perf record`
+#                   (cpu-clock) and append the top symbols to the results
+#   BENCH_DIR       work directory (default <build>/bench-run, removed first)
+#   BENCH_CACHE     where vega-datasets is cached (~/.cache/lakehouse-bench)
+set -u
+CHECK=0
+if [ "${1:-}" = "--check" ]; then CHECK=1; shift; fi
+BUILD=${1:-build}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$(cd "$SRC/$BUILD/bin" 2>/dev/null && pwd) || { echo "bench: no $BUILD/bin (make build first)"; exit 2; }
+RECORDS=${BENCH_RECORDS:-1000000}
+STEADY_S=${BENCH_STEADY_S:-30}
+RATE=${BENCH_RATE:-100000}
+PRODUCERS=${BENCH_PRODUCERS:-4}
+PROBES=${BENCH_PROBES:-10}
+PROFILE=${BENCH_PROFILE:-0}
+W=${BENCH_DIR:-$SRC/$BUILD/bench-run}
+CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lakehouse-bench}
+VEGA=3.2.1
+RESULTS=$SRC/tests/bench/results.md
+SMALL=30000
+T_START=$(date +%s)
+
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 2; }
+
+# ---- data: flights-200k.json (and flights-20k.json for date/origin/destination)
+mkdir -p "$CACHE"
+if [ ! -s "$CACHE/flights-200k.json" ] || [ ! -s "$CACHE/flights-20k.json" ]; then
+    command -v npm >/dev/null || die "npm is needed once to fetch vega-datasets@$VEGA (make deps)"
+    log "fetching vega-datasets@$VEGA with npm pack into $CACHE"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "vega-datasets@$VEGA" >/dev/null) || die "npm pack failed"
+    tar -xzf "$tmp/vega-datasets-$VEGA.tgz" -C "$tmp" package/data/flights-200k.json package/data/flights-20k.json ||
+        die "unexpected package layout"
+    mv "$tmp/package/data/flights-200k.json" "$tmp/package/data/flights-20k.json" "$CACHE/"
+    rm -rf "$tmp"
+fi
+S200=$CACHE/flights-200k.json
+S20=$CACHE/flights-20k.json
+
+rm -rf "$W"
+mkdir -p "$W"
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.5
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+# kv FILE KEY: a key=value line of a lakehouse-bench output
+kv() { sed -n "s/^$2=//p" "$1" | tail -1; }
+# hwm PID: peak RSS in MiB (VmHWM)
+hwm() { awk '/^VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+# calc EXPR (awk arithmetic, prints with %.3g-ish formatting given)
+calc() { awk "BEGIN { v = $1; printf \"%.${2:-2}f\", v }"; }
+
+start_proc() { # start_proc NAME DATA [env...] -> pid in $LAST_PID
+    local name=$1 data=$2; shift 2
+    env "$@" "$BIN/lakehouse-$name" --data "$data" >>"$W/$name.$(basename "$data").log" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+stop_proc() { # stop_proc PID: SIGTERM and wait (ingest seals its spool)
+    kill -TERM "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+wait_sock() { for _ in $(seq 1 200); do [ -S "$1" ] && return 0; sleep 0.05; done; die "no socket $1"; }
+profile_start() { # profile_start NAME PID
+    [ "$PROFILE" = 1 ] || return 0
+    perf record -e cpu-clock -F 999 -p "$2" -o "$W/perf.$1.data" >/dev/null 2>&1 &
+    PERF_PID=$!
+}
+profile_stop() {
+    [ "$PROFILE" = 1 ] || return 0
+    kill -INT "$PERF_PID" 2>/dev/null
+    wait "$PERF_PID" 2>/dev/null
+}
+silver_sql() { sqlite3 -batch -noheader "file:$1/silver/$2.db?mode=ro" "$3" 2>/dev/null; }
+# merged_rows DATA TABLE: rows merged so far (sum over snapshots)
+ledger_files() { silver_sql "$1" bench "SELECT count(*) FROM _ledger WHERE table_name='$2'"; }
+bronze_files() { find "$1/bronze/bench/$2" -name '*.ndjson.lz4' 2>/dev/null | wc -l; }
+wait_merged() { # wait_merged DATA TABLE TIMEOUT_S: every bronze file of the table in the ledger
+    local deadline=$(( $(date +%s) + $3 ))
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        [ "$(ledger_files "$1" "$2")" = "$(bronze_files "$1" "$2")" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# merge_ms LOG TABLE [FROM_LINE]: sum of the processor's per-file merge times
+merge_ms() { tail -n +"${3:-1}" "$1" | awk -v t="table=bench.$2" '$0 ~ / merged / && index($0, t" ") { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) s += substr($i, 4) } END { print s + 0 }'; }
+merge_rows() { tail -n +"${3:-1}" "$1" | awk -v t="table=bench.$2" '$0 ~ / merged / && index($0, t" ") { for (i = 1; i <= NF; i++) if ($i ~ /^records=/) s += substr($i, 9) } END { print s + 0 }'; }
+
+endpoint_json() { # endpoint_json TABLE
+    cat <<EOF
+{"domain": "bench", "name": "$1", "mode": "MANUAL",
+ "description": "flights-200k (delay, distance, time) + flights-20k (date, origin, destination), fresh ids",
+ "columns": [
+  {"name": "id", "type": "integer", "required": true, "primary_key": true},
+  {"name": "date", "type": "timestamp", "format": "%Y/%m/%d %H:%M", "required": true},
+  {"name": "delay", "type": "integer"},
+  {"name": "distance", "type": "integer"},
+  {"name": "time", "type": "float"},
+  {"name": "origin", "type": "string", "required": true},
+  {"name": "destination", "type": "string", "required": true}]}
+EOF
+}
+make_endpoints() { # make_endpoints DATA TABLE...
+    local d=$1; shift
+    for t in "$@"; do
+        endpoint_json "$t" >"$W/ep_$t.json"
+        "$BIN/lakehouse" --data "$d" endpoint create "$W/ep_$t.json" >/dev/null || die "endpoint $t"
+    done
+}
+load() { # load OUT DATA ARGS...: the native load generator
+    local out=$1 data=$2; shift 2
+    "$BIN/lakehouse-bench" load --data "$data" --src200 "$S200" --src20 "$S20" "$@" >"$out" 2>"$out.err" ||
+        { cat "$out.err" >&2; die "load failed ($out)"; }
+}
+
+declare -A HWM
+note_hwm() { # note_hwm NAME PID: keep the largest peak seen per process
+    local v; v=$(hwm "$2")
+    [ -n "$v" ] || return 0
+    if [ -z "${HWM[$1]:-}" ] || awk "BEGIN{exit !($v > ${HWM[$1]})}"; then HWM[$1]=$v; fi
+}
+
+########################################################################
+# Phase 1: durable ingest, JSON (ingest alone, so it has the machine)
+D1=$W/main
+mkdir -p "$D1"
+start_proc ingest "$D1"; ING=$LAST_PID
+wait_sock "$D1/run/ingest.sock"
+make_endpoints "$D1" flights small
+log "ingest JSON: $RECORDS records, $PRODUCERS producers, batches of 1000"
+profile_start ingest_json "$ING"
+load "$W/ingest_json.out" "$D1" --table bench/flights --set base --records "$RECORDS" \
+    --producers "$PRODUCERS" --window 8 --parse-baseline
+profile_stop
+load "$W/small.out" "$D1" --table bench/small --set base --records "$SMALL" --producers 1
+note_hwm ingest "$ING"
+stop_proc "$ING"
+
+# Phase 2: silver merge, inserts (processor alone) vs the bare loop
+start_proc processor "$D1"; PROC=$LAST_PID
+PLOG=$W/processor.main.log
+log "merge inserts"
+profile_start merge "$PROC"
+wait_merged "$D1" flights 1800 || die "merge of the inserts did not finish"
+wait_merged "$D1" small 600 || die "merge of the small table did not finish"
+profile_stop
+note_hwm processor "$PROC"
+stop_proc "$PROC"
+MERGE_INS_MS=$(merge_ms "$PLOG" flights)
+MERGE_INS_ROWS=$(merge_rows "$PLOG" flights)
+find "$D1/bronze/bench/flights" -name '*.ndjson.lz4' | sort >"$W/files_ins"
+log "bare loop inserts"
+"$BIN/lakehouse-bench" bare --out "$W/bare.db" --silver "$D1/silver/bench.db" --table flights \
+    --list "$W/files_ins" >"$W/bare_ins.out" || die "bare loop failed"
+
+# Phase 3: updates (RECORDS/10 existing ids + RECORDS/30 new) through ingest, then merged
+start_proc ingest "$D1"; ING=$LAST_PID
+wait_sock "$D1/run/ingest.sock"
+log "ingest updates"
+load "$W/updates.out" "$D1" --table bench/flights --set updates --base-records "$RECORDS" \
+    --producers "$PRODUCERS" --window 8
+note_hwm ingest "$ING"
+stop_proc "$ING"
+PLINE=$(( $(wc -l <"$PLOG") + 1 ))
+start_proc processor "$D1"; PROC=$LAST_PID
+log "merge updates"
+wait_merged "$D1" flights 1800 || die "merge of the updates did not finish"
+note_hwm processor "$PROC"
+MERGE_UPD_MS=$(merge_ms "$PLOG" flights "$PLINE")
+MERGE_UPD_ROWS=$(merge_rows "$PLOG" flights "$PLINE")
+find "$D1/bronze/bench/flights" -name '*.ndjson.lz4' | sort >"$W/files_all"
+comm -13 "$W/files_ins" "$W/files_all" >"$W/files_upd"
+log "bare loop updates"
+"$BIN/lakehouse-bench" bare --out "$W/bare.db" --silver "$D1/silver/bench.db" --table flights \
+    --list "$W/files_upd" >"$W/bare_upd.out" || die "bare loop failed"
+
+# Phase 4: merge cost vs table size: 1,000-row update batches, one file each
+start_proc ingest "$D1"; ING=$LAST_PID
+wait_sock "$D1/run/ingest.sock"
+log "merge cost vs table size ($PROBES batches per table)"
+PLINE=$(( $(wc -l <"$PLOG") + 1 ))
+for k in $(seq 1 "$PROBES"); do
+    for t in small flights; do
+        n=$SMALL; [ "$t" = flights ] && n=$RECORDS
+        load "$W/probe.out" "$D1" --table "bench/$t" --set probe --records 1000 --base-records "$n" \
+            --seed "$k" --producers 1 --window 1
+        wait_merged "$D1" "$t" 60 || die "probe merge did not finish"
+    done
+done
+probe_ms() { tail -n +"$PLINE" "$PLOG" | awk -v t="table=bench.$1" '$0 ~ / merged / && index($0, t" ") && / records=1000 / { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) print substr($i, 4) }' | sort -n | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : 0) }'; }
+PROBE_SMALL_MS=$(probe_ms small)
+PROBE_BIG_MS=$(probe_ms flights)
+stop_proc "$ING"
+
+# Phase 5: replay (rebuild of the whole table from bronze) vs the bare loop over the same files
+log "replay"
+RLINE=$(( $(wc -l <"$PLOG") + 1 ))
+"$BIN/lakehouse" --data "$D1" replay bench/flights >"$W/replay.out" 2>&1 || { cat "$W/replay.out"; die "replay failed"; }
+note_hwm processor "$PROC"
+stop_proc "$PROC"
+REPLAY_MS=$(tail -n +"$RLINE" "$PLOG" | awk '/ replayed / && /table=bench.flights / { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) s = substr($i, 4) } END { print s + 0 }')
+find "$D1/bronze/bench/flights" -name '*.ndjson.lz4' | sort >"$W/files_replay"
+REPLAY_ROWS=$(sqlite3 -batch -noheader "$D1/silver/bench.db" "SELECT coalesce(sum(records), 0) FROM _ledger WHERE table_name='flights'")
+rm -f "$W/bare2.db"*
+log "bare loop replay"
+"$BIN/lakehouse-bench" bare --out "$W/bare2.db" --silver "$D1/silver/bench.db" --table flights \
+    --list "$W/files_replay" >"$W/bare_replay.out" || die "bare loop failed"
+rm -rf "$D1/spool" "$W"/bare*.db*
+
+########################################################################
+# Phase 6: msgpack and HTTP ingest (ingest + broker HTTP only)
+D2=$W/wire
+mkdir -p "$D2"
+start_proc ingest "$D2"; ING=$LAST_PID
+wait_sock "$D2/run/ingest.sock"
+make_endpoints "$D2" mp http
+log "ingest msgpack"
+load "$W/ingest_mp.out" "$D2" --table bench/mp --set base --records "$RECORDS" \
+    --producers "$PRODUCERS" --window 8 --format msgpack --parse-baseline
+note_hwm ingest "$ING"
+PORT=$(( 20000 + RANDOM % 20000 ))
+# the broker only serves HTTP here (--no-supervise: ingest already runs)
+LAKEHOUSE_LISTEN=127.0.0.1:$PORT "$BIN/lakehouse-broker" --data "$D2" --no-supervise >>"$W/broker.wire.log" 2>&1 &
+BRK=$!; PIDS+=("$BRK")
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.05; done
+log "ingest HTTP"
+profile_start http "$BRK"
+"$BIN/lakehouse-bench" http --port "$PORT" --table bench/http --src200 "$S200" --src20 "$S20" \
+    --records "$RECORDS" --connections "$PRODUCERS" >"$W/http.out" 2>"$W/http.out.err" ||
+    { cat "$W/http.out.err" >&2; die "HTTP load failed"; }
+profile_stop
+note_hwm broker "$BRK"
+note_hwm ingest "$ING"
+stop_proc "$BRK"
+stop_proc "$ING"
+rm -rf "$D2"
+
+########################################################################
+# Phase 7: steady load on the whole supervised group: ack latency, freshness, memory
+D3=$W/steady
+mkdir -p "$D3"
+PORT=$(( 20000 + RANDOM % 20000 ))
+LAKEHOUSE_LISTEN=127.0.0.1:$PORT "$BIN/lakehouse-broker" --data "$D3" >>"$W/group.log" 2>&1 &
+GRP=$!; PIDS+=("$GRP")
+for s in ingest processor transformer; do wait_sock "$D3/run/$s.sock"; done
+make_endpoints "$D3" steady
+cat >"$W/steady_by_origin.sql" <<'EOF'
+-- job: steady_by_origin
+-- domain: bench
+-- write_mode: overwrite
+-- schedule: dependency
+SELECT origin, substr(date, 1, 10) AS day, count(*) AS flights, avg(delay) AS avg_delay
+FROM bench.silver.steady GROUP BY origin, day
+EOF
+"$BIN/lakehouse" --data "$D3" job add "$W/steady_by_origin.sql" >/dev/null || die "job add failed"
+pid_of() { cat "$D3/run/$1.pid" 2>/dev/null; }
+# RSS samples each second: "t name kib"
+(
+    t=0
+    while :; do
+        for s in broker ingest processor transformer; do
+            p=$(pid_of "$s"); [ -n "$p" ] && echo "$t $s $(rss_kib "$p")"
+        done
+        sleep 1; t=$((t + 1))
+    done
+) >"$W/rss.samples" 2>/dev/null &
+SAMPLER=$!; PIDS+=("$SAMPLER")
+log "steady: $RATE rec/s for ${STEADY_S}s on the whole group (freshness, ack latency, memory)"
+load "$W/steady.out" "$D3" --table bench/steady --set steady --rate "$RATE" --seconds "$STEADY_S" \
+    --window 64 --poll-silver steady --poll-gold steady_by_origin --drain-s 60
+kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
+for s in broker ingest processor transformer; do p=$(pid_of "$s"); [ -n "$p" ] && note_hwm "$s" "$p"; done
+STEADY_T=$(awk 'END { print $1 + 0 }' "$W/rss.samples")
+# growth: mean RSS of the last 10 s of the load vs the first 10 s (sample times 0..STEADY_S)
+growth() {
+    awk -v s="$1" -v end="$STEADY_S" '$2 == s && $1 < 10 { a += $3; na++ } $2 == s && $1 >= end - 10 && $1 < end { b += $3; nb++ }
+        END { if (na && nb) printf "%.1f %.1f %.1f", (b / nb - a / na) * 100 / (a / na), a / na / 1024, b / nb / 1024; else print "n/a" }' "$W/rss.samples"
+}
+kill -TERM "$GRP"; wait "$GRP" 2>/dev/null
+
+########################################################################
+# The table
+I=$W/ingest_json.out
+JSON_RATE=$(kv "$I" rate); PARSE_RATE=$(kv "$I" parse_rate)
+MP_RATE=$(kv "$W/ingest_mp.out" rate); MP_PARSE=$(kv "$W/ingest_mp.out" parse_rate)
+HTTP_RATE=$(kv "$W/http.out" rate)
+INS_RATE=$(calc "$MERGE_INS_ROWS / ($MERGE_INS_MS / 1000)" 0)
+UPD_RATE=$(calc "$MERGE_UPD_ROWS / ($MERGE_UPD_MS / 1000)" 0)
+BARE_INS=$(kv "$W/bare_ins.out" rate); BARE_UPD=$(kv "$W/bare_upd.out" rate)
+BARE_REPLAY=$(kv "$W/bare_replay.out" rate)
+REPLAY_RATE=$(calc "$REPLAY_ROWS / ($REPLAY_MS / 1000)" 0)
+ST=$W/steady.out
+
+ROWS=()
+MISSES=0
+# row FIGURE VALUE LIMIT RATIO TARGET OK(1/0)
+row() {
+    local mark=met
+    if [ "$6" != 1 ]; then mark="**MISSED**"; MISSES=$((MISSES + 1)); fi
+    ROWS+=("| $1 | $2 | $3 | $4 | $5 | $mark |")
+}
+ge() { awk "BEGIN { exit !(($1) >= ($2)) }" && echo 1 || echo 0; }
+le() { awk "BEGIN { exit !(($1) <= ($2)) }" && echo 1 || echo 0; }
+r() { calc "$1 / $2" 2; }
+k() { calc "$1 / 1000" 0; }
+
+row "durable ingest, JSON (rec/s)" "$(k "$JSON_RATE")k" "jansson parse $(k "$PARSE_RATE")k" "$(r "$JSON_RATE" "$PARSE_RATE")" "≥ 400k and ≥ 0.6" \
+    "$(( $(ge "$JSON_RATE" 400000) & $(ge "$JSON_RATE / $PARSE_RATE" 0.6) ))"
+row "durable ingest, msgpack (rec/s)" "$(k "$MP_RATE")k" "msgpack unpack $(k "$MP_PARSE")k" "$(r "$MP_RATE" "$MP_PARSE")" "≥ 1,000k" "$(ge "$MP_RATE" 1000000)"
+row "HTTP ingest, POST …/batch keep-alive (rec/s)" "$(k "$HTTP_RATE")k" "native JSON ingest $(k "$JSON_RATE")k" "$(r "$HTTP_RATE" "$JSON_RATE")" "≥ 150k" "$(ge "$HTTP_RATE" 150000)"
+row "ack latency p50 / p99 at $(k "$RATE")k rec/s offered" "$(kv "$ST" ack_p50_ms) / $(kv "$ST" ack_p99_ms) ms" "achieved $(k "$(kv "$ST" rate)")k rec/s" "-" "p99 ≤ 5 ms" "$(le "$(kv "$ST" ack_p99_ms)" 5)"
+row "silver merge, inserts (rows/s)" "$(k "$INS_RATE")k" "bare loop $(k "$BARE_INS")k" "$(r "$INS_RATE" "$BARE_INS")" "≥ 0.7" "$(ge "$INS_RATE / $BARE_INS" 0.7)"
+row "silver merge, updates (rows/s)" "$(k "$UPD_RATE")k" "bare loop $(k "$BARE_UPD")k" "$(r "$UPD_RATE" "$BARE_UPD")" "≥ 0.7" "$(ge "$UPD_RATE / $BARE_UPD" 0.7)"
+row "merge cost vs table size (1,000-row batch, median ms)" "$PROBE_BIG_MS ms @ $(k "$RECORDS")k rows" "$PROBE_SMALL_MS ms @ 30k rows" "$(calc "$PROBE_BIG_MS / ($PROBE_SMALL_MS > 0 ? $PROBE_SMALL_MS : 1)" 2)" "≤ 3" "$(le "$PROBE_BIG_MS / ($PROBE_SMALL_MS > 0 ? $PROBE_SMALL_MS : 1)" 3)"
+row "freshness ack → silver, p50 / p99" "$(kv "$ST" silver_p50_ms) / $(kv "$ST" silver_p99_ms) ms" "poll every 2 ms" "-" "p99 ≤ 100 ms" "$(le "$(kv "$ST" silver_p99_ms)" 100)"
+row "gold freshness ack → gold, p50 / p99" "$(kv "$ST" gold_p50_ms) / $(kv "$ST" gold_p99_ms) ms" "poll every 10 ms" "-" "p99 ≤ 1000 ms" "$(le "$(kv "$ST" gold_p99_ms)" 1000)"
+row "replay, rebuild from bronze (rows/s)" "$(k "$REPLAY_RATE")k" "bare loop $(k "$BARE_REPLAY")k" "$(r "$REPLAY_RATE" "$BARE_REPLAY")" "≥ 0.7" "$(ge "$REPLAY_RATE / $BARE_REPLAY" 0.7)"
+for s in broker ingest processor transformer; do
+    read -r g a b <<<"$(growth "$s")"
+    ok=$(( $(le "${HWM[$s]:-0}" 256) & $( [ "$g" = n/a ] && echo 1 || le "$g" 5) ))
+    row "memory: $s peak RSS / RSS growth, first → last 10 s of the steady run" "${HWM[$s]:-?} MiB / ${g}% (${a:-?} → ${b:-?} MiB)" "-" "-" "≤ 256 MiB, ≤ 5 %" "$ok"
+done
+
+ELAPSED=$(( $(date +%s) - T_START ))
+CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
+{
+    echo "# Benchmark results"
+    echo
+    echo "Generated by \`make bench\` (tests/bench/bench.sh) on $(date -u +%Y-%m-%d) — $(nproc) cores, $CPU,"
+    echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr). Run took ${ELAPSED} s."
+    echo
+    echo "Size: $RECORDS records in the main table (full size: 3,000,000 with BENCH_RECORDS=3000000),"
+    echo "update set $(kv "$W/updates.out" records) records, steady run ${STEADY_S} s at $RATE rec/s offered"
+    echo "(full size: BENCH_STEADY_S=60), $PRODUCERS producers, batches of 1,000, default configuration."
+    echo "Records: $(kv "$I" body_bytes_per_record) bytes each as NDJSON. Limits are measured in the same run on"
+    echo "the same records; a ratio is figure / limit."
+    echo
+    echo "| figure | measured | limit (same run) | ratio | target | |"
+    echo "|---|---|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "Steady run details: offered $(kv "$ST" records) records, acked $(kv "$ST" acked) in $(kv "$ST" seconds) s;"
+    echo "ack max $(kv "$ST" ack_max_ms) ms; silver max $(kv "$ST" silver_max_ms) ms, batches never seen in silver"
+    echo "within 60 s after the load: $(kv "$ST" silver_unseen); gold max $(kv "$ST" gold_max_ms) ms, never seen in gold:"
+    echo "$(kv "$ST" gold_unseen) (gold rows counted $(kv "$ST" gold_final_rows) of $(kv "$ST" gold_expected_rows));"
+    echo "mean poll query $(kv "$ST" silver_poll_ms) ms (silver) / $(kv "$ST" gold_poll_ms) ms (gold)."
+    echo "Busy answers: JSON $(kv "$I" busy), msgpack $(kv "$W/ingest_mp.out" busy), HTTP retries $(kv "$W/http.out" retries)."
+    [ "$PROFILE" = 1 ] && echo "Profiled run: perf sampled ingest (JSON phase), processor (insert merge) and broker (HTTP phase) at 999 Hz."
+    echo "Merge times are the processor's own per-file times (log \`merged ... ms=\`); replay is its \`replayed ... ms=\`."
+    if [ "$PROFILE" = 1 ]; then
+        for p in ingest_json merge http; do
+            [ -s "$W/perf.$p.data" ] || continue
+            echo
+            echo "### Profile: $p (perf record -e cpu-clock -F 999: share of samples by library, then top symbols)"
+            echo
+            echo '```'
+            perf report -i "$W/perf.$p.data" --stdio --sort dso 2>/dev/null | grep -E '^ +[0-9]' | head -8
+            echo
+            perf report -i "$W/perf.$p.data" --stdio --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' |
+                sed 's/ *$//' | head -15
+            echo '```'
+        done
+    fi
+} >"$RESULTS"
+cat "$RESULTS"
+[ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"
+if [ "$CHECK" = 1 ] && [ "$MISSES" -gt 0 ]; then
+    echo "bench-check: $MISSES target(s) missed" >&2
+    exit 1
+fi
+exit 0
