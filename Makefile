@@ -21,6 +21,8 @@ OPTFLAGS := -O2 -g
 endif
 
 PKGS     := libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd
+# libcrypto (libssl-dev): SHA-256 of landing files (ingest/landing.c)
+PKGS     += libcrypto
 CC       ?= cc
 CPPFLAGS += -D_GNU_SOURCE -Icommon
 # -Wformat-truncation is off: truncation is handled by checking snprintf results
@@ -35,6 +37,7 @@ LDFLAGS  += $(SANFLAGS)
 DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3-dev \
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
                 libmicrohttpd-dev curl jq systemd
+DEB_PACKAGES += libssl-dev
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -111,6 +114,16 @@ test: deps
 	$(MAKE) build unit SANITIZE=1
 	tests/run.sh build/asan
 
+# libFuzzer targets (tests/fuzz/, clang): each ~20 s (fuzz) or 10 min
+# (fuzz-long); crashes land in $(BUILD)/fuzz/crashes/. Fault suite, long mode.
+.PHONY: fuzz fuzz-long fault-long
+fuzz:
+	tests/fuzz/run.sh 20 $(BUILD)/fuzz
+fuzz-long:
+	tests/fuzz/run.sh 600 $(BUILD)/fuzz
+fault-long:
+	FAULT_LONG=1 tests/run.sh $(BUILD)
+
 test-only:
 	tests/run.sh $(BUILD)
 
@@ -131,3 +144,36 @@ bench:
 bench-check:
 	$(MAKE) build $(BUILD)/bin/lakehouse-bench SANITIZE=0
 	tests/bench/bench.sh --check $(BUILD)
+
+# Install (issue 6): the four daemons and `lakehouse` (no test tools) into
+# $(PREFIX)/bin, the systemd units into $(PREFIX)/lib/systemd/system (their
+# /usr/local/bin and /etc/lakehouse paths rewritten), the sysusers file, and
+# a default $(SYSCONFDIR)/lakehouse/lakehouse.json (never overwritten; removed
+# by uninstall only while it is still the default). DESTDIR for staging.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+INSTALL_BINS  := lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer
+INSTALL_UNITS := lakehouse.target lakehouse-broker.service lakehouse-ingest.service \
+                 lakehouse-processor.service lakehouse-transformer.service
+.PHONY: install uninstall
+install: $(INSTALL_BINS:%=$(BUILD)/bin/%)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system \
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/lakehouse
+	install -m 0755 $^ $(DESTDIR)$(PREFIX)/bin/
+	for u in $(INSTALL_UNITS); do \
+	  sed -e 's#/usr/local/bin/#$(PREFIX)/bin/#g' -e 's#/etc/lakehouse/#$(SYSCONFDIR)/lakehouse/#g' \
+	    deploy/systemd/$$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; done
+	install -m 0644 deploy/systemd/lakehouse.sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf
+	env -i $(BUILD)/bin/lakehouse --data /var/lib/lakehouse config print --defaults >$(BUILD)/lakehouse.json
+	[ -e $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json ] || \
+	  install -m 0644 $(BUILD)/lakehouse.json $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json
+uninstall:
+	c=$(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json; \
+	if [ -x $(DESTDIR)$(PREFIX)/bin/lakehouse ] && [ -e $$c ]; then \
+	  env -i $(DESTDIR)$(PREFIX)/bin/lakehouse --data /var/lib/lakehouse config print --defaults | cmp -s - $$c \
+	    && rm -f $$c || echo "kept $$c (changed from the default)"; fi
+	rm -f $(INSTALL_BINS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	  $(INSTALL_UNITS:%=$(DESTDIR)$(PREFIX)/lib/systemd/system/%) \
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/lakehouse 2>/dev/null

@@ -132,6 +132,15 @@ struct csv_reader *csv_reader_open(FILE *in, char err[ERROR_MAX])
     }
     r->in = in;
     r->line = 1;
+    /* Allocated up front: a row of empty cells appends no byte, and a cell's
+     * bytes + offset must never be NULL + 0 (undefined; found by fuzz_csv). */
+    r->bytes_cap = 256;
+    r->bytes = malloc(r->bytes_cap);
+    if (r->bytes == NULL) {
+        free(r);
+        error_set(err, "csv: out of memory");
+        return NULL;
+    }
     long row_line;
     int rc = csv_read_row(r, &row_line, err);
     if (rc == 0)

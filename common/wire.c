@@ -112,11 +112,83 @@ int wire_decode_object(const msgpack_object *obj, const char *what, struct wire_
     return 0;
 }
 
+static uint64_t wire_be(const unsigned char *p, size_t bytes)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < bytes; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Walk the bytes of one msgpack value without allocating: 0 when every
+ * container declares no more elements than bytes remain and every payload
+ * fits, else -1. msgpack-c's unpacker allocates its object tree from the
+ * declared sizes before it reads them, so without this check a 5-byte
+ * "array of 4 billion" from a peer asks for ~64 GB (found by fuzz_protocol). */
+static int wire_check_sizes(const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len;
+    uint64_t pending = 1; /* values still to read */
+    while (pending > 0) {
+        if (p >= end)
+            return -1;
+        unsigned char b = *p++;
+        pending--;
+        uint64_t items = 0, skip = 0;
+        size_t head = 0; /* bytes of the length field */
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+            continue;
+        if (b >= 0x80 && b <= 0x8f)
+            items = 2u * (b & 0x0fu);
+        else if (b >= 0x90 && b <= 0x9f)
+            items = b & 0x0fu;
+        else if (b >= 0xa0 && b <= 0xbf)
+            skip = b & 0x1fu;
+        else if (b == 0xc4 || b == 0xd9)
+            head = 1;
+        else if (b == 0xc5 || b == 0xda)
+            head = 2;
+        else if (b == 0xc6 || b == 0xdb)
+            head = 4;
+        else if (b >= 0xc7 && b <= 0xc9)
+            head = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4, skip = 1; /* + type byte */
+        else if (b == 0xca || b == 0xcb)
+            skip = b == 0xca ? 4 : 8;
+        else if (b >= 0xcc && b <= 0xd3)
+            skip = 1u << ((b - 0xcc) & 3);
+        else if (b >= 0xd4 && b <= 0xd8)
+            skip = 1 + (1u << (b - 0xd4));
+        else if (b == 0xdc || b == 0xde)
+            head = 2;
+        else if (b == 0xdd || b == 0xdf)
+            head = 4;
+        else
+            return -1; /* 0xc1: never used */
+        if (head > 0) {
+            if ((size_t)(end - p) < head)
+                return -1;
+            uint64_t n = wire_be(p, head);
+            p += head;
+            if (b >= 0xdc)
+                items = b >= 0xde ? 2 * n : n;
+            else
+                skip += n;
+        }
+        if (skip > (uint64_t)(end - p) || items > (uint64_t)(end - p))
+            return -1;
+        p += skip;
+        pending += items;
+    }
+    return 0;
+}
+
 int wire_decode_map(const void *buf, size_t len, const char *what, struct wire_field *fields,
                     size_t n, char err[ERROR_MAX])
 {
     if (buf == NULL || len == 0)
         return error_set(err, "%s: empty message", what);
+    if (wire_check_sizes(buf, len) < 0)
+        return error_set(err, "%s: malformed or truncated msgpack (%zu bytes)", what, len);
     msgpack_unpacked result;
     msgpack_unpacked_init(&result);
     size_t off = 0;

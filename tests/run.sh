@@ -35,7 +35,7 @@ for t in "$BUILD"/tests/test_*; do
     fi
 done
 
-for t in tests/integration/*.sh; do
+for t in tests/integration/*.sh tests/fault/*.sh; do
     [ -f "$t" ] || continue
     name=$(basename "$t" .sh)
     out="$log_dir/$name.log"

@@ -15,7 +15,8 @@
  * endpoint, 413 body over http_body_max_bytes (http_server.c), 422 records
  * refused (strict batch, or the single record failed validation: it is kept
  * in rejected/ with the reason), 503 + Retry-After when ingest is busy or
- * does not answer within http_ingest_timeout_ms, 500 when ingest failed to store. */
+ * does not answer within http_ingest_timeout_ms, 507 + Retry-After when the
+ * disk is full, 500 when ingest failed to store otherwise. */
 #include "http_internal.h"
 
 #include <errno.h>
@@ -115,6 +116,13 @@ static int http_ingest_failure(struct http_reply *reply, const struct protocol_r
         reply->retry_after = HTTP_RETRY_AFTER_S;
         return 1;
     case PROTOCOL_STATUS_ERROR:
+        /* A full disk is the client's to wait out: 507 Insufficient Storage
+         * with Retry-After; re-sending the same batch_id later is safe. */
+        if (strstr(r->message, strerror(ENOSPC)) != NULL) {
+            http_reply_error(reply, 507, "ingest could not store the batch: %s", r->message);
+            reply->retry_after = HTTP_RETRY_AFTER_S;
+            return 1;
+        }
         http_reply_error(reply, 500, "ingest could not store the batch: %s", r->message);
         return 1;
     case PROTOCOL_STATUS_REFUSED:

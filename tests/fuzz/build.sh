@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# tests/fuzz/build.sh OUT_DIR - build every libFuzzer target (fuzz_*.c) with
+# clang -fsanitize=fuzzer,address,undefined into OUT_DIR/bin. The common
+# library is compiled again with coverage instrumentation into OUT_DIR/obj.
+set -eu
+cd "$(dirname "$0")/../.."
+OUT=${1:-build/fuzz}
+CLANG=${CLANG:-clang}
+PKGS="libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+CFLAGS="-std=c17 -D_GNU_SOURCE -Icommon -Ibroker/http -O1 -g $SAN $(pkg-config --cflags $PKGS)"
+LIBS="$(pkg-config --libs $PKGS) $(pkg-config --libs libcrypto 2>/dev/null) -linotifytools -lm"
+mkdir -p "$OUT/obj" "$OUT/bin"
+tests/fuzz/stubs.sh "$OUT"
+objs=()
+for c in common/*.c; do
+    o="$OUT/obj/$(basename "$c" .c).o"
+    if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find common -name '*.h' -newer "$o")" ]; then
+        $CLANG $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"
+    fi
+    objs+=("$o")
+done
+rm -f "$OUT/libcommon-fuzz.a"
+ar rcs "$OUT/libcommon-fuzz.a" "${objs[@]}"
+for f in tests/fuzz/fuzz_*.c; do
+    name=$(basename "$f" .c)
+    $CLANG $CFLAGS -I"$OUT" -fsanitize=fuzzer "$f" "$OUT/libcommon-fuzz.a" $LIBS -o "$OUT/bin/$name"
+done
+echo "built: $(ls "$OUT/bin" | tr '\n' ' ')"
