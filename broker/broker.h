@@ -56,6 +56,8 @@ void supervise_reap(struct supervisor *sup);
 /* Housekeeping: start children whose restart is due; drive the ordered stop
  * (SIGTERM, wait stop_timeout_ms, SIGKILL, next child). */
 void supervise_tick(struct supervisor *sup);
+/* Send sig to every running child (SIGHUP: reload their settings). */
+void supervise_signal(struct supervisor *sup, int sig);
 /* Begin the ordered stop ingest -> processor -> transformer. */
 void supervise_begin_stop(struct supervisor *sup);
 /* True once stopping and every child has been reaped. */

@@ -7,8 +7,10 @@
  * run/broker.pid, (--demo) make sure the demo endpoint and job exist, bind the
  * proxy, start the children, then one zmq_poll loop that forwards events and,
  * on a 50 ms housekeeping timer, reaps and restarts children. SIGTERM/SIGINT
- * (and SIGHUP) only set a flag; the loop then stops the children in order,
- * keeps forwarding their last events meanwhile, and exits 0. */
+ * only set a flag; the loop then stops the children in order,
+ * keeps forwarding their last events meanwhile, and exits 0. SIGHUP reloads
+ * the settings that can change while running (reload.h) and is passed on to
+ * the children. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -27,6 +29,8 @@
 #include "log.h"
 #include "pidfile.h"
 #include "notify.h"
+#include "reload.h"
+#include "stats.h"
 #include "http/http.h"
 
 #define BROKER_HOUSEKEEPING_MS 50
@@ -57,8 +61,7 @@ static int broker_signals(void)
     sigemptyset(&sa.sa_mask);
     /* No SA_RESTART: zmq_poll returns EINTR and the loop reacts at once. */
     sa.sa_handler = broker_on_stop;
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0 ||
-        sigaction(SIGHUP, &sa, NULL) != 0)
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
         return -1;
     sa.sa_handler = broker_on_child;
     sa.sa_flags = SA_NOCLDSTOP;
@@ -157,8 +160,12 @@ static int broker_loop(struct broker_ctx *ctx)
             supervise_reap(ctx->sup);
             supervise_tick(ctx->sup);
         }
-        if (now >= next_tick)
+        if (now >= next_tick) {
             next_tick = now + BROKER_HOUSEKEEPING_MS;
+            stats_tick();
+            if (reload_poll() && ctx->sup != NULL)
+                supervise_signal(ctx->sup, SIGHUP);
+        }
         notify_watchdog(ctx->notify);
     }
     return status;
@@ -214,6 +221,13 @@ int main(int argc, char **argv)
         log_error("start_failed reason=\"%s\"", err);
         return 1;
     }
+    if (reload_setup("broker", &ctx.cfg, ctx.config_path, data_dir, err) != 0) {
+        log_error("start_failed reason=\"%s\"", err);
+        pidfile_release(&ctx.pidfile);
+        return 1;
+    }
+    if (stats_open(ctx.cfg.data_dir, "broker", err) != 0)
+        log_warn("stats_unavailable reason=\"%s\"", err);
 
     if (notify_open(&ctx.notify, err) != 0)
         log_warn("notify_unavailable reason=\"%s\"", err);
@@ -261,6 +275,7 @@ done:
     proxy_close(&ctx.proxy);
     if (ctx.zmq != NULL)
         zmq_ctx_term(ctx.zmq);
+    stats_close();
     pidfile_release(&ctx.pidfile);
     notify_close(&ctx.notify);
     return status;

@@ -33,6 +33,7 @@
 #include "broker.h"
 #include "log.h"
 #include "notify.h"
+#include "stats.h"
 
 #define SUPERVISE_CHILDREN 3
 #define SUPERVISE_STABLE_MS 60000
@@ -289,9 +290,17 @@ void supervise_tick(struct supervisor *sup)
         struct supervise_child *c = &sup->children[i];
         if (c->pid == 0 && now >= c->restart_at_ms) {
             c->restarts++;
+            stats_count("process_restarts_total", c->name, 1);
             supervise_spawn(sup, c);
         }
     }
+}
+
+void supervise_signal(struct supervisor *sup, int sig)
+{
+    for (size_t i = 0; i < SUPERVISE_CHILDREN; i++)
+        if (sup->children[i].pid > 0)
+            kill(sup->children[i].pid, sig);
 }
 
 void supervise_begin_stop(struct supervisor *sup)

@@ -6,7 +6,8 @@
  *   endpoints(domain, name, version, mode, schema_json, created_at, updated_at,
  *             PRIMARY KEY(domain, name, version))
  *   jobs(domain, name, sql, write_mode, unique_key, schedule, cron,
- *        created_at, updated_at, PRIMARY KEY(domain, name))
+ *        created_at, updated_at, PRIMARY KEY(domain, name),
+ *        incremental INTEGER 0/1 -- version 2)
  *   executions(id INTEGER PRIMARY KEY, domain, job, trigger, status
  *              (RUNNING|SUCCEEDED|FAILED), started_at, finished_at, rows,
  *              error, inputs_json)

@@ -50,7 +50,9 @@ static const struct config_option config_options[] = {
     STRING_OPTION(data_dir, "./lakehouse", "LAKEHOUSE_DATA",
                   "root of all data (made absolute; relative paths in a config file are "
                   "relative to that file)"),
-    STRING_OPTION(log_level, "info", NULL, "debug, info, warn or error"),
+    STRING_OPTION(log_level, "info", NULL, "debug, info, warn or error (SIGHUP reloads it)"),
+    STRING_OPTION(log_format, "text", NULL,
+                  "text (key=value) or json (one JSON object per line) (SIGHUP reloads it)"),
     STRING_OPTION(events_pub_endpoint, "", NULL,
                   "where publishers connect and the broker XSUB binds "
                   "(empty: ipc://<data_dir>/run/events-in.sock)"),
@@ -88,6 +90,14 @@ static const struct config_option config_options[] = {
                "largest HTTP request body; a larger one is answered 413"),
     INT_OPTION(http_ingest_timeout_ms, 15000,
                "how long POST /ingest waits for ingest's durable ack before answering 503"),
+    INT_OPTION(retention_bronze_days, 90, "days bronze files are kept (by their dt= date)"),
+    INT_OPTION(retention_silver_days, 730,
+               "days silver snapshot history and row history are kept (never the current rows)"),
+    INT_OPTION(retention_gold_days, 2555, "days gold snapshot history is kept"),
+    STRING_OPTION(retention_tables, "", NULL,
+                  "per-table retention overrides, e.g. \"bronze:demo/flights=30 "
+                  "silver:demo/flights=365 gold:demo/flights_by_origin=3650\""),
+    INT_OPTION(vacuum_interval_days, 7, "VACUUM each silver database this often (daily maintenance)"),
 };
 
 #define CONFIG_OPTION_COUNT (sizeof config_options / sizeof config_options[0])
@@ -179,53 +189,89 @@ static int config_file_data_dir(struct config *cfg, const char *path, const char
     return config_set_string(cfg, config_find("data_dir"), joined, source, err);
 }
 
-static int config_load_file(struct config *cfg, const char *path, char err[ERROR_MAX])
+/* Apply the file to cfg, reporting every problem (not only the first) so
+ * that one run of `lakehouse config check` lists them all. Returns the
+ * number of problems. */
+static int config_apply_file(struct config *cfg, const char *path, config_report_fn report,
+                             void *arg)
 {
     char source[ERROR_MAX];
+    char err[ERROR_MAX];
     snprintf(source, sizeof source, "config %.400s", path);
     char *text = NULL;
     size_t len = 0;
-    if (fsutil_read_file(path, CONFIG_FILE_MAX, &text, &len, err) < 0)
-        return error_prefix(err, "%s", source);
+    if (fsutil_read_file(path, CONFIG_FILE_MAX, &text, &len, err) < 0) {
+        error_prefix(err, "%s", source);
+        report(err, arg);
+        return 1;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
-    if (root == NULL)
-        return error_set(err, "%s: line %d column %d: %s", source, jerr.line, jerr.column,
-                         jerr.text);
-    int rc = -1;
+    if (root == NULL) {
+        error_set(err, "%s: line %d column %d: %s", source, jerr.line, jerr.column, jerr.text);
+        report(err, arg);
+        return 1;
+    }
+    int problems = 0;
     if (!json_is_object(root)) {
         error_set(err, "%s: expected a JSON object", source);
-        goto done;
+        report(err, arg);
+        json_decref(root);
+        return 1;
     }
     const char *key;
     json_t *value;
     json_object_foreach(root, key, value) {
         const struct config_option *opt = config_find(key);
+        err[0] = '\0';
         if (opt == NULL) {
             error_set(err, "%s: unknown key '%.100s'", source, key);
-            goto done;
-        }
-        if (opt->type == CONFIG_INT) {
-            if (!json_is_integer(value)) {
-                error_set(err, "%s: key '%s' must be an integer", source, key);
-                goto done;
-            }
-            *config_int(cfg, opt) = json_integer_value(value);
+        } else if (opt->type == CONFIG_INT) {
+            if (json_is_integer(value))
+                *config_int(cfg, opt) = json_integer_value(value);
+            else
+                error_set(err, "%s: key '%s' must be an integer, got %s%.100s%s", source, key,
+                          json_is_string(value) ? "'" : "",
+                          json_is_string(value) ? json_string_value(value) : "another type",
+                          json_is_string(value) ? "'" : "");
         } else if (!json_is_string(value)) {
             error_set(err, "%s: key '%s' must be a string", source, key);
-            goto done;
         } else if (strcmp(key, "data_dir") == 0) {
-            if (config_file_data_dir(cfg, path, json_string_value(value), source, err) < 0)
-                goto done;
-        } else if (config_set_string(cfg, opt, json_string_value(value), source, err) < 0) {
-            goto done;
+            config_file_data_dir(cfg, path, json_string_value(value), source, err);
+        } else {
+            config_set_string(cfg, opt, json_string_value(value), source, err);
+        }
+        if (err[0] != '\0') {
+            report(err, arg);
+            problems++;
         }
     }
-    rc = 0;
-done:
     json_decref(root);
-    return rc;
+    return problems;
+}
+
+/* A reporter that joins every problem into one err message. */
+struct config_joined {
+    char *err;
+    int count;
+};
+
+static void config_join(const char *problem, void *arg)
+{
+    struct config_joined *j = arg;
+    size_t used = strlen(j->err);
+    if (j->count++ == 0)
+        snprintf(j->err, ERROR_MAX, "%s", problem);
+    else if (used + 3 < ERROR_MAX)
+        snprintf(j->err + used, ERROR_MAX - used, "; %s", problem);
+}
+
+static int config_load_file(struct config *cfg, const char *path, char err[ERROR_MAX])
+{
+    err[0] = '\0';
+    struct config_joined joined = {err, 0};
+    return config_apply_file(cfg, path, config_join, &joined) > 0 ? -1 : 0;
 }
 
 static int config_load_env(struct config *cfg, char err[ERROR_MAX])
@@ -300,27 +346,52 @@ static int config_absolute_data_dir(struct config *cfg, char err[ERROR_MAX])
     return fsutil_path(dir, sizeof cfg->data_dir, err, "%s", joined);
 }
 
-static int config_check(const struct config *cfg, char err[ERROR_MAX])
+/* Every bad value, each naming its key and value. Returns the count. */
+static int config_check_values(const struct config *cfg, config_report_fn report, void *arg)
 {
+    char err[ERROR_MAX];
+    int problems = 0;
     enum log_level level;
-    if (log_level_from_name(cfg->log_level, &level) < 0)
-        return error_set(err, "log_level '%s': must be debug, info, warn or error",
-                         cfg->log_level);
+    enum log_format format;
+    if (log_level_from_name(cfg->log_level, &level) < 0) {
+        error_set(err, "log_level '%.100s': must be debug, info, warn or error", cfg->log_level);
+        report(err, arg);
+        problems++;
+    }
+    if (log_format_from_name(cfg->log_format, &format) < 0) {
+        error_set(err, "log_format '%.100s': must be text or json", cfg->log_format);
+        report(err, arg);
+        problems++;
+    }
     for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++) {
         const struct config_option *opt = &config_options[i];
-        if (opt->type == CONFIG_INT && config_int_value(cfg, opt) < 1)
-            return error_set(err, "%s: must be a positive integer, got %lld", opt->name,
-                             (long long)config_int_value(cfg, opt));
+        if (opt->type == CONFIG_INT && config_int_value(cfg, opt) < 1) {
+            error_set(err, "%s: must be a positive integer, got %lld", opt->name,
+                      (long long)config_int_value(cfg, opt));
+            report(err, arg);
+            problems++;
+        }
     }
-    if (cfg->restart_backoff_min_ms > cfg->restart_backoff_max_ms)
-        return error_set(err, "restart_backoff_min_ms (%lld) is larger than "
-                              "restart_backoff_max_ms (%lld)",
-                         (long long)cfg->restart_backoff_min_ms,
-                         (long long)cfg->restart_backoff_max_ms);
-    if (cfg->record_max_bytes > cfg->batch_max_bytes)
-        return error_set(err, "record_max_bytes (%lld) is larger than batch_max_bytes (%lld)",
-                         (long long)cfg->record_max_bytes, (long long)cfg->batch_max_bytes);
-    return 0;
+    if (cfg->restart_backoff_min_ms > cfg->restart_backoff_max_ms) {
+        error_set(err, "restart_backoff_min_ms (%lld) is larger than restart_backoff_max_ms (%lld)",
+                  (long long)cfg->restart_backoff_min_ms, (long long)cfg->restart_backoff_max_ms);
+        report(err, arg);
+        problems++;
+    }
+    if (cfg->record_max_bytes > cfg->batch_max_bytes) {
+        error_set(err, "record_max_bytes (%lld) is larger than batch_max_bytes (%lld)",
+                  (long long)cfg->record_max_bytes, (long long)cfg->batch_max_bytes);
+        report(err, arg);
+        problems++;
+    }
+    return problems;
+}
+
+static int config_check(const struct config *cfg, char err[ERROR_MAX])
+{
+    err[0] = '\0';
+    struct config_joined joined = {err, 0};
+    return config_check_values(cfg, config_join, &joined) > 0 ? -1 : 0;
 }
 
 /* Fill empty endpoints, then check every ipc:// path against the kernel's
@@ -366,6 +437,37 @@ int config_load(struct config *cfg, const char *path, const char *data_dir_overr
         config_endpoints(cfg, err) < 0)
         return -1;
     return 0;
+}
+
+int config_check_file(const char *path, config_report_fn report, void *arg)
+{
+    struct config *cfg = malloc(sizeof *cfg);
+    char err[ERROR_MAX];
+    if (cfg == NULL) {
+        report("out of memory", arg);
+        return 1;
+    }
+    config_defaults(cfg);
+    int problems = config_apply_file(cfg, path, report, arg);
+    /* Keys with a bad type kept their defaults: the rest is still checked. */
+    problems += config_check_values(cfg, report, arg);
+    if (config_absolute_data_dir(cfg, err) < 0 || config_endpoints(cfg, err) < 0) {
+        report(err, arg);
+        problems++;
+    }
+    free(cfg);
+    return problems;
+}
+
+void config_print_defaults(const char *data_dir, FILE *out)
+{
+    struct config *cfg = malloc(sizeof *cfg);
+    if (cfg == NULL)
+        return;
+    config_defaults(cfg);
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", data_dir);
+    config_print(cfg, out);
+    free(cfg);
 }
 
 void config_print_help(FILE *out)

@@ -34,6 +34,7 @@
 struct config {
     char data_dir[PATH_MAX];        /* default "./lakehouse" */
     char log_level[16];             /* debug|info|warn|error, default info */
+    char log_format[16];            /* text|json, default text */
 
     char events_pub_endpoint[CONFIG_ENDPOINT_MAX];
     char events_sub_endpoint[CONFIG_ENDPOINT_MAX];
@@ -68,6 +69,13 @@ struct config {
     char http_token[256];           /* bearer token; "" = none (then loopback only) */
     int64_t http_body_max_bytes;    /* request body limit, larger -> 413; default 16 MiB */
     int64_t http_ingest_timeout_ms; /* wait for ingest's ack, then 503; default 15000 */
+
+    /* retention and compaction (common/retention.h, processor/retention.c) */
+    int64_t retention_bronze_days;  /* bronze files (by dt= date); default 90 */
+    int64_t retention_silver_days;  /* silver snapshots + row history; default 730 */
+    int64_t retention_gold_days;    /* gold snapshots; default 2555 */
+    char retention_tables[1024];    /* per-table overrides "layer:domain/table=days ..."; "" none */
+    int64_t vacuum_interval_days;   /* VACUUM silver databases this often; default 7 */
 };
 
 /* Fill cfg from defaults, then the JSON file at path (NULL: none), then the
@@ -75,6 +83,24 @@ struct config {
  * Returns 0, or -1 with err such as "config /etc/x.json: unknown key 'seal_ms'". */
 int config_load(struct config *cfg, const char *path, const char *data_dir_override,
                 char err[ERROR_MAX]);
+
+/* Settings that a running process applies again on SIGHUP (reload.h); every
+ * other change needs a restart. */
+#define CONFIG_RELOADABLE "log_level, log_format"
+
+/* Receives each problem found by config_check_file. */
+typedef void (*config_report_fn)(const char *problem, void *arg);
+
+/* Validate the JSON config file at path without stopping at the first
+ * problem: syntax, unknown keys, values of the wrong type or out of range
+ * (each message names the key and the value), and the rules between keys.
+ * The environment is not read. Returns the number of problems (0: valid). */
+int config_check_file(const char *path, config_report_fn report, void *arg);
+
+/* Print the default configuration as a JSON config file with the given
+ * data_dir (endpoints left empty, i.e. derived): `make install` writes
+ * /etc/lakehouse/lakehouse.json with it, and config_load reads it back. */
+void config_print_defaults(const char *data_dir, FILE *out);
 
 /* Print every option with its type, default and help (for --help and docs). */
 void config_print_help(FILE *out);

@@ -36,7 +36,9 @@ static int control_check_request(const struct control_request *req, char err[ERR
         return error_prefix(err, "control request");
     if (req->name[0] != '\0' && names_check_object("table/job", req->name, err) < 0)
         return error_prefix(err, "control request");
-    if (req->from[0] != '\0' && !control_is_date(req->from))
+    /* from is a date, or a snapshot id for "rollback" */
+    if (req->from[0] != '\0' && !control_is_date(req->from) &&
+        strspn(req->from, "0123456789") != strlen(req->from))
         return error_set(err, "control request: invalid from date '%s' (YYYY-MM-DD)", req->from);
     if (req->to[0] != '\0' && !control_is_date(req->to))
         return error_set(err, "control request: invalid to date '%s' (YYYY-MM-DD)", req->to);

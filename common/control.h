@@ -17,6 +17,34 @@
  *               with a range, the files of those dates are merged again.
  *               Replies when done: count = files merged, message = summary.
  *     "reconcile" -> scan bronze against the ledger now; count = files merged.
+ *     "drop"    domain, name = endpoint: delete the data of an endpoint that
+ *               is no longer in the catalog (callers delete it there first):
+ *               bronze/<d>/<n>, the silver table with its _ledger,
+ *               _quarantine and _snapshots rows (one transaction), and
+ *               rejected/<d>/<n>. count = bronze files deleted, id = silver
+ *               rows dropped. An error message starting "busy:" means ingest
+ *               still holds a spool file of the endpoint: retry shortly.
+ *               Sending it again after any failure finishes the job.
+ *     "rollback" domain, name = silver table, from = snapshot id (digits):
+ *               make the table equal its state at that snapshot, as a new
+ *               snapshot (operation "rollback", so it can be undone by
+ *               another rollback). Replies id = the new snapshot, count =
+ *               rows inserted + updated + deleted. Errors: unknown table or
+ *               snapshot of another table.
+ *     "expire"  domain ("" = every domain), name = table ("" = every table):
+ *               delete what is older than the retention horizons
+ *               (common/retention.h): bronze files of earlier dt= dates
+ *               (merged or quarantined ones only; their ledger rows stay),
+ *               silver _snapshots rows and ended _h_<table> versions; never
+ *               a table's newest snapshot or current rows. count = bronze
+ *               files, id = snapshots, message = totals and per-table detail.
+ *     "expire_dry_run" the same scope: nothing is deleted, the reply says
+ *               what "expire" would delete.
+ *     "compact" domain/name as for expire, from = "YYYY-MM-DD" (one date) or
+ *               "" (every closed day, before today UTC): rewrite runs of small
+ *               merged bronze files of a table and day into one file each
+ *               (processor/compaction.c); count = input files, id = files
+ *               written. The inputs are deleted after a grace period.
  *   transformer (config.transformer_control_endpoint)
  *     "ping"    -> ok
  *     "run"     domain, name = job: start a run now; replies at once with
@@ -67,7 +95,8 @@ int control_reply_decode(const void *buf, size_t len, struct control_reply *out,
  * transport error: 0 is returned and reply->ok is false. A new socket is
  * used for each call and closed before returning (LINGER 0), so a call that
  * timed out leaves nothing behind. Decoding (both sides) checks domain and
- * name to be "" or valid object names and from/to to be "" or YYYY-MM-DD. */
+ * name to be "" or valid object names, from to be "", YYYY-MM-DD or digits
+ * (a snapshot id), and to to be "" or YYYY-MM-DD. */
 int control_call(void *zmq_context, const char *endpoint, const struct control_request *req,
                  int timeout_ms, struct control_reply *reply, char err[ERROR_MAX]);
 

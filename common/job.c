@@ -121,6 +121,17 @@ static int job_unique_key_normalize(const char *in, char out[JOB_UNIQUE_KEY_MAX]
     return 0;
 }
 
+/* sqlref_at_fn for job_validate: notes a bare @changes; the text is unused. */
+static int job_note_at(void *arg, const struct sqlref *ref, const struct sqlref_at *at,
+                       char **text, char err[ERROR_MAX])
+{
+    (void)ref;
+    if (at->kind == SQLREF_AT_CHANGES && at->snapshot < 0)
+        *(bool *)arg = true;
+    *text = strdup("x");
+    return *text != NULL ? 0 : error_set(err, "out of memory");
+}
+
 int job_validate(const struct job_def *job, char err[ERROR_MAX])
 {
     if (names_check_object("domain", job->domain, err) < 0 ||
@@ -157,6 +168,22 @@ int job_validate(const struct job_def *job, char err[ERROR_MAX])
         return error_set(err, "job %s.%s: invalid schedule", id_domain, id_name);
     }
 
+    if (job->incremental && job->write_mode == JOB_WRITE_OVERWRITE)
+        return error_set(err,
+                         "job %s.%s: incremental needs write_mode append or a unique_key "
+                         "(overwrite would keep only what the last changes produced)",
+                         id_domain, id_name);
+    bool bare_changes = false;
+    char *text = NULL;
+    if (sqlref_rewrite_at(job->sql, job_note_at, &bare_changes, &text, NULL, NULL, err) < 0)
+        return error_prefix(err, "job %s.%s", id_domain, id_name);
+    free(text);
+    if (bare_changes && !job->incremental)
+        return error_set(err,
+                         "job %s.%s: @changes without a range reads the changes since the "
+                         "job's last run: add '-- incremental: true' (JSON \"incremental\": "
+                         "true), or give a range @changes(<from>[,<to>])",
+                         id_domain, id_name);
     struct sqlref *refs = NULL;
     size_t count = 0;
     if (sqlref_rewrite(job->sql, NULL, &refs, &count, err) < 0)
@@ -188,9 +215,9 @@ int job_dependencies(const struct job_def *job, struct sqlref **refs, size_t *co
 
 /* Header keys of the SQL-file form. */
 enum job_key { JOB_KEY_JOB, JOB_KEY_DOMAIN, JOB_KEY_WRITE_MODE, JOB_KEY_UNIQUE_KEY,
-               JOB_KEY_SCHEDULE, JOB_KEY_CRON, JOB_KEY_COUNT };
+               JOB_KEY_SCHEDULE, JOB_KEY_CRON, JOB_KEY_INCREMENTAL, JOB_KEY_COUNT };
 static const char *const job_key_names[JOB_KEY_COUNT] = {
-    "job", "domain", "write_mode", "unique_key", "schedule", "cron"};
+    "job", "domain", "write_mode", "unique_key", "schedule", "cron", "incremental"};
 
 /* The base name of a path without ".sql". */
 static void job_default_name(const char *in, char out[NAMES_MAX + 8])
@@ -260,7 +287,7 @@ int job_parse_sql_file(const char *text, const char *default_name, struct job_de
             if (key < 0)
                 return error_set(err,
                                  "line %d: unknown header key '%.*s' (known: job, domain, "
-                                 "write_mode, unique_key, schedule, cron)",
+                                 "write_mode, unique_key, schedule, cron, incremental)",
                                  line_no, (int)(k > JOB_SHOWN_MAX ? JOB_SHOWN_MAX : k), s);
             if (have[key])
                 return error_set(err, "line %d: '%s' given twice (first on line %d)", line_no,
@@ -348,6 +375,15 @@ int job_parse_sql_file(const char *text, const char *default_name, struct job_de
                              key_line[JOB_KEY_CRON]);
     }
 
+    if (have[JOB_KEY_INCREMENTAL]) {
+        if (strcasecmp(values[JOB_KEY_INCREMENTAL], "true") == 0)
+            job.incremental = true;
+        else if (strcasecmp(values[JOB_KEY_INCREMENTAL], "false") != 0)
+            return error_set(err, "line %d: incremental must be true or false, not '%.*s'",
+                             key_line[JOB_KEY_INCREMENTAL], JOB_SHOWN_MAX,
+                             values[JOB_KEY_INCREMENTAL]);
+    }
+
     /* The SQL: everything from the first non-header line, trailing blanks cut. */
     size_t sql_len = strlen(sql_start);
     while (sql_len > 0 && isspace((unsigned char)sql_start[sql_len - 1]))
@@ -388,7 +424,8 @@ static int job_json_string(const json_t *json, const char *key, bool required, c
 int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
 {
     static const char *const keys[] = {"domain", "job_name", "query", "write_mode",
-                                       "unique_key", "schedule_type", "cron_schedule", NULL};
+                                       "unique_key", "schedule_type", "cron_schedule",
+                                       "incremental", NULL};
     memset(out, 0, sizeof *out);
     if (!json_is_object(json))
         return error_set(err, "job: expected a JSON object");
@@ -401,7 +438,7 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
         if (!known)
             return error_set(err,
                              "job: unknown key '%.*s' (known: domain, job_name, query, write_mode, "
-                             "unique_key, schedule_type, cron_schedule)",
+                             "unique_key, schedule_type, cron_schedule, incremental)",
                              JOB_SHOWN_MAX, key);
     }
 
@@ -445,6 +482,11 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
     if (schedule[0] != '\0' && job_schedule_from_name(schedule, &job.schedule) < 0)
         return error_set(err, "job: unknown schedule_type '%s' (dependency | cron)", schedule);
 
+    json_t *inc = json_object_get(json, "incremental");
+    if (inc != NULL && !json_is_null(inc) && !json_is_boolean(inc))
+        return error_set(err, "job: 'incremental' must be true or false");
+    job.incremental = json_is_true(inc);
+
     json_t *q = json_object_get(json, "query");
     if (q == NULL || json_is_null(q))
         return error_set(err, "job: missing 'query'");
@@ -463,12 +505,12 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
 
 json_t *job_to_json(const struct job_def *job)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?}", "domain", job->domain, "job_name",
-                     job->name, "query", job->sql ? job->sql : "", "write_mode",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b}", "domain", job->domain,
+                     "job_name", job->name, "query", job->sql ? job->sql : "", "write_mode",
                      job_write_mode_name(job->write_mode), "unique_key",
                      job->unique_key[0] ? job->unique_key : NULL, "schedule_type",
                      job_schedule_name(job->schedule), "cron_schedule",
-                     job->cron[0] ? job->cron : NULL);
+                     job->cron[0] ? job->cron : NULL, "incremental", job->incremental);
 }
 
 /* Cycle search over the job graph: edge a -> b when job a reads b's table. */

@@ -10,13 +10,42 @@
  *   -- schedule: dependency            (dependency | cron; default dependency, or cron
  *                                       when a cron line is given)
  *   -- cron: 0 2 * * ? *               (with schedule: cron; 5- or 6-field form, UTC)
+ *   -- incremental: true               (optional, default false; JSON form: "incremental":
+ *                                       true. Needs write_mode append / a unique_key.)
  *   SELECT ... FROM demo.silver.flights ...
  * Header lines are the leading "-- key: value" comment lines (keys matched
  * without regard to case; other leading comments are skipped); unknown or
  * repeated keys are errors naming the line; the SQL is the rest. A job writes
  * the gold table named after it: <domain>.gold.<job>. Dependencies of a job
  * are the tables its SQL references (sqlref.h). A job may not read its own
- * output table, and a set of jobs may not form a cycle through gold tables. */
+ * output table, and a set of jobs may not form a cycle through gold tables.
+ *
+ * Incremental jobs: in the SQL of a job with incremental: true, a silver
+ * reference followed by a bare @changes (demo.silver.flights@changes) reads
+ * the change feed (timetravel.h: the table's columns plus _change_type,
+ * _snapshot_id, _committed_at) of the snapshots after the one the job's last
+ * successful run read (as in its execution's inputs_json; taken from the
+ * gold _lineage row, which commits with the gold rows), up to the snapshot this
+ * run reads; on the first run (or after the table was rebuilt with lower
+ * snapshot ids) every change from the first snapshot; a changed definition
+ * (trigger "definition") also reads every change. Plain references still
+ * read the whole table, so the usual form recomputes only the groups touched
+ * (the before-images of updates and deletes name the groups rows left):
+ *   -- unique_key: origin, day
+ *   -- incremental: true
+ *   WITH touched AS (SELECT DISTINCT origin, substr(date, 1, 10) AS day
+ *                    FROM demo.silver.flights@changes),
+ *        agg AS (SELECT origin, substr(date, 1, 10) AS day, count(*) AS flights
+ *                FROM demo.silver.flights
+ *                WHERE (origin, substr(date, 1, 10)) IN (SELECT origin, day FROM touched)
+ *                GROUP BY 1, 2)
+ *   SELECT t.origin, t.day, a.flights, a.origin IS NULL AS _delete
+ *   FROM touched AS t LEFT JOIN agg AS a ON a.origin = t.origin AND a.day = t.day
+ * An output column _delete (upsert jobs): a row where it is true deletes its
+ * key from the gold table instead of being written (a group that lost all
+ * its rows); _delete is not stored. Bare @changes is refused outside
+ * incremental jobs; incremental needs write mode append (usually with a
+ * unique_key): overwrite would keep only the groups of the last changes. */
 #ifndef LAKEHOUSE_JOB_H
 #define LAKEHOUSE_JOB_H
 
@@ -41,6 +70,7 @@ struct job_def {
     char unique_key[JOB_UNIQUE_KEY_MAX]; /* comma-separated column names, "" = none */
     enum job_schedule schedule;
     char cron[JOB_CRON_MAX];            /* "" unless schedule is cron */
+    bool incremental;                   /* reads @changes since its last success */
 };
 
 const char *job_write_mode_name(enum job_write_mode m);
@@ -53,7 +83,8 @@ int job_schedule_from_name(const char *name, enum job_schedule *out);
 int job_parse_sql_file(const char *text, const char *default_name, struct job_def *out,
                        char err[ERROR_MAX]);
 /* JSON form {domain, job_name, query, write_mode, unique_key, schedule_type,
- * cron_schedule}; to_json returns a new reference. */
+ * cron_schedule, incremental (boolean, optional)}; to_json returns a new
+ * reference. */
 int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX]);
 json_t *job_to_json(const struct job_def *job);
 

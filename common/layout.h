@@ -11,12 +11,21 @@
  *              source TEXT NOT NULL, rows_inserted INTEGER NOT NULL,
  *              rows_updated INTEGER NOT NULL, rows_unchanged INTEGER NOT NULL,
  *              rows_deleted INTEGER NOT NULL, schema_version INTEGER NOT NULL)
- *       operation: silver "merge" | "replay"; gold "overwrite" | "append" | "upsert"
+ *       operation: silver "merge" | "replay" | "rollback" (source "snapshot:<id>"); gold "overwrite" | "append" | "upsert"
  *       source:    silver: the bronze file (relative path); gold: "execution:<id>"
  *   _ledger(file TEXT PRIMARY KEY, table_name TEXT NOT NULL, snapshot_id INTEGER NOT NULL,
  *           records INTEGER NOT NULL, merged_at TEXT NOT NULL)      -- silver only
  *   _quarantine(file TEXT PRIMARY KEY, table_name TEXT NOT NULL, reason TEXT NOT NULL,
  *               at TEXT NOT NULL)                                     -- silver only
+ *   _h_<table>(<the table's columns>, _valid_from INTEGER NOT NULL, _valid_to INTEGER)
+ *       -- silver only: every version of every row; _valid_from = the snapshot that
+ *       created it, _valid_to = the one that ended it (NULL = current); written in
+ *       the same transaction as the table (processor/history.c, timetravel.h)
+ *   _lineage(snapshot_id INTEGER NOT NULL, input_table TEXT NOT NULL,
+ *            input_snapshot_id INTEGER NOT NULL, changes_from INTEGER, change_rows INTEGER)
+ *       -- gold only: per gold snapshot, the snapshot of every table the run read
+ *       ("demo.silver.flights"); changes_from/change_rows when it read @changes
+ *       (job.h); written in the run's transaction (transformer/lineage.c)
  * A bronze file is merged and recorded in _ledger in one transaction (rule 2).
  * Silver tables carry the user columns plus _seq INTEGER (the winning record's
  * ingest sequence), _insert_date TEXT, _schema_version INTEGER and _rescued TEXT.

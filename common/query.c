@@ -21,9 +21,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bronze_vtab.h"
 #include "layout.h"
 #include "names.h"
 #include "sqlref.h"
+#include "timetravel.h"
 
 /* Result bytes (roughly: the text of the values) after which a result is cut
  * and marked truncated, whatever max_rows says: bounded memory. */
@@ -198,6 +200,12 @@ static int query_attach(sqlite3 *db, const char *data_dir, const struct sqlref *
                         char err[ERROR_MAX])
 {
     for (size_t i = 0; i < count; i++) {
+        if (refs[i].layer == SQLREF_BRONZE) {
+            /* one virtual table per referenced endpoint (bronze_vtab.h) */
+            if (bronze_vtab_attach(db, data_dir, refs[i].domain, refs[i].table, err) != 0)
+                return -1;
+            continue;
+        }
         bool seen = false;
         for (size_t j = 0; j < i; j++) {
             if (refs[j].layer == refs[i].layer && strcmp(refs[j].domain, refs[i].domain) == 0)
@@ -205,12 +213,6 @@ static int query_attach(sqlite3 *db, const char *data_dir, const struct sqlref *
         }
         if (seen)
             continue;
-        if (refs[i].layer == SQLREF_BRONZE) {
-            return error_set(err,
-                             "%s.bronze.%s: bronze holds compressed files, not SQL tables; "
-                             "query %s.silver.%s instead",
-                             refs[i].domain, refs[i].table, refs[i].domain, refs[i].table);
-        }
         char path[4096];
         char uri[3 * 4096 + 16];
         if (query_db_path(path, sizeof path, data_dir, refs[i].layer, refs[i].domain) != 0 ||
@@ -437,6 +439,14 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
         goto fail;
     if (query_attach(db, data_dir, refs, ref_count, err) != 0)
         goto fail;
+    if (strchr(sql, '@') != NULL) {
+        /* history forms (t@42, t@changes(...): timetravel.h) need the
+         * attached databases: rewrite once more, before the authorizer */
+        free(rewritten);
+        rewritten = NULL;
+        if (sqlref_rewrite_at(sql, timetravel_expand, db, &rewritten, NULL, NULL, err) != 0)
+            goto fail;
+    }
     /* After our ATTACHes: from here on only reads. */
     sqlite3_set_authorizer(db, query_authorize, &auth);
     if (timeout_ms > 0) {

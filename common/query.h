@@ -1,7 +1,8 @@
 /* query.h - read-only SQL over the three layers, for `lakehouse query` and the
  * broker's query API.
  *
- * References are written domain.silver.table / domain.gold.table (sqlref.h).
+ * References are written domain.silver.table / domain.gold.table /
+ * domain.bronze.table (sqlref.h).
  * Each referenced database is ATTACHed read-only (URI mode=ro) to a private
  * in-memory connection; read-only-ness is enforced by the engine: the
  * connection is opened with SQLITE_OPEN_READONLY semantics for attached files
@@ -11,8 +12,8 @@
  *
  * Details (query.c):
  *   - one statement per query ("SELECT 1; SELECT 2" is an error);
- *   - a bronze reference is an error: bronze is compressed files, query the
- *     silver table instead;
+ *   - a bronze reference (domain.bronze.table) scans the endpoint's bronze
+ *     files through a read-only virtual table (bronze_vtab.h);
  *   - values: INTEGER -> JSON integer, REAL -> JSON real (inf/nan -> null),
  *     TEXT -> string (invalid UTF-8 bytes become U+FFFD), BLOB -> lower-case
  *     hex string, NULL -> null;

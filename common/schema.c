@@ -907,12 +907,24 @@ static ssize_t schema_auto_column(const struct schema *schema, const char *key)
     return schema_find_column_nocase(schema, sanitized);
 }
 
+/* With values == NULL the normal form is built as a new object in
+ * *normalized; otherwise (schema_normalize_values, not SINGLE_COLUMN) each
+ * column's value goes to values[i] and the rescued fields to *rescued_out,
+ * with the same checks and messages. */
 static int schema_normalize(const struct schema *schema, const json_t *record, bool check,
-                            json_t **normalized, char err[ERROR_MAX])
+                            json_t **normalized, json_t **values, json_t **rescued_out,
+                            char err[ERROR_MAX])
 {
-    *normalized = NULL;
+    if (normalized != NULL)
+        *normalized = NULL;
+    if (values != NULL) {
+        memset(values, 0, schema->column_count * sizeof *values);
+        *rescued_out = NULL;
+    }
     if (record == NULL || json_is_null(record))
         return error_set(err, "record is null");
+    if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN && values != NULL)
+        return error_set(err, "schema_normalize_values: SINGLE_COLUMN schema");
     if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN) {
         json_t *out = json_object();
         if (out == NULL || json_object_set(out, SCHEMA_SINGLE_COLUMN_NAME, (json_t *)record) < 0) {
@@ -970,8 +982,7 @@ static int schema_normalize(const struct schema *schema, const json_t *record, b
         }
     }
 
-    out = json_object();
-    if (out == NULL) {
+    if (values == NULL && (out = json_object()) == NULL) {
         error_set(err, "out of memory");
         goto fail;
     }
@@ -1000,24 +1011,36 @@ static int schema_normalize(const struct schema *schema, const json_t *record, b
             }
             goto fail;
         }
+        if (values != NULL) {
+            values[i] = value;
+            continue;
+        }
         if (json_object_set_new(out, col->name, value) < 0) {
             error_set(err, "out of memory");
             goto fail;
         }
     }
-    if (rescued != NULL && json_object_set_new(out, SCHEMA_RESCUED_COLUMN, rescued) < 0) {
+    if (values != NULL) {
+        *rescued_out = rescued;
+        rescued = NULL;
+    } else if (rescued != NULL && json_object_set_new(out, SCHEMA_RESCUED_COLUMN, rescued) < 0) {
         rescued = NULL;
         error_set(err, "out of memory");
         goto fail;
     }
     if (slots != stack)
         free(slots);
-    *normalized = out;
+    if (normalized != NULL)
+        *normalized = out;
     return 0;
 
 fail:
     json_decref(out);
     json_decref(rescued);
+    for (size_t i = 0; values != NULL && i < schema->column_count; i++) {
+        json_decref(values[i]);
+        values[i] = NULL;
+    }
     if (slots != stack)
         free(slots);
     return -1;
@@ -1026,13 +1049,19 @@ fail:
 int schema_validate_record(const struct schema *schema, const json_t *record,
                            json_t **normalized, char err[ERROR_MAX])
 {
-    return schema_normalize(schema, record, true, normalized, err);
+    return schema_normalize(schema, record, true, normalized, NULL, NULL, err);
 }
 
 int schema_passthrough_record(const struct schema *schema, const json_t *record,
                               json_t **normalized, char err[ERROR_MAX])
 {
-    return schema_normalize(schema, record, false, normalized, err);
+    return schema_normalize(schema, record, false, normalized, NULL, NULL, err);
+}
+
+int schema_normalize_values(const struct schema *schema, const json_t *record, bool check,
+                            json_t **values, json_t **rescued, char err[ERROR_MAX])
+{
+    return schema_normalize(schema, record, check, NULL, values, rescued, err);
 }
 
 /* --------------------------------------------------- inference, evolution */

@@ -130,6 +130,17 @@ int schema_validate_record(const struct schema *schema, const json_t *record,
 int schema_passthrough_record(const struct schema *schema, const json_t *record,
                               json_t **normalized, char err[ERROR_MAX]);
 
+/* The same normalisation (check = true: schema_validate_record, false:
+ * schema_passthrough_record) without building the normalised object, for
+ * writers that serialise it themselves (ingest's hot path): values[i] (an
+ * array of column_count) receives a new reference to column i's normal form,
+ * or NULL when absent; *rescued the "_rescued" object or NULL. The object
+ * form is these values in column order, then "_rescued". The caller owns
+ * every reference; on failure all are NULL. Not for SINGLE_COLUMN schemas
+ * (returns -1). */
+int schema_normalize_values(const struct schema *schema, const json_t *record, bool check,
+                            json_t **values, json_t **rescued, char err[ERROR_MAX]);
+
 /* AUTO_INFERENCE: does this record need a new schema version? Returns 1 and a
  * new schema in *evolved (caller owns; version = current->version, the catalog
  * assigns the next) when the record has fields the schema lacks (names

@@ -191,8 +191,78 @@ static size_t sqlref_skip_number(const char *s)
     }
 }
 
-int sqlref_rewrite_main(const char *sql, enum sqlref_layer main_layer, const char *main_domain,
-                        char **out_sql, struct sqlref **refs, size_t *count, char err[ERROR_MAX])
+/* Parse a history suffix at s (s[0] == '@'). Returns its length, or 0 with
+ * err when it is none of the forms of sqlref.h. */
+static size_t sqlref_parse_at(const char *s, struct sqlref_at *at, char err[ERROR_MAX])
+{
+    memset(at, 0, sizeof *at);
+    size_t i = 1;
+    if (s[i] >= '0' && s[i] <= '9') {
+        while (s[i] >= '0' && s[i] <= '9' && i < 19)
+            at->snapshot = at->snapshot * 10 + (s[i++] - '0');
+        if (!sqlref_is_ident_char((unsigned char)s[i])) {
+            at->kind = SQLREF_AT_SNAPSHOT;
+            return i;
+        }
+    } else if (s[i] == '\'') {
+        const char *end = strchr(s + 2, '\'');
+        if (end != NULL && (size_t)(end - s - 2) < sizeof at->time) {
+            memcpy(at->time, s + 2, (size_t)(end - s - 2));
+            at->time[end - s - 2] = '\0';
+            at->kind = SQLREF_AT_TIME;
+            return (size_t)(end - s) + 1;
+        }
+    } else if (strncasecmp(s + 1, "scd2", 4) == 0 && !sqlref_is_ident_char((unsigned char)s[5])) {
+        at->kind = SQLREF_AT_SCD2;
+        return 5;
+    } else if (strncasecmp(s + 1, "changes", 7) == 0) {
+        i = 8;
+        size_t j = i;
+        while (sqlref_is_space(s[j]))
+            j++;
+        if (!sqlref_is_ident_char((unsigned char)s[i]) && s[j] != '(') {
+            /* bare @changes: since the job's last run (incremental jobs, job.h) */
+            at->kind = SQLREF_AT_CHANGES;
+            at->snapshot = -1;
+            return i;
+        }
+        while (sqlref_is_space(s[i]))
+            i++;
+        int64_t v[2] = {-1, 0};
+        int n = 0;
+        if (s[i] == '(') {
+            for (i++; n < 2; n++) {
+                while (sqlref_is_space(s[i]))
+                    i++;
+                if (s[i] < '0' || s[i] > '9')
+                    break;
+                v[n] = 0;
+                for (int d = 0; s[i] >= '0' && s[i] <= '9' && d < 18; d++)
+                    v[n] = v[n] * 10 + (s[i++] - '0');
+                while (sqlref_is_space(s[i]))
+                    i++;
+                if (s[i] != ',')
+                    break;
+                i++;
+            }
+            if (v[0] >= 0 && s[i] == ')' && (n == 0 || n == 1)) {
+                at->kind = SQLREF_AT_CHANGES;
+                at->snapshot = v[0];
+                at->to = n == 1 ? v[1] : 0;
+                return i + 1;
+            }
+        }
+    }
+    error_set(err, "invalid history suffix '%.40s': expected @<snapshot id>, @'<timestamp>', "
+                   "@changes(<from>[,<to>]) or @scd2",
+              s);
+    return 0;
+}
+
+static int sqlref_rewrite_core(const char *sql, enum sqlref_layer main_layer,
+                               const char *main_domain, sqlref_at_fn at_fn, void *at_arg,
+                               char **out_sql, struct sqlref **refs, size_t *count,
+                               char err[ERROR_MAX])
 {
     struct sqlref_buf out = {0};
     struct sqlref *list = NULL;
@@ -257,6 +327,20 @@ int sqlref_rewrite_main(const char *sql, enum sqlref_layer main_layer, const cha
                 }
                 if (sqlref_add(&list, &n, &cap, &ref) < 0)
                     goto oom;
+                if (at_fn != NULL && s[total] == '@') {
+                    struct sqlref_at at;
+                    size_t at_len = sqlref_parse_at(s + total, &at, err);
+                    char *text = NULL;
+                    if (at_len == 0 || at_fn(at_arg, &ref, &at, &text, err) != 0)
+                        goto fail;
+                    int rc = sqlref_buf_puts(&out, text);
+                    free(text);
+                    if (rc < 0)
+                        goto oom;
+                    i += total + at_len;
+                    prev_dot = false;
+                    continue;
+                }
                 char text[SQLREF_SCHEMA_MAX + NAMES_MAX + 8];
                 if (main_domain != NULL && layer == main_layer &&
                     strcmp(ref.domain, main_domain) == 0) {
@@ -306,6 +390,26 @@ fail:
     if (count != NULL)
         *count = 0;
     return -1;
+}
+
+int sqlref_rewrite_main(const char *sql, enum sqlref_layer main_layer, const char *main_domain,
+                        char **out_sql, struct sqlref **refs, size_t *count, char err[ERROR_MAX])
+{
+    return sqlref_rewrite_core(sql, main_layer, main_domain, NULL, NULL, out_sql, refs, count,
+                               err);
+}
+
+int sqlref_rewrite_at(const char *sql, sqlref_at_fn fn, void *arg, char **out_sql,
+                      struct sqlref **refs, size_t *count, char err[ERROR_MAX])
+{
+    return sqlref_rewrite_core(sql, SQLREF_GOLD, NULL, fn, arg, out_sql, refs, count, err);
+}
+
+int sqlref_rewrite_main_at(const char *sql, enum sqlref_layer main_layer, const char *main_domain,
+                           sqlref_at_fn fn, void *arg, char **out_sql, struct sqlref **refs,
+                           size_t *count, char err[ERROR_MAX])
+{
+    return sqlref_rewrite_core(sql, main_layer, main_domain, fn, arg, out_sql, refs, count, err);
 }
 
 int sqlref_rewrite(const char *sql, char **out_sql, struct sqlref **refs, size_t *count,

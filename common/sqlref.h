@@ -11,6 +11,7 @@
 #define LAKEHOUSE_SQLREF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "error.h"
 #include "names.h"
 
@@ -43,5 +44,43 @@ int sqlref_rewrite(const char *sql, char **out_sql, struct sqlref **refs, size_t
  * time. main_domain NULL behaves exactly like sqlref_rewrite. Same ownership. */
 int sqlref_rewrite_main(const char *sql, enum sqlref_layer main_layer, const char *main_domain,
                         char **out_sql, struct sqlref **refs, size_t *count, char err[ERROR_MAX]);
+
+/* History forms: a suffix written right after a reference, without blanks.
+ *   demo.silver.t@42                       the table as of snapshot 42
+ *   demo.silver.t@'2026-11-21T10:00:00Z'   as of the snapshot current at that
+ *                                          instant (ISO 8601; no zone = UTC)
+ *   demo.silver.t@changes(3,7)             change feed of snapshots 3..7
+ *   demo.silver.t@changes(3)               ... from snapshot 3 to the latest
+ *   demo.silver.t@changes                  in an incremental job (job.h) only:
+ *                                          the changes since the job's last
+ *                                          successful run (snapshot = -1 here)
+ *   demo.silver.t@scd2                     every version with validity times
+ * sqlref_rewrite and sqlref_rewrite_main leave a suffix in the text as it is
+ * (SQLite then reports a syntax error there); sqlref_rewrite_at hands each
+ * reference with a suffix to a callback that returns the replacement text
+ * (e.g. a subquery; query.c / timetravel.h). */
+enum sqlref_at_kind { SQLREF_AT_SNAPSHOT, SQLREF_AT_TIME, SQLREF_AT_CHANGES, SQLREF_AT_SCD2 };
+
+struct sqlref_at {
+    enum sqlref_at_kind kind;
+    int64_t snapshot;  /* SNAPSHOT: the id; CHANGES: the first snapshot */
+    int64_t to;        /* CHANGES: the last snapshot, 0 = the latest */
+    char time[40];     /* TIME: the text between the quotes */
+};
+
+/* Return 0 and *text (malloc'd; the rewriter frees it) or -1 with err. */
+typedef int (*sqlref_at_fn)(void *arg, const struct sqlref *ref, const struct sqlref_at *at,
+                            char **text, char err[ERROR_MAX]);
+
+/* Like sqlref_rewrite, and every reference followed by a suffix above is
+ * replaced, suffix included, by the text fn gives. A '@' after a reference
+ * that is none of the forms is an error naming the forms. */
+int sqlref_rewrite_at(const char *sql, sqlref_at_fn fn, void *arg, char **out_sql,
+                      struct sqlref **refs, size_t *count, char err[ERROR_MAX]);
+/* Both: main-domain references as sqlref_rewrite_main, suffixes as
+ * sqlref_rewrite_at (the transformer: a job's SQL with history forms). */
+int sqlref_rewrite_main_at(const char *sql, enum sqlref_layer main_layer, const char *main_domain,
+                           sqlref_at_fn fn, void *arg, char **out_sql, struct sqlref **refs,
+                           size_t *count, char err[ERROR_MAX]);
 
 #endif

@@ -15,6 +15,9 @@
 #include "spool.h"
 #include "timeutil.h"
 
+/* Columns whose values the hot path keeps on the stack. */
+#define BATCH_VALUES_STACK 64
+
 /* A record refused before validation (decoding, evolution). Kept until the
  * validation pass so that the reply and rejected/ list refusals in record
  * order. */
@@ -183,27 +186,41 @@ static size_t batch_skip_bom(const char **body, size_t len)
     return len;
 }
 
+/* The next record line of an NDJSON body at *p (before end): its text
+ * without the line end in *line/*n and its 1-based body line number in
+ * *line_no. Blank lines are skipped (not records). false at the end. */
+static bool batch_next_line(const char **p, const char *end, const char **line, size_t *n,
+                            size_t *line_no)
+{
+    while (*p < end) {
+        const char *s = *p;
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *le = nl != NULL ? nl : end;
+        *p = nl != NULL ? nl + 1 : end;
+        (*line_no)++;
+        if (le > s && le[-1] == '\r')
+            le--;
+        size_t len = (size_t)(le - s);
+        size_t ws = 0;
+        while (ws < len && (s[ws] == ' ' || s[ws] == '\t' || s[ws] == '\r'))
+            ws++;
+        if (ws < len) {
+            *line = s;
+            *n = len;
+            return true;
+        }
+    }
+    return false;
+}
+
 static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t len)
 {
     const struct config *cfg = run->ctx->cfg;
     len = batch_skip_bom(&body, len);
-    const char *p = body, *end = body + len;
-    size_t line_no = 0;
-    while (p < end && !run->failed) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl != NULL ? nl : end;
-        const char *next = nl != NULL ? nl + 1 : end;
-        line_no++;
-        if (le > p && le[-1] == '\r')
-            le--;
-        size_t n = (size_t)(le - p);
-        size_t ws = 0;
-        while (ws < n && (p[ws] == ' ' || p[ws] == '\t' || p[ws] == '\r'))
-            ws++;
-        if (ws == n) { /* blank line: not a record */
-            p = next;
-            continue;
-        }
+    const char *next = body, *end = body + len;
+    const char *p;
+    size_t n, line_no = 0;
+    while (!run->failed && batch_next_line(&next, end, &p, &n, &line_no)) {
         uint64_t index = run->dec->count;
         if (index >= (uint64_t)cfg->batch_max_records) {
             batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
@@ -230,7 +247,6 @@ static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t l
         }
         if (batch_push(run, record) < 0)
             return -1;
-        p = next;
     }
     return 0;
 }
@@ -369,6 +385,129 @@ static int batch_evolve_store(struct batch_run *run, struct schema *work,
 
 /* ------------------------------------------------------------ the batch */
 
+/* The per-column value array of the hot path (schema_normalize_values):
+ * stack when the schema is small. *values stays NULL for SINGLE_COLUMN (the
+ * object path). -1 (run failed) when out of memory. */
+static int batch_values_open(struct batch_run *run, const struct schema *schema,
+                             json_t **stack, json_t ***values)
+{
+    *values = NULL;
+    if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN)
+        return 0;
+    *values = schema->column_count <= BATCH_VALUES_STACK
+                  ? stack
+                  : malloc(schema->column_count * sizeof **values);
+    if (*values == NULL) {
+        run->failed = true;
+        snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Validate one decoded record and append its line (or refuse it). */
+static void batch_store(struct batch_run *run, const struct schema *schema, json_t **values,
+                        const struct spool_meta *meta, uint64_t i, const json_t *record)
+{
+    const struct config *cfg = run->ctx->cfg;
+    const struct protocol_request *req = run->req;
+    char err[ERROR_MAX];
+    int rc;
+    if (schema->mode != SCHEMA_MODE_SINGLE_COLUMN && !json_is_object(record)) {
+        static const char *const type_names[] = {"object", "array",   "string", "integer",
+                                                 "real",   "boolean", "boolean", "null"};
+        snprintf(err, sizeof err, "record is not a JSON object (got %s)",
+                 type_names[json_typeof(record)]);
+        batch_record_error(run, i, err, record, NULL, 0, false);
+        return;
+    }
+    if (values != NULL) {
+        /* Hot path: the validated values are written straight into the
+         * spool buffer, no normalised object is built. */
+        json_t *rescued = NULL;
+        rc = schema_normalize_values(schema, record, req->validate, values, &rescued, err);
+        if (rc == 0)
+            rc = spool_append_values(run->ctx->spools, run->table, schema, values, rescued, meta,
+                                     (size_t)cfg->record_max_bytes, err);
+        for (size_t c = 0; c < schema->column_count; c++)
+            json_decref(values[c]);
+        json_decref(rescued);
+    } else {
+        json_t *normalized = NULL;
+        rc = req->validate ? schema_validate_record(schema, record, &normalized, err)
+                           : schema_passthrough_record(schema, record, &normalized, err);
+        if (rc == 0)
+            rc = spool_append(run->ctx->spools, run->table, normalized, meta,
+                              (size_t)cfg->record_max_bytes, err);
+        json_decref(normalized);
+    }
+    if (rc < 0)
+        batch_record_error(run, i, err, record, NULL, 0, false);
+}
+
+/* NDJSON when no record depends on the others (not AUTO_INFERENCE): each
+ * line is parsed, validated, written and freed before the next, instead of
+ * holding the batch's decoded records (profiles showed the allocator
+ * spending more on 1,000 live trees than on one reused). Same refusals,
+ * reasons and order as batch_decode_ndjson + the validation pass: the
+ * batch_max_records check runs first over the lines, so a refused batch
+ * has written nothing. *total = records in the body. */
+static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t len,
+                               const struct schema *schema, int64_t now_ms, int64_t now_us,
+                               uint64_t *total)
+{
+    const struct config *cfg = run->ctx->cfg;
+    const struct protocol_request *req = run->req;
+    len = batch_skip_bom(&body, len);
+    const char *next = body, *end = body + len;
+    const char *p;
+    size_t n, line_no = 0;
+    uint64_t count = 0;
+    while (batch_next_line(&next, end, &p, &n, &line_no)) {
+        if (++count > (uint64_t)cfg->batch_max_records) {
+            batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                             "batch has more than %" PRId64 " records (batch_max_records); "
+                             "split it",
+                             cfg->batch_max_records);
+            return -1;
+        }
+    }
+    *total = count;
+
+    json_t *values_stack[BATCH_VALUES_STACK];
+    json_t **values = NULL;
+    if (batch_values_open(run, schema, values_stack, &values) < 0)
+        return -1;
+    struct spool_meta meta;
+    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    next = body;
+    line_no = 0;
+    for (uint64_t index = 0;
+         !run->failed && batch_next_line(&next, end, &p, &n, &line_no); index++) {
+        char reason[ERROR_MAX];
+        if (n > (size_t)cfg->record_max_bytes) {
+            snprintf(reason, sizeof reason,
+                     "line %zu: record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
+                     line_no, n, cfg->record_max_bytes);
+            batch_record_error(run, index, reason, NULL, p, n, false);
+            continue;
+        }
+        json_error_t e;
+        json_t *record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+        if (record == NULL) {
+            snprintf(reason, sizeof reason, "line %zu, column %d: invalid JSON: %s", line_no,
+                     e.column, e.text);
+            batch_record_error(run, index, reason, NULL, p, n, false);
+            continue;
+        }
+        batch_store(run, schema, values, &meta, index, record);
+        json_decref(record);
+    }
+    if (values != values_stack)
+        free(values);
+    return 0;
+}
+
 bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, const char *body,
                    size_t len, struct spool_table *table, const struct schema *schema,
                    struct protocol_reply *reply)
@@ -390,12 +529,19 @@ bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, c
                          len, cfg->batch_max_bytes);
         goto done;
     }
+    uint64_t total = 0;
+    if (req->format == PROTOCOL_FORMAT_NDJSON && schema->mode != SCHEMA_MODE_AUTO_INFERENCE) {
+        if (batch_stream_ndjson(&run, body, len, schema, now_ms, now_us, &total) < 0 ||
+            run.failed)
+            goto done;
+        goto stored;
+    }
     int rc = req->format == PROTOCOL_FORMAT_NDJSON ? batch_decode_ndjson(&run, body, len)
              : req->format == PROTOCOL_FORMAT_JSON ? batch_decode_json(&run, body, len)
                                                    : batch_decode_msgpack(&run, body, len);
     if (rc < 0 || run.failed)
         goto done;
-    uint64_t total = run.dec->count;
+    total = run.dec->count;
 
     /* AUTO_INFERENCE: one new schema version for the whole batch, stored
      * before any record that needs it is written, and never for a strict
@@ -420,6 +566,10 @@ bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, c
         qsort(run.dec->deferred, run.dec->deferred_count, sizeof *run.dec->deferred,
               batch_deferred_cmp);
     size_t next_deferred = 0;
+    json_t *values_stack[BATCH_VALUES_STACK];
+    json_t **values = NULL;
+    if (batch_values_open(&run, schema, values_stack, &values) < 0)
+        goto done;
     struct spool_meta meta;
     spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
     for (size_t i = 0; i < total && !run.failed; i++) {
@@ -430,24 +580,11 @@ bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, c
                                e->base64_only);
             continue;
         }
-        if (schema->mode != SCHEMA_MODE_SINGLE_COLUMN && !json_is_object(record)) {
-            static const char *const type_names[] = {"object", "array",   "string", "integer",
-                                                     "real",   "boolean", "boolean", "null"};
-            snprintf(err, sizeof err, "record is not a JSON object (got %s)",
-                     type_names[json_typeof(record)]);
-            batch_record_error(&run, i, err, record, NULL, 0, false);
-            continue;
-        }
-        json_t *normalized = NULL;
-        rc = req->validate ? schema_validate_record(schema, record, &normalized, err)
-                           : schema_passthrough_record(schema, record, &normalized, err);
-        if (rc == 0)
-            rc = spool_append(ctx->spools, table, normalized, &meta, (size_t)cfg->record_max_bytes,
-                              err);
-        json_decref(normalized);
-        if (rc < 0)
-            batch_record_error(&run, i, err, record, NULL, 0, false);
+        batch_store(&run, schema, values, &meta, i, record);
     }
+    if (values != values_stack)
+        free(values);
+stored:
     if (run.failed)
         goto done;
     if (req->strict && run.refused > 0)
@@ -468,10 +605,11 @@ bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, c
 
 strict_refused:
     reply->accepted = 0;
-    reply->refused = run.dec->count;
+    reply->refused = total;
     batch_set_status(reply, PROTOCOL_STATUS_REFUSED,
-                     "strict batch refused: %" PRIu64 " of %zu records invalid; nothing stored",
-                     run.refused, run.dec->count);
+                     "strict batch refused: %" PRIu64 " of %" PRIu64 " records invalid; nothing "
+                     "stored",
+                     run.refused, total);
 
 done:
     if (run.failed) {

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "spool.h"
+#include "stats.h"
 
 /* ROUTER routing ids are at most 255 bytes. */
 #define GROUP_ROUTING_ID_MAX 256
@@ -234,6 +235,12 @@ static void group_account(struct ingest_ctx *ctx, const struct group_reply *r)
     if (!p->duplicate) {
         ctx->stats.accepted += p->accepted;
         ctx->stats.refused += p->refused;
+        if (p->accepted + p->refused > 0) { /* a known endpoint: one series each */
+            char label[2 * NAMES_MAX];
+            snprintf(label, sizeof label, "%s/%s", r->domain, r->endpoint);
+            stats_count("ingest_records_accepted_total", label, p->accepted);
+            stats_count("ingest_records_refused_total", label, p->refused);
+        }
     }
     if (p->status == PROTOCOL_STATUS_ERROR)
         ctx->stats.errors++;

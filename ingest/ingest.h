@@ -11,6 +11,7 @@
  * endpoints.c the endpoint schema cache
  * recover.c   start-up knowledge from bronze/rejected (_seq, batch ids)
  * files.c     durable file creation, sorted listings
+ * landing.c   drop-folder ingestion of files in landing/
  * Everything here is owned by main.c; the other files borrow it. */
 #ifndef INGEST_INGEST_H
 #define INGEST_INGEST_H
@@ -26,6 +27,7 @@ struct dedup;
 struct endpoints;
 struct batch_decoder;
 struct group;
+struct landing;
 
 struct ingest_stats {
     uint64_t batches;
@@ -50,6 +52,7 @@ struct ingest_ctx {
     struct dedup *dedup;
     struct batch_decoder *decoder;
     struct group *group;
+    struct landing *landing; /* landing/ drop folder */
     uint64_t group_number; /* increments per group commit; tags dedup entries */
     struct ingest_stats stats;
 };

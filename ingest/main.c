@@ -30,12 +30,15 @@
 #include "fsutil.h"
 #include "group.h"
 #include "ingest.h"
+#include "landing.h"
 #include "layout.h"
 #include "log.h"
 #include "pidfile.h"
 #include "notify.h"
 #include "recover.h"
+#include "reload.h"
 #include "spool.h"
+#include "stats.h"
 #include "timeutil.h"
 
 #define HOUSEKEEPING_MS 50
@@ -111,6 +114,20 @@ static void ingest_log_stats(const struct ingest_ctx *ctx)
              s->sealed_files);
 }
 
+/* Totals ingest keeps anyway, for GET /metrics (stats.h); per-endpoint
+ * records are counted in group.c. */
+static void ingest_publish_stats(const struct ingest_ctx *ctx)
+{
+    const struct ingest_stats *s = &ctx->stats;
+    stats_counter_set("ingest_batches_total", "", s->batches);
+    stats_counter_set("ingest_busy_total", "", s->busy);
+    stats_counter_set("ingest_duplicates_total", "", s->duplicates);
+    stats_counter_set("ingest_group_commits_total", "", s->groups);
+    stats_counter_set("ingest_sealed_files_total", "", s->sealed_files);
+    stats_tick();
+    reload_poll();
+}
+
 static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
 {
     int64_t now = timeutil_monotonic_ms();
@@ -122,9 +139,10 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
         zmq_pollitem_t items[] = {
             {.socket = ctx->router, .events = ZMQ_POLLIN},
             {.socket = ctx->subscriber, .events = ZMQ_POLLIN},
+            {.fd = landing_fd(ctx->landing), .events = ZMQ_POLLIN},
         };
-        long timeout = (long)(next_housekeeping - now);
-        if (zmq_poll(items, 2, timeout < 0 ? 0 : timeout) < 0) {
+        long timeout = landing_busy(ctx->landing) ? 0 : (long)(next_housekeeping - now);
+        if (zmq_poll(items, 3, timeout < 0 ? 0 : timeout) < 0) {
             if (errno == EINTR)
                 continue;
             log_error("poll_failed reason=\"%s\"", zmq_strerror(errno));
@@ -137,12 +155,17 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
             /* A spool that just reached seal_max_bytes is sealed at once. */
             ingest_seal_due(ctx, timeutil_monotonic_ms());
         }
+        if (items[2].revents & ZMQ_POLLIN)
+            landing_read_events(ctx);
+        landing_step(ctx); /* one bounded step of a landing file, if any */
         now = timeutil_monotonic_ms();
         if (now < next_housekeeping)
             continue;
         next_housekeeping = now + HOUSEKEEPING_MS;
         notify_watchdog(notify);
         ingest_seal_due(ctx, now);
+        ingest_publish_stats(ctx);
+        landing_tick(ctx, now);
         if (now >= next_catalog_check) {
             endpoints_check_versions(ctx->endpoints);
             next_catalog_check = now + CATALOG_CHECK_MS;
@@ -243,6 +266,10 @@ int main(int argc, char **argv)
     int rc = 1;
     if (layout_create(cfg.data_dir, err) < 0 || pidfile_take(cfg.data_dir, "ingest", &pidfile, err) < 0)
         goto fail;
+    if (reload_setup("ingest", &cfg, config_path, data_dir, err) < 0)
+        goto fail;
+    if (stats_open(cfg.data_dir, "ingest", err) < 0)
+        log_warn("stats_unavailable reason=\"%s\"", err);
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -264,6 +291,10 @@ int main(int argc, char **argv)
         dedup_open((size_t)cfg.batch_id_window, &ctx.dedup, err) < 0 ||
         batch_decoder_open(&ctx.decoder, err) < 0 ||
         group_open((size_t)cfg.group_commit_max_batches, &ctx.group, err) < 0)
+        goto fail;
+    /* Before spool_recover: a landing chunk in doubt is resolved (and a
+     * partial one cut) while its spool is still a spool. */
+    if (landing_open(&ctx, &ctx.landing, err) < 0)
         goto fail;
     if (spool_recover(ctx.spools, ingest_on_sealed, &ctx, err) < 0) {
         error_prefix(err, "spool recovery");
@@ -291,6 +322,7 @@ int main(int argc, char **argv)
         rc = 1;
     }
     ingest_log_stats(&ctx);
+    ingest_publish_stats(&ctx);
     log_info("stopped");
     goto out;
 
@@ -303,6 +335,7 @@ out:
         zmq_close(ctx.subscriber);
     if (ctx.publisher != NULL)
         zmq_close(ctx.publisher);
+    landing_close(&ctx.landing);
     group_close(&ctx.group);
     batch_decoder_close(&ctx.decoder);
     dedup_close(&ctx.dedup);
@@ -311,6 +344,7 @@ out:
     catalog_close(&ctx.catalog);
     if (ctx.zmq != NULL)
         zmq_ctx_term(ctx.zmq);
+    stats_close();
     pidfile_release(&pidfile);
     notify_close(&notify);
     return rc;

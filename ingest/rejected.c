@@ -142,7 +142,8 @@ int rejected_write(struct rejected_file *f, const char *data_dir, const char *do
         if (fsutil_path(path, sizeof path, err, "%s/rejected/%s/%s/%s.ndjson", data_dir, domain,
                         endpoint, date) < 0)
             return -1;
-        int fd = files_create_durable(path, O_WRONLY | O_APPEND, LAYOUT_FILE_MODE, 3, err);
+        /* O_RDWR: the torn-tail check reads the file. */
+        int fd = files_create_durable(path, O_RDWR | O_APPEND, LAYOUT_FILE_MODE, 3, err);
         if (fd < 0)
             return -1;
         off_t size = 0;

@@ -15,6 +15,7 @@
 #include "bronze.h"
 #include "files.h"
 #include "fsutil.h"
+#include "jsonout.h"
 #include "layout.h"
 #include "log.h"
 #include "timeutil.h"
@@ -166,38 +167,30 @@ static size_t spool_format_u64(char out[24], uint64_t v)
     return n;
 }
 
-int spool_append(struct spool_set *set, struct spool_table *t, const json_t *record,
-                 const struct spool_meta *meta, size_t record_max, char err[ERROR_MAX])
+/* Finish the line whose object text (fields only, no closing brace) starts
+ * at `start` in the pending buffer: size check, then the metadata fields and
+ * the closing brace, then the table's counters. */
+static int spool_finish_line(struct spool_set *set, struct spool_table *t, size_t start,
+                             bool empty, const struct spool_meta *meta, size_t record_max,
+                             char err[ERROR_MAX])
 {
     struct buf *b = &t->pending;
-    if (!buf_reserve(b, 1024))
-        return error_set(err, "out of memory");
-    /* Serialise straight into the buffer; grow once if it did not fit. */
-    size_t n = json_dumpb(record, b->data + b->len, b->cap - b->len, JSON_COMPACT);
-    if (n == 0)
-        return error_set(err, "record could not be serialised");
-    if (n > b->cap - b->len) {
-        if (n > record_max)
-            return error_set(err, "record of %zu bytes exceeds record_max_bytes (%zu)", n,
-                             record_max);
-        if (!buf_reserve(b, n))
-            return error_set(err, "out of memory");
-        n = json_dumpb(record, b->data + b->len, b->cap - b->len, JSON_COMPACT);
-    }
-    if (n > record_max)
+    size_t n = b->len - start + 1; /* the record as its own object, "}" included */
+    if (n > record_max) {
+        b->len = start;
         return error_set(err, "record of %zu bytes exceeds record_max_bytes (%zu)", n, record_max);
-    if (n < 2 || b->data[b->len] != '{' || b->data[b->len + n - 1] != '}')
-        return error_set(err, "normalised record is not a JSON object");
+    }
     size_t meta_len = meta->head_len + 20 + meta->tail_len;
-    if (!buf_reserve(b, n + meta_len))
+    if (!buf_reserve(b, meta_len)) {
+        b->len = start;
         return error_set(err, "out of memory");
-
+    }
     uint64_t seq = t->last_seq + 1;
     if ((uint64_t)meta->now_us > seq)
         seq = (uint64_t)meta->now_us;
-    /* Replace the closing brace by the metadata (no comma after "{"). */
-    char *p = b->data + b->len + n - 1;
-    size_t skip = n == 2 ? 1 : 0;
+    /* The metadata follows the record's fields (no comma after "{"). */
+    char *p = b->data + b->len;
+    size_t skip = empty ? 1 : 0;
     memcpy(p, meta->head + skip, meta->head_len - skip);
     p += meta->head_len - skip;
     p += spool_format_u64(p, seq);
@@ -213,6 +206,57 @@ int spool_append(struct spool_set *set, struct spool_table *t, const json_t *rec
     t->last_seq = seq;
     spool_touch(set, t);
     return 0;
+}
+
+/* One "key":value member, preceded by a comma unless it is the first. */
+static bool spool_member(struct buf *b, bool *first, const char *key, const json_t *value)
+{
+    bool ok = (*first || buf_append(b, ",", 1)) && jsonout_string(b, key, strlen(key)) &&
+              buf_append(b, ":", 1) && jsonout_value(b, value);
+    *first = false;
+    return ok;
+}
+
+int spool_append(struct spool_set *set, struct spool_table *t, const json_t *record,
+                 const struct spool_meta *meta, size_t record_max, char err[ERROR_MAX])
+{
+    if (!json_is_object(record))
+        return error_set(err, "normalised record is not a JSON object");
+    struct buf *b = &t->pending;
+    size_t start = b->len;
+    bool first = true, ok = buf_append(b, "{", 1);
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)record, key, value) {
+        if (ok)
+            ok = spool_member(b, &first, key, value);
+    }
+    if (!ok) {
+        b->len = start;
+        return error_set(err, "out of memory");
+    }
+    return spool_finish_line(set, t, start, first, meta, record_max, err);
+}
+
+int spool_append_values(struct spool_set *set, struct spool_table *t,
+                        const struct schema *schema, json_t *const *values,
+                        const json_t *rescued, const struct spool_meta *meta, size_t record_max,
+                        char err[ERROR_MAX])
+{
+    struct buf *b = &t->pending;
+    size_t start = b->len;
+    bool first = true, ok = buf_append(b, "{", 1);
+    for (size_t i = 0; ok && i < schema->column_count; i++) {
+        if (values[i] != NULL)
+            ok = spool_member(b, &first, schema->columns[i].name, values[i]);
+    }
+    if (ok && rescued != NULL)
+        ok = spool_member(b, &first, SCHEMA_RESCUED_COLUMN, rescued);
+    if (!ok) {
+        b->len = start;
+        return error_set(err, "out of memory");
+    }
+    return spool_finish_line(set, t, start, first, meta, record_max, err);
 }
 
 void spool_mark(const struct spool_table *t, struct spool_mark *m)

@@ -28,9 +28,10 @@
 #include "error.h"
 #include "names.h"
 #include "rejected.h"
+#include "schema.h"
 
 /* Metadata text shared by every record of one batch, prepared once so that a
- * record costs one json_dumpb plus two memcpy. */
+ * record costs its serialisation (jsonout.h) plus two memcpy. */
 struct spool_meta {
     char head[384]; /* ,"_insert_date":"..","_domain":"..","_endpoint":"..","_seq": */
     size_t head_len;
@@ -103,6 +104,13 @@ void spool_meta_init(struct spool_meta *meta, const char *domain, const char *en
  * failure. */
 int spool_append(struct spool_set *set, struct spool_table *table, const json_t *record,
                  const struct spool_meta *meta, size_t record_max, char err[ERROR_MAX]);
+/* The same for a record validated by schema_normalize_values: the values of
+ * the schema's columns (NULL = absent) in column order, then "_rescued"
+ * (may be NULL); no normalised object is built. */
+int spool_append_values(struct spool_set *set, struct spool_table *table,
+                        const struct schema *schema, json_t *const *values,
+                        const json_t *rescued, const struct spool_meta *meta, size_t record_max,
+                        char err[ERROR_MAX]);
 /* Mark the table touched (e.g. after appending rejected lines only). */
 void spool_touch(struct spool_set *set, struct spool_table *table);
 void spool_mark(const struct spool_table *table, struct spool_mark *mark);

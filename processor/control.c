@@ -68,10 +68,20 @@ static void control_dispatch(struct processor_ctx *ctx, const struct control_req
             snprintf(reply->message, sizeof reply->message, "reconcile failed: %s", err);
     } else if (strcmp(req->cmd, "replay") == 0) {
         replay_run(ctx, req, reply);
+    } else if (strcmp(req->cmd, "rollback") == 0) {
+        rollback_run(ctx, req, reply);
+    } else if (strcmp(req->cmd, "drop") == 0) {
+        drop_run(ctx, req, reply);
+    } else if (strcmp(req->cmd, "expire") == 0 || strcmp(req->cmd, "expire_dry_run") == 0) {
+        expire_run(ctx, req, reply);
+    } else if (strcmp(req->cmd, "compact") == 0) {
+        compact_run(ctx, req, reply);
     } else {
         reply->ok = false;
         snprintf(reply->message, sizeof reply->message,
-                 "unknown command '%s' (processor knows ping, reconcile, replay)", req->cmd);
+                 "unknown command '%s' (processor knows ping, reconcile, replay, rollback, drop, "
+                 "expire, expire_dry_run, compact)",
+                 req->cmd);
     }
 }
 

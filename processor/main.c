@@ -33,11 +33,14 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bronze.h"
 #include "event.h"
 #include "layout.h"
 #include "log.h"
 #include "pidfile.h"
 #include "notify.h"
+#include "reload.h"
+#include "stats.h"
 #include "timeutil.h"
 
 /* The housekeeping tick; while the inotify descriptor is unknown, events
@@ -93,6 +96,30 @@ static void processor_drain_watch(struct processor_ctx *ctx)
     }
 }
 
+/* Merge one file, timed for GET /metrics (merge_duration_seconds per table). */
+static void processor_merge_timed(struct processor_ctx *ctx, const char *rel)
+{
+    double started = stats_now();
+    merge_one(ctx, rel);
+    char domain[NAMES_MAX], endpoint[NAMES_MAX], date[16], label[2 * NAMES_MAX];
+    uint64_t first, last;
+    if (bronze_parse_relative_path(rel, domain, endpoint, date, &first, &last) == 0) {
+        snprintf(label, sizeof label, "%s/%s", domain, endpoint);
+        stats_observe("merge_duration_seconds", label, stats_now() - started);
+    }
+}
+
+/* Counters and the queue depth for GET /metrics; SIGHUP. */
+static void processor_housekeeping(const struct processor_ctx *ctx)
+{
+    stats_gauge("processor_pending_files", "", (double)pending_count(ctx->pending));
+    stats_counter_set("processor_files_merged_total", "", (uint64_t)ctx->merged_files);
+    stats_counter_set("processor_files_quarantined_total", "", (uint64_t)ctx->quarantined_files);
+    stats_counter_set("processor_merges_failed_total", "", (uint64_t)ctx->failed_merges);
+    stats_tick();
+    reload_poll();
+}
+
 /* Returns 0 after a stop request, -1 if polling failed. */
 static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
 {
@@ -133,9 +160,11 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
         }
         char *rel = pending_pop(ctx->pending);
         if (rel != NULL) {
-            merge_one(ctx, rel);
+            processor_merge_timed(ctx, rel);
             free(rel);
         }
+        processor_housekeeping(ctx);
+        maintenance_tick(ctx); /* retention, compaction, checkpoints (maintenance.c) */
         if (pending_count(ctx->pending) == 0 && pending_take_overflow(ctx->pending))
             ctx->need_reconcile = true; /* files were left out: look again */
     }
@@ -181,6 +210,10 @@ int main(int argc, char **argv)
         goto done;
     if (pidfile_take(cfg.data_dir, "processor", &pidfile, err) < 0)
         goto done;
+    if (reload_setup("processor", &cfg, config_path, data, err) < 0)
+        goto done;
+    if (stats_open(cfg.data_dir, "processor", err) < 0)
+        log_warn("stats_unavailable reason=\"%s\"", err);
     processor_signals();
     if (notify_open(&notify, err) < 0)
         log_warn("notify_unavailable reason=\"%s\"", err);
@@ -206,6 +239,8 @@ int main(int argc, char **argv)
     if (watch_open(bronze, &ctx.watch, err) < 0)
         goto done;
     if ((ctx.control = control_socket_open(ctx.zmq, &cfg, err)) == NULL)
+        goto done;
+    if (maintenance_open(&ctx, &ctx.maintenance, err) < 0)
         goto done;
 
     log_info("started data=%s control=%s reconcile_interval_ms=%" PRId64, cfg.data_dir,
@@ -236,8 +271,12 @@ done:
     }
     if (ctx.zmq != NULL)
         zmq_ctx_term(ctx.zmq);
+    maintenance_close(&ctx.maintenance);
     schemas_close(&ctx.schemas);
     silver_close(&ctx.silver);
+    if (ctx.pending != NULL)
+        processor_housekeeping(&ctx);
+    stats_close();
     pending_free(&ctx.pending);
     pidfile_release(&pidfile);
     notify_close(&notify);

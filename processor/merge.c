@@ -25,6 +25,10 @@
  *                                                     -> unchanged (same data)
  *   - without: append, with _seq UNIQUE and INSERT OR IGNORE, so a file
  *     merged again never duplicates.
+ *   - row history (history.c): an inserted row adds a version to
+ *     _h_<table>, an updated row closes the current version and adds one
+ *     (same bound values, plus the snapshot id reserved before the file's
+ *     rows are written); an unchanged row writes no history.
  * Values: string -> TEXT, integer -> INTEGER, real -> REAL, true/false -> 1/0,
  * object/array -> compact JSON text, null/absent -> NULL (a record replaces
  * the whole row: fields it lacks become NULL). _domain, _endpoint, _batch_id
@@ -89,6 +93,22 @@ struct merge_table {
     sqlite3_stmt *ins;
     sqlite3_stmt *upd;
     sqlite3_stmt *touch;
+    sqlite3_stmt *hins;   /* INSERT INTO _h_<table>: ?n+4 = _valid_from */
+    sqlite3_stmt *hclose; /* close the current version of a key (keyed tables) */
+    bool history;         /* write history rows (replay's rebuild turns it off) */
+    int64_t snapshot_id;  /* the snapshot the current file commits as */
+    int64_t closed;       /* versions closed by the current file */
+    /* deletes ("_op":"delete", keyed tables): tombstones in _d_<table> */
+    sqlite3_stmt *del;    /* DELETE the row WHERE key AND older than the delete */
+    sqlite3_stmt *has;    /* SELECT 1 WHERE key */
+    sqlite3_stmt *tput;   /* upsert the key's tombstone (the newer wins) */
+    sqlite3_stmt *tget;   /* is the key's tombstone newer than the record? */
+    sqlite3_stmt *tdel;   /* remove the key's tombstone (a newer record came) */
+    bool dtable;          /* _d_<table> exists */
+    bool tombstones;      /* _d_<table> may have rows: check before inserting */
+    /* sequence_by (schema.h): the column deciding which version wins, or -1 */
+    int seq_col;
+    bool seq_time;        /* timestamp/date: compared as julianday() */
     /* schemas fetched for this table (typing of created/added columns) */
     struct schema *version_schema;
     int version_schema_version;  /* 0: none fetched */
@@ -232,13 +252,61 @@ static void merge_finalize(struct merge_table *t)
     sqlite3_finalize(t->ins);
     sqlite3_finalize(t->upd);
     sqlite3_finalize(t->touch);
-    t->ins = t->upd = t->touch = NULL;
+    sqlite3_finalize(t->hins);
+    sqlite3_finalize(t->hclose);
+    t->ins = t->upd = t->touch = t->hins = t->hclose = NULL;
+    sqlite3_finalize(t->del);
+    sqlite3_finalize(t->has);
+    sqlite3_finalize(t->tput);
+    sqlite3_finalize(t->tget);
+    sqlite3_finalize(t->tdel);
+    t->del = t->has = t->tput = t->tget = t->tdel = NULL;
 }
 
 static bool merge_is_meta_column(const char *name)
 {
     return strcmp(name, MERGE_SEQ) == 0 || strcmp(name, MERGE_INSERT_DATE) == 0 ||
            strcmp(name, MERGE_SCHEMA_VERSION) == 0;
+}
+
+/* Keyed tables: does _d_<table> exist and hold tombstones; which column is
+ * the schema's sequence_by (the latest schema: changing it is refused as an
+ * incompatible change, so every version agrees). */
+static int merge_load_keyed(struct merge_table *t, char err[ERROR_MAX])
+{
+    t->dtable = t->tombstones = false;
+    t->seq_col = -1;
+    t->seq_time = false;
+    if (!t->exists || t->npk == 0)
+        return 0;
+    const struct schema *s = t->latest_fetched ? t->latest : NULL;
+    if (s != NULL && s->sequence_by[0] != '\0') {
+        const struct schema_column *c = schema_find_column(s, s->sequence_by);
+        t->seq_col = merge_find(t, s->sequence_by);
+        t->seq_time = c != NULL && (c->type == SCHEMA_TYPE_TIMESTAMP || c->type == SCHEMA_TYPE_DATE);
+    }
+    char sql[NAMES_MAX + 96];
+    snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM \"_d_%s\")", t->name);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(t->sdb->db,
+                                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                                "name = '_d_' || ?1",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            t->dtable = sqlite3_column_int(st, 0) > 0;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == SQLITE_ROW && t->dtable && (rc = sqlite3_prepare_v2(t->sdb->db, sql, -1, &st, NULL)) == SQLITE_OK &&
+        (rc = sqlite3_step(st)) == SQLITE_ROW)
+        t->tombstones = sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return error_set(err, "silver/%s.db: tombstones of %s: %s", t->domain, t->name,
+                         sqlite3_errmsg(t->sdb->db));
+    return 0;
 }
 
 /* (Re)read the table's columns and key from SQLite; drops the statements. */
@@ -292,7 +360,7 @@ static int merge_load(struct merge_table *t, char err[ERROR_MAX])
             t->pk[t->npk++] = (size_t)keypos[p] - 1;
     if (merge_rehash(t) < 0)
         return error_set(err, "out of memory");
-    return 0;
+    return merge_load_keyed(t, err);
 }
 
 int merge_table_open(struct silver_db *sdb, struct schemas *schemas, const char *domain,
@@ -311,7 +379,14 @@ int merge_table_open(struct silver_db *sdb, struct schemas *schemas, const char 
         merge_table_close(&t);
         return error_set(err, "out of memory");
     }
-    if (merge_load(t, err) < 0) {
+    t->history = true;
+    /* the latest schema: sequence_by and expectations apply to every file */
+    if (schemas_get(schemas, domain, table, 0, &t->latest, err) < 0) {
+        merge_table_close(&t);
+        return -1;
+    }
+    t->latest_fetched = true;
+    if (merge_load(t, err) < 0 || (t->exists && history_sync(sdb, table, err) < 0)) {
         merge_table_close(&t);
         return -1;
     }
@@ -425,7 +500,8 @@ static int merge_create(struct merge_table *t, int version, char reason[ERROR_MA
     if (merge_schema(t, version, &s, err) < 0)
         return -1;
     struct sqlbuf b = {0};
-    sqlbuf_add(&b, "CREATE TABLE \"%s\" (", t->name);
+    /* tombstones of an earlier table of this name (dropped, rebuilt) are void */
+    sqlbuf_add(&b, "DROP TABLE IF EXISTS \"_d_%s\"; CREATE TABLE \"%s\" (", t->name, t->name);
     size_t keys = 0;
     for (size_t i = 0; s != NULL && i < s->column_count; i++) {
         const struct schema_column *c = &s->columns[i];
@@ -460,6 +536,8 @@ static int merge_create(struct merge_table *t, int version, char reason[ERROR_MA
         return rc;
     log_info("table_created table=%s.%s schema_version=%d columns=%zu key_columns=%zu",
              t->domain, t->name, s ? s->version : 0, s ? s->column_count : 0, keys);
+    if (history_sync(t->sdb, t->name, err) < 0)
+        return -1;
     return merge_load(t, err);
 }
 
@@ -492,6 +570,8 @@ static int merge_add_column(struct merge_table *t, const char *name, const json_
     if (rc != 0)
         return rc;
     log_info("column_added table=%s.%s column=%s type=%s", t->domain, t->name, name, type);
+    if (history_sync(t->sdb, t->name, err) < 0)
+        return -1;
     if (merge_reserve(t, t->ncols + 1) < 0)
         return error_set(err, "out of memory");
     struct merge_column *col = &t->cols[t->ncols++];
@@ -505,6 +585,113 @@ static int merge_add_column(struct merge_table *t, const char *name, const json_
 }
 
 /* ---- statements ------------------------------------------------------------ */
+
+/* The order of a key's versions: _seq, or with sequence_by (sequence value,
+ * _seq) - NULL lowest, timestamps/dates by julianday() so that zones compare
+ * right. qual: "" or a quoted table name plus '.'. */
+static void merge_order(struct sqlbuf *b, const struct merge_table *t, const char *qual)
+{
+    if (t->seq_col < 0) {
+        sqlbuf_add(b, "%s\"%s\"", qual, MERGE_SEQ);
+        return;
+    }
+    sqlbuf_add(b, "(coalesce(%s(%s\"%s\"), -1e308), %s\"%s\")", t->seq_time ? "julianday" : "",
+               qual, t->cols[t->seq_col].name, qual, MERGE_SEQ);
+}
+
+/* The same for the bound record (merge_bind's parameters). */
+static void merge_order_param(struct sqlbuf *b, const struct merge_table *t)
+{
+    if (t->seq_col < 0) {
+        sqlbuf_add(b, "?%zu", t->ncols + 1);
+        return;
+    }
+    sqlbuf_add(b, "(coalesce(%s(?%d), -1e308), ?%zu)", t->seq_time ? "julianday" : "",
+               t->seq_col + 1, t->ncols + 1);
+}
+
+/* "k1" = ?i AND "k2" = ?j (the key of the bound record). */
+static void merge_key_where(struct sqlbuf *b, const struct merge_table *t)
+{
+    for (size_t k = 0; k < t->npk; k++)
+        sqlbuf_add(b, "%s\"%s\" = ?%zu", k ? " AND " : "", t->cols[t->pk[k]].name, t->pk[k] + 1);
+}
+
+static int merge_prepare_one(struct merge_table *t, struct sqlbuf *b, sqlite3_stmt **out,
+                             char err[ERROR_MAX]);
+
+/* _d_<table> (created on the first delete) and its statements. A tombstone
+ * keeps the key, the sequence value and _seq of the newest delete of a key
+ * that has no row, so that an older record arriving later cannot bring the
+ * row back (replay = live). */
+static int merge_prepare_tombstones(struct merge_table *t, char err[ERROR_MAX])
+{
+    struct sqlbuf b = {0};
+    if (!t->dtable) {
+        sqlbuf_add(&b, "CREATE TABLE \"_d_%s\" AS SELECT ", t->name);
+        for (size_t k = 0; k < t->npk; k++)
+            sqlbuf_add(&b, "\"%s\", ", t->cols[t->pk[k]].name);
+        if (t->seq_col >= 0 && !t->cols[t->seq_col].pk)
+            sqlbuf_add(&b, "\"%s\", ", t->cols[t->seq_col].name);
+        sqlbuf_add(&b, "\"%s\" FROM \"%s\" WHERE 0; CREATE UNIQUE INDEX \"_d_%s_key\" ON \"_d_%s\" (",
+                   MERGE_SEQ, t->name, t->name, t->name);
+        for (size_t k = 0; k < t->npk; k++)
+            sqlbuf_add(&b, "%s\"%s\"", k ? ", " : "", t->cols[t->pk[k]].name);
+        sqlbuf_add(&b, ")");
+        if (b.failed) {
+            free(b.s);
+            return error_set(err, "out of memory");
+        }
+        char *msg = NULL;
+        int rc = sqlite3_exec(t->sdb->db, b.s, NULL, NULL, &msg);
+        free(b.s);
+        b = (struct sqlbuf){0};
+        if (rc != SQLITE_OK) {
+            error_set(err, "silver/%s.db: creating _d_%s: %s", t->domain, t->name,
+                      msg ? msg : sqlite3_errmsg(t->sdb->db));
+            sqlite3_free(msg);
+            return -1;
+        }
+        t->dtable = true;
+    }
+    char dq[NAMES_MAX + 8];
+    snprintf(dq, sizeof dq, "\"_d_%s\".", t->name);
+    bool seq = t->seq_col >= 0 && !t->cols[t->seq_col].pk;
+    sqlbuf_add(&b, "INSERT INTO \"_d_%s\" (", t->name);
+    for (size_t k = 0; k < t->npk; k++)
+        sqlbuf_add(&b, "\"%s\", ", t->cols[t->pk[k]].name);
+    if (seq)
+        sqlbuf_add(&b, "\"%s\", ", t->cols[t->seq_col].name);
+    sqlbuf_add(&b, "\"%s\") VALUES (", MERGE_SEQ);
+    for (size_t k = 0; k < t->npk; k++)
+        sqlbuf_add(&b, "?%zu, ", t->pk[k] + 1);
+    if (seq)
+        sqlbuf_add(&b, "?%d, ", t->seq_col + 1);
+    sqlbuf_add(&b, "?%zu) ON CONFLICT (", t->ncols + 1);
+    for (size_t k = 0; k < t->npk; k++)
+        sqlbuf_add(&b, "%s\"%s\"", k ? ", " : "", t->cols[t->pk[k]].name);
+    sqlbuf_add(&b, ") DO UPDATE SET ");
+    if (seq)
+        sqlbuf_add(&b, "\"%s\" = excluded.\"%s\", ", t->cols[t->seq_col].name,
+                   t->cols[t->seq_col].name);
+    sqlbuf_add(&b, "\"%s\" = excluded.\"%s\" WHERE ", MERGE_SEQ, MERGE_SEQ);
+    merge_order(&b, t, dq);
+    sqlbuf_add(&b, " < ");
+    merge_order(&b, t, "excluded.");
+    if (merge_prepare_one(t, &b, &t->tput, err) < 0)
+        return -1;
+    sqlbuf_add(&b, "SELECT ");
+    merge_order(&b, t, "");
+    sqlbuf_add(&b, " >= ");
+    merge_order_param(&b, t);
+    sqlbuf_add(&b, " FROM \"_d_%s\" WHERE ", t->name);
+    merge_key_where(&b, t);
+    if (merge_prepare_one(t, &b, &t->tget, err) < 0)
+        return -1;
+    sqlbuf_add(&b, "DELETE FROM \"_d_%s\" WHERE ", t->name);
+    merge_key_where(&b, t);
+    return merge_prepare_one(t, &b, &t->tdel, err);
+}
 
 static int merge_prepare_one(struct merge_table *t, struct sqlbuf *b, sqlite3_stmt **out,
                              char err[ERROR_MAX])
@@ -538,14 +725,32 @@ static int merge_prepare_all(struct merge_table *t, char err[ERROR_MAX])
     sqlbuf_add(&b, ")");
     if (merge_prepare_one(t, &b, &t->ins, err) < 0)
         return -1;
+    sqlbuf_add(&b, "INSERT INTO \"_h_%s\" (", t->name);
+    for (size_t i = 0; i < n; i++)
+        sqlbuf_add(&b, "\"%s\", ", t->cols[i].name);
+    sqlbuf_add(&b, "\"%s\", \"%s\", \"%s\", \"_valid_from\") VALUES (", MERGE_SEQ,
+               MERGE_INSERT_DATE, MERGE_SCHEMA_VERSION);
+    for (size_t i = 1; i <= n + 4; i++)
+        sqlbuf_add(&b, "%s?%zu", i > 1 ? ", " : "", i);
+    sqlbuf_add(&b, ")");
+    if (merge_prepare_one(t, &b, &t->hins, err) < 0)
+        return -1;
     if (t->npk == 0)
         return 0;
+    sqlbuf_add(&b, "UPDATE \"_h_%s\" SET \"_valid_to\" = ?%zu WHERE ", t->name, n + 4);
+    for (size_t k = 0; k < t->npk; k++)
+        sqlbuf_add(&b, "\"%s\" = ?%zu AND ", t->cols[t->pk[k]].name, t->pk[k] + 1);
+    sqlbuf_add(&b, "\"_valid_to\" IS NULL");
+    if (merge_prepare_one(t, &b, &t->hclose, err) < 0)
+        return -1;
 
     /* key condition shared by both updates */
     struct sqlbuf where = {0};
     for (size_t k = 0; k < t->npk; k++)
         sqlbuf_add(&where, "\"%s\" = ?%zu AND ", t->cols[t->pk[k]].name, t->pk[k] + 1);
-    sqlbuf_add(&where, "\"%s\" < ?%zu", MERGE_SEQ, n + 1);
+    merge_order(&where, t, "");
+    sqlbuf_add(&where, " < ");
+    merge_order_param(&where, t);
     if (where.failed) {
         free(where.s);
         return error_set(err, "out of memory");
@@ -577,8 +782,18 @@ static int merge_prepare_all(struct merge_table *t, char err[ERROR_MAX])
     sqlbuf_add(&b, "UPDATE \"%s\" SET \"%s\" = ?%zu, \"%s\" = ?%zu, \"%s\" = ?%zu WHERE %s",
                t->name, MERGE_SEQ, n + 1, MERGE_INSERT_DATE, n + 2, MERGE_SCHEMA_VERSION, n + 3,
                where.s);
+    /* deletes: the row goes only when the delete is newer */
+    struct sqlbuf del = {0};
+    sqlbuf_add(&del, "DELETE FROM \"%s\" WHERE %s", t->name, where.s);
     free(where.s);
-    return merge_prepare_one(t, &b, &t->touch, err);
+    if (merge_prepare_one(t, &b, &t->touch, err) < 0 ||
+        merge_prepare_one(t, &del, &t->del, err) < 0) {
+        free(del.s);
+        return -1;
+    }
+    sqlbuf_add(&b, "SELECT 1 FROM \"%s\" WHERE ", t->name);
+    merge_key_where(&b, t);
+    return merge_prepare_one(t, &b, &t->has, err);
 }
 
 /* All statements of the current column set, or none. */
@@ -635,6 +850,32 @@ static int merge_step(struct merge_table *t, sqlite3_stmt *st, char msg[ERROR_MA
         return sqlite3_changes(t->sdb->db);
     error_set(msg, "%s", sqlite3_errmsg(t->sdb->db));
     return merge_permanent(rc) ? -2 : -1;
+}
+
+/* History of a written row: close the key's current version (updates),
+ * then add the new one. 1 done, or merge_step's -1 / -2. */
+static int merge_history(struct merge_table *t, const struct merge_meta *m, bool close,
+                         char msg[ERROR_MAX])
+{
+    if (!t->history)
+        return 1;
+    int valid_from = (int)t->ncols + 4;
+    if (close && t->hclose != NULL) {
+        merge_bind(t, t->hclose, m);
+        sqlite3_bind_int64(t->hclose, valid_from, t->snapshot_id);
+        int rc = merge_step(t, t->hclose, msg);
+        if (rc < 0)
+            return rc;
+        t->closed += rc;
+    }
+    merge_bind(t, t->hins, m);
+    sqlite3_bind_int64(t->hins, valid_from, t->snapshot_id);
+    return merge_step(t, t->hins, msg);
+}
+
+void merge_table_set_history(struct merge_table *table, bool on)
+{
+    table->history = on;
 }
 
 /* ---- records --------------------------------------------------------------- */
@@ -758,6 +999,7 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
     int changed = merge_step(t, t->ins, msg);
     if (changed == 1) {
         res->inserted++;
+        changed = merge_history(t, &m, false, msg);
     } else if (changed == 0 && t->npk == 0) {
         res->unchanged++; /* this _seq is already in the table */
     } else if (changed == 0) {
@@ -767,6 +1009,7 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
         }
         if (changed == 1) {
             res->updated++;
+            changed = merge_history(t, &m, true, msg);
         } else if (changed == 0) {
             merge_bind(t, t->touch, &m);
             changed = merge_step(t, t->touch, msg);
@@ -812,6 +1055,12 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
         return error_set(err, "path too long: %s/%s", data_dir, rel);
     if (merge_savepoint(t, "SAVEPOINT merge_file", err) < 0)
         return -1;
+    t->closed = 0;
+    if (silver_next_snapshot_id(t->sdb, &t->snapshot_id, err) < 0) {
+        char uerr[ERROR_MAX];
+        merge_undo(t, uerr);
+        return -1;
+    }
 
     int64_t max_version = 0;
     int64_t line = 0;
@@ -857,9 +1106,11 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
     }
     bronze_reader_close(&reader);
 
+    if (rc == 0 && t->closed > 0 && history_cleanup(t->sdb, t->name, t->snapshot_id, err) < 0)
+        rc = -1;
     if (rc == 0) {
         struct silver_snapshot snap = {
-            .table = t->name, .operation = operation, .source = rel,
+            .id = t->snapshot_id, .table = t->name, .operation = operation, .source = rel,
             .inserted = res->inserted, .updated = res->updated, .unchanged = res->unchanged,
             .deleted = rows_deleted, .schema_version = max_version};
         if (silver_record_snapshot(t->sdb, &snap, &res->snapshot_id, err) < 0 ||

@@ -9,7 +9,8 @@
  *   schemas.c    endpoint schemas from the catalog (read-only) for table creation
  *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot)
  *   replay.c     rebuild tables / re-merge date ranges on request
- *   control.c    the control socket (replay / reconcile / ping)
+ *   history.c    row history (_h_<table>) and rollback
+ *   control.c    the control socket (replay / reconcile / rollback / ping)
  *   main.c       the entry: config, resources, the one poll loop, tear-down
  *
  * A bronze file is always named by its path relative to the data directory,
@@ -89,8 +90,9 @@ struct silver_db {
 };
 
 struct silver_snapshot {
+    int64_t id;             /* from silver_next_snapshot_id, or 0: the next one */
     const char *table;
-    const char *operation;  /* "merge" | "replay" */
+    const char *operation;  /* "merge" | "replay" | "rollback" */
     const char *source;     /* relative bronze path, or "" */
     int64_t inserted, updated, unchanged, deleted;
     int64_t schema_version;
@@ -113,6 +115,9 @@ int silver_files_done_under(struct silver_db *sdb, const char *prefix, struct st
                             char err[ERROR_MAX]);
 int silver_record_snapshot(struct silver_db *sdb, const struct silver_snapshot *snap,
                            int64_t *snapshot_id, char err[ERROR_MAX]);
+/* The id the next _snapshots row will get (call inside the write transaction;
+ * rows written before the snapshot row, e.g. history, carry it). */
+int silver_next_snapshot_id(struct silver_db *sdb, int64_t *id, char err[ERROR_MAX]);
 /* _ledger row (replacing an older one: replay) and removal of a quarantine row. */
 int silver_record_ledger(struct silver_db *sdb, const char *rel, const char *table,
                          int64_t snapshot_id, int64_t records, char err[ERROR_MAX]);
@@ -172,6 +177,33 @@ int merge_one(struct processor_ctx *ctx, const char *rel);
 void merge_publish(struct processor_ctx *ctx, const char *domain, const char *table,
                    const char *file, int64_t snapshot_id, int64_t count);
 
+/* Whether merge_file writes row history (default on). Replay turns it off
+ * while it rebuilds a table and records the difference with history_diff. */
+void merge_table_set_history(struct merge_table *table, bool on);
+
+/* ---- history.c: row history _h_<table>, rollback --------------------------- */
+
+struct history_counts {
+    int64_t inserted, updated, deleted;
+};
+
+/* Make _h_<table> exist (with indexes) and have every column of the table.
+ * No table: nothing to do. Inside the caller's transaction. */
+int history_sync(struct silver_db *sdb, const char *table, char err[ERROR_MAX]);
+/* Remove the empty versions [S, S) a file left (a key changed twice in it). */
+int history_cleanup(struct silver_db *sdb, const char *table, int64_t snapshot_id,
+                    char err[ERROR_MAX]);
+/* Record the difference between the table and its current history versions
+ * as changes made by snapshot_id (closes versions that differ or are gone,
+ * adds versions for rows without one). *out says what changed. */
+int history_diff(struct silver_db *sdb, const char *table, int64_t snapshot_id,
+                 struct history_counts *out, char err[ERROR_MAX]);
+/* Execute a "rollback" control request (domain, name = table, from = the
+ * snapshot id): the table becomes its state at that snapshot, as a new
+ * snapshot (operation "rollback"). Always fills reply (id = new snapshot). */
+void rollback_run(struct processor_ctx *ctx, const struct control_request *req,
+                  struct control_reply *reply);
+
 /* ---- watch.c: inotify on the bronze tree --------------------------------- */
 
 struct watch;
@@ -211,6 +243,61 @@ int64_t reconcile_drain(struct processor_ctx *ctx, char err[ERROR_MAX]);
 void replay_run(struct processor_ctx *ctx, const struct control_request *req,
                 struct control_reply *reply);
 
+/* ---- drop.c --------------------------------------------------------------- */
+
+/* Execute a "drop" control request (domain, name = endpoint): delete the
+ * data of an endpoint already deleted from the catalog (order and crash
+ * safety in drop.c); always fills reply. */
+void drop_run(struct processor_ctx *ctx, const struct control_request *req,
+              struct control_reply *reply);
+
+/* ---- retention.c: expiring old bronze files, snapshots and row history ---- */
+
+struct retention_totals {
+    int64_t tables;
+    int64_t files;          /* bronze files expired */
+    int64_t records;        /* records in them (from _ledger) */
+    int64_t snapshots;      /* silver _snapshots rows expired */
+    int64_t history_rows;   /* _h_<table> versions expired */
+    char summary[ERROR_MAX]; /* per-table detail, for the reply */
+};
+/* Expire (or with dry_run only count) what is older than the horizons of
+ * every table of one domain ("" = every domain) or one table ("" = all):
+ * bronze files (dt= date before the horizon, merged or quarantined only),
+ * silver _snapshots rows and _h_<table> versions. Never the current rows. */
+int retention_expire(struct processor_ctx *ctx, const char *domain, const char *table,
+                     bool dry_run, struct retention_totals *totals, char err[ERROR_MAX]);
+/* Control "expire" / "expire_dry_run"; always fills reply. */
+void expire_run(struct processor_ctx *ctx, const struct control_request *req,
+                struct control_reply *reply);
+/* 1 (with err saying so) when some merged bronze files of the table were
+ * expired, so that a rebuild from bronze would lose rows; 0 if not; -1. */
+int retention_rebuild_check(struct silver_db *sdb, const char *table, char err[ERROR_MAX]);
+
+/* ---- compaction.c: many small bronze files of a day -> one ------------------ */
+
+/* Compact the merged small files of closed days (before today, UTC) of one
+ * domain ("" all) / table ("" all), or of one date (date "" = every closed
+ * day). *inputs / *outputs: files replaced / files written. */
+int compaction_compact(struct processor_ctx *ctx, const char *domain, const char *table,
+                       const char *date, int64_t *inputs, int64_t *outputs, char err[ERROR_MAX]);
+/* Finish compactions: roll back those whose compacted file never appeared
+ * (a crash), and remove the inputs of those older than the reader grace
+ * period (all of them when force). Returns compactions finished, or -1. */
+int64_t compaction_finish(struct processor_ctx *ctx, bool force, char err[ERROR_MAX]);
+/* Control "compact"; always fills reply. */
+void compact_run(struct processor_ctx *ctx, const struct control_request *req,
+                 struct control_reply *reply);
+
+/* ---- maintenance.c: the daily/periodic housekeeping of silver ---------------- */
+
+struct maintenance;
+int maintenance_open(struct processor_ctx *ctx, struct maintenance **out, char err[ERROR_MAX]);
+void maintenance_close(struct maintenance **maintenance);
+/* Call from the housekeeping tick: compaction finishing, WAL checkpoints,
+ * the daily retention + compaction run, VACUUM on its interval. */
+void maintenance_tick(struct processor_ctx *ctx);
+
 /* ---- control.c ------------------------------------------------------------ */
 
 /* Bind the REP socket at cfg->processor_control_endpoint. */
@@ -237,6 +324,7 @@ struct processor_ctx {
     int64_t merged_files;         /* counters for the periodic stats line */
     int64_t quarantined_files;
     int64_t failed_merges;
+    struct maintenance *maintenance; /* maintenance.c: schedule of retention/compaction */
 };
 
 #endif

@@ -9,6 +9,10 @@
  *     the result equals what live processing produced: the table is created
  *     from the first record's schema version and each row is the record with
  *     the largest _seq). Readers see the old table until the commit.
+ *     Row history (_h_<table>) is kept: the rebuild writes none while it
+ *     merges, then history_diff records what differs from the versions
+ *     current before, as changes of the rebuild's last snapshot (nothing,
+ *     when bronze gives the same rows).
  *   - With a date range (from/to inclusive, either may be open): the files of
  *     those dt= dates are merged again, one transaction per table. Idempotent:
  *     an upsert never lets an older _seq win and appends ignore known _seq.
@@ -24,6 +28,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "retention.h"
 #include "timeutil.h"
 
 struct replay_totals {
@@ -107,10 +112,13 @@ static int replay_table(struct processor_ctx *ctx, const char *domain, const cha
         return -1;
     if (silver_exec(sdb, "BEGIN IMMEDIATE", err) < 0)
         goto fail_nobegin;
+    if (rebuild && retention_rebuild_check(sdb, table, err) != 0)
+        goto fail; /* expired bronze: a rebuild would lose rows (retention.c) */
     if (rebuild && replay_reset_table(sdb, table, &deleted, err) < 0)
         goto fail;
     if (merge_table_open(sdb, ctx->schemas, domain, table, &mt, err) < 0)
         goto fail;
+    merge_table_set_history(mt, !rebuild);
     int64_t pending_deleted = deleted; /* reported with the first file merged */
     for (size_t d = 0; d < dates.count; d++) {
         const char *date = dates.items[d] + 3; /* "dt=" */
@@ -123,6 +131,7 @@ static int replay_table(struct processor_ctx *ctx, const char *domain, const cha
         strlist_clear(&files);
         if (scan_dir(ddir, SCAN_BRONZE_FILES, &files, err) < 0)
             goto fail;
+        files.count = retention_drop_covered(files.items, files.count); /* compaction inputs */
         for (size_t f = 0; f < files.count; f++) {
             char rel[PROCESSOR_REL_MAX];
             n = snprintf(rel, sizeof rel, "bronze/%s/%s/%s/%s", domain, table, dates.items[d],
@@ -153,6 +162,9 @@ static int replay_table(struct processor_ctx *ctx, const char *domain, const cha
             goto fail;
     }
     merge_table_close(&mt);
+    struct history_counts changed = {0};
+    if (rebuild && history_diff(sdb, table, last_snapshot, &changed, err) < 0)
+        goto fail;
     if (silver_exec(sdb, "COMMIT", err) < 0)
         goto fail;
     strlist_clear(&dates);
@@ -163,10 +175,10 @@ static int replay_table(struct processor_ctx *ctx, const char *domain, const cha
     ctx->quarantined_files += quarantined;
     log_info("replayed table=%s.%s mode=%s from=%s to=%s files=%" PRId64 " quarantined=%" PRId64
              " inserted=%" PRId64 " updated=%" PRId64 " deleted=%" PRId64
-             " snapshot_id=%" PRId64 " ms=%" PRId64,
+             " history_changes=%" PRId64 " snapshot_id=%" PRId64 " ms=%" PRId64,
              domain, table, rebuild ? "rebuild" : "range", from[0] ? from : "-",
              to[0] ? to : "-", files_merged, quarantined, inserted, updated, deleted,
-             last_snapshot, timeutil_monotonic_ms() - started);
+             changed.inserted + changed.updated + changed.deleted, last_snapshot, timeutil_monotonic_ms() - started);
     if (last_snapshot > 0)
         merge_publish(ctx, domain, table, "", last_snapshot, inserted + updated + deleted);
     return 0;

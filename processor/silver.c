@@ -156,7 +156,8 @@ static int silver_db_open(const char *data_dir, const char *domain, struct silve
         silver_prepare(sdb,
                        "INSERT INTO _snapshots (table_name, committed_at, operation, source, "
                        "rows_inserted, rows_updated, rows_unchanged, rows_deleted, "
-                       "schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       "schema_version, snapshot_id) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                        &sdb->snapshot, err) < 0 ||
         silver_prepare(sdb,
                        "INSERT OR REPLACE INTO _ledger (file, table_name, snapshot_id, records, "
@@ -268,6 +269,10 @@ int silver_record_snapshot(struct silver_db *sdb, const struct silver_snapshot *
     sqlite3_bind_int64(st, 7, snap->unchanged);
     sqlite3_bind_int64(st, 8, snap->deleted);
     sqlite3_bind_int64(st, 9, snap->schema_version);
+    if (snap->id > 0) /* reserved by silver_next_snapshot_id: history rows already use it */
+        sqlite3_bind_int64(st, 10, snap->id);
+    else
+        sqlite3_bind_null(st, 10);
     if (silver_step_done(sdb, st, "insert into _snapshots", err) < 0)
         return -1;
     *snapshot_id = sqlite3_last_insert_rowid(sdb->db);
@@ -319,4 +324,25 @@ int silver_table_exists(struct silver_db *sdb, const char *table, char err[ERROR
         return 0;
     return error_set(err, "silver/%s.db: looking up table %s: %s", sdb->domain, table,
                      sqlite3_errmsg(sdb->db));
+}
+
+int silver_next_snapshot_id(struct silver_db *sdb, int64_t *id, char err[ERROR_MAX])
+{
+    /* AUTOINCREMENT hands out max(sqlite_sequence, max rowid) + 1; inside the
+     * writer's transaction nobody else can take it first */
+    sqlite3_stmt *st = NULL;
+    if (silver_prepare(sdb,
+                       "SELECT max(coalesce((SELECT seq FROM sqlite_sequence "
+                       "WHERE name = '_snapshots'), 0), "
+                       "coalesce((SELECT max(snapshot_id) FROM _snapshots), 0)) + 1",
+                       &st, err) < 0)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return error_set(err, "silver/%s.db: next snapshot id: %s", sdb->domain,
+                         sqlite3_errmsg(sdb->db));
+    return 0;
 }

@@ -76,7 +76,8 @@ static bool jobs_definition_changed(const struct job_def *a, const struct job_de
 {
     return strcmp(a->sql ? a->sql : "", b->sql ? b->sql : "") != 0 ||
            a->write_mode != b->write_mode || strcmp(a->unique_key, b->unique_key) != 0 ||
-           a->schedule != b->schedule || strcmp(a->cron, b->cron) != 0;
+           a->schedule != b->schedule || strcmp(a->cron, b->cron) != 0 ||
+           a->incremental != b->incremental;
 }
 
 /* Build one table entry from a catalog definition (takes ownership of def);

@@ -28,6 +28,8 @@
 #include "log.h"
 #include "pidfile.h"
 #include "notify.h"
+#include "reload.h"
+#include "stats.h"
 #include "timeutil.h"
 #include "transformer.h"
 
@@ -113,6 +115,14 @@ static void transformer_reload(struct transformer_ctx *ctx)
 
 static void transformer_housekeeping(struct transformer_ctx *ctx)
 {
+    size_t queued = 0;
+    for (size_t i = 0; i < ctx->jobs.count; i++)
+        queued += ctx->jobs.items[i].pending;
+    stats_gauge("transformer_pending_runs", "", (double)queued);
+    stats_counter_set("transformer_runs_ok_total", "", (uint64_t)ctx->runs_ok);
+    stats_counter_set("transformer_runs_failed_total", "", (uint64_t)ctx->runs_failed);
+    stats_tick();
+    reload_poll();
     schedule_cron_tick(ctx, time(NULL));
     if (timeutil_monotonic_ms() >= ctx->next_reconcile_ms) {
         transformer_reload(ctx);
@@ -216,6 +226,10 @@ int main(int argc, char **argv)
     }
     if (notify_open(&notify, err) < 0)
         log_warn("notify_unavailable reason=\"%s\"", err);
+    if (reload_setup("transformer", &cfg, config_path, data_arg, err) < 0)
+        goto fail;
+    if (stats_open(cfg.data_dir, "transformer", err) < 0)
+        log_warn("stats_unavailable reason=\"%s\"", err);
     if (catalog_open(cfg.data_dir, false, &ctx.catalog, err) < 0)
         goto fail;
     if (run_recover(&ctx, err) < 0)
@@ -276,6 +290,7 @@ done:
         zmq_close(ctx.sub);
     if (ctx.zmq != NULL)
         zmq_ctx_term(ctx.zmq);
+    stats_close();
     jobs_free(&ctx.jobs);
     catalog_close(&ctx.catalog);
     pidfile_release(&pidfile);

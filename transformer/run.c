@@ -18,7 +18,8 @@
  *      INSERT ... ON CONFLICT(key) DO UPDATE SET every other column;
  *      output columns the table lacks are added (nullable) for append/upsert;
  *   3. the _snapshots row (operation overwrite | append | upsert, source
- *      "execution:<id>", schema_version 0: gold tables have no endpoint schema);
+ *      "execution:<id>", schema_version 0: gold tables have no endpoint schema)
+ *      and its _lineage rows (lineage.c: the input snapshots, the @changes read);
  *   4. a row in _executions (internal to the transformer: execution id, rows,
  *      inputs_json; the latest RUN_KEEP_EXECUTIONS are kept). If the process
  *      dies between this COMMIT and the catalog update, run_recover finds the
@@ -47,6 +48,7 @@
 #include "names.h"
 #include "timeutil.h"
 #include "transformer.h"
+#include "stats.h"
 
 #define RUN_BUSY_TIMEOUT_MS 10000
 #define RUN_MAX_COLUMNS 2000
@@ -531,9 +533,9 @@ static int run_write_overwrite(sqlite3 *db, const char *table, const char *body,
     return run_text_exec(db, &t, err, "replace the gold table");
 }
 
-static int run_write_append(sqlite3 *db, const char *table, const char *body,
-                            const struct run_columns *cols, const char *unique_key,
-                            int64_t *inserted, int64_t *updated, char err[ERROR_MAX])
+static int run_write_rows(sqlite3 *db, const char *table, const char *body,
+                          const struct run_columns *cols, const char *unique_key,
+                          int64_t *inserted, int64_t *updated, char err[ERROR_MAX])
 {
     bool exists = false;
     *inserted = *updated = 0;
@@ -609,9 +611,76 @@ static int run_write_append(sqlite3 *db, const char *table, const char *body,
     return 0;
 }
 
+/* append / upsert. An upsert whose query has a column _delete: rows where it
+ * is true delete their key instead of being written (how an incremental job
+ * removes a group that lost all its rows, job.h); the column is not stored.
+ * The query then runs once, into a temporary table both steps read. */
+static int run_write_append(sqlite3 *db, const char *table, const char *body,
+                            const struct run_columns *cols, const char *unique_key,
+                            int64_t *inserted, int64_t *updated, int64_t *deleted,
+                            char err[ERROR_MAX])
+{
+    size_t del = cols->count;
+    for (size_t i = 0; unique_key[0] != '\0' && i < cols->count; i++)
+        if (strcasecmp(cols->names[i], "_delete") == 0)
+            del = i;
+    *deleted = 0;
+    if (del == cols->count)
+        return run_write_rows(db, table, body, cols, unique_key, inserted, updated, err);
+    if (cols->count < 2)
+        return error_set(err, "the query has only the _delete column");
+    struct run_columns kept = {.names = calloc(cols->count, sizeof *kept.names)};
+    if (kept.names == NULL)
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < cols->count; i++)
+        if (i != del)
+            memcpy(kept.names[kept.count++], cols->names[i], NAMES_MAX);
+    char(*keys)[NAMES_MAX] = calloc(cols->count, sizeof *keys);
+    size_t nkeys = 0;
+    struct run_text t = {0}, rows = {0};
+    int rc = -1;
+    if (keys == NULL) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    if (run_key_columns(unique_key, &kept, keys, kept.count, &nkeys, err) < 0)
+        goto done;
+    run_text_add(&t, "DROP TABLE IF EXISTS temp.\"_run_rows\"; CREATE TEMP TABLE \"_run_rows\" AS "
+                     "SELECT * FROM (\n%s\n);", body);
+    if (run_text_exec(db, &t, err, "run the query") < 0)
+        goto done;
+    run_text_add(&rows, "SELECT ");
+    for (size_t i = 0; i < kept.count; i++)
+        run_text_add(&rows, "%s\"%s\"", i ? ", " : "", kept.names[i]);
+    run_text_add(&rows, " FROM temp.\"_run_rows\" WHERE NOT coalesce(\"%s\", 0)",
+                 cols->names[del]);
+    if (rows.oom) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    if (run_write_rows(db, table, rows.s, &kept, unique_key, inserted, updated, err) < 0)
+        goto done;
+    run_text_add(&t, "DELETE FROM main.\"%s\" WHERE (", table);
+    for (size_t i = 0; i < nkeys; i++)
+        run_text_add(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    run_text_add(&t, ") IN (SELECT ");
+    for (size_t i = 0; i < nkeys; i++)
+        run_text_add(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    run_text_add(&t, " FROM temp.\"_run_rows\" WHERE coalesce(\"%s\", 0))", cols->names[del]);
+    if (run_text_exec(db, &t, err, "delete the _delete rows") < 0)
+        goto done;
+    *deleted = sqlite3_changes64(db);
+    rc = run_exec(db, "DROP TABLE temp.\"_run_rows\"", err, "drop the query rows");
+done:
+    free(rows.s);
+    free(keys);
+    free(kept.names);
+    return rc;
+}
+
 /* The whole gold transaction. */
 static int run_execute(const char *data_dir, const struct tjob *job, int64_t execution_id,
-                       struct run_result *res, char err[ERROR_MAX])
+                       bool full, struct run_result *res, char err[ERROR_MAX])
 {
     sqlite3 *db = NULL;
     char *rewritten = NULL, *body = NULL;
@@ -619,17 +688,18 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
     bool in_txn = false;
     int rc = -1;
     const struct job_def *def = &job->def;
+    json_t *changes = NULL;
     memset(res, 0, sizeof *res);
 
-    if (sqlref_rewrite_main(def->sql, SQLREF_GOLD, def->domain, &rewritten, NULL, NULL, err) < 0)
-        goto done;
     if (run_open_gold(data_dir, def->domain, &db, err) < 0 ||
         run_attach_inputs(db, data_dir, job, err) < 0)
         goto done;
     if (run_exec(db, "BEGIN", err, "begin") < 0)
         goto done;
     in_txn = true;
+    /* rewritten after the inputs are read: history forms see those snapshots */
     if (run_read_inputs(db, job, &res->inputs, err) < 0 ||
+        lineage_rewrite(db, job, res->inputs, full, &rewritten, &changes, err) < 0 ||
         run_check_query(db, rewritten, &body, &cols, err) < 0)
         goto done;
 
@@ -643,7 +713,7 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
     } else {
         operation = def->unique_key[0] ? "upsert" : "append";
         if (run_write_append(db, def->name, body, &cols, def->unique_key, &inserted, &updated,
-                             err) < 0)
+                             &deleted, err) < 0)
             goto done;
         res->rows = inserted + updated;
     }
@@ -674,6 +744,14 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
         goto done;
     }
     res->snapshot_id = sqlite3_last_insert_rowid(db);
+    if (lineage_record(db, res->snapshot_id, res->inputs, changes, err) < 0)
+        goto done;
+    if (json_object_size(changes) > 0) {
+        char *text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
+        log_info("run_changes job=%s.%s execution=%lld changes=%s", def->domain, def->name,
+                 (long long)execution_id, text ? text : "?");
+        free(text);
+    }
 
     char *inputs_text = json_dumps(res->inputs, JSON_COMPACT | JSON_SORT_KEYS);
     if (inputs_text == NULL) {
@@ -715,6 +793,7 @@ done:
     if (in_txn)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(db);
+    json_decref(changes);
     free(rewritten);
     free(body);
     free(cols.names);
@@ -739,7 +818,9 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
     int64_t started = timeutil_monotonic_ms();
 
     struct run_result res = {0};
-    int rc = job->valid ? run_execute(ctx->cfg->data_dir, job, execution_id, &res, err)
+    /* a changed definition recomputes from every change (incremental jobs) */
+    bool full = strcmp(trigger, "definition") == 0;
+    int rc = job->valid ? run_execute(ctx->cfg->data_dir, job, execution_id, full, &res, err)
                         : error_set(err, "the job definition is invalid");
     char *inputs_text = res.inputs ? json_dumps(res.inputs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (catalog_execution_finish(ctx->catalog, execution_id, rc == 0 ? "SUCCEEDED" : "FAILED",
@@ -757,7 +838,11 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
         res.inputs = NULL;
     }
     int64_t ms = timeutil_monotonic_ms() - started;
+    char label[2 * NAMES_MAX];
+    snprintf(label, sizeof label, "%s/%s", def->domain, def->name);
+    stats_observe("transform_duration_seconds", label, (double)ms / 1000.0);
     if (rc < 0) {
+        stats_count("transform_runs_failed_total", label, 1);
         ctx->runs_failed++;
         log_warn("run_failed job=%s.%s execution=%lld ms=%lld error=\"%s\"", def->domain,
                  def->name, (long long)execution_id, (long long)ms, err);

@@ -9,6 +9,8 @@
  *   schedule.c  deciding what runs: commit events (coalesced), reconcile,
  *               cron minutes, and the order of pending runs (upstream first)
  *   run.c       executing one job against gold/<domain>.db and recording it
+ *   lineage.c   the job SQL with its history forms (incremental @changes) and
+ *               the _lineage rows of each gold snapshot
  *   commands.c  the control socket (ping / run / reload)
  * Everything runs on the one thread of the poll loop; a job runs to its end
  * before the loop looks at sockets again, which is what makes "finish the
@@ -139,6 +141,21 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
  * committed (found in the gold database's _executions) are recorded as
  * SUCCEEDED with their rows and inputs; the others become FAILED. */
 int run_recover(struct transformer_ctx *ctx, char err[ERROR_MAX]);
+
+/* lineage.c ------------------------------------------------------------ */
+
+/* The job's SQL for db (inside the run's transaction, inputs read): own
+ * domain gold references to main, history forms expanded (timetravel.h); a
+ * bare @changes (incremental jobs, job.h) reads the snapshots after the one
+ * the table's latest gold snapshot recorded in _lineage (full: from the
+ * first). *sql malloc'd; *changes (new reference) {"d.silver.t": {"from",
+ * "rows"}} for each input read that way. */
+int lineage_rewrite(sqlite3 *db, const struct tjob *job, const json_t *inputs, bool full,
+                    char **sql, json_t **changes, char err[ERROR_MAX]);
+/* _lineage rows of gold snapshot_id: one per input (inputs_json object),
+ * with changes_from / change_rows from changes (may be NULL). */
+int lineage_record(sqlite3 *db, int64_t snapshot_id, const json_t *inputs,
+                   const json_t *changes, char err[ERROR_MAX]);
 
 /* commands.c ----------------------------------------------------------- */
 

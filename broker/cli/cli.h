@@ -1,10 +1,13 @@
 /* cli.h - the `lakehouse` command: one file per command group
  *   send.c      send          (the reference producer of protocol.h)
- *   endpoint.c  endpoint      create / list / show
+ *   endpoint.c  endpoint      create / list / show / delete
  *   job.c       job           add / list / show / run / executions
  *   query.c     query, tables (and the aligned table printer all commands use)
  *   replay.c    replay
  *   status.c    status
+ *   config.c    config check / print
+ *   history.c   history, changes, rollback (silver row history)
+ *   lineage.c   lineage (what a gold snapshot stands on)
  *   main.c      global options, config, dispatch, shared helpers below.
  * Exit status of every command: 0 success, 1 the command failed (or, for
  * send, some records were refused), 2 usage error or, for send, an error
@@ -67,6 +70,16 @@ int cli_job(struct cli *cli, int argc, char **argv);
 int cli_query(struct cli *cli, int argc, char **argv);
 int cli_tables(struct cli *cli, int argc, char **argv);
 int cli_replay(struct cli *cli, int argc, char **argv);
+/* expire.c: retention and compaction requests to the processor */
+int cli_expire(struct cli *cli, int argc, char **argv);
+int cli_compact(struct cli *cli, int argc, char **argv);
 int cli_status(struct cli *cli, int argc, char **argv);
+int cli_config(struct cli *cli, int argc, char **argv);
+/* history.c: history, changes, rollback of silver tables */
+int cli_history(struct cli *cli, int argc, char **argv);
+int cli_changes(struct cli *cli, int argc, char **argv);
+int cli_rollback(struct cli *cli, int argc, char **argv);
+/* lineage.c: silver snapshots and bronze files under a gold snapshot */
+int cli_lineage(struct cli *cli, int argc, char **argv);
 
 #endif

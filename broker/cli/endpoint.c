@@ -1,5 +1,6 @@
 /* endpoint.c - `lakehouse endpoint create FILE.json | list [--domain D] |
- * show D/N [--version V]`: the schema registry in the catalog.
+ * show D/N [--version V] | delete D/N [--data]`: the schema registry in the
+ * catalog (delete --data also has the processor delete the data).
  * create stores a new version (the catalog checks that the change is a safe
  * evolution) and publishes schema.changed as a hint. */
 #include <getopt.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "endpoint_drop.h"
 #include "fsutil.h"
 #include "schema.h"
 
@@ -16,7 +18,8 @@
 static const char endpoint_usage[] =
     "usage: lakehouse endpoint create FILE.json\n"
     "       lakehouse endpoint list [--domain D]\n"
-    "       lakehouse endpoint show DOMAIN/NAME [--version V]\n";
+    "       lakehouse endpoint show DOMAIN/NAME [--version V]\n"
+    "       lakehouse endpoint delete DOMAIN/NAME [--data]\n";
 
 static int endpoint_create(struct cli *cli, int argc, char **argv)
 {
@@ -197,6 +200,92 @@ static int endpoint_show(struct cli *cli, int argc, char **argv)
     return CLI_OK;
 }
 
+/* delete D/N [--data]: the catalog entry (every version); with --data also
+ * its bronze, silver and rejected data, by the processor (endpoint_drop.h).
+ * Without --data an unknown endpoint is an error; with --data it is not when
+ * data is left (an earlier delete whose data part failed). */
+static int endpoint_delete(struct cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"data", no_argument, NULL, 'd'},
+        {NULL, 0, NULL, 0},
+    };
+    bool data = false;
+    int opt;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt != 'd') {
+            fputs(endpoint_usage, stderr);
+            return CLI_USAGE;
+        }
+        data = true;
+    }
+    if (argc - optind != 1) {
+        fputs(endpoint_usage, stderr);
+        return CLI_USAGE;
+    }
+    char domain[NAMES_MAX], name[NAMES_MAX], err[ERROR_MAX];
+    if (cli_parse_ref(argv[optind], "endpoint", domain, name, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    if (data && !cli_endpoint_present(cli->cfg.processor_control_endpoint)) {
+        cli_error("the processor is not running (nothing listens on %s): it deletes the data; "
+                  "nothing was deleted",
+                  cli->cfg.processor_control_endpoint);
+        return CLI_FAILED;
+    }
+    struct catalog *catalog = NULL;
+    if (cli_catalog_open(cli, true, &catalog, err) != 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    int rc = catalog_delete_endpoint(catalog, domain, name, err);
+    catalog_close(&catalog);
+    if (rc < 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    if (rc > 0) {
+        struct event ev = {.topic = EVENT_SCHEMA_CHANGED, .count = 0};
+        snprintf(ev.domain, sizeof ev.domain, "%s", domain);
+        snprintf(ev.name, sizeof ev.name, "%s", name);
+        cli_publish(cli, &ev);
+        printf("endpoint %s/%s deleted%s\n", domain, name,
+               data ? "" : " (its data is kept; --data deletes it too)");
+    }
+    if (!data) {
+        if (rc == 0) {
+            cli_error("unknown endpoint %s/%s", domain, name);
+            return CLI_FAILED;
+        }
+        return CLI_OK;
+    }
+    void *zctx = cli_zmq(cli);
+    if (zctx == NULL)
+        return CLI_FAILED;
+    struct control_reply reply;
+    if (endpoint_drop_data(zctx, &cli->cfg, domain, name, rc > 0, &reply, err) != 0) {
+        cli_error("%s; the data of %s/%s is kept: run the command again", err, domain, name);
+        return CLI_FAILED;
+    }
+    if (!reply.ok && endpoint_drop_nothing(&reply)) {
+        if (rc > 0)
+            return CLI_OK; /* an endpoint that never had data */
+        cli_error("unknown endpoint %s/%s (and no data)", domain, name);
+        return CLI_FAILED;
+    }
+    if (!reply.ok) {
+        cli_error("deleting the data of %s/%s failed: %s (run the command again)", domain, name,
+                  reply.message);
+        return CLI_FAILED;
+    }
+    printf("data of %s/%s deleted: %lld bronze file%s, %lld silver row%s\n", domain, name,
+           (long long)reply.count, reply.count == 1 ? "" : "s", (long long)reply.id,
+           reply.id == 1 ? "" : "s");
+    return CLI_OK;
+}
+
 int cli_endpoint(struct cli *cli, int argc, char **argv)
 {
     if (argc < 2) {
@@ -210,6 +299,8 @@ int cli_endpoint(struct cli *cli, int argc, char **argv)
         return endpoint_list(cli, argc - 1, argv + 1);
     if (strcmp(sub, "show") == 0)
         return endpoint_show(cli, argc - 1, argv + 1);
+    if (strcmp(sub, "delete") == 0)
+        return endpoint_delete(cli, argc - 1, argv + 1);
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
         fputs(endpoint_usage, stdout);
         return CLI_OK;

@@ -217,6 +217,8 @@ static int job_show(struct cli *cli, int argc, char **argv)
            job_write_mode_name(job.write_mode));
     if (job.unique_key[0] != '\0')
         printf("-- unique_key: %s\n", job.unique_key);
+    if (job.incremental)
+        printf("-- incremental: true\n");
     printf("-- schedule: %s\n", job_schedule_name(job.schedule));
     if (job.cron[0] != '\0')
         printf("-- cron: %s\n", job.cron);

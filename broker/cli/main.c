@@ -152,7 +152,17 @@ static void cli_usage(FILE *out)
             "  query \"SQL\" [--json]              read-only SQL: domain.silver.t, domain.gold.t\n"
             "  tables [--json]                   silver and gold tables with row counts\n"
             "  replay [DOMAIN[/TABLE]] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
-            "  status [--json]                   processes, tables, bronze backlog\n"
+            "  status [--json] [--lag-seconds S] processes, tables, freshness, backlog, errors\n"
+            "  config check FILE                 validate a configuration file (every problem)\n"
+            "  config print [--defaults]         effective (or default) configuration as JSON\n"
+            "  history D/T [--limit N] [--json]  snapshots of a silver table, newest first\n"
+            "  changes D/T FROM [TO] [--json]    change feed of snapshots FROM..TO\n"
+            "  rollback D/T SNAPSHOT             the table as of SNAPSHOT, as a new snapshot\n"
+            "  lineage D/T [--snapshot N] [--files N] [--json]  silver snapshots and bronze\n"
+            "                                    files under a gold table's snapshot\n"
+            "  expire [--dry-run] [DOMAIN[/TABLE]]  remove bronze files and silver history\n"
+            "                                    older than the retention horizons\n"
+            "  compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]  small bronze files of a day -> one\n"
             "\n"
             "  --data DIR      data directory (default: $LAKEHOUSE_DATA or ./lakehouse)\n"
             "  --config FILE   the JSON configuration file the daemons use\n"
@@ -197,7 +207,11 @@ int main(int argc, char **argv)
     } commands[] = {
         {"send", cli_send},     {"endpoint", cli_endpoint}, {"job", cli_job},
         {"query", cli_query},   {"tables", cli_tables},     {"replay", cli_replay},
-        {"status", cli_status},
+        {"status", cli_status},   {"history", cli_history},   {"changes", cli_changes},
+        {"config", cli_config},
+        {"rollback", cli_rollback},
+        {"lineage", cli_lineage},
+        {"expire", cli_expire},   {"compact", cli_compact},
     };
     int (*run)(struct cli *, int, char **) = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bronze_vtab.h"
 #include "cli.h"
 #include "query.h"
 
@@ -288,8 +289,10 @@ int cli_tables(struct cli *cli, int argc, char **argv)
         return rc > 0 ? CLI_OK : CLI_USAGE;
     json_t *tables = NULL;
     char err[ERROR_MAX];
-    if (query_list_tables(cli->cfg.data_dir, &tables, err) != 0) {
+    if (query_list_tables(cli->cfg.data_dir, &tables, err) != 0 ||
+        bronze_vtab_add_tables(cli->cfg.data_dir, tables, err) != 0) {
         cli_error("%s", err);
+        json_decref(tables);
         return CLI_FAILED;
     }
     if (json) {

@@ -1,259 +1,173 @@
-/* status.c - `lakehouse status [--json]`: which processes run (their pid
- * files in run/, checked against /proc so that a stale file reads "down"),
- * and per table its rows, last commit and bronze backlog: sealed bronze files
- * that are neither in the silver ledger nor quarantined yet (normally a few,
- * briefly; a growing number means the processor is down or behind). */
-#include <dirent.h>
-#include <errno.h>
+/* status.c - `lakehouse status [--json] [--lag-seconds S]`: the process group
+ * at a glance, from the data directory alone (health.h), so it answers
+ * whether the processes run under the broker, under systemd or not at all:
+ *   - each process up / down / stopped (SIGSTOP) and since when (its pid
+ *     file's mtime), its memory;
+ *   - per table rows, last commit, freshness (now minus the ingest time of
+ *     the newest merged record), bronze backlog (sealed files not merged
+ *     yet) and "lagging" when the oldest of those is older than S seconds
+ *     (default 10); the processor then shows "lagging" too;
+ *   - the last warnings and errors each process logged (its stats file).
+ * Exit status 0 whatever the state (it is a report); 1 when the data
+ * directory does not exist. */
 #include <getopt.h>
-#include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bronze.h"
 #include "cli.h"
-#include "layout.h"
-#include "query.h"
+#include "health.h"
 
-static const char *const status_processes[] = {"broker", "ingest", "processor", "transformer"};
+#define STATUS_LAG_SECONDS_DEFAULT 10
+#define STATUS_ERRORS_SHOWN 10
 
-/* "up", "down" or "down (stale pid file)"; *pid set when the file had one. */
-static const char *status_process(const char *data_dir, const char *proc, long *pid)
+static const char *const status_usage =
+    "usage: lakehouse status [--json] [--lag-seconds S]\n"
+    "  --lag-seconds S  a table whose oldest unmerged bronze file is older than S\n"
+    "                   seconds is lagging (default 10)\n";
+
+/* "3.2s", "4m05s", "2h03m", "1d02h" */
+static void status_age(double seconds, char *out, size_t size)
 {
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/run/%s.pid", data_dir, proc);
-    *pid = 0;
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return "down";
-    int n = fscanf(f, "%ld", pid);
-    fclose(f);
-    if (n != 1 || *pid <= 0)
-        return "down (bad pid file)";
-    if (kill((pid_t)*pid, 0) != 0 && errno == ESRCH)
-        return "down (stale pid file)";
-    char comm_path[64];
-    char comm[64] = "";
-    snprintf(comm_path, sizeof comm_path, "/proc/%ld/comm", *pid);
-    f = fopen(comm_path, "r");
-    if (f != NULL) {
-        if (fgets(comm, sizeof comm, f) == NULL)
-            comm[0] = '\0';
-        fclose(f);
-    }
-    char expected[64];
-    snprintf(expected, sizeof expected, "lakehouse-%s", proc);
-    /* comm holds at most 15 characters of the name */
-    if (strncmp(comm, expected, 15) != 0)
-        return "down (stale pid file)";
-    return "up";
+    long s = (long)seconds;
+    if (seconds < 60)
+        snprintf(out, size, "%.1fs", seconds);
+    else if (s < 3600)
+        snprintf(out, size, "%ldm%02lds", s / 60, s % 60);
+    else if (s < 86400)
+        snprintf(out, size, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+    else
+        snprintf(out, size, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
 }
 
-struct status_silver {
-    sqlite3 *db;
-    sqlite3_stmt *known; /* is a file in _ledger or _quarantine? */
-};
-
-static void status_silver_open(struct status_silver *s, const char *data_dir, const char *domain)
+static json_t *status_age_json(json_t *v)
 {
-    memset(s, 0, sizeof *s);
-    char path[PATH_MAX + 64];
-    if (layout_silver_db(path, sizeof path, data_dir, domain) != 0)
-        return;
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(s->db);
-        s->db = NULL;
-        return;
-    }
-    sqlite3_busy_timeout(s->db, 5000);
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT 1 FROM _ledger WHERE file = ?1 "
-                           "UNION ALL SELECT 1 FROM _quarantine WHERE file = ?1 LIMIT 1",
-                           -1, &s->known, NULL) != SQLITE_OK) {
-        s->known = NULL; /* no ledger yet: every file is backlog */
-    }
+    if (!json_is_number(v))
+        return json_null();
+    char text[32];
+    status_age(json_number_value(v), text, sizeof text);
+    return json_string(text);
 }
 
-static void status_silver_close(struct status_silver *s)
+/* The processes for output: without the raw stats, with their last errors. */
+static json_t *status_processes(json_t *health, json_t *errors)
 {
-    sqlite3_finalize(s->known);
-    sqlite3_close(s->db);
-    memset(s, 0, sizeof *s);
-}
-
-static bool status_known(struct status_silver *s, const char *rel)
-{
-    if (s->known == NULL)
-        return false;
-    sqlite3_reset(s->known);
-    sqlite3_bind_text(s->known, 1, rel, -1, SQLITE_TRANSIENT);
-    return sqlite3_step(s->known) == SQLITE_ROW;
-}
-
-static bool status_is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Sealed files of bronze/<domain>/<endpoint>/ not yet merged. */
-static int64_t status_backlog(const char *data_dir, struct status_silver *silver,
-                              const char *domain, const char *endpoint)
-{
-    char dir[PATH_MAX + 256];
-    snprintf(dir, sizeof dir, "%s/bronze/%s/%s", data_dir, domain, endpoint);
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    int64_t backlog = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "dt=", 3) != 0)
-            continue;
-        char sub[PATH_MAX + 512];
-        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
-        DIR *s = opendir(sub);
-        if (s == NULL)
-            continue;
-        struct dirent *f;
-        while ((f = readdir(s)) != NULL) {
-            uint64_t first = 0;
-            uint64_t last = 0;
-            if (bronze_parse_name(f->d_name, &first, &last) != 0)
-                continue;
-            char rel[1024];
-            snprintf(rel, sizeof rel, "bronze/%s/%s/%s/%s", domain, endpoint, e->d_name,
-                     f->d_name);
-            if (!status_known(silver, rel))
-                backlog++;
-        }
-        closedir(s);
-    }
-    closedir(d);
-    return backlog;
-}
-
-static json_t *status_find(json_t *tables, const char *domain, const char *layer,
-                           const char *table)
-{
-    size_t i;
-    json_t *t;
-    json_array_foreach(tables, i, t) {
-        if (strcmp(json_string_value(json_object_get(t, "domain")), domain) == 0 &&
-            strcmp(json_string_value(json_object_get(t, "layer")), layer) == 0 &&
-            strcmp(json_string_value(json_object_get(t, "table")), table) == 0)
-            return t;
-    }
-    return NULL;
-}
-
-/* Add "backlog" to silver entries, and entries for tables that so far exist
- * only in bronze. */
-static void status_bronze(const char *data_dir, json_t *tables)
-{
-    char root[PATH_MAX + 16];
-    snprintf(root, sizeof root, "%s/bronze", data_dir);
-    size_t i;
-    json_t *t;
-    json_array_foreach(tables, i, t) {
-        if (strcmp(json_string_value(json_object_get(t, "layer")), "silver") == 0)
-            json_object_set_new(t, "backlog", json_integer(0));
-        else
-            json_object_set_new(t, "backlog", json_null());
-    }
-    struct dirent **domains = NULL;
-    int nd = scandir(root, &domains, NULL, alphasort);
-    for (int a = 0; a < nd; a++) {
-        const char *domain = domains[a]->d_name;
-        char ddir[PATH_MAX + 128];
-        snprintf(ddir, sizeof ddir, "%s/%s", root, domain);
-        if (!names_is_valid_object(domain) || !status_is_dir(ddir))
-            continue;
-        struct status_silver silver;
-        status_silver_open(&silver, data_dir, domain);
-        struct dirent **endpoints = NULL;
-        int ne = scandir(ddir, &endpoints, NULL, alphasort);
-        for (int b = 0; b < ne; b++) {
-            const char *endpoint = endpoints[b]->d_name;
-            char edir[PATH_MAX + 256];
-            snprintf(edir, sizeof edir, "%s/%s", ddir, endpoint);
-            if (names_is_valid_object(endpoint) && status_is_dir(edir)) {
-                int64_t backlog = status_backlog(data_dir, &silver, domain, endpoint);
-                json_t *entry = status_find(tables, domain, "silver", endpoint);
-                if (entry == NULL) {
-                    entry = json_pack("{s:s, s:s, s:s, s:n, s:n, s:n}", "domain", domain,
-                                      "layer", "silver", "table", endpoint, "rows",
-                                      "snapshot_id", "last_commit");
-                    json_array_append_new(tables, entry);
-                }
-                json_object_set_new(entry, "backlog", json_integer(backlog));
-            }
-            free(endpoints[b]);
-        }
-        free(endpoints);
-        status_silver_close(&silver);
-    }
-    for (int a = 0; a < nd; a++)
-        free(domains[a]);
-    free(domains);
-}
-
-static int status_cmp(const void *a, const void *b)
-{
-    const json_t *x = *(const json_t *const *)a;
-    const json_t *y = *(const json_t *const *)b;
-    int c = strcmp(json_string_value(json_object_get(x, "domain")),
-                   json_string_value(json_object_get(y, "domain")));
-    if (c != 0)
-        return c;
-    /* silver before gold */
-    c = -strcmp(json_string_value(json_object_get(x, "layer")),
-                json_string_value(json_object_get(y, "layer")));
-    if (c != 0)
-        return c;
-    return strcmp(json_string_value(json_object_get(x, "table")),
-                  json_string_value(json_object_get(y, "table")));
-}
-
-static json_t *status_sorted(json_t *tables)
-{
-    size_t n = json_array_size(tables);
-    json_t **items = calloc(n ? n : 1, sizeof *items);
     json_t *out = json_array();
-    if (items == NULL || out == NULL) {
-        free(items);
-        json_decref(out);
-        return json_incref(tables);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(health, "processes"), i, p) {
+        json_t *copy = json_deep_copy(p);
+        json_t *stats = json_object_get(copy, "stats");
+        json_t *list = json_object_get(stats, "errors");
+        json_object_set(copy, "last_errors", json_is_array(list) ? list : json_array());
+        size_t k;
+        json_t *e;
+        json_array_foreach(list, k, e) {
+            json_t *row = json_deep_copy(e);
+            json_object_set(row, "process", json_object_get(copy, "process"));
+            json_array_append_new(errors, row);
+        }
+        json_object_del(copy, "stats");
+        json_array_append_new(out, copy);
     }
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_array_get(tables, i);
-    qsort(items, n, sizeof *items, status_cmp);
-    for (size_t i = 0; i < n; i++)
-        json_array_append(out, items[i]);
-    free(items);
     return out;
+}
+
+static int status_cmp_at(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "at"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "at"));
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+static void status_print_text(json_t *health, json_t *processes, json_t *errors)
+{
+    printf("data directory: %s\n\n", json_string_value(json_object_get(health, "data_dir")));
+    cli_set_null_text("-");
+    json_t *prows = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(processes, i, p) {
+        char state[64];
+        snprintf(state, sizeof state, "%s%s", json_string_value(json_object_get(p, "state")),
+                 json_is_true(json_object_get(p, "lagging")) ? ", lagging" : "");
+        json_t *rss = json_object_get(p, "rss_bytes");
+        char mem[32] = "";
+        if (json_is_integer(rss))
+            snprintf(mem, sizeof mem, "%.1f MiB", (double)json_integer_value(rss) / 1048576.0);
+        json_array_append_new(
+            prows, json_pack("{s:O, s:s, s:O, s:O, s:s?}", "process", json_object_get(p, "process"),
+                             "state", state, "pid", json_object_get(p, "pid"), "since",
+                             json_object_get(p, "since"), "memory", mem[0] ? mem : NULL));
+    }
+    static const char *const pcols[] = {"process", "state", "pid", "since", "memory"};
+    cli_print_objects(stdout, pcols, 5, prows);
+    json_decref(prows);
+    printf("\n");
+
+    json_t *tables = json_object_get(health, "tables");
+    json_t *trows = json_array();
+    json_t *t;
+    json_array_foreach(tables, i, t) {
+        bool silver = strcmp(json_string_value(json_object_get(t, "layer")), "silver") == 0;
+        json_array_append_new(
+            trows,
+            json_pack("{s:O, s:O, s:O, s:O, s:O, s:o, s:O, s:o, s:O}", "domain",
+                      json_object_get(t, "domain"), "layer", json_object_get(t, "layer"),
+                      "table", json_object_get(t, "table"), "rows", json_object_get(t, "rows"),
+                      "last_commit", json_object_get(t, "last_commit"), "freshness",
+                      status_age_json(json_object_get(t, "freshness_seconds")), "backlog",
+                      silver ? json_object_get(t, "backlog") : json_null(), "oldest_unmerged",
+                      status_age_json(json_object_get(t, "backlog_oldest_age_seconds")),
+                      "state", silver ? json_object_get(t, "state") : json_null()));
+    }
+    static const char *const tcols[] = {"domain",  "layer",   "table",
+                                        "rows",    "last_commit", "freshness",
+                                        "backlog", "oldest_unmerged", "state"};
+    cli_print_objects(stdout, tcols, 9, trows);
+    json_decref(trows);
+    size_t n = json_array_size(tables);
+    printf("(%zu table%s)\n", n, n == 1 ? "" : "s");
+
+    size_t ne = json_array_size(errors);
+    if (ne > 0) {
+        printf("\nlast warnings and errors:\n");
+        for (size_t k = ne > STATUS_ERRORS_SHOWN ? ne - STATUS_ERRORS_SHOWN : 0; k < ne; k++) {
+            json_t *e = json_array_get(errors, k);
+            printf("  %s %s %s: %s\n", json_string_value(json_object_get(e, "at")),
+                   json_string_value(json_object_get(e, "process")),
+                   json_string_value(json_object_get(e, "level")),
+                   json_string_value(json_object_get(e, "message")));
+        }
+    }
 }
 
 int cli_status(struct cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},
+        {"lag-seconds", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     bool json = false;
+    double lag_seconds = STATUS_LAG_SECONDS_DEFAULT;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case 'j': json = true; break;
-        case 'h': printf("usage: lakehouse status [--json]\n"); return CLI_OK;
-        default: fprintf(stderr, "usage: lakehouse status [--json]\n"); return CLI_USAGE;
+        case 'l': {
+            char *end;
+            lag_seconds = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || lag_seconds < 0) {
+                cli_error("--lag-seconds '%s': expected a number of seconds >= 0", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        }
+        case 'h': printf("%s", status_usage); return CLI_OK;
+        default: fprintf(stderr, "%s", status_usage); return CLI_USAGE;
         }
     }
     if (optind < argc) {
@@ -261,48 +175,47 @@ int cli_status(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     const char *data_dir = cli->cfg.data_dir;
-    if (!status_is_dir(data_dir)) {
+    struct stat st;
+    if (stat(data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         cli_error("data directory %s does not exist (pass --data DIR or set LAKEHOUSE_DATA)",
                   data_dir);
         return CLI_FAILED;
     }
-    json_t *processes = json_array();
-    for (size_t i = 0; i < sizeof status_processes / sizeof status_processes[0]; i++) {
-        long pid = 0;
-        const char *state = status_process(data_dir, status_processes[i], &pid);
-        json_t *p = json_pack("{s:s, s:s}", "process", status_processes[i], "state", state);
-        json_object_set_new(p, "pid", pid > 0 ? json_integer(pid) : json_null());
-        json_array_append_new(processes, p);
-    }
-    json_t *listed = NULL;
+    json_t *health = NULL;
     char err[ERROR_MAX];
-    if (query_list_tables(data_dir, &listed, err) != 0) {
+    if (health_collect(data_dir, (int64_t)(lag_seconds * 1000), &health, err) != 0) {
         cli_error("%s", err);
-        json_decref(processes);
         return CLI_FAILED;
     }
-    status_bronze(data_dir, listed);
-    json_t *tables = status_sorted(listed);
-    json_decref(listed);
+    json_t *errors = json_array();
+    json_t *processes = status_processes(health, errors);
+    /* oldest first, across processes */
+    size_t ne = json_array_size(errors);
+    json_t **items = calloc(ne ? ne : 1, sizeof *items);
+    json_t *sorted = json_array();
+    for (size_t i = 0; items != NULL && i < ne; i++)
+        items[i] = json_array_get(errors, i);
+    if (items != NULL)
+        qsort(items, ne, sizeof *items, status_cmp_at);
+    for (size_t i = 0; items != NULL && i < ne; i++)
+        json_array_append(sorted, items[i]);
+    free(items);
+    json_decref(errors);
 
     if (json) {
-        json_t *out = json_pack("{s:s, s:o, s:o}", "data_dir", data_dir, "processes", processes,
-                                "tables", tables);
+        json_t *out = json_pack("{s:O, s:O, s:O, s:o, s:O, s:o}", "data_dir",
+                                json_object_get(health, "data_dir"), "collected_at",
+                                json_object_get(health, "collected_at"), "lag_ms",
+                                json_object_get(health, "lag_ms"), "processes", processes,
+                                "tables", json_object_get(health, "tables"), "last_errors",
+                                sorted);
         cli_print_json(out);
         json_decref(out);
-        return CLI_OK;
+    } else {
+        status_print_text(health, processes, sorted);
+        json_decref(processes);
+        json_decref(sorted);
     }
-    printf("data directory: %s\n\n", data_dir);
-    cli_set_null_text("-");
-    static const char *const pcols[] = {"process", "state", "pid"};
-    cli_print_objects(stdout, pcols, 3, processes);
-    printf("\n");
-    static const char *const tcols[] = {"domain", "layer", "table", "rows", "last_commit",
-                                        "backlog"};
-    cli_print_objects(stdout, tcols, 6, tables);
-    size_t n = json_array_size(tables);
-    printf("(%zu table%s)\n", n, n == 1 ? "" : "s");
-    json_decref(processes);
-    json_decref(tables);
+    json_decref(health);
     return CLI_OK;
 }

@@ -7,6 +7,8 @@
  * (created_at: first version; updated_at: latest version). Status codes:
  * 201 created, 400 invalid definition, 404 unknown endpoint or version,
  * 409 already exists (POST) or incompatible schema change (PUT).
+ * DELETE with delete_data=true also has the processor delete the endpoint's
+ * bronze, silver and rejected data (endpoint_drop.h).
  * Every change publishes schema.changed (count = the new version, 0 after a
  * delete); ingest and processor also notice the catalog version by
  * themselves, the event only makes it immediate. */
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "endpoint_drop.h"
 #include "log.h"
 
 static const char *const http_endpoint_orders[] = {"domain", "name", "version", "mode",
@@ -286,6 +289,47 @@ done:
     json_decref(body);
 }
 
+/* DELETE ...?delete_data=true after the catalog part: 200 with what was
+ * deleted; 404 when there was neither an endpoint nor data; 503 (Retry-After)
+ * when the processor does not answer or ingest kept a spool open. */
+static void http_endpoints_drop_data(struct http_request *req, struct http_reply *reply,
+                                     const char *d, const char *n, bool deleted)
+{
+    char err[ERROR_MAX];
+    struct control_reply crep;
+    if (endpoint_drop_data(http_server_zmq(req->server), req->cfg, d, n, deleted, &crep,
+                           err) < 0) {
+        http_reply_error(reply, 503, "%s%s; the data of %s/%s is kept, send the request again",
+                         deleted ? "endpoint deleted, but " : "", err, d, n);
+        reply->retry_after = 5;
+        return;
+    }
+    if (!crep.ok) {
+        if (endpoint_drop_nothing(&crep) && !deleted) {
+            http_reply_error(reply, 404, "no endpoint %s/%s", d, n);
+        } else if (endpoint_drop_nothing(&crep)) {
+            crep.count = crep.id = 0; /* an endpoint without data: deleted */
+            crep.ok = true;
+        } else {
+            http_reply_error(reply, endpoint_drop_busy(&crep) ? 503 : 500,
+                             "%sdeleting the data of %s/%s: %s",
+                             deleted ? "endpoint deleted, but " : "", d, n, crep.message);
+            if (endpoint_drop_busy(&crep))
+                reply->retry_after = 5;
+        }
+        if (!crep.ok)
+            return;
+    }
+    log_info("http endpoint_data_deleted endpoint=%s/%s bronze_files=%lld silver_rows=%lld", d, n,
+             (long long)crep.count, (long long)crep.id);
+    char id[2 * NAMES_MAX];
+    snprintf(id, sizeof id, "%s/%s", d, n);
+    http_reply_json(reply, 200,
+                    json_pack("{s:s, s:s, s:b, s:I, s:I}", "id", id, "status", "deleted",
+                              "data_kept", 0, "bronze_files", (json_int_t)crep.count,
+                              "silver_rows", (json_int_t)crep.id));
+}
+
 void http_endpoints_delete(struct http_request *req, struct http_reply *reply)
 {
     char err[ERROR_MAX];
@@ -293,24 +337,27 @@ void http_endpoints_delete(struct http_request *req, struct http_reply *reply)
     bool delete_data;
     if (http_arg_bool(req, reply, "delete_data", false, &delete_data) < 0)
         return;
-    if (delete_data) {
-        /* The processor is the only writer of silver: dropping data must go
-         * through it, which is not built yet. Say so rather than pretend. */
-        http_reply_error(reply, 501, "delete_data=true is not supported yet: the bronze files "
-                                     "and silver table of %s/%s are kept", d, n);
-        return;
-    }
     struct catalog *catalog = http_catalog(req, reply);
     if (catalog == NULL)
         return;
     int rc = catalog_delete_endpoint(catalog, d, n, err);
+    if (rc > 0) {
+        log_info("http endpoint_deleted endpoint=%s/%s", d, n);
+        http_publish_schema(req, d, n, 0);
+    }
+    if (rc >= 0 && delete_data) {
+        /* The processor, the only writer of silver, deletes the data
+         * (endpoint_drop.h). rc == 0: the endpoint went before, maybe by a
+         * request whose drop failed; its data may still be there. */
+        catalog_close(&catalog);
+        http_endpoints_drop_data(req, reply, d, n, rc > 0);
+        return;
+    }
     if (rc < 0) {
         http_reply_error(reply, 500, "catalog: %s", err);
     } else if (rc == 0) {
         http_reply_error(reply, 404, "no endpoint %s/%s", d, n);
     } else {
-        log_info("http endpoint_deleted endpoint=%s/%s", d, n);
-        http_publish_schema(req, d, n, 0);
         char id[2 * NAMES_MAX];
         snprintf(id, sizeof id, "%s/%s", d, n);
         http_reply_json(reply, 200, json_pack("{s:s, s:s, s:b}", "id", id, "status", "deleted",

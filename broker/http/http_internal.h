@@ -11,6 +11,7 @@
  *   http_query.c      /consumption...: read-only SQL (query.h)
  *   http_bronze.c     bronze tables and their record counts for /consumption/tables
  *   http_jobs.c       /transform...: jobs, runs, executions
+ *   http_metrics.c    /metrics: Prometheus text from health.h and stats.h
  * Errors are answered as {"detail": "<what and where>"} with a fitting
  * status, the shape FastAPI clients of the reference API already handle. */
 #ifndef LAKEHOUSE_HTTP_INTERNAL_H
@@ -100,6 +101,8 @@ struct catalog *http_catalog(const struct http_request *req, struct http_reply *
 
 /* ---- handlers, one file per API group ---- */
 void http_health(struct http_request *req, struct http_reply *reply);
+/* http_metrics.c: GET /metrics, Prometheus text format 0.0.4 */
+void http_metrics(struct http_request *req, struct http_reply *reply);
 void http_endpoints_create(struct http_request *req, struct http_reply *reply);
 void http_endpoints_list(struct http_request *req, struct http_reply *reply);
 void http_endpoints_get(struct http_request *req, struct http_reply *reply);
@@ -115,6 +118,7 @@ void http_ingest_batch(struct http_request *req, struct http_reply *reply);
 
 void http_query_run(struct http_request *req, struct http_reply *reply);
 void http_query_tables(struct http_request *req, struct http_reply *reply);
+void http_history_list(struct http_request *req, struct http_reply *reply); /* http_history.c */
 
 void http_jobs_create(struct http_request *req, struct http_reply *reply);
 void http_jobs_list(struct http_request *req, struct http_reply *reply);

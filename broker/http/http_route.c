@@ -22,6 +22,7 @@ struct http_route {
 static const struct http_route http_routes[] = {
     {"GET", "/", http_health},
     {"GET", "/health", http_health},
+    {"GET", "/metrics", http_metrics},
     {"POST", "/endpoints/infer", http_endpoints_infer},
     {"POST", "/endpoints", http_endpoints_create},
     {"GET", "/endpoints", http_endpoints_list},
@@ -36,6 +37,7 @@ static const struct http_route http_routes[] = {
     {"GET", "/consumption/query", http_query_run},
     {"POST", "/consumption/query", http_query_run},
     {"GET", "/consumption/tables", http_query_tables},
+    {"GET", "/tables/{domain}/silver/{table}/history", http_history_list},
     {"POST", "/transform/jobs", http_jobs_create},
     {"GET", "/transform/jobs", http_jobs_list},
     {"GET", "/transform/jobs/{domain}/{job}", http_jobs_get},

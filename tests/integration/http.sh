@@ -151,9 +151,14 @@ req DELETE /transform/jobs/demo/by_origin;           expect "delete job" 200 .st
 req GET /transform/jobs/demo/by_origin;              expect "deleted job 404" 404
 
 # ---- endpoint delete ----
-req DELETE "/endpoints/web/clicks?delete_data=true"; expect "delete_data not supported 501" 501
 req DELETE /endpoints/web/clicks;                    expect "delete endpoint" 200 .status deleted
 req GET /endpoints/web/clicks;                       expect "deleted endpoint 404" 404
+req GET "/consumption/query" "" -G --data-urlencode "sql=SELECT count(*) AS n FROM web.bronze.clicks"
+expect "bronze table via query, data kept after delete" 200 ".data[0].n" 1
+req DELETE "/endpoints/web/clicks?delete_data=true"; expect "delete_data: the data goes too" 200 .data_kept false
+[ ! -e "$LAKEHOUSE_DATA/bronze/web/clicks" ] && pass "delete_data removed bronze" || fail "delete_data removed bronze" "$(ls -R "$LAKEHOUSE_DATA/bronze/web")"
+check_eq "delete_data dropped silver and its ledger" "0 0" "$(sql_silver web "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'clicks'), (SELECT count(*) FROM _ledger WHERE table_name = 'clicks');" | tr '|' ' ')"
+req DELETE "/endpoints/web/clicks?delete_data=true"; expect "delete_data with nothing left 404" 404
 
 # ---- concurrency: parallel batches, each answered after its own ack ----
 req POST /endpoints '{"domain":"par","name":"events","mode":"MANUAL","columns":[{"name":"n","type":"integer","primary_key":true}]}'

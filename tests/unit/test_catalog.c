@@ -117,7 +117,7 @@ static void test_open_creates_wal_catalog(void **state)
     sqlite3_finalize(stmt);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(stmt, 0), 1);
+    assert_int_equal(sqlite3_column_int(stmt, 0), 2); /* 2: jobs.incremental */
     sqlite3_finalize(stmt);
     sqlite3_close(db);
 

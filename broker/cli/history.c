@@ -1,0 +1,195 @@
+/* history.c - the history commands of silver tables (timetravel.h):
+ *   lakehouse history DOMAIN/TABLE [--limit N] [--json]
+ *       the table's snapshots, newest first (DESCRIBE HISTORY)
+ *   lakehouse changes DOMAIN/TABLE FROM_SNAPSHOT [TO_SNAPSHOT] [--json]
+ *       the change feed: rows inserted / updated (before and after) /
+ *       deleted by the snapshots FROM..TO (TO omitted: the latest)
+ *   lakehouse rollback DOMAIN/TABLE SNAPSHOT
+ *       make the table equal its state at SNAPSHOT, as a new snapshot
+ *       (asks the processor, the only writer of silver: control.h)
+ * history and changes read the database directly (read-only). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "control.h"
+#include "query.h"
+#include "timetravel.h"
+
+#define CLI_ROLLBACK_TIMEOUT_MS (3600 * 1000)
+/* snapshot by snapshot; within one: deletes, inserts, then update pairs */
+#define CLI_CHANGES_ORDER                                                                       \
+    "ORDER BY _snapshot_id, CASE _change_type WHEN 'delete' THEN 1 WHEN 'insert' THEN 2 "      \
+    "WHEN 'update_before' THEN 3 ELSE 4 END, _seq"
+
+static int history_snapshot_arg(const char *text, int64_t *out)
+{
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || v <= 0) {
+        cli_error("expected a snapshot id (a positive number), got '%s'", text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_history(struct cli *cli, int argc, char **argv)
+{
+    static const char usage[] = "usage: lakehouse history DOMAIN/TABLE [--limit N] [--json]\n";
+    static const struct option options[] = {
+        {"limit", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    int64_t limit = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'l':
+            if (history_snapshot_arg(optarg, &limit) != 0)
+                return CLI_USAGE;
+            break;
+        case 'j': json = true; break;
+        case 'h': fputs(usage, stdout); return CLI_OK;
+        default: fputs(usage, stderr); return CLI_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
+    if (cli_parse_ref(argv[optind], "table", domain, table, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    json_t *list = NULL;
+    if (timetravel_history(cli->cfg.data_dir, domain, table, limit, &list, err) != 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    if (json) {
+        cli_print_json(list);
+    } else {
+        static const char *const columns[] = {"snapshot_id", "committed_at", "operation",
+                                              "rows_inserted", "rows_updated", "rows_deleted",
+                                              "rows_unchanged", "schema_version", "source"};
+        cli_print_objects(stdout, columns, sizeof columns / sizeof columns[0], list);
+    }
+    json_decref(list);
+    return CLI_OK;
+}
+
+int cli_changes(struct cli *cli, int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: lakehouse changes DOMAIN/TABLE FROM_SNAPSHOT [TO_SNAPSHOT] [--json]\n";
+    static const struct option options[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'j': json = true; break;
+        case 'h': fputs(usage, stdout); return CLI_OK;
+        default: fputs(usage, stderr); return CLI_USAGE;
+        }
+    }
+    int args = argc - optind;
+    if (args != 2 && args != 3) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
+    int64_t from = 0, to = 0;
+    if (cli_parse_ref(argv[optind], "table", domain, table, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    if (history_snapshot_arg(argv[optind + 1], &from) != 0 ||
+        (args == 3 && history_snapshot_arg(argv[optind + 2], &to) != 0))
+        return CLI_USAGE;
+    /* checked names and numbers only: the query form of the change feed */
+    char sql[4 * NAMES_MAX + 256];
+    if (to > 0)
+        snprintf(sql, sizeof sql,
+                 "SELECT * FROM %s.silver.%s@changes(%" PRId64 ",%" PRId64 ") "
+                 CLI_CHANGES_ORDER,
+                 domain, table, from, to);
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT * FROM %s.silver.%s@changes(%" PRId64 ") "
+                 CLI_CHANGES_ORDER,
+                 domain, table, from);
+    struct query_limits limits = {.timeout_ms = cli->cfg.query_timeout_ms,
+                                  .max_rows = cli->cfg.query_max_rows};
+    json_t *result = NULL;
+    if (query_run(cli->cfg.data_dir, sql, &limits, &result, err) != 0) {
+        cli_error("changes of %s/%s: %s", domain, table, err);
+        return CLI_FAILED;
+    }
+    if (json) {
+        cli_print_json(result);
+    } else {
+        cli_print_table(stdout, json_object_get(result, "columns"),
+                        json_object_get(result, "data"));
+        if (json_is_true(json_object_get(result, "truncated")))
+            fprintf(stderr, "lakehouse: note: cut after %" PRId64 " rows (query_max_rows)\n",
+                    (int64_t)cli->cfg.query_max_rows);
+    }
+    json_decref(result);
+    return CLI_OK;
+}
+
+int cli_rollback(struct cli *cli, int argc, char **argv)
+{
+    static const char usage[] = "usage: lakehouse rollback DOMAIN/TABLE SNAPSHOT\n";
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    if (argc != 3) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    struct control_request req;
+    memset(&req, 0, sizeof req);
+    snprintf(req.cmd, sizeof req.cmd, "rollback");
+    char err[ERROR_MAX];
+    int64_t snapshot;
+    if (cli_parse_ref(argv[1], "table", req.domain, req.name, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    if (history_snapshot_arg(argv[2], &snapshot) != 0)
+        return CLI_USAGE;
+    snprintf(req.from, sizeof req.from, "%" PRId64, snapshot);
+    void *zmq = cli_zmq(cli);
+    if (zmq == NULL)
+        return CLI_FAILED;
+    if (!cli_endpoint_present(cli->cfg.processor_control_endpoint)) {
+        cli_error("the processor is not running (no %s)", cli->cfg.processor_control_endpoint);
+        return CLI_FAILED;
+    }
+    struct control_reply reply;
+    if (control_call(zmq, cli->cfg.processor_control_endpoint, &req, CLI_ROLLBACK_TIMEOUT_MS,
+                     &reply, err) != 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    if (!reply.ok) {
+        cli_error("rollback failed: %s", reply.message);
+        return CLI_FAILED;
+    }
+    printf("%s\n", reply.message);
+    return CLI_OK;
+}

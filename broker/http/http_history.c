@@ -1,0 +1,38 @@
+/* http_history.c - the history of a silver table (DESCRIBE HISTORY):
+ *   GET /tables/{domain}/silver/{table}/history[?limit=N]
+ *   -> {"domain","layer":"silver","table","history":[{snapshot_id, committed_at,
+ *       operation, source, rows_inserted, rows_updated, rows_unchanged,
+ *       rows_deleted, schema_version}, ...]}   newest first
+ * 404 when the domain or table has no snapshots. Time travel, the change feed
+ * and the SCD2 view are query forms (timetravel.h) served by /consumption/query. */
+#include "http_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "timetravel.h"
+
+void http_history_list(struct http_request *req, struct http_reply *reply)
+{
+    char err[ERROR_MAX];
+    const char *limit_arg = http_request_arg(req, "limit");
+    long long limit = 0;
+    if (limit_arg != NULL) {
+        char *end = NULL;
+        limit = strtoll(limit_arg, &end, 10);
+        if (limit_arg[0] == '\0' || *end != '\0' || limit <= 0) {
+            http_reply_error(reply, 400, "limit must be a positive number, got '%.40s'",
+                             limit_arg);
+            return;
+        }
+    }
+    json_t *list = NULL;
+    if (timetravel_history(req->cfg->data_dir, req->params[0], req->params[1], limit, &list,
+                           err) != 0) {
+        http_reply_error(reply, strncmp(err, "no silver", 9) == 0 ? 404 : 500, "%s", err);
+        return;
+    }
+    http_reply_json(reply, 200,
+                    json_pack("{s:s, s:s, s:s, s:o}", "domain", req->params[0], "layer", "silver",
+                              "table", req->params[1], "history", list));
+}

@@ -1,0 +1,223 @@
+/* jsonout.c - compact JSON writer for spool lines (see jsonout.h). Profiles
+ * of ingest showed json_dumpb (and the printf it uses for every number) as
+ * a large share of a record's cost; this writes the same text with plain
+ * loops. */
+#include "jsonout.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Deeper than anything the decoders produce (jansson stops at 2048). */
+#define JSONOUT_DEPTH_MAX 4096
+/* 2^53: integers below it are exact doubles. */
+#define JSONOUT_EXACT 9007199254740992.0
+#define JSONOUT_FRACTION_MAX 15
+
+static const double jsonout_pow10[JSONOUT_FRACTION_MAX + 1] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* Decimal digits of v into out (no terminator); returns the count. */
+static size_t jsonout_u64(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static bool jsonout_integer(struct buf *b, json_int_t v)
+{
+    if (!buf_reserve(b, 24))
+        return false;
+    char *p = b->data + b->len;
+    uint64_t u = (uint64_t)v;
+    if (v < 0) {
+        *p++ = '-';
+        u = 0 - u;
+    }
+    p += jsonout_u64(p, u);
+    b->len = (size_t)(p - b->data);
+    return true;
+}
+
+/* jansson's form (strconv.c jsonp_dtostr with precision 17): "%.17g", ".0"
+ * appended when neither '.' nor 'e' is present, and the exponent without '+'
+ * or leading zeros. The C locale is in effect (ingest never sets one). */
+static bool jsonout_real_printf(struct buf *b, double d)
+{
+    char tmp[64];
+    int n = snprintf(tmp, sizeof tmp, "%.17g", d);
+    if (n < 0 || (size_t)n >= sizeof tmp - 3)
+        return false;
+    size_t len = (size_t)n;
+    if (strchr(tmp, '.') == NULL && strchr(tmp, 'e') == NULL) {
+        memcpy(tmp + len, ".0", 3);
+        len += 2;
+    }
+    char *e = strchr(tmp, 'e');
+    if (e != NULL) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, len - (size_t)(end - tmp) + 1);
+            len -= (size_t)(end - start);
+        }
+    }
+    return buf_append(b, tmp, len);
+}
+
+bool jsonout_real(struct buf *b, double d)
+{
+    if (d == 0.0)
+        return buf_append(b, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
+    double a = fabs(d);
+    if (a < JSONOUT_EXACT && a >= 1e-6) {
+        /* Fewest fraction digits f such that c / 10^f reads back as d. With
+         * |c| < 2^53 and 10^f exact, the division is correctly rounded, so
+         * it equals what strtod makes of the text "c/10^f" (the fast path
+         * of decimal conversion): the check is exact, not approximate. */
+        for (int f = 0; f <= JSONOUT_FRACTION_MAX; f++) {
+            double scaled = a * jsonout_pow10[f];
+            if (scaled >= JSONOUT_EXACT)
+                break;
+            double c = nearbyint(scaled);
+            if (c / jsonout_pow10[f] != a)
+                continue;
+            uint64_t u = (uint64_t)c;
+            uint64_t p10 = 1;
+            for (int k = 0; k < f; k++)
+                p10 *= 10;
+            if (!buf_reserve(b, 48))
+                return false;
+            char *p = b->data + b->len;
+            if (d < 0)
+                *p++ = '-';
+            p += jsonout_u64(p, u / p10);
+            *p++ = '.';
+            if (f == 0) {
+                *p++ = '0';
+            } else {
+                uint64_t frac = u % p10;
+                for (int k = f - 1; k >= 0; k--) {
+                    p[k] = (char)('0' + frac % 10);
+                    frac /= 10;
+                }
+                p += f;
+            }
+            b->len = (size_t)(p - b->data);
+            return true;
+        }
+    }
+    return jsonout_real_printf(b, d);
+}
+
+bool jsonout_string(struct buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (len > SIZE_MAX - 16 || !buf_reserve(b, len + 2))
+        return false;
+    b->data[b->len++] = '"';
+    size_t i = 0;
+    while (i < len) {
+        /* Copy the run of bytes that need no escape in one go. */
+        size_t run = i;
+        while (run < len) {
+            unsigned char c = (unsigned char)s[run];
+            if (c < 0x20 || c == '"' || c == '\\')
+                break;
+            run++;
+        }
+        memcpy(b->data + b->len, s + i, run - i);
+        b->len += run - i;
+        i = run;
+        if (i == len)
+            break;
+        /* One escape: up to 6 bytes instead of 1 (room for the rest stays). */
+        if (!buf_reserve(b, 6 + (len - i) + 1))
+            return false;
+        unsigned char c = (unsigned char)s[i++];
+        char *p = b->data + b->len;
+        *p++ = '\\';
+        switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
+        default:
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+            break;
+        }
+        b->len = (size_t)(p - b->data);
+    }
+    b->data[b->len++] = '"';
+    return true;
+}
+
+static bool jsonout_value_depth(struct buf *b, const json_t *v, int depth)
+{
+    if (depth > JSONOUT_DEPTH_MAX)
+        return false;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        if (!buf_append(b, "{", 1))
+            return false;
+        bool first = true;
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item) {
+            if ((!first && !buf_append(b, ",", 1)) ||
+                !jsonout_string(b, key, strlen(key)) || !buf_append(b, ":", 1) ||
+                !jsonout_value_depth(b, item, depth + 1))
+                return false;
+            first = false;
+        }
+        return buf_append(b, "}", 1);
+    }
+    case JSON_ARRAY: {
+        if (!buf_append(b, "[", 1))
+            return false;
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n; i++) {
+            if ((i > 0 && !buf_append(b, ",", 1)) ||
+                !jsonout_value_depth(b, json_array_get(v, i), depth + 1))
+                return false;
+        }
+        return buf_append(b, "]", 1);
+    }
+    case JSON_STRING:
+        return jsonout_string(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return jsonout_integer(b, json_integer_value(v));
+    case JSON_REAL:
+        return jsonout_real(b, json_real_value(v));
+    case JSON_TRUE:
+        return buf_append(b, "true", 4);
+    case JSON_FALSE:
+        return buf_append(b, "false", 5);
+    case JSON_NULL:
+        return buf_append(b, "null", 4);
+    }
+    return false;
+}
+
+bool jsonout_value(struct buf *b, const json_t *value)
+{
+    return jsonout_value_depth(b, value, 0);
+}

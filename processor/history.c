@@ -1,0 +1,499 @@
+/* history.c - the row history of silver tables (_h_<table>) and rollback.
+ *
+ * Every silver table <t> has an internal table _h_<t> (names starting with
+ * '_' can never be user tables) holding every version of every row: the
+ * table's columns (user columns, _rescued, _seq, _insert_date,
+ * _schema_version) plus
+ *   _valid_from INTEGER NOT NULL  the snapshot that created this version
+ *   _valid_to   INTEGER           the snapshot that ended it (NULL: current)
+ * A version is visible at snapshot S when _valid_from <= S AND (_valid_to IS
+ * NULL OR _valid_to > S). Indexes: (key, _valid_to) where the key is the
+ * primary key (or _seq for tables without one), _valid_from, and _valid_to
+ * (partial, closed versions only).
+ *
+ * Who writes it:
+ *   - merge.c, in the merge transaction of each file: an inserted row adds a
+ *     version; an updated row closes the current version and adds one; an
+ *     unchanged row writes nothing. A key changed twice in one file leaves an
+ *     empty version [S, S), removed at the end of the file (history_cleanup).
+ *   - replay (rebuild): the table is rebuilt without history writes, then
+ *     history_diff compares the rebuilt table with the current versions and
+ *     closes/adds only what differs, so history before the rebuild stays
+ *     readable and a rebuild that changes nothing writes nothing.
+ *   - rollback (control "rollback"): the table is replaced by its versions
+ *     visible at snapshot S and history_diff records the difference as a new
+ *     snapshot (operation "rollback", source "snapshot:<S>").
+ * The history of a table created before history existed starts with its rows
+ * at that moment (_valid_from 0). */
+#include "processor.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "event.h"
+#include "layout.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define HISTORY_COLS_MAX 2000 /* SQLite's default column limit */
+
+struct history_col {
+    char name[NAMES_MAX];
+    const char *type; /* "INTEGER" | "REAL" | "TEXT" | "" */
+    int pk;
+};
+
+struct history_cols {
+    struct history_col *items;
+    size_t count;
+};
+
+/* Growable SQL text; a failed append marks it failed (checked once). */
+struct history_sql {
+    char *s;
+    size_t len, cap;
+    bool failed;
+};
+
+static void history_add(struct history_sql *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void history_add(struct history_sql *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = true;
+        return;
+    }
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 512;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (s == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static bool history_is_meta(const char *name)
+{
+    return strcmp(name, "_seq") == 0 || strcmp(name, "_insert_date") == 0 ||
+           strcmp(name, "_schema_version") == 0;
+}
+
+static bool history_is_validity(const char *name)
+{
+    return strcmp(name, "_valid_from") == 0 || strcmp(name, "_valid_to") == 0;
+}
+
+/* Columns of a table (none if it does not exist). Caller frees items. */
+static int history_columns(struct silver_db *sdb, const char *table, struct history_cols *out,
+                           char err[ERROR_MAX])
+{
+    out->items = NULL;
+    out->count = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(sdb->db, "SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid",
+                           -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "silver/%s.db: table_info: %s", sdb->domain,
+                         sqlite3_errmsg(sdb->db));
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        const char *type = (const char *)sqlite3_column_text(st, 1);
+        if (name == NULL || strlen(name) >= NAMES_MAX ||
+            (name[0] != '_' && !names_is_valid_column(name)) || out->count >= HISTORY_COLS_MAX) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        if (out->count == cap) {
+            cap = cap ? cap * 2 : 32;
+            struct history_col *items = realloc(out->items, cap * sizeof *items);
+            if (items == NULL) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            out->items = items;
+        }
+        struct history_col *c = &out->items[out->count++];
+        snprintf(c->name, sizeof c->name, "%s", name);
+        /* only the affinities the processor creates; never splice other text */
+        c->type = type == NULL ? "" : strcasecmp(type, "INTEGER") == 0 ? "INTEGER"
+                                    : strcasecmp(type, "REAL") == 0    ? "REAL"
+                                    : strcasecmp(type, "TEXT") == 0    ? "TEXT"
+                                                                       : "";
+        c->pk = sqlite3_column_int(st, 2);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(out->items);
+        out->items = NULL;
+        out->count = 0;
+        return error_set(err, "silver/%s.db: columns of %s: %s", sdb->domain, table,
+                         rc == SQLITE_NOMEM    ? "out of memory"
+                         : rc == SQLITE_CORRUPT ? "unexpected column name"
+                                                : sqlite3_errmsg(sdb->db));
+    }
+    return 0;
+}
+
+static const struct history_col *history_find(const struct history_cols *cols, const char *name)
+{
+    for (size_t i = 0; i < cols->count; i++)
+        if (strcasecmp(cols->items[i].name, name) == 0)
+            return &cols->items[i];
+    return NULL;
+}
+
+/* The key of history rows: the primary key columns in key order, or _seq. */
+static void history_key(struct history_sql *b, const struct history_cols *t, const char *left,
+                        const char *right)
+{
+    size_t n = 0;
+    for (int p = 1; p <= (int)t->count; p++) {
+        for (size_t i = 0; i < t->count; i++) {
+            if (t->items[i].pk == p) {
+                history_add(b, "%s\"%s\".\"%s\" = \"%s\".\"%s\"", n++ ? " AND " : "", left,
+                            t->items[i].name, right, t->items[i].name);
+            }
+        }
+    }
+    if (n == 0)
+        history_add(b, "\"%s\".\"_seq\" = \"%s\".\"_seq\"", left, right);
+}
+
+static int history_exec(struct silver_db *sdb, struct history_sql *b, int64_t *changes,
+                        char err[ERROR_MAX])
+{
+    if (b->failed) {
+        free(b->s);
+        *b = (struct history_sql){0};
+        return error_set(err, "out of memory");
+    }
+    int rc = silver_exec(sdb, b->s, err);
+    if (rc == 0 && changes != NULL)
+        *changes = sqlite3_changes64(sdb->db);
+    free(b->s);
+    *b = (struct history_sql){0};
+    return rc;
+}
+
+int history_sync(struct silver_db *sdb, const char *table, char err[ERROR_MAX])
+{
+    char h[NAMES_MAX + 4];
+    snprintf(h, sizeof h, "_h_%s", table);
+    struct history_cols t = {0}, hc = {0};
+    struct history_sql b = {0};
+    int rc = -1;
+    if (history_columns(sdb, table, &t, err) < 0 || history_columns(sdb, h, &hc, err) < 0)
+        goto done;
+    if (t.count == 0) {
+        rc = 0; /* no table (yet) */
+        goto done;
+    }
+    if (hc.count == 0) {
+        history_add(&b, "CREATE TABLE \"%s\" (", h);
+        for (size_t i = 0; i < t.count; i++)
+            history_add(&b, "\"%s\" %s, ", t.items[i].name, t.items[i].type);
+        history_add(&b, "\"_valid_from\" INTEGER NOT NULL, \"_valid_to\" INTEGER);");
+        history_add(&b, "CREATE INDEX \"%s_key\" ON \"%s\" (", h, h);
+        size_t n = 0;
+        for (int p = 1; p <= (int)t.count; p++)
+            for (size_t i = 0; i < t.count; i++)
+                if (t.items[i].pk == p)
+                    history_add(&b, "%s\"%s\"", n++ ? ", " : "", t.items[i].name);
+        history_add(&b, "%s\"_valid_to\");", n ? ", " : "\"_seq\", ");
+        history_add(&b, "CREATE INDEX \"%s_from\" ON \"%s\" (\"_valid_from\");", h, h);
+        history_add(&b,
+                    "CREATE INDEX \"%s_to\" ON \"%s\" (\"_valid_to\") "
+                    "WHERE \"_valid_to\" IS NOT NULL;",
+                    h, h);
+        /* a table from before history existed: its rows are the first versions */
+        history_add(&b, "INSERT INTO \"%s\" (", h);
+        for (size_t i = 0; i < t.count; i++)
+            history_add(&b, "\"%s\", ", t.items[i].name);
+        history_add(&b, "\"_valid_from\") SELECT ");
+        for (size_t i = 0; i < t.count; i++)
+            history_add(&b, "\"%s\", ", t.items[i].name);
+        history_add(&b, "0 FROM \"%s\"", table);
+        if (history_exec(sdb, &b, NULL, err) < 0)
+            goto done;
+        log_info("history_created table=%s.%s", sdb->domain, table);
+    } else {
+        for (size_t i = 0; i < t.count; i++) {
+            if (history_find(&hc, t.items[i].name) != NULL)
+                continue;
+            history_add(&b, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s", h, t.items[i].name,
+                        t.items[i].type);
+            if (history_exec(sdb, &b, NULL, err) < 0)
+                goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(b.s);
+    free(t.items);
+    free(hc.items);
+    return rc;
+}
+
+int history_cleanup(struct silver_db *sdb, const char *table, int64_t snapshot_id,
+                    char err[ERROR_MAX])
+{
+    struct history_sql b = {0};
+    history_add(&b,
+                "DELETE FROM \"_h_%s\" WHERE \"_valid_from\" = %" PRId64
+                " AND \"_valid_to\" = %" PRId64,
+                table, snapshot_id, snapshot_id);
+    return history_exec(sdb, &b, NULL, err);
+}
+
+int history_diff(struct silver_db *sdb, const char *table, int64_t snapshot_id,
+                 struct history_counts *out, char err[ERROR_MAX])
+{
+    memset(out, 0, sizeof *out);
+    if (history_sync(sdb, table, err) < 0)
+        return -1;
+    char h[NAMES_MAX + 4];
+    snprintf(h, sizeof h, "_h_%s", table);
+    struct history_cols t = {0}, hc = {0};
+    struct history_sql b = {0};
+    int64_t closed = 0, added = 0, both = 0;
+    int rc = -1;
+    if (history_columns(sdb, table, &t, err) < 0 || history_columns(sdb, h, &hc, err) < 0)
+        goto done;
+    if (hc.count == 0) {
+        rc = 0; /* neither table nor history: nothing to record */
+        goto done;
+    }
+    /* close every current version that the table no longer has as it is */
+    history_add(&b, "UPDATE \"%s\" SET \"_valid_to\" = %" PRId64 " WHERE \"_valid_to\" IS NULL",
+                h, snapshot_id);
+    if (t.count > 0) {
+        history_add(&b, " AND NOT (EXISTS (SELECT 1 FROM \"%s\" WHERE ", table);
+        history_key(&b, &t, table, h);
+        for (size_t i = 0; i < t.count; i++)
+            if (!history_is_meta(t.items[i].name))
+                history_add(&b, " AND \"%s\".\"%s\" IS \"%s\".\"%s\"", table, t.items[i].name, h,
+                            t.items[i].name);
+        history_add(&b, ")");
+        for (size_t i = 0; i < hc.count; i++)
+            if (!history_is_meta(hc.items[i].name) && !history_is_validity(hc.items[i].name) &&
+                history_find(&t, hc.items[i].name) == NULL)
+                history_add(&b, " AND \"%s\".\"%s\" IS NULL", h, hc.items[i].name);
+        history_add(&b, ")");
+    }
+    if (history_exec(sdb, &b, &closed, err) < 0)
+        goto done;
+    if (t.count > 0) {
+        /* add a version for every row without a current one */
+        history_add(&b, "INSERT INTO \"%s\" (", h);
+        for (size_t i = 0; i < t.count; i++)
+            history_add(&b, "\"%s\", ", t.items[i].name);
+        history_add(&b, "\"_valid_from\") SELECT ");
+        for (size_t i = 0; i < t.count; i++)
+            history_add(&b, "\"%s\", ", t.items[i].name);
+        history_add(&b, "%" PRId64 " FROM \"%s\" WHERE NOT EXISTS (SELECT 1 FROM \"%s\" WHERE ",
+                    snapshot_id, table, h);
+        history_add(&b, "\"%s\".\"_valid_to\" IS NULL AND ", h);
+        history_key(&b, &t, h, table);
+        history_add(&b, ")");
+        if (history_exec(sdb, &b, &added, err) < 0)
+            goto done;
+        /* keys both closed and added are updates */
+        history_add(&b,
+                    "SELECT count(*) FROM \"%s\" AS n WHERE n.\"_valid_from\" = %" PRId64
+                    " AND EXISTS (SELECT 1 FROM \"%s\" AS p WHERE p.\"_valid_to\" = %" PRId64
+                    " AND ",
+                    h, snapshot_id, h, snapshot_id);
+        history_key(&b, &t, "p", "n");
+        history_add(&b, ")");
+        if (b.failed) {
+            error_set(err, "out of memory");
+            goto done;
+        }
+        sqlite3_stmt *st = NULL;
+        int src = sqlite3_prepare_v2(sdb->db, b.s, -1, &st, NULL);
+        if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+            both = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        if (src != SQLITE_ROW) {
+            error_set(err, "silver/%s.db: counting updates of %s: %s", sdb->domain, table,
+                      sqlite3_errmsg(sdb->db));
+            goto done;
+        }
+        free(b.s);
+        b = (struct history_sql){0};
+    }
+    if (history_cleanup(sdb, table, snapshot_id, err) < 0)
+        goto done;
+    out->updated = both;
+    out->inserted = added - both;
+    out->deleted = closed - both;
+    rc = 0;
+done:
+    free(b.s);
+    free(t.items);
+    free(hc.items);
+    return rc;
+}
+
+/* ---- rollback --------------------------------------------------------------- */
+
+static int history_snapshot_check(struct silver_db *sdb, const char *table, int64_t snapshot,
+                                  int64_t *schema_version, char err[ERROR_MAX])
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(sdb->db,
+                                "SELECT schema_version FROM _snapshots "
+                                "WHERE snapshot_id = ?1 AND table_name = ?2",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, snapshot);
+        sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *schema_version = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return error_set(err, "unknown snapshot %" PRId64 " of table %s.%s (see lakehouse "
+                              "history %s/%s)",
+                         snapshot, sdb->domain, table, sdb->domain, table);
+    return error_set(err, "silver/%s.db: reading _snapshots: %s", sdb->domain,
+                     sqlite3_errmsg(sdb->db));
+}
+
+/* Replace the rows of table by its versions visible at snapshot (inside the
+ * caller's transaction). */
+static int history_restore(struct silver_db *sdb, const char *table, int64_t snapshot,
+                           int64_t *rows, char err[ERROR_MAX])
+{
+    struct history_cols t = {0};
+    struct history_sql b = {0};
+    int rc = -1;
+    if (history_columns(sdb, table, &t, err) < 0)
+        goto done;
+    history_add(&b, "DELETE FROM \"%s\"", table);
+    if (history_exec(sdb, &b, NULL, err) < 0)
+        goto done;
+    history_add(&b, "INSERT INTO \"%s\" (", table);
+    for (size_t i = 0; i < t.count; i++)
+        history_add(&b, "%s\"%s\"", i ? ", " : "", t.items[i].name);
+    history_add(&b, ") SELECT ");
+    for (size_t i = 0; i < t.count; i++)
+        history_add(&b, "%s\"%s\"", i ? ", " : "", t.items[i].name);
+    history_add(&b,
+                " FROM \"_h_%s\" WHERE \"_valid_from\" <= %" PRId64
+                " AND (\"_valid_to\" IS NULL OR \"_valid_to\" > %" PRId64 ")",
+                table, snapshot, snapshot);
+    if (history_exec(sdb, &b, rows, err) < 0)
+        goto done;
+    rc = 0;
+done:
+    free(b.s);
+    free(t.items);
+    return rc;
+}
+
+static int history_rollback(struct processor_ctx *ctx, const char *domain, const char *table,
+                            int64_t snapshot, struct control_reply *reply, char err[ERROR_MAX])
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (layout_silver_db(path, sizeof path, ctx->cfg->data_dir, domain) < 0 ||
+        stat(path, &st) < 0)
+        return error_set(err, "no silver database for domain %s", domain);
+    struct silver_db *sdb;
+    if (silver_get(ctx->silver, domain, &sdb, err) < 0)
+        return -1;
+    if (silver_exec(sdb, "BEGIN IMMEDIATE", err) < 0)
+        return -1;
+    int64_t schema_version = 0, rows = 0, id = 0;
+    struct history_counts counts;
+    int exists = silver_table_exists(sdb, table, err);
+    if (exists == 0)
+        error_set(err, "no silver table %s.%s", domain, table);
+    if (exists <= 0 || history_sync(sdb, table, err) < 0 ||
+        history_snapshot_check(sdb, table, snapshot, &schema_version, err) < 0 ||
+        silver_next_snapshot_id(sdb, &id, err) < 0 ||
+        history_restore(sdb, table, snapshot, &rows, err) < 0 ||
+        history_diff(sdb, table, id, &counts, err) < 0)
+        goto fail;
+    char source[48];
+    snprintf(source, sizeof source, "snapshot:%" PRId64, snapshot);
+    int64_t unchanged = rows - counts.inserted - counts.updated;
+    struct silver_snapshot snap = {
+        .id = id, .table = table, .operation = "rollback", .source = source,
+        .inserted = counts.inserted, .updated = counts.updated,
+        .unchanged = unchanged > 0 ? unchanged : 0, .deleted = counts.deleted,
+        .schema_version = schema_version};
+    int64_t recorded;
+    if (silver_record_snapshot(sdb, &snap, &recorded, err) < 0 ||
+        silver_exec(sdb, "COMMIT", err) < 0)
+        goto fail;
+    log_info("rolled_back table=%s.%s to_snapshot=%" PRId64 " snapshot_id=%" PRId64
+             " inserted=%" PRId64 " updated=%" PRId64 " deleted=%" PRId64,
+             domain, table, snapshot, recorded, counts.inserted, counts.updated, counts.deleted);
+    merge_publish(ctx, domain, table, "", recorded,
+                  counts.inserted + counts.updated + counts.deleted);
+    reply->ok = true;
+    reply->id = recorded;
+    reply->count = counts.inserted + counts.updated + counts.deleted;
+    snprintf(reply->message, sizeof reply->message,
+             "rolled back %s.%s to snapshot %" PRId64 " as snapshot %" PRId64 ": %" PRId64
+             " inserted, %" PRId64 " updated, %" PRId64 " deleted, %" PRId64 " rows",
+             domain, table, snapshot, recorded, counts.inserted, counts.updated, counts.deleted,
+             rows);
+    return 0;
+fail:
+    sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+void rollback_run(struct processor_ctx *ctx, const struct control_request *req,
+                  struct control_reply *reply)
+{
+    char err[ERROR_MAX] = "";
+    char *end = NULL;
+    long long snapshot = strtoll(req->from, &end, 10);
+    int rc = 0;
+    if (!req->domain[0] || !req->name[0])
+        rc = error_set(err, "rollback needs a domain and a table");
+    else if (names_check_object("domain", req->domain, err) < 0 ||
+             names_check_object("table", req->name, err) < 0)
+        rc = -1;
+    else if (req->from[0] == '\0' || end == NULL || *end != '\0' || snapshot <= 0)
+        rc = error_set(err, "rollback needs a snapshot id (a positive number), got '%s'",
+                       req->from);
+    else
+        rc = history_rollback(ctx, req->domain, req->name, snapshot, reply, err);
+    if (rc < 0) {
+        reply->ok = false;
+        snprintf(reply->message, sizeof reply->message, "%s", err);
+        log_error("rollback_failed table=%s.%s snapshot=%s error=\"%s\"", req->domain, req->name,
+                  req->from, err);
+    }
+}

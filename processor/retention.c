@@ -1,0 +1,407 @@
+/* retention.c - expiring old history of bronze and silver (issue 4).
+ *
+ * Horizons per layer and table come from common/retention.h. For each table:
+ *   bronze  files under dt=<date> with date before the horizon date are
+ *           deleted, but only files the ledger knows (merged, or
+ *           quarantined): a file not merged yet is never deleted. Their
+ *           _ledger/_quarantine rows STAY, so reconcile never sees them as
+ *           missing and nothing is merged twice (a deleted file is simply not
+ *           listed any more; merge_file treats a vanished file as MERGE_MISSING).
+ *   silver  _snapshots rows committed before the horizon, except the table's
+ *           newest snapshot, and the _h_<table> versions that ENDED at or
+ *           before the newest expired snapshot (_valid_to <= cut). Versions
+ *           still current (_valid_to NULL) or ended later are kept, so time
+ *           travel, change feeds and rollback to every snapshot that remains
+ *           still give exact answers; older snapshot ids become "unknown".
+ * Every expiry is logged in _retention (one row per table and layer, in the
+ * same transaction as the silver deletes). A full rebuild (replay without a
+ * date range) of a table whose merged bronze files were expired would lose
+ * rows, so replay refuses it (retention_rebuild_check) and says to replay a
+ * date range instead. Gold history is the transformer's (single writer). */
+#include "processor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "retention.h"
+#include "timeutil.h"
+
+static const char retention_ddl[] =
+    "CREATE TABLE IF NOT EXISTS _retention (id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, "
+    "layer TEXT NOT NULL, horizon TEXT NOT NULL, files INTEGER NOT NULL, "
+    "records INTEGER NOT NULL, snapshots INTEGER NOT NULL, history_rows INTEGER NOT NULL, "
+    "at TEXT NOT NULL)";
+
+static void retention_note(struct retention_totals *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void retention_note(struct retention_totals *t, const char *fmt, ...)
+{
+    size_t used = strlen(t->summary);
+    if (used + 4 >= sizeof t->summary)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->summary + used, sizeof t->summary - used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || used + (size_t)n >= sizeof t->summary)
+        snprintf(t->summary + sizeof t->summary - 4, 4, "...");
+}
+
+/* One integer from a query with up to two text and one integer binding. */
+static int retention_int(struct silver_db *sdb, const char *sql, const char *t1, const char *t2,
+                         int64_t i3, int64_t *out, char err[ERROR_MAX])
+{
+    sqlite3_stmt *st = NULL;
+    *out = 0;
+    if (sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql, sqlite3_errmsg(sdb->db));
+    if (t1 != NULL)
+        sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+    if (t2 != NULL)
+        sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 3)
+        sqlite3_bind_int64(st, 3, i3);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql, sqlite3_errmsg(sdb->db));
+    return 0;
+}
+
+static int retention_log(struct silver_db *sdb, const char *table, const char *layer,
+                         const char *horizon, int64_t files, int64_t records, int64_t snapshots,
+                         int64_t history_rows, char err[ERROR_MAX])
+{
+    if (silver_exec(sdb, retention_ddl, err) < 0)
+        return -1;
+    char now[TIMEUTIL_TIMESTAMP_MAX];
+    timeutil_format_utc_ms(timeutil_now_ms(), now);
+    sqlite3_stmt *st = NULL;
+    const char *sql = "INSERT INTO _retention (table_name, layer, horizon, files, records, "
+                      "snapshots, history_rows, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    int rc = sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, layer, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, horizon, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, files);
+        sqlite3_bind_int64(st, 5, records);
+        sqlite3_bind_int64(st, 6, snapshots);
+        sqlite3_bind_int64(st, 7, history_rows);
+        sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return error_set(err, "silver/%s.db: insert into _retention: %s", sdb->domain,
+                         sqlite3_errmsg(sdb->db));
+    return 0;
+}
+
+/* Bronze files of one table in dt= directories before the horizon. */
+static int retention_bronze(struct processor_ctx *ctx, struct silver_db *sdb, const char *table,
+                            bool dry_run, struct retention_totals *totals, char err[ERROR_MAX])
+{
+    int64_t days = retention_days(ctx->cfg, RETENTION_BRONZE, sdb->domain, table, err);
+    if (days < 0)
+        return -1;
+    char horizon[11];
+    retention_horizon_date(timeutil_now_ms(), days, horizon);
+    char edir[PATH_MAX];
+    if (fsutil_path(edir, sizeof edir, err, "%s/bronze/%s/%s", ctx->cfg->data_dir, sdb->domain,
+                    table) < 0)
+        return -1;
+    struct strlist dates = {0};
+    if (scan_dir(edir, SCAN_DATE_DIRS, &dates, err) < 0)
+        return -1;
+    int rc = 0;
+    int64_t files = 0, records = 0, kept = 0;
+    char last_date[11] = "";
+    for (size_t d = 0; rc == 0 && d < dates.count; d++) {
+        const char *date = dates.items[d] + 3;
+        if (strcmp(date, horizon) >= 0)
+            break; /* sorted */
+        char ddir[PATH_MAX], prefix[PROCESSOR_REL_MAX];
+        if (fsutil_path(ddir, sizeof ddir, err, "%s/%s", edir, dates.items[d]) < 0 ||
+            fsutil_path(prefix, sizeof prefix, err, "bronze/%s/%s/%s/", sdb->domain, table,
+                        dates.items[d]) < 0) {
+            rc = -1;
+            break;
+        }
+        struct strlist names = {0}, done = {0};
+        rc = scan_dir(ddir, SCAN_BRONZE_FILES, &names, err);
+        if (rc == 0 && names.count > 0)
+            rc = silver_files_done_under(sdb, prefix, &done, err);
+        int64_t removed = 0;
+        for (size_t f = 0; rc == 0 && f < names.count; f++) {
+            char rel[PROCESSOR_REL_MAX], path[PATH_MAX];
+            snprintf(rel, sizeof rel, "%s%s", prefix, names.items[f]);
+            if (!strlist_contains_sorted(&done, rel)) {
+                kept++; /* not merged yet: it is data, not history */
+                log_warn("expire_skipped file=%s reason=\"not merged yet\"", rel);
+                continue;
+            }
+            int64_t n = 0;
+            rc = retention_int(sdb, "SELECT records FROM _ledger WHERE file = ?1", rel, NULL, 0,
+                               &n, err);
+            records += n;
+            files++;
+            snprintf(last_date, sizeof last_date, "%s", date);
+            if (dry_run || rc < 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", ctx->cfg->data_dir, rel);
+            if (unlink(path) < 0 && errno != ENOENT) {
+                rc = error_set(err, "cannot delete %s: %s", path, strerror(errno));
+                break;
+            }
+            removed++;
+            log_info("expired file=%s records=%" PRId64 " horizon=%s", rel, n, horizon);
+        }
+        strlist_clear(&names);
+        strlist_clear(&done);
+        if (removed > 0) {
+            char ignored[ERROR_MAX];
+            if (fsutil_fsync_dir(ddir, ignored) == 0 && rmdir(ddir) == 0)
+                fsutil_fsync_dir(edir, ignored); /* empty now: the date is gone */
+        }
+    }
+    strlist_clear(&dates);
+    if (rc < 0)
+        return -1;
+    if (files > 0) {
+        totals->files += files;
+        totals->records += records;
+        retention_note(totals, "; %s.%s: bronze %" PRId64 " files (%" PRId64
+                               " records) dated before %s%s",
+                       sdb->domain, table, files, records, horizon,
+                       kept ? " (unmerged files kept)" : "");
+        if (!dry_run && retention_log(sdb, table, "bronze", horizon, files, records, 0, 0, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Snapshots and row history of one table before the horizon (the caller
+ * holds the write transaction). */
+static int retention_silver(struct processor_ctx *ctx, struct silver_db *sdb, const char *table,
+                            bool dry_run, struct retention_totals *totals, char err[ERROR_MAX])
+{
+    int64_t days = retention_days(ctx->cfg, RETENTION_SILVER, sdb->domain, table, err);
+    if (days < 0)
+        return -1;
+    char horizon[TIMEUTIL_TIMESTAMP_MAX];
+    retention_horizon_time(timeutil_now_ms(), days, horizon, sizeof horizon);
+    int64_t newest = 0, cut = 0, snapshots = 0, history = 0;
+    if (retention_int(sdb, "SELECT max(snapshot_id) FROM _snapshots WHERE table_name = ?1", table,
+                      NULL, 0, &newest, err) < 0 ||
+        retention_int(sdb,
+                      "SELECT max(snapshot_id) FROM _snapshots WHERE table_name = ?1 "
+                      "AND committed_at < ?2 AND snapshot_id < ?3",
+                      table, horizon, newest, &cut, err) < 0)
+        return -1;
+    if (cut <= 0)
+        return 0;
+    if (retention_int(sdb,
+                      "SELECT count(*) FROM _snapshots WHERE table_name = ?1 AND snapshot_id <= ?3",
+                      table, NULL, cut, &snapshots, err) < 0)
+        return -1;
+    char htable[NAMES_MAX + 4], sql[256];
+    snprintf(htable, sizeof htable, "_h_%s", table);
+    int has_history = silver_table_exists(sdb, htable, err);
+    if (has_history < 0)
+        return -1;
+    if (has_history) {
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM \"%s\" WHERE _valid_to IS NOT NULL AND _valid_to <= ?3",
+                 htable);
+        if (retention_int(sdb, sql, NULL, NULL, cut, &history, err) < 0)
+            return -1;
+    }
+    totals->snapshots += snapshots;
+    totals->history_rows += history;
+    retention_note(totals, "; %s.%s: %" PRId64 " snapshots (up to %" PRId64 ") and %" PRId64
+                           " history rows before %s",
+                   sdb->domain, table, snapshots, cut, history, horizon);
+    if (dry_run)
+        return 0;
+    int64_t ignored;
+    if (retention_int(sdb, "DELETE FROM _snapshots WHERE table_name = ?1 AND snapshot_id <= ?3",
+                      table, NULL, cut, &ignored, err) < 0)
+        return -1;
+    if (has_history) {
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM \"%s\" WHERE _valid_to IS NOT NULL AND _valid_to <= ?3", htable);
+        if (retention_int(sdb, sql, NULL, NULL, cut, &ignored, err) < 0)
+            return -1;
+    }
+    if (retention_log(sdb, table, "silver", horizon, 0, 0, snapshots, history, err) < 0)
+        return -1;
+    log_info("expired table=%s.%s snapshots=%" PRId64 " history_rows=%" PRId64
+             " up_to_snapshot=%" PRId64 " horizon=%s",
+             sdb->domain, table, snapshots, history, cut, horizon);
+    return 0;
+}
+
+/* Silver tables of the database (those with snapshots), sorted. */
+static int retention_silver_tables(struct silver_db *sdb, struct strlist *out, char err[ERROR_MAX])
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT DISTINCT table_name FROM _snapshots ORDER BY 1";
+    if (sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql, sqlite3_errmsg(sdb->db));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t != NULL && names_is_valid_object(t) && strlist_push(out, t) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return error_set(err, "silver/%s.db: listing tables failed", sdb->domain);
+    return 0;
+}
+
+static int retention_domain(struct processor_ctx *ctx, const char *domain, const char *table,
+                            bool dry_run, struct retention_totals *totals, char err[ERROR_MAX])
+{
+    char path[PATH_MAX];
+    if (fsutil_path(path, sizeof path, err, "%s/silver/%s.db", ctx->cfg->data_dir, domain) < 0)
+        return -1;
+    if (access(path, F_OK) != 0)
+        return 0; /* nothing merged yet: nothing is history */
+    struct silver_db *sdb;
+    if (silver_get(ctx->silver, domain, &sdb, err) < 0)
+        return -1;
+    struct strlist tables = {0}, bronze_tables = {0};
+    char dir[PATH_MAX];
+    int rc = retention_silver_tables(sdb, &tables, err);
+    if (rc == 0 && fsutil_path(dir, sizeof dir, err, "%s/bronze/%s", ctx->cfg->data_dir,
+                               domain) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = scan_dir(dir, SCAN_OBJECT_DIRS, &bronze_tables, err);
+    for (size_t i = 0; rc == 0 && i < bronze_tables.count; i++) {
+        if (table[0] && strcmp(table, bronze_tables.items[i]) != 0)
+            continue;
+        totals->tables += !strlist_contains_sorted(&tables, bronze_tables.items[i]);
+        rc = retention_bronze(ctx, sdb, bronze_tables.items[i], dry_run, totals, err);
+    }
+    for (size_t i = 0; rc == 0 && i < tables.count; i++) {
+        if (table[0] && strcmp(table, tables.items[i]) != 0)
+            continue;
+        totals->tables++;
+        if (!dry_run && silver_exec(sdb, "BEGIN IMMEDIATE", err) < 0) {
+            rc = -1;
+            break;
+        }
+        rc = retention_silver(ctx, sdb, tables.items[i], dry_run, totals, err);
+        if (!dry_run) {
+            if (rc == 0)
+                rc = silver_exec(sdb, "COMMIT", err);
+            if (rc < 0)
+                sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    }
+    strlist_clear(&tables);
+    strlist_clear(&bronze_tables);
+    return rc;
+}
+
+int retention_expire(struct processor_ctx *ctx, const char *domain, const char *table,
+                     bool dry_run, struct retention_totals *totals, char err[ERROR_MAX])
+{
+    if (retention_check_overrides(ctx->cfg->retention_tables, err) < 0)
+        return -1;
+    if (domain[0])
+        return retention_domain(ctx, domain, table, dry_run, totals, err);
+    /* every domain with bronze (retention_domain skips those without silver) */
+    struct strlist domains = {0};
+    char bdir[PATH_MAX];
+    if (fsutil_path(bdir, sizeof bdir, err, "%s/bronze", ctx->cfg->data_dir) < 0 ||
+        scan_dir(bdir, SCAN_OBJECT_DIRS, &domains, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < domains.count; i++)
+        rc = retention_domain(ctx, domains.items[i], "", dry_run, totals, err);
+    strlist_clear(&domains);
+    return rc;
+}
+
+void expire_run(struct processor_ctx *ctx, const struct control_request *req,
+                struct control_reply *reply)
+{
+    char err[ERROR_MAX] = "";
+    bool dry_run = strcmp(req->cmd, "expire_dry_run") == 0;
+    struct retention_totals totals = {0};
+    int rc = 0;
+    if (req->name[0] && !req->domain[0])
+        rc = error_set(err, "expire of table %s needs its domain", req->name);
+    else
+        rc = retention_expire(ctx, req->domain, req->name, dry_run, &totals, err);
+    reply->ok = rc == 0;
+    reply->count = totals.files;
+    reply->id = totals.snapshots;
+    if (rc < 0) {
+        snprintf(reply->message, sizeof reply->message, "expire failed: %s", err);
+        log_error("expire_failed domain=%s table=%s error=\"%s\"",
+                  req->domain[0] ? req->domain : "*", req->name[0] ? req->name : "*", err);
+        return;
+    }
+    snprintf(reply->message, sizeof reply->message,
+             "%s %" PRId64 " bronze files (%" PRId64 " records), %" PRId64 " snapshots, %" PRId64
+             " history rows%s",
+             dry_run ? "would expire" : "expired", totals.files, totals.records,
+             totals.snapshots, totals.history_rows, totals.summary);
+    log_info("%s files=%" PRId64 " records=%" PRId64 " snapshots=%" PRId64
+             " history_rows=%" PRId64,
+             dry_run ? "expire_dry_run" : "expire_done", totals.files, totals.records,
+             totals.snapshots, totals.history_rows);
+}
+
+int retention_rebuild_check(struct silver_db *sdb, const char *table, char err[ERROR_MAX])
+{
+    int exists = silver_table_exists(sdb, "_retention", err);
+    if (exists <= 0)
+        return exists;
+    /* the newest bronze horizon applied to this table; merged files dated
+     * before it that the ledger still lists were deleted */
+    sqlite3_stmt *st = NULL;
+    const char *sql = "SELECT max(horizon) FROM _retention WHERE table_name = ?1 "
+                      "AND layer = 'bronze' AND files > 0";
+    char horizon[16] = "";
+    if (sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "silver/%s.db: %s", sdb->domain, sqlite3_errmsg(sdb->db));
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+        snprintf(horizon, sizeof horizon, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (horizon[0] == '\0')
+        return 0;
+    char lo[PROCESSOR_REL_MAX], hi[PROCESSOR_REL_MAX];
+    snprintf(lo, sizeof lo, "bronze/%s/%s/dt=", sdb->domain, table);
+    snprintf(hi, sizeof hi, "bronze/%s/%s/dt=%s", sdb->domain, table, horizon);
+    int64_t gone = 0;
+    if (retention_int(sdb, "SELECT count(*) FROM _ledger WHERE file >= ?1 AND file < ?2", lo, hi, 0,
+                      &gone, err) < 0)
+        return -1;
+    if (gone == 0)
+        return 0;
+    error_set(err,
+              "bronze files of %s.%s dated before %s were expired by retention (%" PRId64
+              " merged files): a rebuild from bronze would lose their rows; replay a date "
+              "range instead (--from %s)",
+              sdb->domain, table, horizon, gone, horizon);
+    return 1;
+}
