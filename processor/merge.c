@@ -581,6 +581,8 @@ static int merge_add_column(struct merge_table *t, const char *name, const json_
     merge_finalize(t);
     if (merge_rehash(t) < 0)
         return error_set(err, "out of memory");
+    if (t->seq_col < 0 && t->npk > 0 && t->latest != NULL && t->latest->sequence_by[0] != '\0')
+        t->seq_col = merge_find(t, t->latest->sequence_by); /* it came as a new column */
     return 0;
 }
 
@@ -902,6 +904,89 @@ static int merge_corrupt(char reason[ERROR_MAX], const char *fmt, ...)
     return 1;
 }
 
+/* A delete ("_op":"delete"): remove the key's row if the delete is newer,
+ * close its history version, and keep a tombstone unless a newer row stays.
+ * 0 ok, 1 corrupt (reason), -1 error (err). */
+static int merge_delete(struct merge_table *t, const struct merge_meta *m, int64_t line,
+                        struct merge_result *res, char reason[ERROR_MAX], char err[ERROR_MAX])
+{
+    if (t->tput == NULL && merge_prepare_tombstones(t, err) < 0)
+        return -1;
+    char msg[ERROR_MAX];
+    merge_bind(t, t->del, m);
+    int rc = merge_step(t, t->del, msg);
+    if (rc == 1) {
+        res->deleted++;
+        if (t->history && t->hclose != NULL) {
+            merge_bind(t, t->hclose, m);
+            sqlite3_bind_int64(t->hclose, (int)t->ncols + 4, t->snapshot_id);
+            rc = merge_step(t, t->hclose, msg);
+            if (rc > 0)
+                t->closed += rc;
+        }
+    } else if (rc == 0) {
+        merge_bind(t, t->has, m);
+        int src = sqlite3_step(t->has);
+        sqlite3_reset(t->has);
+        if (src == SQLITE_ROW) {
+            res->unchanged++; /* a newer row stays: this delete is history */
+            res->records++;
+            return 0;
+        }
+        if (src != SQLITE_DONE) {
+            error_set(msg, "%s", sqlite3_errmsg(t->sdb->db));
+            rc = merge_permanent(src) ? -2 : -1;
+        } else {
+            res->unchanged++; /* no such key (yet): only the tombstone */
+        }
+    }
+    if (rc >= 0) {
+        merge_bind(t, t->tput, m);
+        rc = merge_step(t, t->tput, msg);
+        t->tombstones = true;
+    }
+    if (rc == -2)
+        return merge_corrupt(reason, "line %" PRId64 ": delete: %s", line, msg);
+    if (rc < 0)
+        return error_set(err, "silver/%s.db: deleting from %s: %s", t->domain, t->name, msg);
+    res->records++;
+    return 0;
+}
+
+/* Before an upsert into a table with tombstones: 0 go on (an older
+ * tombstone of the key is removed), 2 the key was deleted by a newer delete
+ * (the record is counted unchanged), 1 corrupt, -1 error. */
+static int merge_tombstone_check(struct merge_table *t, const struct merge_meta *m, int64_t line,
+                                 struct merge_result *res, char reason[ERROR_MAX],
+                                 char err[ERROR_MAX])
+{
+    if (t->tget == NULL && merge_prepare_tombstones(t, err) < 0)
+        return -1;
+    char msg[ERROR_MAX];
+    merge_bind(t, t->tget, m);
+    int src = sqlite3_step(t->tget);
+    int newer = src == SQLITE_ROW ? sqlite3_column_int(t->tget, 0) : 0;
+    sqlite3_reset(t->tget);
+    int rc = 0;
+    if (src == SQLITE_ROW && newer) {
+        res->unchanged++;
+        res->records++;
+        return 2;
+    }
+    if (src == SQLITE_ROW) {
+        merge_bind(t, t->tdel, m);
+        rc = merge_step(t, t->tdel, msg);
+    } else if (src != SQLITE_DONE) {
+        error_set(msg, "%s", sqlite3_errmsg(t->sdb->db));
+        rc = merge_permanent(src) ? -2 : -1;
+    }
+    if (rc == -2)
+        return merge_corrupt(reason, "line %" PRId64 ": tombstone: %s", line, msg);
+    if (rc < 0)
+        return error_set(err, "silver/%s.db: tombstones of %s: %s", t->domain, t->name, msg);
+    return 0;
+}
+
 /* One record. 0 ok, 1 corrupt (reason), -1 error (err). */
 static int merge_record(struct merge_table *t, json_t *root, int64_t line,
                         struct merge_result *res, int64_t *max_version, char reason[ERROR_MAX],
@@ -914,6 +999,7 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
                          line);
     m.seq = json_integer_value(seq);
     int version = 0;
+    bool is_delete = false;
 
     if (++t->gen == 0) { /* wrapped: forget every stamp */
         memset(t->stamp, 0, t->cap * sizeof *t->stamp);
@@ -959,6 +1045,14 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
                                      line, key, t->domain, t->name);
                 continue;
             }
+            if (strcmp(key, "_op") == 0) {
+                if (json_is_null(value))
+                    continue;
+                if (!json_is_string(value) || strcmp(json_string_value(value), "delete") != 0)
+                    return merge_corrupt(reason, "line %" PRId64 ": _op is not \"delete\"", line);
+                is_delete = true;
+                continue;
+            }
             if (strcmp(key, SCHEMA_RESCUED_COLUMN) != 0)
                 return merge_corrupt(reason, "line %" PRId64 ": unknown metadata field '%.64s'", line,
                                  key);
@@ -991,9 +1085,20 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
             return merge_corrupt(reason, "line %" PRId64 ": primary key column '%s' is missing", line,
                              t->cols[t->pk[k]].name);
 
+    if (is_delete && t->npk == 0)
+        return merge_corrupt(reason, "line %" PRId64 ": a delete (_op) on table %s without a "
+                                     "primary key", line, t->name);
+
     /* pass 2: write */
     if (t->ins == NULL && merge_prepare(t, err) < 0)
         return -1;
+    if (is_delete)
+        return merge_delete(t, &m, line, res, reason, err);
+    if (t->tombstones && t->npk > 0) {
+        int rc = merge_tombstone_check(t, &m, line, res, reason, err);
+        if (rc != 0)
+            return rc == 2 ? 0 : rc;
+    }
     char msg[ERROR_MAX];
     merge_bind(t, t->ins, &m);
     int changed = merge_step(t, t->ins, msg);
@@ -1112,7 +1217,7 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
         struct silver_snapshot snap = {
             .id = t->snapshot_id, .table = t->name, .operation = operation, .source = rel,
             .inserted = res->inserted, .updated = res->updated, .unchanged = res->unchanged,
-            .deleted = rows_deleted, .schema_version = max_version};
+            .deleted = rows_deleted + res->deleted, .schema_version = max_version};
         if (silver_record_snapshot(t->sdb, &snap, &res->snapshot_id, err) < 0 ||
             silver_record_ledger(t->sdb, rel, t->name, res->snapshot_id, res->records, err) < 0)
             rc = -1;
@@ -1129,7 +1234,7 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
     }
     if (rc < 0)
         return -1;
-    res->records = res->inserted = res->updated = res->unchanged = 0;
+    res->records = res->inserted = res->updated = res->unchanged = res->deleted = 0;
     res->outcome = MERGE_QUARANTINED;
     return silver_record_quarantine(t->sdb, rel, t->name, res->reason, err);
 }
@@ -1190,10 +1295,12 @@ int merge_one(struct processor_ctx *ctx, const char *rel)
     case MERGE_MERGED:
         ctx->merged_files++;
         log_info("merged file=%s table=%s.%s records=%" PRId64 " inserted=%" PRId64
-                 " updated=%" PRId64 " unchanged=%" PRId64 " snapshot_id=%" PRId64 " ms=%" PRId64,
-                 rel, domain, endpoint, res.records, res.inserted, res.updated, res.unchanged,
-                 res.snapshot_id, timeutil_monotonic_ms() - started);
-        merge_publish(ctx, domain, endpoint, rel, res.snapshot_id, res.inserted + res.updated);
+                 " updated=%" PRId64 " deleted=%" PRId64 " unchanged=%" PRId64
+                 " snapshot_id=%" PRId64 " ms=%" PRId64,
+                 rel, domain, endpoint, res.records, res.inserted, res.updated, res.deleted,
+                 res.unchanged, res.snapshot_id, timeutil_monotonic_ms() - started);
+        merge_publish(ctx, domain, endpoint, rel, res.snapshot_id,
+                      res.inserted + res.updated + res.deleted);
         return 1;
     case MERGE_QUARANTINED:
         ctx->quarantined_files++;

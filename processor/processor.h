@@ -148,6 +148,7 @@ enum merge_outcome {
 struct merge_result {
     enum merge_outcome outcome;
     int64_t records, inserted, updated, unchanged;
+    int64_t deleted;        /* rows removed by deletes ("_op":"delete") */
     int64_t snapshot_id;
     char reason[ERROR_MAX]; /* MERGE_QUARANTINED: why */
 };
