@@ -332,6 +332,13 @@ struct schema *schema_from_json(const json_t *definition, char err[ERROR_MAX])
                 goto fail;
             }
             schema->version = (int)json_integer_value(value);
+        } else if (strcmp(key, "sequence_by") == 0) {
+            if (!json_is_string(value) || !names_is_valid_column(json_string_value(value))) {
+                error_set(err, "schema: \"sequence_by\" must be a column name");
+                goto fail;
+            }
+            snprintf(schema->sequence_by, sizeof schema->sequence_by, "%s",
+                     json_string_value(value));
         } else if (strcmp(key, "columns") == 0) {
             if (!json_is_array(value)) {
                 error_set(err, "schema: \"columns\" must be an array");
@@ -393,6 +400,29 @@ struct schema *schema_from_json(const json_t *definition, char err[ERROR_MAX])
         }
         break;
     }
+    if (schema->sequence_by[0] != '\0') {
+        const struct schema_column *c = schema_find_column(schema, schema->sequence_by);
+        if (c == NULL) {
+            error_set(err, "schema %s/%s: sequence_by '%s' is not a column", schema->domain,
+                      schema->name, schema->sequence_by);
+            goto fail;
+        }
+        if (c->type != SCHEMA_TYPE_INTEGER && c->type != SCHEMA_TYPE_FLOAT &&
+            c->type != SCHEMA_TYPE_TIMESTAMP && c->type != SCHEMA_TYPE_DATE) {
+            error_set(err,
+                      "schema %s/%s: sequence_by column '%s' is %s; it must be integer, float, "
+                      "timestamp or date",
+                      schema->domain, schema->name, c->name, schema_type_name(c->type));
+            goto fail;
+        }
+        if (schema_primary_key_count(schema) == 0) {
+            error_set(err,
+                      "schema %s/%s: sequence_by needs a primary key (it orders the versions "
+                      "of a row)",
+                      schema->domain, schema->name);
+            goto fail;
+        }
+    }
     return schema;
 
 fail:
@@ -430,6 +460,8 @@ json_t *schema_to_json(const struct schema *schema)
     json_object_set_new(root, "mode", json_string(schema_mode_name(schema->mode)));
     if (schema->description[0] != '\0')
         json_object_set_new(root, "description", json_string(schema->description));
+    if (schema->sequence_by[0] != '\0')
+        json_object_set_new(root, "sequence_by", json_string(schema->sequence_by));
     json_object_set_new(root, "columns", columns);
     return root;
 
@@ -1179,6 +1211,11 @@ int schema_check_compatible(const struct schema *from, const struct schema *to,
         (from->mode == SCHEMA_MODE_SINGLE_COLUMN || to->mode == SCHEMA_MODE_SINGLE_COLUMN))
         return error_set(err, "mode change from %s to %s is not allowed",
                          schema_mode_name(from->mode), schema_mode_name(to->mode));
+    if (strcmp(from->sequence_by, to->sequence_by) != 0)
+        return error_set(err,
+                         "sequence_by: changing it from '%s' to '%s' is not allowed (the "
+                         "winning version of rows already merged would change)",
+                         from->sequence_by, to->sequence_by);
     for (size_t i = 0; i < from->column_count; i++) {
         const struct schema_column *a = &from->columns[i];
         const struct schema_column *b = schema_find_column(to, a->name);

@@ -96,6 +96,12 @@ struct schema {
     int version;                    /* 0 until stored in the catalog */
     enum schema_mode mode;
     char description[SCHEMA_DESCRIPTION_MAX];
+    /* "sequence_by": the column whose larger value wins in a keyed silver
+     * table (ties: the larger _seq), "" = _seq alone. Must name an integer,
+     * float, timestamp or date column of a schema with a primary key; a
+     * delete ("_op":"delete") must then carry it. Changing it is an
+     * incompatible change. */
+    char sequence_by[NAMES_MAX];
     size_t column_count;
     struct schema_column *columns;  /* owned */
 };
@@ -156,7 +162,8 @@ int schema_infer_type(const json_t *value, enum schema_type *out);
 /* Is changing `from` into `to` a safe evolution? Allowed: adding nullable
  * columns; integer -> float; date -> timestamp; descriptions. Refused with a
  * message naming the column: primary-key changes, type narrowing or other
- * type changes, making an existing column required, removing a column. */
+ * type changes, making an existing column required, removing a column,
+ * changing sequence_by. */
 int schema_check_compatible(const struct schema *from, const struct schema *to,
                             char err[ERROR_MAX]);
 

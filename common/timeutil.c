@@ -295,8 +295,37 @@ fail:
 
 static void timeutil_format_ts(const struct ts *t, char out[TIMEUTIL_TIMESTAMP_MAX])
 {
-    snprintf(out, TIMEUTIL_TIMESTAMP_MAX, "%04d-%02d-%02dT%02d:%02d:%02d%s%s%s", t->year, t->mon,
-             t->mday, t->hour, t->min, t->sec, t->frac[0] ? "." : "", t->frac, t->zone);
+    /* Once per ingested timestamp: plain digits instead of snprintf (a
+     * profile hot spot), same text; unusual field ranges take snprintf. */
+    size_t frac_len = strlen(t->frac), zone_len = strlen(t->zone);
+    if (t->year < 0 || t->year > 9999 || t->mon < 0 || t->mon > 99 || t->mday < 0 ||
+        t->mday > 99 || t->hour < 0 || t->hour > 99 || t->min < 0 || t->min > 99 || t->sec < 0 ||
+        t->sec > 99 || 20 + frac_len + zone_len >= TIMEUTIL_TIMESTAMP_MAX) {
+        snprintf(out, TIMEUTIL_TIMESTAMP_MAX, "%04d-%02d-%02dT%02d:%02d:%02d%s%s%s", t->year,
+                 t->mon, t->mday, t->hour, t->min, t->sec, t->frac[0] ? "." : "", t->frac,
+                 t->zone);
+        return;
+    }
+    const int fields[6] = {t->year, t->mon, t->mday, t->hour, t->min, t->sec};
+    static const char seps[6] = {'-', '-', 'T', ':', ':', '\0'};
+    char *p = out;
+    for (int i = 0; i < 6; i++) {
+        int v = fields[i];
+        if (i == 0) {
+            *p++ = (char)('0' + v / 1000);
+            *p++ = (char)('0' + v / 100 % 10);
+        }
+        *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        if (seps[i] != '\0')
+            *p++ = seps[i];
+    }
+    if (frac_len > 0) {
+        *p++ = '.';
+        memcpy(p, t->frac, frac_len);
+        p += frac_len;
+    }
+    memcpy(p, t->zone, zone_len + 1);
 }
 
 /* Parse with the declared format; a value already in ISO 8601 is accepted

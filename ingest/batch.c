@@ -49,6 +49,7 @@ struct batch_run {
     char rejected_at[TIMEUTIL_TIMESTAMP_MAX];
     uint64_t refused;
     bool failed; /* server-side failure: nothing of the batch may be stored */
+    struct schema *delete_schema; /* deletes: the key (+ sequence_by) columns; owned */
 };
 
 int batch_decoder_open(struct batch_decoder **out, char err[ERROR_MAX])
@@ -187,7 +188,7 @@ static size_t batch_skip_bom(const char **body, size_t len)
 }
 
 /* The next record line of an NDJSON body at *p (before end): its text
- * without the line end in *line/*n and its 1-based body line number in
+ * without the line end in *line and *n, its 1-based body line number in
  * *line_no. Blank lines are skipped (not records). false at the end. */
 static bool batch_next_line(const char **p, const char *end, const char **line, size_t *n,
                             size_t *line_no)
@@ -322,6 +323,78 @@ static int batch_decode_msgpack(struct batch_run *run, const char *body, size_t 
     }
 }
 
+/* ------------------------------------------------------------ deletes */
+
+/* A record carrying "_op" (null = absent) is an operation, not data. */
+static const json_t *batch_op(const json_t *record)
+{
+    const json_t *op = json_object_get(record, "_op");
+    return op != NULL && !json_is_null(op) ? op : NULL;
+}
+
+/* {"_op":"delete", <key fields>} removes the key's row in silver (the
+ * processor decides by _seq, or by sequence_by then _seq). It is stored in
+ * bronze as the key columns (and the sequence_by column, which it must
+ * carry), validated as such, plus "_op":"delete"; other fields are ignored
+ * and need not be present. 0 appended, -1 refused with err. */
+static int batch_delete(struct batch_run *run, const struct schema *schema, const json_t *record,
+                        const json_t *op, const struct spool_meta *meta, char err[ERROR_MAX])
+{
+    if (!json_is_string(op) || strcmp(json_string_value(op), "delete") != 0)
+        return error_set(err, "field '_op': the only operation is \"delete\" (got %s)",
+                         json_is_string(op) ? json_string_value(op) : "a non-string");
+    if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN || schema_primary_key_count(schema) == 0)
+        return error_set(err,
+                         "field '_op': endpoint %s/%s has no primary key, so a delete cannot "
+                         "name a row (declare \"primary_key\" columns to use deletes)",
+                         schema->domain, schema->name);
+    if (schema->sequence_by[0] != '\0') {
+        const json_t *v = json_object_get(record, schema->sequence_by);
+        if (v == NULL || json_is_null(v))
+            return error_set(err,
+                             "field '%s': a delete on an endpoint with sequence_by must carry "
+                             "it (it decides whether the delete is newer than the row)",
+                             schema->sequence_by);
+    }
+    if (run->delete_schema == NULL) {
+        struct schema *k = schema_copy(schema);
+        if (k == NULL)
+            return error_set(err, "out of memory");
+        size_t n = 0;
+        for (size_t i = 0; i < k->column_count; i++) {
+            struct schema_column c = k->columns[i];
+            if (c.primary_key || strcmp(c.name, k->sequence_by) == 0)
+                k->columns[n++] = c;
+        }
+        k->column_count = n;
+        k->mode = SCHEMA_MODE_MANUAL;
+        run->delete_schema = k;
+    }
+    json_t *key = json_object();
+    if (key == NULL)
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < run->delete_schema->column_count; i++) {
+        const char *name = run->delete_schema->columns[i].name;
+        json_t *v = json_object_get(record, name);
+        if (v != NULL && json_object_set(key, name, v) < 0) {
+            json_decref(key);
+            return error_set(err, "out of memory");
+        }
+    }
+    json_t *normalized = NULL;
+    int rc = run->req->validate
+                 ? schema_validate_record(run->delete_schema, key, &normalized, err)
+                 : schema_passthrough_record(run->delete_schema, key, &normalized, err);
+    json_decref(key);
+    if (rc == 0 && json_object_set_new(normalized, "_op", json_string("delete")) < 0)
+        rc = error_set(err, "out of memory");
+    if (rc == 0)
+        rc = spool_append(run->ctx->spools, run->table, normalized, meta,
+                          (size_t)run->ctx->cfg->record_max_bytes, err);
+    json_decref(normalized);
+    return rc;
+}
+
 /* ------------------------------------------------------------ evolution */
 
 /* AUTO_INFERENCE: fold every record into the schema. Returns the evolved
@@ -334,6 +407,8 @@ static struct schema *batch_evolve_compute(struct batch_run *run, const struct s
         json_t *record = run->dec->records[i];
         if (record == NULL || !json_is_object(record))
             continue; /* non-objects are refused by the validation pass */
+        if (batch_op(record) != NULL)
+            continue; /* a delete adds no column */
         struct schema *evolved = NULL;
         char err[ERROR_MAX];
         int rc = schema_evolve(work != NULL ? work : current, record, &evolved, err);
@@ -419,6 +494,12 @@ static void batch_store(struct batch_run *run, const struct schema *schema, json
         snprintf(err, sizeof err, "record is not a JSON object (got %s)",
                  type_names[json_typeof(record)]);
         batch_record_error(run, i, err, record, NULL, 0, false);
+        return;
+    }
+    const json_t *op = schema->mode != SCHEMA_MODE_SINGLE_COLUMN ? batch_op(record) : NULL;
+    if (op != NULL) {
+        if (batch_delete(run, schema, record, op, meta, err) < 0)
+            batch_record_error(run, i, err, record, NULL, 0, false);
         return;
     }
     if (values != NULL) {
@@ -508,6 +589,66 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
     return 0;
 }
 
+/* msgpack the same way. A body found malformed after some records were
+ * handled refuses the whole batch as batch_decode_msgpack does: the caller
+ * rolls the lines back (nothing stored) and the per-record errors listed so
+ * far are dropped from the reply. */
+static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t len,
+                                const struct schema *schema, int64_t now_ms, int64_t now_us,
+                                uint64_t *total)
+{
+    const struct protocol_request *req = run->req;
+    struct mpjson_reader r;
+    uint32_t count;
+    char err[ERROR_MAX];
+    if (mpjson_open(&r, body, len, &count, err) < 0) {
+        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED, "%s", err);
+        return -1;
+    }
+    if (count > (uint64_t)run->ctx->cfg->batch_max_records) {
+        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                         "batch has %" PRIu32 " records, more than batch_max_records (%" PRId64
+                         "); split it",
+                         count, run->ctx->cfg->batch_max_records);
+        return -1;
+    }
+    json_t *values_stack[BATCH_VALUES_STACK];
+    json_t **values = NULL;
+    if (batch_values_open(run, schema, values_stack, &values) < 0)
+        return -1;
+    struct spool_meta meta;
+    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    int rc = 0;
+    uint64_t index = 0;
+    for (; !run->failed; index++) {
+        json_t *record;
+        const char *raw;
+        size_t raw_len;
+        int next = mpjson_next(&r, &record, &raw, &raw_len, err);
+        if (next < 0) {
+            batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED, "%s", err);
+            free(run->reply->errors);
+            run->reply->errors = NULL;
+            run->reply->error_count = 0;
+            run->refused = 0;
+            rc = -1;
+            break;
+        }
+        if (next == 0)
+            break;
+        if (record == NULL) {
+            batch_record_error(run, index, err, NULL, raw, raw_len, true);
+            continue;
+        }
+        batch_store(run, schema, values, &meta, index, record);
+        json_decref(record);
+    }
+    *total = index;
+    if (values != values_stack)
+        free(values);
+    return rc;
+}
+
 bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, const char *body,
                    size_t len, struct spool_table *table, const struct schema *schema,
                    struct protocol_reply *reply)
@@ -530,9 +671,11 @@ bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, c
         goto done;
     }
     uint64_t total = 0;
-    if (req->format == PROTOCOL_FORMAT_NDJSON && schema->mode != SCHEMA_MODE_AUTO_INFERENCE) {
-        if (batch_stream_ndjson(&run, body, len, schema, now_ms, now_us, &total) < 0 ||
-            run.failed)
+    if (schema->mode != SCHEMA_MODE_AUTO_INFERENCE && req->format != PROTOCOL_FORMAT_JSON) {
+        int src = req->format == PROTOCOL_FORMAT_NDJSON
+                      ? batch_stream_ndjson(&run, body, len, schema, now_ms, now_us, &total)
+                      : batch_stream_msgpack(&run, body, len, schema, now_ms, now_us, &total);
+        if (src < 0 || run.failed)
             goto done;
         goto stored;
     }
@@ -621,6 +764,7 @@ done:
     }
     if (!stored)
         spool_rollback(table, &mark);
+    schema_destroy(&run.delete_schema);
     batch_decoder_reset(run.dec);
     return stored;
 }

@@ -13,10 +13,8 @@
 #define JSONOUT_DEPTH_MAX 4096
 /* 2^53: integers below it are exact doubles. */
 #define JSONOUT_EXACT 9007199254740992.0
-#define JSONOUT_FRACTION_MAX 15
-
-static const double jsonout_pow10[JSONOUT_FRACTION_MAX + 1] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+/* Fraction digits tried: with a >= 1e-3 enough for 17 significant digits. */
+#define JSONOUT_FRACTION_MAX 20
 
 /* Decimal digits of v into out (no terminator); returns the count. */
 static size_t jsonout_u64(char *out, uint64_t v)
@@ -76,47 +74,75 @@ static bool jsonout_real_printf(struct buf *b, double d)
     return buf_append(b, tmp, len);
 }
 
+/* Shortest plain decimal that reads back as a, for 1e-3 <= a < 2^53: the
+ * fewest fraction digits f (at most JSONOUT_FRACTION_MAX) whose nearest
+ * candidate c / 10^f lies inside a's rounding interval, checked exactly in
+ * 128-bit integers (a = m * 2^e with e < 0, so the interval test
+ * |c / 10^f - a| < 2^e / 2 becomes |2c * 2^-e - 2m * 10^f| < 10^f, with the
+ * half-way case belonging to a when m is even, as strtod rounds half to
+ * even; below a power of two the lower gap is half as wide). Sizes: m < 2^53
+ * and 10^f <= 10^20 keep every product below 2^121. -1 when out of range. */
+static int jsonout_shortest(double a, uint64_t *digits, int *fraction)
+{
+    int ex;
+    double fr = frexp(a, &ex); /* a = fr * 2^ex, 0.5 <= fr < 1 */
+    int e = ex - 53;
+    if (e >= 0 || e < -70)
+        return -1;
+    uint64_t m = (uint64_t)ldexp(fr, 53);
+    unsigned shift = (unsigned)-e;
+    unsigned __int128 p10 = 1;
+    for (int f = 0; f <= JSONOUT_FRACTION_MAX; f++, p10 *= 10) {
+        unsigned __int128 scaled = (unsigned __int128)m * p10; /* a * 10^f * 2^-e */
+        unsigned __int128 c = (scaled + ((unsigned __int128)1 << (shift - 1))) >> shift;
+        unsigned __int128 twice_c = (c << shift) << 1, twice_a = scaled << 1;
+        bool below = twice_c < twice_a;
+        unsigned __int128 diff = below ? twice_a - twice_c : twice_c - twice_a;
+        /* below a power of two the gap to the next smaller double is half */
+        if (below && m == (uint64_t)1 << 52)
+            diff *= 2;
+        bool inside = diff < p10 || (diff == p10 && (m & 1) == 0);
+        if (!inside)
+            continue;
+        if (c >= (unsigned __int128)1e18)
+            return -1;
+        *digits = (uint64_t)c;
+        *fraction = f;
+        return 0;
+    }
+    return -1;
+}
+
 bool jsonout_real(struct buf *b, double d)
 {
     if (d == 0.0)
         return buf_append(b, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
     double a = fabs(d);
-    if (a < JSONOUT_EXACT && a >= 1e-6) {
-        /* Fewest fraction digits f such that c / 10^f reads back as d. With
-         * |c| < 2^53 and 10^f exact, the division is correctly rounded, so
-         * it equals what strtod makes of the text "c/10^f" (the fast path
-         * of decimal conversion): the check is exact, not approximate. */
-        for (int f = 0; f <= JSONOUT_FRACTION_MAX; f++) {
-            double scaled = a * jsonout_pow10[f];
-            if (scaled >= JSONOUT_EXACT)
-                break;
-            double c = nearbyint(scaled);
-            if (c / jsonout_pow10[f] != a)
-                continue;
-            uint64_t u = (uint64_t)c;
-            uint64_t p10 = 1;
-            for (int k = 0; k < f; k++)
-                p10 *= 10;
-            if (!buf_reserve(b, 48))
-                return false;
-            char *p = b->data + b->len;
-            if (d < 0)
-                *p++ = '-';
-            p += jsonout_u64(p, u / p10);
-            *p++ = '.';
-            if (f == 0) {
-                *p++ = '0';
-            } else {
-                uint64_t frac = u % p10;
-                for (int k = f - 1; k >= 0; k--) {
-                    p[k] = (char)('0' + frac % 10);
-                    frac /= 10;
-                }
-                p += f;
+    uint64_t u;
+    int f;
+    if (a >= 1e-3 && a < JSONOUT_EXACT && jsonout_shortest(a, &u, &f) == 0) {
+        uint64_t p10 = 1;
+        for (int k = 0; k < f; k++)
+            p10 *= 10;
+        if (!buf_reserve(b, 48))
+            return false;
+        char *p = b->data + b->len;
+        if (d < 0)
+            *p++ = '-';
+        p += jsonout_u64(p, u / p10);
+        *p++ = '.';
+        if (f == 0) {
+            *p++ = '0';
+        } else {
+            uint64_t frac = u % p10;
+            for (int k = f - 1; k >= 0; k--) {
+                p[k] = (char)('0' + frac % 10);
+                frac /= 10;
             }
-            b->len = (size_t)(p - b->data);
-            return true;
+            p += f;
         }
+        b->len = (size_t)(p - b->data);
+        return true;
     }
     return jsonout_real_printf(b, d);
 }

@@ -177,5 +177,5 @@ out=$(lh replay demo/logs 2>&1) || fail "replay logs after kills" "$out"
 check_eq "kill -9: replay equals live" "$LIVE" "$(dump)"
 
 stop_processor || fail "processor exits 0" "status $?"
-grep -q "ERROR\|level=error" "$PLOG" && { echo "--- errors in the processor log:"; grep "ERROR\|level=error" "$PLOG" | head -5; }
+grep "level=error" "$PLOG" | grep -v "expired by retention" | head -5
 finish
