@@ -158,7 +158,7 @@ for delay in 0.05 0.15 0.3; do
     cpid=$!
     sleep $delay
     kill -9 "$PROC_PID" 2>/dev/null; wait "$PROC_PID" 2>/dev/null; PROC_PID=""
-    wait $cpid 2>/dev/null
+    kill "$cpid" 2>/dev/null; wait $cpid 2>/dev/null # its request died with the processor
     start_processor
 done
 out=$(lh compact demo/logs 2>&1) || fail "compact after kills" "$out"
