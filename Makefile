@@ -109,8 +109,10 @@ run: deps
 	exec build/bin/lakehouse-broker --data "$(DATA)" --demo
 
 # The whole suite under ASan+UBSan: unit tests, then integration tests that
-# start the real processes. Ends with "N passed, N failed".
+# start the real processes. Ends with "N passed, N failed". The optimised
+# build (the one `make run` uses) is built first so that its warnings fail too.
 test: deps
+	$(MAKE) build SANITIZE=0
 	$(MAKE) build unit SANITIZE=1
 	tests/run.sh build/asan
 

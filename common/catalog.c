@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "expectation.h"
 #include "fsutil.h"
 #include "layout.h"
 #include "timeutil.h"
@@ -472,6 +473,11 @@ int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, i
     checked = schema_from_json(json, err);
     if (checked == NULL)
         goto fail;
+    /* expectations: each rule must be a pure SQL expression over the columns */
+    if (expectation_check(checked, err) < 0) {
+        error_prefix(err, "endpoint %s/%s", checked->domain, checked->name);
+        goto fail;
+    }
     json_decref(json);
     json = NULL;
 

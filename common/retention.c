@@ -75,9 +75,9 @@ static int retention_walk(const char *spec, int want_layer, const char *want_dom
             len++;
         if (len == 0)
             break;
-        int layer;
-        char domain[NAMES_MAX], table[NAMES_MAX];
-        int64_t days;
+        int layer = -1; /* set by retention_parse_entry on success */
+        char domain[NAMES_MAX] = "", table[NAMES_MAX] = "";
+        int64_t days = 0;
         if (retention_parse_entry(p, len, &layer, domain, table, &days, err) < 0)
             return -1;
         if (want_domain != NULL && layer == want_layer && strcmp(domain, want_domain) == 0) {

@@ -105,6 +105,7 @@ void schema_destroy(struct schema **schema)
     if (schema == NULL || *schema == NULL)
         return;
     free((*schema)->columns);
+    free((*schema)->expectations);
     free(*schema);
     *schema = NULL;
 }
@@ -123,6 +124,17 @@ struct schema *schema_copy(const struct schema *schema)
             return NULL;
         }
         memcpy(copy->columns, schema->columns, schema->column_count * sizeof *copy->columns);
+    }
+    copy->expectations = NULL;
+    if (schema->expectation_count > 0) {
+        size_t size = schema->expectation_count * sizeof *copy->expectations;
+        copy->expectations = malloc(size);
+        if (copy->expectations == NULL) {
+            free(copy->columns);
+            free(copy);
+            return NULL;
+        }
+        memcpy(copy->expectations, schema->expectations, size);
     }
     return copy;
 }
@@ -280,6 +292,80 @@ static int schema_column_from_json(struct schema *schema, size_t index, const js
     return 0;
 }
 
+const char *schema_expect_action_name(enum schema_expect_action action)
+{
+    return action == SCHEMA_EXPECT_DROP ? "drop" : action == SCHEMA_EXPECT_FAIL ? "fail" : "warn";
+}
+
+/* "expectations": [{"name","rule","action"}] (the rule's SQL is checked by
+ * expectation_check when the catalog stores the schema). */
+static int schema_expectations_from_json(struct schema *schema, const json_t *list,
+                                         char err[ERROR_MAX])
+{
+    if (!json_is_array(list))
+        return error_set(err, "schema: \"expectations\" must be an array");
+    size_t n = json_array_size(list);
+    if (n > SCHEMA_EXPECTATIONS_MAX)
+        return error_set(err, "schema: %zu expectations, at most %d are allowed", n,
+                         SCHEMA_EXPECTATIONS_MAX);
+    if (n == 0)
+        return 0;
+    schema->expectations = calloc(n, sizeof *schema->expectations);
+    if (schema->expectations == NULL)
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(list, i);
+        struct schema_expectation *x = &schema->expectations[i];
+        const char *key;
+        json_t *value;
+        bool has_rule = false;
+        if (!json_is_object(e))
+            return error_set(err, "schema: expectation %zu is not an object", i + 1);
+        json_object_foreach((json_t *)e, key, value) {
+            const char *v = json_is_string(value) ? json_string_value(value) : NULL;
+            if (strcmp(key, "name") == 0) {
+                if (v == NULL || !names_is_valid_column(v))
+                    return error_set(err,
+                                     "schema: expectation %zu: \"name\" must match "
+                                     "^[A-Za-z][A-Za-z0-9_]{0,62}$",
+                                     i + 1);
+                snprintf(x->name, sizeof x->name, "%s", v);
+            } else if (strcmp(key, "rule") == 0) {
+                if (v == NULL || v[0] == '\0' || strlen(v) >= sizeof x->rule)
+                    return error_set(err,
+                                     "schema: expectation %zu: \"rule\" must be a SQL "
+                                     "expression of 1 to %d characters",
+                                     i + 1, SCHEMA_RULE_MAX - 1);
+                snprintf(x->rule, sizeof x->rule, "%s", v);
+                has_rule = true;
+            } else if (strcmp(key, "action") == 0) {
+                if (v != NULL && strcmp(v, "warn") == 0)
+                    x->action = SCHEMA_EXPECT_WARN;
+                else if (v != NULL && strcmp(v, "drop") == 0)
+                    x->action = SCHEMA_EXPECT_DROP;
+                else if (v != NULL && strcmp(v, "fail") == 0)
+                    x->action = SCHEMA_EXPECT_FAIL;
+                else
+                    return error_set(err,
+                                     "schema: expectation %zu: \"action\" must be warn, drop "
+                                     "or fail",
+                                     i + 1);
+            } else {
+                return error_set(err, "schema: expectation %zu: unknown key \"%s\"", i + 1,
+                                 key);
+            }
+        }
+        if (x->name[0] == '\0' || !has_rule)
+            return error_set(err, "schema: expectation %zu needs a \"name\" and a \"rule\"",
+                             i + 1);
+        for (size_t j = 0; j < i; j++)
+            if (strcasecmp(schema->expectations[j].name, x->name) == 0)
+                return error_set(err, "schema: two expectations are named '%s'", x->name);
+        schema->expectation_count = i + 1;
+    }
+    return 0;
+}
+
 struct schema *schema_from_json(const json_t *definition, char err[ERROR_MAX])
 {
     if (!json_is_object(definition)) {
@@ -339,6 +425,9 @@ struct schema *schema_from_json(const json_t *definition, char err[ERROR_MAX])
             }
             snprintf(schema->sequence_by, sizeof schema->sequence_by, "%s",
                      json_string_value(value));
+        } else if (strcmp(key, "expectations") == 0) {
+            if (schema_expectations_from_json(schema, value, err) < 0)
+                goto fail;
         } else if (strcmp(key, "columns") == 0) {
             if (!json_is_array(value)) {
                 error_set(err, "schema: \"columns\" must be an array");
@@ -462,6 +551,18 @@ json_t *schema_to_json(const struct schema *schema)
         json_object_set_new(root, "description", json_string(schema->description));
     if (schema->sequence_by[0] != '\0')
         json_object_set_new(root, "sequence_by", json_string(schema->sequence_by));
+    if (schema->expectation_count > 0) {
+        json_t *list = json_array();
+        if (list == NULL || json_object_set_new(root, "expectations", list) < 0)
+            goto fail;
+        for (size_t i = 0; i < schema->expectation_count; i++) {
+            const struct schema_expectation *x = &schema->expectations[i];
+            json_t *e = json_pack("{s:s, s:s, s:s}", "name", x->name, "rule", x->rule, "action",
+                                  schema_expect_action_name(x->action));
+            if (e == NULL || json_array_append_new(list, e) < 0)
+                goto fail;
+        }
+    }
     json_object_set_new(root, "columns", columns);
     return root;
 

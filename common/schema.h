@@ -90,6 +90,23 @@ struct schema_column {
     char description[SCHEMA_DESCRIPTION_MAX];
 };
 
+/* Expectations (data-quality rules, checked by the processor while it merges;
+ * common/expectation.h): "expectations":[{"name":"delay_sane","rule":"delay > -120",
+ * "action":"warn"|"drop"|"fail"}]. name: a column-style name, unique; rule: a
+ * SQL expression over the columns (validated by catalog_put_endpoint with
+ * expectation_check). They may change freely between versions. */
+#define SCHEMA_EXPECTATIONS_MAX 64
+#define SCHEMA_RULE_MAX 512
+enum schema_expect_action { SCHEMA_EXPECT_WARN, SCHEMA_EXPECT_DROP, SCHEMA_EXPECT_FAIL };
+
+struct schema_expectation {
+    char name[NAMES_MAX];
+    char rule[SCHEMA_RULE_MAX];
+    enum schema_expect_action action;
+};
+
+const char *schema_expect_action_name(enum schema_expect_action action);
+
 struct schema {
     char domain[NAMES_MAX];
     char name[NAMES_MAX];
@@ -104,6 +121,8 @@ struct schema {
     char sequence_by[NAMES_MAX];
     size_t column_count;
     struct schema_column *columns;  /* owned */
+    size_t expectation_count;
+    struct schema_expectation *expectations; /* owned (NULL when none) */
 };
 
 const char *schema_type_name(enum schema_type type);

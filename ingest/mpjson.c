@@ -224,9 +224,24 @@ static void mp_path_push(char *path, size_t size, size_t len, const char *fmt, c
 {
     if (len >= size - 1)
         return;
-    if (key != NULL)
-        snprintf(path + len, size - len, fmt, (int)(key_len > 64 ? 64 : key_len), key);
-    else
+    if (key != NULL) {
+        /* What snprintf(fmt, ...) writes for fmt ".%.*s" or "%.*s", copied by
+         * hand: this runs for every map key (profiled), not only on errors. */
+        char *out = path + len;
+        size_t room = size - len - 1;
+        if (fmt[0] == '.') {
+            *out++ = '.';
+            room--;
+        }
+        size_t n = key_len > 64 ? 64 : key_len;
+        const char *nul = memchr(key, '\0', n); /* %.*s stops at a NUL */
+        if (nul != NULL)
+            n = (size_t)(nul - key);
+        if (n > room)
+            n = room;
+        memcpy(out, key, n);
+        out[n] = '\0';
+    } else
         snprintf(path + len, size - len, "[%llu]", (unsigned long long)index);
 }
 

@@ -46,6 +46,7 @@
 #include "processor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -54,10 +55,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "bronze.h"
 #include "event.h"
+#include "expectation.h"
+#include "fsutil.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -109,6 +113,14 @@ struct merge_table {
     /* sequence_by (schema.h): the column deciding which version wins, or -1 */
     int seq_col;
     bool seq_time;        /* timestamp/date: compared as julianday() */
+    /* expectations (expectation.h) of the latest schema */
+    struct expectation_set *expect;
+    int expect_version;   /* schema version compiled into expect */
+    int counted_version;  /* schema version whose rules are in counts (-1: none) */
+    struct merge_rule_count *counts; /* failures per rule in the current file */
+    size_t ncounts, capcounts;
+    struct sqlbuf *drops; /* rejected/ lines of records dropped by the current file */
+    const char *file;     /* the file being merged (relative) */
     /* schemas fetched for this table (typing of created/added columns) */
     struct schema *version_schema;
     int version_schema_version;  /* 0: none fetched */
@@ -162,6 +174,14 @@ static void sqlbuf_add(struct sqlbuf *b, const char *fmt, ...)
         b->cap = cap;
     }
 }
+
+/* Failures of one rule (by name) in the file being merged. */
+struct merge_rule_count {
+    char name[NAMES_MAX];
+    enum schema_expect_action action;
+    char rule[SCHEMA_RULE_MAX];
+    int64_t failed;
+};
 
 /* ---- columns --------------------------------------------------------------- */
 
@@ -410,6 +430,11 @@ void merge_table_close(struct merge_table **table)
     free(t->slots);
     schema_destroy(&t->version_schema);
     schema_destroy(&t->latest);
+    expectation_close(&t->expect);
+    free(t->counts);
+    if (t->drops != NULL)
+        free(t->drops->s);
+    free(t->drops);
     free(t);
     *table = NULL;
 }
@@ -904,6 +929,160 @@ static int merge_corrupt(char reason[ERROR_MAX], const char *fmt, ...)
     return 1;
 }
 
+/* ---- expectations ---------------------------------------------------------- */
+
+static struct merge_rule_count *merge_count(struct merge_table *t,
+                                            const struct schema_expectation *x)
+{
+    for (size_t i = 0; i < t->ncounts; i++)
+        if (t->counts[i].action == x->action && strcmp(t->counts[i].name, x->name) == 0)
+            return &t->counts[i];
+    if (t->ncounts == t->capcounts) {
+        size_t cap = t->capcounts ? t->capcounts * 2 : 8;
+        struct merge_rule_count *c = realloc(t->counts, cap * sizeof *c);
+        if (c == NULL)
+            return NULL;
+        t->counts = c;
+        t->capcounts = cap;
+    }
+    struct merge_rule_count *c = &t->counts[t->ncounts++];
+    snprintf(c->name, sizeof c->name, "%s", x->name);
+    snprintf(c->rule, sizeof c->rule, "%s", x->rule);
+    c->action = x->action;
+    c->failed = 0;
+    return c;
+}
+
+/* The expectations of the endpoint's latest schema on one record: 0 keep,
+ * 3 dropped (its rejected/ line kept for the end of the file), 2 a "fail"
+ * rule failed (reason), -1 error. */
+static int merge_expect(struct merge_table *t, const json_t *root, int version, int64_t line,
+                        char reason[ERROR_MAX], char err[ERROR_MAX])
+{
+    /* the latest rules (not the record's version): changing a rule is how a
+     * file blocked by a "fail" rule gets merged */
+    (void)version;
+    const struct schema *s = t->latest;
+    if (s == NULL || s->expectation_count == 0)
+        return 0;
+    if (t->expect == NULL || t->expect_version != s->version) {
+        expectation_close(&t->expect);
+        char why[ERROR_MAX];
+        if (expectation_open(s, &t->expect, why) < 0) {
+            error_set(reason, "schema version %d: %s", s->version, why);
+            return 2; /* the catalog holds a rule SQLite cannot run: wait for a fix */
+        }
+        t->expect_version = s->version;
+    }
+    if (t->counted_version != s->version) {
+        t->counted_version = s->version;
+        for (size_t i = 0; i < s->expectation_count; i++) /* rules that never fail count 0 */
+            if (merge_count(t, &s->expectations[i]) == NULL)
+                return error_set(err, "out of memory");
+    }
+    bool failed[SCHEMA_EXPECTATIONS_MAX] = {false};
+    if (expectation_eval(t->expect, root, failed, err) < 0)
+        return -1;
+    const struct schema_expectation *drop = NULL;
+    for (size_t i = 0; i < s->expectation_count; i++) {
+        if (!failed[i])
+            continue;
+        const struct schema_expectation *x = &s->expectations[i];
+        struct merge_rule_count *c = merge_count(t, x);
+        if (c == NULL)
+            return error_set(err, "out of memory");
+        c->failed++;
+        if (x->action == SCHEMA_EXPECT_FAIL) {
+            error_set(reason, "expectation %s failed on line %" PRId64 " (rule: %s)", x->name,
+                      line, x->rule);
+            return 2;
+        }
+        if (x->action == SCHEMA_EXPECT_DROP && drop == NULL)
+            drop = x;
+    }
+    if (drop == NULL)
+        return 0;
+    if (t->drops == NULL)
+        return 3; /* replay: the live merge kept it in rejected/ already */
+    /* the line format of ingest's rejected files, plus the bronze file */
+    char now[TIMEUTIL_TIMESTAMP_MAX], why[NAMES_MAX + 32];
+    timeutil_format_utc_ms(timeutil_now_ms(), now);
+    snprintf(why, sizeof why, "expectation %s failed", drop->name);
+    const json_t *batch = json_object_get(root, "_batch_id");
+    json_t *j = json_pack("{s:s, s:O, s:I, s:s, s:O, s:s}", "rejected_at", now, "batch_id",
+                          json_is_string(batch) ? batch : json_null(), "index",
+                          (json_int_t)(line - 1), "reason", why, "record", root, "file",
+                          t->file);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text == NULL)
+        return error_set(err, "out of memory");
+    sqlbuf_add(t->drops, "%s\n", text);
+    free(text);
+    if (t->drops->failed)
+        return error_set(err, "out of memory");
+    return 3;
+}
+
+/* Append the dropped records' lines to rejected/<d>/<e>/<date>-expectations.ndjson
+ * (a file of the processor's own: ingest cuts its files back after a failed
+ * group commit) and make them durable before the merge commits. */
+static int merge_write_drops(struct merge_table *t, const char *data_dir, char err[ERROR_MAX])
+{
+    if (t->drops == NULL || t->drops->len == 0)
+        return 0;
+    char now[TIMEUTIL_TIMESTAMP_MAX], dir[PATH_MAX], path[PATH_MAX];
+    timeutil_format_utc_ms(timeutil_now_ms(), now);
+    if (fsutil_path(dir, sizeof dir, err, "%s/rejected/%s/%s", data_dir, t->domain, t->name) < 0 ||
+        fsutil_path(path, sizeof path, err, "%s/%.10s-expectations.ndjson", dir, now) < 0 ||
+        fsutil_mkdirs(dir, 0750, err) < 0)
+        return -1;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return error_set(err, "%s: %s", path, strerror(errno));
+    int rc = fsutil_write_all(fd, t->drops->s, t->drops->len, err);
+    if (rc == 0 && fdatasync(fd) < 0)
+        rc = error_set(err, "fdatasync %s: %s", path, strerror(errno));
+    close(fd);
+    if (rc == 0)
+        rc = fsutil_fsync_dir(dir, err);
+    return rc;
+}
+
+/* _expectations: failures per rule of the snapshot (silver internal table). */
+static int merge_record_expectations(struct merge_table *t, int64_t snapshot_id,
+                                     char err[ERROR_MAX])
+{
+    if (t->ncounts == 0)
+        return 0;
+    if (silver_exec(t->sdb,
+                    "CREATE TABLE IF NOT EXISTS _expectations (snapshot_id INTEGER NOT NULL, "
+                    "table_name TEXT NOT NULL, rule TEXT NOT NULL, action TEXT NOT NULL, "
+                    "failed INTEGER NOT NULL, PRIMARY KEY (snapshot_id, table_name, rule))",
+                    err) < 0)
+        return -1;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(t->sdb->db,
+                                "INSERT OR REPLACE INTO _expectations (snapshot_id, table_name, "
+                                "rule, action, failed) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                -1, &st, NULL);
+    for (size_t i = 0; rc == SQLITE_OK && i < t->ncounts; i++) {
+        sqlite3_bind_int64(st, 1, snapshot_id);
+        sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, t->counts[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, schema_expect_action_name(t->counts[i].action), -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, t->counts[i].failed);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return error_set(err, "silver/%s.db: _expectations: %s", t->domain,
+                         sqlite3_errmsg(t->sdb->db));
+    return 0;
+}
+
 /* A delete ("_op":"delete"): remove the key's row if the delete is newer,
  * close its history version, and keep a tombstone unless a newer row stays.
  * 0 ok, 1 corrupt (reason), -1 error (err). */
@@ -987,7 +1166,8 @@ static int merge_tombstone_check(struct merge_table *t, const struct merge_meta 
     return 0;
 }
 
-/* One record. 0 ok, 1 corrupt (reason), -1 error (err). */
+/* One record. 0 ok, 1 corrupt (reason), 2 blocked by a "fail" expectation
+ * (reason), -1 error (err). */
 static int merge_record(struct merge_table *t, json_t *root, int64_t line,
                         struct merge_result *res, int64_t *max_version, char reason[ERROR_MAX],
                         char err[ERROR_MAX])
@@ -1089,6 +1269,17 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
         return merge_corrupt(reason, "line %" PRId64 ": a delete (_op) on table %s without a "
                                      "primary key", line, t->name);
 
+    if (!is_delete) {
+        int rc = merge_expect(t, root, version, line, reason, err);
+        if (rc == 3) {
+            res->dropped++;
+            res->records++;
+            return 0;
+        }
+        if (rc != 0)
+            return rc;
+    }
+
     /* pass 2: write */
     if (t->ins == NULL && merge_prepare(t, err) < 0)
         return -1;
@@ -1161,6 +1352,22 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
     if (merge_savepoint(t, "SAVEPOINT merge_file", err) < 0)
         return -1;
     t->closed = 0;
+    t->ncounts = 0;
+    t->counted_version = -1; /* count every rule of this file's versions */
+    t->file = rel;
+    if (strcmp(operation, "merge") == 0) { /* replay does not write rejected/ again */
+        if (t->drops == NULL && (t->drops = calloc(1, sizeof *t->drops)) == NULL) {
+            char uerr[ERROR_MAX];
+            merge_undo(t, uerr);
+            return error_set(err, "out of memory");
+        }
+        t->drops->len = 0;
+        t->drops->failed = false;
+    } else if (t->drops != NULL) {
+        free(t->drops->s);
+        free(t->drops);
+        t->drops = NULL;
+    }
     if (silver_next_snapshot_id(t->sdb, &t->snapshot_id, err) < 0) {
         char uerr[ERROR_MAX];
         merge_undo(t, uerr);
@@ -1218,7 +1425,9 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
             .id = t->snapshot_id, .table = t->name, .operation = operation, .source = rel,
             .inserted = res->inserted, .updated = res->updated, .unchanged = res->unchanged,
             .deleted = rows_deleted + res->deleted, .schema_version = max_version};
-        if (silver_record_snapshot(t->sdb, &snap, &res->snapshot_id, err) < 0 ||
+        if (merge_write_drops(t, data_dir, err) < 0 ||
+            silver_record_snapshot(t->sdb, &snap, &res->snapshot_id, err) < 0 ||
+            merge_record_expectations(t, res->snapshot_id, err) < 0 ||
             silver_record_ledger(t->sdb, rel, t->name, res->snapshot_id, res->records, err) < 0)
             rc = -1;
     }
@@ -1235,6 +1444,16 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
     if (rc < 0)
         return -1;
     res->records = res->inserted = res->updated = res->unchanged = res->deleted = 0;
+    res->dropped = 0;
+    if (rc == 2) {
+        /* a "fail" expectation: nothing of the file, not quarantined - it
+         * stays pending and is tried again at each reconcile */
+        if (strcmp(operation, "merge") != 0)
+            return error_set(err, "%s: %s (fix the data or the rule, then replay again)", rel,
+                             res->reason);
+        res->outcome = MERGE_BLOCKED;
+        return 0;
+    }
     res->outcome = MERGE_QUARANTINED;
     return silver_record_quarantine(t->sdb, rel, t->name, res->reason, err);
 }
@@ -1296,9 +1515,9 @@ int merge_one(struct processor_ctx *ctx, const char *rel)
         ctx->merged_files++;
         log_info("merged file=%s table=%s.%s records=%" PRId64 " inserted=%" PRId64
                  " updated=%" PRId64 " deleted=%" PRId64 " unchanged=%" PRId64
-                 " snapshot_id=%" PRId64 " ms=%" PRId64,
+                 " dropped=%" PRId64 " snapshot_id=%" PRId64 " ms=%" PRId64,
                  rel, domain, endpoint, res.records, res.inserted, res.updated, res.deleted,
-                 res.unchanged, res.snapshot_id, timeutil_monotonic_ms() - started);
+                 res.unchanged, res.dropped, res.snapshot_id, timeutil_monotonic_ms() - started);
         merge_publish(ctx, domain, endpoint, rel, res.snapshot_id,
                       res.inserted + res.updated + res.deleted);
         return 1;
@@ -1309,6 +1528,11 @@ int merge_one(struct processor_ctx *ctx, const char *rel)
         return 0;
     case MERGE_MISSING:
         log_info("merge_skipped file=%s reason=\"file no longer exists\"", rel);
+        return 0;
+    case MERGE_BLOCKED:
+        ctx->failed_merges++;
+        log_error("merge_blocked file=%s table=%s.%s reason=\"%s\" retry=next_reconcile", rel,
+                  domain, endpoint, res.reason);
         return 0;
     }
     return 0;

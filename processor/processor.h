@@ -142,13 +142,15 @@ int schemas_get(struct schemas *schemas, const char *domain, const char *endpoin
 enum merge_outcome {
     MERGE_MERGED,      /* rows, snapshot and ledger written (inside the caller's transaction) */
     MERGE_QUARANTINED, /* corrupt: rolled back to before the file, _quarantine row written */
-    MERGE_MISSING      /* the file vanished (retention): nothing written */
+    MERGE_MISSING,     /* the file vanished (retention): nothing written */
+    MERGE_BLOCKED      /* a "fail" expectation failed (reason): rolled back, stays pending */
 };
 
 struct merge_result {
     enum merge_outcome outcome;
     int64_t records, inserted, updated, unchanged;
     int64_t deleted;        /* rows removed by deletes ("_op":"delete") */
+    int64_t dropped;        /* records dropped by "drop" expectations (in rejected/) */
     int64_t snapshot_id;
     char reason[ERROR_MAX]; /* MERGE_QUARANTINED: why */
 };

@@ -1,0 +1,190 @@
+/* test_ingest_jsonout.c - unit tests of ingest's compact JSON writer
+ * (ingest/jsonout.h) and of schema_normalize_values, the object-free
+ * validation it serialises. The writer must produce json_dumpb's text
+ * (except the documented shorter reals) and every real must read back as the
+ * same double. The module is compiled into this test (ingest/ is not part of
+ * the common library the unit tests link against). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../ingest/jsonout.c"
+#include "schema.h"
+
+/* The writer's text of v, NUL-terminated; caller frees. */
+static char *write_value(const json_t *v)
+{
+    struct buf b = {0};
+    assert_true(jsonout_value(&b, v));
+    assert_true(buf_append(&b, "", 1));
+    return b.data;
+}
+
+static void same_as_jansson(const char *doc)
+{
+    json_error_t e;
+    json_t *v = json_loads(doc, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+    assert_non_null(v);
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *got = write_value(v);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    json_decref(v);
+}
+
+static void test_structure_and_strings(void **state)
+{
+    (void)state;
+    same_as_jansson("{\"a\":1,\"b\":\"x\\\"y\\\\z\\n\\t\\r\\b\\f\\u0001\\u001f\\u0000/\xc3\xa9"
+                    "\xe2\x82\xac\xf0\x9f\x98\x80\",\"c\":[1,-9223372036854775808,"
+                    "9223372036854775807,true,false,null,{},[]],\"d\":{\"k\\n\":[\"\"]}}");
+    same_as_jansson("[\"\\u007f\",0,-1,\"\"]");
+    same_as_jansson("{\"z\":1,\"a\":2,\"m\":{\"y\":[1,[2,[3]]]}}"); /* insertion order */
+    same_as_jansson("\"long run without escapes then one\\\" at the end\"");
+}
+
+static char *write_real(double d)
+{
+    struct buf b = {0};
+    assert_true(jsonout_real(&b, d));
+    assert_true(buf_append(&b, "", 1));
+    return b.data;
+}
+
+static void expect_real(double d, const char *want)
+{
+    char *got = write_real(d);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_real_forms(void **state)
+{
+    (void)state;
+    expect_real(14.56, "14.56");
+    expect_real(0.1, "0.1");            /* jansson: 0.10000000000000001 */
+    expect_real(3.14159, "3.14159");    /* jansson: 3.1415899999999999 */
+    expect_real(5.0, "5.0");
+    expect_real(-5.0, "-5.0");
+    expect_real(0.0, "0.0");
+    expect_real(-0.0, "-0.0");
+    expect_real(0.001, "0.001");
+    expect_real(-2.25, "-2.25");
+    expect_real(0.30000000000000004, "0.30000000000000004");
+    expect_real(0.016666666666666666, "0.016666666666666666");
+    /* outside the exact range: jansson's own "%.17g" form */
+    expect_real(1e300, "1.0000000000000001e300");
+    expect_real(1e-7, "9.9999999999999995e-8");
+    expect_real(1e22, "1e22");
+    expect_real(1e17, "1e17");
+    expect_real(9007199254740992.0, "9007199254740992.0");
+}
+
+static void test_real_round_trip(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252ULL; /* xorshift: deterministic */
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double d;
+        switch (i % 4) {
+        case 0: memcpy(&d, &x, sizeof d); break;                       /* any bit pattern */
+        case 1: d = (double)(x % 1000000) / 100.0; break;              /* 2 decimals */
+        case 2: d = (double)(x % 100000) / 60.0; break;                /* 17 digits */
+        default: d = ldexp(1.0, (int)(x % 80) - 20); break;            /* powers of two */
+        }
+        if (!isfinite(d))
+            continue;
+        char *s = write_real(d);
+        json_t *back = json_loads(s, JSON_DECODE_ANY, NULL);
+        assert_non_null(back);
+        assert_true(json_is_real(back));
+        double r = json_real_value(back);
+        assert_memory_equal(&r, &d, sizeof d);
+        json_decref(back);
+        free(s);
+    }
+}
+
+/* The values path serialises to the object path's text, errors included. */
+static void test_normalize_values_matches_object(void **state)
+{
+    (void)state;
+    json_t *def = json_loads(
+        "{\"domain\":\"d\",\"name\":\"e\",\"mode\":\"MANUAL\",\"columns\":["
+        "{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+        "{\"name\":\"ts\",\"type\":\"timestamp\",\"format\":\"%Y/%m/%d %H:%M\"},"
+        "{\"name\":\"f\",\"type\":\"float\"},{\"name\":\"b\",\"type\":\"boolean\"},"
+        "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":8,\"scale\":2},"
+        "{\"name\":\"s\",\"type\":\"string\",\"required\":true}]}",
+        0, NULL);
+    char err[ERROR_MAX];
+    struct schema *schema = schema_from_json(def, err);
+    assert_non_null(schema);
+    const char *records[] = {
+        "{\"id\":1,\"ts\":\"2001/01/13 14:56\",\"f\":1.5,\"b\":\"TRUE\",\"p\":\"12.5\",\"s\":\"x\"}",
+        "{\"s\":\"y\",\"id\":\"2\",\"f\":3,\"extra\":{\"k\":[1]},\"p\":7}",
+        "{\"id\":3,\"s\":\"z\",\"ts\":null,\"unknown\":null}",
+        "{\"s\":\"no id\"}",
+        "{\"id\":4}",
+        "{\"id\":5,\"s\":\"q\",\"f\":\"abc\"}",
+        "{\"id\":6,\"s\":\"q\",\"p\":\"123456789.1\"}",
+    };
+    for (size_t i = 0; i < sizeof records / sizeof records[0]; i++) {
+        json_t *rec = json_loads(records[i], 0, NULL);
+        assert_non_null(rec);
+        for (int check = 0; check <= 1; check++) {
+            json_t *obj = NULL;
+            char err_obj[ERROR_MAX] = "", err_val[ERROR_MAX] = "";
+            int rc_obj = check ? schema_validate_record(schema, rec, &obj, err_obj)
+                               : schema_passthrough_record(schema, rec, &obj, err_obj);
+            json_t *values[8];
+            json_t *rescued = NULL;
+            int rc_val =
+                schema_normalize_values(schema, rec, check != 0, values, &rescued, err_val);
+            assert_int_equal(rc_val, rc_obj);
+            if (rc_obj < 0) {
+                assert_string_equal(err_val, err_obj);
+                for (size_t c = 0; c < schema->column_count; c++)
+                    assert_null(values[c]);
+                assert_null(rescued);
+                continue;
+            }
+            json_t *rebuilt = json_object();
+            for (size_t c = 0; c < schema->column_count; c++)
+                if (values[c] != NULL)
+                    json_object_set_new(rebuilt, schema->columns[c].name, values[c]);
+            if (rescued != NULL)
+                json_object_set_new(rebuilt, "_rescued", rescued);
+            char *a = write_value(obj), *b = write_value(rebuilt);
+            assert_string_equal(b, a);
+            free(a);
+            free(b);
+            json_decref(rebuilt);
+            json_decref(obj);
+        }
+        json_decref(rec);
+    }
+    schema_destroy(&schema);
+    json_decref(def);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_structure_and_strings),
+        cmocka_unit_test(test_real_forms),
+        cmocka_unit_test(test_real_round_trip),
+        cmocka_unit_test(test_normalize_values_matches_object),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
