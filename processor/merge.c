@@ -25,6 +25,27 @@
  *                                                     -> unchanged (same data)
  *   - without: append, with _seq UNIQUE and INSERT OR IGNORE, so a file
  *     merged again never duplicates.
+ *   - sequence_by (schema.h): "which version wins" compares (the sequence
+ *     column, _seq) instead of _seq alone - NULL lowest, timestamp/date by
+ *     julianday() (to the millisecond) - in the updates, the deletes and the
+ *     tombstones alike, so a late older record never overwrites a newer one.
+ *   - deletes (a record with "_op":"delete", keyed tables only): DELETE the
+ *     key's row when the delete is newer (closing its history version, so the
+ *     change feed shows a delete), and keep a tombstone in _d_<table> (key,
+ *     sequence column, _seq) unless a newer row stays. While _d_<table> has
+ *     rows, an upsert first looks up its key's tombstone: a newer tombstone
+ *     makes the record unchanged (a late older record cannot bring the row
+ *     back), an older one is removed. A table created anew drops an old
+ *     _d_<table> (rebuild), so replay rebuilds the tombstones too.
+ *   - expectations (schema.h, expectation.h) of the endpoint's LATEST schema
+ *     are evaluated on every record that is not a delete: warn counts, drop
+ *     counts and leaves the record out (its line goes to
+ *     rejected/<d>/<e>/<date>-expectations.ndjson, written and fdatasync'd
+ *     before the merge commits; replay does not write it again), fail rolls
+ *     the file back and leaves it pending (MERGE_BLOCKED; reconcile tries
+ *     again, so changing the rule lets it merge; in a replay it is an error).
+ *     Failures per rule go to _expectations(snapshot_id, table_name, rule,
+ *     action, failed) with the snapshot, one row per rule (0 included).
  *   - row history (history.c): an inserted row adds a version to
  *     _h_<table>, an updated row closes the current version and adds one
  *     (same bound values, plus the snapshot id reserved before the file's

@@ -166,7 +166,9 @@ void merge_table_close(struct merge_table **table);
  * savepoint of the caller's transaction; writes the _snapshots row (operation,
  * rows_deleted as given) and the _ledger row. -1 on an error that may pass
  * (SQLite busy/full/I-O, catalog unreadable): the savepoint is rolled back
- * and the file stays unmerged for the next reconcile. */
+ * and the file stays unmerged for the next reconcile. A "fail" expectation:
+ * MERGE_BLOCKED (rolled back, nothing recorded) when operation is "merge",
+ * else -1 with the reason (a replay must not skip a file). */
 int merge_file(struct merge_table *table, const char *data_dir, const char *rel,
                const char *operation, int64_t rows_deleted, struct merge_result *result,
                char err[ERROR_MAX]);
