@@ -3,6 +3,9 @@
 # flights-20k records sent with `lakehouse send`, an update batch (CSV), and a
 # two-job DAG. Every expectation is computed independently of the pipeline,
 # with sqlite3's JSON functions straight from ../shared/data/flights-20k.json.
+# Leak checking on for every process of this test: they all stop cleanly here,
+# so LeakSanitizer reports at exit are real leaks (checked at the end).
+export LAKEHOUSE_PROCESS_ASAN_OPTIONS=${LAKEHOUSE_PROCESS_ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 source "$(dirname "$0")/../lib.sh"
 DATA_FILE="$SHARED_DATA/flights-20k.json"
 [ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
@@ -125,5 +128,6 @@ stop_group; rc=$?
 check_eq "group stops with status 0" 0 "$rc"
 sleep 0.5
 check_eq "no process left" "" "$(pgrep -f -- "--data $LAKEHOUSE_DATA" || true)"
+if grep -q "LeakSanitizer" "$T/group.log"; then fail "no leaks (LeakSanitizer)" "$(grep -A8 LeakSanitizer "$T/group.log" | head -20)"; else pass "no leaks (LeakSanitizer)"; fi
 check_eq "spool empty after stop" "" "$(find "$LAKEHOUSE_DATA/spool" -type f -name '*.ndjson' 2>/dev/null)"
 finish
