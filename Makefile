@@ -36,7 +36,7 @@ LDFLAGS  += $(SANFLAGS)
 # Debian 12 packages: build dependencies and the tools the tests use.
 DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3-dev \
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
-                libmicrohttpd-dev curl jq systemd
+                libmicrohttpd-dev curl jq systemd clang libclang-rt-14-dev
 DEB_PACKAGES += libssl-dev
 
 COMMON_SRCS := $(wildcard common/*.c)
