@@ -107,6 +107,8 @@ req POST /ingest/demo/nothere '{"data":{"id":1}}';  expect "ingest unknown endpo
 req POST /ingest/demo/flights '{"data":{"id":1,}}'
 expect "ingest bad JSON 400 with position" 400 '[.line,.column]|join(",")' "1,17"
 req POST /ingest/demo/flights/batch '{"id":1}';     expect "batch not an array 400" 400
+req POST /ingest/demo/flights/batch '[{"id":11,"origin":"SFO"},{"id":12,}]'
+expect "batch bad JSON 400 with position" 400 '[.line,.column,.position]|join(",")' "1,36,36"
 req POST "/ingest/demo/flights?strict=maybe" '{"data":{"id":1}}'; expect "bad boolean param 400" 400
 req POST /ingest/web/clicks '{"data":{"any":["thing",1]}}'; expect "ingest SINGLE_COLUMN" 200 .records_sent 1
 
