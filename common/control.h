@@ -50,7 +50,16 @@
  *     "run"     domain, name = job: start a run now; replies at once with
  *               id = execution id (status RUNNING in the catalog) and runs it
  *               right after replying. Errors: unknown job.
- *     "reload"  -> re-read jobs from the catalog; count = jobs. */
+ *     "reload"  -> re-read jobs from the catalog; count = jobs.
+ *     "expire"  domain ("" = every domain), name = gold table ("" = every
+ *               table): delete gold _snapshots rows committed before the
+ *               gold retention horizon (retention.h, RETENTION_GOLD) and their
+ *               _lineage rows; never a table's newest snapshot, never table
+ *               rows or catalog executions. id = snapshots, count = lineage
+ *               rows, message "gold: expired N snapshots (M lineage rows)"
+ *               plus per-table detail (transformer/retention.c).
+ *     "expire_dry_run" the same scope: nothing is deleted, the message says
+ *               "gold: would expire ...". */
 #ifndef LAKEHOUSE_CONTROL_H
 #define LAKEHOUSE_CONTROL_H
 

@@ -132,6 +132,125 @@ static int job_note_at(void *arg, const struct sqlref *ref, const struct sqlref_
     return *text != NULL ? 0 : error_set(err, "out of memory");
 }
 
+/* Length of the blanks and comments at s (-- to end of line, block comments;
+ * an unterminated block comment runs to the end of the text). */
+static size_t job_sql_skip_blank(const char *s)
+{
+    size_t i = 0;
+    for (;;) {
+        if (isspace((unsigned char)s[i])) {
+            i++;
+        } else if (s[i] == '-' && s[i + 1] == '-') {
+            while (s[i] != '\0' && s[i] != '\n')
+                i++;
+        } else if (s[i] == '/' && s[i + 1] == '*') {
+            const char *end = strstr(s + i + 2, "*/");
+            i = end != NULL ? (size_t)(end - s) + 2 : strlen(s);
+        } else {
+            return i;
+        }
+    }
+}
+
+/* Length of the quoted token at s (s[0] is the opening quote; closed by
+ * `close`, doubled close characters stay inside except for [..]). */
+static size_t job_sql_skip_quoted(const char *s, char close)
+{
+    size_t i = 1;
+    while (s[i] != '\0') {
+        if (s[i] == close) {
+            if (close != ']' && s[i + 1] == close) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i++;
+    }
+    return i;
+}
+
+/* The SQL of a job must be one query: after blanks and comments it starts
+ * with SELECT, WITH or VALUES; a WITH's statement (the first top-level
+ * statement keyword after the common table expressions) is SELECT or VALUES;
+ * and no ';' outside literals and comments is followed by anything but blanks,
+ * comments and more ';'. Checked on the text alone, so a job can be defined
+ * before its input tables exist; the transformer checks again when it
+ * prepares the statement. */
+static int job_check_single_select(const char *sql, char err[ERROR_MAX])
+{
+    static const char *const statements[] = {"select", "values", "insert", "update",
+                                             "delete", "replace", NULL};
+    size_t i = job_sql_skip_blank(sql);
+    size_t first_len = 0;
+    while (isalnum((unsigned char)sql[i + first_len]) || sql[i + first_len] == '_')
+        first_len++;
+    bool is_with = first_len == 4 && strncasecmp(sql + i, "with", 4) == 0;
+    if (!is_with && !(first_len == 6 && strncasecmp(sql + i, "select", 6) == 0) &&
+        !(first_len == 6 && strncasecmp(sql + i, "values", 6) == 0)) {
+        if (first_len == 0)
+            return error_set(err, "the SQL must be a single SELECT statement (it starts with "
+                                  "'%.1s')", sql + i);
+        return error_set(err, "the SQL must be a single SELECT statement (it starts with %.*s; "
+                              "a job only reads, the transformer writes its table)",
+                         (int)(first_len < JOB_SHOWN_MAX ? first_len : JOB_SHOWN_MAX), sql + i);
+    }
+    i += first_len;
+    int depth = 0;
+    bool main_seen = !is_with;
+    while (sql[i] != '\0') {
+        size_t blank = job_sql_skip_blank(sql + i);
+        if (blank > 0) {
+            i += blank;
+            continue;
+        }
+        char c = sql[i];
+        if (c == '\'' || c == '"' || c == '`') {
+            i += job_sql_skip_quoted(sql + i, c);
+        } else if (c == '[') {
+            i += job_sql_skip_quoted(sql + i, ']');
+        } else if (c == '(') {
+            depth++;
+            i++;
+        } else if (c == ')') {
+            depth--;
+            i++;
+        } else if (c == ';') {
+            size_t rest = i + 1;
+            for (;;) {
+                rest += job_sql_skip_blank(sql + rest);
+                if (sql[rest] != ';')
+                    break;
+                rest++;
+            }
+            if (sql[rest] != '\0')
+                return error_set(err, "the SQL must be a single SELECT statement (found another "
+                                      "statement after ';')");
+            i = rest;
+        } else if (isalpha((unsigned char)c) || c == '_') {
+            size_t len = 0;
+            while (isalnum((unsigned char)sql[i + len]) || sql[i + len] == '_' ||
+                   sql[i + len] == '$')
+                len++;
+            if (!main_seen && depth == 0) {
+                for (int k = 0; statements[k] != NULL; k++) {
+                    if (len != strlen(statements[k]) || strncasecmp(sql + i, statements[k], len) != 0)
+                        continue;
+                    if (k >= 2)
+                        return error_set(err, "the SQL must be a single SELECT statement (WITH "
+                                              "... %.*s; a job only reads, the transformer "
+                                              "writes its table)", (int)len, sql + i);
+                    main_seen = true;
+                }
+            }
+            i += len;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
 int job_validate(const struct job_def *job, char err[ERROR_MAX])
 {
     if (names_check_object("domain", job->domain, err) < 0 ||
@@ -177,7 +296,10 @@ int job_validate(const struct job_def *job, char err[ERROR_MAX])
     char *text = NULL;
     if (sqlref_rewrite_at(job->sql, job_note_at, &bare_changes, &text, NULL, NULL, err) < 0)
         return error_prefix(err, "job %s.%s", id_domain, id_name);
+    int single = job_check_single_select(text, err);
     free(text);
+    if (single < 0)
+        return error_prefix(err, "job %s.%s", id_domain, id_name);
     if (bare_changes && !job->incremental)
         return error_set(err,
                          "job %s.%s: @changes without a range reads the changes since the "

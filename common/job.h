@@ -89,7 +89,12 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX]);
 json_t *job_to_json(const struct job_def *job);
 
 /* Names, write mode, unique key columns, cron expression, SQL references
- * (well-formed, layer silver or gold, not its own output table). */
+ * (well-formed, layer silver or gold, not its own output table), and that
+ * the SQL is one query: after leading blanks/comments it starts with SELECT,
+ * WITH (whose statement is a SELECT) or VALUES, and no ';' outside literals
+ * and comments is followed by another statement. Checked on the text alone
+ * (the input tables need not exist yet); the transformer checks again when
+ * it prepares the statement. */
 int job_validate(const struct job_def *job, char err[ERROR_MAX]);
 
 /* The tables the job reads, deduplicated. Caller frees *refs. */

@@ -323,8 +323,10 @@ static int spool_commit_table(struct spool_set *set, struct spool_table *t, char
                 return -1;
             created = true;
         }
-        if (fsutil_write_all(t->fd, t->pending.data, t->pending.len, err) < 0)
+        if (fsutil_write_all(t->fd, t->pending.data, t->pending.len, err) < 0) {
+            error_prefix(err, "spool %s", t->path);
             goto fail;
+        }
     }
     if (t->rejected.len > 0) {
         char date[16];

@@ -411,6 +411,36 @@ static int history_restore(struct silver_db *sdb, const char *table, int64_t sna
                 table, snapshot, snapshot);
     if (history_exec(sdb, &b, rows, err) < 0)
         goto done;
+    /* Delete tombstones (_d_<table>, merge.c) of keys whose row the rollback
+     * brought back are void: the rolled-back state has the row, so a later
+     * older record must be judged against the row, not the undone delete.
+     * Tombstones of keys still absent stay; the rollback adds none. */
+    char d[NAMES_MAX + 4];
+    snprintf(d, sizeof d, "_d_%s", table);
+    bool keyed = false;
+    for (size_t i = 0; i < t.count; i++)
+        keyed = keyed || t.items[i].pk > 0;
+    int dtable = keyed ? silver_table_exists(sdb, d, err) : 0;
+    if (dtable < 0)
+        goto done;
+    if (dtable > 0) {
+        history_add(&b, "DELETE FROM \"%s\" WHERE EXISTS (SELECT 1 FROM \"%s\" WHERE ", d, table);
+        bool first = true;
+        for (size_t i = 0; i < t.count; i++) {
+            if (t.items[i].pk <= 0)
+                continue;
+            history_add(&b, "%s\"%s\".\"%s\" IS \"%s\".\"%s\"", first ? "" : " AND ", table,
+                        t.items[i].name, d, t.items[i].name);
+            first = false;
+        }
+        history_add(&b, ")");
+        int64_t cleared = 0;
+        if (history_exec(sdb, &b, &cleared, err) < 0)
+            goto done;
+        if (cleared > 0)
+            log_info("rollback_tombstones_cleared table=%s.%s count=%" PRId64, sdb->domain, table,
+                     cleared);
+    }
     rc = 0;
 done:
     free(b.s);

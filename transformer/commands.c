@@ -5,6 +5,7 @@
  *              it right after (schedule_run_next takes forced runs first). A
  *              second "run" of a job whose forced run has not started yet is
  *              answered with the same execution id (coalesced).
+ *   expire, expire_dry_run -> gold retention (retention.c)
  * A malformed request gets an error reply (REP must always answer), never
  * stops the process. */
 #include <errno.h>
@@ -87,9 +88,16 @@ static void commands_dispatch(struct transformer_ctx *ctx, const struct control_
         snprintf(reply->message, sizeof reply->message, "%zu jobs loaded", ctx->jobs.count);
     } else if (strcmp(req->cmd, "run") == 0) {
         commands_run(ctx, req, reply);
+    } else if (strcmp(req->cmd, "expire") == 0 || strcmp(req->cmd, "expire_dry_run") == 0) {
+        if (gold_expire(ctx, req->domain, req->name, strcmp(req->cmd, "expire") != 0, reply,
+                        err) < 0) {
+            reply->ok = false;
+            snprintf(reply->message, sizeof reply->message, "%s", err);
+        }
     } else {
         snprintf(reply->message, sizeof reply->message,
-                 "unknown command '%s' (transformer: ping, run, reload)", req->cmd);
+                 "unknown command '%s' (transformer: ping, run, reload, expire, "
+                 "expire_dry_run)", req->cmd);
     }
 }
 

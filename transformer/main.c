@@ -124,6 +124,7 @@ static void transformer_housekeeping(struct transformer_ctx *ctx)
     stats_tick();
     reload_poll();
     schedule_cron_tick(ctx, time(NULL));
+    gold_retention_tick(ctx);
     if (timeutil_monotonic_ms() >= ctx->next_reconcile_ms) {
         transformer_reload(ctx);
         schedule_reconcile(ctx);

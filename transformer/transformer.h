@@ -68,6 +68,7 @@ struct transformer_ctx {
     int64_t next_reconcile_ms; /* monotonic */
     int64_t runs_ok;
     int64_t runs_failed;
+    int64_t next_expire_ms;    /* monotonic: next daily gold retention (retention.c) */
 };
 
 /* jobs.c --------------------------------------------------------------- */
@@ -156,6 +157,18 @@ int lineage_rewrite(sqlite3 *db, const struct tjob *job, const json_t *inputs, b
  * with changes_from / change_rows from changes (may be NULL). */
 int lineage_record(sqlite3 *db, int64_t snapshot_id, const json_t *inputs,
                    const json_t *changes, char err[ERROR_MAX]);
+
+/* retention.c ---------------------------------------------------------- */
+
+/* Expire gold history older than the retention horizons (retention.c):
+ * domain "" = every gold database, table "" = every table. Fills reply (ok,
+ * id = snapshots, count = lineage rows, message = totals and detail); -1 with
+ * err on a database error (nothing of that database deleted). */
+struct control_reply;
+int gold_expire(struct transformer_ctx *ctx, const char *domain, const char *table, bool dry_run,
+                struct control_reply *reply, char err[ERROR_MAX]);
+/* From the housekeeping timer: the daily expiry when it is due. */
+void gold_retention_tick(struct transformer_ctx *ctx);
 
 /* commands.c ----------------------------------------------------------- */
 

@@ -1,7 +1,8 @@
 /* expire.c - `lakehouse expire [--dry-run] [DOMAIN[/TABLE]]` and
  * `lakehouse compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]`: ask the processor
  * (control socket, control.h: "expire", "expire_dry_run", "compact") to
- * expire bronze files and silver history older than the retention horizons,
+ * expire bronze files and silver history older than the retention horizons
+ * (and the transformer, same commands, to expire gold history),
  * or to compact the small bronze files of closed days (or of one date) into
  * one file each. The processor answers when it is done. */
 #include <getopt.h>
@@ -18,46 +19,37 @@ static const char expire_usage[] = "usage: lakehouse expire [--dry-run] [DOMAIN[
 static const char compact_usage[] =
     "usage: lakehouse compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]\n";
 
-static int maint_target(const char *target, struct control_request *req)
-{
-    char err[ERROR_MAX];
-    if (strchr(target, '/') != NULL) {
-        if (cli_parse_ref(target, "table", req->domain, req->name, err) != 0) {
-            cli_error("%s", err);
-            return -1;
-        }
-    } else if (names_check_object("domain", target, err) != 0) {
-        cli_error("%s", err);
-        return -1;
-    } else {
-        snprintf(req->domain, sizeof req->domain, "%s", target);
-    }
-    return 0;
-}
-
-static int maint_call(struct cli *cli, const struct control_request *req, const char *what,
+/* One request to the worker on endpoint (who: "processor", "transformer");
+ * CLI_OK only when it succeeded. */
+static int maint_call(struct cli *cli, const char *endpoint, const char *who,
+                      const struct control_request *req, const char *what,
                       struct control_reply *reply)
 {
-    char err[ERROR_MAX];
-    if (!cli_endpoint_present(cli->cfg.processor_control_endpoint)) {
-        cli_error("the processor is not running (nothing listens on %s)",
-                  cli->cfg.processor_control_endpoint + 6);
+    if (cli_control_call(cli, endpoint, who, req, CLI_MAINT_TIMEOUT_MS, what, reply) != CLI_OK)
         return CLI_FAILED;
-    }
-    void *zctx = cli_zmq(cli);
-    if (zctx == NULL)
-        return CLI_FAILED;
-    memset(reply, 0, sizeof *reply);
-    if (control_call(zctx, cli->cfg.processor_control_endpoint, req, CLI_MAINT_TIMEOUT_MS, reply,
-                     err) != 0) {
-        cli_error("%s: %s", what, err);
-        return CLI_FAILED;
-    }
     if (!reply->ok) {
         cli_error("%s", reply->message);
         return CLI_FAILED;
     }
     return CLI_OK;
+}
+
+/* Gold history is the transformer's (its only writer): the same request
+ * goes there too. Not running: said on stderr, not an error (it also expires
+ * gold daily by itself). */
+static int expire_gold(struct cli *cli, const struct control_request *req)
+{
+    if (!cli_endpoint_present(cli->cfg.transformer_control_endpoint)) {
+        fprintf(stderr, "gold: not expired, the transformer is not running (nothing listens on "
+                        "%s)\n", cli->cfg.transformer_control_endpoint + 6);
+        return CLI_OK;
+    }
+    struct control_reply reply;
+    int rc = maint_call(cli, cli->cfg.transformer_control_endpoint, "transformer", req,
+                        "expire gold", &reply);
+    if (rc == CLI_OK)
+        printf("%s\n", reply.message);
+    return rc;
 }
 
 int cli_expire(struct cli *cli, int argc, char **argv)
@@ -78,14 +70,17 @@ int cli_expire(struct cli *cli, int argc, char **argv)
         default: fputs(expire_usage, stderr); return CLI_USAGE;
         }
     }
-    if (argc - optind > 1 || (argc - optind == 1 && maint_target(argv[optind], &req) != 0)) {
+    if (argc - optind > 1 || (argc - optind == 1 && cli_control_scope(argv[optind], &req) != 0)) {
         fputs(expire_usage, stderr);
         return CLI_USAGE;
     }
     struct control_reply reply;
-    int rc = maint_call(cli, &req, "expire", &reply);
+    int rc = maint_call(cli, cli->cfg.processor_control_endpoint, "processor", &req, "expire",
+                        &reply);
     if (rc == CLI_OK)
         printf("%s\n", reply.message);
+    if (rc == CLI_OK)
+        rc = expire_gold(cli, &req);
     return rc;
 }
 
@@ -115,12 +110,13 @@ int cli_compact(struct cli *cli, int argc, char **argv)
         default: fputs(compact_usage, stderr); return CLI_USAGE;
         }
     }
-    if (argc - optind > 1 || (argc - optind == 1 && maint_target(argv[optind], &req) != 0)) {
+    if (argc - optind > 1 || (argc - optind == 1 && cli_control_scope(argv[optind], &req) != 0)) {
         fputs(compact_usage, stderr);
         return CLI_USAGE;
     }
     struct control_reply reply;
-    int rc = maint_call(cli, &req, "compact", &reply);
+    int rc = maint_call(cli, cli->cfg.processor_control_endpoint, "processor", &req, "compact",
+                        &reply);
     if (rc == CLI_OK)
         printf("%s\n", reply.message);
     return rc;

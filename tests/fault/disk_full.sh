@@ -37,6 +37,8 @@ check_eq "full disk: status error" error "$(echo "$r" | jq -r .status)"
 check_eq "full disk: nothing acknowledged" 0 "$(echo "$r" | jq -r .accepted)"
 if echo "$r" | jq -r .message | grep -q 'No space left on device'; then pass "full disk: the reason says so"; else
     fail "full disk: the reason says so" "$(echo "$r" | jq -r .message)"; fi
+if echo "$r" | jq -r .message | grep -q '/spool/fault/events/'; then pass "full disk: the reason names the spool file"; else
+    fail "full disk: the reason names the spool file" "$(echo "$r" | jq -r .message)"; fi
 code=$(curl -s -o "$T/http.out" -D "$T/http.hdr" -w '%{http_code}' -X POST "$HTTP/ingest/fault/events/batch?batch_id=full-http" \
     -H 'Content-Type: application/json' --data-binary "[$(head -3 "$T/full.ndjson" | sed 's/full-/fullh-/' | paste -sd,)]")
 check_eq "full disk: HTTP ingest answers 507" 507 "$code"

@@ -9,6 +9,8 @@
 # silver unchanged, bronze queries never count twice (also while both the
 # inputs and the output are on disk), ledger consistent, replay equals live;
 # kill -9 of the processor during compaction leaves everything consistent.
+# Then gold (lakehouse-transformer alone, one job): expire removes old gold
+# snapshots and their lineage, never the newest; dry run deletes nothing.
 source "$(dirname "$0")/../lib.sh"
 
 D=$LAKEHOUSE_DATA
@@ -175,6 +177,56 @@ check_eq "kill -9: each file merged once, the output never" "60" \
     "$(q "SELECT count(*) FROM _snapshots WHERE source LIKE '%dt=$YESTERDAY%';")"
 out=$(lh replay demo/logs 2>&1) || fail "replay logs after kills" "$out"
 check_eq "kill -9: replay equals live" "$LIVE" "$(dump)"
+
+# ---- gold retention: the transformer (gold's only writer) alone, one job
+TLOG=$T/transformer.log
+TRANS_PID=""
+start_transformer() {
+    rm -f "$D/run/transformer.sock"
+    lakehouse-transformer --data "$D" >>"$TLOG" 2>&1 &
+    TRANS_PID=$!
+    wait_until 20 test -S "$D/run/transformer.sock" || { echo "transformer did not start"; tail -30 "$TLOG"; return 1; }
+}
+stop_transformer() {
+    kill -TERM "$TRANS_PID"; local rc=0; wait "$TRANS_PID" || rc=$?; TRANS_PID=""; return $rc
+}
+gq() { sqlite3 "file:$D/gold/demo.db?mode=ro" "$1" 2>/dev/null; }
+printf -- '-- job: user_count\n-- domain: demo\nSELECT count(*) AS n FROM demo.silver.users\n' >"$T/uc.sql"
+check_cmd "gold: job add" lh job add "$T/uc.sql"
+start_transformer || fail "gold: transformer starts" "$(tail -5 "$TLOG")"
+for i in 1 2 3; do lh job run demo/user_count --wait >/dev/null 2>&1 || fail "gold: run $i" "failed"; done
+GS=$(gq "SELECT count(*) FROM _snapshots WHERE table_name = 'user_count';")
+GN=$(gq "SELECT n FROM user_count;")
+if [ "${GS:-0}" -ge 3 ]; then pass "gold: runs made snapshots ($GS)"; else fail "gold: runs made snapshots" "$GS"; fi
+check_eq "gold: one lineage row per snapshot" "$GS" "$(gq "SELECT count(*) FROM _lineage;")"
+stop_transformer || fail "gold: transformer exits 0" "status $?"
+# every gold snapshot committed long ago (before the default 2555-day horizon)
+sqlite3 "$D/gold/demo.db" "UPDATE _snapshots SET committed_at = '2001-01-01T00:00:00.000Z';"
+out=$(lh expire demo 2>&1)
+case "$out" in *"gold: not expired, the transformer is not running"*) pass "gold: expire without the transformer says so" ;;
+    *) fail "gold: expire without the transformer says so" "$out" ;; esac
+check_eq "gold: nothing expired without the transformer" "$GS" "$(gq "SELECT count(*) FROM _snapshots;")"
+start_transformer || fail "gold: transformer restarts" "$(tail -5 "$TLOG")"
+out=$(lh expire --dry-run demo 2>&1)
+case "$out" in *"gold: would expire $((GS - 1)) snapshots ($((GS - 1)) lineage rows)"*) pass "gold: dry run lists what would go" ;;
+    *) fail "gold: dry run lists what would go" "$out" ;; esac
+check_eq "gold: dry run deletes nothing" "$GS $GS" "$(gq "SELECT count(*) FROM _snapshots;") $(gq "SELECT count(*) FROM _lineage;")"
+NEWEST=$(gq "SELECT max(snapshot_id) FROM _snapshots;")
+out=$(lh expire demo/user_count 2>&1)
+case "$out" in *"gold: expired $((GS - 1)) snapshots ($((GS - 1)) lineage rows); demo.gold.user_count"*) pass "gold: expire reports what went" ;;
+    *) fail "gold: expire reports what went" "$out" ;; esac
+check_eq "gold: only the newest snapshot and its lineage left" "1|$NEWEST 1|$NEWEST" \
+    "$(gq "SELECT count(*), max(snapshot_id) FROM _snapshots;") $(gq "SELECT count(*), max(snapshot_id) FROM _lineage;")"
+check_eq "gold: table rows untouched" "$GN" "$(gq "SELECT n FROM user_count;")"
+check_eq "gold: logged in _retention" "user_count|gold|$((GS - 1))|$((GS - 1))" \
+    "$(gq "SELECT table_name, layer, snapshots, history_rows FROM _retention;")"
+out=$(lh expire demo 2>&1)
+case "$out" in *"gold: expired 0 snapshots (0 lineage rows)"*) pass "gold: expire again: nothing more (newest kept)" ;;
+    *) fail "gold: expire again: nothing more (newest kept)" "$out" ;; esac
+check_cmd "gold: the job runs after expiry" lh job run demo/user_count --wait
+check_eq "gold: a new snapshot after expiry" "2" "$(gq "SELECT count(*) FROM _snapshots;")"
+stop_transformer || fail "gold: transformer exits 0" "status $?"
+grep "level=error" "$TLOG" | head -5
 
 stop_processor || fail "processor exits 0" "status $?"
 grep "level=error" "$PLOG" | grep -v "expired by retention" | head -5

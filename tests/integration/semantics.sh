@@ -92,6 +92,17 @@ check_eq "replay equals live (deletes, tombstones, late file)" "$before" \
 check_eq "replay keeps the tombstones" 199 "$(sql_silver air "SELECT count(*) FROM _d_flights;")"
 check_eq "state after replay" "$exp_back" "$(fstate)"
 
+# a rollback to before the deletes brings the rows back and voids their
+# tombstones (a tombstone may only name a key that has no row)
+check_cmd "rollback to before the deletes" lakehouse rollback air/flights "$S1"
+check_eq "rollback brings the deleted rows back" 2000 "$(sql_silver air "SELECT count(*) FROM flights;")"
+check_eq "rollback leaves no tombstone of a present key" "0|0" \
+    "$(sql_silver air "SELECT count(*), (SELECT count(*) FROM _d_flights d WHERE EXISTS (SELECT 1 FROM flights f WHERE f.id = d.id)) FROM _d_flights;")"
+# the same deletes sent again remove the rows again (and tombstone them)
+lakehouse send air/flights "$T/deletes.ndjson" >/dev/null
+if wait_eq 60 "$exp_after" fstate; then pass "deletes after the rollback apply"; else fail "deletes after the rollback apply" "got $WAIT_LAST"; fi
+check_eq "deletes after the rollback keep tombstones" 200 "$(sql_silver air "SELECT count(*) FROM _d_flights;")"
+
 # ---- sequence_by (earthquakes: key id, sequence updated) ---------------------
 cat > "$T/quakes.json" <<'J'
 {"domain": "geo", "name": "quakes", "mode": "MANUAL", "sequence_by": "updated",

@@ -153,6 +153,56 @@ static void test_header_errors(void **state)
                        "invalid table reference 'D.silver.t'");
 }
 
+/* The SQL must be one read-only query; checked on the text, without tables. */
+static void test_single_select(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "SELECT 1 AS x",
+        "  -- leading comment\n/* block; comment */ select 1 AS x;",
+        "SELECT 'a;b' AS x, \"c;d\" FROM demo.silver.t; ; -- done; really\n",
+        "WITH a AS (SELECT 1 AS x), \"delete\" AS (SELECT 2) SELECT * FROM a",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 5) SELECT x FROM c",
+        "VALUES (1, 2)",
+        "SELECT replace(a, ';', '') AS r, [semi;colon] FROM demo.silver.t /* ; */",
+        NULL};
+    static const struct {
+        const char *sql;
+        const char *fragment;
+    } bad[] = {
+        {"DELETE FROM demo.silver.t", "single SELECT statement (it starts with DELETE"},
+        {"ATTACH DATABASE '/tmp/x.db' AS x", "it starts with ATTACH"},
+        {"-- c\n  /* c */ PRAGMA writable_schema = 1", "it starts with PRAGMA"},
+        {"SELECT 1 AS a; DROP TABLE demo.silver.t", "found another statement after ';'"},
+        {"SELECT 1 AS a;;\n-- x\nSELECT 2", "found another statement"},
+        {"WITH a AS (SELECT 1 AS x) DELETE FROM demo.silver.t", "WITH ... DELETE"},
+        {"WITH a AS (SELECT 1 AS x) INSERT INTO demo.gold.o SELECT * FROM a", "WITH ... INSERT"},
+        {"(SELECT 1)", "it starts with '('"},
+    };
+    char err[ERROR_MAX];
+    struct job_def job = {.domain = "demo", .name = "j", .write_mode = JOB_WRITE_OVERWRITE,
+                          .schedule = JOB_SCHEDULE_DEPENDENCY};
+    for (int i = 0; good[i] != NULL; i++) {
+        job.sql = (char *)good[i];
+        if (job_validate(&job, err) != 0)
+            fail_msg("refused '%s': %s", good[i], err);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        job.sql = (char *)bad[i].sql;
+        assert_int_equal(-1, job_validate(&job, err));
+        if (strstr(err, bad[i].fragment) == NULL || strstr(err, "job demo.j") == NULL)
+            fail_msg("'%s': error '%s' lacks '%s'", bad[i].sql, err, bad[i].fragment);
+    }
+    /* The file form and the JSON form refuse it too. */
+    expect_parse_error("-- job: wipe\n-- domain: d\nDELETE FROM d.silver.t", "single SELECT");
+    json_t *json = json_pack("{s:s, s:s, s:s}", "domain", "d", "job_name", "two", "query",
+                             "SELECT 1; SELECT 2");
+    struct job_def parsed;
+    assert_int_equal(-1, job_from_json(json, &parsed, err));
+    assert_non_null(strstr(err, "single SELECT"));
+    json_decref(json);
+}
+
 static void test_validate(void **state)
 {
     (void)state;
@@ -342,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_dependencies),
+        cmocka_unit_test(test_single_select),
         cmocka_unit_test(test_cycles),
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_mode_names),

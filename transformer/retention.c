@@ -1,0 +1,307 @@
+/* retention.c - expiring old gold history (the transformer is gold's only
+ * writer, so gold retention lives here; bronze and silver are the
+ * processor's, processor/retention.c).
+ *
+ * For each gold table (a table_name of gold/<domain>.db's _snapshots) the
+ * horizon is retention_days(RETENTION_GOLD, domain, table) before now
+ * (retention_gold_days, per-table overrides in retention_tables). Expired:
+ * the _snapshots rows committed before the horizon, except the table's
+ * newest snapshot, and the _lineage rows of those snapshots; both in one
+ * transaction, logged in the gold database's _retention table (the same shape
+ * as silver's, layer "gold"). Never touched: the gold table's rows (gold has
+ * no row history), the newest snapshot and its _lineage (incremental jobs read
+ * their starting point there), and the catalog's executions (their
+ * inputs_json drives dependency reconciliation; the catalog is not gold's).
+ * Runs daily from the housekeeping timer (first 10 minutes after start, then
+ * every 24 h of uptime) and on the control command "expire" /
+ * "expire_dry_run" (control.h, `lakehouse expire`). Between runs, in the one
+ * poll loop, so it never overlaps a job's write. */
+#include <dirent.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "control.h"
+#include "layout.h"
+#include "log.h"
+#include "retention.h"
+#include "timeutil.h"
+#include "transformer.h"
+
+#define RETENTION_BUSY_TIMEOUT_MS 10000
+#define RETENTION_FIRST_MS (10 * 60 * 1000)
+#define RETENTION_DAY_MS (24LL * 3600 * 1000)
+
+static const char gold_retention_ddl[] =
+    "CREATE TABLE IF NOT EXISTS _retention (id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, "
+    "layer TEXT NOT NULL, horizon TEXT NOT NULL, files INTEGER NOT NULL, "
+    "records INTEGER NOT NULL, snapshots INTEGER NOT NULL, history_rows INTEGER NOT NULL, "
+    "at TEXT NOT NULL)";
+
+/* Snapshots of one table that expire: older than the horizon, not the newest. */
+#define GOLD_EXPIRED_WHERE                                                                     \
+    "table_name = ?1 AND committed_at < ?2 AND snapshot_id < "                                 \
+    "(SELECT max(snapshot_id) FROM _snapshots WHERE table_name = ?1)"
+
+struct gold_totals {
+    int64_t snapshots;
+    int64_t lineage;
+    char detail[ERROR_MAX / 2];
+};
+
+static void gold_note(struct gold_totals *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void gold_note(struct gold_totals *t, const char *fmt, ...)
+{
+    size_t used = strlen(t->detail);
+    if (used + 4 >= sizeof t->detail)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->detail + used, sizeof t->detail - used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || used + (size_t)n >= sizeof t->detail)
+        snprintf(t->detail + sizeof t->detail - 4, 4, "...");
+}
+
+/* Run sql with ?1 = table, ?2 = horizon; *out = the first column of the
+ * first row (0 if none) or, for a statement without rows, changes(). */
+static int gold_step(sqlite3 *db, const char *domain, const char *sql, const char *table,
+                     const char *horizon, int64_t *out, char err[ERROR_MAX])
+{
+    sqlite3_stmt *st = NULL;
+    *out = 0;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        if (sqlite3_bind_parameter_count(st) >= 1)
+            sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        if (sqlite3_bind_parameter_count(st) >= 2)
+            sqlite3_bind_text(st, 2, horizon, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *out = sqlite3_column_int64(st, 0);
+        else if (rc == SQLITE_DONE && sqlite3_column_count(st) == 0)
+            *out = sqlite3_changes64(db);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return error_set(err, "gold/%s.db: %s", domain, sqlite3_errmsg(db));
+    return 0;
+}
+
+static int gold_exec(sqlite3 *db, const char *domain, const char *sql, char err[ERROR_MAX])
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        error_set(err, "gold/%s.db: %s", domain, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* One table of one gold database (inside the caller's transaction). */
+static int gold_expire_table(const struct config *cfg, sqlite3 *db, const char *domain,
+                             const char *table, bool lineage, bool dry_run,
+                             struct gold_totals *totals, char err[ERROR_MAX])
+{
+    int64_t days = retention_days(cfg, RETENTION_GOLD, domain, table, err);
+    if (days < 0)
+        return -1;
+    char horizon[TIMEUTIL_TIMESTAMP_MAX];
+    retention_horizon_time(timeutil_now_ms(), days, horizon, sizeof horizon);
+    int64_t snaps = 0, lin = 0;
+    if (gold_step(db, domain, "SELECT count(*) FROM _snapshots WHERE " GOLD_EXPIRED_WHERE, table,
+                  horizon, &snaps, err) < 0)
+        return -1;
+    if (snaps > 0 && lineage &&
+        gold_step(db, domain,
+                  "SELECT count(*) FROM _lineage WHERE snapshot_id IN (SELECT snapshot_id FROM "
+                  "_snapshots WHERE " GOLD_EXPIRED_WHERE ")",
+                  table, horizon, &lin, err) < 0)
+        return -1;
+    if (snaps > 0 && !dry_run) {
+        int64_t changed = 0;
+        if (lineage && gold_step(db, domain,
+                                 "DELETE FROM _lineage WHERE snapshot_id IN (SELECT snapshot_id "
+                                 "FROM _snapshots WHERE " GOLD_EXPIRED_WHERE ")",
+                                 table, horizon, &changed, err) < 0)
+            return -1;
+        if (gold_step(db, domain, "DELETE FROM _snapshots WHERE " GOLD_EXPIRED_WHERE, table,
+                      horizon, &changed, err) < 0)
+            return -1;
+        char now[TIMEUTIL_TIMESTAMP_MAX];
+        timeutil_format_utc_ms(timeutil_now_ms(), now);
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(db,
+                                    "INSERT INTO _retention (table_name, layer, horizon, files, "
+                                    "records, snapshots, history_rows, at) "
+                                    "VALUES (?1, 'gold', ?2, 0, 0, ?3, ?4, ?5)",
+                                    -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, horizon, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, snaps);
+            sqlite3_bind_int64(st, 4, lin);
+            sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return error_set(err, "gold/%s.db: insert into _retention: %s", domain,
+                             sqlite3_errmsg(db));
+        log_info("gold_expired table=%s.%s horizon=%s snapshots=%" PRId64 " lineage_rows=%" PRId64,
+                 domain, table, horizon, snaps, lin);
+    }
+    totals->snapshots += snaps;
+    totals->lineage += lin;
+    if (snaps > 0)
+        gold_note(totals, "; %s.gold.%s: %" PRId64 " snapshots before %s", domain, table, snaps,
+                  horizon);
+    return 0;
+}
+
+/* Every table (or just `table`, "" = all) of gold/<domain>.db, in one
+ * transaction. A missing database is nothing to expire. */
+static int gold_expire_domain(const struct config *cfg, const char *domain, const char *table,
+                              bool dry_run, struct gold_totals *totals, char err[ERROR_MAX])
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (layout_gold_db(path, sizeof path, cfg->data_dir, domain) < 0)
+        return error_set(err, "gold database path too long");
+    if (stat(path, &st) != 0)
+        return 0;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        error_set(err, "open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, RETENTION_BUSY_TIMEOUT_MS);
+    sqlite3_stmt *tables = NULL;
+    char (*names)[NAMES_MAX] = NULL;
+    size_t count = 0;
+    int64_t has_snapshots = 0, has_lineage = 0;
+    int rc = -1;
+    if (gold_step(db, domain,
+                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_snapshots'",
+                  NULL, NULL, &has_snapshots, err) < 0 ||
+        gold_step(db, domain,
+                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_lineage'",
+                  NULL, NULL, &has_lineage, err) < 0)
+        goto done;
+    if (has_snapshots == 0) {
+        rc = 0;
+        goto done;
+    }
+    if (gold_exec(db, domain, dry_run ? "BEGIN" : "BEGIN IMMEDIATE", err) < 0)
+        goto done;
+    if (!dry_run && gold_exec(db, domain, gold_retention_ddl, err) < 0)
+        goto rollback;
+    /* the table names first: the loop below deletes from _snapshots */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT DISTINCT table_name FROM _snapshots WHERE ?1 = '' OR "
+                           "table_name = ?1 ORDER BY table_name",
+                           -1, &tables, NULL) != SQLITE_OK) {
+        error_set(err, "gold/%s.db: %s", domain, sqlite3_errmsg(db));
+        goto rollback;
+    }
+    sqlite3_bind_text(tables, 1, table, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(tables)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(tables, 0);
+        if (name == NULL || !names_is_valid_object(name))
+            continue; /* not a table a job could have written */
+        char (*grown)[NAMES_MAX] = realloc(names, (count + 1) * sizeof *names);
+        if (grown == NULL) {
+            error_set(err, "out of memory");
+            goto rollback;
+        }
+        names = grown;
+        snprintf(names[count++], NAMES_MAX, "%s", name);
+    }
+    if (step != SQLITE_DONE) {
+        error_set(err, "gold/%s.db: %s", domain, sqlite3_errmsg(db));
+        goto rollback;
+    }
+    sqlite3_finalize(tables);
+    tables = NULL;
+    for (size_t i = 0; i < count; i++)
+        if (gold_expire_table(cfg, db, domain, names[i], has_lineage > 0, dry_run, totals,
+                              err) < 0)
+            goto rollback;
+    if (gold_exec(db, domain, dry_run ? "ROLLBACK" : "COMMIT", err) < 0)
+        goto rollback;
+    rc = 0;
+    goto done;
+rollback:
+    sqlite3_finalize(tables);
+    tables = NULL;
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+done:
+    sqlite3_finalize(tables);
+    free(names);
+    sqlite3_close(db);
+    return rc;
+}
+
+int gold_expire(struct transformer_ctx *ctx, const char *domain, const char *table, bool dry_run,
+                struct control_reply *reply, char err[ERROR_MAX])
+{
+    struct gold_totals totals = {0};
+    int rc = 0;
+    if (domain[0] != '\0') {
+        rc = gold_expire_domain(ctx->cfg, domain, table, dry_run, &totals, err);
+    } else {
+        char dir[PATH_MAX];
+        int n = snprintf(dir, sizeof dir, "%s/gold", ctx->cfg->data_dir);
+        DIR *d = n > 0 && (size_t)n < sizeof dir ? opendir(dir) : NULL;
+        struct dirent *e;
+        while (rc == 0 && d != NULL && (e = readdir(d)) != NULL) {
+            size_t len = strlen(e->d_name);
+            char name[NAMES_MAX];
+            if (len <= 3 || len - 3 >= sizeof name || strcmp(e->d_name + len - 3, ".db") != 0)
+                continue;
+            memcpy(name, e->d_name, len - 3);
+            name[len - 3] = '\0';
+            if (names_is_valid_object(name))
+                rc = gold_expire_domain(ctx->cfg, name, "", dry_run, &totals, err);
+        }
+        if (d != NULL)
+            closedir(d);
+    }
+    if (rc < 0)
+        return -1;
+    reply->ok = true;
+    reply->id = totals.snapshots;
+    reply->count = totals.lineage;
+    snprintf(reply->message, sizeof reply->message,
+             "gold: %s %" PRId64 " snapshots (%" PRId64 " lineage rows)%s",
+             dry_run ? "would expire" : "expired", totals.snapshots, totals.lineage,
+             totals.detail);
+    return 0;
+}
+
+void gold_retention_tick(struct transformer_ctx *ctx)
+{
+    int64_t now = timeutil_monotonic_ms();
+    if (ctx->next_expire_ms == 0) {
+        ctx->next_expire_ms = now + RETENTION_FIRST_MS;
+        return;
+    }
+    if (now < ctx->next_expire_ms)
+        return;
+    ctx->next_expire_ms = now + RETENTION_DAY_MS;
+    struct control_reply reply = {0};
+    char err[ERROR_MAX];
+    if (gold_expire(ctx, "", "", false, &reply, err) < 0)
+        log_error("gold_expire_failed error=\"%s\"", err);
+    else
+        log_info("gold_expire_done snapshots=%" PRId64 " lineage_rows=%" PRId64, reply.id,
+                 reply.count);
+}
