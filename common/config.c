@@ -90,6 +90,18 @@ static const struct config_option config_options[] = {
                "largest HTTP request body; a larger one is answered 413"),
     INT_OPTION(http_ingest_timeout_ms, 15000,
                "how long POST /ingest waits for ingest's durable ack before answering 503"),
+    STRING_OPTION(curve_server_secret_key_file, "", NULL,
+                  "ingest's CURVE secret key file (Z85, `lakehouse keygen`); turns CURVE on "
+                  "for a tcp:// ingest_endpoint (relative paths: to data_dir)"),
+    STRING_OPTION(curve_authorized_keys_dir, "", NULL,
+                  "directory of the *.pub CURVE public keys of the producers ingest accepts "
+                  "(read at each connection)"),
+    STRING_OPTION(curve_client_secret_key_file, "", NULL,
+                  "a producer's CURVE secret key file (lakehouse send, the broker's HTTP "
+                  "ingest)"),
+    STRING_OPTION(curve_server_public_key_file, "", NULL,
+                  "ingest's CURVE public key file; turns CURVE on for producers of a tcp:// "
+                  "ingest_endpoint"),
     INT_OPTION(retention_bronze_days, 90, "days bronze files are kept (by their dt= date)"),
     INT_OPTION(retention_silver_days, 730,
                "days silver snapshot history and row history are kept (never the current rows)"),

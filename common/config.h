@@ -70,6 +70,12 @@ struct config {
     int64_t http_body_max_bytes;    /* request body limit, larger -> 413; default 16 MiB */
     int64_t http_ingest_timeout_ms; /* wait for ingest's ack, then 503; default 15000 */
 
+    /* ZeroMQ CURVE on a tcp:// ingest_endpoint (curve.h); "" = off */
+    char curve_server_secret_key_file[PATH_MAX]; /* ingest's secret key */
+    char curve_authorized_keys_dir[PATH_MAX];    /* *.pub keys of the clients allowed in */
+    char curve_client_secret_key_file[PATH_MAX]; /* a producer's secret key */
+    char curve_server_public_key_file[PATH_MAX]; /* ingest's public key, for producers */
+
     /* retention and compaction (common/retention.h, processor/retention.c) */
     int64_t retention_bronze_days;  /* bronze files (by dt= date); default 90 */
     int64_t retention_silver_days;  /* silver snapshots + row history; default 730 */

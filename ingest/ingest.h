@@ -12,6 +12,7 @@
  * recover.c   start-up knowledge from bronze/rejected (_seq, batch ids)
  * files.c     durable file creation, sorted listings
  * landing.c   drop-folder ingestion of files in landing/
+ * zap.c       optional CURVE on the ROUTER and its ZAP handler
  * Everything here is owned by main.c; the other files borrow it. */
 #ifndef INGEST_INGEST_H
 #define INGEST_INGEST_H
@@ -28,6 +29,7 @@ struct endpoints;
 struct batch_decoder;
 struct group;
 struct landing;
+struct zap;
 
 struct ingest_stats {
     uint64_t batches;
@@ -53,6 +55,7 @@ struct ingest_ctx {
     struct batch_decoder *decoder;
     struct group *group;
     struct landing *landing; /* landing/ drop folder */
+    struct zap *zap;   /* CURVE client authentication (zap.c); NULL when off */
     uint64_t group_number; /* increments per group commit; tags dedup entries */
     struct ingest_stats stats;
 };

@@ -40,6 +40,7 @@
 #include "spool.h"
 #include "stats.h"
 #include "timeutil.h"
+#include "zap.h"
 
 #define HOUSEKEEPING_MS 50
 #define CATALOG_CHECK_MS 2000
@@ -140,14 +141,17 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
             {.socket = ctx->router, .events = ZMQ_POLLIN},
             {.socket = ctx->subscriber, .events = ZMQ_POLLIN},
             {.fd = landing_fd(ctx->landing), .events = ZMQ_POLLIN},
+            {.socket = zap_socket(ctx->zap), .events = ZMQ_POLLIN},
         };
         long timeout = landing_busy(ctx->landing) ? 0 : (long)(next_housekeeping - now);
-        if (zmq_poll(items, 3, timeout < 0 ? 0 : timeout) < 0) {
+        if (zmq_poll(items, ctx->zap != NULL ? 4 : 3, timeout < 0 ? 0 : timeout) < 0) {
             if (errno == EINTR)
                 continue;
             log_error("poll_failed reason=\"%s\"", zmq_strerror(errno));
             return;
         }
+        if (ctx->zap != NULL && (items[3].revents & ZMQ_POLLIN))
+            zap_handle(ctx->zap);
         if (items[1].revents & ZMQ_POLLIN)
             ingest_read_events(ctx);
         if (items[0].revents & ZMQ_POLLIN) {
@@ -284,7 +288,7 @@ int main(int argc, char **argv)
         error_set(err, "zmq_ctx_new: %s", zmq_strerror(errno));
         goto fail;
     }
-    if (ingest_sockets_open(&ctx, err) < 0 ||
+    if (ingest_sockets_open(&ctx, err) < 0 || zap_open(&ctx, err) < 0 ||
         catalog_open(cfg.data_dir, false, &ctx.catalog, err) < 0 ||
         endpoints_open(ctx.catalog, &ctx.endpoints, err) < 0 ||
         spool_set_open(cfg.data_dir, &ctx.spools, err) < 0 ||
@@ -331,6 +335,7 @@ fail:
 out:
     if (ctx.router != NULL)
         zmq_close(ctx.router);
+    zap_close(&ctx.zap);
     if (ctx.subscriber != NULL)
         zmq_close(ctx.subscriber);
     if (ctx.publisher != NULL)

@@ -8,6 +8,7 @@
  *   config.c    config check / print
  *   history.c   history, changes, rollback (silver row history)
  *   lineage.c   lineage (what a gold snapshot stands on)
+ *   control.c   the control-socket call the worker commands share (below)
  *   main.c      global options, config, dispatch, shared helpers below.
  * Exit status of every command: 0 success, 1 the command failed (or, for
  * send, some records were refused), 2 usage error or, for send, an error
@@ -21,6 +22,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "control.h"
 #include "error.h"
 #include "event.h"
 #include "names.h"
@@ -53,6 +55,17 @@ void cli_publish(struct cli *cli, const struct event *ev);
  * endpoints: true, ZeroMQ will tell). */
 bool cli_endpoint_present(const char *endpoint);
 
+/* control.c: fill req->domain (and req->name) from a DOMAIN or DOMAIN/TABLE
+ * argument; -1 after printing the error. */
+int cli_control_scope(const char *target, struct control_request *req);
+/* Send req to the worker listening on endpoint (who: "processor",
+ * "transformer") and wait up to timeout_ms for *reply. CLI_OK: *reply came
+ * (reply->ok may be false; the caller says what failed). CLI_FAILED: nothing
+ * listens or the call failed, error printed (prefixed "what: " unless NULL). */
+int cli_control_call(struct cli *cli, const char *endpoint, const char *who,
+                     const struct control_request *req, int timeout_ms, const char *what,
+                     struct control_reply *reply);
+
 /* query.c: print rows as an aligned table. columns: array of names; data:
  * array of objects keyed by those names. */
 void cli_print_table(FILE *out, const json_t *columns, const json_t *data);
@@ -65,6 +78,7 @@ void cli_print_json(const json_t *value);
 
 /* Commands: argv[0] is the command name. Return the exit status. */
 int cli_send(struct cli *cli, int argc, char **argv);
+int cli_keygen(struct cli *cli, int argc, char **argv);
 int cli_endpoint(struct cli *cli, int argc, char **argv);
 int cli_job(struct cli *cli, int argc, char **argv);
 int cli_query(struct cli *cli, int argc, char **argv);

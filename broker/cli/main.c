@@ -163,6 +163,8 @@ static void cli_usage(FILE *out)
             "  expire [--dry-run] [DOMAIN[/TABLE]]  remove bronze files and silver history\n"
             "                                    older than the retention horizons\n"
             "  compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]  small bronze files of a day -> one\n"
+            "  keygen DIR [--client NAME]        CURVE key pair for a tcp:// ingest_endpoint:\n"
+            "                                    DIR/server.key + .pub, or DIR/NAME.key + .pub\n"
             "\n"
             "  --data DIR      data directory (default: $LAKEHOUSE_DATA or ./lakehouse)\n"
             "  --config FILE   the JSON configuration file the daemons use\n"
@@ -212,6 +214,7 @@ int main(int argc, char **argv)
         {"rollback", cli_rollback},
         {"lineage", cli_lineage},
         {"expire", cli_expire},   {"compact", cli_compact},
+        {"keygen", cli_keygen},
     };
     int (*run)(struct cli *, int, char **) = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

@@ -33,6 +33,7 @@
 
 #include "cli.h"
 #include "csv.h"
+#include "curve.h"
 #include "protocol.h"
 
 #define CLI_SEND_REASONS 20
@@ -479,6 +480,7 @@ struct send_ctx {
     char domain[NAMES_MAX];
     char endpoint[NAMES_MAX];
     void *sock;
+    void *monitor;             /* tcp://: handshake failures (curve.h) */
     struct send_batch *slots;
 
     char **paths;
@@ -851,6 +853,12 @@ static int send_run(struct send_ctx *ctx)
         }
         if (n > 0)
             send_receive(ctx);
+        char err[ERROR_MAX];
+        if (curve_monitor_failed(ctx->monitor, err)) {
+            cli_error("%s", err);
+            ctx->failed = true;
+            break;
+        }
     }
     uint64_t pending = 0;
     for (int i = 0; i < ctx->opts.window; i++) {
@@ -1033,6 +1041,16 @@ int cli_send(struct cli *cli, int argc, char **argv)
     int sndtimeo = 10000;
     zmq_setsockopt(ctx->sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(ctx->sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
+    char err[ERROR_MAX];
+    if (curve_client_setup(ctx->sock, &cli->cfg, err) < 0) {
+        cli_error("%s", err);
+        goto done;
+    }
+    if (curve_endpoint_is_tcp(cli->cfg.ingest_endpoint) &&
+        (ctx->monitor = curve_monitor_open(zctx, ctx->sock, err)) == NULL) {
+        cli_error("%s", err);
+        goto done;
+    }
     if (zmq_connect(ctx->sock, cli->cfg.ingest_endpoint) != 0) {
         cli_error("connect %s: %s", cli->cfg.ingest_endpoint, zmq_strerror(zmq_errno()));
         goto done;
@@ -1042,8 +1060,10 @@ int cli_send(struct cli *cli, int argc, char **argv)
 done:
     if (ctx->input_open)
         send_input_close(&ctx->in);
-    if (ctx->sock != NULL)
+    if (ctx->sock != NULL) {
+        curve_monitor_close(ctx->sock, &ctx->monitor);
         zmq_close(ctx->sock);
+    }
     if (ctx->slots != NULL) {
         for (int i = 0; i < ctx->opts.window; i++) {
             free(ctx->slots[i].header);
