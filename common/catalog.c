@@ -184,6 +184,17 @@ static int catalog_bind_text(sqlite3_stmt *stmt, int index, const char *text)
     return sqlite3_bind_text(stmt, index, text, -1, SQLITE_TRANSIENT);
 }
 
+/* The named statement with a domain and a name (endpoint, job) bound to ?1
+ * and ?2, the first two parameters of most statements. */
+static sqlite3_stmt *catalog_stmt_named(struct catalog *catalog, enum catalog_stmt id,
+                                        const char *domain, const char *name)
+{
+    sqlite3_stmt *stmt = catalog_stmt(catalog, id);
+    catalog_bind_text(stmt, 1, domain);
+    catalog_bind_text(stmt, 2, name);
+    return stmt;
+}
+
 /* Run a statement that returns no rows. */
 static int catalog_exec(struct catalog *catalog, sqlite3_stmt *stmt, char err[ERROR_MAX],
                         const char *what)
@@ -196,6 +207,56 @@ static int catalog_exec(struct catalog *catalog, sqlite3_stmt *stmt, char err[ER
     }
     sqlite3_reset(stmt);
     return 0;
+}
+
+/* Step a statement that returns at most one row: 1 on a row (read it, then
+ * sqlite3_reset), 0 when there is none, -1 on error (both reset already). */
+static int catalog_step_row(struct catalog *catalog, sqlite3_stmt *stmt, char err[ERROR_MAX],
+                            const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc != SQLITE_DONE)
+        catalog_db_error(catalog, err, what);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One result row as JSON; NULL with err set. */
+typedef json_t *(*catalog_row_json_fn)(struct catalog *catalog, sqlite3_stmt *stmt,
+                                       char err[ERROR_MAX]);
+
+/* Run a bound statement and collect its rows, each converted by row_json,
+ * into a new array (*out). */
+static int catalog_collect(struct catalog *catalog, sqlite3_stmt *stmt, catalog_row_json_fn row_json,
+                           const char *what, json_t **out, char err[ERROR_MAX])
+{
+    *out = NULL;
+    json_t *list = json_array();
+    if (list == NULL)
+        return error_set(err, "out of memory");
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        json_t *row = row_json(catalog, stmt, err);
+        if (row == NULL)
+            goto fail;
+        if (json_array_append_new(list, row) < 0) {
+            error_set(err, "out of memory");
+            goto fail;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        catalog_db_error(catalog, err, what);
+        goto fail;
+    }
+    sqlite3_reset(stmt);
+    *out = list;
+    return 0;
+fail:
+    sqlite3_reset(stmt);
+    json_decref(list);
+    return -1;
 }
 
 static int catalog_begin(struct catalog *catalog, char err[ERROR_MAX])
@@ -237,6 +298,22 @@ static json_t *catalog_column_json(sqlite3_stmt *stmt, int col)
     case SQLITE_NULL: return json_null();
     default: return json_string(catalog_column_text(stmt, col));
     }
+}
+
+/* The current row as an object, column i under keys[i]; NULL with err set. */
+static json_t *catalog_row_object(sqlite3_stmt *stmt, const char *const *keys, int n,
+                                  char err[ERROR_MAX])
+{
+    json_t *row = json_object();
+    for (int i = 0; row != NULL && i < n; i++) {
+        if (json_object_set_new(row, keys[i], catalog_column_json(stmt, i)) < 0) {
+            json_decref(row);
+            row = NULL;
+        }
+    }
+    if (row == NULL)
+        error_set(err, "out of memory");
+    return row;
 }
 
 /* ------------------------------------------------------ open / migrate */
@@ -434,19 +511,10 @@ static int catalog_latest(struct catalog *catalog, const char *domain, const cha
                           struct schema **out, char created_at[TIMEUTIL_TIMESTAMP_MAX],
                           char err[ERROR_MAX])
 {
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_ENDPOINT_LATEST);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, name);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(stmt);
-        return 0;
-    }
-    if (rc != SQLITE_ROW) {
-        catalog_db_error(catalog, err, "read endpoint");
-        sqlite3_reset(stmt);
-        return -1;
-    }
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_ENDPOINT_LATEST, domain, name);
+    int rc = catalog_step_row(catalog, stmt, err, "read endpoint");
+    if (rc <= 0)
+        return rc;
     snprintf(created_at, TIMEUTIL_TIMESTAMP_MAX, "%s", catalog_column_text(stmt, 2));
     *out = catalog_schema_from_row(catalog, stmt, err);
     sqlite3_reset(stmt);
@@ -518,9 +586,8 @@ int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, i
         error_set(err, "out of memory");
         goto fail_rollback;
     }
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_ENDPOINT_INSERT);
-    catalog_bind_text(stmt, 1, checked->domain);
-    catalog_bind_text(stmt, 2, checked->name);
+    sqlite3_stmt *stmt =
+        catalog_stmt_named(catalog, CATALOG_ENDPOINT_INSERT, checked->domain, checked->name);
     sqlite3_bind_int(stmt, 3, checked->version);
     catalog_bind_text(stmt, 4, schema_mode_name(checked->mode));
     catalog_bind_text(stmt, 5, text);
@@ -552,20 +619,11 @@ int catalog_get_endpoint(struct catalog *catalog, const char *domain, const char
     char created_at[TIMEUTIL_TIMESTAMP_MAX];
     if (version <= 0)
         return catalog_latest(catalog, domain, name, out, created_at, err);
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_ENDPOINT_GET);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, name);
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_ENDPOINT_GET, domain, name);
     sqlite3_bind_int(stmt, 3, version);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(stmt);
-        return 0;
-    }
-    if (rc != SQLITE_ROW) {
-        catalog_db_error(catalog, err, "read endpoint");
-        sqlite3_reset(stmt);
-        return -1;
-    }
+    int rc = catalog_step_row(catalog, stmt, err, "read endpoint");
+    if (rc <= 0)
+        return rc;
     *out = catalog_schema_from_row(catalog, stmt, err);
     sqlite3_reset(stmt);
     return *out ? 1 : -1;
@@ -574,9 +632,7 @@ int catalog_get_endpoint(struct catalog *catalog, const char *domain, const char
 int catalog_endpoint_version(struct catalog *catalog, const char *domain, const char *name,
                              int *version, char err[ERROR_MAX])
 {
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_ENDPOINT_VERSION);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, name);
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_ENDPOINT_VERSION, domain, name);
     int rc = sqlite3_step(stmt);
     if (rc != SQLITE_ROW) {
         catalog_db_error(catalog, err, "read endpoint version");
@@ -590,82 +646,50 @@ int catalog_endpoint_version(struct catalog *catalog, const char *domain, const 
     return found;
 }
 
-int catalog_list_endpoints(struct catalog *catalog, const char *domain, json_t **out,
-                           char err[ERROR_MAX])
+/* A row of CATALOG_ENDPOINT_LIST as an object (catalog_collect). */
+static json_t *catalog_endpoint_row_json(struct catalog *catalog, sqlite3_stmt *stmt,
+                                         char err[ERROR_MAX])
 {
     static const char *const keys[] = {"domain", "name", "version", "mode", "created_at",
                                        "updated_at"};
-    *out = NULL;
-    json_t *list = json_array();
-    if (list == NULL)
-        return error_set(err, "out of memory");
+    (void)catalog;
+    return catalog_row_object(stmt, keys, 6, err);
+}
+
+int catalog_list_endpoints(struct catalog *catalog, const char *domain, json_t **out,
+                           char err[ERROR_MAX])
+{
     sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_ENDPOINT_LIST);
     catalog_bind_text(stmt, 1, domain);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        json_t *row = json_object();
-        if (row == NULL || json_array_append_new(list, row) < 0)
-            goto oom;
-        for (int i = 0; i < 6; i++)
-            if (json_object_set_new(row, keys[i], catalog_column_json(stmt, i)) < 0)
-                goto oom;
-    }
-    if (rc != SQLITE_DONE) {
-        catalog_db_error(catalog, err, "list endpoints");
-        goto fail;
-    }
-    sqlite3_reset(stmt);
-    *out = list;
-    return 0;
-oom:
-    error_set(err, "out of memory");
-fail:
-    sqlite3_reset(stmt);
-    json_decref(list);
-    return -1;
+    return catalog_collect(catalog, stmt, catalog_endpoint_row_json, "list endpoints", out, err);
+}
+
+/* A stored schema row as its JSON definition (catalog_collect). */
+static json_t *catalog_schema_row_json(struct catalog *catalog, sqlite3_stmt *stmt,
+                                       char err[ERROR_MAX])
+{
+    struct schema *schema = catalog_schema_from_row(catalog, stmt, err);
+    if (schema == NULL)
+        return NULL;
+    json_t *json = schema_to_json(schema);
+    schema_destroy(&schema);
+    if (json == NULL)
+        error_set(err, "out of memory");
+    return json;
 }
 
 int catalog_endpoint_versions(struct catalog *catalog, const char *domain, const char *name,
                               json_t **out, char err[ERROR_MAX])
 {
-    *out = NULL;
-    json_t *list = json_array();
-    if (list == NULL)
-        return error_set(err, "out of memory");
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_ENDPOINT_VERSIONS);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, name);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct schema *schema = catalog_schema_from_row(catalog, stmt, err);
-        if (schema == NULL)
-            goto fail;
-        json_t *json = schema_to_json(schema);
-        schema_destroy(&schema);
-        if (json == NULL || json_array_append_new(list, json) < 0) {
-            error_set(err, "out of memory");
-            goto fail;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        catalog_db_error(catalog, err, "list endpoint versions");
-        goto fail;
-    }
-    sqlite3_reset(stmt);
-    *out = list;
-    return 0;
-fail:
-    sqlite3_reset(stmt);
-    json_decref(list);
-    return -1;
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_ENDPOINT_VERSIONS, domain, name);
+    return catalog_collect(catalog, stmt, catalog_schema_row_json, "list endpoint versions", out,
+                           err);
 }
 
 int catalog_delete_endpoint(struct catalog *catalog, const char *domain, const char *name,
                             char err[ERROR_MAX])
 {
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_ENDPOINT_DELETE);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, name);
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_ENDPOINT_DELETE, domain, name);
     if (catalog_exec(catalog, stmt, err, "delete endpoint") < 0)
         return -1;
     return sqlite3_changes(catalog->db) > 0 ? 1 : 0;
@@ -757,9 +781,7 @@ int catalog_put_job(struct catalog *catalog, const struct job_def *job, char err
         goto fail;
     }
     catalog_now(now);
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_JOB_UPSERT);
-    catalog_bind_text(stmt, 1, job->domain);
-    catalog_bind_text(stmt, 2, job->name);
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_UPSERT, job->domain, job->name);
     catalog_bind_text(stmt, 3, job->sql);
     catalog_bind_text(stmt, 4, job_write_mode_name(job->write_mode));
     catalog_bind_text(stmt, 5, job->unique_key);
@@ -781,19 +803,10 @@ int catalog_get_job(struct catalog *catalog, const char *domain, const char *nam
                     struct job_def *out, char err[ERROR_MAX])
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_JOB_GET);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, name);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(stmt);
-        return 0;
-    }
-    if (rc != SQLITE_ROW) {
-        catalog_db_error(catalog, err, "read job");
-        sqlite3_reset(stmt);
-        return -1;
-    }
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_GET, domain, name);
+    int rc = catalog_step_row(catalog, stmt, err, "read job");
+    if (rc <= 0)
+        return rc;
     rc = catalog_job_from_row(catalog, stmt, out, err);
     sqlite3_reset(stmt);
     if (rc < 0) {
@@ -806,9 +819,7 @@ int catalog_get_job(struct catalog *catalog, const char *domain, const char *nam
 int catalog_delete_job(struct catalog *catalog, const char *domain, const char *name,
                        char err[ERROR_MAX])
 {
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_JOB_DELETE);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, name);
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_DELETE, domain, name);
     if (catalog_exec(catalog, stmt, err, "delete job") < 0)
         return -1;
     if (sqlite3_changes(catalog->db) == 0)
@@ -823,9 +834,7 @@ int catalog_execution_start(struct catalog *catalog, const char *domain, const c
 {
     char now[TIMEUTIL_TIMESTAMP_MAX];
     catalog_now(now);
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_EXECUTION_START);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, job);
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_EXECUTION_START, domain, job);
     catalog_bind_text(stmt, 3, trigger ? trigger : "");
     catalog_bind_text(stmt, 4, now);
     if (catalog_exec(catalog, stmt, err, "start execution") < 0)
@@ -869,19 +878,11 @@ int catalog_last_success_inputs(struct catalog *catalog, const char *domain, con
                                 json_t **out, char err[ERROR_MAX])
 {
     *out = NULL;
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_EXECUTION_LAST_SUCCESS);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, job);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(stmt);
-        return 0;
-    }
-    if (rc != SQLITE_ROW) {
-        catalog_db_error(catalog, err, "read last execution");
-        sqlite3_reset(stmt);
-        return -1;
-    }
+    sqlite3_stmt *stmt =
+        catalog_stmt_named(catalog, CATALOG_EXECUTION_LAST_SUCCESS, domain, job);
+    int rc = catalog_step_row(catalog, stmt, err, "read last execution");
+    if (rc <= 0)
+        return rc;
     json_t *inputs;
     if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
         inputs = json_object(); /* a success that read nothing recorded */
@@ -902,21 +903,15 @@ int catalog_last_success_inputs(struct catalog *catalog, const char *domain, con
     return 1;
 }
 
-static json_t *catalog_execution_json(sqlite3_stmt *stmt)
+/* An execution row as an object (also for catalog_collect). */
+static json_t *catalog_execution_json(struct catalog *catalog, sqlite3_stmt *stmt,
+                                      char err[ERROR_MAX])
 {
     static const char *const keys[] = {"execution_id", "domain",      "job_name",
                                        "trigger",      "status",      "started_at",
                                        "finished_at",  "rows",        "error"};
-    json_t *row = json_object();
-    if (row == NULL)
-        return NULL;
-    for (int i = 0; i < 9; i++) {
-        if (json_object_set_new(row, keys[i], catalog_column_json(stmt, i)) < 0) {
-            json_decref(row);
-            return NULL;
-        }
-    }
-    return row;
+    (void)catalog;
+    return catalog_row_object(stmt, keys, 9, err);
 }
 
 int catalog_get_execution(struct catalog *catalog, int64_t execution_id, json_t **out,
@@ -925,53 +920,20 @@ int catalog_get_execution(struct catalog *catalog, int64_t execution_id, json_t 
     *out = NULL;
     sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_EXECUTION_GET);
     sqlite3_bind_int64(stmt, 1, execution_id);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(stmt);
-        return 0;
-    }
-    if (rc != SQLITE_ROW) {
-        catalog_db_error(catalog, err, "read execution");
-        sqlite3_reset(stmt);
-        return -1;
-    }
-    *out = catalog_execution_json(stmt);
+    int rc = catalog_step_row(catalog, stmt, err, "read execution");
+    if (rc <= 0)
+        return rc;
+    *out = catalog_execution_json(catalog, stmt, err);
     sqlite3_reset(stmt);
-    if (*out == NULL)
-        return error_set(err, "out of memory");
-    return 1;
+    return *out ? 1 : -1;
 }
 
 int catalog_list_executions(struct catalog *catalog, const char *domain, const char *job,
                             int limit, json_t **out, char err[ERROR_MAX])
 {
-    *out = NULL;
-    json_t *list = json_array();
-    if (list == NULL)
-        return error_set(err, "out of memory");
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_EXECUTION_LIST);
-    catalog_bind_text(stmt, 1, domain);
-    catalog_bind_text(stmt, 2, job);
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_EXECUTION_LIST, domain, job);
     sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1); /* LIMIT -1: no limit */
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        json_t *row = catalog_execution_json(stmt);
-        if (row == NULL || json_array_append_new(list, row) < 0) {
-            error_set(err, "out of memory");
-            goto fail;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        catalog_db_error(catalog, err, "list executions");
-        goto fail;
-    }
-    sqlite3_reset(stmt);
-    *out = list;
-    return 0;
-fail:
-    sqlite3_reset(stmt);
-    json_decref(list);
-    return -1;
+    return catalog_collect(catalog, stmt, catalog_execution_json, "list executions", out, err);
 }
 
 int catalog_fail_running_executions(struct catalog *catalog, const char *reason,

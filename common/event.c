@@ -132,49 +132,55 @@ int event_decode(const void *buf, size_t len, struct event *out, char err[ERROR_
     return 0;
 }
 
-/* Options every event socket gets: bounded queues, and LINGER 0 so that
+/* A new event socket (ZMQ_PUB or ZMQ_SUB; what names it in errors) with the
+ * options every event socket gets: bounded queues, and LINGER 0 so that
  * closing a socket with undelivered hints never blocks zmq_ctx_term (a
  * process must be able to stop even when the broker is gone). */
-static int event_socket_options(void *sock, int hwm_option, char err[ERROR_MAX])
+static void *event_socket_open(void *zmq_context, int type, const char *what,
+                               char err[ERROR_MAX])
 {
+    void *sock = zmq_socket(zmq_context, type);
+    if (sock == NULL) {
+        error_set(err, "%s: %s", what, zmq_strerror(zmq_errno()));
+        return NULL;
+    }
     int hwm = EVENT_HWM;
     int linger = 0;
-    if (zmq_setsockopt(sock, hwm_option, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0)
-        return error_set(err, "event socket options: %s", zmq_strerror(zmq_errno()));
-    return 0;
+    if (zmq_setsockopt(sock, type == ZMQ_PUB ? ZMQ_SNDHWM : ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0) {
+        error_set(err, "event socket options: %s", zmq_strerror(zmq_errno()));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+/* Connect a socket from event_socket_open: sock, or NULL (closed) on error. */
+static void *event_socket_connect(void *sock, const char *endpoint, const char *what,
+                                  char err[ERROR_MAX])
+{
+    if (zmq_connect(sock, endpoint) != 0) {
+        error_set(err, "%s: connect %s: %s", what, endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
 }
 
 void *event_publisher_open(void *zmq_context, const struct config *cfg, char err[ERROR_MAX])
 {
-    void *sock = zmq_socket(zmq_context, ZMQ_PUB);
-    if (sock == NULL) {
-        error_set(err, "event publisher: %s", zmq_strerror(zmq_errno()));
+    void *sock = event_socket_open(zmq_context, ZMQ_PUB, "event publisher", err);
+    if (sock == NULL)
         return NULL;
-    }
-    if (event_socket_options(sock, ZMQ_SNDHWM, err) < 0)
-        goto fail;
-    if (zmq_connect(sock, cfg->events_pub_endpoint) != 0) {
-        error_set(err, "event publisher: connect %s: %s", cfg->events_pub_endpoint,
-                  zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    return sock;
-fail:
-    zmq_close(sock);
-    return NULL;
+    return event_socket_connect(sock, cfg->events_pub_endpoint, "event publisher", err);
 }
 
 void *event_subscriber_open(void *zmq_context, const struct config *cfg,
                             const enum event_topic *topics, size_t n, char err[ERROR_MAX])
 {
-    void *sock = zmq_socket(zmq_context, ZMQ_SUB);
-    if (sock == NULL) {
-        error_set(err, "event subscriber: %s", zmq_strerror(zmq_errno()));
+    void *sock = event_socket_open(zmq_context, ZMQ_SUB, "event subscriber", err);
+    if (sock == NULL)
         return NULL;
-    }
-    if (event_socket_options(sock, ZMQ_RCVHWM, err) < 0)
-        goto fail;
     if (n == 0) {
         if (zmq_setsockopt(sock, ZMQ_SUBSCRIBE, "", 0) != 0) {
             error_set(err, "event subscriber: subscribe: %s", zmq_strerror(zmq_errno()));
@@ -194,12 +200,7 @@ void *event_subscriber_open(void *zmq_context, const struct config *cfg,
             goto fail;
         }
     }
-    if (zmq_connect(sock, cfg->events_sub_endpoint) != 0) {
-        error_set(err, "event subscriber: connect %s: %s", cfg->events_sub_endpoint,
-                  zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    return sock;
+    return event_socket_connect(sock, cfg->events_sub_endpoint, "event subscriber", err);
 fail:
     zmq_close(sock);
     return NULL;

@@ -173,19 +173,10 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
     if (history_snapshot_arg(argv[2], &snapshot) != 0)
         return CLI_USAGE;
     snprintf(req.from, sizeof req.from, "%" PRId64, snapshot);
-    void *zmq = cli_zmq(cli);
-    if (zmq == NULL)
-        return CLI_FAILED;
-    if (!cli_endpoint_present(cli->cfg.processor_control_endpoint)) {
-        cli_error("the processor is not running (no %s)", cli->cfg.processor_control_endpoint);
-        return CLI_FAILED;
-    }
     struct control_reply reply;
-    if (control_call(zmq, cli->cfg.processor_control_endpoint, &req, CLI_ROLLBACK_TIMEOUT_MS,
-                     &reply, err) != 0) {
-        cli_error("%s", err);
+    if (cli_control_call(cli, cli->cfg.processor_control_endpoint, "processor", &req,
+                         CLI_ROLLBACK_TIMEOUT_MS, NULL, &reply) != CLI_OK)
         return CLI_FAILED;
-    }
     if (!reply.ok) {
         cli_error("rollback failed: %s", reply.message);
         return CLI_FAILED;

@@ -308,21 +308,10 @@ static int job_run(struct cli *cli, int argc, char **argv)
     job_clear(&job);
 
     snprintf(req.cmd, sizeof req.cmd, "run");
-    if (!cli_endpoint_present(cli->cfg.transformer_control_endpoint)) {
-        cli_error("the transformer is not running (nothing listens on %s)",
-                  cli->cfg.transformer_control_endpoint + 6);
-        return CLI_FAILED;
-    }
-    void *zctx = cli_zmq(cli);
-    if (zctx == NULL)
-        return CLI_FAILED;
     struct control_reply reply;
-    memset(&reply, 0, sizeof reply);
-    if (control_call(zctx, cli->cfg.transformer_control_endpoint, &req, CLI_CONTROL_TIMEOUT_MS,
-                     &reply, err) != 0) {
-        cli_error("%s", err);
+    if (cli_control_call(cli, cli->cfg.transformer_control_endpoint, "transformer", &req,
+                         CLI_CONTROL_TIMEOUT_MS, NULL, &reply) != CLI_OK)
         return CLI_FAILED;
-    }
     if (!reply.ok) {
         cli_error("run %s/%s: %s", req.domain, req.name, reply.message);
         return CLI_FAILED;

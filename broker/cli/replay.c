@@ -60,51 +60,23 @@ int cli_replay(struct cli *cli, int argc, char **argv)
         fputs(replay_usage, stderr);
         return CLI_USAGE;
     }
-    char err[ERROR_MAX];
-    if (argc - optind == 1) {
-        const char *target = argv[optind];
-        if (strchr(target, '/') != NULL) {
-            if (cli_parse_ref(target, "table", req.domain, req.name, err) != 0) {
-                cli_error("%s", err);
-                return CLI_USAGE;
-            }
-        } else {
-            if (names_check_object("domain", target, err) != 0) {
-                cli_error("%s", err);
-                return CLI_USAGE;
-            }
-            snprintf(req.domain, sizeof req.domain, "%s", target);
-        }
-    }
+    if (argc - optind == 1 && cli_control_scope(argv[optind], &req) != 0)
+        return CLI_USAGE;
     if (req.from[0] != '\0' && req.to[0] != '\0' && strcmp(req.from, req.to) > 0) {
         cli_error("--from %s is after --to %s", req.from, req.to);
         return CLI_USAGE;
     }
 
-    if (!cli_endpoint_present(cli->cfg.processor_control_endpoint)) {
-        cli_error("the processor is not running (nothing listens on %s)",
-                  cli->cfg.processor_control_endpoint + 6);
-        return CLI_FAILED;
-    }
-    void *zctx = cli_zmq(cli);
-    if (zctx == NULL)
-        return CLI_FAILED;
+    const char *endpoint = cli->cfg.processor_control_endpoint;
     struct control_request ping;
     memset(&ping, 0, sizeof ping);
     snprintf(ping.cmd, sizeof ping.cmd, "ping");
     struct control_reply reply;
-    memset(&reply, 0, sizeof reply);
-    if (control_call(zctx, cli->cfg.processor_control_endpoint, &ping, CLI_PING_TIMEOUT_MS, &reply,
-                     err) != 0) {
-        cli_error("the processor does not answer: %s", err);
+    if (cli_control_call(cli, endpoint, "processor", &ping, CLI_PING_TIMEOUT_MS,
+                         "the processor does not answer", &reply) != CLI_OK ||
+        cli_control_call(cli, endpoint, "processor", &req, CLI_REPLAY_TIMEOUT_MS, "replay",
+                         &reply) != CLI_OK)
         return CLI_FAILED;
-    }
-    memset(&reply, 0, sizeof reply);
-    if (control_call(zctx, cli->cfg.processor_control_endpoint, &req, CLI_REPLAY_TIMEOUT_MS,
-                     &reply, err) != 0) {
-        cli_error("replay: %s", err);
-        return CLI_FAILED;
-    }
     if (!reply.ok) {
         cli_error("replay failed: %s", reply.message);
         return CLI_FAILED;

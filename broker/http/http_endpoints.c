@@ -136,6 +136,27 @@ static int http_endpoint_load(struct http_request *req, struct http_reply *reply
     return found;
 }
 
+/* For a create or an update: the definition in body (*schema), the catalog,
+ * and the endpoint's current version (*current). 1 the endpoint exists, 0 it
+ * does not, -1 after replying. */
+static int http_endpoint_prepare(struct http_request *req, struct http_reply *reply, json_t *body,
+                                 struct schema **schema, struct catalog **catalog, int *current)
+{
+    char err[ERROR_MAX];
+    *schema = schema_from_json(body, err);
+    if (*schema == NULL) {
+        http_reply_error(reply, 400, "endpoint definition: %s", err);
+        return -1;
+    }
+    if ((*catalog = http_catalog(req, reply)) == NULL)
+        return -1;
+    int found = catalog_endpoint_version(*catalog, (*schema)->domain, (*schema)->name, current,
+                                         err);
+    if (found < 0)
+        http_reply_error(reply, 500, "catalog: %s", err);
+    return found;
+}
+
 void http_endpoints_create(struct http_request *req, struct http_reply *reply)
 {
     char err[ERROR_MAX];
@@ -144,19 +165,10 @@ void http_endpoints_create(struct http_request *req, struct http_reply *reply)
     json_t *body = http_body_json(req, reply);
     if (body == NULL)
         return;
-    schema = schema_from_json(body, err);
-    if (schema == NULL) {
-        http_reply_error(reply, 400, "endpoint definition: %s", err);
-        goto done;
-    }
-    if ((catalog = http_catalog(req, reply)) == NULL)
-        goto done;
     int existing = 0;
-    int found = catalog_endpoint_version(catalog, schema->domain, schema->name, &existing, err);
-    if (found < 0) {
-        http_reply_error(reply, 500, "catalog: %s", err);
+    int found = http_endpoint_prepare(req, reply, body, &schema, &catalog, &existing);
+    if (found < 0)
         goto done;
-    }
     if (found == 1) {
         http_reply_error(reply, 409, "endpoint %s/%s already exists (version %d); change its "
                                      "schema with PUT /endpoints/%s/%s",
@@ -254,19 +266,10 @@ void http_endpoints_update(struct http_request *req, struct http_reply *reply)
         }
         json_object_set_new(body, keys[i], json_string(req->params[i]));
     }
-    schema = schema_from_json(body, err);
-    if (schema == NULL) {
-        http_reply_error(reply, 400, "endpoint definition: %s", err);
-        goto done;
-    }
-    if ((catalog = http_catalog(req, reply)) == NULL)
-        goto done;
     int before = 0, version = 0;
-    int found = catalog_endpoint_version(catalog, d, n, &before, err);
-    if (found < 0) {
-        http_reply_error(reply, 500, "catalog: %s", err);
+    int found = http_endpoint_prepare(req, reply, body, &schema, &catalog, &before);
+    if (found < 0)
         goto done;
-    }
     if (found == 0) {
         http_reply_error(reply, 404, "no endpoint %s/%s (create it with POST /endpoints)", d, n);
         goto done;

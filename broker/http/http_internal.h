@@ -9,7 +9,6 @@
  *   http_yaml.c       a schema as YAML text
  *   http_ingest.c     /ingest...: producer client of ingest (protocol.h)
  *   http_query.c      /consumption...: read-only SQL (query.h)
- *   http_bronze.c     bronze tables and their record counts for /consumption/tables
  *   http_jobs.c       /transform...: jobs, runs, executions
  *   http_metrics.c    /metrics: Prometheus text from health.h and stats.h
  * Errors are answered as {"detail": "<what and where>"} with a fitting
@@ -128,11 +127,6 @@ void http_jobs_delete(struct http_request *req, struct http_reply *reply);
 void http_jobs_run(struct http_request *req, struct http_reply *reply);
 void http_jobs_execution(struct http_request *req, struct http_reply *reply);
 void http_jobs_executions(struct http_request *req, struct http_reply *reply);
-
-/* ---- http_bronze.c ---- */
-/* Append one entry per bronze table to out (a JSON array). Missing
- * directories list nothing. Returns 0. */
-int http_bronze_tables(const char *data_dir, json_t *out);
 
 /* ---- http_yaml.c ---- */
 /* Render a JSON value as a YAML document (malloc'd, caller frees; NULL on

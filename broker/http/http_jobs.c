@@ -147,19 +147,27 @@ void http_jobs_list(struct http_request *req, struct http_reply *reply)
     catalog_close(&catalog);
 }
 
-void http_jobs_get(struct http_request *req, struct http_reply *reply)
+/* The job the path names (params 0 and 1) into *job: 1 found; 0 (404) or
+ * -1 (500) after replying. */
+static int http_job_find(struct http_request *req, struct http_reply *reply,
+                         struct catalog *catalog, struct job_def *job)
 {
     char err[ERROR_MAX];
-    struct catalog *catalog = http_catalog(req, reply);
-    if (catalog == NULL)
-        return;
-    struct job_def job = {0};
-    int found = catalog_get_job(catalog, req->params[0], req->params[1], &job, err);
+    int found = catalog_get_job(catalog, req->params[0], req->params[1], job, err);
     if (found < 0)
         http_reply_error(reply, 500, "catalog: %s", err);
     else if (found == 0)
         http_reply_error(reply, 404, "no job %s/%s", req->params[0], req->params[1]);
-    else
+    return found;
+}
+
+void http_jobs_get(struct http_request *req, struct http_reply *reply)
+{
+    struct catalog *catalog = http_catalog(req, reply);
+    if (catalog == NULL)
+        return;
+    struct job_def job = {0};
+    if (http_job_find(req, reply, catalog, &job) == 1)
         http_reply_json(reply, 200, http_job_answer(&job));
     job_clear(&job);
     catalog_close(&catalog);
@@ -172,15 +180,11 @@ void http_jobs_delete(struct http_request *req, struct http_reply *reply)
     if (catalog == NULL)
         return;
     struct job_def job = {0};
-    int found = catalog_get_job(catalog, req->params[0], req->params[1], &job, err);
+    int found = http_job_find(req, reply, catalog, &job);
     job_clear(&job);
-    if (found < 0) {
-        http_reply_error(reply, 500, "catalog: %s", err);
-    } else if (found == 0) {
-        http_reply_error(reply, 404, "no job %s/%s", req->params[0], req->params[1]);
-    } else if (catalog_delete_job(catalog, req->params[0], req->params[1], err) < 0) {
+    if (found == 1 && catalog_delete_job(catalog, req->params[0], req->params[1], err) < 0) {
         http_reply_error(reply, strncmp(err, "no job", 6) == 0 ? 404 : 500, "%s", err);
-    } else {
+    } else if (found == 1) {
         log_info("http job_deleted job=%s/%s", req->params[0], req->params[1]);
         http_publish_job(req, req->params[0], req->params[1]);
         char id[2 * NAMES_MAX];
@@ -199,16 +203,10 @@ void http_jobs_run(struct http_request *req, struct http_reply *reply)
         return;
     struct job_def job = {0};
     json_t *execution = NULL;
-    int found = catalog_get_job(catalog, d, n, &job, err);
+    int found = http_job_find(req, reply, catalog, &job);
     job_clear(&job);
-    if (found < 0) {
-        http_reply_error(reply, 500, "catalog: %s", err);
+    if (found != 1)
         goto done;
-    }
-    if (found == 0) {
-        http_reply_error(reply, 404, "no job %s/%s", d, n);
-        goto done;
-    }
     struct control_request creq = {.cmd = "run"};
     snprintf(creq.domain, sizeof creq.domain, "%s", d);
     snprintf(creq.name, sizeof creq.name, "%s", n);

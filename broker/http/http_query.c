@@ -2,7 +2,7 @@
  *   GET  /consumption/query?sql=...   (or POST with {"sql": "..."})
  *        -> {data:[...], row_count, columns, truncated}
  *   GET  /consumption/tables -> [{domain, layer, table, rows, snapshot_id,
- *        last_commit}] for bronze (http_bronze.c, plus files and
+ *        last_commit}] for bronze (bronze_vtab.h, plus files and
  *        files_pending), silver and gold, by domain, layer, table
  * Read-only-ness, the time limit (query_timeout_ms) and the row limit
  * (query_max_rows) are enforced by query.c with the engine's own means; here
@@ -10,9 +10,9 @@
  * 504 when it ran out of time. */
 #include "http_internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 
+#include "bronze_vtab.h"
 #include "query.h"
 
 void http_query_run(struct http_request *req, struct http_reply *reply)
@@ -41,47 +41,17 @@ void http_query_run(struct http_request *req, struct http_reply *reply)
     json_decref(body);
 }
 
-static int http_layer_rank(const char *layer)
-{
-    return strcmp(layer, "bronze") == 0 ? 0 : strcmp(layer, "silver") == 0 ? 1 : 2;
-}
-
-static int http_table_cmp(const void *a, const void *b)
-{
-    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    int c = strcmp(json_string_value(json_object_get(x, "domain")),
-                   json_string_value(json_object_get(y, "domain")));
-    if (c == 0)
-        c = http_layer_rank(json_string_value(json_object_get(x, "layer"))) -
-            http_layer_rank(json_string_value(json_object_get(y, "layer")));
-    if (c == 0)
-        c = strcmp(json_string_value(json_object_get(x, "table")),
-                   json_string_value(json_object_get(y, "table")));
-    return c;
-}
-
+/* The same list as `lakehouse tables`: bronze_vtab_add_tables adds the
+ * bronze entries and sorts the whole list. */
 void http_query_tables(struct http_request *req, struct http_reply *reply)
 {
     char err[ERROR_MAX];
     json_t *result = NULL;
-    if (query_list_tables(req->cfg->data_dir, &result, err) < 0) {
+    if (query_list_tables(req->cfg->data_dir, &result, err) < 0 ||
+        bronze_vtab_add_tables(req->cfg->data_dir, result, err) < 0) {
+        json_decref(result);
         http_reply_error(reply, 500, "%s", err);
         return;
     }
-    http_bronze_tables(req->cfg->data_dir, result);
-    size_t n = json_array_size(result);
-    json_t **items = malloc((n ? n : 1) * sizeof *items);
-    if (items == NULL) {
-        json_decref(result);
-        http_reply_error(reply, 500, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_incref(json_array_get(result, i));
-    qsort(items, n, sizeof *items, http_table_cmp);
-    json_array_clear(result);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(result, items[i]);
-    free(items);
     http_reply_json(reply, 200, result);
 }

@@ -1,0 +1,49 @@
+/* control.c - asking a worker (processor, transformer) over its control
+ * socket (control.h), for the commands that do (replay, expire, compact,
+ * rollback, job run): the scope argument, the "not running" check and the
+ * call, with the same messages everywhere. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_control_scope(const char *target, struct control_request *req)
+{
+    char err[ERROR_MAX];
+    if (strchr(target, '/') != NULL) {
+        if (cli_parse_ref(target, "table", req->domain, req->name, err) != 0) {
+            cli_error("%s", err);
+            return -1;
+        }
+    } else if (names_check_object("domain", target, err) != 0) {
+        cli_error("%s", err);
+        return -1;
+    } else {
+        snprintf(req->domain, sizeof req->domain, "%s", target);
+    }
+    return 0;
+}
+
+int cli_control_call(struct cli *cli, const char *endpoint, const char *who,
+                     const struct control_request *req, int timeout_ms, const char *what,
+                     struct control_reply *reply)
+{
+    char err[ERROR_MAX];
+    if (!cli_endpoint_present(endpoint)) {
+        /* not present is only ever said of ipc:// endpoints: name the path */
+        cli_error("the %s is not running (nothing listens on %s)", who, endpoint + 6);
+        return CLI_FAILED;
+    }
+    void *zctx = cli_zmq(cli);
+    if (zctx == NULL)
+        return CLI_FAILED;
+    memset(reply, 0, sizeof *reply);
+    if (control_call(zctx, endpoint, req, timeout_ms, reply, err) != 0) {
+        if (what != NULL)
+            cli_error("%s: %s", what, err);
+        else
+            cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
