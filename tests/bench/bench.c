@@ -758,6 +758,12 @@ static int cmd_load(int argc, char **argv)
     struct producer *pr = xmalloc((size_t)l.producers * sizeof *pr);
     pthread_t *th = xmalloc((size_t)l.producers * sizeof *th);
     int64_t t0 = now_ns();
+    /* wall-clock start of the load (after the bodies are built), so the
+     * driver's RSS samples can be aligned with the load, not with our start */
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    printf("start_unix_ms=%" PRId64 "\n", (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000);
+    fflush(stdout);
     for (int i = 0; i < l.producers; i++) {
         pr[i] = (struct producer){&l, i};
         pthread_create(&th[i], NULL, producer_main, &pr[i]);

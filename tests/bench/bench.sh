@@ -38,6 +38,11 @@ VEGA=3.2.1
 RESULTS=$SRC/tests/bench/results.md
 SMALL=30000
 T_START=$(date +%s)
+# machine busy time (jiffies: user+nice+system+irq+softirq+steal) and load at the start,
+# to report how much CPU other processes used while the bench ran (a noisy run shows it)
+cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+BUSY_START=$(cpu_busy)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 2; }
@@ -60,6 +65,9 @@ S20=$CACHE/flights-20k.json
 rm -rf "$W"
 mkdir -p "$W"
 PIDS=()
+# 1-minute load average every 5 s during the run (includes the bench's own processes)
+( while :; do cut -d' ' -f1 /proc/loadavg; sleep 5; done ) >"$W/load.samples" 2>/dev/null &
+LOADS_PID=$!; PIDS+=("$LOADS_PID")
 cleanup() {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
     sleep 0.5
@@ -270,24 +278,36 @@ LAKEHOUSE_LISTEN=127.0.0.1:$PORT "$BIN/lakehouse-broker" --data "$D3" >>"$W/grou
 GRP=$!; PIDS+=("$GRP")
 for s in ingest processor transformer; do wait_sock "$D3/run/$s.sock"; done
 make_endpoints "$D3" steady
+# The incremental form of README "Incremental transforms": each run reads the
+# change feed since its last success, recomputes only the (origin, day) groups
+# the changes touched and upserts them by unique_key (_delete drops a group
+# that became empty), instead of rebuilding the whole table.
 cat >"$W/steady_by_origin.sql" <<'EOF'
 -- job: steady_by_origin
 -- domain: bench
--- write_mode: overwrite
+-- unique_key: origin, day
+-- incremental: true
 -- schedule: dependency
-SELECT origin, substr(date, 1, 10) AS day, count(*) AS flights, avg(delay) AS avg_delay
-FROM bench.silver.steady GROUP BY origin, day
+WITH touched AS (SELECT DISTINCT origin, substr(date, 1, 10) AS day
+                 FROM bench.silver.steady@changes),
+     agg AS (SELECT origin, substr(date, 1, 10) AS day, count(*) AS flights,
+                    avg(delay) AS avg_delay
+             FROM bench.silver.steady
+             WHERE (origin, substr(date, 1, 10)) IN (SELECT origin, day FROM touched)
+             GROUP BY 1, 2)
+SELECT t.origin, t.day, a.flights, a.avg_delay, a.origin IS NULL AS _delete
+FROM touched AS t LEFT JOIN agg AS a ON a.origin = t.origin AND a.day = t.day
 EOF
 "$BIN/lakehouse" --data "$D3" job add "$W/steady_by_origin.sql" >/dev/null || die "job add failed"
 pid_of() { cat "$D3/run/$1.pid" 2>/dev/null; }
-# RSS samples each second: "t name kib"
+# RSS samples each second: "unix_ms name kib" (aligned with the load's own start below)
 (
-    t=0
     while :; do
+        t=$(date +%s%3N)
         for s in broker ingest processor transformer; do
             p=$(pid_of "$s"); [ -n "$p" ] && echo "$t $s $(rss_kib "$p")"
         done
-        sleep 1; t=$((t + 1))
+        sleep 1
     done
 ) >"$W/rss.samples" 2>/dev/null &
 SAMPLER=$!; PIDS+=("$SAMPLER")
@@ -296,13 +316,26 @@ load "$W/steady.out" "$D3" --table bench/steady --set steady --rate "$RATE" --se
     --window 64 --poll-silver steady --poll-gold steady_by_origin --drain-s 60
 kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
 for s in broker ingest processor transformer; do p=$(pid_of "$s"); [ -n "$p" ] && note_hwm "$s" "$p"; done
-STEADY_T=$(awk 'END { print $1 + 0 }' "$W/rss.samples")
-# growth: mean RSS of the last 10 s of the load vs the first 10 s (sample times 0..STEADY_S)
+# growth: mean RSS of the last 10 s of the load vs its first 10 s, in seconds from the moment
+# the generator started sending (its bodies are built first, while the group idles)
+LOAD_T0=$(kv "$W/steady.out" start_unix_ms)
 growth() {
-    awk -v s="$1" -v end="$STEADY_S" '$2 == s && $1 < 10 { a += $3; na++ } $2 == s && $1 >= end - 10 && $1 < end { b += $3; nb++ }
+    awk -v s="$1" -v end="$STEADY_S" -v t0="$LOAD_T0" '{ $1 = ($1 - t0) / 1000 }
+        $2 == s && $1 >= 0 && $1 < 10 { a += $3; na++ } $2 == s && $1 >= end - 10 && $1 < end { b += $3; nb++ }
         END { if (na && nb) printf "%.1f %.1f %.1f", (b / nb - a / na) * 100 / (a / na), a / na / 1024, b / nb / 1024; else print "n/a" }' "$W/rss.samples"
 }
 kill -TERM "$GRP"; wait "$GRP" 2>/dev/null
+# what the steady run's stages cost: the processor's per-file merges of bench.steady and
+# the transformer's runs of the gold job (ms each, rows each run wrote, change rows read)
+stats() { sort -n | awk '{ a[NR] = $1; s += $1 } END { if (NR) printf "n=%d mean=%.0f p50=%s p99=%s max=%s", NR, s / NR, a[int((NR + 1) / 2)], a[int((NR * 99 + 99) / 100)], a[NR]; else print "n=0" }'; }
+field() { awk -v k="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) print substr($i, length(k) + 1) }'; }
+ST_MERGE_MS=$(grep ' merged ' "$W/group.log" | grep 'table=bench.steady ' | field ms | stats)
+ST_MERGE_REC=$(grep ' merged ' "$W/group.log" | grep 'table=bench.steady ' | field records | stats)
+ST_GOLD_MS=$(grep ' run_ok ' "$W/group.log" | grep 'job=bench.steady_by_origin ' | field ms | stats)
+ST_GOLD_ROWS=$(grep ' run_ok ' "$W/group.log" | grep 'job=bench.steady_by_origin ' | field rows | stats)
+ST_GOLD_CHG=$(grep ' run_changes ' "$W/group.log" | grep 'job=bench.steady_by_origin ' |
+    grep -o '"rows":[0-9]*' | cut -d: -f2 | stats)
+GOLD_GROUPS=$(sqlite3 -batch -noheader "file:$D3/gold/bench.db?mode=ro" 'SELECT count(*) FROM steady_by_origin' 2>/dev/null)
 
 ########################################################################
 # The table
@@ -348,12 +381,25 @@ for s in broker ingest processor transformer; do
 done
 
 ELAPSED=$(( $(date +%s) - T_START ))
+kill "$LOADS_PID" 2>/dev/null; wait "$LOADS_PID" 2>/dev/null
+# CPU used by the bench (this shell's waited-for children: every daemon, the load
+# generator, sqlite3, perf) vs the whole machine over the same time
+times >"$W/times" # in this shell (a pipeline would time a subshell)
+BENCH_CPU_S=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] } } END { printf "%.0f", s }' "$W/times")
+MACHINE_CPU_S=$(awk -v a="$BUSY_START" -v b="$(cpu_busy)" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (b - a) / hz }')
+OTHER_CPU_S=$(( MACHINE_CPU_S > BENCH_CPU_S ? MACHINE_CPU_S - BENCH_CPU_S : 0 ))
+LOAD_STATS=$(sort -n "$W/load.samples" | awk '{ a[NR] = $1; s += $1 } END { if (NR) printf "mean %.2f, max %.2f", s / NR, a[NR]; else print "n/a" }')
 CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 {
     echo "# Benchmark results"
     echo
     echo "Generated by \`make bench\` (tests/bench/bench.sh) on $(date -u +%Y-%m-%d) — $(nproc) cores, $CPU,"
     echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr). Run took ${ELAPSED} s."
+    echo "Source: ${BENCH_REV:-$(git -C "$SRC" describe --always --dirty 2>/dev/null || echo "not a git tree")}."
+    echo
+    echo "Machine load: 1-min load average $LOAD_START (1/5/15 min) at the start; during the run $LOAD_STATS"
+    echo "(the bench's own processes included). CPU time: machine ${MACHINE_CPU_S} s, the bench ${BENCH_CPU_S} s,"
+    echo "other processes ${OTHER_CPU_S} s ($(calc "$OTHER_CPU_S / ($ELAPSED > 0 ? $ELAPSED : 1)" 2) cores on average) of $(( $(nproc) * ELAPSED )) s available."
     echo
     echo "Size: $RECORDS records in the main table (full size: 3,000,000 with BENCH_RECORDS=3000000),"
     echo "update set $(kv "$W/updates.out" records) records, steady run ${STEADY_S} s at $RATE rec/s offered"
@@ -370,6 +416,10 @@ CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
     echo "within 60 s after the load: $(kv "$ST" silver_unseen); gold max $(kv "$ST" gold_max_ms) ms, never seen in gold:"
     echo "$(kv "$ST" gold_unseen) (gold rows counted $(kv "$ST" gold_final_rows) of $(kv "$ST" gold_expected_rows));"
     echo "mean poll query $(kv "$ST" silver_poll_ms) ms (silver) / $(kv "$ST" gold_poll_ms) ms (gold)."
+    echo "Steady run stages (from the group's log): processor merges of bench.steady, ms per file: $ST_MERGE_MS;"
+    echo "records per file: $ST_MERGE_REC. Gold job steady_by_origin (incremental, unique_key origin, day;"
+    echo "$GOLD_GROUPS groups at the end), ms per run: $ST_GOLD_MS; rows upserted per run: $ST_GOLD_ROWS;"
+    echo "change rows read per run: $ST_GOLD_CHG."
     echo "Busy answers: JSON $(kv "$I" busy), msgpack $(kv "$W/ingest_mp.out" busy), HTTP retries $(kv "$W/http.out" retries)."
     [ "$PROFILE" = 1 ] && echo "Profiled run: perf sampled ingest (JSON phase), processor (insert merge) and broker (HTTP phase) at 999 Hz."
     echo "Merge times are the processor's own per-file times (log \`merged ... ms=\`); replay is its \`replayed ... ms=\`."
