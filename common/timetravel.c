@@ -17,45 +17,10 @@
 #include <sys/stat.h>
 
 #include "layout.h"
+#include "strbuf.h"
 #include "names.h"
 #include "timeutil.h"
 
-struct tt_buf {
-    char *s;
-    size_t len, cap;
-    bool failed;
-};
-
-static void tt_add(struct tt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tt_add(struct tt_buf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 512;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (s == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
 
 /* One integer from sql with text parameters ?1, ?2 (NULL result -> *out = def).
  * 1 row, 0 no row, -1 error. */
@@ -209,7 +174,7 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
     snprintf(h, sizeof h, "_h_%s", ref->table);
     char **cols = NULL, **keys = NULL;
     size_t ncols = 0, nkeys = 0;
-    struct tt_buf b = {0};
+    struct strbuf b = {0};
     int rc = -1;
     if (tt_columns(db, schema, h, false, &cols, &ncols, err) < 0 ||
         tt_columns(db, schema, ref->table, true, &keys, &nkeys, err) < 0)
@@ -229,11 +194,11 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
     case SQLREF_AT_SNAPSHOT:
         if (tt_check_snapshot(db, schema, ref, s, err) < 0)
             goto done;
-        tt_add(&b, "(SELECT ");
+        strbuf_addf(&b, "(SELECT ");
         for (size_t i = 0, n = 0; i < ncols; i++)
             if (!tt_is_validity(cols[i]))
-                tt_add(&b, "%s\"%s\"", n++ ? ", " : "", cols[i]);
-        tt_add(&b,
+                strbuf_addf(&b, "%s\"%s\"", n++ ? ", " : "", cols[i]);
+        strbuf_addf(&b,
                " FROM \"%s\".\"%s\" WHERE \"_valid_from\" <= %" PRId64
                " AND (\"_valid_to\" IS NULL OR \"_valid_to\" > %" PRId64 "))",
                schema, h, s, s);
@@ -265,33 +230,33 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
         for (int branch = 0; branch < 2; branch++) {
             const char *at_col = branch == 0 ? "_valid_from" : "_valid_to";
             const char *other = branch == 0 ? "_valid_to" : "_valid_from";
-            tt_add(&b, branch == 0 ? "(SELECT " : " UNION ALL SELECT ");
+            strbuf_addf(&b, branch == 0 ? "(SELECT " : " UNION ALL SELECT ");
             for (size_t i = 0; i < ncols; i++)
                 if (!tt_is_validity(cols[i]))
-                    tt_add(&b, "c.\"%s\", ", cols[i]);
-            tt_add(&b, "CASE WHEN EXISTS (SELECT 1 FROM \"%s\".\"%s\" AS o WHERE ", schema, h);
+                    strbuf_addf(&b, "c.\"%s\", ", cols[i]);
+            strbuf_addf(&b, "CASE WHEN EXISTS (SELECT 1 FROM \"%s\".\"%s\" AS o WHERE ", schema, h);
             for (size_t k = 0; k < nkeys; k++)
-                tt_add(&b, "o.\"%s\" = c.\"%s\" AND ", keys[k], keys[k]);
+                strbuf_addf(&b, "o.\"%s\" = c.\"%s\" AND ", keys[k], keys[k]);
             if (nkeys == 0)
-                tt_add(&b, "o.\"_seq\" = c.\"_seq\" AND ");
-            tt_add(&b, "o.\"%s\" = c.\"%s\") THEN '%s' ELSE '%s' END AS \"_change_type\", ", other,
+                strbuf_addf(&b, "o.\"_seq\" = c.\"_seq\" AND ");
+            strbuf_addf(&b, "o.\"%s\" = c.\"%s\") THEN '%s' ELSE '%s' END AS \"_change_type\", ", other,
                    at_col, branch == 0 ? "update_after" : "update_before",
                    branch == 0 ? "insert" : "delete");
-            tt_add(&b,
+            strbuf_addf(&b,
                    "c.\"%s\" AS \"_snapshot_id\", (SELECT committed_at FROM \"%s\"._snapshots "
                    "WHERE snapshot_id = c.\"%s\") AS \"_committed_at\" FROM \"%s\".\"%s\" AS c "
                    "WHERE c.\"%s\" BETWEEN %" PRId64 " AND %" PRId64,
                    at_col, schema, at_col, schema, h, at_col, s, to);
         }
-        tt_add(&b, ")");
+        strbuf_addf(&b, ")");
         break;
     }
     case SQLREF_AT_SCD2:
-        tt_add(&b, "(SELECT ");
+        strbuf_addf(&b, "(SELECT ");
         for (size_t i = 0; i < ncols; i++)
             if (!tt_is_validity(cols[i]))
-                tt_add(&b, "c.\"%s\", ", cols[i]);
-        tt_add(&b,
+                strbuf_addf(&b, "c.\"%s\", ", cols[i]);
+        strbuf_addf(&b,
                "f.committed_at AS \"_valid_from\", t.committed_at AS \"_valid_to\", "
                "(c.\"_valid_to\" IS NULL) AS \"_is_current\", c.\"_valid_from\" AS "
                "\"_from_snapshot\", c.\"_valid_to\" AS \"_to_snapshot\" FROM \"%s\".\"%s\" AS c "

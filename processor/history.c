@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 
 #include "event.h"
+#include "strbuf.h"
 #include "layout.h"
 #include "log.h"
 #include "timeutil.h"
@@ -54,44 +55,6 @@ struct history_cols {
     size_t count;
 };
 
-/* Growable SQL text; a failed append marks it failed (checked once). */
-struct history_sql {
-    char *s;
-    size_t len, cap;
-    bool failed;
-};
-
-static void history_add(struct history_sql *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void history_add(struct history_sql *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 512;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (s == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
 
 static bool history_is_meta(const char *name)
 {
@@ -166,35 +129,35 @@ static const struct history_col *history_find(const struct history_cols *cols, c
 }
 
 /* The key of history rows: the primary key columns in key order, or _seq. */
-static void history_key(struct history_sql *b, const struct history_cols *t, const char *left,
+static void history_key(struct strbuf *b, const struct history_cols *t, const char *left,
                         const char *right)
 {
     size_t n = 0;
     for (int p = 1; p <= (int)t->count; p++) {
         for (size_t i = 0; i < t->count; i++) {
             if (t->items[i].pk == p) {
-                history_add(b, "%s\"%s\".\"%s\" = \"%s\".\"%s\"", n++ ? " AND " : "", left,
+                strbuf_addf(b, "%s\"%s\".\"%s\" = \"%s\".\"%s\"", n++ ? " AND " : "", left,
                             t->items[i].name, right, t->items[i].name);
             }
         }
     }
     if (n == 0)
-        history_add(b, "\"%s\".\"_seq\" = \"%s\".\"_seq\"", left, right);
+        strbuf_addf(b, "\"%s\".\"_seq\" = \"%s\".\"_seq\"", left, right);
 }
 
-static int history_exec(struct silver_db *sdb, struct history_sql *b, int64_t *changes,
+static int history_exec(struct silver_db *sdb, struct strbuf *b, int64_t *changes,
                         char err[ERROR_MAX])
 {
     if (b->failed) {
         free(b->s);
-        *b = (struct history_sql){0};
+        *b = (struct strbuf){0};
         return error_set(err, "out of memory");
     }
     int rc = silver_exec(sdb, b->s, err);
     if (rc == 0 && changes != NULL)
         *changes = sqlite3_changes64(sdb->db);
     free(b->s);
-    *b = (struct history_sql){0};
+    *b = (struct strbuf){0};
     return rc;
 }
 
@@ -203,7 +166,7 @@ int history_sync(struct silver_db *sdb, const char *table, char err[ERROR_MAX])
     char h[NAMES_MAX + 4];
     snprintf(h, sizeof h, "_h_%s", table);
     struct history_cols t = {0}, hc = {0};
-    struct history_sql b = {0};
+    struct strbuf b = {0};
     int rc = -1;
     if (history_columns(sdb, table, &t, err) < 0 || history_columns(sdb, h, &hc, err) < 0)
         goto done;
@@ -212,30 +175,30 @@ int history_sync(struct silver_db *sdb, const char *table, char err[ERROR_MAX])
         goto done;
     }
     if (hc.count == 0) {
-        history_add(&b, "CREATE TABLE \"%s\" (", h);
+        strbuf_addf(&b, "CREATE TABLE \"%s\" (", h);
         for (size_t i = 0; i < t.count; i++)
-            history_add(&b, "\"%s\" %s, ", t.items[i].name, t.items[i].type);
-        history_add(&b, "\"_valid_from\" INTEGER NOT NULL, \"_valid_to\" INTEGER);");
-        history_add(&b, "CREATE INDEX \"%s_key\" ON \"%s\" (", h, h);
+            strbuf_addf(&b, "\"%s\" %s, ", t.items[i].name, t.items[i].type);
+        strbuf_addf(&b, "\"_valid_from\" INTEGER NOT NULL, \"_valid_to\" INTEGER);");
+        strbuf_addf(&b, "CREATE INDEX \"%s_key\" ON \"%s\" (", h, h);
         size_t n = 0;
         for (int p = 1; p <= (int)t.count; p++)
             for (size_t i = 0; i < t.count; i++)
                 if (t.items[i].pk == p)
-                    history_add(&b, "%s\"%s\"", n++ ? ", " : "", t.items[i].name);
-        history_add(&b, "%s\"_valid_to\");", n ? ", " : "\"_seq\", ");
-        history_add(&b, "CREATE INDEX \"%s_from\" ON \"%s\" (\"_valid_from\");", h, h);
-        history_add(&b,
+                    strbuf_addf(&b, "%s\"%s\"", n++ ? ", " : "", t.items[i].name);
+        strbuf_addf(&b, "%s\"_valid_to\");", n ? ", " : "\"_seq\", ");
+        strbuf_addf(&b, "CREATE INDEX \"%s_from\" ON \"%s\" (\"_valid_from\");", h, h);
+        strbuf_addf(&b,
                     "CREATE INDEX \"%s_to\" ON \"%s\" (\"_valid_to\") "
                     "WHERE \"_valid_to\" IS NOT NULL;",
                     h, h);
         /* a table from before history existed: its rows are the first versions */
-        history_add(&b, "INSERT INTO \"%s\" (", h);
+        strbuf_addf(&b, "INSERT INTO \"%s\" (", h);
         for (size_t i = 0; i < t.count; i++)
-            history_add(&b, "\"%s\", ", t.items[i].name);
-        history_add(&b, "\"_valid_from\") SELECT ");
+            strbuf_addf(&b, "\"%s\", ", t.items[i].name);
+        strbuf_addf(&b, "\"_valid_from\") SELECT ");
         for (size_t i = 0; i < t.count; i++)
-            history_add(&b, "\"%s\", ", t.items[i].name);
-        history_add(&b, "0 FROM \"%s\"", table);
+            strbuf_addf(&b, "\"%s\", ", t.items[i].name);
+        strbuf_addf(&b, "0 FROM \"%s\"", table);
         if (history_exec(sdb, &b, NULL, err) < 0)
             goto done;
         log_info("history_created table=%s.%s", sdb->domain, table);
@@ -243,7 +206,7 @@ int history_sync(struct silver_db *sdb, const char *table, char err[ERROR_MAX])
         for (size_t i = 0; i < t.count; i++) {
             if (history_find(&hc, t.items[i].name) != NULL)
                 continue;
-            history_add(&b, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s", h, t.items[i].name,
+            strbuf_addf(&b, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s", h, t.items[i].name,
                         t.items[i].type);
             if (history_exec(sdb, &b, NULL, err) < 0)
                 goto done;
@@ -260,8 +223,8 @@ done:
 int history_cleanup(struct silver_db *sdb, const char *table, int64_t snapshot_id,
                     char err[ERROR_MAX])
 {
-    struct history_sql b = {0};
-    history_add(&b,
+    struct strbuf b = {0};
+    strbuf_addf(&b,
                 "DELETE FROM \"_h_%s\" WHERE \"_valid_from\" = %" PRId64
                 " AND \"_valid_to\" = %" PRId64,
                 table, snapshot_id, snapshot_id);
@@ -277,7 +240,7 @@ int history_diff(struct silver_db *sdb, const char *table, int64_t snapshot_id,
     char h[NAMES_MAX + 4];
     snprintf(h, sizeof h, "_h_%s", table);
     struct history_cols t = {0}, hc = {0};
-    struct history_sql b = {0};
+    struct strbuf b = {0};
     int64_t closed = 0, added = 0, both = 0;
     int rc = -1;
     if (history_columns(sdb, table, &t, err) < 0 || history_columns(sdb, h, &hc, err) < 0)
@@ -287,47 +250,47 @@ int history_diff(struct silver_db *sdb, const char *table, int64_t snapshot_id,
         goto done;
     }
     /* close every current version that the table no longer has as it is */
-    history_add(&b, "UPDATE \"%s\" SET \"_valid_to\" = %" PRId64 " WHERE \"_valid_to\" IS NULL",
+    strbuf_addf(&b, "UPDATE \"%s\" SET \"_valid_to\" = %" PRId64 " WHERE \"_valid_to\" IS NULL",
                 h, snapshot_id);
     if (t.count > 0) {
-        history_add(&b, " AND NOT (EXISTS (SELECT 1 FROM \"%s\" WHERE ", table);
+        strbuf_addf(&b, " AND NOT (EXISTS (SELECT 1 FROM \"%s\" WHERE ", table);
         history_key(&b, &t, table, h);
         for (size_t i = 0; i < t.count; i++)
             if (!history_is_meta(t.items[i].name))
-                history_add(&b, " AND \"%s\".\"%s\" IS \"%s\".\"%s\"", table, t.items[i].name, h,
+                strbuf_addf(&b, " AND \"%s\".\"%s\" IS \"%s\".\"%s\"", table, t.items[i].name, h,
                             t.items[i].name);
-        history_add(&b, ")");
+        strbuf_addf(&b, ")");
         for (size_t i = 0; i < hc.count; i++)
             if (!history_is_meta(hc.items[i].name) && !history_is_validity(hc.items[i].name) &&
                 history_find(&t, hc.items[i].name) == NULL)
-                history_add(&b, " AND \"%s\".\"%s\" IS NULL", h, hc.items[i].name);
-        history_add(&b, ")");
+                strbuf_addf(&b, " AND \"%s\".\"%s\" IS NULL", h, hc.items[i].name);
+        strbuf_addf(&b, ")");
     }
     if (history_exec(sdb, &b, &closed, err) < 0)
         goto done;
     if (t.count > 0) {
         /* add a version for every row without a current one */
-        history_add(&b, "INSERT INTO \"%s\" (", h);
+        strbuf_addf(&b, "INSERT INTO \"%s\" (", h);
         for (size_t i = 0; i < t.count; i++)
-            history_add(&b, "\"%s\", ", t.items[i].name);
-        history_add(&b, "\"_valid_from\") SELECT ");
+            strbuf_addf(&b, "\"%s\", ", t.items[i].name);
+        strbuf_addf(&b, "\"_valid_from\") SELECT ");
         for (size_t i = 0; i < t.count; i++)
-            history_add(&b, "\"%s\", ", t.items[i].name);
-        history_add(&b, "%" PRId64 " FROM \"%s\" WHERE NOT EXISTS (SELECT 1 FROM \"%s\" WHERE ",
+            strbuf_addf(&b, "\"%s\", ", t.items[i].name);
+        strbuf_addf(&b, "%" PRId64 " FROM \"%s\" WHERE NOT EXISTS (SELECT 1 FROM \"%s\" WHERE ",
                     snapshot_id, table, h);
-        history_add(&b, "\"%s\".\"_valid_to\" IS NULL AND ", h);
+        strbuf_addf(&b, "\"%s\".\"_valid_to\" IS NULL AND ", h);
         history_key(&b, &t, h, table);
-        history_add(&b, ")");
+        strbuf_addf(&b, ")");
         if (history_exec(sdb, &b, &added, err) < 0)
             goto done;
         /* keys both closed and added are updates */
-        history_add(&b,
+        strbuf_addf(&b,
                     "SELECT count(*) FROM \"%s\" AS n WHERE n.\"_valid_from\" = %" PRId64
                     " AND EXISTS (SELECT 1 FROM \"%s\" AS p WHERE p.\"_valid_to\" = %" PRId64
                     " AND ",
                     h, snapshot_id, h, snapshot_id);
         history_key(&b, &t, "p", "n");
-        history_add(&b, ")");
+        strbuf_addf(&b, ")");
         if (b.failed) {
             error_set(err, "out of memory");
             goto done;
@@ -343,7 +306,7 @@ int history_diff(struct silver_db *sdb, const char *table, int64_t snapshot_id,
             goto done;
         }
         free(b.s);
-        b = (struct history_sql){0};
+        b = (struct strbuf){0};
     }
     if (history_cleanup(sdb, table, snapshot_id, err) < 0)
         goto done;
@@ -392,20 +355,20 @@ static int history_restore(struct silver_db *sdb, const char *table, int64_t sna
                            int64_t *rows, char err[ERROR_MAX])
 {
     struct history_cols t = {0};
-    struct history_sql b = {0};
+    struct strbuf b = {0};
     int rc = -1;
     if (history_columns(sdb, table, &t, err) < 0)
         goto done;
-    history_add(&b, "DELETE FROM \"%s\"", table);
+    strbuf_addf(&b, "DELETE FROM \"%s\"", table);
     if (history_exec(sdb, &b, NULL, err) < 0)
         goto done;
-    history_add(&b, "INSERT INTO \"%s\" (", table);
+    strbuf_addf(&b, "INSERT INTO \"%s\" (", table);
     for (size_t i = 0; i < t.count; i++)
-        history_add(&b, "%s\"%s\"", i ? ", " : "", t.items[i].name);
-    history_add(&b, ") SELECT ");
+        strbuf_addf(&b, "%s\"%s\"", i ? ", " : "", t.items[i].name);
+    strbuf_addf(&b, ") SELECT ");
     for (size_t i = 0; i < t.count; i++)
-        history_add(&b, "%s\"%s\"", i ? ", " : "", t.items[i].name);
-    history_add(&b,
+        strbuf_addf(&b, "%s\"%s\"", i ? ", " : "", t.items[i].name);
+    strbuf_addf(&b,
                 " FROM \"_h_%s\" WHERE \"_valid_from\" <= %" PRId64
                 " AND (\"_valid_to\" IS NULL OR \"_valid_to\" > %" PRId64 ")",
                 table, snapshot, snapshot);
@@ -424,16 +387,16 @@ static int history_restore(struct silver_db *sdb, const char *table, int64_t sna
     if (dtable < 0)
         goto done;
     if (dtable > 0) {
-        history_add(&b, "DELETE FROM \"%s\" WHERE EXISTS (SELECT 1 FROM \"%s\" WHERE ", d, table);
+        strbuf_addf(&b, "DELETE FROM \"%s\" WHERE EXISTS (SELECT 1 FROM \"%s\" WHERE ", d, table);
         bool first = true;
         for (size_t i = 0; i < t.count; i++) {
             if (t.items[i].pk <= 0)
                 continue;
-            history_add(&b, "%s\"%s\".\"%s\" IS \"%s\".\"%s\"", first ? "" : " AND ", table,
+            strbuf_addf(&b, "%s\"%s\".\"%s\" IS \"%s\".\"%s\"", first ? "" : " AND ", table,
                         t.items[i].name, d, t.items[i].name);
             first = false;
         }
-        history_add(&b, ")");
+        strbuf_addf(&b, ")");
         int64_t cleared = 0;
         if (history_exec(sdb, &b, &cleared, err) < 0)
             goto done;

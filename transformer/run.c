@@ -45,6 +45,7 @@
 #include "event.h"
 #include "layout.h"
 #include "log.h"
+#include "strbuf.h"
 #include "names.h"
 #include "timeutil.h"
 #include "transformer.h"
@@ -338,52 +339,16 @@ static int run_check_query(sqlite3 *db, const char *sql, char **body, struct run
     return 0;
 }
 
-/* Growable SQL text for statements built from checked identifiers. */
-struct run_text {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
 
-static void run_text_add(struct run_text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void run_text_add(struct run_text *t, const char *fmt, ...)
-{
-    if (t->oom)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    va_list ap2;
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (n >= 0 && cap < t->len + (size_t)n + 1)
-            cap *= 2;
-        char *p = n < 0 ? NULL : realloc(t->s, cap);
-        if (p == NULL) {
-            t->oom = true;
-            va_end(ap2);
-            return;
-        }
-        t->s = p;
-        t->cap = cap;
-    }
-    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap2);
-    va_end(ap2);
-    t->len += (size_t)n;
-}
-
-static int run_text_exec(sqlite3 *db, struct run_text *t, char err[ERROR_MAX], const char *what)
+/* Run SQL text built from checked identifiers, then empty the buffer. */
+static int run_text_exec(sqlite3 *db, struct strbuf *t, char err[ERROR_MAX], const char *what)
 {
     int rc;
-    if (t->oom)
+    if (t->failed)
         rc = error_set(err, "out of memory");
     else
         rc = run_exec(db, t->s, err, what);
-    free(t->s);
-    memset(t, 0, sizeof *t);
+    strbuf_free(t);
     return rc;
 }
 
@@ -490,13 +455,13 @@ static int run_ensure_unique_index(sqlite3 *db, const char *table, char keys[][N
         return run_db_error(db, err, "read unique index");
     if (seen == nkeys && same)
         return 0;
-    struct run_text t = {0};
+    struct strbuf t = {0};
     if (seen > 0)
-        run_text_add(&t, "DROP INDEX main.\"%s\"; ", index);
-    run_text_add(&t, "CREATE UNIQUE INDEX main.\"%s\" ON \"%s\" (", index, table);
+        strbuf_addf(&t, "DROP INDEX main.\"%s\"; ", index);
+    strbuf_addf(&t, "CREATE UNIQUE INDEX main.\"%s\" ON \"%s\" (", index, table);
     for (size_t i = 0; i < nkeys; i++)
-        run_text_add(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
-    run_text_add(&t, ")");
+        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    strbuf_addf(&t, ")");
     if (run_text_exec(db, &t, err, "create the unique index") < 0) {
         char msg[ERROR_MAX];
         snprintf(msg, sizeof msg, "%s", err);
@@ -522,13 +487,13 @@ static int run_write_overwrite(sqlite3 *db, const char *table, const char *body,
         return -1;
     char tmp[NAMES_MAX + 8];
     snprintf(tmp, sizeof tmp, "_tmp_%s", table);
-    struct run_text t = {0};
-    run_text_add(&t, "DROP TABLE IF EXISTS main.\"%s\"; CREATE TABLE main.\"%s\" AS\n%s\n;", tmp,
+    struct strbuf t = {0};
+    strbuf_addf(&t, "DROP TABLE IF EXISTS main.\"%s\"; CREATE TABLE main.\"%s\" AS\n%s\n;", tmp,
                  tmp, body);
     if (run_text_exec(db, &t, err, "run the query") < 0 ||
         run_count_rows(db, tmp, inserted, err) < 0)
         return -1;
-    run_text_add(&t, "DROP TABLE IF EXISTS main.\"%s\"; ALTER TABLE main.\"%s\" RENAME TO \"%s\";",
+    strbuf_addf(&t, "DROP TABLE IF EXISTS main.\"%s\"; ALTER TABLE main.\"%s\" RENAME TO \"%s\";",
                  table, tmp, table);
     return run_text_exec(db, &t, err, "replace the gold table");
 }
@@ -541,16 +506,16 @@ static int run_write_rows(sqlite3 *db, const char *table, const char *body,
     *inserted = *updated = 0;
     if (run_table_exists(db, table, &exists, err) < 0)
         return -1;
-    struct run_text t = {0};
+    struct strbuf t = {0};
     if (!exists && unique_key[0] == '\0') {
-        run_text_add(&t, "CREATE TABLE main.\"%s\" AS\n%s\n;", table, body);
+        strbuf_addf(&t, "CREATE TABLE main.\"%s\" AS\n%s\n;", table, body);
         if (run_text_exec(db, &t, err, "run the query") < 0)
             return -1;
         return run_count_rows(db, table, inserted, err);
     }
     if (!exists) {
         /* the first upsert: the table takes the query's shape, then the index */
-        run_text_add(&t, "CREATE TABLE main.\"%s\" AS SELECT * FROM (\n%s\n) LIMIT 0;", table,
+        strbuf_addf(&t, "CREATE TABLE main.\"%s\" AS SELECT * FROM (\n%s\n) LIMIT 0;", table,
                      body);
         if (run_text_exec(db, &t, err, "create the gold table") < 0)
             return -1;
@@ -572,16 +537,16 @@ static int run_write_rows(sqlite3 *db, const char *table, const char *body,
             return -1;
         }
     }
-    run_text_add(&t, "INSERT INTO main.\"%s\" (", table);
+    strbuf_addf(&t, "INSERT INTO main.\"%s\" (", table);
     for (size_t i = 0; i < cols->count; i++)
-        run_text_add(&t, "%s\"%s\"", i ? ", " : "", cols->names[i]);
-    run_text_add(&t, ") SELECT * FROM (\n%s\n)", body);
+        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", cols->names[i]);
+    strbuf_addf(&t, ") SELECT * FROM (\n%s\n)", body);
     if (nkeys > 0) {
         /* "WHERE true" resolves the parsing ambiguity between a join's ON and ON CONFLICT */
-        run_text_add(&t, " WHERE true ON CONFLICT (");
+        strbuf_addf(&t, " WHERE true ON CONFLICT (");
         for (size_t i = 0; i < nkeys; i++)
-            run_text_add(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
-        run_text_add(&t, ") DO ");
+            strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+        strbuf_addf(&t, ") DO ");
         size_t set = 0;
         for (size_t i = 0; i < cols->count; i++) {
             bool is_key = false;
@@ -589,11 +554,11 @@ static int run_write_rows(sqlite3 *db, const char *table, const char *body,
                 is_key = strcasecmp(keys[k], cols->names[i]) == 0;
             if (is_key)
                 continue;
-            run_text_add(&t, "%s\"%s\" = excluded.\"%s\"", set++ ? ", " : "UPDATE SET ",
+            strbuf_addf(&t, "%s\"%s\" = excluded.\"%s\"", set++ ? ", " : "UPDATE SET ",
                          cols->names[i], cols->names[i]);
         }
         if (set == 0)
-            run_text_add(&t, "NOTHING");
+            strbuf_addf(&t, "NOTHING");
     }
     free(keys);
     if (run_text_exec(db, &t, err, "run the query") < 0)
@@ -637,7 +602,7 @@ static int run_write_append(sqlite3 *db, const char *table, const char *body,
             memcpy(kept.names[kept.count++], cols->names[i], NAMES_MAX);
     char(*keys)[NAMES_MAX] = calloc(cols->count, sizeof *keys);
     size_t nkeys = 0;
-    struct run_text t = {0}, rows = {0};
+    struct strbuf t = {0}, rows = {0};
     int rc = -1;
     if (keys == NULL) {
         error_set(err, "out of memory");
@@ -645,28 +610,28 @@ static int run_write_append(sqlite3 *db, const char *table, const char *body,
     }
     if (run_key_columns(unique_key, &kept, keys, kept.count, &nkeys, err) < 0)
         goto done;
-    run_text_add(&t, "DROP TABLE IF EXISTS temp.\"_run_rows\"; CREATE TEMP TABLE \"_run_rows\" AS "
+    strbuf_addf(&t, "DROP TABLE IF EXISTS temp.\"_run_rows\"; CREATE TEMP TABLE \"_run_rows\" AS "
                      "SELECT * FROM (\n%s\n);", body);
     if (run_text_exec(db, &t, err, "run the query") < 0)
         goto done;
-    run_text_add(&rows, "SELECT ");
+    strbuf_addf(&rows, "SELECT ");
     for (size_t i = 0; i < kept.count; i++)
-        run_text_add(&rows, "%s\"%s\"", i ? ", " : "", kept.names[i]);
-    run_text_add(&rows, " FROM temp.\"_run_rows\" WHERE NOT coalesce(\"%s\", 0)",
+        strbuf_addf(&rows, "%s\"%s\"", i ? ", " : "", kept.names[i]);
+    strbuf_addf(&rows, " FROM temp.\"_run_rows\" WHERE NOT coalesce(\"%s\", 0)",
                  cols->names[del]);
-    if (rows.oom) {
+    if (rows.failed) {
         error_set(err, "out of memory");
         goto done;
     }
     if (run_write_rows(db, table, rows.s, &kept, unique_key, inserted, updated, err) < 0)
         goto done;
-    run_text_add(&t, "DELETE FROM main.\"%s\" WHERE (", table);
+    strbuf_addf(&t, "DELETE FROM main.\"%s\" WHERE (", table);
     for (size_t i = 0; i < nkeys; i++)
-        run_text_add(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
-    run_text_add(&t, ") IN (SELECT ");
+        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    strbuf_addf(&t, ") IN (SELECT ");
     for (size_t i = 0; i < nkeys; i++)
-        run_text_add(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
-    run_text_add(&t, " FROM temp.\"_run_rows\" WHERE coalesce(\"%s\", 0))", cols->names[del]);
+        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    strbuf_addf(&t, " FROM temp.\"_run_rows\" WHERE coalesce(\"%s\", 0))", cols->names[del]);
     if (run_text_exec(db, &t, err, "delete the _delete rows") < 0)
         goto done;
     *deleted = sqlite3_changes64(db);

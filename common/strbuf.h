@@ -1,0 +1,23 @@
+/* strbuf.h - a growable, NUL-terminated string for building SQL and other
+ * text with printf-style appends. An append that cannot allocate marks the
+ * buffer failed and later appends do nothing, so callers check once, at the
+ * end, instead of after every piece. The buffer owns s; strbuf_free releases it. */
+#ifndef LAKEHOUSE_STRBUF_H
+#define LAKEHOUSE_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strbuf {
+    char *s;      /* NULL until the first append */
+    size_t len;
+    size_t cap;
+    bool failed;  /* an append ran out of memory */
+};
+
+/* Append printf-style text. */
+void strbuf_addf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Free the text and reset the buffer to empty (reusable). */
+void strbuf_free(struct strbuf *b);
+
+#endif
