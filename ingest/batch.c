@@ -289,22 +289,33 @@ static int batch_decode_json(struct batch_run *run, const char *body, size_t len
     return 0;
 }
 
+/* Open a msgpack body (an array of maps) and check its record count against
+ * batch_max_records; -1 with the batch refused (reply filled) otherwise. */
+static int batch_open_msgpack(struct batch_run *run, const char *body, size_t len,
+                              struct mpjson_reader *r, uint32_t *count)
+{
+    char err[ERROR_MAX];
+    if (mpjson_open(r, body, len, count, err) < 0) {
+        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED, "%s", err);
+        return -1;
+    }
+    if (*count > (uint64_t)run->ctx->cfg->batch_max_records) {
+        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                         "batch has %" PRIu32 " records, more than batch_max_records (%" PRId64
+                         "); split it",
+                         *count, run->ctx->cfg->batch_max_records);
+        return -1;
+    }
+    return 0;
+}
+
 static int batch_decode_msgpack(struct batch_run *run, const char *body, size_t len)
 {
     struct mpjson_reader r;
     uint32_t count;
     char err[ERROR_MAX];
-    if (mpjson_open(&r, body, len, &count, err) < 0) {
-        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED, "%s", err);
+    if (batch_open_msgpack(run, body, len, &r, &count) < 0)
         return -1;
-    }
-    if (count > (uint64_t)run->ctx->cfg->batch_max_records) {
-        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
-                         "batch has %" PRIu32 " records, more than batch_max_records (%" PRId64
-                         "); split it",
-                         count, run->ctx->cfg->batch_max_records);
-        return -1;
-    }
     for (;;) {
         json_t *record;
         const char *raw;
@@ -601,17 +612,8 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
     struct mpjson_reader r;
     uint32_t count;
     char err[ERROR_MAX];
-    if (mpjson_open(&r, body, len, &count, err) < 0) {
-        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED, "%s", err);
+    if (batch_open_msgpack(run, body, len, &r, &count) < 0)
         return -1;
-    }
-    if (count > (uint64_t)run->ctx->cfg->batch_max_records) {
-        batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
-                         "batch has %" PRIu32 " records, more than batch_max_records (%" PRId64
-                         "); split it",
-                         count, run->ctx->cfg->batch_max_records);
-        return -1;
-    }
     json_t *values_stack[BATCH_VALUES_STACK];
     json_t **values = NULL;
     if (batch_values_open(run, schema, values_stack, &values) < 0)

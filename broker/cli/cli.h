@@ -55,6 +55,16 @@ void cli_publish(struct cli *cli, const struct event *ev);
  * endpoints: true, ZeroMQ will tell). */
 bool cli_endpoint_present(const char *endpoint);
 
+/* A subcommand of a command group ("endpoint create", "job run"). */
+struct cli_subcommand {
+    const char *name;
+    int (*run)(struct cli *cli, int argc, char **argv); /* argv[0] is the subcommand */
+};
+/* Run the subcommand named by argv[1] from the NULL-terminated table; print
+ * usage for help or a missing one, an error naming group for an unknown one. */
+int cli_dispatch(struct cli *cli, int argc, char **argv, const char *group, const char *usage,
+                 const struct cli_subcommand *table);
+
 /* control.c: fill req->domain (and req->name) from a DOMAIN or DOMAIN/TABLE
  * argument; -1 after printing the error. */
 int cli_control_scope(const char *target, struct control_request *req);

@@ -47,3 +47,24 @@ int cli_control_call(struct cli *cli, const char *endpoint, const char *who,
     }
     return CLI_OK;
 }
+
+int cli_dispatch(struct cli *cli, int argc, char **argv, const char *group, const char *usage,
+                 const struct cli_subcommand *table)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    const char *sub = argv[1];
+    for (const struct cli_subcommand *c = table; c->name != NULL; c++) {
+        if (strcmp(sub, c->name) == 0)
+            return c->run(cli, argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    cli_error("unknown %s command '%s'", group, sub);
+    fputs(usage, stderr);
+    return CLI_USAGE;
+}

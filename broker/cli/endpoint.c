@@ -288,24 +288,9 @@ static int endpoint_delete(struct cli *cli, int argc, char **argv)
 
 int cli_endpoint(struct cli *cli, int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(endpoint_usage, stderr);
-        return CLI_USAGE;
-    }
-    const char *sub = argv[1];
-    if (strcmp(sub, "create") == 0)
-        return endpoint_create(cli, argc - 1, argv + 1);
-    if (strcmp(sub, "list") == 0)
-        return endpoint_list(cli, argc - 1, argv + 1);
-    if (strcmp(sub, "show") == 0)
-        return endpoint_show(cli, argc - 1, argv + 1);
-    if (strcmp(sub, "delete") == 0)
-        return endpoint_delete(cli, argc - 1, argv + 1);
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-        fputs(endpoint_usage, stdout);
-        return CLI_OK;
-    }
-    cli_error("unknown endpoint command '%s'", sub);
-    fputs(endpoint_usage, stderr);
-    return CLI_USAGE;
+    static const struct cli_subcommand commands[] = {
+        {"create", endpoint_create}, {"list", endpoint_list}, {"show", endpoint_show},
+        {"delete", endpoint_delete}, {NULL, NULL},
+    };
+    return cli_dispatch(cli, argc, argv, "endpoint", endpoint_usage, commands);
 }

@@ -365,26 +365,9 @@ static int job_executions(struct cli *cli, int argc, char **argv)
 
 int cli_job(struct cli *cli, int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(job_usage, stderr);
-        return CLI_USAGE;
-    }
-    const char *sub = argv[1];
-    if (strcmp(sub, "add") == 0)
-        return job_add(cli, argc - 1, argv + 1);
-    if (strcmp(sub, "list") == 0)
-        return job_list(cli, argc - 1, argv + 1);
-    if (strcmp(sub, "show") == 0)
-        return job_show(cli, argc - 1, argv + 1);
-    if (strcmp(sub, "run") == 0)
-        return job_run(cli, argc - 1, argv + 1);
-    if (strcmp(sub, "executions") == 0)
-        return job_executions(cli, argc - 1, argv + 1);
-    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
-        fputs(job_usage, stdout);
-        return CLI_OK;
-    }
-    cli_error("unknown job command '%s'", sub);
-    fputs(job_usage, stderr);
-    return CLI_USAGE;
+    static const struct cli_subcommand commands[] = {
+        {"add", job_add}, {"list", job_list}, {"show", job_show}, {"run", job_run},
+        {"executions", job_executions}, {NULL, NULL},
+    };
+    return cli_dispatch(cli, argc, argv, "job", job_usage, commands);
 }
