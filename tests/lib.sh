@@ -98,6 +98,11 @@ stop_group() {
     return $rc
 }
 
+# Every sqlite3 the tests run waits for locks instead of failing at once: a reader that
+# opens a WAL database while its last writer connection closes (and checkpoints) gets
+# SQLITE_BUSY, which without a timeout reads as an empty answer.
+sqlite3() { command sqlite3 -cmd ".timeout 10000" "$@"; }
+
 # sql_silver DOMAIN SQL  /  sql_gold DOMAIN SQL : read a database directly with sqlite3.
 sql_silver() { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/silver/$1.db?mode=ro" "$2"; }
 sql_gold()   { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/$1.db?mode=ro" "$2"; }
