@@ -24,6 +24,7 @@
 #include "files.h"
 #include "fsutil.h"
 #include "ingest.h"
+#include "jsonsplit.h"
 #include "layout.h"
 #include "log.h"
 #include "names.h"
@@ -729,43 +730,22 @@ static int landing_next_json(struct landing_reader *r, char err[ERROR_MAX])
     ungetc(c, r->in);
     uint64_t start_line = r->line + 1;
     r->rec.len = 0;
-    bool in_str = false, esc = false;
-    int depth = 0;
+    struct jsonsplit split;
+    jsonsplit_reset(&split);
     for (;;) {
         c = landing_json_getc(r);
         if (c == EOF)
             return error_set(err, "line %" PRIu64 ": unexpected end of file inside the element "
                                   "starting at line %" PRIu64,
                              r->line + 1, start_line);
-        bool end_after = false;
-        if (in_str) {
-            if (esc)
-                esc = false;
-            else if (c == '\\')
-                esc = true;
-            else if (c == '"') {
-                in_str = false;
-                end_after = depth == 0;
-            }
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0) {
-                ungetc(c, r->in);
-                if (c == '\n')
-                    r->line--;
-                break;
-            }
-            depth--;
-            end_after = depth == 0;
-        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+        enum jsonsplit_result step = jsonsplit_step(&split, c);
+        if (step == JSONSPLIT_OUTSIDE) {
             ungetc(c, r->in);
             if (c == '\n')
                 r->line--;
             break;
         }
+        bool end_after = step == JSONSPLIT_LAST;
         if (r->rec.len >= r->max)
             return error_set(err, "line %" PRIu64 ": record larger than batch_max_bytes (%zu)",
                              start_line, r->max);

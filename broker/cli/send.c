@@ -34,6 +34,7 @@
 #include "cli.h"
 #include "csv.h"
 #include "curve.h"
+#include "jsonsplit.h"
 #include "protocol.h"
 
 #define CLI_SEND_REASONS 20
@@ -338,9 +339,8 @@ static int send_next_json(struct send_input *in, struct sbuf *rec, size_t cap,
     in->where = r->line + 1;
     size_t raw_cap = cap * CLI_SEND_JSON_SLACK;
     bool too_big = false;
-    bool in_str = false;
-    bool esc = false;
-    int depth = 0;
+    struct jsonsplit split;
+    jsonsplit_reset(&split);
     for (;;) {
         c = sreader_peek(r);
         if (c < 0) {
@@ -349,28 +349,10 @@ static int send_next_json(struct send_input *in, struct sbuf *rec, size_t cap,
             return error_set(err, "%s: unexpected end of input inside the element at line %llu",
                              in->name, (unsigned long long)in->where);
         }
-        bool end_after = false;
-        if (in_str) {
-            if (esc)
-                esc = false;
-            else if (c == '\\')
-                esc = true;
-            else if (c == '"') {
-                in_str = false;
-                end_after = depth == 0;
-            }
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0)
-                break; /* the array's own ']' after a scalar */
-            depth--;
-            end_after = depth == 0;
-        } else if (depth == 0 && (c == ',' || send_is_blank(c))) {
+        enum jsonsplit_result step = jsonsplit_step(&split, c);
+        if (step == JSONSPLIT_OUTSIDE)
             break;
-        }
+        bool end_after = step == JSONSPLIT_LAST;
         if (!too_big) {
             char ch = (char)c;
             if (rec->len + 1 > raw_cap)
