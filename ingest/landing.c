@@ -511,21 +511,25 @@ static int landing_resolve(struct landing *l, const struct landing_intent *in, c
     snprintf(suffix, sizeof suffix, "\"_batch_id\":\"%s\"}\n", in->id);
     bool partial = false;
     int committed = 0;
-    if (in->spool_after > in->spool_before) {
+    bool spool_lines = in->spool_after > in->spool_before;
+    if (spool_lines) {
         int fd = open(spool, O_RDWR | O_CLOEXEC);
         if (fd < 0 && errno != ENOENT)
             return error_set(err, "open %s: %s", spool, strerror(errno));
         if (fd < 0) {
             /* Sealed since (or never created): look in its bronze file. */
             committed = landing_sealed_has(l, in, suffix, err);
-            return committed;
+            if (committed != 0)
+                return committed;
         }
         struct stat st;
-        if (fstat(fd, &st) < 0) {
+        if (fd >= 0 && fstat(fd, &st) < 0) {
             close(fd);
             return error_set(err, "stat %s: %s", spool, strerror(errno));
         }
-        if (st.st_size >= in->spool_after && landing_ends_at(fd, in->spool_after, suffix)) {
+        if (fd < 0) {
+            /* not committed: only its rejected lines may be there */
+        } else if (st.st_size >= in->spool_after && landing_ends_at(fd, in->spool_after, suffix)) {
             committed = 1;
         } else if (st.st_size > in->spool_before) {
             int ours = landing_line_ends_with(fd, in->spool_before, st.st_size, suffix);
@@ -552,12 +556,15 @@ static int landing_resolve(struct landing *l, const struct landing_intent *in, c
                 return -1;
             }
         }
-        close(fd);
-        if (committed || !partial)
+        if (fd >= 0)
+            close(fd);
+        if (committed)
             return committed;
     }
-    /* Rejected lines: with spool lines, cut only after a cut spool; without,
-     * the rejected file alone decides. */
+    /* Rejected lines are made durable before the spool lines (spool.c): with
+     * spool lines, the chunk is not committed here, so its rejected lines
+     * (all or some of them) are cut; without, the rejected file alone
+     * decides. */
     if (in->rejected_after <= in->rejected_before)
         return 0;
     int fd = open(rejected, O_RDWR | O_CLOEXEC);
@@ -569,7 +576,7 @@ static int landing_resolve(struct landing *l, const struct landing_intent *in, c
         rc = error_set(err, "stat %s: %s", rejected, strerror(errno));
     } else if (st.st_size > in->rejected_before &&
                landing_rejected_line_is(fd, in->rejected_before, in->id)) {
-        if (!partial && st.st_size >= in->rejected_after) {
+        if (!spool_lines && st.st_size >= in->rejected_after) {
             rc = 1;
         } else if (ftruncate(fd, in->rejected_before) < 0 || fdatasync(fd) < 0) {
             rc = error_set(err, "truncate %s: %s", rejected, strerror(errno));

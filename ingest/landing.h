@@ -44,9 +44,9 @@
  * crash is resolved from the spool (or, if it was sealed since, its bronze
  * file): the chunk's last line there means committed (the file row advances);
  * a partial chunk is cut off the spool and the rejected file; nothing means
- * not committed. So a crash at any point neither loses nor repeats a record
- * in bronze. The one gap: a kill between the spool write and the rejected
- * write of the same chunk may lose that chunk's rejected/ lines.
+ * not committed (its rejected lines, written and synced before the spool
+ * lines, are cut too). So a crash at any point neither loses nor repeats a
+ * record in bronze or in rejected/.
  *
  * Memory: one chunk body, one record, a queue of at most LANDING_QUEUE_MAX
  * names (beyond it a rescan is scheduled instead). */

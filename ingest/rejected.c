@@ -186,3 +186,15 @@ void rejected_rollback(struct rejected_file *f)
     }
     f->written = f->synced;
 }
+
+void rejected_cut(struct rejected_file *f, off_t size)
+{
+    if (f->fd < 0 || size > f->written)
+        return;
+    if (ftruncate(f->fd, size) < 0 || fdatasync(f->fd) < 0) {
+        log_error("rejected_cut_failed date=%s reason=\"%s\"", f->date, strerror(errno));
+        rejected_file_close(f);
+        return;
+    }
+    f->written = f->synced = size;
+}

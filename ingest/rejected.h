@@ -11,8 +11,9 @@
  * msgpack body and could not be converted), "record_base64" holds the raw
  * bytes in base64 instead of "record".
  * The lines of a group are written with one write() and made durable by the
- * same group commit as the spool (spool.c calls write/sync/rollback), so a
- * partial reply is sent only when its rejected lines are on disk too. A torn
+ * same group commit as the spool (spool.c calls write/sync/cut), before the
+ * spool lines, so a partial reply is sent only when its rejected lines are on
+ * disk too, and a spool line on disk means its rejected lines are. A torn
  * last line left by a crash is cut when the file is next opened. */
 #ifndef INGEST_REJECTED_H
 #define INGEST_REJECTED_H
@@ -50,5 +51,8 @@ int rejected_write(struct rejected_file *f, const char *data_dir, const char *do
 int rejected_sync(struct rejected_file *f, char err[ERROR_MAX]);
 /* Undo writes since the last sync (best effort; logged on failure). */
 void rejected_rollback(struct rejected_file *f);
+/* Cut the open file back to size, durably: lines already synced whose
+ * batch then failed to commit (best effort; logged on failure). */
+void rejected_cut(struct rejected_file *f, off_t size);
 
 #endif

@@ -316,31 +316,39 @@ static void spool_discard_empty(struct spool_table *t)
 
 static int spool_commit_table(struct spool_set *set, struct spool_table *t, char err[ERROR_MAX])
 {
+    /* Rejected lines are written and synced before the spool lines: the
+     * spool line is what marks a landing/ chunk as committed (landing.c
+     * resolves a chunk left in doubt from it), so once it exists, its
+     * chunk's rejected lines exist too. */
     bool created = false;
-    if (t->pending.len > 0) {
-        if (t->fd < 0) {
-            if (spool_create(set, t, err) < 0)
-                return -1;
-            created = true;
-        }
-        if (fsutil_write_all(t->fd, t->pending.data, t->pending.len, err) < 0) {
-            error_prefix(err, "spool %s", t->path);
-            goto fail;
-        }
-    }
+    bool rejected_synced = false;
+    off_t rejected_start = 0;
     if (t->rejected.len > 0) {
         char date[16];
         timeutil_format_date(timeutil_now_ms(), date);
         if (rejected_write(&t->rejected_file, set->data_dir, t->domain, t->endpoint, date,
                            t->rejected.data, t->rejected.len, err) < 0)
             goto fail;
+        rejected_start = t->rejected_file.written - (off_t)t->rejected.len;
+        if (rejected_sync(&t->rejected_file, err) < 0)
+            goto fail;
+        rejected_synced = true;
     }
-    if (t->pending.len > 0 && fdatasync(t->fd) < 0) {
-        error_set(err, "fdatasync %s: %s", t->path, strerror(errno));
-        goto fail;
+    if (t->pending.len > 0) {
+        if (t->fd < 0) {
+            if (spool_create(set, t, err) < 0)
+                goto fail;
+            created = true;
+        }
+        if (fsutil_write_all(t->fd, t->pending.data, t->pending.len, err) < 0) {
+            error_prefix(err, "spool %s", t->path);
+            goto fail;
+        }
+        if (fdatasync(t->fd) < 0) {
+            error_set(err, "fdatasync %s: %s", t->path, strerror(errno));
+            goto fail;
+        }
     }
-    if (rejected_sync(&t->rejected_file, err) < 0)
-        goto fail;
     t->size += t->pending.len;
     t->records += t->pending_records;
     if (t->pending_records > 0)
@@ -359,7 +367,10 @@ fail:
             t->seal_now = true;
         }
     }
-    rejected_rollback(&t->rejected_file);
+    if (rejected_synced)
+        rejected_cut(&t->rejected_file, rejected_start);
+    else
+        rejected_rollback(&t->rejected_file);
     return -1;
 }
 

@@ -54,6 +54,43 @@ for sc in "${scenarios[@]}"; do
     stop_group; rc=$?
     check_eq "scenario $s: group stops with status 0" 0 "$rc"
 done
+# Landing files with refused records: ingest dies right before a chunk's
+# write to the rejected file (scenario a), or right before its spool write,
+# its rejected lines already written and synced (scenario b). At restart the
+# chunk in doubt is resolved: every good record reaches silver once and every
+# refused one has exactly one line in rejected/ (none lost, none twice).
+landing_file() { # name: 1000 records, every 10th with a non-integer n
+    awk -v c="$1" 'BEGIN { for (i = 1; i <= 1000; i++)
+        printf "{\"rid\":\"%s-%d\",\"producer\":8,\"n\":%s}\n", c, i, (i % 10 == 0 ? "\"x\"" : i) }' \
+        >"$T/$1.ndjson"
+}
+landing_rejected() { cat "$LAKEHOUSE_DATA"/rejected/fault/events/*.ndjson 2>/dev/null |
+    jq -r "select(.batch_id // \"\" | startswith(\"landing-\")) | select(.record.rid | startswith(\"$1-\")) | .record.rid" |
+    sort | uniq | wc -l; }
+landing_rejected_lines() { cat "$LAKEHOUSE_DATA"/rejected/fault/events/*.ndjson 2>/dev/null |
+    grep -c "\"rid\":\"$1-"; }
+for sc in "a /rejected/fault/events/" "b /spool/fault/events/"; do
+    read -r name path <<<"$sc"
+    once="$T/fired.landing-$name"
+    landing_file "land$name"
+    FAULT_PROG=lakehouse-ingest FAULT_CALL=write FAULT_PATH=$path FAULT_AT=1 FAULT_MODE=exit \
+        FAULT_ONCE=$once LAKEHOUSE_BATCH_MAX_RECORDS=100 LD_PRELOAD="$SHIM" start_group ||
+        { fail "landing $name start" "$sc"; continue; }
+    mkdir -p "$LAKEHOUSE_DATA/landing/fault/events"
+    cp "$T/land$name.ndjson" "$LAKEHOUSE_DATA/landing/fault/events/.land$name.tmp"
+    mv "$LAKEHOUSE_DATA/landing/fault/events/.land$name.tmp" "$LAKEHOUSE_DATA/landing/fault/events/land$name.ndjson"
+    if wait_until 30 test -e "$once"; then fired=$((fired + 1)); pass "landing $name (ingest dies before its write to $path): fault fired"; else
+        fail "landing $name: fault fired" "the shim never acted"; fi
+    echo $(( $(cat "$T/total") + 900 )) >"$T/total"
+    check_final "$(cat "$T/total")" "landing $name"
+    wait_eq 30 100 landing_rejected "land$name" >/dev/null
+    check_eq "landing $name: every refused record in rejected/" 100 "$(landing_rejected "land$name")"
+    check_eq "landing $name: no refused record twice in rejected/" 100 "$(landing_rejected_lines "land$name")"
+    stop_group; rc=$?
+    check_eq "landing $name: group stops with status 0" 0 "$rc"
+done
+scenarios+=("landing a" "landing b")
+
 total=$(cat "$T/total")
 lost=$((total - $(sql_silver fault "SELECT count(DISTINCT rid) FROM events;")))
 dups=$(( $(silver_count) - $(sql_silver fault "SELECT count(DISTINCT rid) FROM events;") ))

@@ -3,8 +3,10 @@
  * Counts the calls of one kind in one program and acts at the Nth:
  *   FAULT_PROG   program name to act in (e.g. "lakehouse-ingest"); other
  *                programs are untouched
- *   FAULT_CALL   "sync" (fsync, fdatasync) or "rename" (rename, renameat,
- *                renameat2)
+ *   FAULT_CALL   "sync" (fsync, fdatasync), "rename" (rename, renameat,
+ *                renameat2) or "write" (write to a file whose path contains
+ *                FAULT_PATH, e.g. "/spool/": the process dies before that
+ *                write, after the writes and syncs that came before it)
  *   FAULT_AT     N: act at the Nth call of that kind (1-based)
  *   FAULT_MODE   "exit": _exit(137) before the call is made - the process
  *                dies between write and fsync, or between fsync and rename,
@@ -26,6 +28,7 @@
 
 static int shim_counter_sync;
 static int shim_counter_rename;
+static int shim_counter_write;
 
 /* 1 when this call is the one to act on. */
 static int shim_fires(const char *kind, int *counter)
@@ -104,4 +107,33 @@ int renameat(int fromfd, const char *from, int tofd, const char *to)
         return -1;
     }
     return real(fromfd, from, tofd, to);
+}
+
+/* Does fd name a file whose path contains FAULT_PATH? */
+static int shim_fd_matches(int fd)
+{
+    const char *want = getenv("FAULT_PATH");
+    const char *call = getenv("FAULT_CALL");
+    if (want == NULL || call == NULL || strcmp(call, "write") != 0)
+        return 0;
+    char link[64], path[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n <= 0)
+        return 0;
+    path[n] = '\0';
+    return strstr(path, want) != NULL;
+}
+
+ssize_t write(int fd, const void *buf, size_t count)
+{
+    static ssize_t (*real)(int, const void *, size_t);
+    if (real == NULL)
+        real = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+    if (fd > STDERR_FILENO && shim_fd_matches(fd) &&
+        shim_fires("write", &shim_counter_write)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return real(fd, buf, count);
 }
