@@ -215,6 +215,10 @@ static size_t sqlref_parse_at(const char *s, struct sqlref_at *at, char err[ERRO
     } else if (strncasecmp(s + 1, "scd2", 4) == 0 && !sqlref_is_ident_char((unsigned char)s[5])) {
         at->kind = SQLREF_AT_SCD2;
         return 5;
+    } else if (strncasecmp(s + 1, "expectations", 12) == 0 &&
+               !sqlref_is_ident_char((unsigned char)s[13])) {
+        at->kind = SQLREF_AT_EXPECTATIONS;
+        return 13;
     } else if (strncasecmp(s + 1, "changes", 7) == 0) {
         i = 8;
         size_t j = i;
@@ -254,7 +258,7 @@ static size_t sqlref_parse_at(const char *s, struct sqlref_at *at, char err[ERRO
         }
     }
     error_set(err, "invalid history suffix '%.40s': expected @<snapshot id>, @'<timestamp>', "
-                   "@changes(<from>[,<to>]) or @scd2",
+                   "@changes(<from>[,<to>]), @scd2 or @expectations",
               s);
     return 0;
 }

@@ -55,11 +55,19 @@ int sqlref_rewrite_main(const char *sql, enum sqlref_layer main_layer, const cha
  *                                          the changes since the job's last
  *                                          successful run (snapshot = -1 here)
  *   demo.silver.t@scd2                     every version with validity times
+ *   demo.silver.t@expectations             failures per expectation rule per
+ *                                          snapshot (data-quality counts)
  * sqlref_rewrite and sqlref_rewrite_main leave a suffix in the text as it is
  * (SQLite then reports a syntax error there); sqlref_rewrite_at hands each
  * reference with a suffix to a callback that returns the replacement text
  * (e.g. a subquery; query.c / timetravel.h). */
-enum sqlref_at_kind { SQLREF_AT_SNAPSHOT, SQLREF_AT_TIME, SQLREF_AT_CHANGES, SQLREF_AT_SCD2 };
+enum sqlref_at_kind {
+    SQLREF_AT_SNAPSHOT,
+    SQLREF_AT_TIME,
+    SQLREF_AT_CHANGES,
+    SQLREF_AT_SCD2,
+    SQLREF_AT_EXPECTATIONS
+};
 
 struct sqlref_at {
     enum sqlref_at_kind kind;

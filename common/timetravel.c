@@ -160,11 +160,56 @@ static int tt_check_snapshot(sqlite3 *db, const char *schema, const struct sqlre
                      snapshot, ref->domain, ref->table, lo, hi, ref->domain, ref->table);
 }
 
+/* t@expectations: the failures per rule per snapshot the processor records
+ * in _expectations (only when a rule failed at least once: an empty result
+ * otherwise), with the snapshot's commit time. */
+static int tt_expectations(sqlite3 *db, const struct sqlref *ref, char **text,
+                           char err[ERROR_MAX])
+{
+    if (ref->layer != SQLREF_SILVER)
+        return error_set(err, "%s.%s.%s@expectations: expectations are checked when silver "
+                              "tables are merged; only silver tables have counts",
+                         ref->domain, sqlref_layer_name(ref->layer), ref->table);
+    char schema[SQLREF_SCHEMA_MAX];
+    sqlref_schema_name(ref->layer, ref->domain, schema);
+    char sql[256];
+    int64_t n = 0;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\".sqlite_master WHERE name = ?1",
+             schema);
+    if (tt_int(db, sql, ref->table, NULL, 0, &n, err) < 0)
+        return -1;
+    if (n == 0)
+        return error_set(err, "%s.silver.%s@expectations: no such table", ref->domain,
+                         ref->table);
+    if (tt_int(db, sql, "_expectations", NULL, 0, &n, err) < 0)
+        return -1;
+    struct strbuf b = {0};
+    if (n == 0)
+        strbuf_addf(&b, "(SELECT NULL AS snapshot_id, NULL AS committed_at, NULL AS rule, "
+                        "NULL AS action, NULL AS failed WHERE 0)");
+    else
+        strbuf_addf(&b,
+                    "(SELECT e.snapshot_id AS snapshot_id, s.committed_at AS committed_at, "
+                    "e.rule AS rule, e.action AS action, e.failed AS failed "
+                    "FROM \"%s\"._expectations AS e LEFT JOIN \"%s\"._snapshots AS s "
+                    "ON s.snapshot_id = e.snapshot_id AND s.table_name = e.table_name "
+                    "WHERE e.table_name = '%s')",
+                    schema, schema, ref->table); /* table: a checked name (names.h) */
+    if (b.failed) {
+        strbuf_free(&b);
+        return error_set(err, "out of memory");
+    }
+    *text = b.s;
+    return 0;
+}
+
 int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_at *at,
                       char **text, char err[ERROR_MAX])
 {
     sqlite3 *db = arg;
     *text = NULL;
+    if (at->kind == SQLREF_AT_EXPECTATIONS)
+        return tt_expectations(db, ref, text, err);
     if (ref->layer != SQLREF_SILVER)
         return error_set(err, "%s.%s.%s: time travel, @changes and @scd2 are for silver tables",
                          ref->domain, sqlref_layer_name(ref->layer), ref->table);
@@ -251,6 +296,7 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
         strbuf_addf(&b, ")");
         break;
     }
+    case SQLREF_AT_EXPECTATIONS: /* handled above */
     case SQLREF_AT_SCD2:
         strbuf_addf(&b, "(SELECT ");
         for (size_t i = 0; i < ncols; i++)

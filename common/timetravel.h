@@ -15,6 +15,8 @@
  *   t@scd2          every version: the columns of t plus _valid_from and
  *                   _valid_to (commit times; _valid_to NULL while current),
  *                   _is_current (1/0), _from_snapshot and _to_snapshot
+ *   t@expectations  failures per expectation rule per snapshot: snapshot_id,
+ *                   committed_at, rule, action, failed (silver only)
  * A subquery has no name: give it an alias to qualify columns
  * (SELECT h.id FROM demo.silver.t@3 AS h). Only silver tables have history. */
 #ifndef LAKEHOUSE_TIMETRAVEL_H

@@ -194,6 +194,22 @@ short_haul|warn|$long" \
 check_eq "warn keeps the records" "$long" "$(sql_silver air "SELECT count(*) FROM checked WHERE distance >= 2000;")"
 check_eq "every snapshot has a count per rule" "0|0" \
     "$(sql_silver air "SELECT count(*) FILTER (WHERE n <> 3), (SELECT count(*) FROM _snapshots WHERE table_name='checked') - count(*) FROM (SELECT s.snapshot_id, (SELECT count(*) FROM _expectations e WHERE e.snapshot_id = s.snapshot_id) AS n FROM _snapshots s WHERE s.table_name = 'checked');")"
+# the same counts through the query API: t@expectations (CLI and HTTP)
+check_eq "t@expectations: counts per rule through lakehouse query" "delay_sane|drop|$dropped
+origin_code|fail|0
+short_haul|warn|$long" \
+    "$(q "SELECT rule, action, sum(failed) FROM air.silver.checked@expectations GROUP BY rule ORDER BY rule")"
+check_eq "t@expectations: one row per rule per snapshot, each with its commit time" \
+    "$(sql_silver air "SELECT count(*) FROM _expectations WHERE table_name='checked';")|0" \
+    "$(q "SELECT count(*), count(*) FILTER (WHERE committed_at IS NULL) FROM air.silver.checked@expectations")"
+check_eq "t@expectations over HTTP" "$dropped" \
+    "$(curl -sS -G "http://$LAKEHOUSE_LISTEN/consumption/query" \
+        --data-urlencode "sql=SELECT sum(failed) AS n FROM air.silver.checked@expectations WHERE rule = 'delay_sane'" | jq -r '.data[0].n')"
+check_eq "t@expectations of a table without rules is empty" 0 \
+    "$(q "SELECT count(*) FROM air.silver.flights@expectations")"
+out=$(lakehouse query "SELECT * FROM air.silver.nosuch@expectations" 2>&1)
+if [[ "$out" == *"air.silver.nosuch@expectations: no such table"* ]]; then pass "t@expectations of an unknown table refused"; else
+    fail "t@expectations of an unknown table refused" "$out"; fi
 check_eq "dropped records in rejected/ with the rule's name" "$dropped|$dropped" \
     "$(cat "$LAKEHOUSE_DATA"/rejected/air/checked/*-expectations.ndjson | jq -s '[length, (map(select(.reason == "expectation delay_sane failed" and .record.delay >= 300 and .batch_id != null)) | length)] | join("|")' -r)"
 # fail: the file stops, stays pending, and other tables go on

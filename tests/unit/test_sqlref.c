@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -208,6 +209,42 @@ static void test_rewrite_main(void **state)
     free(refs);
 }
 
+/* sqlref_at_fn that writes the form it was given as text, e.g. "[t:changes 3..7]". */
+static int describe_at(void *arg, const struct sqlref *ref, const struct sqlref_at *at,
+                       char **text, char err[ERROR_MAX])
+{
+    (void)arg;
+    (void)err;
+    static const char *const kinds[] = {"snapshot", "time", "changes", "scd2", "expectations"};
+    char buf[160];
+    snprintf(buf, sizeof buf, "[%s:%s %lld..%lld %s]", ref->table, kinds[at->kind],
+             (long long)at->snapshot, (long long)at->to, at->time);
+    *text = strdup(buf);
+    return 0;
+}
+
+static void test_history_suffixes(void **state)
+{
+    (void)state;
+    char err[ERROR_MAX] = "";
+    char *out = NULL;
+    assert_int_equal(0, sqlref_rewrite_at("SELECT * FROM d.silver.t@42, d.silver.u@'2026-01-02' "
+                                          "JOIN d.silver.v@changes(3,7) JOIN d.silver.w@scd2 "
+                                          "JOIN d.silver.x@expectations AS e",
+                                          describe_at, NULL, &out, NULL, NULL, err));
+    assert_string_equal("SELECT * FROM [t:snapshot 42..0 ], [u:time 0..0 2026-01-02] "
+                        "JOIN [v:changes 3..7 ] JOIN [w:scd2 0..0 ] "
+                        "JOIN [x:expectations 0..0 ] AS e",
+                        out);
+    free(out);
+    out = NULL;
+    /* a longer word is not the form */
+    assert_int_not_equal(0, sqlref_rewrite_at("SELECT * FROM d.silver.t@expectationsx",
+                                              describe_at, NULL, &out, NULL, NULL, err));
+    assert_non_null(strstr(err, "@expectations"));
+    assert_null(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_unterminated_tokens_copied),
         cmocka_unit_test(test_invalid_parts),
         cmocka_unit_test(test_rewrite_main),
+        cmocka_unit_test(test_history_suffixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
