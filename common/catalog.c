@@ -66,6 +66,8 @@ static const char *const catalog_migrations[] = {
     "CREATE INDEX executions_by_status ON executions (status);",
     /* 2: incremental jobs (job.h) */
     "ALTER TABLE jobs ADD COLUMN incremental INTEGER NOT NULL DEFAULT 0;",
+    /* 3: accumulating jobs (job.h) */
+    "ALTER TABLE jobs ADD COLUMN accumulate TEXT NOT NULL DEFAULT '';",
 };
 #define CATALOG_VERSION ((int)(sizeof catalog_migrations / sizeof catalog_migrations[0]))
 
@@ -122,16 +124,19 @@ static const char *const catalog_sql[CATALOG_STMT_COUNT] = {
     [CATALOG_ENDPOINT_DELETE] = "DELETE FROM endpoints WHERE domain = ?1 AND name = ?2",
     [CATALOG_JOB_UPSERT] =
         "INSERT INTO jobs (domain, name, sql, write_mode, unique_key, schedule, cron,"
-        " created_at, updated_at, incremental) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)"
+        " created_at, updated_at, incremental, accumulate)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)"
         " ON CONFLICT (domain, name) DO UPDATE SET sql = excluded.sql,"
         " write_mode = excluded.write_mode, unique_key = excluded.unique_key,"
         " schedule = excluded.schedule, cron = excluded.cron, updated_at = excluded.updated_at,"
-        " incremental = excluded.incremental",
+        " incremental = excluded.incremental, accumulate = excluded.accumulate",
     [CATALOG_JOB_GET] =
-        "SELECT domain, name, sql, write_mode, unique_key, schedule, cron, incremental FROM jobs"
+        "SELECT domain, name, sql, write_mode, unique_key, schedule, cron, incremental,"
+        " accumulate FROM jobs"
         " WHERE domain = ?1 AND name = ?2",
     [CATALOG_JOB_LIST] =
-        "SELECT domain, name, sql, write_mode, unique_key, schedule, cron, incremental FROM jobs"
+        "SELECT domain, name, sql, write_mode, unique_key, schedule, cron, incremental,"
+        " accumulate FROM jobs"
         " ORDER BY domain, name",
     [CATALOG_JOB_DELETE] = "DELETE FROM jobs WHERE domain = ?1 AND name = ?2",
     [CATALOG_EXECUTION_START] =
@@ -710,6 +715,7 @@ static int catalog_job_from_row(struct catalog *catalog, sqlite3_stmt *stmt, str
     snprintf(out->unique_key, sizeof out->unique_key, "%s", catalog_column_text(stmt, 4));
     snprintf(out->cron, sizeof out->cron, "%s", catalog_column_text(stmt, 6));
     out->incremental = sqlite3_column_int(stmt, 7) != 0;
+    snprintf(out->accumulate, sizeof out->accumulate, "%s", catalog_column_text(stmt, 8));
     out->sql = strdup(catalog_column_text(stmt, 2));
     if (out->sql == NULL)
         return error_set(err, "out of memory");
@@ -789,6 +795,7 @@ int catalog_put_job(struct catalog *catalog, const struct job_def *job, char err
     catalog_bind_text(stmt, 7, job->cron);
     catalog_bind_text(stmt, 8, now);
     sqlite3_bind_int(stmt, 9, job->incremental ? 1 : 0);
+    catalog_bind_text(stmt, 10, job->accumulate);
     if (catalog_exec(catalog, stmt, err, "store job") < 0 || catalog_commit(catalog, err) < 0)
         goto fail;
     catalog_free_jobs(jobs, count);

@@ -105,7 +105,8 @@ static const struct config_option config_options[] = {
     INT_OPTION(retention_bronze_days, 90, "days bronze files are kept (by their dt= date)"),
     INT_OPTION(retention_silver_days, 730,
                "days silver snapshot history and row history are kept (never the current rows)"),
-    INT_OPTION(retention_gold_days, 2555, "days gold snapshot history is kept"),
+    INT_OPTION(retention_gold_days, 2555,
+               "days gold snapshot history and row history are kept (never the current rows)"),
     STRING_OPTION(retention_tables, "", NULL,
                   "per-table retention overrides, e.g. \"bronze:demo/flights=30 "
                   "silver:demo/flights=365 gold:demo/flights_by_origin=3650\""),

@@ -78,10 +78,10 @@ static int job_copy_trimmed(char *out, size_t out_size, const char *s, size_t n)
     return 0;
 }
 
-/* Check a unique key list ("a, b") and write its normal form ("a,b") to out
- * (may be NULL). */
-static int job_unique_key_normalize(const char *in, char out[JOB_UNIQUE_KEY_MAX],
-                                    char err[ERROR_MAX])
+/* Check a column list ("a, b") of the header key `what` (unique_key,
+ * accumulate) and write its normal form ("a,b") to out (may be NULL). */
+static int job_columns_normalize(const char *what, const char *in, char out[JOB_UNIQUE_KEY_MAX],
+                                 char err[ERROR_MAX])
 {
     char norm[JOB_UNIQUE_KEY_MAX] = "";
     size_t norm_len = 0;
@@ -91,23 +91,23 @@ static int job_unique_key_normalize(const char *in, char out[JOB_UNIQUE_KEY_MAX]
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         char col[NAMES_MAX];
         if (job_copy_trimmed(col, sizeof col, p, n) < 0)
-            return error_set(err, "unique_key: column name too long in '%.*s'", JOB_SHOWN_MAX, in);
+            return error_set(err, "%s: column name too long in '%.*s'", what, JOB_SHOWN_MAX, in);
         if (col[0] == '\0')
-            return error_set(err, "unique_key '%.*s': empty column name", JOB_SHOWN_MAX, in);
+            return error_set(err, "%s '%.*s': empty column name", what, JOB_SHOWN_MAX, in);
         if (names_check_column(col, err) < 0)
-            return error_prefix(err, "unique_key");
+            return error_prefix(err, "%s", what);
         /* duplicates */
         const char *q = norm;
         while (*q != '\0') {
             const char *e = strchr(q, ',');
             size_t m = e ? (size_t)(e - q) : strlen(q);
             if (m == strlen(col) && strncmp(q, col, m) == 0)
-                return error_set(err, "unique_key: column '%s' is listed twice", col);
+                return error_set(err, "%s: column '%s' is listed twice", what, col);
             q += m + (e ? 1 : 0);
         }
         size_t cl = strlen(col);
         if (norm_len + cl + 2 > sizeof norm)
-            return error_set(err, "unique_key: too many columns");
+            return error_set(err, "%s: too many columns", what);
         if (norm_len > 0)
             norm[norm_len++] = ',';
         memcpy(norm + norm_len, col, cl + 1);
@@ -251,6 +251,31 @@ static int job_check_single_select(const char *sql, char err[ERROR_MAX])
     return 0;
 }
 
+/* Next column of a normalised list ("a,b"): copies it to col and advances
+ * *p; false at the end. */
+static bool job_next_column(const char **p, char col[NAMES_MAX])
+{
+    if (**p == '\0')
+        return false;
+    const char *comma = strchr(*p, ',');
+    size_t n = comma ? (size_t)(comma - *p) : strlen(*p);
+    if (n >= NAMES_MAX)
+        n = NAMES_MAX - 1;
+    memcpy(col, *p, n);
+    col[n] = '\0';
+    *p = comma ? comma + 1 : *p + strlen(*p);
+    return true;
+}
+
+bool job_column_listed(const char *list, const char *column)
+{
+    char col[NAMES_MAX];
+    for (const char *p = list; job_next_column(&p, col);)
+        if (strcasecmp(col, column) == 0)
+            return true;
+    return false;
+}
+
 int job_validate(const struct job_def *job, char err[ERROR_MAX])
 {
     if (names_check_object("domain", job->domain, err) < 0 ||
@@ -262,7 +287,7 @@ int job_validate(const struct job_def *job, char err[ERROR_MAX])
     if (job->write_mode != JOB_WRITE_OVERWRITE && job->write_mode != JOB_WRITE_APPEND)
         return error_set(err, "job %s.%s: invalid write mode", id_domain, id_name);
     if (job->unique_key[0] != '\0') {
-        if (job_unique_key_normalize(job->unique_key, NULL, err) < 0)
+        if (job_columns_normalize("unique_key", job->unique_key, NULL, err) < 0)
             return error_prefix(err, "job %s.%s", id_domain, id_name);
         if (job->write_mode == JOB_WRITE_OVERWRITE)
             return error_set(err,
@@ -287,6 +312,22 @@ int job_validate(const struct job_def *job, char err[ERROR_MAX])
         return error_set(err, "job %s.%s: invalid schedule", id_domain, id_name);
     }
 
+    if (job->accumulate[0] != '\0') {
+        if (job_columns_normalize("accumulate", job->accumulate, NULL, err) < 0)
+            return error_prefix(err, "job %s.%s", id_domain, id_name);
+        if (job->unique_key[0] == '\0')
+            return error_set(err,
+                             "job %s.%s: accumulate adds to the stored row of a key and needs a "
+                             "unique_key",
+                             id_domain, id_name);
+        char col[NAMES_MAX];
+        for (const char *p = job->accumulate; job_next_column(&p, col);)
+            if (job_column_listed(job->unique_key, col))
+                return error_set(err,
+                                 "job %s.%s: column '%s' is in unique_key and accumulate (a key "
+                                 "is matched, not added to)",
+                                 id_domain, id_name, col);
+    }
     if (job->incremental && job->write_mode == JOB_WRITE_OVERWRITE)
         return error_set(err,
                          "job %s.%s: incremental needs write_mode append or a unique_key "
@@ -337,9 +378,10 @@ int job_dependencies(const struct job_def *job, struct sqlref **refs, size_t *co
 
 /* Header keys of the SQL-file form. */
 enum job_key { JOB_KEY_JOB, JOB_KEY_DOMAIN, JOB_KEY_WRITE_MODE, JOB_KEY_UNIQUE_KEY,
-               JOB_KEY_SCHEDULE, JOB_KEY_CRON, JOB_KEY_INCREMENTAL, JOB_KEY_COUNT };
+               JOB_KEY_SCHEDULE, JOB_KEY_CRON, JOB_KEY_INCREMENTAL, JOB_KEY_ACCUMULATE,
+               JOB_KEY_COUNT };
 static const char *const job_key_names[JOB_KEY_COUNT] = {
-    "job", "domain", "write_mode", "unique_key", "schedule", "cron", "incremental"};
+    "job", "domain", "write_mode", "unique_key", "schedule", "cron", "incremental", "accumulate"};
 
 /* The base name of a path without ".sql". */
 static void job_default_name(const char *in, char out[NAMES_MAX + 8])
@@ -409,7 +451,8 @@ int job_parse_sql_file(const char *text, const char *default_name, struct job_de
             if (key < 0)
                 return error_set(err,
                                  "line %d: unknown header key '%.*s' (known: job, domain, "
-                                 "write_mode, unique_key, schedule, cron, incremental)",
+                                 "write_mode, unique_key, schedule, cron, incremental, "
+                                 "accumulate)",
                                  line_no, (int)(k > JOB_SHOWN_MAX ? JOB_SHOWN_MAX : k), s);
             if (have[key])
                 return error_set(err, "line %d: '%s' given twice (first on line %d)", line_no,
@@ -460,10 +503,13 @@ int job_parse_sql_file(const char *text, const char *default_name, struct job_de
     strcpy(job.domain, values[JOB_KEY_DOMAIN]);
 
     if (have[JOB_KEY_UNIQUE_KEY]) {
-        if (job_unique_key_normalize(values[JOB_KEY_UNIQUE_KEY], job.unique_key, err) < 0)
+        if (job_columns_normalize("unique_key", values[JOB_KEY_UNIQUE_KEY], job.unique_key, err) < 0)
             return error_prefix(err, "line %d", key_line[JOB_KEY_UNIQUE_KEY]);
         job.write_mode = JOB_WRITE_APPEND;
     }
+    if (have[JOB_KEY_ACCUMULATE] &&
+        job_columns_normalize("accumulate", values[JOB_KEY_ACCUMULATE], job.accumulate, err) < 0)
+        return error_prefix(err, "line %d", key_line[JOB_KEY_ACCUMULATE]);
     if (have[JOB_KEY_WRITE_MODE]) {
         if (job_write_mode_from_name(values[JOB_KEY_WRITE_MODE], &job.write_mode) < 0)
             return error_set(err, "line %d: unknown write_mode '%.*s' (overwrite | append)",
@@ -543,11 +589,40 @@ static int job_json_string(const json_t *json, const char *key, bool required, c
     return 0;
 }
 
+/* A column list given as "a, b" or ["a", "b"], normalised into out ("" when
+ * absent). */
+static int job_json_columns(const json_t *json, const char *key, char out[JOB_UNIQUE_KEY_MAX],
+                            char err[ERROR_MAX])
+{
+    out[0] = '\0';
+    json_t *value = json_object_get(json, key);
+    if (json_is_array(value)) {
+        size_t i, len = 0;
+        json_t *col;
+        json_array_foreach(value, i, col) {
+            if (!json_is_string(col))
+                return error_set(err, "'%s' must be a string or an array of strings", key);
+            size_t cl = json_string_length(col);
+            if (len + cl + 2 > JOB_UNIQUE_KEY_MAX)
+                return error_set(err, "'%s' is too long", key);
+            if (len > 0)
+                out[len++] = ',';
+            memcpy(out + len, json_string_value(col), cl + 1);
+            len += cl;
+        }
+    } else if (job_json_string(json, key, false, out, JOB_UNIQUE_KEY_MAX, err) < 0) {
+        return error_set(err, "'%s' must be a string or an array of strings", key);
+    }
+    if (out[0] != '\0' && job_columns_normalize(key, out, out, err) < 0)
+        return -1;
+    return 0;
+}
+
 int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
 {
     static const char *const keys[] = {"domain", "job_name", "query", "write_mode",
                                        "unique_key", "schedule_type", "cron_schedule",
-                                       "incremental", NULL};
+                                       "incremental", "accumulate", NULL};
     memset(out, 0, sizeof *out);
     if (!json_is_object(json))
         return error_set(err, "job: expected a JSON object");
@@ -560,7 +635,8 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
         if (!known)
             return error_set(err,
                              "job: unknown key '%.*s' (known: domain, job_name, query, write_mode, "
-                             "unique_key, schedule_type, cron_schedule, incremental)",
+                             "unique_key, schedule_type, cron_schedule, incremental, "
+                             "accumulate)",
                              JOB_SHOWN_MAX, key);
     }
 
@@ -573,28 +649,8 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
         job_json_string(json, "cron_schedule", false, job.cron, sizeof job.cron, err) < 0)
         return -1;
 
-    json_t *uk = json_object_get(json, "unique_key");
-    if (json_is_array(uk)) {
-        /* ["a", "b"] is accepted as well as "a, b" */
-        size_t i, len = 0;
-        json_t *col;
-        json_array_foreach(uk, i, col) {
-            if (!json_is_string(col))
-                return error_set(err, "job: 'unique_key' must be a string or an array of strings");
-            size_t cl = json_string_length(col);
-            if (len + cl + 2 > sizeof job.unique_key)
-                return error_set(err, "job: 'unique_key' is too long");
-            if (len > 0)
-                job.unique_key[len++] = ',';
-            memcpy(job.unique_key + len, json_string_value(col), cl + 1);
-            len += cl;
-        }
-    } else if (job_json_string(json, "unique_key", false, job.unique_key, sizeof job.unique_key,
-                               err) < 0) {
-        return error_set(err, "job: 'unique_key' must be a string or an array of strings");
-    }
-    if (job.unique_key[0] != '\0' &&
-        job_unique_key_normalize(job.unique_key, job.unique_key, err) < 0)
+    if (job_json_columns(json, "unique_key", job.unique_key, err) < 0 ||
+        job_json_columns(json, "accumulate", job.accumulate, err) < 0)
         return error_prefix(err, "job %s.%s", job.domain, job.name);
 
     job.write_mode = job.unique_key[0] != '\0' ? JOB_WRITE_APPEND : JOB_WRITE_OVERWRITE;
@@ -627,12 +683,13 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
 
 json_t *job_to_json(const struct job_def *job)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b}", "domain", job->domain,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b, s:s?}", "domain", job->domain,
                      "job_name", job->name, "query", job->sql ? job->sql : "", "write_mode",
                      job_write_mode_name(job->write_mode), "unique_key",
                      job->unique_key[0] ? job->unique_key : NULL, "schedule_type",
                      job_schedule_name(job->schedule), "cron_schedule",
-                     job->cron[0] ? job->cron : NULL, "incremental", job->incremental);
+                     job->cron[0] ? job->cron : NULL, "incremental", job->incremental,
+                     "accumulate", job->accumulate[0] ? job->accumulate : NULL);
 }
 
 /* Cycle search over the job graph: edge a -> b when job a reads b's table. */

@@ -12,6 +12,9 @@
  *   -- cron: 0 2 * * ? *               (with schedule: cron; 5- or 6-field form, UTC)
  *   -- incremental: true               (optional, default false; JSON form: "incremental":
  *                                       true. Needs write_mode append / a unique_key.)
+ *   -- accumulate: flights, delay_sum  (optional, needs a unique_key: on a key that exists
+ *                                       these columns are added to the stored values
+ *                                       instead of replacing them; see below)
  *   SELECT ... FROM demo.silver.flights ...
  * Header lines are the leading "-- key: value" comment lines (keys matched
  * without regard to case; other leading comments are skipped); unknown or
@@ -45,7 +48,18 @@
  * key from the gold table instead of being written (a group that lost all
  * its rows); _delete is not stored. Bare @changes is refused outside
  * incremental jobs; incremental needs write mode append (usually with a
- * unique_key): overwrite would keep only the groups of the last changes. */
+ * unique_key): overwrite would keep only the groups of the last changes.
+ *
+ * Accumulating jobs (accumulate: c1, c2, ...; JSON "accumulate"): the query
+ * gives per key the change of each listed column (usually signed counts and
+ * sums over @changes: +1 for insert / update_after, -1 for delete /
+ * update_before), and the upsert adds it to the stored value (NULL counts as
+ * 0); a key whose listed columns all become 0 (or NULL) is deleted (the group
+ * has no rows left). Such a run costs in proportion to the changes, not to
+ * the input tables. When an incremental accumulating run reads a change feed
+ * from its start (first run, changed definition, rebuilt input), the gold
+ * table is emptied first in the same transaction, so nothing is counted
+ * twice. */
 #ifndef LAKEHOUSE_JOB_H
 #define LAKEHOUSE_JOB_H
 
@@ -71,6 +85,8 @@ struct job_def {
     enum job_schedule schedule;
     char cron[JOB_CRON_MAX];            /* "" unless schedule is cron */
     bool incremental;                   /* reads @changes since its last success */
+    char accumulate[JOB_UNIQUE_KEY_MAX]; /* columns added to the stored row's values on
+                                          * upsert (comma-separated), "" = none */
 };
 
 const char *job_write_mode_name(enum job_write_mode m);
@@ -106,6 +122,10 @@ int job_dependencies(const struct job_def *job, struct sqlref **refs, size_t *co
  * err listing the cycle ("cycle: demo.a -> demo.b -> demo.a"). */
 int job_check_cycle(const struct job_def *jobs, size_t count, const struct job_def *candidate,
                     char err[ERROR_MAX]);
+
+/* Is column in the normalised list ("a,b"; unique_key, accumulate)? Case
+ * is ignored, as SQLite does for column names. */
+bool job_column_listed(const char *list, const char *column);
 
 int job_copy(struct job_def *dst, const struct job_def *src);
 /* Free owned memory and zero the struct. */

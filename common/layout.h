@@ -11,16 +11,23 @@
  *              source TEXT NOT NULL, rows_inserted INTEGER NOT NULL,
  *              rows_updated INTEGER NOT NULL, rows_unchanged INTEGER NOT NULL,
  *              rows_deleted INTEGER NOT NULL, schema_version INTEGER NOT NULL)
- *       operation: silver "merge" | "replay" | "rollback" (source "snapshot:<id>"); gold "overwrite" | "append" | "upsert"
+ *       operation: silver "merge" | "replay" | "rollback" (source "snapshot:<id>") |
+ *                  "schema_change" (source "schema v<N>: rename a -> b; drop c"); gold "overwrite" | "append" | "upsert"
  *       source:    silver: the bronze file (relative path); gold: "execution:<id>"
  *   _ledger(file TEXT PRIMARY KEY, table_name TEXT NOT NULL, snapshot_id INTEGER NOT NULL,
  *           records INTEGER NOT NULL, merged_at TEXT NOT NULL)      -- silver only
+ *   _schema_changes(table_name, snapshot_id, schema_version, change, column_name,
+ *                   new_name, h_column)                               -- silver only,
+ *       created on first use: renames and drops of columns (processor/evolve.c)
  *   _quarantine(file TEXT PRIMARY KEY, table_name TEXT NOT NULL, reason TEXT NOT NULL,
  *               at TEXT NOT NULL)                                     -- silver only
  *   _h_<table>(<the table's columns>, _valid_from INTEGER NOT NULL, _valid_to INTEGER)
- *       -- silver only: every version of every row; _valid_from = the snapshot that
- *       created it, _valid_to = the one that ended it (NULL = current); written in
- *       the same transaction as the table (processor/history.c, timetravel.h)
+ *       -- silver and gold: every version of every row; _valid_from = the snapshot
+ *       that created it, _valid_to = the one that ended it (NULL = current); created
+ *       by rowhistory.h (the one DDL, with its indexes), written in the same
+ *       transaction as the table (processor/history.c, transformer/history.c),
+ *       read by timetravel.h, expired by expiry.h
+ *   _retention(...) -- what retention expired, per table and layer (expiry.h)
  *   _lineage(snapshot_id INTEGER NOT NULL, input_table TEXT NOT NULL,
  *            input_snapshot_id INTEGER NOT NULL, changes_from INTEGER, change_rows INTEGER)
  *       -- gold only: per gold snapshot, the snapshot of every table the run read

@@ -444,7 +444,8 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
          * attached databases: rewrite once more, before the authorizer */
         free(rewritten);
         rewritten = NULL;
-        if (sqlref_rewrite_at(sql, timetravel_expand, db, &rewritten, NULL, NULL, err) != 0)
+        struct timetravel_db tdb = {.db = db, .gold_main = NULL};
+        if (sqlref_rewrite_at(sql, timetravel_expand, &tdb, &rewritten, NULL, NULL, err) != 0)
             goto fail;
     }
     /* After our ATTACHes: from here on only reads. */

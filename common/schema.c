@@ -3,10 +3,12 @@
  * compatibility rule between versions.
  *
  * Validation runs once per ingested record, so the hot path avoids needless
- * work: columns are looked up in the record's own hash table (one
- * json_object_get per column), values that are already in normal form are
- * shared by reference instead of copied, and the slow path (fields the schema
- * does not know) only runs when the record has more fields than matched. */
+ * work: the rules run on flat fields (schema_normalize_fields; a jansson
+ * object is turned into its members first, ingest's fast readers build them
+ * without a tree), a field's column is found by trying the column at the
+ * field's own position first, values that are already in normal form are
+ * shared instead of copied, and the slow path (fields the schema does not
+ * know) only runs when the record has more fields than matched. */
 #include "schema.h"
 
 #include <math.h>
@@ -247,6 +249,16 @@ static int schema_column_from_json(struct schema *schema, size_t index, const js
             if (schema_copy_string(value, col->description, sizeof col->description,
                                    "description", err) < 0)
                 return error_prefix(err, "column '%s'", cname);
+        } else if (strcmp(key, "renamed_from") == 0) {
+            if (!json_is_string(value) || !names_is_valid_column(json_string_value(value)))
+                return error_set(err, "column '%s': \"renamed_from\" must be a column name",
+                                 cname);
+            snprintf(col->renamed_from, sizeof col->renamed_from, "%s",
+                     json_string_value(value));
+        } else if (strcmp(key, "widen") == 0) {
+            if (!json_is_boolean(value))
+                return error_set(err, "column '%s': \"widen\" must be true or false", cname);
+            col->widen = json_is_true(value);
         } else if (strcmp(key, "format") == 0) {
             if (schema_copy_string(value, col->format, sizeof col->format, "\"format\"", err) < 0)
                 return error_prefix(err, "column '%s'", cname);
@@ -275,6 +287,11 @@ static int schema_column_from_json(struct schema *schema, size_t index, const js
     if ((has_precision || has_scale) && col->type != SCHEMA_TYPE_DECIMAL)
         return error_set(err,
                          "column '%s': \"precision\" and \"scale\" are only allowed on decimal columns",
+                         cname);
+    if (col->widen && col->type != SCHEMA_TYPE_STRING)
+        return error_set(err,
+                         "column '%s': \"widen\" is only for string columns (it declares a "
+                         "change of the column's type to string)",
                          cname);
     if (has_format && timeutil_check_format(col->format, err) < 0)
         return error_prefix(err, "column '%s'", cname);
@@ -542,6 +559,10 @@ json_t *schema_to_json(const struct schema *schema)
         }
         if (col->description[0] != '\0')
             json_object_set_new(c, "description", json_string(col->description));
+        if (col->renamed_from[0] != '\0')
+            json_object_set_new(c, "renamed_from", json_string(col->renamed_from));
+        if (col->widen)
+            json_object_set_new(c, "widen", json_true());
     }
     json_object_set_new(root, "domain", json_string(schema->domain));
     json_object_set_new(root, "name", json_string(schema->name));
@@ -588,14 +609,111 @@ static const char *schema_json_kind(const json_t *v)
     }
 }
 
+/* ------------------------------------------------------------ values */
+
+void schema_value_from_json(json_t *json, struct schema_value *out)
+{
+    out->json = json;
+    out->heap = NULL;
+    switch (json_typeof(json)) {
+    case JSON_OBJECT: out->kind = SCHEMA_VALUE_OBJECT; break;
+    case JSON_ARRAY: out->kind = SCHEMA_VALUE_ARRAY; break;
+    case JSON_STRING:
+        out->kind = SCHEMA_VALUE_STRING;
+        out->s = json_string_value(json);
+        out->len = json_string_length(json);
+        break;
+    case JSON_INTEGER:
+        out->kind = SCHEMA_VALUE_INTEGER;
+        out->i = json_integer_value(json);
+        break;
+    case JSON_REAL:
+        out->kind = SCHEMA_VALUE_REAL;
+        out->d = json_real_value(json);
+        break;
+    case JSON_TRUE: out->kind = SCHEMA_VALUE_TRUE; break;
+    case JSON_FALSE: out->kind = SCHEMA_VALUE_FALSE; break;
+    default: out->kind = SCHEMA_VALUE_NULL; break;
+    }
+}
+
+json_t *schema_value_to_json(const struct schema_value *v)
+{
+    if (v->json != NULL)
+        return json_incref(v->json);
+    switch (v->kind) {
+    case SCHEMA_VALUE_NULL: return json_null();
+    case SCHEMA_VALUE_FALSE: return json_false();
+    case SCHEMA_VALUE_TRUE: return json_true();
+    case SCHEMA_VALUE_INTEGER: return json_integer(v->i);
+    case SCHEMA_VALUE_REAL: return json_real(v->d);
+    case SCHEMA_VALUE_STRING: return json_stringn(v->s, v->len);
+    default: return NULL; /* ABSENT; OBJECT and ARRAY always carry json */
+    }
+}
+
+void schema_values_clear(struct schema_value *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(values[i].heap);
+        values[i].heap = NULL;
+        values[i].kind = SCHEMA_VALUE_ABSENT;
+    }
+}
+
+static const char *schema_value_kind_name(const struct schema_value *v)
+{
+    switch (v->kind) {
+    case SCHEMA_VALUE_OBJECT: return "object";
+    case SCHEMA_VALUE_ARRAY: return "array";
+    case SCHEMA_VALUE_STRING: return "string";
+    case SCHEMA_VALUE_INTEGER: return "integer";
+    case SCHEMA_VALUE_REAL: return "float";
+    case SCHEMA_VALUE_TRUE:
+    case SCHEMA_VALUE_FALSE: return "boolean";
+    default: return "null";
+    }
+}
+
+/* The output is the input, shared (its json reference too). */
+static void schema_value_same(struct schema_value *out, const struct schema_value *in)
+{
+    *out = *in;
+    out->heap = NULL;
+}
+
+static void schema_value_scalar(struct schema_value *out, enum schema_value_kind kind)
+{
+    out->kind = kind;
+    out->json = NULL;
+    out->heap = NULL;
+}
+
+/* A string the rules produced: copied into the value. -1 out of memory. */
+static int schema_value_text(struct schema_value *out, const char *s, size_t len)
+{
+    schema_value_scalar(out, SCHEMA_VALUE_STRING);
+    char *dst = out->text;
+    if (len >= sizeof out->text) {
+        if ((out->heap = malloc(len + 1)) == NULL)
+            return -1;
+        dst = out->heap;
+    }
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    out->s = dst;
+    out->len = len;
+    return 0;
+}
+
 /* "string \"abc\"", "float 1.5", "object"... for messages; bounded and with
  * control characters replaced so that one value cannot break a log line. */
-static void schema_describe(const json_t *v, char *out, size_t size)
+static void schema_describe(const struct schema_value *v, char *out, size_t size)
 {
-    switch (json_typeof(v)) {
-    case JSON_STRING: {
-        const char *s = json_string_value(v);
-        size_t len = json_string_length(v);
+    switch (v->kind) {
+    case SCHEMA_VALUE_STRING: {
+        const char *s = v->s;
+        size_t len = v->len;
         char shown[SCHEMA_SHOWN_MAX + 1];
         size_t n = len < SCHEMA_SHOWN_MAX ? len : SCHEMA_SHOWN_MAX;
         for (size_t i = 0; i < n; i++)
@@ -604,30 +722,31 @@ static void schema_describe(const json_t *v, char *out, size_t size)
         snprintf(out, size, "string \"%s%s\"", shown, len > n ? "..." : "");
         break;
     }
-    case JSON_INTEGER:
-        snprintf(out, size, "integer %lld", (long long)json_integer_value(v));
+    case SCHEMA_VALUE_INTEGER:
+        snprintf(out, size, "integer %lld", (long long)v->i);
         break;
-    case JSON_REAL: {
+    case SCHEMA_VALUE_REAL: {
         /* the shortest form that reads back the same: 0.1, not 0.10000000000000001 */
-        double d = json_real_value(v);
+        double d = v->d;
         snprintf(out, size, "float %.15g", d);
         if (strtod(out + 6, NULL) != d)
             snprintf(out, size, "float %.17g", d);
         break;
     }
-    case JSON_TRUE:
+    case SCHEMA_VALUE_TRUE:
         snprintf(out, size, "boolean true");
         break;
-    case JSON_FALSE:
+    case SCHEMA_VALUE_FALSE:
         snprintf(out, size, "boolean false");
         break;
     default:
-        snprintf(out, size, "%s", schema_json_kind(v));
+        snprintf(out, size, "%s", schema_value_kind_name(v));
         break;
     }
 }
 
-static int schema_type_error(const struct schema_column *col, const json_t *v, char err[ERROR_MAX])
+static int schema_type_error(const struct schema_column *col, const struct schema_value *v,
+                             char err[ERROR_MAX])
 {
     char shown[SCHEMA_SHOWN_MAX + 32];
     schema_describe(v, shown, sizeof shown);
@@ -712,11 +831,12 @@ static bool schema_real_as_int64(double d, int64_t *out)
 /* Normal form of a decimal literal [+-]?digits[.digits] (either part may be
  * empty, not both): no '+', no leading zeros, "-" dropped from zero, fraction
  * padded to the column's scale; digits beyond the scale are refused unless
- * they are zeros. Returns a new string, or NULL with err (*syntax set when
- * the text is not a decimal literal at all). */
-static json_t *schema_decimal_normalize(const struct schema_column *col, const char *s,
-                                        size_t len, const json_t *original, bool *syntax,
-                                        char err[ERROR_MAX])
+ * they are zeros. 0 with *out set (the input shared when already normal),
+ * or -1 with err (*syntax set when the text is not a decimal literal at
+ * all). */
+static int schema_decimal_normalize(const struct schema_column *col, const char *s, size_t len,
+                                    const struct schema_value *original, struct schema_value *out,
+                                    bool *syntax, char err[ERROR_MAX])
 {
     *syntax = false;
     size_t i = 0;
@@ -742,7 +862,7 @@ static json_t *schema_decimal_normalize(const struct schema_column *col, const c
     if (i != len || int_len + frac_len == 0) {
         *syntax = true;
         error_set(err, "not a decimal literal");
-        return NULL;
+        return -1;
     }
     while (int_len > 0 && int_part[0] == '0') { /* leading zeros carry no value */
         int_part++;
@@ -779,7 +899,7 @@ static json_t *schema_decimal_normalize(const struct schema_column *col, const c
     char *buf = need <= sizeof stack ? stack : malloc(need);
     if (buf == NULL) {
         error_set(err, "out of memory");
-        return NULL;
+        return -1;
     }
     size_t n = 0;
     if (negative && !zero)
@@ -797,22 +917,20 @@ static json_t *schema_decimal_normalize(const struct schema_column *col, const c
         for (size_t k = frac_len; k < out_frac; k++)
             buf[n++] = '0';
     }
-    json_t *result;
+    int rc = 0;
     if (original != NULL && n == len && memcmp(buf, s, n) == 0)
-        result = json_incref((json_t *)original); /* already normal: share it */
-    else
-        result = json_stringn(buf, n);
+        schema_value_same(out, original); /* already normal: share it */
+    else if (schema_value_text(out, buf, n) < 0)
+        rc = error_set(err, "out of memory");
     if (buf != stack)
         free(buf);
-    if (result == NULL)
-        error_set(err, "out of memory");
-    return result;
+    return rc;
 
 scale_error:
     error_set(err, "field '%s': decimal %.*s%s has more than %d digits after the point (scale %d)",
               col->name, (int)(len < SCHEMA_SHOWN_MAX ? len : SCHEMA_SHOWN_MAX), s,
               len > SCHEMA_SHOWN_MAX ? "..." : "", col->scale, col->scale);
-    return NULL;
+    return -1;
 precision_error:
     if (col->scale > 0)
         error_set(err,
@@ -825,7 +943,7 @@ precision_error:
         error_set(err, "field '%s': decimal %.*s%s does not fit precision %d (at most %d digits)",
                   col->name, (int)(len < SCHEMA_SHOWN_MAX ? len : SCHEMA_SHOWN_MAX), s,
                   len > SCHEMA_SHOWN_MAX ? "..." : "", col->precision, col->precision);
-    return NULL;
+    return -1;
 }
 
 /* The exact decimal digits of a double when it has at most 15 significant
@@ -888,129 +1006,152 @@ static int schema_real_to_plain(double d, char *out, size_t size)
     return 0;
 }
 
-static json_t *schema_convert_decimal(const struct schema_column *col, json_t *v,
-                                      char err[ERROR_MAX])
+static int schema_convert_decimal(const struct schema_column *col, const struct schema_value *v,
+                                  struct schema_value *out, char err[ERROR_MAX])
 {
     bool syntax = false;
-    json_t *result = NULL;
-    if (json_is_string(v)) {
-        result = schema_decimal_normalize(col, json_string_value(v), json_string_length(v), v,
-                                          &syntax, err);
-    } else if (json_is_integer(v)) {
+    int rc;
+    if (v->kind == SCHEMA_VALUE_STRING) {
+        rc = schema_decimal_normalize(col, v->s, v->len, v, out, &syntax, err);
+    } else if (v->kind == SCHEMA_VALUE_INTEGER) {
         char buf[32];
-        int n = snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-        result = schema_decimal_normalize(col, buf, (size_t)n, NULL, &syntax, err);
-    } else if (json_is_real(v)) {
+        int n = snprintf(buf, sizeof buf, "%lld", (long long)v->i);
+        rc = schema_decimal_normalize(col, buf, (size_t)n, NULL, out, &syntax, err);
+    } else if (v->kind == SCHEMA_VALUE_REAL) {
         char buf[400]; /* the widest double in plain notation is ~330 characters */
-        if (schema_real_to_plain(json_real_value(v), buf, sizeof buf) < 0) {
-            error_set(err,
-                      "field '%s': the JSON number %.17g has more than %d significant digits, "
-                      "so its exact decimal value was lost in floating point; send decimal "
-                      "values as JSON strings (e.g. \"%s\": \"1234.5678\")",
-                      col->name, json_real_value(v), SCHEMA_REAL_DIGITS_MAX, col->name);
-            return NULL;
-        }
-        result = schema_decimal_normalize(col, buf, strlen(buf), NULL, &syntax, err);
+        if (schema_real_to_plain(v->d, buf, sizeof buf) < 0)
+            return error_set(err,
+                             "field '%s': the JSON number %.17g has more than %d significant "
+                             "digits, so its exact decimal value was lost in floating point; "
+                             "send decimal values as JSON strings (e.g. \"%s\": \"1234.5678\")",
+                             col->name, v->d, SCHEMA_REAL_DIGITS_MAX, col->name);
+        rc = schema_decimal_normalize(col, buf, strlen(buf), NULL, out, &syntax, err);
     } else {
-        schema_type_error(col, v, err);
-        return NULL;
+        return schema_type_error(col, v, err);
     }
-    if (result == NULL && syntax)
+    if (rc < 0 && syntax)
         schema_type_error(col, v, err);
-    return result;
+    return rc;
 }
 
-/* Convert one present, non-null value to the column's normal form. Returns a
- * new reference, or NULL with err. */
-static json_t *schema_convert(const struct schema_column *col, json_t *v, char err[ERROR_MAX])
+/* Convert one present, non-null value to the column's normal form in *out
+ * (the input shared when it is already normal). 0, or -1 with err. These are
+ * the per-column rules of schema.h, for every decoder. */
+static int schema_convert(const struct schema_column *col, const struct schema_value *v,
+                          struct schema_value *out, char err[ERROR_MAX])
 {
     switch (col->type) {
     case SCHEMA_TYPE_STRING:
-        if (json_is_string(v))
-            return json_incref(v);
+        if (v->kind == SCHEMA_VALUE_STRING) {
+            schema_value_same(out, v);
+            return 0;
+        }
         break;
     case SCHEMA_TYPE_INTEGER: {
-        if (json_is_integer(v))
-            return json_incref(v);
+        if (v->kind == SCHEMA_VALUE_INTEGER) {
+            schema_value_same(out, v);
+            return 0;
+        }
         int64_t i;
-        if (json_is_real(v) && schema_real_as_int64(json_real_value(v), &i))
-            return json_integer(i);
-        if (json_is_string(v)) {
-            int rc = schema_parse_int64(json_string_value(v), json_string_length(v), &i);
-            if (rc == 1)
-                return json_integer(i);
+        if (v->kind == SCHEMA_VALUE_REAL && schema_real_as_int64(v->d, &i)) {
+            schema_value_scalar(out, SCHEMA_VALUE_INTEGER);
+            out->i = i;
+            return 0;
+        }
+        if (v->kind == SCHEMA_VALUE_STRING) {
+            int rc = schema_parse_int64(v->s, v->len, &i);
+            if (rc == 1) {
+                schema_value_scalar(out, SCHEMA_VALUE_INTEGER);
+                out->i = i;
+                return 0;
+            }
             if (rc < 0) {
                 char shown[SCHEMA_SHOWN_MAX + 32];
                 schema_describe(v, shown, sizeof shown);
-                error_set(err, "field '%s': integer out of range (64-bit), got %s", col->name,
-                          shown);
-                return NULL;
+                return error_set(err, "field '%s': integer out of range (64-bit), got %s",
+                                 col->name, shown);
             }
         }
-        if (json_is_real(v)) {
+        if (v->kind == SCHEMA_VALUE_REAL) {
             char shown[SCHEMA_SHOWN_MAX + 32];
             schema_describe(v, shown, sizeof shown);
-            error_set(err, "field '%s': expected integer, got %s%s", col->name, shown,
-                      fabs(json_real_value(v)) > SCHEMA_EXACT_INT_MAX
-                          ? " (beyond the range a float holds exactly)"
-                          : "");
-            return NULL;
+            return error_set(err, "field '%s': expected integer, got %s%s", col->name, shown,
+                             fabs(v->d) > SCHEMA_EXACT_INT_MAX
+                                 ? " (beyond the range a float holds exactly)"
+                                 : "");
         }
         break;
     }
     case SCHEMA_TYPE_FLOAT:
-        if (json_is_real(v))
-            return json_incref(v);
-        if (json_is_integer(v))
-            return json_real((double)json_integer_value(v));
-        if (json_is_string(v) && schema_is_float_literal(json_string_value(v), json_string_length(v))) {
-            double d = strtod(json_string_value(v), NULL);
-            if (isfinite(d))
-                return json_real(d);
+        if (v->kind == SCHEMA_VALUE_REAL) {
+            schema_value_same(out, v);
+            return 0;
+        }
+        if (v->kind == SCHEMA_VALUE_INTEGER) {
+            schema_value_scalar(out, SCHEMA_VALUE_REAL);
+            out->d = (double)v->i;
+            return 0;
+        }
+        if (v->kind == SCHEMA_VALUE_STRING && schema_is_float_literal(v->s, v->len)) {
+            double d = strtod(v->s, NULL);
+            if (isfinite(d)) {
+                schema_value_scalar(out, SCHEMA_VALUE_REAL);
+                out->d = d;
+                return 0;
+            }
             char shown[SCHEMA_SHOWN_MAX + 32];
             schema_describe(v, shown, sizeof shown);
-            error_set(err, "field '%s': float out of range, got %s", col->name, shown);
-            return NULL;
+            return error_set(err, "field '%s': float out of range, got %s", col->name, shown);
         }
         break;
     case SCHEMA_TYPE_BOOLEAN:
-        if (json_is_boolean(v))
-            return json_incref(v);
-        if (json_is_string(v)) {
-            if (strcasecmp(json_string_value(v), "true") == 0)
-                return json_true();
-            if (strcasecmp(json_string_value(v), "false") == 0)
-                return json_false();
+        if (v->kind == SCHEMA_VALUE_TRUE || v->kind == SCHEMA_VALUE_FALSE) {
+            schema_value_same(out, v);
+            return 0;
+        }
+        if (v->kind == SCHEMA_VALUE_STRING) {
+            if (strcasecmp(v->s, "true") == 0) {
+                schema_value_scalar(out, SCHEMA_VALUE_TRUE);
+                return 0;
+            }
+            if (strcasecmp(v->s, "false") == 0) {
+                schema_value_scalar(out, SCHEMA_VALUE_FALSE);
+                return 0;
+            }
         }
         break;
     case SCHEMA_TYPE_TIMESTAMP:
     case SCHEMA_TYPE_DATE: {
-        if (!json_is_string(v))
+        if (v->kind != SCHEMA_VALUE_STRING)
             break;
-        const char *s = json_string_value(v);
-        char out[TIMEUTIL_TIMESTAMP_MAX];
+        char text[TIMEUTIL_TIMESTAMP_MAX];
         int rc = col->type == SCHEMA_TYPE_TIMESTAMP
-                     ? timeutil_normalize_timestamp(s, col->format, out, err)
-                     : timeutil_normalize_date(s, col->format, out, err);
-        if (rc < 0) {
-            error_prefix(err, "field '%s'", col->name);
-            return NULL;
+                     ? timeutil_normalize_timestamp(v->s, col->format, text, err)
+                     : timeutil_normalize_date(v->s, col->format, text, err);
+        if (rc < 0)
+            return error_prefix(err, "field '%s'", col->name);
+        size_t n = strlen(text);
+        if (n == v->len && memcmp(text, v->s, n) == 0) {
+            schema_value_same(out, v);
+            return 0;
         }
-        if (strcmp(out, s) == 0)
-            return json_incref(v);
-        return json_string(out);
+        if (schema_value_text(out, text, n) < 0)
+            return error_set(err, "out of memory");
+        return 0;
     }
     case SCHEMA_TYPE_JSON:
-        return json_incref(v);
+        schema_value_same(out, v);
+        return 0;
     case SCHEMA_TYPE_ARRAY:
-        if (json_is_array(v))
-            return json_incref(v);
+        if (v->kind == SCHEMA_VALUE_ARRAY) {
+            schema_value_same(out, v);
+            return 0;
+        }
         break;
     case SCHEMA_TYPE_DECIMAL:
-        return schema_convert_decimal(col, v, err);
+        return schema_convert_decimal(col, v, out, err);
     }
-    schema_type_error(col, v, err);
-    return NULL;
+    return schema_type_error(col, v, err);
 }
 
 /* ------------------------------------------------- record normalisation */
@@ -1019,14 +1160,15 @@ static json_t *schema_convert(const struct schema_column *col, json_t *v, char e
  * the column name, or in AUTO_INFERENCE the original messy name). */
 struct schema_slot {
     const char *key;
-    json_t *value;
+    const struct schema_value *value;
 };
 
-static int schema_rescue(json_t **rescued, const char *key, json_t *value, char err[ERROR_MAX])
+static int schema_rescue(json_t **rescued, const char *key, const struct schema_value *value,
+                         char err[ERROR_MAX])
 {
     if (*rescued == NULL && (*rescued = json_object()) == NULL)
         return error_set(err, "out of memory");
-    if (json_object_set(*rescued, key, value) < 0)
+    if (json_object_set_new(*rescued, key, schema_value_to_json(value)) < 0)
         return error_set(err, "out of memory");
     return 0;
 }
@@ -1040,10 +1182,125 @@ static ssize_t schema_auto_column(const struct schema *schema, const char *key)
     return schema_find_column_nocase(schema, sanitized);
 }
 
-/* With values == NULL the normal form is built as a new object in
- * *normalized; otherwise (schema_normalize_values, not SINGLE_COLUMN) each
- * column's value goes to values[i] and the rescued fields to *rescued_out,
- * with the same checks and messages. */
+/* The column named exactly key, trying `hint` first (records usually list
+ * their fields in schema order). -1 when none. */
+static ssize_t schema_column_index(const struct schema *schema, const char *key, size_t hint)
+{
+    if (hint < schema->column_count && strcmp(schema->columns[hint].name, key) == 0)
+        return (ssize_t)hint;
+    for (size_t i = 0; i < schema->column_count; i++)
+        if (strcmp(schema->columns[i].name, key) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+int schema_normalize_fields(const struct schema *schema, const struct schema_field *fields,
+                            size_t n, bool check, struct schema_value *values, json_t **rescued_out,
+                            char err[ERROR_MAX])
+{
+    *rescued_out = NULL;
+    for (size_t i = 0; i < schema->column_count; i++) {
+        values[i].kind = SCHEMA_VALUE_ABSENT;
+        values[i].heap = NULL;
+    }
+    if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN)
+        return error_set(err, "schema_normalize_values: SINGLE_COLUMN schema");
+
+    bool auto_mode = schema->mode == SCHEMA_MODE_AUTO_INFERENCE;
+    struct schema_slot stack[SCHEMA_SLOTS_STACK];
+    struct schema_slot *slots = stack;
+    json_t *rescued = NULL;
+    if (schema->column_count > SCHEMA_SLOTS_STACK) {
+        slots = calloc(schema->column_count, sizeof *slots);
+        if (slots == NULL)
+            return error_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < schema->column_count; i++) {
+        slots[i].key = schema->columns[i].name;
+        slots[i].value = NULL;
+    }
+
+    /* Pass 1: the fields named exactly like a column. */
+    size_t matched = 0;
+    for (size_t k = 0; k < n; k++) {
+        ssize_t i = schema_column_index(schema, fields[k].key, k);
+        if (i < 0)
+            continue;
+        matched++;
+        if (fields[k].value.kind != SCHEMA_VALUE_NULL)
+            slots[i].value = &fields[k].value;
+    }
+    /* Pass 2, only when some keys matched no column by exact name. */
+    if (matched < n) {
+        for (size_t k = 0; k < n; k++) {
+            const char *key = fields[k].key;
+            const struct schema_value *v = &fields[k].value;
+            if (schema_column_index(schema, key, k) >= 0)
+                continue; /* handled in pass 1 */
+            if (v->kind == SCHEMA_VALUE_NULL)
+                continue; /* null is the same as absent */
+            if (auto_mode) {
+                ssize_t i = schema_auto_column(schema, key);
+                if (i >= 0 && slots[i].value == NULL) {
+                    slots[i].key = key;
+                    slots[i].value = v;
+                    continue;
+                }
+            }
+            if (schema_rescue(&rescued, key, v, err) < 0)
+                goto fail;
+        }
+    }
+
+    for (size_t i = 0; i < schema->column_count; i++) {
+        const struct schema_column *col = &schema->columns[i];
+        const struct schema_value *v = slots[i].value;
+        if (v == NULL) {
+            if (check && col->primary_key) {
+                error_set(err, "field '%s': primary key is missing", col->name);
+                goto fail;
+            }
+            if (check && col->required) {
+                error_set(err, "field '%s': required field is missing", col->name);
+                goto fail;
+            }
+            continue;
+        }
+        if (!check) {
+            schema_value_same(&values[i], v);
+            continue;
+        }
+        if (schema_convert(col, v, &values[i], err) < 0) {
+            values[i].kind = SCHEMA_VALUE_ABSENT;
+            values[i].heap = NULL;
+            /* AUTO_INFERENCE keeps what its column cannot hold, unless the
+             * record would then lack a key or required field. */
+            if (auto_mode && !col->required && !col->primary_key) {
+                if (schema_rescue(&rescued, slots[i].key, v, err) < 0)
+                    goto fail;
+                continue;
+            }
+            goto fail;
+        }
+    }
+    if (slots != stack)
+        free(slots);
+    *rescued_out = rescued;
+    return 0;
+
+fail:
+    json_decref(rescued);
+    schema_values_clear(values, schema->column_count);
+    if (slots != stack)
+        free(slots);
+    return -1;
+}
+
+/* The jansson form: the record's members as fields, the same rules, then
+ * the values as jansson values. With values == NULL the normal form is built
+ * as a new object in *normalized; otherwise (schema_normalize_values, not
+ * SINGLE_COLUMN) each column's value goes to values[i] and the rescued
+ * fields to *rescued_out. */
 static int schema_normalize(const struct schema *schema, const json_t *record, bool check,
                             json_t **normalized, json_t **values, json_t **rescued_out,
                             char err[ERROR_MAX])
@@ -1070,113 +1327,81 @@ static int schema_normalize(const struct schema *schema, const json_t *record, b
     if (!json_is_object(record))
         return error_set(err, "record is not a JSON object (got %s)", schema_json_kind(record));
 
-    bool auto_mode = schema->mode == SCHEMA_MODE_AUTO_INFERENCE;
-    struct schema_slot stack[SCHEMA_SLOTS_STACK];
-    struct schema_slot *slots = stack;
-    json_t *out = NULL;
-    json_t *rescued = NULL;
-    if (schema->column_count > SCHEMA_SLOTS_STACK) {
-        slots = calloc(schema->column_count, sizeof *slots);
-        if (slots == NULL)
-            return error_set(err, "out of memory");
+    size_t n = json_object_size(record);
+    struct schema_field fstack[SCHEMA_SLOTS_STACK];
+    struct schema_value vstack[SCHEMA_SLOTS_STACK];
+    struct schema_field *fields = n <= SCHEMA_SLOTS_STACK ? fstack : malloc(n * sizeof *fields);
+    struct schema_value *vals = schema->column_count <= SCHEMA_SLOTS_STACK
+                                    ? vstack
+                                    : malloc(schema->column_count * sizeof *vals);
+    json_t *rescued = NULL, *out = NULL;
+    int rc = -1;
+    if (fields == NULL || vals == NULL) {
+        error_set(err, "out of memory");
+        goto done;
     }
-
-    /* Pass 1: one hash lookup per column. */
-    size_t matched = 0;
-    for (size_t i = 0; i < schema->column_count; i++) {
-        json_t *v = json_object_get(record, schema->columns[i].name);
-        slots[i].key = schema->columns[i].name;
-        slots[i].value = NULL;
-        if (v != NULL) {
-            matched++;
-            if (!json_is_null(v))
-                slots[i].value = v;
-        }
+    size_t k = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)record, key, v) {
+        fields[k].key = key;
+        schema_value_from_json(v, &fields[k].value);
+        k++;
     }
-    /* Pass 2, only when some keys matched no column by exact name. */
-    if (matched < json_object_size(record)) {
-        const char *key;
-        json_t *v;
-        json_object_foreach((json_t *)record, key, v) {
-            if (schema_find_column(schema, key) != NULL)
-                continue; /* handled in pass 1 */
-            if (json_is_null(v))
-                continue; /* null is the same as absent */
-            if (auto_mode) {
-                ssize_t i = schema_auto_column(schema, key);
-                if (i >= 0 && slots[i].value == NULL) {
-                    slots[i].key = key;
-                    slots[i].value = v;
-                    continue;
-                }
-            }
-            if (schema_rescue(&rescued, key, v, err) < 0)
-                goto fail;
-        }
-    }
-
+    if (schema_normalize_fields(schema, fields, k, check, vals, &rescued, err) < 0)
+        goto done;
     if (values == NULL && (out = json_object()) == NULL) {
         error_set(err, "out of memory");
-        goto fail;
+        goto done;
     }
     for (size_t i = 0; i < schema->column_count; i++) {
-        const struct schema_column *col = &schema->columns[i];
-        json_t *v = slots[i].value;
-        if (v == NULL) {
-            if (check && col->primary_key) {
-                error_set(err, "field '%s': primary key is missing", col->name);
-                goto fail;
-            }
-            if (check && col->required) {
-                error_set(err, "field '%s': required field is missing", col->name);
-                goto fail;
-            }
+        if (vals[i].kind == SCHEMA_VALUE_ABSENT)
             continue;
-        }
-        json_t *value = check ? schema_convert(col, v, err) : json_incref(v);
+        json_t *value = schema_value_to_json(&vals[i]);
         if (value == NULL) {
-            /* AUTO_INFERENCE keeps what its column cannot hold, unless the
-             * record would then lack a key or required field. */
-            if (auto_mode && !col->required && !col->primary_key) {
-                if (schema_rescue(&rescued, slots[i].key, v, err) < 0)
-                    goto fail;
-                continue;
-            }
-            goto fail;
+            error_set(err, "out of memory");
+            goto done;
         }
         if (values != NULL) {
             values[i] = value;
-            continue;
-        }
-        if (json_object_set_new(out, col->name, value) < 0) {
+        } else if (json_object_set_new(out, schema->columns[i].name, value) < 0) {
             error_set(err, "out of memory");
-            goto fail;
+            goto done;
         }
     }
     if (values != NULL) {
         *rescued_out = rescued;
         rescued = NULL;
-    } else if (rescued != NULL && json_object_set_new(out, SCHEMA_RESCUED_COLUMN, rescued) < 0) {
+    } else if (rescued != NULL) {
+        int set = json_object_set_new(out, SCHEMA_RESCUED_COLUMN, rescued);
         rescued = NULL;
-        error_set(err, "out of memory");
-        goto fail;
+        if (set < 0) {
+            error_set(err, "out of memory");
+            goto done;
+        }
     }
-    if (slots != stack)
-        free(slots);
-    if (normalized != NULL)
+    if (normalized != NULL) {
         *normalized = out;
-    return 0;
+        out = NULL;
+    }
+    rc = 0;
 
-fail:
+done:
+    if (vals != NULL)
+        schema_values_clear(vals, schema->column_count);
     json_decref(out);
     json_decref(rescued);
-    for (size_t i = 0; values != NULL && i < schema->column_count; i++) {
-        json_decref(values[i]);
-        values[i] = NULL;
+    if (rc < 0) {
+        for (size_t i = 0; values != NULL && i < schema->column_count; i++) {
+            json_decref(values[i]);
+            values[i] = NULL;
+        }
     }
-    if (slots != stack)
-        free(slots);
-    return -1;
+    if (fields != fstack)
+        free(fields);
+    if (vals != vstack)
+        free(vals);
+    return rc;
 }
 
 int schema_validate_record(const struct schema *schema, const json_t *record,
@@ -1305,6 +1530,73 @@ static bool schema_bound_narrows(int from, int to)
     return from == 0 || to < from;
 }
 
+/* Does column b of `to` rename a column of `from`? Only where its name is
+ * new: "renamed_from" carried over into later versions means nothing. */
+static bool schema_is_rename(const struct schema *from, const struct schema_column *b)
+{
+    return b->renamed_from[0] != '\0' && schema_find_column_nocase(from, b->name) < 0;
+}
+
+const struct schema_column *schema_successor(const struct schema *from, const struct schema *to,
+                                             const char *name)
+{
+    for (size_t i = 0; i < to->column_count; i++) {
+        const struct schema_column *b = &to->columns[i];
+        if (schema_is_rename(from, b) && strcasecmp(b->renamed_from, name) == 0)
+            return b;
+    }
+    ssize_t j = schema_find_column_nocase(to, name);
+    return j >= 0 ? &to->columns[j] : NULL;
+}
+
+/* The declarations of renames in `to`: each names a column of `from` that
+ * `to` no longer has, once. */
+static int schema_check_renames(const struct schema *from, const struct schema *to,
+                                char err[ERROR_MAX])
+{
+    for (size_t i = 0; i < to->column_count; i++) {
+        const struct schema_column *b = &to->columns[i];
+        if (b->renamed_from[0] == '\0')
+            continue;
+        ssize_t same = schema_find_column_nocase(from, b->name);
+        if (same >= 0) {
+            /* carried over from the version that renamed it: ignored */
+            if (strcasecmp(from->columns[same].renamed_from, b->renamed_from) == 0)
+                continue;
+            if (strcmp(from->columns[same].name, b->name) != 0)
+                return error_set(err,
+                                 "column '%s': renaming it to '%s' only changes the case of its "
+                                 "name, which is not allowed (names are case-insensitive)",
+                                 from->columns[same].name, b->name);
+            return error_set(err,
+                             "column '%s': \"renamed_from\": \"%s\" cannot apply: '%s' is "
+                             "already a column of version %d (a rename needs a new name)",
+                             b->name, b->renamed_from, b->name, from->version);
+        }
+        if (to->mode != SCHEMA_MODE_MANUAL)
+            return error_set(err,
+                             "column '%s': renaming a column needs a MANUAL schema (in %s the "
+                             "next record would add '%s' back)",
+                             b->renamed_from, schema_mode_name(to->mode), b->renamed_from);
+        if (schema_find_column_nocase(from, b->renamed_from) < 0)
+            return error_set(err,
+                             "column '%s': \"renamed_from\": '%s' is not a column of version %d",
+                             b->name, b->renamed_from, from->version);
+        if (schema_find_column_nocase(to, b->renamed_from) >= 0)
+            return error_set(err,
+                             "column '%s': renamed to '%s' but still a column (a rename replaces "
+                             "the old name; add the new column without \"renamed_from\" to keep "
+                             "both)",
+                             b->renamed_from, b->name);
+        for (size_t j = 0; j < i; j++)
+            if (schema_is_rename(from, &to->columns[j]) &&
+                strcasecmp(to->columns[j].renamed_from, b->renamed_from) == 0)
+                return error_set(err, "column '%s': renamed twice, to '%s' and to '%s'",
+                                 b->renamed_from, to->columns[j].name, b->name);
+    }
+    return 0;
+}
+
 int schema_check_compatible(const struct schema *from, const struct schema *to,
                             char err[ERROR_MAX])
 {
@@ -1312,28 +1604,58 @@ int schema_check_compatible(const struct schema *from, const struct schema *to,
         (from->mode == SCHEMA_MODE_SINGLE_COLUMN || to->mode == SCHEMA_MODE_SINGLE_COLUMN))
         return error_set(err, "mode change from %s to %s is not allowed",
                          schema_mode_name(from->mode), schema_mode_name(to->mode));
-    if (strcmp(from->sequence_by, to->sequence_by) != 0)
+    if (schema_check_renames(from, to, err) < 0)
+        return -1;
+    /* sequence_by may follow a rename of its column, nothing else */
+    const struct schema_column *seq =
+        from->sequence_by[0] ? schema_successor(from, to, from->sequence_by) : NULL;
+    if (seq == NULL && from->sequence_by[0] != '\0')
+        return error_set(err,
+                         "column '%s': dropping the sequence_by column is not allowed (it "
+                         "decides which version of a row wins)",
+                         from->sequence_by);
+    if (strcmp(seq ? seq->name : "", to->sequence_by) != 0)
         return error_set(err,
                          "sequence_by: changing it from '%s' to '%s' is not allowed (the "
                          "winning version of rows already merged would change)",
                          from->sequence_by, to->sequence_by);
     for (size_t i = 0; i < from->column_count; i++) {
         const struct schema_column *a = &from->columns[i];
-        const struct schema_column *b = schema_find_column(to, a->name);
+        const struct schema_column *b = schema_successor(from, to, a->name);
         if (b == NULL) {
-            ssize_t j = schema_find_column_nocase(to, a->name);
-            if (j >= 0)
-                return error_set(err, "column '%s': renaming to '%s' is not allowed", a->name,
-                                 to->columns[j].name);
-            return error_set(err, "column '%s': removing a column is not allowed", a->name);
+            if (a->primary_key)
+                return error_set(err,
+                                 "column '%s': dropping a primary-key column is not allowed "
+                                 "(rows are identified by it)",
+                                 a->name);
+            if (to->mode != SCHEMA_MODE_MANUAL)
+                return error_set(err,
+                                 "column '%s': removing a column is only allowed in a MANUAL "
+                                 "schema (in %s the next record would add it back)",
+                                 a->name, schema_mode_name(to->mode));
+            continue; /* a drop */
         }
+        if (strcmp(a->name, b->name) != 0 && strcasecmp(a->name, b->name) == 0)
+            return error_set(err,
+                             "column '%s': renaming it to '%s' only changes the case of its "
+                             "name, which is not allowed (names are case-insensitive)",
+                             a->name, b->name);
         if (a->primary_key != b->primary_key)
             return error_set(err, "column '%s': %s the primary key is not allowed", a->name,
                              a->primary_key ? "removing it from" : "adding it to");
-        if (!schema_type_widens(a->type, b->type))
+        bool to_string = b->type == SCHEMA_TYPE_STRING && a->type != SCHEMA_TYPE_STRING;
+        if (to_string && b->widen && a->primary_key)
+            return error_set(err,
+                             "column '%s': changing the type of a primary-key column is not "
+                             "allowed (rows are identified by it)",
+                             a->name);
+        if (to_string && b->widen && to->mode != SCHEMA_MODE_MANUAL)
+            return error_set(err, "column '%s': \"widen\" needs a MANUAL schema", a->name);
+        if (!schema_type_widens(a->type, b->type) && !(to_string && b->widen))
             return error_set(err,
                              "column '%s': changing the type from %s to %s is not allowed (only "
-                             "integer -> float and date -> timestamp)",
+                             "integer -> float, date -> timestamp, and any type -> string "
+                             "declared with \"widen\": true)",
                              a->name, schema_type_name(a->type), schema_type_name(b->type));
         if (b->required && !a->required)
             return error_set(err, "column '%s': making an existing column required is not allowed",
@@ -1349,7 +1671,7 @@ int schema_check_compatible(const struct schema *from, const struct schema *to,
     }
     for (size_t i = 0; i < to->column_count; i++) {
         const struct schema_column *b = &to->columns[i];
-        if (schema_find_column(from, b->name) != NULL)
+        if (schema_find_column_nocase(from, b->name) >= 0 || schema_is_rename(from, b))
             continue;
         if (b->primary_key)
             return error_set(err, "column '%s': adding a primary key column is not allowed",

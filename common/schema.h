@@ -8,6 +8,9 @@
  *                "description":"..."},
  *               {"name":"date","type":"timestamp","format":"%Y/%m/%d %H:%M"},
  *               {"name":"price","type":"decimal","precision":12,"scale":2}]}
+ * In a later version a column may carry "renamed_from":"<its previous name>"
+ * (a rename) or "widen":true (its type changes to string); a column left out
+ * is dropped (schema_check_compatible says what is allowed).
  * Types: string integer float boolean timestamp date json array decimal.
  * A primary-key column is required. Column names follow names.h; "format" only
  * on timestamp/date; precision/scale only on decimal (0 = unbounded).
@@ -54,6 +57,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include "error.h"
 #include "names.h"
@@ -88,6 +92,13 @@ struct schema_column {
     int precision;                  /* decimal: total digits, 0 = unbounded */
     int scale;                      /* decimal: digits after the point, 0 = unbounded */
     char description[SCHEMA_DESCRIPTION_MAX];
+    /* Schema evolution, declared in a new version (see schema_check_compatible):
+     * "renamed_from": the name this column had in the previous version;
+     * "widen": true accepts a change of this column's type to string. Both
+     * act only in the version that makes the change: carried over unchanged
+     * into later versions (GET, edit, PUT) they are kept and ignored. */
+    char renamed_from[NAMES_MAX];   /* "" = not renamed */
+    bool widen;
 };
 
 /* Expectations (data-quality rules, checked by the processor while it merges;
@@ -166,6 +177,67 @@ int schema_passthrough_record(const struct schema *schema, const json_t *record,
 int schema_normalize_values(const struct schema *schema, const json_t *record, bool check,
                             json_t **values, json_t **rescued, char err[ERROR_MAX]);
 
+/* The per-field rules above, fed by any decoder. schema_validate_record and
+ * friends turn a jansson object into these fields and call the same code, so
+ * the rules have one implementation; ingest's fast readers (NDJSON lines and
+ * msgpack maps decoded without a jansson tree) build the fields themselves.
+ *
+ * A value is borrowed from its decoder: a string is UTF-8 without NUL inside
+ * and NUL-terminated (s[len] == '\0'); `json` is the jansson value it was
+ * made from (then the rules share it instead of copying), always set for
+ * OBJECT and ARRAY, NULL for a scalar a reader decoded itself. */
+enum schema_value_kind {
+    SCHEMA_VALUE_ABSENT, /* output only: the column has no value */
+    SCHEMA_VALUE_NULL,
+    SCHEMA_VALUE_FALSE,
+    SCHEMA_VALUE_TRUE,
+    SCHEMA_VALUE_INTEGER,
+    SCHEMA_VALUE_REAL,
+    SCHEMA_VALUE_STRING,
+    SCHEMA_VALUE_OBJECT,
+    SCHEMA_VALUE_ARRAY
+};
+
+#define SCHEMA_VALUE_TEXT_MAX 64
+
+struct schema_value {
+    enum schema_value_kind kind;
+    int64_t i; /* INTEGER */
+    double d;  /* REAL */
+    const char *s; /* STRING */
+    size_t len;
+    json_t *json;
+    /* Output only: text the rules produced (a normalised timestamp or
+     * decimal) lives in `text`, or in `heap` when longer (then owned:
+     * schema_values_clear). An output value is not to be copied. */
+    char *heap;
+    char text[SCHEMA_VALUE_TEXT_MAX];
+};
+
+struct schema_field {
+    const char *key; /* NUL-terminated */
+    struct schema_value value;
+};
+
+/* The value of a jansson value (borrowed; json set). */
+void schema_value_from_json(json_t *json, struct schema_value *out);
+/* A new jansson value for v (a new reference to v->json when set). NULL
+ * when out of memory (or v is ABSENT). */
+json_t *schema_value_to_json(const struct schema_value *v);
+/* Free what outputs own (heap text); NULL-safe for n == 0. */
+void schema_values_clear(struct schema_value *values, size_t n);
+
+/* schema_normalize_values over a record given as its n top-level fields
+ * (distinct keys, any order; not SINGLE_COLUMN): values (column_count of
+ * them) receive each column's normal form (ABSENT when it has none; they
+ * may point into the fields' strings, so the fields must outlive them),
+ * *rescued a new object of the fields the schema does not take (or NULL).
+ * Same checks and messages as schema_validate_record (check = true) or
+ * schema_passthrough_record. -1 with err (values cleared, *rescued NULL). */
+int schema_normalize_fields(const struct schema *schema, const struct schema_field *fields,
+                            size_t n, bool check, struct schema_value *values, json_t **rescued,
+                            char err[ERROR_MAX]);
+
 /* AUTO_INFERENCE: does this record need a new schema version? Returns 1 and a
  * new schema in *evolved (caller owns; version = current->version, the catalog
  * assigns the next) when the record has fields the schema lacks (names
@@ -179,11 +251,27 @@ int schema_evolve(const struct schema *current, const json_t *record, struct sch
 int schema_infer_type(const json_t *value, enum schema_type *out);
 
 /* Is changing `from` into `to` a safe evolution? Allowed: adding nullable
- * columns; integer -> float; date -> timestamp; descriptions. Refused with a
- * message naming the column: primary-key changes, type narrowing or other
- * type changes, making an existing column required, removing a column,
- * changing sequence_by. */
+ * columns; integer -> float; date -> timestamp; descriptions; and, declared
+ * in a MANUAL `to`:
+ *   - rename: a column with "renamed_from": "<old>" whose name is new (not a
+ *     column of `from`, case-insensitively); <old> must be a column of `from`
+ *     and no longer be one of `to`; at most one column per old name. Key and
+ *     sequence_by columns may be renamed (sequence_by then names the new name);
+ *   - drop: a column of `from` that `to` lacks (and that no column is renamed
+ *     from), except a primary-key column or the sequence_by column;
+ *   - any type -> string on a column with "widen": true (not a primary key).
+ * Refused with a message naming the column and why: primary-key changes,
+ * type narrowing or other type changes, making an existing column required,
+ * a new required or key column, changing sequence_by, a rename or drop in
+ * AUTO_INFERENCE (the next record would add the column back), a rename that
+ * only changes the case of a name. */
 int schema_check_compatible(const struct schema *from, const struct schema *to,
                             char err[ERROR_MAX]);
+
+/* What column `name` of `from` became in `to` (the next version): the column
+ * renamed from it, else the column of that name (case-insensitive); NULL when
+ * `to` dropped it. Assumes schema_check_compatible(from, to) passed. */
+const struct schema_column *schema_successor(const struct schema *from, const struct schema *to,
+                                             const char *name);
 
 #endif

@@ -1,4 +1,4 @@
-/* timetravel.c - history forms of silver tables as subqueries over
+/* timetravel.c - history forms of silver and gold tables as subqueries over
  * _h_<table>, and the snapshot list (see timetravel.h).
  *
  * Identifiers spliced into the subqueries are checked names (sqlref.h) or
@@ -19,6 +19,7 @@
 #include "layout.h"
 #include "strbuf.h"
 #include "names.h"
+#include "timetravel_names.h"
 #include "timeutil.h"
 
 
@@ -44,16 +45,21 @@ static int tt_int(sqlite3 *db, const char *sql, const char *p1, const char *p2, 
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Column names of schema.table, in order; with key=true only the primary
- * key columns in key order. Caller frees the array and its strings. */
-static int tt_columns(sqlite3 *db, const char *schema, const char *table, bool key,
+enum tt_names { TT_COLUMNS, TT_PRIMARY_KEY, TT_INDEX };
+
+/* Column names of schema.table in order (TT_COLUMNS), its primary key
+ * columns in key order (TT_PRIMARY_KEY), or the columns of the index named
+ * table (TT_INDEX). Caller frees the array and its strings. */
+static int tt_columns(sqlite3 *db, const char *schema, const char *table, enum tt_names which,
                       char ***out, size_t *count, char err[ERROR_MAX])
 {
     *out = NULL;
     *count = 0;
     sqlite3_stmt *st = NULL;
-    const char *sql = key ? "SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk"
-                          : "SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid";
+    const char *sql =
+        which == TT_PRIMARY_KEY ? "SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk"
+        : which == TT_INDEX     ? "SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno"
+                                : "SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid";
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return error_set(err, "reading history columns: %s", sqlite3_errmsg(db));
@@ -100,9 +106,14 @@ static void tt_free(char **names, size_t count)
     free(names);
 }
 
-static bool tt_is_validity(const char *name)
+/* Columns of _h_<t> that are not columns of a row: the validity pair, and
+ * the keepers of dropped columns (timetravel_names.h: time travel to before
+ * the drop shows them under their old name; @changes and @scd2 use the
+ * current columns). */
+static bool tt_is_hidden(const char *name)
 {
-    return strcmp(name, "_valid_from") == 0 || strcmp(name, "_valid_to") == 0;
+    return strcmp(name, "_valid_from") == 0 || strcmp(name, "_valid_to") == 0 ||
+           timetravel_names_is_dropped(name);
 }
 
 /* The snapshot of the table current at the time given in at->time. */
@@ -111,9 +122,9 @@ static int tt_resolve_time(sqlite3 *db, const char *schema, const struct sqlref 
 {
     int64_t ms;
     if (timeutil_parse_utc_ms(time, &ms) != 0)
-        return error_set(err, "%s.silver.%s@'%s': not an ISO 8601 time "
+        return error_set(err, "%s.%s.%s@'%s': not an ISO 8601 time "
                               "(e.g. 2026-11-21T10:00:00Z)",
-                         ref->domain, ref->table, time);
+                         ref->domain, sqlref_layer_name(ref->layer), ref->table, time);
     char iso[TIMEUTIL_TIMESTAMP_MAX];
     timeutil_format_utc_ms(ms, iso);
     char sql[256];
@@ -126,8 +137,8 @@ static int tt_resolve_time(sqlite3 *db, const char *schema, const struct sqlref 
         return -1;
     if (*snapshot > 0)
         return 0;
-    return error_set(err, "%s.silver.%s has no snapshot at or before %s", ref->domain,
-                     ref->table, iso);
+    return error_set(err, "%s.%s.%s has no snapshot at or before %s", ref->domain,
+                     sqlref_layer_name(ref->layer), ref->table, iso);
 }
 
 static int tt_check_snapshot(sqlite3 *db, const char *schema, const struct sqlref *ref,
@@ -151,9 +162,15 @@ static int tt_check_snapshot(sqlite3 *db, const char *schema, const struct sqlre
              schema);
     if (tt_int(db, sql, ref->table, NULL, 0, &hi, err) < 0)
         return -1;
+    const char *layer = sqlref_layer_name(ref->layer);
     if (lo == 0)
-        return error_set(err, "unknown snapshot %" PRId64 " of %s.silver.%s: it has no snapshots",
-                         snapshot, ref->domain, ref->table);
+        return error_set(err, "unknown snapshot %" PRId64 " of %s.%s.%s: it has no snapshots",
+                         snapshot, ref->domain, layer, ref->table);
+    if (ref->layer == SQLREF_GOLD)
+        return error_set(err,
+                         "unknown snapshot %" PRId64 " of %s.gold.%s (its snapshots are between %"
+                         PRId64 " and %" PRId64 "; see lakehouse history %s.gold.%s)",
+                         snapshot, ref->domain, ref->table, lo, hi, ref->domain, ref->table);
     return error_set(err,
                      "unknown snapshot %" PRId64 " of %s.silver.%s (its snapshots are between %"
                      PRId64 " and %" PRId64 "; see lakehouse history %s/%s)",
@@ -206,28 +223,47 @@ static int tt_expectations(sqlite3 *db, const struct sqlref *ref, char **text,
 int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_at *at,
                       char **text, char err[ERROR_MAX])
 {
-    sqlite3 *db = arg;
+    const struct timetravel_db *tdb = arg;
+    sqlite3 *db = tdb->db;
     *text = NULL;
     if (at->kind == SQLREF_AT_EXPECTATIONS)
         return tt_expectations(db, ref, text, err);
-    if (ref->layer != SQLREF_SILVER)
-        return error_set(err, "%s.%s.%s: time travel, @changes and @scd2 are for silver tables",
-                         ref->domain, sqlref_layer_name(ref->layer), ref->table);
+    const char *layer = sqlref_layer_name(ref->layer);
+    if (ref->layer != SQLREF_SILVER && ref->layer != SQLREF_GOLD)
+        return error_set(err, "%s.%s.%s: time travel, @changes and @scd2 are for silver and gold "
+                              "tables",
+                         ref->domain, layer, ref->table);
     char schema[SQLREF_SCHEMA_MAX];
-    sqlref_schema_name(ref->layer, ref->domain, schema);
-    char h[NAMES_MAX + 4];
+    if (ref->layer == SQLREF_GOLD && tdb->gold_main != NULL &&
+        strcmp(ref->domain, tdb->gold_main) == 0)
+        snprintf(schema, sizeof schema, "main"); /* the transformer's own gold database */
+    else
+        sqlref_schema_name(ref->layer, ref->domain, schema);
+    char h[NAMES_MAX + 4], uk[NAMES_MAX + 4];
     snprintf(h, sizeof h, "_h_%s", ref->table);
+    snprintf(uk, sizeof uk, "_uk_%s", ref->table);
     char **cols = NULL, **keys = NULL;
+    char (*shown)[NAMES_MAX] = NULL; /* t@S: the names of S's time */
     size_t ncols = 0, nkeys = 0;
     struct strbuf b = {0};
     int rc = -1;
-    if (tt_columns(db, schema, h, false, &cols, &ncols, err) < 0 ||
-        tt_columns(db, schema, ref->table, true, &keys, &nkeys, err) < 0)
+    /* the key that pairs update_before / update_after: silver's primary key
+     * (else _seq); gold's unique_key (the index _uk_<t> of upsert jobs),
+     * else none: every change of a keyless gold table is an insert or a delete */
+    if (tt_columns(db, schema, h, TT_COLUMNS, &cols, &ncols, err) < 0 ||
+        (ref->layer == SQLREF_SILVER
+             ? tt_columns(db, schema, ref->table, TT_PRIMARY_KEY, &keys, &nkeys, err)
+             : tt_columns(db, schema, uk, TT_INDEX, &keys, &nkeys, err)) < 0)
         goto done;
     if (ncols == 0) {
-        error_set(err, "no history for %s.silver.%s (no such table, or not merged since "
-                       "history was added)",
-                  ref->domain, ref->table);
+        if (ref->layer == SQLREF_GOLD)
+            error_set(err, "no history for %s.gold.%s (no such table, or its job has not run "
+                           "since history was added: the next run starts it)",
+                      ref->domain, ref->table);
+        else
+            error_set(err, "no history for %s.silver.%s (no such table, or not merged since "
+                           "history was added)",
+                      ref->domain, ref->table);
         goto done;
     }
     int64_t s = at->snapshot;
@@ -239,10 +275,24 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
     case SQLREF_AT_SNAPSHOT:
         if (tt_check_snapshot(db, schema, ref, s, err) < 0)
             goto done;
+        /* the columns of the snapshot's time (renames and drops undone) */
+        shown = calloc(ncols, sizeof *shown);
+        if (shown == NULL) {
+            error_set(err, "out of memory");
+            goto done;
+        }
+        if (timetravel_names_at(db, schema, ref->table, s, cols, ncols, shown, err) < 0)
+            goto done;
         strbuf_addf(&b, "(SELECT ");
-        for (size_t i = 0, n = 0; i < ncols; i++)
-            if (!tt_is_validity(cols[i]))
-                strbuf_addf(&b, "%s\"%s\"", n++ ? ", " : "", cols[i]);
+        for (size_t i = 0, n = 0; i < ncols; i++) {
+            if (tt_is_hidden(cols[i]) && !timetravel_names_is_dropped(cols[i]))
+                continue; /* validity */
+            if (shown[i][0] == '\0')
+                continue;
+            strbuf_addf(&b, "%s\"%s\"", n++ ? ", " : "", cols[i]);
+            if (strcmp(shown[i], cols[i]) != 0)
+                strbuf_addf(&b, " AS \"%s\"", shown[i]);
+        }
         strbuf_addf(&b,
                " FROM \"%s\".\"%s\" WHERE \"_valid_from\" <= %" PRId64
                " AND (\"_valid_to\" IS NULL OR \"_valid_to\" > %" PRId64 "))",
@@ -251,9 +301,9 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
     case SQLREF_AT_CHANGES: {
         int64_t to = at->to;
         if (s < 0) {
-            error_set(err, "%s.silver.%s@changes without a range is for incremental jobs (the "
+            error_set(err, "%s.%s.%s@changes without a range is for incremental jobs (the "
                            "changes since their last run); give one: @changes(<from>[,<to>])",
-                      ref->domain, ref->table);
+                      ref->domain, layer, ref->table);
             goto done;
         }
         if (to == 0) {
@@ -264,9 +314,9 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
             if (tt_int(db, sql, ref->table, NULL, 0, &to, err) < 0)
                 goto done;
         } else if (to < s) {
-            error_set(err, "%s.silver.%s@changes(%" PRId64 ",%" PRId64 "): the first snapshot "
+            error_set(err, "%s.%s.%s@changes(%" PRId64 ",%" PRId64 "): the first snapshot "
                            "is after the last",
-                      ref->domain, ref->table, s, to);
+                      ref->domain, layer, ref->table, s, to);
             goto done;
         }
         /* one branch for versions that started in the range, one for those
@@ -277,16 +327,22 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
             const char *other = branch == 0 ? "_valid_to" : "_valid_from";
             strbuf_addf(&b, branch == 0 ? "(SELECT " : " UNION ALL SELECT ");
             for (size_t i = 0; i < ncols; i++)
-                if (!tt_is_validity(cols[i]))
+                if (!tt_is_hidden(cols[i]))
                     strbuf_addf(&b, "c.\"%s\", ", cols[i]);
-            strbuf_addf(&b, "CASE WHEN EXISTS (SELECT 1 FROM \"%s\".\"%s\" AS o WHERE ", schema, h);
-            for (size_t k = 0; k < nkeys; k++)
-                strbuf_addf(&b, "o.\"%s\" = c.\"%s\" AND ", keys[k], keys[k]);
-            if (nkeys == 0)
-                strbuf_addf(&b, "o.\"_seq\" = c.\"_seq\" AND ");
-            strbuf_addf(&b, "o.\"%s\" = c.\"%s\") THEN '%s' ELSE '%s' END AS \"_change_type\", ", other,
-                   at_col, branch == 0 ? "update_after" : "update_before",
-                   branch == 0 ? "insert" : "delete");
+            if (nkeys == 0 && ref->layer == SQLREF_GOLD) {
+                strbuf_addf(&b, "'%s' AS \"_change_type\", ", branch == 0 ? "insert" : "delete");
+            } else {
+                strbuf_addf(&b, "CASE WHEN EXISTS (SELECT 1 FROM \"%s\".\"%s\" AS o WHERE ",
+                            schema, h);
+                for (size_t k = 0; k < nkeys; k++)
+                    strbuf_addf(&b, "o.\"%s\" %s c.\"%s\" AND ", keys[k],
+                                ref->layer == SQLREF_GOLD ? "IS" : "=", keys[k]); /* NULL keys */
+                if (nkeys == 0)
+                    strbuf_addf(&b, "o.\"_seq\" = c.\"_seq\" AND ");
+                strbuf_addf(&b, "o.\"%s\" = c.\"%s\") THEN '%s' ELSE '%s' END AS \"_change_type\", ",
+                            other, at_col, branch == 0 ? "update_after" : "update_before",
+                            branch == 0 ? "insert" : "delete");
+            }
             strbuf_addf(&b,
                    "c.\"%s\" AS \"_snapshot_id\", (SELECT committed_at FROM \"%s\"._snapshots "
                    "WHERE snapshot_id = c.\"%s\") AS \"_committed_at\" FROM \"%s\".\"%s\" AS c "
@@ -300,7 +356,7 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
     case SQLREF_AT_SCD2:
         strbuf_addf(&b, "(SELECT ");
         for (size_t i = 0; i < ncols; i++)
-            if (!tt_is_validity(cols[i]))
+            if (!tt_is_hidden(cols[i]))
                 strbuf_addf(&b, "c.\"%s\", ", cols[i]);
         strbuf_addf(&b,
                "f.committed_at AS \"_valid_from\", t.committed_at AS \"_valid_to\", "
@@ -319,22 +375,27 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
     b.s = NULL;
     rc = 0;
 done:
+    free(shown);
     free(b.s);
     tt_free(cols, ncols);
     tt_free(keys, nkeys);
     return rc;
 }
 
-int timetravel_history(const char *data_dir, const char *domain, const char *table,
-                       int64_t limit, json_t **out, char err[ERROR_MAX])
+int timetravel_history(const char *data_dir, enum sqlref_layer layer, const char *domain,
+                       const char *table, int64_t limit, json_t **out, char err[ERROR_MAX])
 {
     *out = NULL;
     char path[4096];
-    if (layout_silver_db(path, sizeof path, data_dir, domain) != 0)
+    if (layer != SQLREF_SILVER && layer != SQLREF_GOLD)
+        return error_set(err, "%s.%s.%s: only silver and gold tables have snapshots", domain,
+                         sqlref_layer_name(layer), table);
+    if ((layer == SQLREF_GOLD ? layout_gold_db(path, sizeof path, data_dir, domain)
+                              : layout_silver_db(path, sizeof path, data_dir, domain)) != 0)
         return error_set(err, "data directory path too long: %s", data_dir);
     struct stat st;
     if (stat(path, &st) != 0)
-        return error_set(err, "no silver database for domain %s", domain);
+        return error_set(err, "no %s database for domain %s", sqlref_layer_name(layer), domain);
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
     json_t *list = NULL;
@@ -382,7 +443,10 @@ int timetravel_history(const char *data_dir, const char *domain, const char *tab
         goto fail;
     }
     if (json_array_size(list) == 0) {
-        error_set(err, "no silver table %s.%s (no snapshots)", domain, table);
+        if (layer == SQLREF_GOLD)
+            error_set(err, "no gold table %s.gold.%s (no snapshots)", domain, table);
+        else
+            error_set(err, "no silver table %s.%s (no snapshots)", domain, table);
         goto fail;
     }
     sqlite3_finalize(stmt);

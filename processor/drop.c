@@ -164,6 +164,9 @@ static int drop_silver(struct processor_ctx *ctx, const char *domain, const char
     snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS \"_d_%s\"", table);
     if (silver_exec(sdb, sql, err) < 0)
         goto fail;
+    /* its schema changes (evolve.c): a new endpoint of this name starts over */
+    if (evolve_forget(sdb, table, err) < 0)
+        goto fail;
     static const char *const forget[] = {"DELETE FROM _ledger WHERE table_name = ?1",
                                          "DELETE FROM _quarantine WHERE table_name = ?1",
                                          "DELETE FROM _snapshots WHERE table_name = ?1"};

@@ -39,22 +39,18 @@
 #include "event.h"
 #include "strbuf.h"
 #include "layout.h"
+#include "rowhistory.h"
 #include "log.h"
 #include "timeutil.h"
 
-#define HISTORY_COLS_MAX 2000 /* SQLite's default column limit */
-
-struct history_col {
-    char name[NAMES_MAX];
-    const char *type; /* "INTEGER" | "REAL" | "TEXT" | "" */
-    int pk;
-};
-
-struct history_cols {
-    struct history_col *items;
-    size_t count;
-};
-
+/* Columns of a table (none if it does not exist). Caller frees items. */
+static int history_columns(struct silver_db *sdb, const char *table, struct rowhistory_cols *out,
+                           char err[ERROR_MAX])
+{
+    if (rowhistory_columns(sdb->db, "main", table, out, err) < 0)
+        return error_prefix(err, "silver/%s.db", sdb->domain);
+    return 0;
+}
 
 static bool history_is_meta(const char *name)
 {
@@ -62,74 +58,8 @@ static bool history_is_meta(const char *name)
            strcmp(name, "_schema_version") == 0;
 }
 
-static bool history_is_validity(const char *name)
-{
-    return strcmp(name, "_valid_from") == 0 || strcmp(name, "_valid_to") == 0;
-}
-
-/* Columns of a table (none if it does not exist). Caller frees items. */
-static int history_columns(struct silver_db *sdb, const char *table, struct history_cols *out,
-                           char err[ERROR_MAX])
-{
-    out->items = NULL;
-    out->count = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(sdb->db, "SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid",
-                           -1, &st, NULL) != SQLITE_OK)
-        return error_set(err, "silver/%s.db: table_info: %s", sdb->domain,
-                         sqlite3_errmsg(sdb->db));
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        const char *type = (const char *)sqlite3_column_text(st, 1);
-        if (name == NULL || strlen(name) >= NAMES_MAX ||
-            (name[0] != '_' && !names_is_valid_column(name)) || out->count >= HISTORY_COLS_MAX) {
-            rc = SQLITE_CORRUPT;
-            break;
-        }
-        if (out->count == cap) {
-            cap = cap ? cap * 2 : 32;
-            struct history_col *items = realloc(out->items, cap * sizeof *items);
-            if (items == NULL) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            out->items = items;
-        }
-        struct history_col *c = &out->items[out->count++];
-        snprintf(c->name, sizeof c->name, "%s", name);
-        /* only the affinities the processor creates; never splice other text */
-        c->type = type == NULL ? "" : strcasecmp(type, "INTEGER") == 0 ? "INTEGER"
-                                    : strcasecmp(type, "REAL") == 0    ? "REAL"
-                                    : strcasecmp(type, "TEXT") == 0    ? "TEXT"
-                                                                       : "";
-        c->pk = sqlite3_column_int(st, 2);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        free(out->items);
-        out->items = NULL;
-        out->count = 0;
-        return error_set(err, "silver/%s.db: columns of %s: %s", sdb->domain, table,
-                         rc == SQLITE_NOMEM    ? "out of memory"
-                         : rc == SQLITE_CORRUPT ? "unexpected column name"
-                                                : sqlite3_errmsg(sdb->db));
-    }
-    return 0;
-}
-
-static const struct history_col *history_find(const struct history_cols *cols, const char *name)
-{
-    for (size_t i = 0; i < cols->count; i++)
-        if (strcasecmp(cols->items[i].name, name) == 0)
-            return &cols->items[i];
-    return NULL;
-}
-
 /* The key of history rows: the primary key columns in key order, or _seq. */
-static void history_key(struct strbuf *b, const struct history_cols *t, const char *left,
+static void history_key(struct strbuf *b, const struct rowhistory_cols *t, const char *left,
                         const char *right)
 {
     size_t n = 0;
@@ -163,60 +93,35 @@ static int history_exec(struct silver_db *sdb, struct strbuf *b, int64_t *change
 
 int history_sync(struct silver_db *sdb, const char *table, char err[ERROR_MAX])
 {
-    char h[NAMES_MAX + 4];
-    snprintf(h, sizeof h, "_h_%s", table);
-    struct history_cols t = {0}, hc = {0};
-    struct strbuf b = {0};
+    struct rowhistory_cols t = {0};
+    const char **keys = NULL;
+    size_t nkeys = 0;
     int rc = -1;
-    if (history_columns(sdb, table, &t, err) < 0 || history_columns(sdb, h, &hc, err) < 0)
+    if (history_columns(sdb, table, &t, err) < 0)
         goto done;
-    if (t.count == 0) {
-        rc = 0; /* no table (yet) */
+    /* the history key: the primary key columns in key order, or _seq */
+    keys = calloc(t.count + 1, sizeof *keys);
+    if (keys == NULL) {
+        error_set(err, "out of memory");
         goto done;
     }
-    if (hc.count == 0) {
-        strbuf_addf(&b, "CREATE TABLE \"%s\" (", h);
+    for (int p = 1; p <= (int)t.count; p++)
         for (size_t i = 0; i < t.count; i++)
-            strbuf_addf(&b, "\"%s\" %s, ", t.items[i].name, t.items[i].type);
-        strbuf_addf(&b, "\"_valid_from\" INTEGER NOT NULL, \"_valid_to\" INTEGER);");
-        strbuf_addf(&b, "CREATE INDEX \"%s_key\" ON \"%s\" (", h, h);
-        size_t n = 0;
-        for (int p = 1; p <= (int)t.count; p++)
-            for (size_t i = 0; i < t.count; i++)
-                if (t.items[i].pk == p)
-                    strbuf_addf(&b, "%s\"%s\"", n++ ? ", " : "", t.items[i].name);
-        strbuf_addf(&b, "%s\"_valid_to\");", n ? ", " : "\"_seq\", ");
-        strbuf_addf(&b, "CREATE INDEX \"%s_from\" ON \"%s\" (\"_valid_from\");", h, h);
-        strbuf_addf(&b,
-                    "CREATE INDEX \"%s_to\" ON \"%s\" (\"_valid_to\") "
-                    "WHERE \"_valid_to\" IS NOT NULL;",
-                    h, h);
-        /* a table from before history existed: its rows are the first versions */
-        strbuf_addf(&b, "INSERT INTO \"%s\" (", h);
-        for (size_t i = 0; i < t.count; i++)
-            strbuf_addf(&b, "\"%s\", ", t.items[i].name);
-        strbuf_addf(&b, "\"_valid_from\") SELECT ");
-        for (size_t i = 0; i < t.count; i++)
-            strbuf_addf(&b, "\"%s\", ", t.items[i].name);
-        strbuf_addf(&b, "0 FROM \"%s\"", table);
-        if (history_exec(sdb, &b, NULL, err) < 0)
-            goto done;
+            if (t.items[i].pk == p)
+                keys[nkeys++] = t.items[i].name;
+    if (nkeys == 0)
+        keys[nkeys++] = "_seq";
+    int created = rowhistory_sync(sdb->db, "main", table, keys, nkeys, true, err);
+    if (created < 0) {
+        error_prefix(err, "silver/%s.db: history of %s", sdb->domain, table);
+        goto done;
+    }
+    if (created > 0)
         log_info("history_created table=%s.%s", sdb->domain, table);
-    } else {
-        for (size_t i = 0; i < t.count; i++) {
-            if (history_find(&hc, t.items[i].name) != NULL)
-                continue;
-            strbuf_addf(&b, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" %s", h, t.items[i].name,
-                        t.items[i].type);
-            if (history_exec(sdb, &b, NULL, err) < 0)
-                goto done;
-        }
-    }
     rc = 0;
 done:
-    free(b.s);
-    free(t.items);
-    free(hc.items);
+    free(keys);
+    rowhistory_cols_free(&t);
     return rc;
 }
 
@@ -239,7 +144,7 @@ int history_diff(struct silver_db *sdb, const char *table, int64_t snapshot_id,
         return -1;
     char h[NAMES_MAX + 4];
     snprintf(h, sizeof h, "_h_%s", table);
-    struct history_cols t = {0}, hc = {0};
+    struct rowhistory_cols t = {0}, hc = {0};
     struct strbuf b = {0};
     int64_t closed = 0, added = 0, both = 0;
     int rc = -1;
@@ -260,9 +165,12 @@ int history_diff(struct silver_db *sdb, const char *table, int64_t snapshot_id,
                 strbuf_addf(&b, " AND \"%s\".\"%s\" IS \"%s\".\"%s\"", table, t.items[i].name, h,
                             t.items[i].name);
         strbuf_addf(&b, ")");
+        /* (a dropped column kept as _dropped_<snapshot>_<n> by evolve.c is no
+         * longer part of the row: its old values are not a difference) */
         for (size_t i = 0; i < hc.count; i++)
-            if (!history_is_meta(hc.items[i].name) && !history_is_validity(hc.items[i].name) &&
-                history_find(&t, hc.items[i].name) == NULL)
+            if (!history_is_meta(hc.items[i].name) && !rowhistory_is_validity(hc.items[i].name) &&
+                strncmp(hc.items[i].name, "_dropped_", 9) != 0 &&
+                rowhistory_find(&t, hc.items[i].name) == NULL)
                 strbuf_addf(&b, " AND \"%s\".\"%s\" IS NULL", h, hc.items[i].name);
         strbuf_addf(&b, ")");
     }
@@ -354,7 +262,7 @@ static int history_snapshot_check(struct silver_db *sdb, const char *table, int6
 static int history_restore(struct silver_db *sdb, const char *table, int64_t snapshot,
                            int64_t *rows, char err[ERROR_MAX])
 {
-    struct history_cols t = {0};
+    struct rowhistory_cols t = {0};
     struct strbuf b = {0};
     int rc = -1;
     if (history_columns(sdb, table, &t, err) < 0)

@@ -8,9 +8,10 @@
  * inotify watch (before the first scan, so that no file can slip between
  * scan and watch), queue what bronze holds that the ledger lacks, then loop:
  *
- *   zmq_poll(control socket, inotify fd; timeout 0 while files are queued,
- *            else until the housekeeping tick)
- *   -> answer a control request; drain inotify events into the queue;
+ *   zmq_poll(control socket, schema.changed subscription, inotify fd;
+ *            timeout 0 while files are queued, else until the housekeeping tick)
+ *   -> answer a control request; a schema.changed event asks for a reconcile
+ *      (schema changes of tables, evolve.c); drain inotify events into the queue;
  *   -> housekeeping: reconcile every reconcile_interval_ms (or at once after
  *      an inotify overflow or a full queue);
  *   -> merge ONE queued file (its own transaction), then poll again, so that
@@ -120,6 +121,24 @@ static void processor_housekeeping(const struct processor_ctx *ctx)
     reload_poll();
 }
 
+/* schema.changed: a new schema version may rename or drop columns of a
+ * silver table (evolve.c); reconcile now instead of at the next tick. */
+static void processor_drain_events(struct processor_ctx *ctx)
+{
+    for (int i = 0; i < 64; i++) {
+        struct event ev;
+        char err[ERROR_MAX];
+        if (event_receive(ctx->subscriber, ZMQ_DONTWAIT, &ev, err) < 0) {
+            if (errno == EAGAIN || errno == EINTR || errno == ETERM)
+                return;
+            log_warn("event_ignored reason=\"%s\"", err);
+            continue;
+        }
+        if (ev.topic == EVENT_SCHEMA_CHANGED)
+            ctx->need_reconcile = true;
+    }
+}
+
 /* Returns 0 after a stop request, -1 if polling failed. */
 static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
 {
@@ -135,9 +154,10 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
             timeout = (long)(until < 0 ? 0 : until < tick ? until : tick);
         }
         timeout = notify_poll_timeout(notify, timeout);
-        zmq_pollitem_t items[2] = {{.socket = ctx->control, .events = ZMQ_POLLIN},
+        zmq_pollitem_t items[3] = {{.socket = ctx->control, .events = ZMQ_POLLIN},
+                                   {.socket = ctx->subscriber, .events = ZMQ_POLLIN},
                                    {.socket = NULL, .fd = fd, .events = ZMQ_POLLIN}};
-        int rc = zmq_poll(items, fd >= 0 ? 2 : 1, timeout);
+        int rc = zmq_poll(items, fd >= 0 ? 3 : 2, timeout);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -146,7 +166,9 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
         }
         if (items[0].revents & ZMQ_POLLIN)
             control_serve_one(ctx);
-        if (fd < 0 || ctx->watch_backlog || (items[1].revents & ZMQ_POLLIN))
+        if (items[1].revents & ZMQ_POLLIN)
+            processor_drain_events(ctx);
+        if (fd < 0 || ctx->watch_backlog || (items[2].revents & ZMQ_POLLIN))
             processor_drain_watch(ctx);
 
         notify_watchdog(notify);
@@ -236,6 +258,9 @@ int main(int argc, char **argv)
     }
     if ((ctx.publisher = event_publisher_open(ctx.zmq, &cfg, err)) == NULL)
         goto done;
+    enum event_topic topics[] = {EVENT_SCHEMA_CHANGED};
+    if ((ctx.subscriber = event_subscriber_open(ctx.zmq, &cfg, topics, 1, err)) == NULL)
+        goto done;
     if (watch_open(bronze, &ctx.watch, err) < 0)
         goto done;
     if ((ctx.control = control_socket_open(ctx.zmq, &cfg, err)) == NULL)
@@ -264,6 +289,8 @@ done:
         log_error("fatal error=\"%s\"", err);
     control_socket_close(&ctx.control, &cfg);
     watch_close(&ctx.watch);
+    if (ctx.subscriber != NULL)
+        zmq_close(ctx.subscriber);
     if (ctx.publisher != NULL) {
         int linger = 0;
         zmq_setsockopt(ctx.publisher, ZMQ_LINGER, &linger, sizeof linger);

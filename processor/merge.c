@@ -14,7 +14,13 @@
  *     schema's key columns. Without a catalog entry there is no key and no
  *     column: columns are added as fields appear, types inferred from values.
  *   - gains a column (ALTER TABLE ADD COLUMN) for any field it lacks, typed
- *     by the record's schema version, else the latest schema, else the value.
+ *     by the record's schema version, else the latest schema, else the value
+ *     (TEXT for a column the latest version widened to string).
+ *   - schema changes (evolve.c): merge_table_open first brings the table to
+ *     the latest version (renames, drops); a record of an older version has
+ *     its fields renamed to the latest names and dropped fields left out
+ *     before it is merged, and a table is created with the latest names, so
+ *     live merges and replay build the same table.
  *   - with a primary key: upsert where the larger _seq wins, so a late or
  *     re-merged file never rolls a row back and the row is always the record
  *     with the largest _seq (whatever order files arrive in - replay = live):
@@ -61,9 +67,15 @@
  * _endpoint name another table, a key column is missing, or SQLite refuses a
  * value or a column for good (constraint, type mismatch, too many columns).
  *
- * Each line is parsed once with jansson and its values are bound directly;
- * the statements for the current column set are prepared once per table and
- * kept while the transaction lasts. */
+ * Each line is read once and its values are bound directly. The common line
+ * - a flat object of scalars, every field a known column of the current
+ * names, no expectations - is read in place by jsonflat_scan (common/
+ * jsonflat.h; building a jansson tree per line was about half of a merge's
+ * CPU); any other line (a new column, nested values, escapes, an older
+ * version's renamed fields, anything unusual) is parsed with jansson and
+ * handled exactly as before, including every error message. The statements
+ * for the current column set are prepared once per table and kept while the
+ * transaction lasts. */
 #include "processor.h"
 
 #include <errno.h>
@@ -83,12 +95,15 @@
 #include "event.h"
 #include "expectation.h"
 #include "fsutil.h"
+#include "jsonflat.h"
 #include "log.h"
 #include "timeutil.h"
 
 #define MERGE_SEQ "_seq"
 #define MERGE_INSERT_DATE "_insert_date"
 #define MERGE_SCHEMA_VERSION "_schema_version"
+#define MERGE_FLAT_MAX 256 /* fields of a line read by jsonflat; more: jansson */
+#define MERGE_SLOW 4       /* merge_record_flat: take the jansson path */
 
 struct merge_column {
     char name[NAMES_MAX];
@@ -110,7 +125,8 @@ struct merge_table {
     uint32_t *slots;   /* case-insensitive name -> index + 1 (SQLite column names ignore case) */
     size_t nslots;
     /* per-record scratch, cap entries each */
-    const json_t **vals;
+    struct jsonflat_field *vals; /* the record's values (strings borrowed) */
+    struct jsonflat_field *flat; /* MERGE_FLAT_MAX fields of the line (jsonflat_scan) */
     char **texts;      /* compact JSON of object/array values */
     uint32_t *stamp;   /* stamp[i] == gen: column i has a value in this record */
     uint32_t gen;
@@ -147,13 +163,16 @@ struct merge_table {
     int version_schema_version;  /* 0: none fetched */
     struct schema *latest;
     bool latest_fetched;
+    struct evolve_names *names; /* older versions' column names -> latest (evolve.c) */
 };
 
 /* Metadata of the record being merged. */
 struct merge_meta {
     int64_t seq;
-    const json_t *insert_date;     /* string or NULL */
-    const json_t *schema_version;  /* integer or NULL */
+    const char *insert_date;       /* NULL: absent or null */
+    size_t insert_date_len;
+    bool has_schema_version;
+    int64_t schema_version;
 };
 
 /* ---- SQL text -------------------------------------------------------------- */
@@ -264,7 +283,7 @@ static int merge_reserve(struct merge_table *t, size_t need)
     if (cols == NULL)
         return -1;
     t->cols = cols;
-    const json_t **vals = realloc(t->vals, cap * sizeof *vals);
+    struct jsonflat_field *vals = realloc(t->vals, cap * sizeof *vals);
     if (vals == NULL)
         return -1;
     t->vals = vals;
@@ -416,7 +435,7 @@ int merge_table_open(struct silver_db *sdb, struct schemas *schemas, const char 
     t->schemas = schemas;
     snprintf(t->domain, sizeof t->domain, "%s", domain);
     snprintf(t->name, sizeof t->name, "%s", table);
-    if (merge_reserve(t, 16) < 0) {
+    if (merge_reserve(t, 16) < 0 || (t->flat = calloc(MERGE_FLAT_MAX, sizeof *t->flat)) == NULL) {
         merge_table_close(&t);
         return error_set(err, "out of memory");
     }
@@ -427,7 +446,11 @@ int merge_table_open(struct silver_db *sdb, struct schemas *schemas, const char 
         return -1;
     }
     t->latest_fetched = true;
-    if (merge_load(t, err) < 0 || (t->exists && history_sync(sdb, table, err) < 0)) {
+    /* a newer schema version renames/drops columns before the file's records
+     * (written under it) are merged */
+    int64_t changed = 0;
+    if (evolve_apply(sdb, schemas, table, t->latest, &changed, err) < 0 ||
+        merge_load(t, err) < 0 || (t->exists && history_sync(sdb, table, err) < 0)) {
         merge_table_close(&t);
         return -1;
     }
@@ -445,12 +468,14 @@ void merge_table_close(struct merge_table **table)
         free(t->texts[i]);
     free(t->cols);
     free(t->vals);
+    free(t->flat);
     free(t->texts);
     free(t->stamp);
     free(t->pk);
     free(t->slots);
     schema_destroy(&t->version_schema);
     schema_destroy(&t->latest);
+    evolve_names_free(&t->names);
     expectation_close(&t->expect);
     free(t->counts);
     if (t->drops != NULL)
@@ -538,6 +563,19 @@ static int merge_ddl(struct merge_table *t, const char *sql, char reason[ERROR_M
     return error_set(err, "silver/%s.db: %s: %s", t->domain, sql, text);
 }
 
+/* The declared type of a column: its version's type, except TEXT when the
+ * latest version widened it to string (evolve.c rebuilt it so live; INTEGER
+ * affinity would turn "007" into 7). */
+static const char *merge_sql_type(const struct merge_table *t, const char *name,
+                                  enum schema_type type)
+{
+    const struct schema_column *c =
+        t->latest_fetched ? merge_schema_column(t->latest, name) : NULL;
+    if (c != NULL && c->type == SCHEMA_TYPE_STRING)
+        return "TEXT";
+    return schema_type_sql(type);
+}
+
 /* CREATE TABLE from the schema of the first record's version. */
 static int merge_create(struct merge_table *t, int version, char reason[ERROR_MAX],
                         char err[ERROR_MAX])
@@ -549,12 +587,28 @@ static int merge_create(struct merge_table *t, int version, char reason[ERROR_MA
     /* tombstones of an earlier table of this name (dropped, rebuilt) are void */
     sqlbuf_add(&b, "DROP TABLE IF EXISTS \"_d_%s\"; CREATE TABLE \"%s\" (", t->name, t->name);
     size_t keys = 0;
+    /* the version's columns under their latest names (renamed; dropped ones
+     * left out), as live schema changes left the table (evolve.c) */
+    const char **names = s != NULL ? calloc(s->column_count + 1, sizeof *names) : NULL;
+    if (s != NULL && names == NULL) {
+        free(b.s);
+        return error_set(err, "out of memory");
+    }
     for (size_t i = 0; s != NULL && i < s->column_count; i++) {
         const struct schema_column *c = &s->columns[i];
         if (!names_is_valid_column(c->name) || merge_is_meta_column(c->name) ||
             strcmp(c->name, SCHEMA_RESCUED_COLUMN) == 0)
             continue; /* the catalog checked names; never splice anything else */
-        sqlbuf_add(&b, "\"%s\" %s, ", c->name, schema_type_sql(c->type));
+        if (evolve_name(&t->names, t->schemas, t->domain, t->name,
+                        t->latest_fetched ? t->latest : NULL, s->version, c->name, &names[i],
+                        err) < 0) {
+            free(names);
+            free(b.s);
+            return -1;
+        }
+        if (names[i] == NULL)
+            continue;
+        sqlbuf_add(&b, "\"%s\" %s, ", names[i], merge_sql_type(t, names[i], c->type));
         if (c->primary_key)
             keys++;
     }
@@ -566,12 +620,13 @@ static int merge_create(struct merge_table *t, int version, char reason[ERROR_MA
         size_t k = 0;
         for (size_t i = 0; i < s->column_count; i++) {
             const struct schema_column *c = &s->columns[i];
-            if (c->primary_key && names_is_valid_column(c->name))
-                sqlbuf_add(&b, "%s\"%s\"", k++ ? ", " : "", c->name);
+            if (c->primary_key && names[i] != NULL)
+                sqlbuf_add(&b, "%s\"%s\"", k++ ? ", " : "", names[i]);
         }
         sqlbuf_add(&b, ")");
     }
     sqlbuf_add(&b, ")");
+    free(names);
     if (b.failed) {
         free(b.s);
         return error_set(err, "out of memory");
@@ -580,6 +635,9 @@ static int merge_create(struct merge_table *t, int version, char reason[ERROR_MA
     free(b.s);
     if (rc != 0)
         return rc;
+    int named = t->latest_fetched && t->latest != NULL ? t->latest->version : 0;
+    if (evolve_created(t->sdb, t->name, named, t->snapshot_id, err) < 0)
+        return -1;
     log_info("table_created table=%s.%s schema_version=%d columns=%zu key_columns=%zu",
              t->domain, t->name, s ? s->version : 0, s ? s->column_count : 0, keys);
     if (history_sync(t->sdb, t->name, err) < 0)
@@ -606,7 +664,7 @@ static int merge_add_column(struct merge_table *t, const char *name, const json_
             c = merge_schema_column(t->latest, name);
         enum schema_type inferred;
         if (c != NULL)
-            type = schema_type_sql(c->type);
+            type = merge_sql_type(t, name, c->type);
         else if (schema_infer_type(value, &inferred) == 0)
             type = schema_type_sql(inferred);
     }
@@ -862,29 +920,23 @@ static void merge_bind(struct merge_table *t, sqlite3_stmt *st, const struct mer
             sqlite3_bind_null(st, p);
             continue;
         }
-        const json_t *v = t->vals[i];
-        switch (json_typeof(v)) {
-        case JSON_STRING:
-            sqlite3_bind_text(st, p, json_string_value(v), (int)json_string_length(v),
-                              SQLITE_STATIC);
-            break;
-        case JSON_INTEGER: sqlite3_bind_int64(st, p, json_integer_value(v)); break;
-        case JSON_REAL: sqlite3_bind_double(st, p, json_real_value(v)); break;
-        case JSON_TRUE: sqlite3_bind_int(st, p, 1); break;
-        case JSON_FALSE: sqlite3_bind_int(st, p, 0); break;
-        case JSON_OBJECT:
-        case JSON_ARRAY: sqlite3_bind_text(st, p, t->texts[i], -1, SQLITE_STATIC); break;
+        const struct jsonflat_field *v = &t->vals[i];
+        switch (v->type) {
+        case JSONFLAT_STRING: sqlite3_bind_text(st, p, v->str, (int)v->len, SQLITE_STATIC); break;
+        case JSONFLAT_INTEGER: sqlite3_bind_int64(st, p, v->integer); break;
+        case JSONFLAT_REAL: sqlite3_bind_double(st, p, v->real); break;
+        case JSONFLAT_TRUE: sqlite3_bind_int(st, p, 1); break;
+        case JSONFLAT_FALSE: sqlite3_bind_int(st, p, 0); break;
         default: sqlite3_bind_null(st, p); break;
         }
     }
     sqlite3_bind_int64(st, (int)n + 1, m->seq);
     if (m->insert_date != NULL)
-        sqlite3_bind_text(st, (int)n + 2, json_string_value(m->insert_date),
-                          (int)json_string_length(m->insert_date), SQLITE_STATIC);
+        sqlite3_bind_text(st, (int)n + 2, m->insert_date, (int)m->insert_date_len, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, (int)n + 2);
-    if (m->schema_version != NULL)
-        sqlite3_bind_int64(st, (int)n + 3, json_integer_value(m->schema_version));
+    if (m->has_schema_version)
+        sqlite3_bind_int64(st, (int)n + 3, m->schema_version);
     else
         sqlite3_bind_null(st, (int)n + 3);
 }
@@ -1187,6 +1239,10 @@ static int merge_tombstone_check(struct merge_table *t, const struct merge_meta 
     return 0;
 }
 
+static int merge_write(struct merge_table *t, const struct merge_meta *mp, bool is_delete,
+                       int64_t line, struct merge_result *res, char reason[ERROR_MAX],
+                       char err[ERROR_MAX]);
+
 /* One record. 0 ok, 1 corrupt (reason), 2 blocked by a "fail" expectation
  * (reason), -1 error (err). */
 static int merge_record(struct merge_table *t, json_t *root, int64_t line,
@@ -1214,7 +1270,8 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
         if (!json_is_integer(sv))
             return merge_corrupt(reason, "line %" PRId64 ": _schema_version is not an integer",
                              line);
-        m.schema_version = sv;
+        m.has_schema_version = true;
+        m.schema_version = json_integer_value(sv);
         if (json_integer_value(sv) > 0 && json_integer_value(sv) <= INT_MAX)
             version = (int)json_integer_value(sv);
         if (json_integer_value(sv) > *max_version)
@@ -1231,8 +1288,10 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
                 strcmp(key, "_batch_id") == 0)
                 continue;
             if (strcmp(key, MERGE_INSERT_DATE) == 0) {
-                if (json_is_string(value))
-                    m.insert_date = value;
+                if (json_is_string(value)) {
+                    m.insert_date = json_string_value(value);
+                    m.insert_date_len = json_string_length(value);
+                }
                 else if (!json_is_null(value))
                     return merge_corrupt(reason, "line %" PRId64 ": _insert_date is not a string",
                                      line);
@@ -1274,11 +1333,31 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
             return merge_corrupt(reason, "line %" PRId64 ": two fields map to column '%s'", line,
                              t->cols[idx].name);
         t->stamp[idx] = t->gen;
-        t->vals[idx] = value;
-        if (json_is_object(value) || json_is_array(value)) {
+        struct jsonflat_field *v = &t->vals[idx];
+        switch (json_typeof(value)) {
+        case JSON_STRING:
+            v->type = JSONFLAT_STRING;
+            v->str = json_string_value(value);
+            v->len = json_string_length(value);
+            break;
+        case JSON_INTEGER:
+            v->type = JSONFLAT_INTEGER;
+            v->integer = json_integer_value(value);
+            break;
+        case JSON_REAL:
+            v->type = JSONFLAT_REAL;
+            v->real = json_real_value(value);
+            break;
+        case JSON_TRUE: v->type = JSONFLAT_TRUE; break;
+        case JSON_FALSE: v->type = JSONFLAT_FALSE; break;
+        default: /* object, array: compact JSON text */
             t->texts[idx] = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
             if (t->texts[idx] == NULL)
                 return error_set(err, "out of memory");
+            v->type = JSONFLAT_STRING;
+            v->str = t->texts[idx];
+            v->len = strlen(t->texts[idx]);
+            break;
         }
     }
     for (size_t k = 0; k < t->npk; k++)
@@ -1300,8 +1379,16 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
         if (rc != 0)
             return rc;
     }
+    return merge_write(t, &m, is_delete, line, res, reason, err);
+}
 
-    /* pass 2: write */
+/* Pass 2 of a record whose values are in t->vals (stamped with t->gen):
+ * write it. 0 ok, 1 corrupt (reason), -1 error (err). */
+static int merge_write(struct merge_table *t, const struct merge_meta *mp, bool is_delete,
+                       int64_t line, struct merge_result *res, char reason[ERROR_MAX],
+                       char err[ERROR_MAX])
+{
+    struct merge_meta m = *mp;
     if (t->ins == NULL && merge_prepare(t, err) < 0)
         return -1;
     if (is_delete)
@@ -1340,6 +1427,119 @@ static int merge_record(struct merge_table *t, json_t *root, int64_t line,
         return error_set(err, "silver/%s.db: writing %s: %s", t->domain, t->name, msg);
     res->records++;
     return 0;
+}
+
+/* One record read in place by jsonflat_scan (the common case: a flat line of
+ * an existing table whose latest schema has no expectations, every field a
+ * known column). Anything else - a new column, a repeated field, metadata
+ * that is not as ingest writes it, a missing key - returns MERGE_SLOW before
+ * anything is written, and the line goes the jansson way (merge_record),
+ * which handles it and words its errors. Otherwise as merge_record. */
+static int merge_record_flat(struct merge_table *t, const struct jsonflat_field *f, int n,
+                             int64_t line, struct merge_result *res, int64_t *max_version,
+                             char reason[ERROR_MAX], char err[ERROR_MAX])
+{
+    if (!t->exists || (t->latest != NULL && t->latest->expectation_count > 0))
+        return MERGE_SLOW;
+    struct merge_meta m = {0};
+    bool is_delete = false;
+    unsigned seen = 0; /* metadata fields met: a repeated one is jansson's (the last wins) */
+    if (++t->gen == 0) {
+        memset(t->stamp, 0, t->cap * sizeof *t->stamp);
+        t->gen = 1;
+    }
+    /* a record of an older schema version whose columns were renamed or
+     * dropped since (evolve.c) must be mapped to the latest names first */
+    int64_t version = 0;
+    for (int i = 0; i < n; i++)
+        if (f[i].key_len == sizeof MERGE_SCHEMA_VERSION - 1 &&
+            memcmp(f[i].key, MERGE_SCHEMA_VERSION, f[i].key_len) == 0 &&
+            f[i].type == JSONFLAT_INTEGER)
+            version = f[i].integer;
+    const struct schema *latest = t->latest_fetched ? t->latest : NULL;
+    bool older = latest != NULL && version > 0 && version < latest->version;
+    char key[NAMES_MAX];
+    for (int i = 0; i < n; i++, f++) {
+        if (f->key_len == 0 || f->key_len >= sizeof key)
+            return MERGE_SLOW;
+        memcpy(key, f->key, f->key_len);
+        key[f->key_len] = '\0';
+        if (key[0] == '_' && strcmp(key, SCHEMA_RESCUED_COLUMN) != 0) {
+            static const char *const meta[] = {MERGE_SEQ, MERGE_SCHEMA_VERSION, "_batch_id",
+                                               MERGE_INSERT_DATE, "_domain", "_endpoint", "_op"};
+            unsigned k = 0;
+            while (k < sizeof meta / sizeof meta[0] && strcmp(key, meta[k]) != 0)
+                k++;
+            if (k == sizeof meta / sizeof meta[0] || (seen & (1u << k)))
+                return MERGE_SLOW;
+            seen |= 1u << k;
+            switch (k) {
+            case 0:
+                if (f->type != JSONFLAT_INTEGER || f->integer < 0)
+                    return MERGE_SLOW;
+                m.seq = f->integer;
+                break;
+            case 1:
+                if (f->type == JSONFLAT_INTEGER) {
+                    m.has_schema_version = true;
+                    m.schema_version = f->integer;
+                } else if (f->type != JSONFLAT_NULL) {
+                    return MERGE_SLOW;
+                }
+                break;
+            case 2:
+                break;
+            case 3:
+                if (f->type == JSONFLAT_STRING) {
+                    m.insert_date = f->str;
+                    m.insert_date_len = f->len;
+                } else if (f->type != JSONFLAT_NULL) {
+                    return MERGE_SLOW;
+                }
+                break;
+            case 4:
+            case 5: {
+                const char *want = k == 4 ? t->domain : t->name;
+                if (f->type != JSONFLAT_STRING || f->len != strlen(want) ||
+                    memcmp(f->str, want, f->len) != 0)
+                    return MERGE_SLOW;
+                break;
+            }
+            default: /* _op */
+                if (f->type == JSONFLAT_STRING && f->len == 6 && memcmp(f->str, "delete", 6) == 0)
+                    is_delete = true;
+                else if (f->type != JSONFLAT_NULL)
+                    return MERGE_SLOW;
+                break;
+            }
+            continue;
+        }
+        if (key[0] != '_' && !names_is_valid_column(key))
+            return MERGE_SLOW;
+        if (older && key[0] != '_') {
+            const char *now;
+            if (evolve_name(&t->names, t->schemas, t->domain, t->name, latest, (int)version, key,
+                            &now, err) < 0)
+                return -1;
+            if (now == NULL || strcasecmp(now, key) != 0)
+                return MERGE_SLOW; /* renamed or dropped since: evolve_record's */
+        }
+        int idx = merge_find(t, key);
+        if (idx < 0 || t->stamp[idx] == t->gen)
+            return MERGE_SLOW; /* a new column, or two fields for one column */
+        t->stamp[idx] = t->gen;
+        t->vals[idx] = *f;
+    }
+    if (!(seen & 1u))
+        return MERGE_SLOW; /* no _seq */
+    for (size_t k = 0; k < t->npk; k++)
+        if (t->stamp[t->pk[k]] != t->gen || t->vals[t->pk[k]].type == JSONFLAT_NULL)
+            return MERGE_SLOW;
+    if (is_delete && t->npk == 0)
+        return MERGE_SLOW;
+    if (m.has_schema_version && m.schema_version > *max_version)
+        *max_version = m.schema_version;
+    return merge_write(t, &m, is_delete, line, res, reason, err);
 }
 
 /* ---- files ----------------------------------------------------------------- */
@@ -1421,6 +1621,15 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
             break;
         }
         line++;
+        int nflat = jsonflat_scan(text, len, t->flat, MERGE_FLAT_MAX);
+        if (nflat >= 0) {
+            int frc = merge_record_flat(t, t->flat, nflat, line, res, &max_version, res->reason,
+                                        err);
+            if (frc != MERGE_SLOW) {
+                rc = frc;
+                continue;
+            }
+        }
         json_error_t jerr;
         json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
         if (root == NULL) {
@@ -1428,12 +1637,18 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
             rc = 1;
             break;
         }
+        json_t *mapped = NULL; /* a record of an older version, in the latest names */
         if (!json_is_object(root)) {
             error_set(res->reason, "line %" PRId64 ": not a JSON object", line);
             rc = 1;
+        } else if (evolve_record(&t->names, t->schemas, t->domain, t->name,
+                                 t->latest_fetched ? t->latest : NULL, root, &mapped, err) < 0) {
+            rc = -1;
         } else {
-            rc = merge_record(t, root, line, res, &max_version, res->reason, err);
+            rc = merge_record(t, mapped != NULL ? mapped : root, line, res, &max_version,
+                              res->reason, err);
         }
+        json_decref(mapped);
         merge_free_texts(t);
         json_decref(root);
     }

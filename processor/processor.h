@@ -10,6 +10,7 @@
  *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot)
  *   replay.c     rebuild tables / re-merge date ranges on request
  *   history.c    row history (_h_<table>) and rollback
+ *   evolve.c     declared schema changes (rename, drop, widen) on tables
  *   control.c    the control socket (replay / reconcile / rollback / ping)
  *   main.c       the entry: config, resources, the one poll loop, tear-down
  *
@@ -25,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "control.h"
@@ -92,7 +94,7 @@ struct silver_db {
 struct silver_snapshot {
     int64_t id;             /* from silver_next_snapshot_id, or 0: the next one */
     const char *table;
-    const char *operation;  /* "merge" | "replay" | "rollback" */
+    const char *operation;  /* "merge" | "replay" | "rollback" | "schema_change" */
     const char *source;     /* relative bronze path, or "" */
     int64_t inserted, updated, unchanged, deleted;
     int64_t schema_version;
@@ -185,6 +187,45 @@ void merge_publish(struct processor_ctx *ctx, const char *domain, const char *ta
 /* Whether merge_file writes row history (default on). Replay turns it off
  * while it rebuilds a table and records the difference with history_diff. */
 void merge_table_set_history(struct merge_table *table, bool on);
+
+/* ---- evolve.c: declared schema changes (rename, drop, widen to string) -------- */
+
+/* Bring an existing table (no table: nothing to do) to the latest schema
+ * version inside the caller's transaction: each MANUAL version that changes
+ * columns is applied and recorded as a "schema_change" snapshot.
+ * *last_snapshot: the last one recorded, 0 if none. */
+int evolve_apply(struct silver_db *sdb, struct schemas *schemas, const char *table,
+                 const struct schema *latest, int64_t *last_snapshot, char err[ERROR_MAX]);
+/* evolve_apply with the latest schema read from the catalog (replay, before
+ * a rebuild drops the table). */
+int evolve_latest(struct silver_db *sdb, struct schemas *schemas, const char *table,
+                  char err[ERROR_MAX]);
+/* The same in its own transaction for reconcile, publishing silver.committed.
+ * 1 applied, 0 nothing to do (or no table / endpoint), -1 error. */
+int evolve_reconcile(struct processor_ctx *ctx, struct silver_db *sdb, const char *table,
+                     char err[ERROR_MAX]);
+/* The table was just created with the column names of schema version
+ * `version` (merge.c), in the snapshot being written. */
+int evolve_created(struct silver_db *sdb, const char *table, int version, int64_t snapshot_id,
+                   char err[ERROR_MAX]);
+/* Forget the schema changes of a table being deleted (drop.c). */
+int evolve_forget(struct silver_db *sdb, const char *table, char err[ERROR_MAX]);
+
+/* Per-table cache of how column names of older versions are called in the
+ * latest one (merge.c keeps one per merge_table). */
+struct evolve_names;
+void evolve_names_free(struct evolve_names **names);
+/* The latest name of column `name` of schema version `version`: *out is
+ * name itself, its new name, or NULL when the column was dropped since. */
+int evolve_name(struct evolve_names **cache, struct schemas *schemas, const char *domain,
+                const char *table, const struct schema *latest, int version, const char *name,
+                const char **out, char err[ERROR_MAX]);
+/* A bronze record of an older version with its fields renamed to the latest
+ * names and dropped ones left out: *out a new object (caller owns), or NULL
+ * when the record needs no change. */
+int evolve_record(struct evolve_names **cache, struct schemas *schemas, const char *domain,
+                  const char *table, const struct schema *latest, json_t *root, json_t **out,
+                  char err[ERROR_MAX]);
 
 /* ---- history.c: row history _h_<table>, rollback --------------------------- */
 
@@ -320,6 +361,7 @@ struct processor_ctx {
     void *zmq;
     void *control;                /* REP */
     void *publisher;              /* PUB to the broker */
+    void *subscriber;             /* SUB: schema.changed (a hint to reconcile now) */
     struct watch *watch;
     struct pending *pending;
     struct silver *silver;

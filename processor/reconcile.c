@@ -68,6 +68,11 @@ static int reconcile_domain(struct processor_ctx *ctx, const char *domain, int64
         n = snprintf(edir, sizeof edir, "%s/%s", dir, endpoints.items[e]);
         if (n < 0 || (size_t)n >= sizeof edir)
             continue;
+        /* a new schema version's renames/drops reach the table even when no
+         * file comes (evolve.c) */
+        if (evolve_reconcile(ctx, sdb, endpoints.items[e], err) < 0)
+            log_error("schema_change_failed table=%s.%s error=\"%s\" retry=next_reconcile",
+                      domain, endpoints.items[e], err);
         struct strlist dates = {0};
         rc = scan_dir(edir, SCAN_DATE_DIRS, &dates, err);
         for (size_t d = 0; rc == 0 && d < dates.count; d++)

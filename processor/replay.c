@@ -114,6 +114,10 @@ static int replay_table(struct processor_ctx *ctx, const char *domain, const cha
         goto fail_nobegin;
     if (rebuild && retention_rebuild_check(sdb, table, err) != 0)
         goto fail; /* expired bronze: a rebuild would lose rows (retention.c) */
+    /* a schema change not applied yet goes first: the rebuilt table has the
+     * latest names, and the history must follow them (evolve.c) */
+    if (rebuild && evolve_latest(sdb, ctx->schemas, table, err) < 0)
+        goto fail;
     if (rebuild && replay_reset_table(sdb, table, &deleted, err) < 0)
         goto fail;
     if (merge_table_open(sdb, ctx->schemas, domain, table, &mt, err) < 0)

@@ -9,10 +9,10 @@
  *           listed any more; merge_file treats a vanished file as MERGE_MISSING).
  *   silver  _snapshots rows committed before the horizon, except the table's
  *           newest snapshot, and the _h_<table> versions that ENDED at or
- *           before the newest expired snapshot (_valid_to <= cut). Versions
- *           still current (_valid_to NULL) or ended later are kept, so time
- *           travel, change feeds and rollback to every snapshot that remains
- *           still give exact answers; older snapshot ids become "unknown".
+ *           before the newest expired snapshot (common/expiry.h, shared with
+ *           gold retention). Versions still current are kept, so time travel,
+ *           change feeds and rollback to every snapshot that remains still
+ *           give exact answers; older snapshot ids become "unknown".
  * Every expiry is logged in _retention (one row per table and layer, in the
  * same transaction as the silver deletes). A full rebuild (replay without a
  * date range) of a table whose merged bronze files were expired would lose
@@ -29,16 +29,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expiry.h"
 #include "fsutil.h"
 #include "log.h"
 #include "retention.h"
 #include "timeutil.h"
-
-static const char retention_ddl[] =
-    "CREATE TABLE IF NOT EXISTS _retention (id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, "
-    "layer TEXT NOT NULL, horizon TEXT NOT NULL, files INTEGER NOT NULL, "
-    "records INTEGER NOT NULL, snapshots INTEGER NOT NULL, history_rows INTEGER NOT NULL, "
-    "at TEXT NOT NULL)";
 
 static void retention_note(struct retention_totals *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -82,29 +77,9 @@ static int retention_log(struct silver_db *sdb, const char *table, const char *l
                          const char *horizon, int64_t files, int64_t records, int64_t snapshots,
                          int64_t history_rows, char err[ERROR_MAX])
 {
-    if (silver_exec(sdb, retention_ddl, err) < 0)
-        return -1;
-    char now[TIMEUTIL_TIMESTAMP_MAX];
-    timeutil_format_utc_ms(timeutil_now_ms(), now);
-    sqlite3_stmt *st = NULL;
-    const char *sql = "INSERT INTO _retention (table_name, layer, horizon, files, records, "
-                      "snapshots, history_rows, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-    int rc = sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, layer, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, horizon, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, files);
-        sqlite3_bind_int64(st, 5, records);
-        sqlite3_bind_int64(st, 6, snapshots);
-        sqlite3_bind_int64(st, 7, history_rows);
-        sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return error_set(err, "silver/%s.db: insert into _retention: %s", sdb->domain,
-                         sqlite3_errmsg(sdb->db));
+    if (expiry_log(sdb->db, table, layer, horizon, files, records, snapshots, history_rows,
+                   err) < 0)
+        return error_prefix(err, "silver/%s.db", sdb->domain);
     return 0;
 }
 
@@ -201,54 +176,23 @@ static int retention_silver(struct processor_ctx *ctx, struct silver_db *sdb, co
         return -1;
     char horizon[TIMEUTIL_TIMESTAMP_MAX];
     retention_horizon_time(timeutil_now_ms(), days, horizon, sizeof horizon);
-    int64_t newest = 0, cut = 0, snapshots = 0, history = 0;
-    if (retention_int(sdb, "SELECT max(snapshot_id) FROM _snapshots WHERE table_name = ?1", table,
-                      NULL, 0, &newest, err) < 0 ||
-        retention_int(sdb,
-                      "SELECT max(snapshot_id) FROM _snapshots WHERE table_name = ?1 "
-                      "AND committed_at < ?2 AND snapshot_id < ?3",
-                      table, horizon, newest, &cut, err) < 0)
-        return -1;
-    if (cut <= 0)
+    struct expiry_counts n;
+    if (expiry_table(sdb->db, table, horizon, dry_run, &n, err) < 0)
+        return error_prefix(err, "silver/%s.db: expiring %s", sdb->domain, table);
+    if (n.cut <= 0)
         return 0;
-    if (retention_int(sdb,
-                      "SELECT count(*) FROM _snapshots WHERE table_name = ?1 AND snapshot_id <= ?3",
-                      table, NULL, cut, &snapshots, err) < 0)
-        return -1;
-    char htable[NAMES_MAX + 4], sql[256];
-    snprintf(htable, sizeof htable, "_h_%s", table);
-    int has_history = silver_table_exists(sdb, htable, err);
-    if (has_history < 0)
-        return -1;
-    if (has_history) {
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) FROM \"%s\" WHERE _valid_to IS NOT NULL AND _valid_to <= ?3",
-                 htable);
-        if (retention_int(sdb, sql, NULL, NULL, cut, &history, err) < 0)
-            return -1;
-    }
-    totals->snapshots += snapshots;
-    totals->history_rows += history;
+    totals->snapshots += n.snapshots;
+    totals->history_rows += n.history_rows;
     retention_note(totals, "; %s.%s: %" PRId64 " snapshots (up to %" PRId64 ") and %" PRId64
                            " history rows before %s",
-                   sdb->domain, table, snapshots, cut, history, horizon);
+                   sdb->domain, table, n.snapshots, n.cut, n.history_rows, horizon);
     if (dry_run)
         return 0;
-    int64_t ignored;
-    if (retention_int(sdb, "DELETE FROM _snapshots WHERE table_name = ?1 AND snapshot_id <= ?3",
-                      table, NULL, cut, &ignored, err) < 0)
-        return -1;
-    if (has_history) {
-        snprintf(sql, sizeof sql,
-                 "DELETE FROM \"%s\" WHERE _valid_to IS NOT NULL AND _valid_to <= ?3", htable);
-        if (retention_int(sdb, sql, NULL, NULL, cut, &ignored, err) < 0)
-            return -1;
-    }
-    if (retention_log(sdb, table, "silver", horizon, 0, 0, snapshots, history, err) < 0)
+    if (retention_log(sdb, table, "silver", horizon, 0, 0, n.snapshots, n.history_rows, err) < 0)
         return -1;
     log_info("expired table=%s.%s snapshots=%" PRId64 " history_rows=%" PRId64
              " up_to_snapshot=%" PRId64 " horizon=%s",
-             sdb->domain, table, snapshots, history, cut, horizon);
+             sdb->domain, table, n.snapshots, n.history_rows, n.cut, horizon);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* lineage.c - what a gold run reads and the record of it (transformer.h):
  * the job SQL rewritten with its history forms (time travel and change feed
- * of silver tables, timetravel.h; a bare @changes in an incremental job),
+ * of silver and gold tables, timetravel.h; a bare @changes in an incremental job),
  * and the _lineage rows of the gold snapshot (layout.h).
  *
  * Why the last run's input snapshots come from gold's own _lineage rather
@@ -73,8 +73,10 @@ static int lineage_expand(void *arg, const struct sqlref *ref, const struct sqlr
                           char **text, char err[ERROR_MAX])
 {
     struct lineage_rewrite_ctx *c = arg;
+    /* the job's own gold database is "main" on this connection */
+    struct timetravel_db tdb = {.db = c->db, .gold_main = c->job->def.domain};
     if (at->kind != SQLREF_AT_CHANGES || at->snapshot >= 0)
-        return timetravel_expand(c->db, ref, at, text, err);
+        return timetravel_expand(&tdb, ref, at, text, err);
     char key[3 * NAMES_MAX + 8];
     jobs_input_key(ref, key);
     if (!c->job->def.incremental)
@@ -93,7 +95,7 @@ static int lineage_expand(void *arg, const struct sqlref *ref, const struct sqlr
     int64_t from = found == 1 && last <= cur ? last + 1 : 0;
     struct sqlref_at range = {.kind = SQLREF_AT_CHANGES, .snapshot = from,
                               .to = from <= cur ? cur : 0};
-    if (timetravel_expand(c->db, ref, &range, text, err) != 0)
+    if (timetravel_expand(&tdb, ref, &range, text, err) != 0)
         return -1;
     if (json_object_get(c->changes, key) != NULL)
         return 0; /* the same feed twice: counted once */

@@ -4,14 +4,16 @@
  *
  * For each gold table (a table_name of gold/<domain>.db's _snapshots) the
  * horizon is retention_days(RETENTION_GOLD, domain, table) before now
- * (retention_gold_days, per-table overrides in retention_tables). Expired:
- * the _snapshots rows committed before the horizon, except the table's
- * newest snapshot, and the _lineage rows of those snapshots; both in one
- * transaction, logged in the gold database's _retention table (the same shape
- * as silver's, layer "gold"). Never touched: the gold table's rows (gold has
- * no row history), the newest snapshot and its _lineage (incremental jobs read
- * their starting point there), and the catalog's executions (their
- * inputs_json drives dependency reconciliation; the catalog is not gold's).
+ * (retention_gold_days, per-table overrides in retention_tables). Expired
+ * (common/expiry.h, the same rule as silver's): the _snapshots rows committed
+ * before the horizon, except the table's newest snapshot, the _lineage rows
+ * of those snapshots and the row versions (_h_<table>) that ended at or
+ * before the newest of them; in one transaction per database, logged in its
+ * _retention table (layer "gold", history_rows = row versions). Never
+ * touched: the gold table's rows and its current versions, the newest
+ * snapshot and its _lineage (incremental jobs read their starting point
+ * there), and the catalog's executions (their inputs_json drives dependency
+ * reconciliation; the catalog is not gold's).
  * Runs daily from the housekeeping timer (first 10 minutes after start, then
  * every 24 h of uptime) and on the control command "expire" /
  * "expire_dry_run" (control.h, `lakehouse expire`). Between runs, in the one
@@ -26,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "control.h"
+#include "expiry.h"
 #include "layout.h"
 #include "log.h"
 #include "retention.h"
@@ -36,20 +39,10 @@
 #define RETENTION_FIRST_MS (10 * 60 * 1000)
 #define RETENTION_DAY_MS (24LL * 3600 * 1000)
 
-static const char gold_retention_ddl[] =
-    "CREATE TABLE IF NOT EXISTS _retention (id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, "
-    "layer TEXT NOT NULL, horizon TEXT NOT NULL, files INTEGER NOT NULL, "
-    "records INTEGER NOT NULL, snapshots INTEGER NOT NULL, history_rows INTEGER NOT NULL, "
-    "at TEXT NOT NULL)";
-
-/* Snapshots of one table that expire: older than the horizon, not the newest. */
-#define GOLD_EXPIRED_WHERE                                                                     \
-    "table_name = ?1 AND committed_at < ?2 AND snapshot_id < "                                 \
-    "(SELECT max(snapshot_id) FROM _snapshots WHERE table_name = ?1)"
-
 struct gold_totals {
     int64_t snapshots;
     int64_t lineage;
+    int64_t history;
     char detail[ERROR_MAX / 2];
 };
 
@@ -106,62 +99,31 @@ static int gold_exec(sqlite3 *db, const char *domain, const char *sql, char err[
 
 /* One table of one gold database (inside the caller's transaction). */
 static int gold_expire_table(const struct config *cfg, sqlite3 *db, const char *domain,
-                             const char *table, bool lineage, bool dry_run,
-                             struct gold_totals *totals, char err[ERROR_MAX])
+                             const char *table, bool dry_run, struct gold_totals *totals,
+                             char err[ERROR_MAX])
 {
     int64_t days = retention_days(cfg, RETENTION_GOLD, domain, table, err);
     if (days < 0)
         return -1;
     char horizon[TIMEUTIL_TIMESTAMP_MAX];
     retention_horizon_time(timeutil_now_ms(), days, horizon, sizeof horizon);
-    int64_t snaps = 0, lin = 0;
-    if (gold_step(db, domain, "SELECT count(*) FROM _snapshots WHERE " GOLD_EXPIRED_WHERE, table,
-                  horizon, &snaps, err) < 0)
-        return -1;
-    if (snaps > 0 && lineage &&
-        gold_step(db, domain,
-                  "SELECT count(*) FROM _lineage WHERE snapshot_id IN (SELECT snapshot_id FROM "
-                  "_snapshots WHERE " GOLD_EXPIRED_WHERE ")",
-                  table, horizon, &lin, err) < 0)
-        return -1;
-    if (snaps > 0 && !dry_run) {
-        int64_t changed = 0;
-        if (lineage && gold_step(db, domain,
-                                 "DELETE FROM _lineage WHERE snapshot_id IN (SELECT snapshot_id "
-                                 "FROM _snapshots WHERE " GOLD_EXPIRED_WHERE ")",
-                                 table, horizon, &changed, err) < 0)
-            return -1;
-        if (gold_step(db, domain, "DELETE FROM _snapshots WHERE " GOLD_EXPIRED_WHERE, table,
-                      horizon, &changed, err) < 0)
-            return -1;
-        char now[TIMEUTIL_TIMESTAMP_MAX];
-        timeutil_format_utc_ms(timeutil_now_ms(), now);
-        sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(db,
-                                    "INSERT INTO _retention (table_name, layer, horizon, files, "
-                                    "records, snapshots, history_rows, at) "
-                                    "VALUES (?1, 'gold', ?2, 0, 0, ?3, ?4, ?5)",
-                                    -1, &st, NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, horizon, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 3, snaps);
-            sqlite3_bind_int64(st, 4, lin);
-            sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st);
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-            return error_set(err, "gold/%s.db: insert into _retention: %s", domain,
-                             sqlite3_errmsg(db));
-        log_info("gold_expired table=%s.%s horizon=%s snapshots=%" PRId64 " lineage_rows=%" PRId64,
-                 domain, table, horizon, snaps, lin);
+    struct expiry_counts n;
+    if (expiry_table(db, table, horizon, dry_run, &n, err) < 0)
+        return error_prefix(err, "gold/%s.db: expiring %s", domain, table);
+    if (n.cut <= 0)
+        return 0;
+    if (!dry_run) {
+        if (expiry_log(db, table, "gold", horizon, 0, 0, n.snapshots, n.history_rows, err) < 0)
+            return error_prefix(err, "gold/%s.db", domain);
+        log_info("gold_expired table=%s.%s horizon=%s snapshots=%" PRId64 " lineage_rows=%" PRId64
+                 " history_rows=%" PRId64 " up_to_snapshot=%" PRId64,
+                 domain, table, horizon, n.snapshots, n.lineage_rows, n.history_rows, n.cut);
     }
-    totals->snapshots += snaps;
-    totals->lineage += lin;
-    if (snaps > 0)
-        gold_note(totals, "; %s.gold.%s: %" PRId64 " snapshots before %s", domain, table, snaps,
-                  horizon);
+    totals->snapshots += n.snapshots;
+    totals->lineage += n.lineage_rows;
+    totals->history += n.history_rows;
+    gold_note(totals, "; %s.gold.%s: %" PRId64 " snapshots and %" PRId64 " history rows before %s",
+              domain, table, n.snapshots, n.history_rows, horizon);
     return 0;
 }
 
@@ -186,14 +148,11 @@ static int gold_expire_domain(const struct config *cfg, const char *domain, cons
     sqlite3_stmt *tables = NULL;
     char (*names)[NAMES_MAX] = NULL;
     size_t count = 0;
-    int64_t has_snapshots = 0, has_lineage = 0;
+    int64_t has_snapshots = 0;
     int rc = -1;
     if (gold_step(db, domain,
                   "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_snapshots'",
-                  NULL, NULL, &has_snapshots, err) < 0 ||
-        gold_step(db, domain,
-                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_lineage'",
-                  NULL, NULL, &has_lineage, err) < 0)
+                  NULL, NULL, &has_snapshots, err) < 0)
         goto done;
     if (has_snapshots == 0) {
         rc = 0;
@@ -201,8 +160,6 @@ static int gold_expire_domain(const struct config *cfg, const char *domain, cons
     }
     if (gold_exec(db, domain, dry_run ? "BEGIN" : "BEGIN IMMEDIATE", err) < 0)
         goto done;
-    if (!dry_run && gold_exec(db, domain, gold_retention_ddl, err) < 0)
-        goto rollback;
     /* the table names first: the loop below deletes from _snapshots */
     if (sqlite3_prepare_v2(db,
                            "SELECT DISTINCT table_name FROM _snapshots WHERE ?1 = '' OR "
@@ -232,8 +189,7 @@ static int gold_expire_domain(const struct config *cfg, const char *domain, cons
     sqlite3_finalize(tables);
     tables = NULL;
     for (size_t i = 0; i < count; i++)
-        if (gold_expire_table(cfg, db, domain, names[i], has_lineage > 0, dry_run, totals,
-                              err) < 0)
+        if (gold_expire_table(cfg, db, domain, names[i], dry_run, totals, err) < 0)
             goto rollback;
     if (gold_exec(db, domain, dry_run ? "ROLLBACK" : "COMMIT", err) < 0)
         goto rollback;
@@ -281,9 +237,10 @@ int gold_expire(struct transformer_ctx *ctx, const char *domain, const char *tab
     reply->id = totals.snapshots;
     reply->count = totals.lineage;
     snprintf(reply->message, sizeof reply->message,
-             "gold: %s %" PRId64 " snapshots (%" PRId64 " lineage rows)%s",
+             "gold: %s %" PRId64 " snapshots (%" PRId64 " lineage rows, %" PRId64
+             " history rows)%s",
              dry_run ? "would expire" : "expired", totals.snapshots, totals.lineage,
-             totals.detail);
+             totals.history, totals.detail);
     return 0;
 }
 

@@ -15,8 +15,13 @@
  *      ALTER RENAME (readers see the old or the new table, never a half);
  *      append = INSERT INTO <t> (created from the query on the first run);
  *      append + unique_key = upsert through a UNIQUE index _uk_<t> and
- *      INSERT ... ON CONFLICT(key) DO UPDATE SET every other column;
+ *      INSERT ... ON CONFLICT(key) DO UPDATE SET every other column (an
+ *      accumulate column: SET c = c + excluded.c; keys whose accumulate
+ *      columns all became 0 are deleted; an accumulating run that reads a
+ *      change feed from its start empties the table first);
  *      output columns the table lacks are added (nullable) for append/upsert;
+ *   2b. the row history of the table (history.c), as changes of the
+ *      snapshot id the _snapshots row then takes (reserved first);
  *   3. the _snapshots row (operation overwrite | append | upsert, source
  *      "execution:<id>", schema_version 0: gold tables have no endpoint schema)
  *      and its _lineage rows (lineage.c: the input snapshots, the @changes read);
@@ -500,7 +505,8 @@ static int run_write_overwrite(sqlite3 *db, const char *table, const char *body,
 
 static int run_write_rows(sqlite3 *db, const char *table, const char *body,
                           const struct run_columns *cols, const char *unique_key,
-                          int64_t *inserted, int64_t *updated, char err[ERROR_MAX])
+                          const char *accumulate, int64_t *inserted, int64_t *updated,
+                          char err[ERROR_MAX])
 {
     bool exists = false;
     *inserted = *updated = 0;
@@ -554,8 +560,13 @@ static int run_write_rows(sqlite3 *db, const char *table, const char *body,
                 is_key = strcasecmp(keys[k], cols->names[i]) == 0;
             if (is_key)
                 continue;
-            strbuf_addf(&t, "%s\"%s\" = excluded.\"%s\"", set++ ? ", " : "UPDATE SET ",
-                         cols->names[i], cols->names[i]);
+            if (job_column_listed(accumulate, cols->names[i]))
+                strbuf_addf(&t, "%s\"%s\" = coalesce(\"%s\", 0) + coalesce(excluded.\"%s\", 0)",
+                             set++ ? ", " : "UPDATE SET ", cols->names[i], cols->names[i],
+                             cols->names[i]);
+            else
+                strbuf_addf(&t, "%s\"%s\" = excluded.\"%s\"", set++ ? ", " : "UPDATE SET ",
+                             cols->names[i], cols->names[i]);
         }
         if (set == 0)
             strbuf_addf(&t, "NOTHING");
@@ -576,23 +587,88 @@ static int run_write_rows(sqlite3 *db, const char *table, const char *body,
     return 0;
 }
 
-/* append / upsert. An upsert whose query has a column _delete: rows where it
- * is true delete their key instead of being written (how an incremental job
- * removes a group that lost all its rows, job.h); the column is not stored.
- * The query then runs once, into a temporary table both steps read. */
+/* Accumulating jobs (job.h): the rows of the keys this run wrote whose
+ * accumulated columns all came to 0 (or NULL) are deleted: their group has
+ * no rows left. Adds to *deleted. */
+static int run_delete_emptied(sqlite3 *db, const char *table, char (*keys)[NAMES_MAX],
+                              size_t nkeys, const char *accumulate, int64_t *deleted,
+                              char err[ERROR_MAX])
+{
+    if (accumulate[0] == '\0')
+        return 0;
+    struct strbuf t = {0};
+    strbuf_addf(&t, "DELETE FROM main.\"%s\" WHERE (", table);
+    for (size_t i = 0; i < nkeys; i++)
+        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    strbuf_addf(&t, ") IN (SELECT ");
+    for (size_t i = 0; i < nkeys; i++)
+        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    strbuf_addf(&t, " FROM temp.\"_run_rows\")");
+    const char *p = accumulate;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        strbuf_addf(&t, " AND coalesce(\"%.*s\", 0) = 0", (int)n, p);
+        p += n + (p[n] == ',');
+    }
+    if (run_text_exec(db, &t, err, "delete the keys whose accumulated columns are 0") < 0)
+        return -1;
+    *deleted += sqlite3_changes64(db);
+    return 0;
+}
+
+/* Every accumulate column must be an output column of the query. */
+static int run_check_accumulate(const char *accumulate, const struct run_columns *cols,
+                                char err[ERROR_MAX])
+{
+    const char *p = accumulate;
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+        bool found = false;
+        for (size_t i = 0; i < cols->count && !found; i++)
+            found = strlen(cols->names[i]) == n && strncasecmp(cols->names[i], p, n) == 0;
+        if (!found)
+            return error_set(err, "accumulate column '%.*s' is not an output column of the query",
+                             (int)n, p);
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+/* An accumulating run that reads a change feed from its start (first run,
+ * changed definition, rebuilt input: lineage.c's "from" 0) starts from an
+ * empty table, or it would count what the table already holds twice. */
+static bool run_accumulate_from_start(const struct job_def *def, const json_t *changes)
+{
+    if (def->accumulate[0] == '\0')
+        return false;
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)changes, key, value) {
+        if (json_integer_value(json_object_get(value, "from")) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* append / upsert. An upsert runs the query once, into temp._run_rows, which
+ * the write and then the row history (history.c: the keys it touched) read;
+ * run_execute drops it. An upsert whose query has a column _delete: rows
+ * where it is true delete their key instead of being written (how an
+ * incremental job removes a group that lost all its rows, job.h); the column
+ * is not stored. */
 static int run_write_append(sqlite3 *db, const char *table, const char *body,
                             const struct run_columns *cols, const char *unique_key,
-                            int64_t *inserted, int64_t *updated, int64_t *deleted,
-                            char err[ERROR_MAX])
+                            const char *accumulate, int64_t *inserted, int64_t *updated,
+                            int64_t *deleted, char err[ERROR_MAX])
 {
     size_t del = cols->count;
     for (size_t i = 0; unique_key[0] != '\0' && i < cols->count; i++)
         if (strcasecmp(cols->names[i], "_delete") == 0)
             del = i;
     *deleted = 0;
-    if (del == cols->count)
-        return run_write_rows(db, table, body, cols, unique_key, inserted, updated, err);
-    if (cols->count < 2)
+    if (unique_key[0] == '\0')
+        return run_write_rows(db, table, body, cols, unique_key, "", inserted, updated, err);
+    if (del < cols->count && cols->count < 2)
         return error_set(err, "the query has only the _delete column");
     struct run_columns kept = {.names = calloc(cols->count, sizeof *kept.names)};
     if (kept.names == NULL)
@@ -617,14 +693,21 @@ static int run_write_append(sqlite3 *db, const char *table, const char *body,
     strbuf_addf(&rows, "SELECT ");
     for (size_t i = 0; i < kept.count; i++)
         strbuf_addf(&rows, "%s\"%s\"", i ? ", " : "", kept.names[i]);
-    strbuf_addf(&rows, " FROM temp.\"_run_rows\" WHERE NOT coalesce(\"%s\", 0)",
-                 cols->names[del]);
+    strbuf_addf(&rows, " FROM temp.\"_run_rows\"");
+    if (del < cols->count)
+        strbuf_addf(&rows, " WHERE NOT coalesce(\"%s\", 0)", cols->names[del]);
     if (rows.failed) {
         error_set(err, "out of memory");
         goto done;
     }
-    if (run_write_rows(db, table, rows.s, &kept, unique_key, inserted, updated, err) < 0)
+    if (run_write_rows(db, table, rows.s, &kept, unique_key, accumulate, inserted, updated,
+                       err) < 0 ||
+        run_delete_emptied(db, table, keys, nkeys, accumulate, deleted, err) < 0)
         goto done;
+    if (del == cols->count) {
+        rc = 0;
+        goto done;
+    }
     strbuf_addf(&t, "DELETE FROM main.\"%s\" WHERE (", table);
     for (size_t i = 0; i < nkeys; i++)
         strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
@@ -634,8 +717,8 @@ static int run_write_append(sqlite3 *db, const char *table, const char *body,
     strbuf_addf(&t, " FROM temp.\"_run_rows\" WHERE coalesce(\"%s\", 0))", cols->names[del]);
     if (run_text_exec(db, &t, err, "delete the _delete rows") < 0)
         goto done;
-    *deleted = sqlite3_changes64(db);
-    rc = run_exec(db, "DROP TABLE temp.\"_run_rows\"", err, "drop the query rows");
+    *deleted += sqlite3_changes64(db);
+    rc = 0;
 done:
     free(rows.s);
     free(keys);
@@ -654,6 +737,8 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
     int rc = -1;
     const struct job_def *def = &job->def;
     json_t *changes = NULL;
+    char(*keys)[NAMES_MAX] = NULL;
+    size_t nkeys = 0;
     memset(res, 0, sizeof *res);
 
     if (run_open_gold(data_dir, def->domain, &db, err) < 0 ||
@@ -668,17 +753,60 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
         run_check_query(db, rewritten, &body, &cols, err) < 0)
         goto done;
 
+    /* the snapshot id first: the row history written with the table uses it */
+    int64_t snapshot_id = 0, max_rowid = 0;
+    if (run_scalar(db,
+                   "SELECT max(coalesce((SELECT seq FROM main.sqlite_sequence WHERE name = "
+                   "'_snapshots'), 0), coalesce((SELECT max(snapshot_id) FROM main._snapshots), "
+                   "0)) + 1",
+                   &snapshot_id, err, "next snapshot id") < 0)
+        goto done;
+    bool upsert = def->write_mode != JOB_WRITE_OVERWRITE && def->unique_key[0] != '\0';
+    keys = calloc(cols.count, sizeof *keys);
+    if (keys == NULL) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    if ((upsert && run_key_columns(def->unique_key, &cols, keys, cols.count, &nkeys, err) < 0) ||
+        history_prepare(db, def->name, keys, nkeys, &max_rowid, err) < 0)
+        goto done;
+
     int64_t inserted = 0, updated = 0, deleted = 0;
     const char *operation;
+    bool reset = run_accumulate_from_start(def, changes);
+    if (def->accumulate[0] != '\0' && run_check_accumulate(def->accumulate, &cols, err) < 0)
+        goto done;
+    if (reset) {
+        bool exists = false;
+        if (run_table_exists(db, def->name, &exists, err) < 0)
+            goto done;
+        char sql[NAMES_MAX + 32];
+        snprintf(sql, sizeof sql, "DELETE FROM main.\"%s\"", def->name);
+        if (exists && run_exec(db, sql, err, "empty the accumulated table") < 0)
+            goto done;
+        deleted = exists ? sqlite3_changes64(db) : 0;
+    }
     if (def->write_mode == JOB_WRITE_OVERWRITE) {
         operation = "overwrite";
-        if (run_write_overwrite(db, def->name, body, &inserted, &deleted, err) < 0)
+        if (run_write_overwrite(db, def->name, body, &inserted, &deleted, err) < 0 ||
+            history_record_overwrite(db, def->name, snapshot_id, err) < 0)
             goto done;
         res->rows = inserted;
     } else {
-        operation = def->unique_key[0] ? "upsert" : "append";
-        if (run_write_append(db, def->name, body, &cols, def->unique_key, &inserted, &updated,
-                             &deleted, err) < 0)
+        operation = upsert ? "upsert" : "append";
+        int64_t removed = 0;
+        if (run_write_append(db, def->name, body, &cols, def->unique_key, def->accumulate,
+                             &inserted, &updated, &removed, err) < 0)
+            goto done;
+        deleted += removed;
+        /* after a reset every key may have changed: compare the whole table */
+        if (reset ? history_record_overwrite(db, def->name, snapshot_id, err) < 0
+            : upsert ? history_record_upsert(db, def->name, keys, nkeys, "_run_rows",
+                                             snapshot_id, err) < 0
+                     : history_record_append(db, def->name, max_rowid, snapshot_id, err) < 0)
+            goto done;
+        if (run_exec(db, "DROP TABLE IF EXISTS temp.\"_run_rows\"", err, "drop the query rows") <
+            0)
             goto done;
         res->rows = inserted + updated;
     }
@@ -690,7 +818,8 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO main._snapshots (table_name, committed_at, operation,"
                            " source, rows_inserted, rows_updated, rows_unchanged, rows_deleted,"
-                           " schema_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 0)",
+                           " schema_version, snapshot_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 0,"
+                           " ?8)",
                            -1, &stmt, NULL) != SQLITE_OK) {
         run_db_error(db, err, "record the snapshot");
         goto done;
@@ -702,6 +831,7 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
     sqlite3_bind_int64(stmt, 5, inserted);
     sqlite3_bind_int64(stmt, 6, updated);
     sqlite3_bind_int64(stmt, 7, deleted);
+    sqlite3_bind_int64(stmt, 8, snapshot_id);
     int step = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if (step != SQLITE_DONE) {
@@ -759,6 +889,7 @@ done:
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(db);
     json_decref(changes);
+    free(keys);
     free(rewritten);
     free(body);
     free(cols.names);

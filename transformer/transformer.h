@@ -11,6 +11,9 @@
  *   run.c       executing one job against gold/<domain>.db and recording it
  *   lineage.c   the job SQL with its history forms (incremental @changes) and
  *               the _lineage rows of each gold snapshot
+ *   history.c   the row history of gold tables (_h_<table>), in the run's
+ *               transaction
+ *   retention.c expiring old gold snapshots, lineage and row versions
  *   commands.c  the control socket (ping / run / reload)
  * Everything runs on the one thread of the poll loop; a job runs to its end
  * before the loop looks at sockets again, which is what makes "finish the
@@ -157,6 +160,24 @@ int lineage_rewrite(sqlite3 *db, const struct tjob *job, const json_t *inputs, b
  * with changes_from / change_rows from changes (may be NULL). */
 int lineage_record(sqlite3 *db, int64_t snapshot_id, const json_t *inputs,
                    const json_t *changes, char err[ERROR_MAX]);
+
+/* history.c ------------------------------------------------------------ */
+
+/* Before the write of table (in the run's transaction): an existing table
+ * without history gets _h_<table>, seeded with its rows (valid from 0);
+ * *max_rowid = the table's largest rowid (0: no table). keys: the job's
+ * unique_key (nkeys 0: none), the history's index key when it is created. */
+int history_prepare(sqlite3 *db, const char *table, char keys[][NAMES_MAX], size_t nkeys,
+                    int64_t *max_rowid, char err[ERROR_MAX]);
+/* After the write, as changes of snapshot_id (history.c says how): */
+int history_record_overwrite(sqlite3 *db, const char *table, int64_t snapshot_id,
+                             char err[ERROR_MAX]);
+/* rows with rowid > after_rowid are new */
+int history_record_append(sqlite3 *db, const char *table, int64_t after_rowid,
+                          int64_t snapshot_id, char err[ERROR_MAX]);
+/* the keys found in temp.<scope> were written or deleted */
+int history_record_upsert(sqlite3 *db, const char *table, char keys[][NAMES_MAX], size_t nkeys,
+                          const char *scope, int64_t snapshot_id, char err[ERROR_MAX]);
 
 /* retention.c ---------------------------------------------------------- */
 

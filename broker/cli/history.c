@@ -1,29 +1,34 @@
-/* history.c - the history commands of silver tables (timetravel.h):
- *   lakehouse history DOMAIN/TABLE [--limit N] [--json]
+/* history.c - the history commands of silver and gold tables (timetravel.h):
+ *   lakehouse history TABLE [--limit N] [--json]
  *       the table's snapshots, newest first (DESCRIBE HISTORY)
- *   lakehouse changes DOMAIN/TABLE FROM_SNAPSHOT [TO_SNAPSHOT] [--json]
+ *   lakehouse changes TABLE FROM_SNAPSHOT [TO_SNAPSHOT] [--json]
  *       the change feed: rows inserted / updated (before and after) /
  *       deleted by the snapshots FROM..TO (TO omitted: the latest)
  *   lakehouse rollback DOMAIN/TABLE SNAPSHOT
- *       make the table equal its state at SNAPSHOT, as a new snapshot
+ *       make the silver table equal its state at SNAPSHOT, as a new snapshot
  *       (asks the processor, the only writer of silver: control.h)
- * history and changes read the database directly (read-only). */
+ * TABLE is DOMAIN/TABLE (a silver table) or DOMAIN.silver.TABLE /
+ * DOMAIN.gold.TABLE. Gold tables are not rolled back: their job rewrites
+ * them (a rerun), and time travel reads their old states. history and
+ * changes read the database directly (read-only). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "control.h"
 #include "query.h"
+#include "sqlref.h"
 #include "timetravel.h"
 
 #define CLI_ROLLBACK_TIMEOUT_MS (3600 * 1000)
 /* snapshot by snapshot; within one: deletes, inserts, then update pairs */
 #define CLI_CHANGES_ORDER                                                                       \
     "ORDER BY _snapshot_id, CASE _change_type WHEN 'delete' THEN 1 WHEN 'insert' THEN 2 "      \
-    "WHEN 'update_before' THEN 3 ELSE 4 END, _seq"
+    "WHEN 'update_before' THEN 3 ELSE 4 END"
 
 static int history_snapshot_arg(const char *text, int64_t *out)
 {
@@ -37,9 +42,43 @@ static int history_snapshot_arg(const char *text, int64_t *out)
     return 0;
 }
 
+/* DOMAIN/TABLE (silver) or DOMAIN.LAYER.TABLE with LAYER silver or gold. */
+static int history_table_arg(const char *text, enum sqlref_layer *layer, char domain[NAMES_MAX],
+                             char table[NAMES_MAX], char err[ERROR_MAX])
+{
+    *layer = SQLREF_SILVER;
+    if (strchr(text, '/') != NULL || strchr(text, '.') == NULL)
+        return cli_parse_ref(text, "table", domain, table, err);
+    struct sqlref *refs = NULL;
+    size_t count = 0;
+    char *rewritten = NULL;
+    if (sqlref_rewrite(text, &rewritten, &refs, &count, err) != 0)
+        return -1;
+    /* exactly one reference and nothing else */
+    int rc = 0;
+    char expect[3 * NAMES_MAX + 8] = "";
+    if (count == 1) {
+        snprintf(expect, sizeof expect, "%s.%s.%s", refs[0].domain,
+                 sqlref_layer_name(refs[0].layer), refs[0].table);
+    }
+    if (count != 1 || strcasecmp(expect, text) != 0 || refs[0].layer == SQLREF_BRONZE) {
+        rc = error_set(err, "expected DOMAIN/TABLE, DOMAIN.silver.TABLE or DOMAIN.gold.TABLE, "
+                            "got '%.100s'",
+                       text);
+    } else {
+        *layer = refs[0].layer;
+        snprintf(domain, NAMES_MAX, "%s", refs[0].domain);
+        snprintf(table, NAMES_MAX, "%s", refs[0].table);
+    }
+    free(refs);
+    free(rewritten);
+    return rc;
+}
+
 int cli_history(struct cli *cli, int argc, char **argv)
 {
-    static const char usage[] = "usage: lakehouse history DOMAIN/TABLE [--limit N] [--json]\n";
+    static const char usage[] =
+        "usage: lakehouse history DOMAIN/TABLE|DOMAIN.gold.TABLE [--limit N] [--json]\n";
     static const struct option options[] = {
         {"limit", required_argument, NULL, 'l'},
         {"json", no_argument, NULL, 'j'},
@@ -65,12 +104,13 @@ int cli_history(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
-    if (cli_parse_ref(argv[optind], "table", domain, table, err) != 0) {
+    enum sqlref_layer layer;
+    if (history_table_arg(argv[optind], &layer, domain, table, err) != 0) {
         cli_error("%s", err);
         return CLI_USAGE;
     }
     json_t *list = NULL;
-    if (timetravel_history(cli->cfg.data_dir, domain, table, limit, &list, err) != 0) {
+    if (timetravel_history(cli->cfg.data_dir, layer, domain, table, limit, &list, err) != 0) {
         cli_error("%s", err);
         return CLI_FAILED;
     }
@@ -89,7 +129,8 @@ int cli_history(struct cli *cli, int argc, char **argv)
 int cli_changes(struct cli *cli, int argc, char **argv)
 {
     static const char usage[] =
-        "usage: lakehouse changes DOMAIN/TABLE FROM_SNAPSHOT [TO_SNAPSHOT] [--json]\n";
+        "usage: lakehouse changes DOMAIN/TABLE|DOMAIN.gold.TABLE FROM_SNAPSHOT [TO_SNAPSHOT] "
+        "[--json]\n";
     static const struct option options[] = {
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -111,7 +152,8 @@ int cli_changes(struct cli *cli, int argc, char **argv)
     }
     char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
     int64_t from = 0, to = 0;
-    if (cli_parse_ref(argv[optind], "table", domain, table, err) != 0) {
+    enum sqlref_layer layer;
+    if (history_table_arg(argv[optind], &layer, domain, table, err) != 0) {
         cli_error("%s", err);
         return CLI_USAGE;
     }
@@ -119,17 +161,15 @@ int cli_changes(struct cli *cli, int argc, char **argv)
         (args == 3 && history_snapshot_arg(argv[optind + 2], &to) != 0))
         return CLI_USAGE;
     /* checked names and numbers only: the query form of the change feed */
-    char sql[4 * NAMES_MAX + 256];
+    char sql[4 * NAMES_MAX + 256], range[64];
     if (to > 0)
-        snprintf(sql, sizeof sql,
-                 "SELECT * FROM %s.silver.%s@changes(%" PRId64 ",%" PRId64 ") "
-                 CLI_CHANGES_ORDER,
-                 domain, table, from, to);
+        snprintf(range, sizeof range, "%" PRId64 ",%" PRId64, from, to);
     else
-        snprintf(sql, sizeof sql,
-                 "SELECT * FROM %s.silver.%s@changes(%" PRId64 ") "
-                 CLI_CHANGES_ORDER,
-                 domain, table, from);
+        snprintf(range, sizeof range, "%" PRId64, from);
+    /* gold tables have no _seq: within a change type, rows in no set order */
+    snprintf(sql, sizeof sql, "SELECT * FROM %s.%s.%s@changes(%s) " CLI_CHANGES_ORDER "%s",
+             domain, sqlref_layer_name(layer), table, range,
+             layer == SQLREF_SILVER ? ", _seq" : "");
     struct query_limits limits = {.timeout_ms = cli->cfg.query_timeout_ms,
                                   .max_rows = cli->cfg.query_max_rows};
     json_t *result = NULL;
@@ -166,9 +206,16 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
     snprintf(req.cmd, sizeof req.cmd, "rollback");
     char err[ERROR_MAX];
     int64_t snapshot;
-    if (cli_parse_ref(argv[1], "table", req.domain, req.name, err) != 0) {
+    enum sqlref_layer layer;
+    if (history_table_arg(argv[1], &layer, req.domain, req.name, err) != 0) {
         cli_error("%s", err);
         return CLI_USAGE;
+    }
+    if (layer == SQLREF_GOLD) {
+        cli_error("rollback is for silver tables: gold table %s.gold.%s is rewritten by its job "
+                  "(lakehouse job run %s/%s); read an older state with %s.gold.%s@SNAPSHOT",
+                  req.domain, req.name, req.domain, req.name, req.domain, req.name);
+        return CLI_FAILED;
     }
     if (history_snapshot_arg(argv[2], &snapshot) != 0)
         return CLI_USAGE;
@@ -178,6 +225,16 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
                          CLI_ROLLBACK_TIMEOUT_MS, NULL, &reply) != CLI_OK)
         return CLI_FAILED;
     if (!reply.ok) {
+        json_t *gold = NULL;
+        if (strncmp(reply.message, "no silver", 9) == 0 &&
+            timetravel_history(cli->cfg.data_dir, SQLREF_GOLD, req.domain, req.name, 1, &gold,
+                               err) == 0) {
+            json_decref(gold);
+            cli_error("rollback failed: %s; %s.gold.%s is a gold table: its job rewrites it "
+                      "(lakehouse job run %s/%s), rollback is for silver tables",
+                      reply.message, req.domain, req.name, req.domain, req.name);
+            return CLI_FAILED;
+        }
         cli_error("rollback failed: %s", reply.message);
         return CLI_FAILED;
     }

@@ -219,6 +219,8 @@ static int job_show(struct cli *cli, int argc, char **argv)
         printf("-- unique_key: %s\n", job.unique_key);
     if (job.incremental)
         printf("-- incremental: true\n");
+    if (job.accumulate[0] != '\0')
+        printf("-- accumulate: %s\n", job.accumulate);
     printf("-- schedule: %s\n", job_schedule_name(job.schedule));
     if (job.cron[0] != '\0')
         printf("-- cron: %s\n", job.cron);

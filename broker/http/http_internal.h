@@ -118,6 +118,7 @@ void http_ingest_batch(struct http_request *req, struct http_reply *reply);
 void http_query_run(struct http_request *req, struct http_reply *reply);
 void http_query_tables(struct http_request *req, struct http_reply *reply);
 void http_history_list(struct http_request *req, struct http_reply *reply); /* http_history.c */
+void http_history_list_gold(struct http_request *req, struct http_reply *reply);
 
 void http_jobs_create(struct http_request *req, struct http_reply *reply);
 void http_jobs_list(struct http_request *req, struct http_reply *reply);

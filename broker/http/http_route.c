@@ -38,6 +38,7 @@ static const struct http_route http_routes[] = {
     {"POST", "/consumption/query", http_query_run},
     {"GET", "/consumption/tables", http_query_tables},
     {"GET", "/tables/{domain}/silver/{table}/history", http_history_list},
+    {"GET", "/tables/{domain}/gold/{table}/history", http_history_list_gold},
     {"POST", "/transform/jobs", http_jobs_create},
     {"GET", "/transform/jobs", http_jobs_list},
     {"GET", "/transform/jobs/{domain}/{job}", http_jobs_get},

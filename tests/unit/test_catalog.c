@@ -26,10 +26,12 @@
     "{\"name\":\"delay\",\"type\":\"float\"},"                                                  \
     "{\"name\":\"origin\",\"type\":\"string\"},"                                                \
     "{\"name\":\"destination\",\"type\":\"string\"}]}"
+/* origin string -> integer: a type change that is not a widening */
 #define FLIGHTS_BAD                                                                                \
     "{\"domain\":\"demo\",\"name\":\"flights\",\"mode\":\"MANUAL\",\"columns\":["              \
     "{\"name\":\"date\",\"type\":\"timestamp\",\"format\":\"%Y/%m/%d %H:%M\"},"                \
     "{\"name\":\"delay\",\"type\":\"float\"},"                                                  \
+    "{\"name\":\"origin\",\"type\":\"integer\"},"                                               \
     "{\"name\":\"destination\",\"type\":\"string\"}]}"
 
 struct fixture {
@@ -117,7 +119,7 @@ static void test_open_creates_wal_catalog(void **state)
     sqlite3_finalize(stmt);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(stmt, 0), 2); /* 2: jobs.incremental */
+    assert_int_equal(sqlite3_column_int(stmt, 0), 3); /* 2: jobs.incremental, 3: jobs.accumulate */
     sqlite3_finalize(stmt);
     sqlite3_close(db);
 

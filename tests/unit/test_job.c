@@ -275,6 +275,49 @@ static void test_json_round_trip(void **state)
     job_clear(&job);
 }
 
+static void test_accumulate(void **state)
+{
+    (void)state;
+    struct job_def job = parse_ok("-- domain: demo\n-- unique_key: origin\n"
+                                  "-- accumulate: flights , delay_sum\n"
+                                  "SELECT origin, 1 AS flights, 2 AS delay_sum\n",
+                                  "acc.sql");
+    assert_string_equal("flights,delay_sum", job.accumulate);
+    assert_true(job_column_listed(job.accumulate, "delay_sum"));
+    assert_true(job_column_listed(job.accumulate, "FLIGHTS"));
+    assert_false(job_column_listed(job.accumulate, "delay"));
+    assert_false(job_column_listed(job.accumulate, "flights,delay_sum"));
+    json_t *out = job_to_json(&job);
+    assert_string_equal("flights,delay_sum",
+                        json_string_value(json_object_get(out, "accumulate")));
+    struct job_def again;
+    char err[ERROR_MAX] = "";
+    assert_int_equal(0, job_from_json(out, &again, err));
+    assert_string_equal("flights,delay_sum", again.accumulate);
+    json_decref(out);
+    job_clear(&again);
+    job_clear(&job);
+
+    /* the JSON array form */
+    json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:[s,s]}", "domain", "demo", "job_name", "a",
+                           "query", "SELECT 1 AS k, 2 AS n, 3 AS s", "unique_key", "k",
+                           "accumulate", "n", "s");
+    assert_int_equal(0, job_from_json(in, &job, err));
+    assert_string_equal("n,s", job.accumulate);
+    json_decref(in);
+    job_clear(&job);
+
+    expect_parse_error("-- domain: demo\n-- accumulate: n\nSELECT 1 AS n\n",
+                       "accumulate adds to the stored row of a key and needs a unique_key");
+    expect_parse_error("-- domain: demo\n-- unique_key: k, n\n-- accumulate: n\n"
+                       "SELECT 1 AS k, 2 AS n\n",
+                       "column 'n' is in unique_key and accumulate");
+    expect_parse_error("-- domain: demo\n-- unique_key: k\n-- accumulate: n, n\nSELECT 1\n",
+                       "accumulate: column 'n' is listed twice");
+    expect_parse_error("-- domain: demo\n-- unique_key: k\n-- accumulate: n;x\nSELECT 1\n",
+                       "accumulate");
+}
+
 static void test_dependencies(void **state)
 {
     (void)state;
@@ -391,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_header_errors),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_json_round_trip),
+        cmocka_unit_test(test_accumulate),
         cmocka_unit_test(test_dependencies),
         cmocka_unit_test(test_single_select),
         cmocka_unit_test(test_cycles),

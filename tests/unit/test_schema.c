@@ -711,11 +711,79 @@ static void test_compatibility(void **state)
          "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":12,\"scale\":4},"
          "{\"name\":\"extra\",\"type\":\"json\"}",
          NULL},
-        /* removal */
+        /* removal (a drop) is fine in MANUAL; not of the key */
         {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
          "{\"name\":\"d\",\"type\":\"date\"},{\"name\":\"s\",\"type\":\"string\"},"
          "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
-         "column 'n': removing a column is not allowed"},
+         NULL},
+        {"{\"name\":\"n\",\"type\":\"integer\"},{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
+         "column 'id': dropping a primary-key column is not allowed (rows are identified by it)"},
+        /* rename, declared; also of the key; with a type widening at once */
+        {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+         "{\"name\":\"count\",\"type\":\"float\",\"renamed_from\":\"n\"},"
+         "{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
+         NULL},
+        {"{\"name\":\"key\",\"type\":\"integer\",\"primary_key\":true,\"renamed_from\":\"id\"},"
+         "{\"name\":\"n\",\"type\":\"integer\"},{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
+         NULL},
+        /* a renamed column keeps its rules: no narrowing, no new requirement */
+        {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+         "{\"name\":\"count\",\"type\":\"boolean\",\"renamed_from\":\"n\"},"
+         "{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
+         "column 'n': changing the type from integer to boolean is not allowed"},
+        {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+         "{\"name\":\"count\",\"type\":\"integer\",\"required\":true,\"renamed_from\":\"n\"},"
+         "{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
+         "column 'n': making an existing column required"},
+        /* bad renames */
+        {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+         "{\"name\":\"n\",\"type\":\"integer\"},{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2},"
+         "{\"name\":\"q\",\"type\":\"integer\",\"renamed_from\":\"nope\"}",
+         "column 'q': \"renamed_from\": 'nope' is not a column of version 0"},
+        {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+         "{\"name\":\"n\",\"type\":\"integer\"},{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2},"
+         "{\"name\":\"q\",\"type\":\"integer\",\"renamed_from\":\"n\"}",
+         "column 'n': renamed to 'q' but still a column"},
+        {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+         "{\"name\":\"q\",\"type\":\"integer\",\"renamed_from\":\"n\"},"
+         "{\"name\":\"r\",\"type\":\"integer\",\"renamed_from\":\"n\"},"
+         "{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
+         "column 'n': renamed twice, to 'q' and to 'r'"},
+        /* a swap is not a rename: both names exist already */
+        {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+         "{\"name\":\"n\",\"type\":\"date\",\"renamed_from\":\"d\"},"
+         "{\"name\":\"d\",\"type\":\"integer\",\"renamed_from\":\"n\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
+         "column 'n': \"renamed_from\": \"d\" cannot apply: 'n' is already a column"},
+        /* any -> string only when declared; never a key */
+        {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+         "{\"name\":\"n\",\"type\":\"string\",\"widen\":true},"
+         "{\"name\":\"d\",\"type\":\"string\",\"widen\":true},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"string\",\"widen\":true}",
+         NULL},
+        {"{\"name\":\"id\",\"type\":\"string\",\"primary_key\":true,\"widen\":true},"
+         "{\"name\":\"n\",\"type\":\"integer\"},{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
+         "column 'id': changing the type of a primary-key column is not allowed"},
         /* narrowing / other type change */
         {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
          "{\"name\":\"n\",\"type\":\"string\"},{\"name\":\"d\",\"type\":\"date\"},"
@@ -762,7 +830,12 @@ static void test_compatibility(void **state)
          "{\"name\":\"N\",\"type\":\"integer\"},{\"name\":\"d\",\"type\":\"date\"},"
          "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
          "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
-         "column 'n': renaming to 'N'"},
+         "column 'n': renaming it to 'N' only changes the case of its name"},
+        {"{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+         "{\"name\":\"N\",\"type\":\"integer\",\"renamed_from\":\"n\"},{\"name\":\"d\",\"type\":\"date\"},"
+         "{\"name\":\"s\",\"type\":\"string\",\"required\":true},"
+         "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":10,\"scale\":2}",
+         "column 'n': renaming it to 'N' only changes the case of its name"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[4096];
@@ -794,6 +867,117 @@ static void test_compatibility(void **state)
     schema_destroy(&wide);
     schema_destroy(&narrow);
     schema_destroy(&base);
+}
+
+/* Renames and drops across versions: what a column became (schema_successor),
+ * "renamed_from" carried over into later versions, sequence_by, modes. */
+static void test_rename_drop_versions(void **state)
+{
+    (void)state;
+    char err[ERROR_MAX];
+    struct schema *v1 = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"x\",\"version\":1,\"sequence_by\":\"at\",\"columns\":["
+        "{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+        "{\"name\":\"at\",\"type\":\"timestamp\"},{\"name\":\"delay\",\"type\":\"integer\"},"
+        "{\"name\":\"miles\",\"type\":\"integer\"}]}");
+    /* v2: delay -> dep_delay, miles dropped */
+    struct schema *v2 = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"x\",\"version\":2,\"sequence_by\":\"at\",\"columns\":["
+        "{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+        "{\"name\":\"at\",\"type\":\"timestamp\"},"
+        "{\"name\":\"dep_delay\",\"type\":\"integer\",\"renamed_from\":\"delay\"}]}");
+    if (schema_check_compatible(v1, v2, err) != 0)
+        fail_msg("rename + drop refused: %s", err);
+    assert_string_equal(schema_successor(v1, v2, "delay")->name, "dep_delay");
+    assert_string_equal(schema_successor(v1, v2, "id")->name, "id");
+    assert_null(schema_successor(v1, v2, "miles"));
+    /* the JSON form keeps the declaration (GET, edit, PUT works) */
+    json_t *j = schema_to_json(v2);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "columns"), 2), "renamed_from")),
+                        "delay");
+    struct schema *back = schema_from_json(j, err);
+    assert_non_null(back);
+    assert_string_equal(back->columns[2].renamed_from, "delay");
+    json_decref(j);
+    schema_destroy(&back);
+    /* v3 carries "renamed_from" over unchanged and adds a column "delay":
+     * a new column, not the old one */
+    struct schema *v3 = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"x\",\"version\":3,\"sequence_by\":\"at\",\"columns\":["
+        "{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+        "{\"name\":\"at\",\"type\":\"timestamp\"},"
+        "{\"name\":\"dep_delay\",\"type\":\"integer\",\"renamed_from\":\"delay\"},"
+        "{\"name\":\"delay\",\"type\":\"string\"}]}");
+    if (schema_check_compatible(v2, v3, err) != 0)
+        fail_msg("carried-over renamed_from refused: %s", err);
+    assert_string_equal(schema_successor(v2, v3, "dep_delay")->name, "dep_delay");
+    /* the sequence_by column: renamed along, never dropped */
+    struct schema *seq_renamed = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"x\",\"sequence_by\":\"updated\",\"columns\":["
+        "{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+        "{\"name\":\"updated\",\"type\":\"timestamp\",\"renamed_from\":\"at\"},"
+        "{\"name\":\"delay\",\"type\":\"integer\"},{\"name\":\"miles\",\"type\":\"integer\"}]}");
+    if (schema_check_compatible(v1, seq_renamed, err) != 0)
+        fail_msg("renaming the sequence_by column refused: %s", err);
+    struct schema *seq_dropped = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"x\",\"columns\":["
+        "{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+        "{\"name\":\"delay\",\"type\":\"integer\"},{\"name\":\"miles\",\"type\":\"integer\"}]}");
+    assert_int_equal(schema_check_compatible(v1, seq_dropped, err), -1);
+    assert_non_null(strstr(err, "column 'at': dropping the sequence_by column is not allowed (it "
+                                "decides which version of a row wins)"));
+    /* renaming the sequence_by column but keeping the old name in sequence_by */
+    struct schema *seq_stale = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"x\",\"sequence_by\":\"id\",\"columns\":["
+        "{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+        "{\"name\":\"updated\",\"type\":\"timestamp\",\"renamed_from\":\"at\"},"
+        "{\"name\":\"delay\",\"type\":\"integer\"},{\"name\":\"miles\",\"type\":\"integer\"}]}");
+    assert_int_equal(schema_check_compatible(v1, seq_stale, err), -1);
+    assert_non_null(strstr(err, "sequence_by: changing it from 'at' to 'id'"));
+    /* AUTO_INFERENCE: no drops, no renames (the next record adds the column back) */
+    struct schema *a1 = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"a\",\"mode\":\"AUTO_INFERENCE\",\"columns\":["
+        "{\"name\":\"k\",\"type\":\"integer\"},{\"name\":\"v\",\"type\":\"string\"}]}");
+    struct schema *a_drop = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"a\",\"mode\":\"AUTO_INFERENCE\",\"columns\":["
+        "{\"name\":\"k\",\"type\":\"integer\"}]}");
+    assert_int_equal(schema_check_compatible(a1, a_drop, err), -1);
+    assert_non_null(strstr(err, "column 'v': removing a column is only allowed in a MANUAL schema"));
+    struct schema *a_rename = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"a\",\"mode\":\"AUTO_INFERENCE\",\"columns\":["
+        "{\"name\":\"k\",\"type\":\"integer\"},"
+        "{\"name\":\"w\",\"type\":\"string\",\"renamed_from\":\"v\"}]}");
+    assert_int_equal(schema_check_compatible(a1, a_rename, err), -1);
+    assert_non_null(strstr(err, "column 'v': renaming a column needs a MANUAL schema"));
+    /* ...but AUTO_INFERENCE -> MANUAL may drop in the same version */
+    struct schema *m_drop = schema_parse(
+        "{\"domain\":\"demo\",\"name\":\"a\",\"columns\":[{\"name\":\"k\",\"type\":\"integer\"}]}");
+    assert_int_equal(schema_check_compatible(a1, m_drop, err), 0);
+    /* "widen" is a declaration on string columns only */
+    json_error_t jerr;
+    json_t *bad = json_loads("{\"domain\":\"demo\",\"name\":\"x\",\"columns\":["
+                             "{\"name\":\"n\",\"type\":\"integer\",\"widen\":true}]}",
+                             0, &jerr);
+    assert_null(schema_from_json(bad, err));
+    assert_non_null(strstr(err, "column 'n': \"widen\" is only for string columns"));
+    json_decref(bad);
+    bad = json_loads("{\"domain\":\"demo\",\"name\":\"x\",\"columns\":["
+                     "{\"name\":\"n\",\"type\":\"integer\",\"renamed_from\":\"bad name\"}]}",
+                     0, &jerr);
+    assert_null(schema_from_json(bad, err));
+    assert_non_null(strstr(err, "column 'n': \"renamed_from\" must be a column name"));
+    json_decref(bad);
+    schema_destroy(&m_drop);
+    schema_destroy(&a_rename);
+    schema_destroy(&a_drop);
+    schema_destroy(&a1);
+    schema_destroy(&seq_stale);
+    schema_destroy(&seq_dropped);
+    schema_destroy(&seq_renamed);
+    schema_destroy(&v3);
+    schema_destroy(&v2);
+    schema_destroy(&v1);
 }
 
 static void test_many_columns(void **state)
@@ -892,6 +1076,7 @@ int main(void)
         cmocka_unit_test(test_evolve_widen_and_conflicts),
         cmocka_unit_test(test_auto_key_conflict_is_error),
         cmocka_unit_test(test_compatibility),
+        cmocka_unit_test(test_rename_drop_versions),
         cmocka_unit_test(test_many_columns),
         cmocka_unit_test(test_column_limit),
         cmocka_unit_test(test_throughput),
