@@ -233,6 +233,50 @@ static const char *timeutil_strptime(const char *s, const char *format, struct t
     return s;
 }
 
+/* The common case without strptime (profiled: ~10 % of ingest's time per
+ * record): a format of only %Y %m %d %H %M %S (each once, the date complete)
+ * and literal characters, and an input of exactly its shape - 4 digits for
+ * %Y, 2 for the others, each literal as is, nothing after - with every
+ * field inside the range glibc's strptime accepts. For such input strptime
+ * yields the same fields; for anything else this returns false and the
+ * strptime path below decides (and words any error). */
+static bool timeutil_parse_fixed(const char *s, const char *format, struct ts *t)
+{
+    static const struct {
+        char conv;
+        int width, min, max;
+    } convs[] = {{'Y', 4, 0, 9999}, {'m', 2, 1, 12}, {'d', 2, 1, 31},
+                 {'H', 2, 0, 23},   {'M', 2, 0, 59}, {'S', 2, 0, 61}};
+    int values[6] = {0, 0, 0, 0, 0, 0};
+    unsigned seen = 0;
+    for (const char *p = format; *p != '\0'; p++) {
+        if (*p != '%') {
+            if (*s++ != *p)
+                return false;
+            continue;
+        }
+        p++;
+        size_t k = 0;
+        while (k < 6 && convs[k].conv != *p)
+            k++;
+        if (k == 6 || (seen & (1u << k)) != 0 || !timeutil_digits(s, convs[k].width, &values[k]) ||
+            values[k] < convs[k].min || values[k] > convs[k].max)
+            return false;
+        seen |= 1u << k;
+        s += convs[k].width;
+    }
+    if (*s != '\0' || (seen & 7u) != 7u)
+        return false;
+    t->year = values[0];
+    t->mon = values[1];
+    t->mday = values[2];
+    t->hour = values[3];
+    t->min = values[4];
+    t->sec = values[5];
+    t->has_time = true;
+    return true;
+}
+
 static int timeutil_parse_format(const char *s, const char *format, struct ts *t,
                                  char why[TIMEUTIL_WHY_MAX])
 {
@@ -241,6 +285,8 @@ static int timeutil_parse_format(const char *s, const char *format, struct ts *t
         return snprintf(why, TIMEUTIL_WHY_MAX, "format longer than %d bytes",
                         TIMEUTIL_FORMAT_MAX - 1),
                -1;
+    if (timeutil_parse_fixed(s, format, t))
+        return timeutil_check(t, why);
     if (timeutil_check_conversions(format, why) < 0)
         return -1;
     /* Parse twice from two different starting values: a field the input

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "endpoints.h"
+#include "fields.h"
+#include "jsonsplit.h"
+#include "jsonfields.h"
 #include "ingest.h"
 #include "log.h"
 #include "mpjson.h"
@@ -37,6 +40,7 @@ struct batch_decoder {
     struct batch_deferred *deferred;
     size_t deferred_count;
     size_t deferred_cap;
+    struct fields fields; /* the fast path's current record */
 };
 
 /* State of the batch being handled. */
@@ -86,6 +90,7 @@ void batch_decoder_close(struct batch_decoder **decoder)
     batch_decoder_reset(d);
     free(d->records);
     free(d->deferred);
+    fields_free(&d->fields);
     free(d);
     *decoder = NULL;
 }
@@ -537,6 +542,32 @@ static void batch_store(struct batch_run *run, const struct schema *schema, json
         batch_record_error(run, i, err, record, NULL, 0, false);
 }
 
+/* The fast path: the record read by a fast reader into run->dec->fields
+ * (fields.h) validated by the same rules (schema_normalize_fields) and
+ * written from the values. false when it was not stored: a delete, a
+ * refusal, or a schema too wide for the stack; the caller then runs the
+ * record through the jansson path, which stores it or refuses it with its
+ * usual message and rejected/ line (so a refusal costs a second pass, a
+ * stored record one). */
+static bool batch_store_fields(struct batch_run *run, const struct schema *schema,
+                               const struct spool_meta *meta)
+{
+    const struct fields *fs = &run->dec->fields;
+    if (schema->column_count > BATCH_VALUES_STACK || fields_has_key(fs, "_op", 3))
+        return false;
+    struct schema_value values[BATCH_VALUES_STACK];
+    json_t *rescued = NULL;
+    char err[ERROR_MAX];
+    if (schema_normalize_fields(schema, fs->f, fs->count, run->req->validate, values, &rescued,
+                                err) < 0)
+        return false;
+    int rc = spool_append_fields(run->ctx->spools, run->table, schema, values, rescued, meta,
+                                 (size_t)run->ctx->cfg->record_max_bytes, err);
+    schema_values_clear(values, schema->column_count);
+    json_decref(rescued);
+    return rc == 0;
+}
+
 /* NDJSON when no record depends on the others (not AUTO_INFERENCE): each
  * line is parsed, validated, written and freed before the next, instead of
  * holding the batch's decoded records (profiles showed the allocator
@@ -584,6 +615,16 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
             batch_record_error(run, index, reason, NULL, p, n, false);
             continue;
         }
+        if (values != NULL) {
+            int fast = jsonfields_read(p, n, &run->dec->fields);
+            if (fast < 0) {
+                run->failed = true;
+                snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+                break;
+            }
+            if (fast == 1 && batch_store_fields(run, schema, &meta))
+                continue;
+        }
         json_error_t e;
         json_t *record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
         if (record == NULL) {
@@ -626,6 +667,18 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
         json_t *record;
         const char *raw;
         size_t raw_len;
+        if (values != NULL) {
+            struct mpjson_reader at = r;
+            int fast = mpjson_next_fields(&r, &run->dec->fields, &raw, &raw_len);
+            if (fast < 0) {
+                run->failed = true;
+                snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+                break;
+            }
+            if (fast == 1 && batch_store_fields(run, schema, &meta))
+                continue;
+            r = at; /* read it again the jansson way */
+        }
         int next = mpjson_next(&r, &record, &raw, &raw_len, err);
         if (next < 0) {
             batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED, "%s", err);
@@ -649,6 +702,96 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
     if (values != values_stack)
         free(values);
     return rc;
+}
+
+static const char *batch_skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* A JSON array body (format json, HTTP POST .../batch) the NDJSON way when
+ * every element is an object the fast reader takes: the array's grammar is
+ * checked here, each element's by jsonfields_read, so such a body is valid
+ * JSON and jansson would have read the same records. Each element is
+ * stored (or refused) as it is read. 1: done (*total = elements); 0: some
+ * element is not simple, or the body is not such an array (or has more
+ * than batch_max_records elements): nothing of it was kept (lines rolled
+ * back to *mark, reply errors dropped), the caller parses the body whole
+ * as before, which refuses what is wrong with its usual message. */
+static int batch_stream_json(struct batch_run *run, const char *body, size_t len,
+                             const struct schema *schema, int64_t now_ms, int64_t now_us,
+                             const struct spool_mark *mark, uint64_t *total)
+{
+    const struct config *cfg = run->ctx->cfg;
+    const struct protocol_request *req = run->req;
+    json_t *values_stack[BATCH_VALUES_STACK];
+    json_t **values = NULL;
+    if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN ||
+        schema->column_count > BATCH_VALUES_STACK ||
+        batch_values_open(run, schema, values_stack, &values) < 0)
+        return 0;
+    len = batch_skip_bom(&body, len);
+    const char *p = body, *end = body + len;
+    p = batch_skip_ws(p, end);
+    if (p == end || *p != '[')
+        return 0;
+    p = batch_skip_ws(p + 1, end);
+    if (p < end && *p == ']')
+        return 0; /* empty: nothing to gain */
+    struct spool_meta meta;
+    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    uint64_t index = 0;
+    int done = 0;
+    while (!run->failed) {
+        if (p == end || *p != '{' || index >= (uint64_t)cfg->batch_max_records)
+            break;
+        struct jsonsplit split;
+        jsonsplit_reset(&split);
+        const char *q = p;
+        enum jsonsplit_result step = JSONSPLIT_MORE;
+        while (q < end && (step = jsonsplit_step(&split, (unsigned char)*q)) == JSONSPLIT_MORE)
+            q++;
+        if (q == end || step != JSONSPLIT_LAST)
+            break;
+        q++; /* the element is p[0..q) */
+        size_t n = (size_t)(q - p);
+        int fast = jsonfields_read(p, n, &run->dec->fields);
+        if (fast != 1)
+            break;
+        if (n > (size_t)cfg->record_max_bytes || !batch_store_fields(run, schema, &meta)) {
+            /* a refusal (or a delete): the jansson path for this element */
+            json_t *record = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
+            if (record == NULL)
+                break;
+            batch_store(run, schema, values, &meta, index, record);
+            json_decref(record);
+        }
+        index++;
+        p = batch_skip_ws(q, end);
+        if (p < end && *p == ',') {
+            p = batch_skip_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == ']' && batch_skip_ws(p + 1, end) == end)
+            done = 1;
+        break;
+    }
+    if (values != values_stack)
+        free(values);
+    if (done && !run->failed) {
+        *total = index;
+        return 1;
+    }
+    spool_rollback(run->table, mark);
+    free(run->reply->errors);
+    run->reply->errors = NULL;
+    run->reply->error_count = 0;
+    run->refused = 0;
+    run->failed = false;
+    run->reply->message[0] = '\0';
+    return 0;
 }
 
 bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, const char *body,
@@ -681,6 +824,9 @@ bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, c
             goto done;
         goto stored;
     }
+    if (schema->mode != SCHEMA_MODE_AUTO_INFERENCE && req->format == PROTOCOL_FORMAT_JSON &&
+        batch_stream_json(&run, body, len, schema, now_ms, now_us, &mark, &total) == 1)
+        goto stored;
     int rc = req->format == PROTOCOL_FORMAT_NDJSON ? batch_decode_ndjson(&run, body, len)
              : req->format == PROTOCOL_FORMAT_JSON ? batch_decode_json(&run, body, len)
                                                    : batch_decode_msgpack(&run, body, len);

@@ -14,6 +14,13 @@
  *           decoder is bounds-checked and never allocates from a declared
  *           count, so a hostile count cannot exhaust memory.
  *   Duplicate keys in an object are a per-record error (nothing is dropped).
+ * Fast path (not AUTO_INFERENCE): a record that is an object of scalar
+ * fields - an NDJSON line, an element of a json array, a msgpack map - is
+ * read straight into flat fields (fields.h: jsonfields.h, mpjson.h),
+ * validated by schema_normalize_fields and written, with no jansson tree;
+ * every other record, and every record the fast path would refuse, takes
+ * the jansson path, so refusals, their messages and rejected/ lines are the
+ * same either way.
  * Then, per record: AUTO_INFERENCE schemas evolve first (one new catalog
  * version per batch at most, published as schema.changed, before any record
  * is written); each record is validated (or passed through when

@@ -247,3 +247,19 @@ bool jsonout_value(struct buf *b, const json_t *value)
 {
     return jsonout_value_depth(b, value, 0);
 }
+
+bool jsonout_schema_value(struct buf *b, const struct schema_value *v)
+{
+    switch (v->kind) {
+    case SCHEMA_VALUE_NULL: return buf_append(b, "null", 4);
+    case SCHEMA_VALUE_FALSE: return buf_append(b, "false", 5);
+    case SCHEMA_VALUE_TRUE: return buf_append(b, "true", 4);
+    case SCHEMA_VALUE_INTEGER: return jsonout_integer(b, v->i);
+    case SCHEMA_VALUE_REAL: return jsonout_real(b, v->d);
+    case SCHEMA_VALUE_STRING: return jsonout_string(b, v->s, v->len);
+    case SCHEMA_VALUE_OBJECT:
+    case SCHEMA_VALUE_ARRAY: return v->json != NULL && jsonout_value(b, v->json);
+    case SCHEMA_VALUE_ABSENT: break;
+    }
+    return false;
+}

@@ -19,10 +19,14 @@
 #include <stdint.h> /* buf.h uses SIZE_MAX */
 
 #include "buf.h"
+#include "schema.h"
 
 /* Append one value. false when out of memory or nested too deep (the
  * buffer may then hold a partial value: the caller cuts it back). */
 bool jsonout_value(struct buf *b, const json_t *value);
+/* Append a validated value (schema.h): the same text jsonout_value writes
+ * for the jansson value it stands for. false for ABSENT. */
+bool jsonout_schema_value(struct buf *b, const struct schema_value *v);
 /* Append s[0..len) as a JSON string (quotes included). */
 bool jsonout_string(struct buf *b, const char *s, size_t len);
 /* Append a real as described above. */

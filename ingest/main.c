@@ -8,9 +8,10 @@
  * (spool_recover), learn _seq marks and the batch-id window (recover.c),
  * and only then bind the ROUTER socket, so that a producer that can connect
  * talks to a ready process. Then one zmq_poll loop over the ROUTER (group
- * commits, group.c) and the schema.changed subscription, with a
- * housekeeping tick every HOUSEKEEPING_MS (seal spools by age/size, re-check
- * catalog versions, log counters). SIGTERM/SIGINT only set a flag: the loop
+ * commits, group.c), the schema.changed subscription and the sealer
+ * thread's results (sealer.h: spools are sealed off the loop), with a
+ * housekeeping tick every HOUSEKEEPING_MS (hand spools due by age/size to
+ * the sealer, re-check catalog versions, log counters). SIGTERM/SIGINT only set a flag: the loop
  * finishes its group, seals every spool and exits 0. */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,22 +142,26 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
             {.socket = ctx->router, .events = ZMQ_POLLIN},
             {.socket = ctx->subscriber, .events = ZMQ_POLLIN},
             {.fd = landing_fd(ctx->landing), .events = ZMQ_POLLIN},
+            {.fd = spool_seal_fd(ctx->spools), .events = ZMQ_POLLIN},
             {.socket = zap_socket(ctx->zap), .events = ZMQ_POLLIN},
         };
         long timeout = landing_busy(ctx->landing) ? 0 : (long)(next_housekeeping - now);
-        if (zmq_poll(items, ctx->zap != NULL ? 4 : 3, timeout < 0 ? 0 : timeout) < 0) {
+        if (zmq_poll(items, ctx->zap != NULL ? 5 : 4, timeout < 0 ? 0 : timeout) < 0) {
             if (errno == EINTR)
                 continue;
             log_error("poll_failed reason=\"%s\"", zmq_strerror(errno));
             return;
         }
-        if (ctx->zap != NULL && (items[3].revents & ZMQ_POLLIN))
+        if (ctx->zap != NULL && (items[4].revents & ZMQ_POLLIN))
             zap_handle(ctx->zap);
+        if (items[3].revents & ZMQ_POLLIN) /* the sealer thread sealed files */
+            spool_seal_reap(ctx->spools, ingest_on_sealed, ctx);
         if (items[1].revents & ZMQ_POLLIN)
             ingest_read_events(ctx);
         if (items[0].revents & ZMQ_POLLIN) {
             group_run(ctx);
-            /* A spool that just reached seal_max_bytes is sealed at once. */
+            /* A spool that just reached seal_max_bytes is handed to the
+             * sealer thread at once. */
             ingest_seal_due(ctx, timeutil_monotonic_ms());
         }
         if (items[2].revents & ZMQ_POLLIN)

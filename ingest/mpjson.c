@@ -385,3 +385,77 @@ int mpjson_next(struct mpjson_reader *r, json_t **value, const char **raw, size_
     *value = mp_convert(&c, q, path, err);
     return 1;
 }
+
+/* One scalar of the fast path; false: not simple. */
+static bool mp_field_value(const struct mp_item *it, struct fields *fs, struct schema_value *v)
+{
+    v->json = NULL;
+    v->heap = NULL;
+    switch (it->kind) {
+    case MP_NIL: v->kind = SCHEMA_VALUE_NULL; return true;
+    case MP_BOOL: v->kind = it->b ? SCHEMA_VALUE_TRUE : SCHEMA_VALUE_FALSE; return true;
+    case MP_INT:
+        v->kind = SCHEMA_VALUE_INTEGER;
+        v->i = it->i;
+        return true;
+    case MP_UINT:
+        if (it->u > (uint64_t)INT64_MAX)
+            return false;
+        v->kind = SCHEMA_VALUE_INTEGER;
+        v->i = (int64_t)it->u;
+        return true;
+    case MP_FLOAT:
+        if (!isfinite(it->f))
+            return false;
+        v->kind = SCHEMA_VALUE_REAL;
+        v->d = it->f;
+        return true;
+    case MP_STR:
+        if (memchr(it->data, '\0', it->n) != NULL || !fields_utf8_valid(it->data, it->n))
+            return false;
+        v->kind = SCHEMA_VALUE_STRING;
+        v->s = fields_copy(fs, it->data, it->n);
+        v->len = it->n;
+        return v->s != NULL;
+    default: return false; /* bin, ext, nested: mpjson_next */
+    }
+}
+
+int mpjson_next_fields(struct mpjson_reader *r, struct fields *fs, const char **raw,
+                       size_t *raw_len)
+{
+    if (r->remaining == 0)
+        return 0;
+    /* One pass, bounded by the body: the element ends after its last
+     * value (only scalars are taken, so no mp_skip is needed to find it).
+     * Keys and strings are at most the element's bytes, plus a NUL each. */
+    const unsigned char *start = r->p, *end = r->end;
+    size_t room = (size_t)(end - start);
+    if (room > FIELDS_ARENA_MAX)
+        room = FIELDS_ARENA_MAX;
+    if (!fields_begin(fs, room + 2 * FIELDS_MAX + 2))
+        return -1;
+    const unsigned char *p = start;
+    struct mp_item it;
+    if (mp_read(&p, end, &it) < 0 || it.kind != MP_MAP || it.n > FIELDS_MAX)
+        return 0;
+    for (uint32_t i = 0; i < it.n; i++) {
+        struct mp_item key, value;
+        if (mp_read(&p, end, &key) < 0 || key.kind != MP_STR ||
+            memchr(key.data, '\0', key.n) != NULL || !fields_utf8_valid(key.data, key.n) ||
+            fields_has_key(fs, (const char *)key.data, key.n))
+            return 0;
+        struct schema_field *f = &fs->f[fs->count];
+        if ((f->key = fields_copy(fs, key.data, key.n)) == NULL)
+            return 0;
+        fs->key_len[fs->count] = key.n;
+        if (mp_read(&p, end, &value) < 0 || !mp_field_value(&value, fs, &f->value))
+            return 0;
+        fs->count++;
+    }
+    r->remaining--;
+    r->p = p;
+    *raw = (const char *)start;
+    *raw_len = (size_t)(p - start);
+    return 1;
+}

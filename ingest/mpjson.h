@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "fields.h"
 
 #define MPJSON_DEPTH_MAX 128
 
@@ -44,5 +45,15 @@ int mpjson_open(struct mpjson_reader *r, const void *body, size_t len, uint32_t 
  * truncated or malformed (the batch cannot be read on). */
 int mpjson_next(struct mpjson_reader *r, json_t **value, const char **raw, size_t *raw_len,
                 char err[ERROR_MAX]);
+
+/* The fast path (fields.h): the next element read straight into flat
+ * fields when it is a map of at most FIELDS_MAX distinct string keys whose
+ * values are nil, bool, int64 (a uint above INT64_MAX is not), finite float
+ * or a string (valid UTF-8, no NUL) - the same values mpjson_next would
+ * build. 1: read (*raw, *raw_len set, the reader moved past it); 0: not
+ * simple, or the end, or malformed: nothing moved, use mpjson_next (which
+ * reports what is wrong); -1: out of memory. */
+int mpjson_next_fields(struct mpjson_reader *r, struct fields *fs, const char **raw,
+                       size_t *raw_len);
 
 #endif

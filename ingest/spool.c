@@ -18,6 +18,7 @@
 #include "jsonout.h"
 #include "layout.h"
 #include "log.h"
+#include "sealer.h"
 #include "timeutil.h"
 
 /* Capacity a table's buffers keep between groups; a burst above it is freed
@@ -32,14 +33,19 @@ struct spool_set {
     size_t count;
     size_t cap;
     struct spool_table *touched;
+    struct sealer *sealer; /* seals on its thread (sealer.h) */
 };
+
+static int spool_seal_job(const char *data_dir, const struct sealer_job *job,
+                          char rel[PATH_MAX], char err[ERROR_MAX]);
 
 int spool_set_open(const char *data_dir, struct spool_set **out, char err[ERROR_MAX])
 {
     struct spool_set *set = calloc(1, sizeof *set);
     if (set == NULL)
         return error_set(err, "spool: out of memory");
-    if (fsutil_path(set->data_dir, sizeof set->data_dir, err, "%s", data_dir) < 0) {
+    if (fsutil_path(set->data_dir, sizeof set->data_dir, err, "%s", data_dir) < 0 ||
+        sealer_open(data_dir, spool_seal_job, &set->sealer, err) < 0) {
         free(set);
         return -1;
     }
@@ -62,6 +68,7 @@ void spool_set_close(struct spool_set **set)
     struct spool_set *s = *set;
     if (s == NULL)
         return;
+    sealer_close(&s->sealer);
     for (size_t i = 0; i < s->count; i++)
         spool_table_free(s->tables[i]);
     free(s->tables);
@@ -259,6 +266,31 @@ int spool_append_values(struct spool_set *set, struct spool_table *t,
     return spool_finish_line(set, t, start, first, meta, record_max, err);
 }
 
+int spool_append_fields(struct spool_set *set, struct spool_table *t,
+                        const struct schema *schema, const struct schema_value *values,
+                        const json_t *rescued, const struct spool_meta *meta, size_t record_max,
+                        char err[ERROR_MAX])
+{
+    struct buf *b = &t->pending;
+    size_t start = b->len;
+    bool first = true, ok = buf_append(b, "{", 1);
+    for (size_t i = 0; ok && i < schema->column_count; i++) {
+        if (values[i].kind == SCHEMA_VALUE_ABSENT)
+            continue;
+        const char *key = schema->columns[i].name;
+        ok = (first || buf_append(b, ",", 1)) && jsonout_string(b, key, strlen(key)) &&
+             buf_append(b, ":", 1) && jsonout_schema_value(b, &values[i]);
+        first = false;
+    }
+    if (ok && rescued != NULL)
+        ok = spool_member(b, &first, SCHEMA_RESCUED_COLUMN, rescued);
+    if (!ok) {
+        b->len = start;
+        return error_set(err, "out of memory");
+    }
+    return spool_finish_line(set, t, start, first, meta, record_max, err);
+}
+
 void spool_mark(const struct spool_table *t, struct spool_mark *m)
 {
     m->pending_len = t->pending.len;
@@ -399,55 +431,112 @@ size_t spool_commit(struct spool_set *set, spool_failed_fn failed, void *arg)
 
 /* ------------------------------------------------------------ sealing */
 
-/* Seal `len` bytes of a spool file as bronze/<d>/<e>/dt=<date>/<first>-<last>,
+/* Seal job->len bytes of a spool file as bronze/<d>/<e>/dt=<date>/<first>-<last>,
  * unless that bronze file exists already (then the spool was sealed before a
- * crash and only its removal was lost). Removes the spool. */
+ * crash and only its removal was lost: rel ""). Removes the spool. Runs on
+ * the sealer thread (sealer.h) or, at start and stop, on the loop's. */
+static int spool_seal_job(const char *data_dir, const struct sealer_job *job,
+                          char rel[PATH_MAX], char err[ERROR_MAX])
+{
+    char full[PATH_MAX];
+    rel[0] = '\0';
+    if (bronze_relative_path(rel, PATH_MAX, job->domain, job->endpoint, job->date,
+                             job->first_seq, job->last_seq) < 0) {
+        rel[0] = '\0';
+        return error_set(err, "bronze name for %s: invalid", job->path);
+    }
+    if (fsutil_path(full, sizeof full, err, "%s/%s", data_dir, rel) < 0) {
+        rel[0] = '\0';
+        return -1;
+    }
+    struct stat st;
+    bool exists = stat(full, &st) == 0;
+    if (!exists && bronze_seal(job->path, job->len, full, err) < 0) {
+        rel[0] = '\0';
+        return -1;
+    }
+    if (unlink(job->path) < 0 && errno != ENOENT)
+        log_warn("spool_unlink_failed file=%s reason=\"%s\"", job->path, strerror(errno));
+    if (exists) {
+        log_info("spool_removed file=%s reason=\"already sealed as %s\"", job->path, rel);
+        rel[0] = '\0';
+        return 0;
+    }
+    log_info("sealed file=%s records=%" PRIu64 " bytes=%zu", rel, job->records, job->len);
+    return 0;
+}
+
+static int spool_job_init(struct sealer_job *job, const char *domain, const char *endpoint,
+                          const char *spool_path, const char *date, uint64_t first_seq,
+                          uint64_t last_seq, size_t len, uint64_t records, char err[ERROR_MAX])
+{
+    memset(job, 0, sizeof *job);
+    if (fsutil_path(job->domain, sizeof job->domain, err, "%s", domain) < 0 ||
+        fsutil_path(job->endpoint, sizeof job->endpoint, err, "%s", endpoint) < 0 ||
+        fsutil_path(job->path, sizeof job->path, err, "%s", spool_path) < 0 ||
+        fsutil_path(job->date, sizeof job->date, err, "%s", date) < 0)
+        return -1;
+    job->first_seq = first_seq;
+    job->last_seq = last_seq;
+    job->len = len;
+    job->records = records;
+    return 0;
+}
+
+/* Seal a spool now, on this thread, and report it. */
 static int spool_seal_path(const char *data_dir, const char *domain, const char *endpoint,
                            const char *spool_path, const char *date, uint64_t first_seq,
                            uint64_t last_seq, size_t len, uint64_t records,
                            spool_sealed_fn sealed, void *arg, char err[ERROR_MAX])
 {
-    char rel[PATH_MAX], full[PATH_MAX];
-    if (bronze_relative_path(rel, sizeof rel, domain, endpoint, date, first_seq, last_seq) < 0)
-        return error_set(err, "bronze name for %s: invalid", spool_path);
-    if (fsutil_path(full, sizeof full, err, "%s/%s", data_dir, rel) < 0)
+    struct sealer_job job;
+    char rel[PATH_MAX];
+    if (spool_job_init(&job, domain, endpoint, spool_path, date, first_seq, last_seq, len,
+                       records, err) < 0 ||
+        spool_seal_job(data_dir, &job, rel, err) < 0)
         return -1;
-    struct stat st;
-    bool exists = stat(full, &st) == 0;
-    if (!exists) {
-        if (bronze_seal(spool_path, len, full, err) < 0)
-            return -1;
-    }
-    if (unlink(spool_path) < 0 && errno != ENOENT)
-        log_warn("spool_unlink_failed file=%s reason=\"%s\"", spool_path, strerror(errno));
-    if (exists) {
-        log_info("spool_removed file=%s reason=\"already sealed as %s\"", spool_path, rel);
-        return 0;
-    }
-    log_info("sealed file=%s records=%" PRIu64 " bytes=%zu", rel, records, len);
-    sealed(domain, endpoint, rel, records, arg);
+    if (rel[0] != '\0')
+        sealed(domain, endpoint, rel, records, arg);
     return 0;
 }
 
+/* The table starts a new spool file with its next group. */
+static void spool_table_detached(struct spool_table *t)
+{
+    close(t->fd);
+    t->fd = -1;
+    t->size = 0;
+    t->records = 0;
+    t->seal_now = false;
+}
+
+/* Seal a table's spool: handed to the sealer thread when `async` and it
+ * has room, else sealed here. */
 static int spool_seal_table(struct spool_set *set, struct spool_table *t, spool_sealed_fn sealed,
-                            void *arg)
+                            void *arg, bool async)
 {
     if (t->size == 0) {
         spool_discard_empty(t);
         return 0;
     }
     char err[ERROR_MAX];
+    if (async && set->sealer != NULL) {
+        struct sealer_job job;
+        if (spool_job_init(&job, t->domain, t->endpoint, t->path, t->date, t->first_seq,
+                           t->durable_last_seq, t->size, t->records, err) == 0 &&
+            sealer_submit(set->sealer, &job)) {
+            spool_table_detached(t);
+            return 0;
+        }
+        return 0; /* the queue is full: the spool grows until there is room */
+    }
     if (spool_seal_path(set->data_dir, t->domain, t->endpoint, t->path, t->date, t->first_seq,
                         t->durable_last_seq, t->size, t->records, sealed, arg, err) < 0) {
         log_error("seal_failed file=%s reason=\"%s\"", t->path, err);
         t->seal_retry_ms = timeutil_monotonic_ms() + SPOOL_SEAL_RETRY_MS;
         return -1;
     }
-    close(t->fd);
-    t->fd = -1;
-    t->size = 0;
-    t->records = 0;
-    t->seal_now = false;
+    spool_table_detached(t);
     return 0;
 }
 
@@ -459,16 +548,30 @@ void spool_seal_due(struct spool_set *set, int64_t now_ms, uint64_t max_bytes,
         if (t->fd < 0 || now_ms < t->seal_retry_ms)
             continue;
         if (t->seal_now || t->size >= max_bytes || now_ms - t->opened_ms >= max_age_ms)
-            spool_seal_table(set, t, sealed, arg);
+            spool_seal_table(set, t, sealed, arg, true);
     }
+}
+
+int spool_seal_fd(const struct spool_set *set)
+{
+    return set->sealer != NULL ? sealer_fd(set->sealer) : -1;
+}
+
+void spool_seal_reap(struct spool_set *set, spool_sealed_fn sealed, void *arg)
+{
+    if (set->sealer != NULL)
+        sealer_reap(set->sealer, sealed, arg);
 }
 
 int spool_seal_all(struct spool_set *set, spool_sealed_fn sealed, void *arg)
 {
+    /* The handed-over spools first: they are older than the open ones. */
     int rc = 0;
+    if (set->sealer != NULL && sealer_drain(set->sealer, sealed, arg) < 0)
+        return -1; /* the open spools stay too: recovered after them, in order */
     for (size_t i = 0; i < set->count; i++) {
         struct spool_table *t = set->tables[i];
-        if (t->fd >= 0 && spool_seal_table(set, t, sealed, arg) < 0)
+        if (t->fd >= 0 && spool_seal_table(set, t, sealed, arg, false) < 0)
             rc = -1;
     }
     return rc;

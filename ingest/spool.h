@@ -15,7 +15,11 @@
  *
  * Sealing (size >= seal_max_bytes, age >= seal_max_age_ms, stop): bronze_seal
  * of the durable bytes, then unlink of the spool, then the callback (which
- * publishes bronze.sealed). The set owns the tables, their buffers and fds. */
+ * publishes bronze.sealed). Sealing by size or age runs on the sealer thread
+ * (sealer.h): the table starts a new spool file at once, and the callback
+ * runs from spool_seal_reap when the loop sees spool_seal_fd readable. Start
+ * (spool_recover) and stop (spool_seal_all) seal on the caller's thread.
+ * The set owns the tables, their buffers and fds, and the sealer. */
 #ifndef INGEST_SPOOL_H
 #define INGEST_SPOOL_H
 
@@ -111,6 +115,11 @@ int spool_append_values(struct spool_set *set, struct spool_table *table,
                         const struct schema *schema, json_t *const *values,
                         const json_t *rescued, const struct spool_meta *meta, size_t record_max,
                         char err[ERROR_MAX]);
+/* The same for values from schema_normalize_fields (ABSENT = no value). */
+int spool_append_fields(struct spool_set *set, struct spool_table *table,
+                        const struct schema *schema, const struct schema_value *values,
+                        const json_t *rescued, const struct spool_meta *meta, size_t record_max,
+                        char err[ERROR_MAX]);
 /* Mark the table touched (e.g. after appending rejected lines only). */
 void spool_touch(struct spool_set *set, struct spool_table *table);
 void spool_mark(const struct spool_table *table, struct spool_mark *mark);
@@ -127,8 +136,12 @@ size_t spool_commit(struct spool_set *set, spool_failed_fn failed, void *arg);
 /* Seal the spools that are due (size, age, or a failed rollback). */
 void spool_seal_due(struct spool_set *set, int64_t now_ms, uint64_t max_bytes,
                     int64_t max_age_ms, spool_sealed_fn sealed, void *arg);
-/* Seal every open spool (stop). -1 if any failed (logged; the spool stays
- * and is recovered at the next start). */
+/* Readable when sealed files wait to be reported; -1 if none can. */
+int spool_seal_fd(const struct spool_set *set);
+/* Report the files the sealer thread sealed (the sealed callback). */
+void spool_seal_reap(struct spool_set *set, spool_sealed_fn sealed, void *arg);
+/* Seal every open spool (stop), after the ones handed to the sealer. -1 if
+ * any failed (logged; the spool stays and is recovered at the next start). */
 int spool_seal_all(struct spool_set *set, spool_sealed_fn sealed, void *arg);
 
 /* Start-up: seal every spool file left by a previous run (torn tail cut; a

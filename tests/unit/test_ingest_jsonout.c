@@ -1,6 +1,8 @@
 /* test_ingest_jsonout.c - unit tests of ingest's compact JSON writer
  * (ingest/jsonout.h) and of schema_normalize_values, the object-free
- * validation it serialises. The writer must produce json_dumpb's text
+ * validation it serialises, and of the fast NDJSON reader
+ * (ingest/jsonfields.h) + schema_normalize_fields, which must store exactly
+ * what the jansson path stores. The writer must produce json_dumpb's text
  * (except the documented shorter reals) and every real must read back as the
  * same double. The module is compiled into this test (ingest/ is not part of
  * the common library the unit tests link against). */
@@ -14,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../ingest/fields.c"
+#include "../../ingest/jsonfields.c"
 #include "../../ingest/jsonout.c"
 #include "schema.h"
 
@@ -178,6 +182,98 @@ static void test_normalize_values_matches_object(void **state)
     json_decref(def);
 }
 
+/* Lines the fast reader takes must give the jansson path's values, line
+ * text and refusals; the others it must leave to jansson. */
+static void test_fast_reader_matches_jansson(void **state)
+{
+    (void)state;
+    json_t *def = json_loads(
+        "{\"domain\":\"d\",\"name\":\"e\",\"mode\":\"MANUAL\",\"columns\":["
+        "{\"name\":\"id\",\"type\":\"integer\",\"primary_key\":true},"
+        "{\"name\":\"ts\",\"type\":\"timestamp\",\"format\":\"%Y/%m/%d %H:%M\"},"
+        "{\"name\":\"f\",\"type\":\"float\"},{\"name\":\"b\",\"type\":\"boolean\"},"
+        "{\"name\":\"p\",\"type\":\"decimal\",\"precision\":40,\"scale\":2},"
+        "{\"name\":\"s\",\"type\":\"string\",\"required\":true}]}",
+        0, NULL);
+    char err[ERROR_MAX];
+    struct schema *schema = schema_from_json(def, err);
+    assert_non_null(schema);
+    struct {
+        const char *line;
+        int fast; /* what jsonfields_read answers */
+    } cases[] = {
+        {"{\"id\":1,\"ts\":\"2001/01/13 14:56\",\"f\":1.5,\"b\":\"TRUE\",\"p\":\"12.5\",\"s\":\"x\"}", 1},
+        {" {\"s\" : \"a\\\"b\\\\c\\/d\\n\\t\u00e9\" , \"id\":\"2\",\"f\":3,\"p\":7,\"zz\":-0.5e-3}\t", 1},
+        {"{\"id\":3,\"s\":\"z\",\"ts\":null,\"unknown\":null,\"b\":false}", 1},
+        {"{\"s\":\"no id\"}", 1},
+        {"{\"id\":5,\"s\":\"q\",\"f\":\"abc\"}", 1},
+        {"{\"id\":-9223372036854775808,\"s\":\"q\",\"f\":1E2,\"p\":123456789012345}", 1},
+        {"{\"id\":6,\"s\":\"q\",\"p\":0.1,\"f\":1e-400}", 1},
+        {"{}", 1},
+        {"{\"id\":7,\"s\":\"\\u00e9\"}", 0},         /* \u escape */
+        {"{\"id\":8,\"s\":\"x\",\"extra\":{\"k\":1}}", 0}, /* nested */
+        {"{\"id\":9,\"id\":10,\"s\":\"x\"}", 0},          /* duplicate key */
+        {"{\"id\":9223372036854775808,\"s\":\"x\"}", 0},   /* beyond int64 */
+        {"{\"id\":01,\"s\":\"x\"}", 0},
+        {"{\"id\":1,\"s\":\"x\"} x", 0},
+        {"{\"id\":1,\"s\":\"x\",}", 0},
+        {"{\"id\":1e999,\"s\":\"x\"}", 0},
+        {"{\"id\":1,\"s\":\"\xc3\x28\"}", 0},            /* invalid UTF-8 */
+        {"{\"id\":1,\"s\":\"\ttab\"}", 0},                /* raw control character */
+        {"[1,2]", 0},
+        {"{\"id\":tru,\"s\":\"x\"}", 0},
+    };
+    struct fields fs = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *line = cases[i].line;
+        int fast = jsonfields_read(line, strlen(line), &fs);
+        assert_int_equal(fast, cases[i].fast);
+        if (fast != 1)
+            continue;
+        json_t *rec = json_loadb(line, strlen(line), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+        assert_non_null(rec);
+        assert_int_equal(json_object_size(rec), fs.count);
+        for (int check = 0; check <= 1; check++) {
+            json_t *values[8], *rescued = NULL, *rescued_fast = NULL;
+            char err_slow[ERROR_MAX] = "", err_fast[ERROR_MAX] = "";
+            struct schema_value out[8];
+            int rc_slow = schema_normalize_values(schema, rec, check != 0, values, &rescued, err_slow);
+            int rc_fast = schema_normalize_fields(schema, fs.f, fs.count, check != 0, out,
+                                                  &rescued_fast, err_fast);
+            assert_int_equal(rc_fast, rc_slow);
+            if (rc_slow < 0) {
+                assert_string_equal(err_fast, err_slow);
+                continue;
+            }
+            struct buf a = {0}, b = {0};
+            for (size_t c = 0; c < schema->column_count; c++) {
+                assert_int_equal(values[c] == NULL, out[c].kind == SCHEMA_VALUE_ABSENT);
+                if (values[c] == NULL)
+                    continue;
+                assert_true(jsonout_value(&a, values[c]));
+                assert_true(jsonout_schema_value(&b, &out[c]));
+                assert_true(buf_append(&a, ",", 1) && buf_append(&b, ",", 1));
+                json_decref(values[c]);
+            }
+            assert_int_equal(rescued == NULL, rescued_fast == NULL);
+            if (rescued != NULL) {
+                assert_true(jsonout_value(&a, rescued) && jsonout_value(&b, rescued_fast));
+            }
+            assert_true(buf_append(&a, "", 1) && buf_append(&b, "", 1));
+            assert_string_equal(b.data, a.data);
+            buf_free(&a);
+            buf_free(&b);
+            schema_values_clear(out, schema->column_count);
+            json_decref(rescued);
+            json_decref(rescued_fast);
+        }
+        json_decref(rec);
+    }
+    fields_free(&fs);
+    schema_destroy(&schema);
+    json_decref(def);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_real_forms),
         cmocka_unit_test(test_real_round_trip),
         cmocka_unit_test(test_normalize_values_matches_object),
+        cmocka_unit_test(test_fast_reader_matches_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <msgpack.h>
 #include <string.h>
 
+#include "../../ingest/fields.c"
 #include "../../ingest/mpjson.c"
 
 /* Read every element; returns the number read, NULL entries for elements
@@ -175,12 +176,92 @@ static void test_malformed_bodies(void **state)
     assert_int_equal(mpjson_next(&r, &v, &raw, &raw_len, err), -1);
 }
 
+/* The fast path reads a map of scalars into the same values mpjson_next
+ * builds, leaves everything else to it (reader unmoved), and ends each
+ * element where mpjson_next does. */
+static void test_fast_fields(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 5);
+    msgpack_pack_map(&pk, 6); /* simple */
+    msgpack_pack_str_with_body(&pk, "i", 1);
+    msgpack_pack_int64(&pk, -5);
+    msgpack_pack_str_with_body(&pk, "u", 1);
+    msgpack_pack_uint64(&pk, 300);
+    msgpack_pack_str_with_body(&pk, "f", 1);
+    msgpack_pack_float(&pk, 0.25f);
+    msgpack_pack_str_with_body(&pk, "s", 1);
+    msgpack_pack_str_with_body(&pk, "h\xc3\xa9", 3);
+    msgpack_pack_str_with_body(&pk, "b", 1);
+    msgpack_pack_false(&pk);
+    msgpack_pack_str_with_body(&pk, "n", 1);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_map(&pk, 1); /* nested: not simple */
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_array(&pk, 0);
+    msgpack_pack_map(&pk, 2); /* duplicate key: not simple */
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_int8(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_int8(&pk, 2);
+    msgpack_pack_map(&pk, 1); /* uint beyond int64: not simple */
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_uint64(&pk, UINT64_MAX);
+    msgpack_pack_map(&pk, 1); /* invalid UTF-8: not simple */
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_str_with_body(&pk, "\xc3\x28", 2);
+
+    struct mpjson_reader r;
+    uint32_t count;
+    char err[ERROR_MAX];
+    assert_int_equal(mpjson_open(&r, sb.data, sb.size, &count, err), 0);
+    struct fields fs = {0};
+    const int simple[] = {1, 0, 0, 0, 0};
+    for (int k = 0; k < 5; k++) {
+        const char *raw, *raw2;
+        size_t raw_len, raw_len2;
+        struct mpjson_reader at = r;
+        int fast = mpjson_next_fields(&r, &fs, &raw, &raw_len);
+        assert_int_equal(fast, simple[k]);
+        struct mpjson_reader after = r;
+        r = at;
+        json_t *v;
+        assert_int_equal(mpjson_next(&r, &v, &raw2, &raw_len2, err), 1);
+        if (fast == 0) {
+            assert_true(after.p == at.p);
+            json_decref(v);
+            continue;
+        }
+        assert_true(after.p == r.p && raw == raw2 && raw_len == raw_len2);
+        assert_int_equal(json_object_size(v), fs.count);
+        for (size_t i = 0; i < fs.count; i++) {
+            json_t *a = schema_value_to_json(&fs.f[i].value);
+            json_t *b = json_object_get(v, fs.f[i].key);
+            assert_non_null(b);
+            assert_int_equal(json_typeof(a), json_typeof(b));
+            assert_true(json_equal(a, b));
+            json_decref(a);
+        }
+        json_decref(v);
+    }
+    const char *raw;
+    size_t raw_len;
+    assert_int_equal(mpjson_next_fields(&r, &fs, &raw, &raw_len), 0); /* the end */
+    fields_free(&fs);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_convert_types),
         cmocka_unit_test(test_per_record_errors),
         cmocka_unit_test(test_malformed_bodies),
+        cmocka_unit_test(test_fast_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

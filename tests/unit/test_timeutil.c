@@ -157,6 +157,13 @@ static void test_input_format(void **state)
     ts_ok("01/14/01 9:05:07 PM", "%m/%d/%y %I:%M:%S %p", "2001-01-14T21:05:07");
     ts_ok("2001-014 10:00", "%Y-%j %H:%M", "2001-01-14T10:00:00");
     ts_ok("20010114215501", "%Y%m%d%H%M%S", "2001-01-14T21:55:01");
+    /* the fixed-shape fast path and strptime agree at the edges */
+    ts_bad("2001/00/14 21:55", f, "does not match format");
+    ts_bad("2001/13/14 21:55", f, "does not match format");
+    ts_bad("2001/01/14 21:55:60", "%Y/%m/%d %H:%M:%S", "second 60 out of range");
+    ts_ok("2001/01/14\t21:55", f, "2001-01-14T21:55:00");
+    ts_ok("0000/12/31 23:59", f, "0000-12-31T23:59:00");
+    ts_ok("2001/01/14 21:5", f, "2001-01-14T21:05:00"); /* strptime takes 1 digit */
 }
 
 static void test_input_format_zones(void **state)
