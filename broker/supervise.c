@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ struct supervise_child {
     int64_t restart_at_ms;/* when pid == 0 and not stopping: next start */
     int64_t backoff_ms;   /* delay before the next restart */
     unsigned restarts;
+    int nice;             /* niceness set in the child before exec (0: inherited) */
 };
 
 struct supervisor {
@@ -97,6 +99,9 @@ int supervise_open(const struct config *cfg, const char *config_path, struct sup
         struct supervise_child *c = &sup->children[i];
         c->name = supervise_names[i];
         c->backoff_ms = cfg->restart_backoff_min_ms;
+        /* Merges and transforms are throughput work: on a busy machine the
+         * core goes to ingest first, whose acks producers wait for. */
+        c->nice = strcmp(c->name, "ingest") == 0 ? 0 : (int)cfg->worker_nice;
         if (snprintf(c->path, sizeof c->path, "%s/lakehouse-%s", self, supervise_names[i]) >=
             (int)sizeof c->path) {
             free(sup);
@@ -159,6 +164,8 @@ static void supervise_spawn(struct supervisor *sup, struct supervise_child *c)
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
             _exit(1); /* the broker is already gone */
         setpgid(0, 0);
+        if (c->nice > 0)
+            (void)setpriority(PRIO_PROCESS, 0, c->nice); /* only lowers: always allowed */
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = SIG_DFL;

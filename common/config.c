@@ -32,19 +32,24 @@ struct config_option {
     const char *env;            /* NULL: LAKEHOUSE_<NAME in upper case> */
     const char *help;
     bool secret;                /* never printed (config_print) */
+    int64_t min, max;           /* CONFIG_INT bounds; 0, 0 = any positive integer */
 };
 
 #define CONFIG_FIELD_SIZE(field) sizeof(((struct config *)0)->field)
 #define STRING_OPTION(field, def, env, help)                                                  \
     {#field, CONFIG_STRING, def, 0, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
-     env, help, false}
+     env, help, false, 0, 0}
 /* A string never printed back (tokens). */
 #define SECRET_OPTION(field, help)                                                             \
     {#field, CONFIG_STRING, "", 0, offsetof(struct config, field), CONFIG_FIELD_SIZE(field),  \
-     NULL, help, true}
+     NULL, help, true, 0, 0}
 #define INT_OPTION(field, def, help)                                                           \
     {#field, CONFIG_INT, NULL, def, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
-     NULL, help, false}
+     NULL, help, false, 0, 0}
+/* An integer between lo and hi (both included). */
+#define INT_RANGE_OPTION(field, def, lo, hi, help)                                             \
+    {#field, CONFIG_INT, NULL, def, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
+     NULL, help, false, lo, hi}
 
 static const struct config_option config_options[] = {
     STRING_OPTION(data_dir, "./lakehouse", "LAKEHOUSE_DATA",
@@ -78,6 +83,9 @@ static const struct config_option config_options[] = {
     INT_OPTION(restart_backoff_min_ms, 200, "first delay before restarting a crashed worker"),
     INT_OPTION(restart_backoff_max_ms, 30000, "longest delay before restarting a crashed worker"),
     INT_OPTION(stop_timeout_ms, 20000, "wait per worker after SIGTERM before SIGKILL"),
+    INT_RANGE_OPTION(worker_nice, 5, 0, 19,
+                     "niceness the broker gives the processor and transformer (ingest keeps 0: "
+                     "acknowledging producers comes before merging)"),
     INT_OPTION(query_timeout_ms, 10000, "longest run of one query"),
     INT_OPTION(query_max_rows, 10000, "rows returned by one query"),
     STRING_OPTION(http_listen, "127.0.0.1:8080", "LAKEHOUSE_LISTEN",
@@ -378,9 +386,17 @@ static int config_check_values(const struct config *cfg, config_report_fn report
     }
     for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++) {
         const struct config_option *opt = &config_options[i];
-        if (opt->type == CONFIG_INT && config_int_value(cfg, opt) < 1) {
-            error_set(err, "%s: must be a positive integer, got %lld", opt->name,
-                      (long long)config_int_value(cfg, opt));
+        if (opt->type != CONFIG_INT)
+            continue;
+        int64_t v = config_int_value(cfg, opt);
+        bool ranged = opt->min != 0 || opt->max != 0;
+        if (!ranged && v < 1) {
+            error_set(err, "%s: must be a positive integer, got %lld", opt->name, (long long)v);
+            report(err, arg);
+            problems++;
+        } else if (ranged && (v < opt->min || v > opt->max)) {
+            error_set(err, "%s: must be between %lld and %lld, got %lld", opt->name,
+                      (long long)opt->min, (long long)opt->max, (long long)v);
             report(err, arg);
             problems++;
         }

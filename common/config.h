@@ -59,6 +59,7 @@ struct config {
     int64_t restart_backoff_min_ms; /* default 200 */
     int64_t restart_backoff_max_ms; /* default 30000 */
     int64_t stop_timeout_ms;        /* per child, before SIGKILL; default 20000 */
+    int64_t worker_nice;            /* processor and transformer niceness; default 5 */
 
     /* query */
     int64_t query_timeout_ms;       /* default 10000 */

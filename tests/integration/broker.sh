@@ -43,6 +43,9 @@ for p in ingest processor transformer; do
         fail "$p runs" "pid file '$pid' does not name a running lakehouse-$p"
     fi
     check_eq "$p is a child of the broker" "$GROUP_PID" "$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null)"
+    # worker_nice (default 5): merges and transforms yield the CPU to ingest
+    want=5; [ "$p" = ingest ] && want=$(ps -o ni= -p "$GROUP_PID" | tr -d ' ')
+    check_eq "$p niceness" "$want" "$(ps -o ni= -p "$pid" | tr -d ' ')"
 done
 
 # ---- endpoints ----

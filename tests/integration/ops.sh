@@ -121,12 +121,13 @@ if wait_until 20 bash -c "lakehouse status --json | jq -e '.last_errors[] | sele
 
 # ---- config check ----
 cat >"$T/bad.json" <<'JSON'
-{"log_level": "loud", "seal_ms": 5, "seal_max_bytes": "big", "batch_max_records": 0, "log_format": "xml", "http_lisen": "x"}
+{"log_level": "loud", "seal_ms": 5, "seal_max_bytes": "big", "batch_max_records": 0, "log_format": "xml", "http_lisen": "x", "worker_nice": 20}
 JSON
 rc=0; out=$(lakehouse config check "$T/bad.json" 2>&1) || rc=$?
 check_eq "config check exit" 1 "$rc"
 for want in "unknown key 'seal_ms'" "unknown key 'http_lisen'" "key 'seal_max_bytes' must be an integer, got 'big'" \
-            "log_level 'loud'" "log_format 'xml'" "batch_max_records: must be a positive integer, got 0" "6 problems"; do
+            "log_level 'loud'" "log_format 'xml'" "batch_max_records: must be a positive integer, got 0" \
+            "worker_nice: must be between 0 and 19, got 20" "7 problems"; do
     if echo "$out" | grep -qF "$want"; then pass "config check names: $want"; else fail "config check names: $want" "$out"; fi
 done
 lakehouse --data /var/lib/lakehouse config print --defaults >"$T/default.json"
