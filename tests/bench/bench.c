@@ -19,10 +19,16 @@
  *                          max(id), gold sum(flights)), polled every 2/10 ms
  *   lakehouse-bench http --port P --table D/E --src200 F --src20 F --records N
  *       --connections C [--batch B]   POST /ingest/D/E/batch, keep-alive
- *   lakehouse-bench bare --out DB --silver DB --table T --list FILE
+ *   lakehouse-bench bare --out DB --silver DB --table T --list FILE [--history]
  *       the bare loop: read the bronze files listed (one per line), parse
  *       each line with jansson and upsert it with ONE prepared statement,
  *       one transaction per file (what a merge must at least do)
+ *       --history: also keep row history with the least work silver's
+ *       _h_<T> layout (common/layout.h, processor/history.c) allows: the
+ *       silver database's own _h_<T> DDL and indexes, and for every row the
+ *       upsert changed, close the key's open version and add the new one
+ *       (two more prepared statements); each file is one snapshot id. The
+ *       second limit of the merge figures: it tells what history costs.
  *
  * Records: id (fresh integer), delay/distance/time from vega-datasets
  * flights-200k.json (record (id-1) mod 200k), date/origin/destination from
@@ -1019,8 +1025,11 @@ static int cmd_bare(int argc, char **argv)
         return 2;
     }
     /* the silver table's own DDL and columns, so both loops write the same rows */
+    bool history = flag(argc, argv, "--history");
     sqlite3 *src = NULL, *db = NULL;
-    sqlite3_stmt *st = NULL, *up = NULL;
+    sqlite3_stmt *st = NULL, *up = NULL, *hclose = NULL, *hins = NULL;
+    char **hddl = NULL;
+    int nhddl = 0;
     int rcode = 1;
     char **cols = NULL;
     int ncols = 0, *is_pk = NULL;
@@ -1038,6 +1047,22 @@ static int cmd_bare(int argc, char **argv)
     char *ddl = strdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     st = NULL;
+    if (history) { /* _h_<T> and its indexes, as silver has them */
+        sqlite3_prepare_v2(src, "SELECT sql FROM sqlite_master WHERE tbl_name = '_h_' || ? AND "
+                                "sql IS NOT NULL ORDER BY type = 'index', name", -1, &st, NULL);
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            hddl = realloc(hddl, (size_t)(nhddl + 1) * sizeof *hddl);
+            hddl[nhddl++] = strdup((const char *)sqlite3_column_text(st, 0));
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+        if (nhddl == 0) {
+            fprintf(stderr, "bare: no _h_%s in %s\n", table, silver);
+            free(ddl);
+            goto fail;
+        }
+    }
     char q[256];
     snprintf(q, sizeof q, "SELECT name, pk FROM pragma_table_info('%s') ORDER BY cid", table);
     sqlite3_prepare_v2(src, q, -1, &st, NULL);
@@ -1065,6 +1090,55 @@ static int cmd_bare(int argc, char **argv)
         goto fail;
     }
     free(ddl);
+    for (int i = 0; !exists && i < nhddl; i++)
+        if (exec_sql(db, hddl[i]) < 0)
+            goto fail;
+    int64_t snapshot = 0; /* history: one snapshot id per file, after the last one there */
+    if (history) {
+        char hq[256];
+        snprintf(hq, sizeof hq, "SELECT coalesce(max(_valid_from), 0) FROM \"_h_%s\"", table);
+        sqlite3_prepare_v2(db, hq, -1, &st, NULL);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            snapshot = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        st = NULL;
+        /* close the key's open version: ?1.. the key columns in key order, then _valid_to */
+        struct buf h = {0};
+        char t[512];
+        int n = snprintf(t, sizeof t, "UPDATE \"_h_%s\" SET _valid_to = ?%d WHERE ", table,
+                         ncols + 1);
+        buf_add(&h, t, (size_t)n);
+        for (int i = 0; i < ncols; i++)
+            if (is_pk[i]) {
+                n = snprintf(t, sizeof t, "\"%s\" = ?%d AND ", cols[i], i + 1);
+                buf_add(&h, t, (size_t)n);
+            }
+        buf_add(&h, "_valid_to IS NULL", 17);
+        if (sqlite3_prepare_v2(db, h.s, -1, &hclose, NULL) != SQLITE_OK) {
+            fprintf(stderr, "bare: %s: %s\n", h.s, sqlite3_errmsg(db));
+            free(h.s);
+            goto fail;
+        }
+        h.n = 0;
+        n = snprintf(t, sizeof t, "INSERT INTO \"_h_%s\" (", table);
+        buf_add(&h, t, (size_t)n);
+        for (int i = 0; i < ncols; i++) {
+            n = snprintf(t, sizeof t, "\"%s\", ", cols[i]);
+            buf_add(&h, t, (size_t)n);
+        }
+        buf_add(&h, "_valid_from) VALUES (", 21);
+        for (int i = 0; i <= ncols; i++) {
+            n = snprintf(t, sizeof t, "%s?%d", i ? ", " : "", i + 1);
+            buf_add(&h, t, (size_t)n);
+        }
+        buf_add(&h, ")", 1);
+        if (sqlite3_prepare_v2(db, h.s, -1, &hins, NULL) != SQLITE_OK) {
+            fprintf(stderr, "bare: %s: %s\n", h.s, sqlite3_errmsg(db));
+            free(h.s);
+            goto fail;
+        }
+        free(h.s);
+    }
     /* INSERT ... ON CONFLICT(pk) DO UPDATE ... WHERE the newer _seq wins */
     buf_add(&sql, "INSERT INTO \"", 13);
     buf_add(&sql, table, strlen(table));
@@ -1114,6 +1188,7 @@ static int cmd_bare(int argc, char **argv)
         }
         if (exec_sql(db, "BEGIN IMMEDIATE") < 0)
             goto fail;
+        snapshot++;
         const char *line;
         size_t len;
         int rc;
@@ -1127,20 +1202,28 @@ static int cmd_bare(int argc, char **argv)
             for (int i = 0; i < ncols; i++) {
                 json_t *v = json_object_get(o, cols[i]);
                 int c = i + 1;
-                if (v == NULL || json_is_null(v))
-                    sqlite3_bind_null(up, c);
-                else if (json_is_integer(v))
-                    sqlite3_bind_int64(up, c, json_integer_value(v));
-                else if (json_is_real(v))
-                    sqlite3_bind_double(up, c, json_real_value(v));
-                else if (json_is_string(v))
-                    sqlite3_bind_text(up, c, json_string_value(v), (int)json_string_length(v),
-                                      SQLITE_STATIC);
-                else if (json_is_boolean(v))
-                    sqlite3_bind_int(up, c, json_is_true(v));
-                else {
-                    char *s = json_dumps(v, JSON_COMPACT);
-                    sqlite3_bind_text(up, c, s, -1, free);
+                /* the same values for the history statements (hclose: the key only) */
+                sqlite3_stmt *to[3] = {up, hins, is_pk[i] ? hclose : NULL};
+                for (int k = 0; k < 3; k++) {
+                    sqlite3_stmt *u = to[k];
+                    if (u == NULL)
+                        continue;
+                    if (v == NULL || json_is_null(v))
+                        sqlite3_bind_null(u, c);
+                    else if (json_is_integer(v))
+                        sqlite3_bind_int64(u, c, json_integer_value(v));
+                    else if (json_is_real(v))
+                        sqlite3_bind_double(u, c, json_real_value(v));
+                    else if (json_is_string(v))
+                        sqlite3_bind_text(u, c, json_string_value(v), (int)json_string_length(v),
+                                          SQLITE_STATIC);
+                    else if (json_is_boolean(v))
+                        sqlite3_bind_int(u, c, json_is_true(v));
+                    else {
+                        char *s = json_dumps(v, JSON_COMPACT);
+                        sqlite3_bind_text(u, c, s, -1, SQLITE_TRANSIENT);
+                        free(s);
+                    }
                 }
             }
             if (sqlite3_step(up) != SQLITE_DONE) {
@@ -1149,6 +1232,16 @@ static int cmd_bare(int argc, char **argv)
             }
             sqlite3_reset(up);
             sqlite3_clear_bindings(up);
+            if (history && sqlite3_changes(db) == 1) {
+                sqlite3_bind_int64(hclose, ncols + 1, snapshot);
+                sqlite3_bind_int64(hins, ncols + 1, snapshot);
+                if (sqlite3_step(hclose) != SQLITE_DONE || sqlite3_step(hins) != SQLITE_DONE) {
+                    fprintf(stderr, "bare: history: %s\n", sqlite3_errmsg(db));
+                    goto fail;
+                }
+                sqlite3_reset(hclose);
+                sqlite3_reset(hins);
+            }
             json_decref(o);
             rows++;
         }
@@ -1175,6 +1268,11 @@ fail:
     free(is_pk);
     sqlite3_finalize(st);
     sqlite3_finalize(up);
+    sqlite3_finalize(hclose);
+    sqlite3_finalize(hins);
+    for (int i = 0; i < nhddl; i++)
+        free(hddl[i]);
+    free(hddl);
     sqlite3_close(db);
     sqlite3_close(src);
     return rcode;

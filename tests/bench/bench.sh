@@ -186,6 +186,9 @@ find "$D1/bronze/bench/flights" -name '*.ndjson.lz4' | sort >"$W/files_ins"
 log "bare loop inserts"
 "$BIN/lakehouse-bench" bare --out "$W/bare.db" --silver "$D1/silver/bench.db" --table flights \
     --list "$W/files_ins" >"$W/bare_ins.out" || die "bare loop failed"
+# the second limit: the bare loop that also writes row history (_h_flights, same layout)
+"$BIN/lakehouse-bench" bare --history --out "$W/bareh.db" --silver "$D1/silver/bench.db" --table flights \
+    --list "$W/files_ins" >"$W/bareh_ins.out" || die "bare loop with history failed"
 
 # Phase 3: updates (RECORDS/10 existing ids + RECORDS/30 new) through ingest, then merged
 start_proc ingest "$D1"; ING=$LAST_PID
@@ -207,6 +210,8 @@ comm -13 "$W/files_ins" "$W/files_all" >"$W/files_upd"
 log "bare loop updates"
 "$BIN/lakehouse-bench" bare --out "$W/bare.db" --silver "$D1/silver/bench.db" --table flights \
     --list "$W/files_upd" >"$W/bare_upd.out" || die "bare loop failed"
+"$BIN/lakehouse-bench" bare --history --out "$W/bareh.db" --silver "$D1/silver/bench.db" --table flights \
+    --list "$W/files_upd" >"$W/bareh_upd.out" || die "bare loop with history failed"
 
 # Phase 4: merge cost vs table size: 1,000-row update batches, one file each
 start_proc ingest "$D1"; ING=$LAST_PID
@@ -287,16 +292,15 @@ cat >"$W/steady_by_origin.sql" <<'EOF'
 -- domain: bench
 -- unique_key: origin, day
 -- incremental: true
+-- accumulate: flights, delay_sum, delay_n
 -- schedule: dependency
-WITH touched AS (SELECT DISTINCT origin, substr(date, 1, 10) AS day
-                 FROM bench.silver.steady@changes),
-     agg AS (SELECT origin, substr(date, 1, 10) AS day, count(*) AS flights,
-                    avg(delay) AS avg_delay
-             FROM bench.silver.steady
-             WHERE (origin, substr(date, 1, 10)) IN (SELECT origin, day FROM touched)
-             GROUP BY 1, 2)
-SELECT t.origin, t.day, a.flights, a.avg_delay, a.origin IS NULL AS _delete
-FROM touched AS t LEFT JOIN agg AS a ON a.origin = t.origin AND a.day = t.day
+SELECT origin, substr(date, 1, 10) AS day,
+       sum(CASE WHEN _change_type IN ('insert', 'update_after') THEN 1 ELSE -1 END) AS flights,
+       sum(CASE WHEN _change_type IN ('insert', 'update_after') THEN delay ELSE -delay END)
+           AS delay_sum,
+       sum(CASE WHEN delay IS NULL THEN 0
+                WHEN _change_type IN ('insert', 'update_after') THEN 1 ELSE -1 END) AS delay_n
+FROM bench.silver.steady@changes GROUP BY 1, 2
 EOF
 "$BIN/lakehouse" --data "$D3" job add "$W/steady_by_origin.sql" >/dev/null || die "job add failed"
 pid_of() { cat "$D3/run/$1.pid" 2>/dev/null; }
@@ -346,6 +350,7 @@ HTTP_RATE=$(kv "$W/http.out" rate)
 INS_RATE=$(calc "$MERGE_INS_ROWS / ($MERGE_INS_MS / 1000)" 0)
 UPD_RATE=$(calc "$MERGE_UPD_ROWS / ($MERGE_UPD_MS / 1000)" 0)
 BARE_INS=$(kv "$W/bare_ins.out" rate); BARE_UPD=$(kv "$W/bare_upd.out" rate)
+BAREH_INS=$(kv "$W/bareh_ins.out" rate); BAREH_UPD=$(kv "$W/bareh_upd.out" rate)
 BARE_REPLAY=$(kv "$W/bare_replay.out" rate)
 REPLAY_RATE=$(calc "$REPLAY_ROWS / ($REPLAY_MS / 1000)" 0)
 ST=$W/steady.out
@@ -368,8 +373,10 @@ row "durable ingest, JSON (rec/s)" "$(k "$JSON_RATE")k" "jansson parse $(k "$PAR
 row "durable ingest, msgpack (rec/s)" "$(k "$MP_RATE")k" "msgpack unpack $(k "$MP_PARSE")k" "$(r "$MP_RATE" "$MP_PARSE")" "≥ 1,000k" "$(ge "$MP_RATE" 1000000)"
 row "HTTP ingest, POST …/batch keep-alive (rec/s)" "$(k "$HTTP_RATE")k" "native JSON ingest $(k "$JSON_RATE")k" "$(r "$HTTP_RATE" "$JSON_RATE")" "≥ 150k" "$(ge "$HTTP_RATE" 150000)"
 row "ack latency p50 / p99 at $(k "$RATE")k rec/s offered" "$(kv "$ST" ack_p50_ms) / $(kv "$ST" ack_p99_ms) ms" "achieved $(k "$(kv "$ST" rate)")k rec/s" "-" "p99 ≤ 5 ms" "$(le "$(kv "$ST" ack_p99_ms)" 5)"
-row "silver merge, inserts (rows/s)" "$(k "$INS_RATE")k" "bare loop $(k "$BARE_INS")k" "$(r "$INS_RATE" "$BARE_INS")" "≥ 0.7" "$(ge "$INS_RATE / $BARE_INS" 0.7)"
-row "silver merge, updates (rows/s)" "$(k "$UPD_RATE")k" "bare loop $(k "$BARE_UPD")k" "$(r "$UPD_RATE" "$BARE_UPD")" "≥ 0.7" "$(ge "$UPD_RATE / $BARE_UPD" 0.7)"
+# the target is the ratio to the bare loop; the ratio to the bare loop that also writes row
+# history (the same _h_ layout) is printed beside it: it says how much of a miss that layout costs
+row "silver merge, inserts (rows/s)" "$(k "$INS_RATE")k" "bare loop $(k "$BARE_INS")k; with history $(k "$BAREH_INS")k" "$(r "$INS_RATE" "$BARE_INS"); $(r "$INS_RATE" "$BAREH_INS") with history" "≥ 0.7" "$(ge "$INS_RATE / $BARE_INS" 0.7)"
+row "silver merge, updates (rows/s)" "$(k "$UPD_RATE")k" "bare loop $(k "$BARE_UPD")k; with history $(k "$BAREH_UPD")k" "$(r "$UPD_RATE" "$BARE_UPD"); $(r "$UPD_RATE" "$BAREH_UPD") with history" "≥ 0.7" "$(ge "$UPD_RATE / $BARE_UPD" 0.7)"
 row "merge cost vs table size (1,000-row batch, median ms)" "$PROBE_BIG_MS ms @ $(k "$RECORDS")k rows" "$PROBE_SMALL_MS ms @ 30k rows" "$(calc "$PROBE_BIG_MS / ($PROBE_SMALL_MS > 0 ? $PROBE_SMALL_MS : 1)" 2)" "≤ 3" "$(le "$PROBE_BIG_MS / ($PROBE_SMALL_MS > 0 ? $PROBE_SMALL_MS : 1)" 3)"
 row "freshness ack → silver, p50 / p99" "$(kv "$ST" silver_p50_ms) / $(kv "$ST" silver_p99_ms) ms" "poll every 2 ms" "-" "p99 ≤ 100 ms" "$(le "$(kv "$ST" silver_p99_ms)" 100)"
 row "gold freshness ack → gold, p50 / p99" "$(kv "$ST" gold_p50_ms) / $(kv "$ST" gold_p99_ms) ms" "poll every 10 ms" "-" "p99 ≤ 1000 ms" "$(le "$(kv "$ST" gold_p99_ms)" 1000)"
@@ -417,7 +424,7 @@ CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
     echo "$(kv "$ST" gold_unseen) (gold rows counted $(kv "$ST" gold_final_rows) of $(kv "$ST" gold_expected_rows));"
     echo "mean poll query $(kv "$ST" silver_poll_ms) ms (silver) / $(kv "$ST" gold_poll_ms) ms (gold)."
     echo "Steady run stages (from the group's log): processor merges of bench.steady, ms per file: $ST_MERGE_MS;"
-    echo "records per file: $ST_MERGE_REC. Gold job steady_by_origin (incremental, unique_key origin, day;"
+    echo "records per file: $ST_MERGE_REC. Gold job steady_by_origin (incremental, accumulating, unique_key origin, day;"
     echo "$GOLD_GROUPS groups at the end), ms per run: $ST_GOLD_MS; rows upserted per run: $ST_GOLD_ROWS;"
     echo "change rows read per run: $ST_GOLD_CHG."
     echo "Busy answers: JSON $(kv "$I" busy), msgpack $(kv "$W/ingest_mp.out" busy), HTTP retries $(kv "$W/http.out" retries)."
