@@ -100,16 +100,22 @@ static int lineage_expand(void *arg, const struct sqlref *ref, const struct sqlr
     if (json_object_get(c->changes, key) != NULL)
         return 0; /* the same feed twice: counted once */
     /* How many change rows the run reads: the proof that an incremental run
-     * costs what changed (the feed's indexes make this as cheap as the run). */
-    size_t len = strlen(*text) + 64;
-    char *sql = malloc(len);
-    if (sql == NULL)
-        return error_set(err, "out of memory");
-    snprintf(sql, len, "SELECT count(*) FROM %s", *text);
+     * costs what changed. The feed (timetravel.c) has one row per version that
+     * started in the range and one per version that ended in it, so two index
+     * range counts on the row history give its size without running it (which
+     * took a sixth of a gold run under steady load). */
+    char schema[SQLREF_SCHEMA_MAX];
+    sqlref_schema_name(ref->layer, ref->domain, schema);
+    char sql[2 * SQLREF_SCHEMA_MAX + 2 * NAMES_MAX + 256];
+    int64_t last_read = from <= cur ? cur : from - 1; /* empty range when nothing is new */
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM \"%s\".\"_h_%s\" WHERE \"_valid_from\" BETWEEN %" PRId64
+             " AND %" PRId64 ") + (SELECT count(*) FROM \"%s\".\"_h_%s\" WHERE \"_valid_to\" "
+             "BETWEEN %" PRId64 " AND %" PRId64 ")",
+             schema, ref->table, from, last_read, schema, ref->table, from, last_read);
     sqlite3_stmt *stmt = NULL;
     int64_t rows = 0;
     int rc = sqlite3_prepare_v2(c->db, sql, -1, &stmt, NULL);
-    free(sql);
     if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
         rows = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);

@@ -283,10 +283,10 @@ LAKEHOUSE_LISTEN=127.0.0.1:$PORT "$BIN/lakehouse-broker" --data "$D3" >>"$W/grou
 GRP=$!; PIDS+=("$GRP")
 for s in ingest processor transformer; do wait_sock "$D3/run/$s.sock"; done
 make_endpoints "$D3" steady
-# The incremental form of README "Incremental transforms": each run reads the
-# change feed since its last success, recomputes only the (origin, day) groups
-# the changes touched and upserts them by unique_key (_delete drops a group
-# that became empty), instead of rebuilding the whole table.
+# The accumulating incremental form of README "Incremental transforms": each run
+# reads the change feed since its last success and adds the signed counts and
+# sums per (origin, day) to the stored groups (a group whose count comes to 0 is
+# deleted), so a run costs the change rows, never the whole silver table.
 cat >"$W/steady_by_origin.sql" <<'EOF'
 -- job: steady_by_origin
 -- domain: bench
@@ -304,13 +304,17 @@ FROM bench.silver.steady@changes GROUP BY 1, 2
 EOF
 "$BIN/lakehouse" --data "$D3" job add "$W/steady_by_origin.sql" >/dev/null || die "job add failed"
 pid_of() { cat "$D3/run/$1.pid" 2>/dev/null; }
-# RSS samples each second: "unix_ms name kib" (aligned with the load's own start below)
+# RSS and CPU samples each second: "unix_ms name kib cpu_ticks" (aligned with the load's own
+# start below); "machine" is every core's busy ticks (/proc/stat), to show how much of the
+# machine the steady load leaves
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 (
     while :; do
         t=$(date +%s%3N)
         for s in broker ingest processor transformer; do
-            p=$(pid_of "$s"); [ -n "$p" ] && echo "$t $s $(rss_kib "$p")"
+            p=$(pid_of "$s"); [ -n "$p" ] && echo "$t $s $(rss_kib "$p") $(cpu_ticks "$p")"
         done
+        awk -v t="$t" '$1 == "cpu" { print t, "machine", 0, $2 + $3 + $4 + $7 + $8 }' /proc/stat
         sleep 1
     done
 ) >"$W/rss.samples" 2>/dev/null &
@@ -328,6 +332,22 @@ growth() {
         $2 == s && $1 >= 0 && $1 < 10 { a += $3; na++ } $2 == s && $1 >= end - 10 && $1 < end { b += $3; nb++ }
         END { if (na && nb) printf "%.1f %.1f %.1f", (b / nb - a / na) * 100 / (a / na), a / na / 1024, b / nb / 1024; else print "n/a" }' "$W/rss.samples"
 }
+# mean RSS (MiB) of each 10 s of the load: whether growth is warm-up (it levels off) or a leak
+rss_series() {
+    awk -v s="$1" -v end="$STEADY_S" -v t0="$LOAD_T0" '{ $1 = ($1 - t0) / 1000 }
+        $2 == s && $1 >= 0 && $1 < end { w = int($1 / 10); a[w] += $3; n[w]++; if (w > m) m = w }
+        END { for (i = 0; i <= m; i++) if (n[i]) printf "%s%.1f", (i ? " " : ""), a[i] / n[i] / 1024 }' "$W/rss.samples"
+}
+# cores each process used during the load (CPU ticks over the load's seconds)
+cores_used() {
+    awk -v s="$1" -v end="$STEADY_S" -v t0="$LOAD_T0" -v hz="$(getconf CLK_TCK)" '{ $1 = ($1 - t0) / 1000 }
+        $2 == s && $1 >= 0 && $1 <= end { if (!seen) { t1 = $1; c1 = $4; seen = 1 } t2 = $1; c2 = $4 }
+        END { if (seen && t2 > t1) printf "%.2f", (c2 - c1) / hz / (t2 - t1); else print "?" }' "$W/rss.samples"
+}
+ST_CORES=""
+for s in ingest processor transformer broker machine; do ST_CORES="$ST_CORES $s $(cores_used "$s"),"; done
+ST_RSS=""
+for s in broker ingest processor transformer; do ST_RSS="$ST_RSS $s [$(rss_series "$s")];"; done
 kill -TERM "$GRP"; wait "$GRP" 2>/dev/null
 # what the steady run's stages cost: the processor's per-file merges of bench.steady and
 # the transformer's runs of the gold job (ms each, rows each run wrote, change rows read)
@@ -427,6 +447,8 @@ CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
     echo "records per file: $ST_MERGE_REC. Gold job steady_by_origin (incremental, accumulating, unique_key origin, day;"
     echo "$GOLD_GROUPS groups at the end), ms per run: $ST_GOLD_MS; rows upserted per run: $ST_GOLD_ROWS;"
     echo "change rows read per run: $ST_GOLD_CHG."
+    echo "Cores used during the steady load (of $(nproc); machine = all processes, the load generator included):${ST_CORES%,}."
+    echo "Mean RSS per 10 s of the steady load, MiB:${ST_RSS%;}."
     echo "Busy answers: JSON $(kv "$I" busy), msgpack $(kv "$W/ingest_mp.out" busy), HTTP retries $(kv "$W/http.out" retries)."
     [ "$PROFILE" = 1 ] && echo "Profiled run: perf sampled ingest (JSON phase), processor (insert merge) and broker (HTTP phase) at 999 Hz."
     echo "Merge times are the processor's own per-file times (log \`merged ... ms=\`); replay is its \`replayed ... ms=\`."
