@@ -80,6 +80,9 @@ static const struct config_option config_options[] = {
                "request bytes held by ingest before it answers busy"),
     INT_OPTION(batch_id_window, 100000, "batch ids remembered to answer re-sends"),
     INT_OPTION(reconcile_interval_ms, 10000, "period of the re-scan of durable state"),
+    INT_RANGE_OPTION(silver_cache_mib, 32, 1, 4096,
+                     "SQLite page cache of each silver database the processor writes (MiB; "
+                     "part of its memory bound)"),
     INT_OPTION(restart_backoff_min_ms, 200, "first delay before restarting a crashed worker"),
     INT_OPTION(restart_backoff_max_ms, 30000, "longest delay before restarting a crashed worker"),
     INT_OPTION(stop_timeout_ms, 20000, "wait per worker after SIGTERM before SIGKILL"),

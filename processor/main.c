@@ -248,7 +248,7 @@ int main(int argc, char **argv)
         error_set(err, "out of memory");
         goto done;
     }
-    if (silver_open(cfg.data_dir, &ctx.silver, err) < 0 ||
+    if (silver_open(cfg.data_dir, cfg.silver_cache_mib, &ctx.silver, err) < 0 ||
         schemas_open(cfg.data_dir, &ctx.schemas, err) < 0)
         goto done;
     ctx.zmq = zmq_ctx_new();

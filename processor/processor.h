@@ -101,8 +101,10 @@ struct silver_snapshot {
 };
 
 struct silver;
-/* The cache of open domain databases under <data_dir>/silver. Caller owns. */
-int silver_open(const char *data_dir, struct silver **out, char err[ERROR_MAX]);
+/* The cache of open domain databases under <data_dir>/silver, each with a
+ * page cache of cache_mib MiB (config silver_cache_mib). Caller owns. */
+int silver_open(const char *data_dir, int64_t cache_mib, struct silver **out,
+                char err[ERROR_MAX]);
 void silver_close(struct silver **silver);
 /* silver/<domain>.db, opened (created, WAL, migrated) on first use and kept
  * open. *out is owned by the cache. */
