@@ -47,7 +47,11 @@ printf '{"id":4,"amount":40}\n{"id":5,"amount":50}\n' | lakehouse send shop/orde
 ls "$D"/spool/shop/orders/*.ndjson >/dev/null 2>&1 && pass "a spool is open" || fail "a spool is open" "none (sealed too early? the checks below still hold)"
 out=$(lakehouse endpoint delete shop/orders --data 2>&1)
 check_eq "endpoint delete --data exit 0" 0 "$?"
-case "$out" in *"data of shop/orders deleted: 2 bronze files, 5 silver rows"*) pass "delete --data reports what went";; *) fail "delete --data reports what went" "$out";; esac
+# the spool is sealed into a second bronze file before the drop goes on; whether the
+# processor merged that file first (5 silver rows) or not (3) is a race, and both are right
+case "$out" in *"data of shop/orders deleted: 2 bronze files, 5 silver rows"* | \
+               *"data of shop/orders deleted: 2 bronze files, 3 silver rows"*) pass "delete --data reports what went";;
+    *) fail "delete --data reports what went" "$out";; esac
 [ ! -e "$D/bronze/shop/orders" ] && pass "bronze gone" || fail "bronze gone" "$(ls -R "$D/bronze/shop")"
 [ -z "$(ls -A "$D/bronze/shop" | grep -v '^items$')" ] && pass "no leftover in bronze/shop" || fail "no leftover in bronze/shop" "$(ls -A "$D/bronze/shop")"
 [ ! -e "$D/rejected/shop/orders" ] && pass "rejected gone" || fail "rejected gone" "$(ls -R "$D/rejected/shop")"
