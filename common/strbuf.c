@@ -41,3 +41,16 @@ void strbuf_free(struct strbuf *b)
     free(b->s);
     memset(b, 0, sizeof *b);
 }
+
+void strbuf_fixed_appendf(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 4 >= size)
+        return; /* full: already ends in "..." or has no room for more */
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || used + (size_t)n >= size)
+        snprintf(buf + size - 4, 4, "...");
+}

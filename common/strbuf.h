@@ -20,4 +20,10 @@ void strbuf_addf(struct strbuf *b, const char *fmt, ...) __attribute__((format(p
 /* Free the text and reset the buffer to empty (reusable). */
 void strbuf_free(struct strbuf *b);
 
+/* For fixed summaries (a reply line, a log field): append printf-style text
+ * to the NUL-terminated buf of size bytes; what does not fit is cut and the
+ * text then ends in "...". size must be at least 4. */
+void strbuf_fixed_appendf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

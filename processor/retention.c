@@ -33,22 +33,10 @@
 #include "fsutil.h"
 #include "log.h"
 #include "retention.h"
+#include "strbuf.h"
 #include "timeutil.h"
 
-static void retention_note(struct retention_totals *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void retention_note(struct retention_totals *t, const char *fmt, ...)
-{
-    size_t used = strlen(t->summary);
-    if (used + 4 >= sizeof t->summary)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->summary + used, sizeof t->summary - used, fmt, ap);
-    va_end(ap);
-    if (n < 0 || used + (size_t)n >= sizeof t->summary)
-        snprintf(t->summary + sizeof t->summary - 4, 4, "...");
-}
+#define retention_note(t, ...) strbuf_fixed_appendf((t)->summary, sizeof (t)->summary, __VA_ARGS__)
 
 /* One integer from a query with up to two text and one integer binding. */
 static int retention_int(struct silver_db *sdb, const char *sql, const char *t1, const char *t2,

@@ -32,6 +32,7 @@
 #include "layout.h"
 #include "log.h"
 #include "retention.h"
+#include "strbuf.h"
 #include "timeutil.h"
 #include "transformer.h"
 
@@ -46,20 +47,7 @@ struct gold_totals {
     char detail[ERROR_MAX / 2];
 };
 
-static void gold_note(struct gold_totals *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void gold_note(struct gold_totals *t, const char *fmt, ...)
-{
-    size_t used = strlen(t->detail);
-    if (used + 4 >= sizeof t->detail)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->detail + used, sizeof t->detail - used, fmt, ap);
-    va_end(ap);
-    if (n < 0 || used + (size_t)n >= sizeof t->detail)
-        snprintf(t->detail + sizeof t->detail - 4, 4, "...");
-}
+#define gold_note(t, ...) strbuf_fixed_appendf((t)->detail, sizeof (t)->detail, __VA_ARGS__)
 
 /* Run sql with ?1 = table, ?2 = horizon; *out = the first column of the
  * first row (0 if none) or, for a statement without rows, changes(). */

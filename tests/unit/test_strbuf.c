@@ -40,9 +40,24 @@ static void test_failed_stays_failed(void **state)
     assert_false(b.failed);
 }
 
+static void test_fixed_append_cuts_with_ellipsis(void **state)
+{
+    (void)state;
+    char buf[16] = "";
+    strbuf_fixed_appendf(buf, sizeof buf, "a=%d", 1);
+    strbuf_fixed_appendf(buf, sizeof buf, ", b=%s", "two");
+    assert_string_equal(buf, "a=1, b=two");
+    strbuf_fixed_appendf(buf, sizeof buf, ", c=%s", "three");
+    assert_int_equal(strlen(buf), sizeof buf - 1);
+    assert_string_equal(buf, "a=1, b=two, ...");
+    strbuf_fixed_appendf(buf, sizeof buf, "more");
+    assert_string_equal(buf, "a=1, b=two, ..."); /* full: unchanged */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixed_append_cuts_with_ellipsis),
         cmocka_unit_test(test_appends_and_grows),
         cmocka_unit_test(test_failed_stays_failed),
     };
