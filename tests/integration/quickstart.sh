@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# quickstart.sh - the README's quick start, exactly as a newcomer runs it:
+# the group started as `make run` starts it (--demo: endpoint demo/flights,
+# job demo/flights_by_origin), then ../shared/data/flights-20k.json (a JSON
+# array) piped into `lakehouse send demo/flights` on stdin. The silver table
+# and the gold table must then appear in `lakehouse` output with the values
+# computed independently from the source file with sqlite3's JSON functions.
+# (How fast is the benchmark's business: the waits here are generous because
+# this is the sanitizer build.)
+source "$(dirname "$0")/../lib.sh"
+DATA_FILE="$SHARED_DATA/flights-20k.json"
+[ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
+
+start_group --demo || { fail "start" "group did not start"; exit 1; }
+pass "group started with the demo endpoint and job"
+
+out=$(lakehouse send demo/flights < "$DATA_FILE" 2>&1); rc=$?
+check_eq "send from stdin exit status" 0 "$rc"
+case "$out" in *"20000 accepted"*) pass "send reports 20000 accepted";; *) fail "send reports 20000 accepted" "$out";; esac
+
+silver_count() { lakehouse query "SELECT count(*) AS n FROM demo.silver.flights" --json 2>/dev/null; }
+if wait_until 60 bash -c "lakehouse query 'SELECT count(*) AS n FROM demo.silver.flights' --json 2>/dev/null | grep -q '\"n\": *20000'"; then
+    pass "lakehouse query sees 20000 silver rows"
+else
+    fail "lakehouse query sees 20000 silver rows" "$(silver_count)"
+fi
+
+# flights per origin per day with the average delay, from the source file
+expected_gold() {
+    sqlite3 -batch -noheader -separator '|' :memory: "
+      SELECT json_extract(value,'\$.origin') AS origin,
+             replace(substr(json_extract(value,'\$.date'),1,10),'/','-') AS day,
+             count(*), printf('%.6f', avg(json_extract(value,'\$.delay')))
+      FROM json_each(readfile('$DATA_FILE')) GROUP BY origin, day ORDER BY origin, day;" | md5sum
+}
+gold_rows() {
+    sql_gold demo "SELECT origin, day, flights, printf('%.6f', avg_delay) FROM flights_by_origin ORDER BY origin, day;" 2>/dev/null | md5sum
+}
+gold_total() { sql_gold demo "SELECT sum(flights) FROM flights_by_origin;" 2>/dev/null; }
+if wait_eq 60 20000 gold_total; then pass "gold counts every flight"; else fail "gold counts every flight" "got '$WAIT_LAST'"; fi
+check_eq "gold rows equal the recomputation from the source" "$(expected_gold)" "$(gold_rows)"
+
+tables=$(lakehouse tables 2>&1)
+case "$tables" in *silver*flights*20000*) pass "lakehouse tables shows demo silver flights";; *) fail "lakehouse tables shows demo silver flights" "$tables";; esac
+case "$tables" in *gold*flights_by_origin*) pass "lakehouse tables shows the gold table";; *) fail "lakehouse tables shows the gold table" "$tables";; esac
+top=$(lakehouse query "SELECT origin, sum(flights) AS n FROM demo.gold.flights_by_origin GROUP BY origin ORDER BY n DESC, origin LIMIT 1" 2>&1)
+want=$(sqlite3 -batch -noheader :memory: "SELECT json_extract(value,'\$.origin') AS o FROM json_each(readfile('$DATA_FILE')) GROUP BY o ORDER BY count(*) DESC, o LIMIT 1;")
+case "$top" in *"$want"*) pass "busiest origin through lakehouse query ($want)";; *) fail "busiest origin through lakehouse query" "want $want in: $top";; esac
+
+stop_group; check_eq "group stops with status 0" 0 "$?"
+finish
