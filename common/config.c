@@ -4,6 +4,7 @@
  * printed configuration all walk that table, so a new setting is one line. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -15,6 +16,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "retention.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 /* sun_path is 108 bytes: a unix socket path has at most 107 characters. */
@@ -370,6 +372,83 @@ static int config_absolute_data_dir(struct config *cfg, char err[ERROR_MAX])
     return fsutil_path(dir, sizeof cfg->data_dir, err, "%s", joined);
 }
 
+/* "host:port" or "[v6]:port" -> host and port strings. */
+int config_split_listen(const char *listen, char *host, size_t host_size, char *port,
+                        size_t port_size, char err[ERROR_MAX])
+{
+    const char *colon;
+    const char *h = listen;
+    size_t hlen;
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (close == NULL || close[1] != ':')
+            return error_set(err, "http_listen '%.200s': expected [address]:port", listen);
+        h = listen + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (colon == NULL)
+            return error_set(err, "http_listen '%.200s': expected host:port", listen);
+        hlen = (size_t)(colon - listen);
+    }
+    const char *p = colon + 1;
+    if (hlen == 0 || hlen >= host_size || *p == '\0' || strlen(p) >= port_size ||
+        strspn(p, "0123456789") != strlen(p) || atol(p) > 65535)
+        return error_set(err, "http_listen '%.200s': expected host:port with a port 0-65535",
+                         listen);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    snprintf(port, port_size, "%s", p);
+    return 0;
+}
+
+/* -1 not loopback, 1 loopback, 0 a host name only resolving can tell (the
+ * broker checks the resolved address again when it binds). */
+static int config_host_loopback(const char *host)
+{
+    unsigned char addr[16];
+    if (inet_pton(AF_INET, host, addr) == 1)
+        return addr[0] == 127 ? 1 : -1;
+    if (inet_pton(AF_INET6, host, addr) == 1) {
+        static const unsigned char v6_loopback[16] = {[15] = 1};
+        return memcmp(addr, v6_loopback, 16) == 0 ? 1 : -1;
+    }
+    return strcmp(host, "localhost") == 0 ? 1 : 0;
+}
+
+/* The string settings whose form can be checked without opening anything. */
+static int config_check_strings(const struct config *cfg, config_report_fn report, void *arg)
+{
+    char err[ERROR_MAX];
+    int problems = 0;
+    char host[256], port[8];
+    if (config_split_listen(cfg->http_listen, host, sizeof host, port, sizeof port, err) < 0) {
+        report(err, arg);
+        problems++;
+    } else if (cfg->http_token[0] == '\0' && config_host_loopback(host) < 0) {
+        error_set(err, "http_listen '%.200s': a non-loopback address needs http_token (or "
+                       "LAKEHOUSE_HTTP_TOKEN): without a token the API serves loopback only",
+                  cfg->http_listen);
+        report(err, arg);
+        problems++;
+    }
+    for (size_t i = 0; i < sizeof config_derived / sizeof config_derived[0]; i++) {
+        const char *ep = (const char *)cfg + config_derived[i].offset;
+        if (ep[0] != '\0' && strncmp(ep, "ipc://", 6) != 0 && strncmp(ep, "tcp://", 6) != 0) {
+            error_set(err, "%s '%.200s': must be ipc://PATH or tcp://HOST:PORT (or empty for "
+                           "the default)", config_derived[i].name, ep);
+            report(err, arg);
+            problems++;
+        }
+    }
+    if (retention_check_overrides(cfg->retention_tables, err) < 0) {
+        report(err, arg);
+        problems++;
+    }
+    return problems;
+}
+
 /* Every bad value, each naming its key and value. Returns the count. */
 static int config_check_values(const struct config *cfg, config_report_fn report, void *arg)
 {
@@ -416,7 +495,7 @@ static int config_check_values(const struct config *cfg, config_report_fn report
         report(err, arg);
         problems++;
     }
-    return problems;
+    return problems + config_check_strings(cfg, report, arg);
 }
 
 static int config_check(const struct config *cfg, char err[ERROR_MAX])
@@ -481,6 +560,11 @@ int config_check_file(const char *path, config_report_fn report, void *arg)
     }
     config_defaults(cfg);
     int problems = config_apply_file(cfg, path, report, arg);
+    /* The token is often kept out of the file: one from the environment the
+     * check runs in counts for the non-loopback rule of http_listen. */
+    const char *env_token = getenv("LAKEHOUSE_HTTP_TOKEN");
+    if (cfg->http_token[0] == '\0' && env_token != NULL && env_token[0] != '\0')
+        snprintf(cfg->http_token, sizeof cfg->http_token, "%s", env_token);
     /* Keys with a bad type kept their defaults: the rest is still checked. */
     problems += config_check_values(cfg, report, arg);
     if (config_absolute_data_dir(cfg, err) < 0 || config_endpoints(cfg, err) < 0) {

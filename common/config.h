@@ -96,6 +96,11 @@ int config_load(struct config *cfg, const char *path, const char *data_dir_overr
  * other change needs a restart. */
 #define CONFIG_RELOADABLE "log_level, log_format"
 
+/* Split http_listen's "host:port" or "[v6]:port" into host and port (-1 with
+ * err naming the value when it has neither form). */
+int config_split_listen(const char *listen, char *host, size_t host_size, char *port,
+                        size_t port_size, char err[ERROR_MAX]);
+
 /* Receives each problem found by config_check_file. */
 typedef void (*config_report_fn)(const char *problem, void *arg);
 

@@ -145,10 +145,11 @@ static json_t *health_table_entry(json_t *tables, const char *domain, const char
     json_t *t = health_find(tables, domain, layer, table);
     if (t != NULL)
         return t;
-    t = json_pack("{s:s, s:s, s:s, s:n, s:i, s:n, s:n, s:n, s:n, s:i, s:n, s:i, s:s}", "domain",
-                  domain, "layer", layer, "table", table, "rows", "snapshots", 0, "last_commit",
-                  "last_commit_unix", "newest_insert_unix", "freshness_seconds", "backlog", 0,
-                  "backlog_oldest_age_seconds", "spool_bytes", 0, "state", "ok");
+    t = json_pack("{s:s, s:s, s:s, s:n, s:i, s:n, s:n, s:n, s:n, s:i, s:n, s:i, s:i, s:s}",
+                  "domain", domain, "layer", layer, "table", table, "rows", "snapshots", 0,
+                  "last_commit", "last_commit_unix", "newest_insert_unix", "freshness_seconds",
+                  "backlog", 0, "backlog_oldest_age_seconds", "spool_bytes", 0, "bronze_bytes", 0,
+                  "state", "ok");
     if (t != NULL)
         json_array_append_new(tables, t);
     return t;
@@ -259,9 +260,11 @@ static void health_layer(const char *data_dir, const char *layer, json_t *tables
     free(list);
 }
 
-/* Backlog of bronze/<domain>/<table>/: files not in _ledger/_quarantine. */
+/* Bronze of <domain>/<table>/: bytes of every sealed file, and the backlog
+ * (files not in _ledger/_quarantine: how many, oldest mtime). */
 static void health_backlog(const char *data_dir, sqlite3_stmt *known, const char *domain,
-                           const char *table, int64_t *count, int64_t *oldest_mtime_ms)
+                           const char *table, int64_t *count, int64_t *oldest_mtime_ms,
+                           int64_t *bytes)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/bronze/%s/%s", data_dir, domain, table);
@@ -278,6 +281,12 @@ static void health_backlog(const char *data_dir, sqlite3_stmt *known, const char
                 uint64_t first, last;
                 if (bronze_parse_name(e->d_name, &first, &last) != 0)
                     continue;
+                char path[PATH_MAX + 300];
+                snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
+                struct stat st;
+                bool stated = stat(path, &st) == 0;
+                if (stated)
+                    *bytes += st.st_size;
                 char rel[PATH_MAX];
                 snprintf(rel, sizeof rel, "bronze/%s/%s/%s/%s", domain, table, date, e->d_name);
                 bool done = false;
@@ -289,10 +298,7 @@ static void health_backlog(const char *data_dir, sqlite3_stmt *known, const char
                 if (done)
                     continue;
                 (*count)++;
-                char path[PATH_MAX + 300];
-                snprintf(path, sizeof path, "%s/%s", sub, e->d_name);
-                struct stat st;
-                if (stat(path, &st) == 0) {
+                if (stated) {
                     int64_t ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
                     if (*oldest_mtime_ms == 0 || ms < *oldest_mtime_ms)
                         *oldest_mtime_ms = ms;
@@ -372,9 +378,10 @@ static bool health_bronze(const char *data_dir, json_t *tables, int64_t now_ms, 
                                 ? health_table_entry(tables, domain, "silver", table)
                                 : NULL;
                 if (t != NULL && r == 0) {
-                    int64_t count = 0, oldest = 0;
-                    health_backlog(data_dir, known, domain, table, &count, &oldest);
+                    int64_t count = 0, oldest = 0, bytes = 0;
+                    health_backlog(data_dir, known, domain, table, &count, &oldest, &bytes);
                     json_object_set_new(t, "backlog", json_integer(count));
+                    json_object_set_new(t, "bronze_bytes", json_integer(bytes));
                     if (count > 0 && oldest > 0) {
                         double age = (double)(now_ms - oldest) / 1000.0;
                         json_object_set_new(t, "backlog_oldest_age_seconds",

@@ -317,6 +317,9 @@ void http_metrics(struct http_request *req, struct http_reply *reply)
     http_metrics_tables(out, tables, "bronze_backlog_oldest_age_seconds", "gauge",
                         "Age of the oldest sealed bronze file not merged yet.",
                         "backlog_oldest_age_seconds", true, false);
+    http_metrics_tables(out, tables, "bronze_bytes", "gauge",
+                        "Bytes on disk of the table's sealed bronze files.", "bronze_bytes",
+                        true, false);
     http_metrics_tables(out, tables, "spool_bytes", "gauge",
                         "Bytes in open spool files (acknowledged, not sealed yet).",
                         "spool_bytes", true, false);

@@ -66,44 +66,13 @@ static bool http_is_loopback(const struct sockaddr *sa)
     return false;
 }
 
-/* "host:port" or "[v6]:port" -> host and port strings. */
-static int http_split_listen(const char *listen, char *host, size_t host_size, char *port,
-                             size_t port_size, char err[ERROR_MAX])
-{
-    const char *colon;
-    const char *h = listen;
-    size_t hlen;
-    if (listen[0] == '[') {
-        const char *close = strchr(listen, ']');
-        if (close == NULL || close[1] != ':')
-            return error_set(err, "http_listen '%s': expected [address]:port", listen);
-        h = listen + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(listen, ':');
-        if (colon == NULL)
-            return error_set(err, "http_listen '%s': expected host:port", listen);
-        hlen = (size_t)(colon - listen);
-    }
-    const char *p = colon + 1;
-    if (hlen == 0 || hlen >= host_size || *p == '\0' || strlen(p) >= port_size ||
-        strspn(p, "0123456789") != strlen(p) || atol(p) > 65535)
-        return error_set(err, "http_listen '%s': expected host:port with a port 0-65535",
-                         listen);
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    snprintf(port, port_size, "%s", p);
-    return 0;
-}
-
 /* Bind and listen ourselves (rather than inside libmicrohttpd) so that a
  * failure says exactly why ("Address already in use"). */
 static int http_listen_socket(struct http_server *server, bool *ipv6, char err[ERROR_MAX])
 {
     const char *listen_at = server->cfg->http_listen;
     char host[256], port[8];
-    if (http_split_listen(listen_at, host, sizeof host, port, sizeof port, err) < 0)
+    if (config_split_listen(listen_at, host, sizeof host, port, sizeof port, err) < 0)
         return -1;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};

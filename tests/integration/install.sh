@@ -26,6 +26,8 @@ for u in lakehouse.target lakehouse-broker.service lakehouse-ingest.service lake
 done
 check_eq "ExecStart under PREFIX" "/usr/bin/lakehouse-processor" \
     "$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$D/usr/lib/systemd/system/lakehouse-processor.service")"
+check_eq "units read the installed config" 4 \
+    "$(grep -l '^ExecStart=.* --config /etc/lakehouse/lakehouse.json' "$D"/usr/lib/systemd/system/*.service | wc -l)"
 check_eq "no /usr/local left in units" "" "$(grep -l /usr/local "$D"/usr/lib/systemd/system/* 2>/dev/null)"
 if [ -f "$D/usr/lib/sysusers.d/lakehouse.conf" ]; then pass "sysusers file"; else fail "sysusers file" "missing"; fi
 CONF="$D/etc/lakehouse/lakehouse.json"

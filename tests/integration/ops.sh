@@ -17,7 +17,8 @@ source "$(dirname "$0")/../lib.sh"
 B="http://$LAKEHOUSE_LISTEN"
 RUN="$LAKEHOUSE_DATA/run"
 CONF="$T/lakehouse.json"
-echo '{"log_level": "info"}' >"$CONF"
+# A 2 s seal age lets a scrape see acknowledged records waiting in the spool.
+echo '{"log_level": "info", "seal_max_age_ms": 2000}' >"$CONF"
 
 scrape() { curl -s "$B/metrics"; }
 # metric 'name{labels}': its value in a fresh scrape ("" when absent)
@@ -87,11 +88,33 @@ fresh=$(echo "$out" | awk '/^lakehouse_table_freshness_seconds\{domain="demo",ta
 if awk -v f="$fresh" 'BEGIN { exit !(f >= 0 && f < 600) }'; then pass "freshness plausible"; else fail "freshness plausible" "got '$fresh'"; fi
 
 # values move: a second batch
+SNAPS='lakehouse_table_snapshots{domain="demo",layer="silver",table="flights"}'
+COMMIT='lakehouse_table_last_commit_timestamp_seconds{domain="demo",layer="silver",table="flights"}'
+GOLD_SNAPS='lakehouse_table_snapshots{domain="demo",layer="gold",table="flights_by_origin"}'
+BRONZE_BYTES='lakehouse_bronze_bytes{domain="demo",table="flights"}'
+SPOOL='lakehouse_spool_bytes{domain="demo",table="flights"}'
+DB_BYTES='lakehouse_database_bytes{domain="demo",layer="silver"}'
+RUNS='lakehouse_transform_duration_seconds_count{domain="demo",job="flights_by_origin"}'
+wait_until 30 bash -c "[ \"\$(curl -s '$B/metrics' | awk -v k='$SPOOL' '\$1 == k { print \$2 }')\" = 0 ]"
+before=$(scrape)
+val() { echo "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
 flights 3 200 | lakehouse send demo/flights >/dev/null 2>&1
+# acknowledged, not sealed yet (2 s seal age): the spool holds them
+spool_now=$(metric "$SPOOL")
+if [ "${spool_now:-0}" -gt 0 ] 2>/dev/null; then pass "spool bytes up after an ack"; else fail "spool bytes up after an ack" "got '$spool_now'"; fi
 wait_eq 30 8 metric "$A"; check_eq "accepted counter moves" 8 "$WAIT_LAST"
 wait_eq 30 8 metric "$ROWS"; check_eq "rows move" 8 "$WAIT_LAST"
 if at_least 30 2 'lakehouse_merge_duration_seconds_count{domain="demo",table="flights"}'; then
     pass "merge histogram moves"; else fail "merge histogram moves" "count < 2"; fi
+wait_eq 30 0 metric "$SPOOL"; check_eq "spool bytes back to 0 once sealed" 0 "$WAIT_LAST"
+for series in "$SNAPS" "$COMMIT" "$BRONZE_BYTES" "$GOLD_SNAPS" "$RUNS"; do
+    b=$(val "$before" "$series")
+    if at_least 30 "$(awk -v b="${b:-0}" 'BEGIN { printf "%.6f", b + 0.000001 }')" "$series"; then
+        pass "metric moves: $series"; else fail "metric moves: $series" "before '$b', now '$(metric "$series")'"; fi
+done
+b=$(val "$before" "$DB_BYTES"); now=$(metric "$DB_BYTES")
+if [ -n "$b" ] && [ "${now:-0}" -ge "$b" ] && [ "$now" -gt 0 ]; then pass "database bytes present and not shrinking"
+else fail "database bytes present and not shrinking" "before '$b', now '$now'"; fi
 
 # ---- status: a stopped processor lags ----
 PROC=$(cat "$RUN/processor.pid")
@@ -105,6 +128,7 @@ fi
 st=$(lakehouse status --json --lag-seconds 1)
 check_eq "status json table lagging" "lagging" "$(echo "$st" | jq -r '.tables[] | select(.layer=="silver" and .table=="flights") | .state')"
 check_eq "status json processor stopped" "stopped" "$(echo "$st" | jq -r '.processes[] | select(.process=="processor") | .state')"
+check_eq "status json processor lagging" "true" "$(echo "$st" | jq -r '.processes[] | select(.process=="processor") | .lagging')"
 if [ "$(metric "$BACKLOG")" -ge 1 ] 2>/dev/null; then pass "metrics backlog while stopped"; else fail "metrics backlog while stopped" "$(metric "$BACKLOG")"; fi
 kill -CONT "$PROC"
 wait_eq 30 0 metric "$BACKLOG"; check_eq "backlog back to 0" 0 "$WAIT_LAST"
@@ -130,6 +154,24 @@ for want in "unknown key 'seal_ms'" "unknown key 'http_lisen'" "key 'seal_max_by
             "worker_nice: must be between 0 and 19, got 20" "7 problems"; do
     if echo "$out" | grep -qF "$want"; then pass "config check names: $want"; else fail "config check names: $want" "$out"; fi
 done
+# string settings are checked for their form too, each naming key and value
+cat >"$T/bad_strings.json" <<'JSON'
+{"http_listen": "nonsense", "ingest_endpoint": "foo", "retention_tables": "bogus:x=y"}
+JSON
+rc=0; out=$(lakehouse config check "$T/bad_strings.json" 2>&1) || rc=$?
+check_eq "config check exit (strings)" 1 "$rc"
+for want in "http_listen 'nonsense': expected host:port" "ingest_endpoint 'foo': must be ipc://PATH or tcp://HOST:PORT" \
+            "retention_tables: 'bogus:x=y' is not layer:domain/table=days" "3 problems"; do
+    if echo "$out" | grep -qF "$want"; then pass "config check names: $want"; else fail "config check names: $want" "$out"; fi
+done
+echo '{"http_listen": "0.0.0.0:8080"}' >"$T/open.json"
+rc=0; out=$(env -u LAKEHOUSE_HTTP_TOKEN lakehouse config check "$T/open.json" 2>&1) || rc=$?
+case "$rc:$out" in 1:*"http_listen '0.0.0.0:8080': a non-loopback address needs http_token"*) pass "config check: non-loopback without a token";;
+    *) fail "config check: non-loopback without a token" "rc=$rc $out";; esac
+check_cmd "config check: non-loopback with a token" env LAKEHOUSE_HTTP_TOKEN=secret lakehouse config check "$T/open.json"
+rc=0; env -u LAKEHOUSE_LISTEN lakehouse-processor --data "$T/other2" --config "$T/bad_strings.json" >"$T/bad2.log" 2>&1 || rc=$?
+check_eq "daemon refuses a bad retention_tables at start" 1 "$rc"
+check_cmd "daemon names the bad retention_tables" grep -q "retention_tables: 'bogus:x=y'" "$T/bad2.log"
 lakehouse --data /var/lib/lakehouse config print --defaults >"$T/default.json"
 check_cmd "config check of the defaults" lakehouse config check "$T/default.json"
 check_cmd "defaults load back" lakehouse --config "$T/default.json" --data "$LAKEHOUSE_DATA" tables
@@ -138,7 +180,7 @@ check_eq "daemon refuses a bad config" 1 "$rc"
 if grep -q "unknown key 'seal_ms'.*unknown key 'http_lisen'" "$T/bad.log"; then pass "daemon names every unknown key"; else fail "daemon names every unknown key" "$(tail -1 "$T/bad.log")"; fi
 
 # ---- SIGHUP: log_format json, log_level debug ----
-echo '{"log_level": "debug", "log_format": "json"}' >"$CONF"
+echo '{"log_level": "debug", "log_format": "json", "seal_max_age_ms": 2000}' >"$CONF"
 lines_before=$(wc -l <"$T/group.log")
 kill -HUP "$GROUP_PID"
 if wait_until 20 bash -c "tail -n +$((lines_before + 1)) '$T/group.log' | grep -q '\"proc\":\"processor\".*\"event\":\"reloaded\"'"; then
@@ -150,7 +192,7 @@ json_lines=$(tail -n +$((lines_before + 1)) "$T/group.log" | grep '^{' )
 if [ -n "$json_lines" ] && echo "$json_lines" | jq -e -s 'all(.ts and .level and .proc and .event)' >/dev/null 2>&1; then
     pass "log_format json lines parse"; else fail "log_format json lines parse" "$(echo "$json_lines" | head -3)"; fi
 if echo "$json_lines" | grep -q '"level":"debug"'; then pass "log_level debug reloaded"; else fail "log_level debug reloaded" "no debug line"; fi
-echo '{"log_level": "info", "seal_max_bytes": 1000}' >"$CONF"
+echo '{"log_level": "info", "seal_max_bytes": 1000, "seal_max_age_ms": 2000}' >"$CONF"
 kill -HUP "$GROUP_PID"
 if wait_until 20 grep -q 'reloaded .*restart_needed="seal_max_bytes"' "$T/group.log"; then
     pass "reload names settings needing a restart"; else fail "reload names settings needing a restart" "$(tail -3 "$T/group.log")"; fi

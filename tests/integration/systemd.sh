@@ -48,11 +48,13 @@ else
                    "WantedBy=lakehouse.target" "StateDirectory=lakehouse" "ProtectSystem=strict" \
                    "NoNewPrivileges=yes" "PrivateTmp=yes" \
                    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" \
+                   "User=lakehouse" "ReadWritePaths=/var/lib/lakehouse" \
                    "ExecStart=/usr/local/bin/lakehouse-$p "; do
             grep -q "^$key" "$f" || missing="$missing '$key'"
         done
         [ "$p" = broker ] || grep -q "^After=lakehouse-broker.service" "$f" || missing="$missing 'After=lakehouse-broker.service'"
         [ "$p" != broker ] || grep -q "^ExecStart=.* --no-supervise" "$f" || missing="$missing '--no-supervise'"
+        grep -q "^ExecStart=.* --config /etc/lakehouse/lakehouse.json" "$f" || missing="$missing '--config /etc/lakehouse/lakehouse.json'"
         if [ -z "$missing" ]; then pass "lakehouse-$p.service settings"; else fail "lakehouse-$p.service settings" "lacks$missing"; fi
     done
 fi
