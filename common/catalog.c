@@ -529,6 +529,7 @@ static int catalog_latest(struct catalog *catalog, const char *domain, const cha
 int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, int *version,
                          char err[ERROR_MAX])
 {
+    int refused = -1; /* what a failure answers: -1, or CATALOG_REFUSED */
     struct schema *previous = NULL;
     struct schema *checked = NULL;
     json_t *json = NULL;
@@ -544,11 +545,14 @@ int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, i
         goto fail;
     }
     checked = schema_from_json(json, err);
-    if (checked == NULL)
+    if (checked == NULL) {
+        refused = CATALOG_REFUSED;
         goto fail;
+    }
     /* expectations: each rule must be a pure SQL expression over the columns */
     if (expectation_check(checked, err) < 0) {
         error_prefix(err, "endpoint %s/%s", checked->domain, checked->name);
+        refused = CATALOG_REFUSED;
         goto fail;
     }
     json_decref(json);
@@ -564,6 +568,7 @@ int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, i
         if (schema_check_compatible(previous, checked, err) < 0) {
             error_prefix(err, "endpoint %s/%s: incompatible change to version %d",
                          checked->domain, checked->name, previous->version);
+            refused = CATALOG_REFUSED;
             goto fail_rollback;
         }
         /* The same definition again is not a new version. */
@@ -614,7 +619,7 @@ fail:
     json_decref(json);
     schema_destroy(&previous);
     schema_destroy(&checked);
-    return -1;
+    return refused;
 }
 
 int catalog_get_endpoint(struct catalog *catalog, const char *domain, const char *name,

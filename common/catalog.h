@@ -33,9 +33,15 @@ struct catalog;
 int catalog_open(const char *data_dir, bool read_only, struct catalog **out, char err[ERROR_MAX]);
 void catalog_close(struct catalog **catalog);
 
+/* put_endpoint's answer when the definition itself is refused (the user's
+ * to fix: HTTP 400/409), as against -1, the catalog failing (HTTP 500). */
+#define CATALOG_REFUSED (-2)
+
 /* Store schema as a new version of its endpoint (version = latest + 1, or 1).
- * If a previous version exists, schema_check_compatible must pass (else -1,
- * err "endpoint d/e: incompatible change to version N: column 'x': ...").
+ * A definition that does not validate, has a bad expectation or is not a
+ * compatible change of the previous version is CATALOG_REFUSED (err
+ * "endpoint d/e: incompatible change to version N: column 'x': ..." for the
+ * latter); -1 is a storage error.
  * A definition equal to the latest version stores nothing and sets *version
  * to that version (re-running `endpoint create` is harmless). Sets *version.
  * The caller publishes schema.changed (when the version changed). */

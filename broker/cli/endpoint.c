@@ -1,5 +1,6 @@
 /* endpoint.c - `lakehouse endpoint create FILE.json | list [--domain D] |
- * show D/N [--version V] | delete D/N [--data]`: the schema registry in the
+ * show D/N [--version V] | versions D/N | delete D/N [--data]`: the schema
+ * registry in the
  * catalog (delete --data also has the processor delete the data).
  * create stores a new version (the catalog checks that the change is a safe
  * evolution) and publishes schema.changed as a hint. */
@@ -12,6 +13,7 @@
 #include "endpoint_drop.h"
 #include "fsutil.h"
 #include "schema.h"
+#include "strbuf.h"
 
 #define CLI_SCHEMA_FILE_MAX (4 * 1024 * 1024)
 
@@ -19,6 +21,7 @@ static const char endpoint_usage[] =
     "usage: lakehouse endpoint create FILE.json\n"
     "       lakehouse endpoint list [--domain D]\n"
     "       lakehouse endpoint show DOMAIN/NAME [--version V]\n"
+    "       lakehouse endpoint versions DOMAIN/NAME\n"
     "       lakehouse endpoint delete DOMAIN/NAME [--data]\n";
 
 static int endpoint_create(struct cli *cli, int argc, char **argv)
@@ -286,11 +289,66 @@ static int endpoint_delete(struct cli *cli, int argc, char **argv)
     return CLI_OK;
 }
 
+/* One line per schema version: its mode and its columns as "name type". */
+static int endpoint_versions(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs(endpoint_usage, stderr);
+        return CLI_USAGE;
+    }
+    char domain[NAMES_MAX];
+    char name[NAMES_MAX];
+    char err[ERROR_MAX];
+    if (cli_parse_ref(argv[1], "endpoint", domain, name, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    struct catalog *catalog = NULL;
+    json_t *versions = NULL;
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc == 0)
+        rc = catalog_endpoint_versions(catalog, domain, name, &versions, err);
+    catalog_close(&catalog);
+    if (rc < 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    if (versions == NULL || json_array_size(versions) == 0) {
+        json_decref(versions);
+        cli_error("unknown endpoint %s/%s", domain, name);
+        return CLI_FAILED;
+    }
+    json_t *rows = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(versions, i, v) {
+        struct strbuf columns = {0};
+        size_t j;
+        json_t *c;
+        json_array_foreach(json_object_get(v, "columns"), j, c) {
+            strbuf_addf(&columns, "%s%s %s%s", j > 0 ? ", " : "",
+                           json_string_value(json_object_get(c, "name")),
+                           json_string_value(json_object_get(c, "type")),
+                           json_is_true(json_object_get(c, "primary_key")) ? " key" : "");
+        }
+        json_array_append_new(rows, json_pack("{s:O, s:O, s:s}", "version",
+                                              json_object_get(v, "version"), "mode",
+                                              json_object_get(v, "mode"), "columns",
+                                              columns.s != NULL && !columns.failed ? columns.s : ""));
+        strbuf_free(&columns);
+    }
+    static const char *const columns[] = {"version", "mode", "columns"};
+    cli_print_objects(stdout, columns, 3, rows);
+    json_decref(rows);
+    json_decref(versions);
+    return CLI_OK;
+}
+
 int cli_endpoint(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_subcommand commands[] = {
         {"create", endpoint_create}, {"list", endpoint_list}, {"show", endpoint_show},
-        {"delete", endpoint_delete}, {NULL, NULL},
+        {"versions", endpoint_versions}, {"delete", endpoint_delete}, {NULL, NULL},
     };
     return cli_dispatch(cli, argc, argv, "endpoint", endpoint_usage, commands);
 }

@@ -1,5 +1,6 @@
 /* job.c - `lakehouse job add FILE.sql|DIR ... | list | show D/N |
- * run D/N [--wait] | executions [D/N]`: transform jobs in the catalog.
+ * delete D/N | run D/N [--wait] | executions [D/N]`: transform jobs in the
+ * catalog (delete keeps the gold table and the executions).
  * add reads the SQL-file form of job.h (a directory: every *.sql in it, in
  * name order) and publishes job.changed as a hint. run asks the transformer
  * over its control socket; --wait follows the execution in the catalog. */
@@ -26,6 +27,7 @@ static const char job_usage[] =
     "usage: lakehouse job add FILE.sql|DIR ...\n"
     "       lakehouse job list\n"
     "       lakehouse job show DOMAIN/NAME\n"
+    "       lakehouse job delete DOMAIN/NAME\n"
     "       lakehouse job run DOMAIN/NAME [--wait]\n"
     "       lakehouse job executions [DOMAIN/NAME]\n";
 
@@ -365,10 +367,45 @@ static int job_executions(struct cli *cli, int argc, char **argv)
     return CLI_OK;
 }
 
+/* The job leaves the catalog; its gold table and executions stay (a query
+ * may still read them). job.changed tells the transformer to forget it. */
+static int job_delete(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs(job_usage, stderr);
+        return CLI_USAGE;
+    }
+    char domain[NAMES_MAX];
+    char name[NAMES_MAX];
+    char err[ERROR_MAX];
+    if (cli_parse_ref(argv[1], "job", domain, name, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    struct catalog *catalog = NULL;
+    int rc = cli_catalog_open(cli, true, &catalog, err);
+    if (rc == 0)
+        rc = catalog_delete_job(catalog, domain, name, err);
+    else if (rc == 1)
+        rc = error_set(err, "no job %s/%s", domain, name);
+    catalog_close(&catalog);
+    if (rc != 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    printf("job %s/%s deleted (its gold table %s.gold.%s is kept)\n", domain, name, domain, name);
+    struct event ev = {.topic = EVENT_JOB_CHANGED};
+    snprintf(ev.domain, sizeof ev.domain, "%s", domain);
+    snprintf(ev.name, sizeof ev.name, "%s", name);
+    cli_publish(cli, &ev);
+    return CLI_OK;
+}
+
 int cli_job(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_subcommand commands[] = {
-        {"add", job_add}, {"list", job_list}, {"show", job_show}, {"run", job_run},
+        {"add", job_add}, {"list", job_list}, {"show", job_show}, {"delete", job_delete},
+        {"run", job_run},
         {"executions", job_executions}, {NULL, NULL},
     };
     return cli_dispatch(cli, argc, argv, "job", job_usage, commands);

@@ -176,8 +176,9 @@ void http_endpoints_create(struct http_request *req, struct http_reply *reply)
         goto done;
     }
     int version = 0;
-    if (catalog_put_endpoint(catalog, schema, &version, err) < 0) {
-        http_reply_error(reply, 400, "%s", err);
+    int stored = catalog_put_endpoint(catalog, schema, &version, err);
+    if (stored < 0) {
+        http_reply_error(reply, stored == CATALOG_REFUSED ? 400 : 500, "%s", err);
         goto done;
     }
     schema->version = version;
@@ -274,8 +275,14 @@ void http_endpoints_update(struct http_request *req, struct http_reply *reply)
         http_reply_error(reply, 404, "no endpoint %s/%s (create it with POST /endpoints)", d, n);
         goto done;
     }
-    if (catalog_put_endpoint(catalog, schema, &version, err) < 0) {
-        http_reply_error(reply, strstr(err, "incompatible") ? 409 : 500, "%s", err);
+    int stored = catalog_put_endpoint(catalog, schema, &version, err);
+    if (stored < 0) {
+        /* a refused change of the schema is a conflict with the stored version;
+         * a definition that is wrong in itself (e.g. a bad expectation) is 400 */
+        int status = 500;
+        if (stored == CATALOG_REFUSED)
+            status = strstr(err, "incompatible") != NULL ? 409 : 400;
+        http_reply_error(reply, status, "%s", err);
         goto done;
     }
     schema->version = version;

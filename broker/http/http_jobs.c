@@ -40,7 +40,8 @@ static json_t *http_job_answer(const struct job_def *job)
 }
 
 /* Store body as a job. creating: must not exist yet (409); else it must
- * exist (404) and the body's domain/job_name, if given, must match the path. */
+ * exist (404), the body's domain/job_name, if given, must match the path,
+ * and fields the body leaves out keep their stored values. */
 static void http_job_put(struct http_request *req, struct http_reply *reply, bool creating)
 {
     char err[ERROR_MAX];
@@ -66,13 +67,41 @@ static void http_job_put(struct http_request *req, struct http_reply *reply, boo
             }
             json_object_set_new(body, keys[i], json_string(req->params[i]));
         }
+        /* PUT changes what the body names; the rest keeps its stored value */
+        if ((catalog = http_catalog(req, reply)) == NULL)
+            goto done;
+        int stored = catalog_get_job(catalog, req->params[0], req->params[1], &old, err);
+        if (stored <= 0) {
+            if (stored < 0)
+                http_reply_error(reply, 500, "catalog: %s", err);
+            else
+                http_reply_error(reply, 404, "no job %s/%s (create it with POST /transform/jobs)",
+                                 req->params[0], req->params[1]);
+            goto done;
+        }
+        json_t *merged = job_to_json(&old);
+        const char *key;
+        json_t *value;
+        void *tmp;
+        json_object_foreach_safe(merged, tmp, key, value) {
+            if (json_is_null(value))
+                json_object_del(merged, key);
+        }
+        if (merged == NULL || json_object_update(merged, body) != 0) {
+            json_decref(merged);
+            http_reply_error(reply, 500, "out of memory");
+            goto done;
+        }
+        json_decref(body);
+        body = merged;
     }
     if (job_from_json(body, &job, err) < 0) {
         http_reply_error(reply, 400, "job definition: %s", err);
         goto done;
     }
-    if ((catalog = http_catalog(req, reply)) == NULL)
+    if (catalog == NULL && (catalog = http_catalog(req, reply)) == NULL)
         goto done;
+    job_clear(&old);
     int found = catalog_get_job(catalog, job.domain, job.name, &old, err);
     if (found < 0) {
         http_reply_error(reply, 500, "catalog: %s", err);

@@ -69,6 +69,12 @@ echo '{"domain":' > "$T/broken.json"
 check_out "endpoint create broken JSON" "invalid JSON" lakehouse endpoint create "$T/broken.json"
 sed 's/"minutes","type":"integer"/"minutes","type":"string"/' "$T/trips.json" > "$T/narrow.json"
 check_out "endpoint create incompatible change refused" "minutes" lakehouse endpoint create "$T/narrow.json"
+sed 's/{"name":"minutes","type":"integer"}/{"name":"minutes","type":"integer"},{"name":"bikes","type":"integer"}/' "$T/trips.json" > "$T/v2.json"
+check_out "endpoint create version 2" "version 2" lakehouse endpoint create "$T/v2.json"
+check_out "endpoint versions lists version 1" "id integer key, station string, minutes integer" lakehouse endpoint versions city/trips
+check_out "endpoint versions lists version 2" "minutes integer, bikes" lakehouse endpoint versions city/trips
+check_eq "endpoint versions: one line per version" 2 "$(lakehouse endpoint versions city/trips | grep -c MANUAL)"
+check_out "endpoint versions unknown" "unknown endpoint city/nope" lakehouse endpoint versions city/nope
 
 # ---- jobs (added after start: the transformer learns it from job.changed) ----
 cat > "$T/by_station.sql" <<'EOF'
@@ -134,6 +140,15 @@ check_out "status: processes up" "processor    up" lakehouse status
 check_out "status --json" '"backlog":0' lakehouse status --json
 check_out "job run --wait" "SUCCEEDED" lakehouse job run city/by_station --wait
 check_out "job executions" "SUCCEEDED" lakehouse job executions city/by_station
+# a job to delete: the catalog forgets it, its gold table stays readable
+sed 's/^-- domain: city/-- job: doomed\n-- domain: city/' "$T/by_station.sql" > "$T/doomed.sql"
+check_out "job add (to delete)" "job city/doomed stored" lakehouse job add "$T/doomed.sql"
+check_out "job run (to delete)" "SUCCEEDED" lakehouse job run city/doomed --wait
+check_out "job delete" "job city/doomed deleted" lakehouse job delete city/doomed
+check_rc "job show after delete: exit 1" 1 lakehouse job show city/doomed
+check_out "job delete unknown" "no job city/doomed" lakehouse job delete city/doomed
+check_rc "job delete unknown: exit 1" 1 lakehouse job delete city/doomed
+check_out "deleted job's gold table kept" "north" lakehouse query "SELECT station FROM city.gold.doomed ORDER BY station"
 
 # ---- a child killed: restarted, the log says how it died ----
 old=$(pid_of processor)

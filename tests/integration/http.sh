@@ -73,6 +73,17 @@ req PUT /endpoints/demo/flights '{"mode":"MANUAL","columns":[{"name":"id","type"
 expect "incompatible change 409" 409
 case "$(jf .detail)" in *"column 'id'"*) pass "incompatible names the column";; *) fail "incompatible names the column" "$BODY";; esac
 req PUT /endpoints/demo/other "$FLIGHTS";            expect "update body/path mismatch 400" 400
+V2COLS='[{"name":"id","type":"integer","primary_key":true},{"name":"origin","type":"string"},{"name":"delay","type":"integer"},{"name":"distance","type":"integer"}]'
+req PUT /endpoints/demo/flights "{\"mode\":\"MANUAL\",\"columns\":$V2COLS,\"expectations\":[{\"name\":\"bad\",\"rule\":\"nosuchcol > 1\",\"action\":\"warn\"}]}"
+expect "update with a bad expectation 400" 400
+case "$(jf .detail)" in *nosuchcol*) pass "bad expectation named";; *) fail "bad expectation named" "$BODY";; esac
+req PUT /endpoints/demo/flights '{"mode":"MANUAL","columns":[{"name":"id","type":"integer"},{"name":"origin","type":"string","primary_key":true},{"name":"delay","type":"integer"},{"name":"distance","type":"integer"}]}'
+expect "primary key change 409" 409
+case "$(jf .detail)" in *"primary key"*|*primary_key*) pass "primary key change says why";; *) fail "primary key change says why" "$BODY";; esac
+req PUT /endpoints/demo/nothere "{\"mode\":\"MANUAL\",\"columns\":$V2COLS}"; expect "update unknown endpoint 404" 404
+req DELETE /endpoints/demo/nothere;                  expect "delete unknown endpoint 404" 404
+req GET /endpoints/demo/nothere/versions;            expect "versions of unknown endpoint 404" 404
+req GET /endpoints/demo/nothere/yaml;                expect "yaml of unknown endpoint 404" 404
 req GET "/endpoints/demo/flights?version=1";         expect "get version 1" 200 '.columns|length' 3
 req GET "/endpoints/demo/flights?version=9";         expect "unknown version 404" 404
 req GET /endpoints/demo/flights/versions;            expect "versions" 200 'map(.version)|join(",")' "1,2"
@@ -122,11 +133,20 @@ req GET "/consumption/query" "" -G --data-urlencode "sql=DELETE FROM demo.silver
 expect "query cannot write 400" 400
 req GET "/consumption/query" "" -G --data-urlencode "sql=SELECT * FROM demo.silver.nope"
 expect "query unknown table 400" 400
+case "$(jf .detail)" in *nope*) pass "query error names the table";; *) fail "query error names the table" "$BODY";; esac
 req GET /consumption/query;                          expect "query without sql 400" 400
 req POST /consumption/query '{"sql":"SELECT count(*) AS n FROM demo.silver.flights"}'
 expect "query by POST" 200 ".data[0].n" 4
 req GET /consumption/tables
 expect "tables" 200 '[.[]|select(.domain=="demo" and .table=="flights")|.layer+":"+(.rows|tostring)]|join(",")' "bronze:4,silver:4"
+
+# validate=false: values are stored as given (no type check), still durable
+req POST "/ingest/demo/flights?validate=false" '{"data":{"id":50,"origin":"XX","delay":"late"}}'
+expect "ingest validate=false" 200 '[.status,.validated]|join(",")' "sent,false"
+unvalidated() { sql_silver demo "SELECT delay FROM flights WHERE id = 50;" 2>/dev/null; }
+if wait_eq 30 late unvalidated; then pass "validate=false stores the value as given"; else fail "validate=false stores the value as given" "got '$WAIT_LAST'"; fi
+req POST "/ingest/demo/flights" '{"data":{"id":51,"origin":"XX","delay":"late"}}'
+expect "the same record validated is refused 422" 422
 
 # ---- jobs ----
 JOB='{"domain":"demo","job_name":"by_origin","query":"SELECT origin, count(*) AS n FROM demo.silver.flights GROUP BY origin","write_mode":"overwrite","schedule_type":"dependency"}'
@@ -136,8 +156,18 @@ req POST /transform/jobs '{"domain":"demo","job_name":"bad","query":"SELECT * FR
 expect "invalid job 400" 400
 req GET /transform/jobs/demo/by_origin;              expect "get job" 200 .write_mode overwrite
 req GET "/transform/jobs?domain=demo";               expect "list jobs" 200 'map(.job_name)|join(",")' by_origin
+req POST /transform/jobs '{"domain":"demo","job_name":"a_first","query":"SELECT 1 AS one","write_mode":"overwrite","schedule_type":"cron","cron_schedule":"0 2 * * ? *"}'
+expect "create cron job" 201 .schedule_type cron
+req GET "/transform/jobs?domain=demo&order_by=job_name"; expect "list jobs order_by" 200 'map(.job_name)|join(",")' "a_first,by_origin"
+req GET "/transform/jobs?domain=demo&order_by=-job_name"; expect "list jobs order_by desc" 200 'map(.job_name)|join(",")' "by_origin,a_first"
+req GET "/transform/jobs?order_by=colour";           expect "list jobs bad order_by 400" 400
+req DELETE /transform/jobs/demo/a_first;             expect "delete cron job" 200 .status deleted
+req PUT /transform/jobs/demo/nothere '{"write_mode":"append"}'; expect "update unknown job 404" 404
 req PUT /transform/jobs/demo/by_origin '{"query":"SELECT origin, count(*) AS flights FROM demo.silver.flights GROUP BY origin","write_mode":"overwrite"}'
 expect "update job" 200 .query "SELECT origin, count(*) AS flights FROM demo.silver.flights GROUP BY origin"
+req PUT /transform/jobs/demo/by_origin '{"write_mode":"append"}'
+expect "partial update keeps the rest" 200 '[.write_mode,.query]|join(" | ")' "append | SELECT origin, count(*) AS flights FROM demo.silver.flights GROUP BY origin"
+req PUT /transform/jobs/demo/by_origin '{"write_mode":"overwrite"}'; expect "partial update back" 200 .write_mode overwrite
 req POST /transform/jobs/demo/by_origin/run
 expect "run job" 200 '[.status,.domain,.job_name]|join(",")' "RUNNING,demo,by_origin"
 EXEC=$(jf .execution_id)
@@ -146,6 +176,8 @@ exec_done() { test "$(exec_status)" = SUCCEEDED; }
 if wait_until 30 exec_done; then pass "execution succeeded"; else fail "execution succeeded" "$(curl -s "$B/transform/executions/$EXEC")"; fi
 req GET "/consumption/query" "" -G --data-urlencode "sql=SELECT flights FROM demo.gold.by_origin WHERE origin='SFO'"
 expect "gold table via query" 200 ".data[0].flights" 1
+req GET /consumption/tables
+expect "tables lists the gold table" 200 '[.[]|select(.layer=="gold" and .table=="by_origin")|.domain]|join(",")' demo
 req GET /transform/executions/999999;                expect "unknown execution 404" 404
 req GET /transform/executions/abc;                   expect "bad execution id 400" 400
 req POST /transform/jobs/demo/nothere/run;           expect "run unknown job 404" 404
