@@ -123,8 +123,9 @@ fuzz:
 	tests/fuzz/run.sh 20 $(BUILD)/fuzz
 fuzz-long:
 	tests/fuzz/run.sh 600 $(BUILD)/fuzz
-fault-long:
-	FAULT_LONG=1 tests/run.sh $(BUILD)
+fault-long: deps
+	$(MAKE) build unit SANITIZE=1
+	FAULT_LONG=1 tests/run.sh build/asan
 
 test-only:
 	tests/run.sh $(BUILD)

@@ -284,6 +284,12 @@ int job_validate(const struct job_def *job, char err[ERROR_MAX])
     const char *id_domain = job->domain, *id_name = job->name;
     if (job->sql == NULL || job->sql[strspn(job->sql, " \t\r\n")] == '\0')
         return error_set(err, "job %s.%s: empty SQL", id_domain, id_name);
+    /* jansson refuses invalid UTF-8: the JSON form (API answers, the catalog)
+     * could not carry such SQL, so it is refused here, at the edge */
+    json_t *utf8 = json_string(job->sql);
+    if (utf8 == NULL)
+        return error_set(err, "job %s.%s: the SQL is not valid UTF-8", id_domain, id_name);
+    json_decref(utf8);
     if (job->write_mode != JOB_WRITE_OVERWRITE && job->write_mode != JOB_WRITE_APPEND)
         return error_set(err, "job %s.%s: invalid write mode", id_domain, id_name);
     if (job->unique_key[0] != '\0') {

@@ -107,6 +107,14 @@ sqlite3() { command sqlite3 -cmd ".timeout 10000" "$@"; }
 sql_silver() { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/silver/$1.db?mode=ro" "$2"; }
 sql_gold()   { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/$1.db?mode=ro" "$2"; }
 
+# A sanitizer report from any process of the group is a failure, even when the
+# supervisor restarted the process and the checks above all passed.
 finish() {
+    if [ -f "$T/group.log" ]; then
+        local reports
+        reports=$(grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T/group.log" | head -3)
+        if [ -z "$reports" ]; then pass "no sanitizer report from the group"
+        else fail "no sanitizer report from the group" "$reports"; fi
+    fi
     [ "$TEST_FAILURES" -eq 0 ]
 }

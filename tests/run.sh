@@ -52,6 +52,21 @@ for t in tests/integration/*.sh tests/fault/*.sh; do
     [ "$f" -gt 0 ] && failures+=("$name (log: $out)")
 done
 
+# The figures of the README's reliability table, from this run's logs.
+summary="$BUILD/reliability.txt"
+{
+    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, build $BUILD"
+    grep -h '^FAULT-SUMMARY' "$log_dir"/*.log 2>/dev/null
+    if [ -f "$log_dir/bad_input.log" ]; then
+        echo "FAULT-SUMMARY bad_input checks=$(grep -c '^PASS ' "$log_dir/bad_input.log") failed=$(grep -c '^FAIL ' "$log_dir/bad_input.log")"
+    fi
+    if [ -f "$log_dir/fuzz_short.log" ]; then
+        echo "FAULT-SUMMARY fuzz targets=$(grep -Ec '^(PASS|FAIL) fuzz_' "$log_dir/fuzz_short.log") crashed=$(grep -c '^FAIL fuzz_' "$log_dir/fuzz_short.log") runs=$(grep -Eo 'Done [0-9]+ runs' "$log_dir/fuzz_short.log" | awk '{ s += $2 } END { print s + 0 }')"
+    fi
+} >"$summary" 2>/dev/null
+echo "reliability figures ($summary):"
+sed 's/^/  /' "$summary"
+
 if [ "${#failures[@]}" -gt 0 ]; then
     echo "failed:"; printf '  %s\n' "${failures[@]}"
 fi

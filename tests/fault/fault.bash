@@ -122,7 +122,8 @@ check_final() {
     check_eq "$pfx: no half-written bronze file" "" "$(find "$LAKEHOUSE_DATA/bronze" -name '*.tmp')"
     check_eq "$pfx: no quarantined file" 0 "$(sql_silver fault "SELECT count(*) FROM _quarantine;")"
     local db bad=""
-    for db in "$LAKEHOUSE_DATA"/catalog.db "$LAKEHOUSE_DATA"/silver/*.db "$LAKEHOUSE_DATA"/gold/*.db; do
+    for db in "$LAKEHOUSE_DATA"/catalog.db "$LAKEHOUSE_DATA"/silver/*.db "$LAKEHOUSE_DATA"/gold/*.db \
+              "$LAKEHOUSE_DATA"/landing/_state.db; do
         [ -f "$db" ] || continue
         [ "$(sqlite3 "file:$db?mode=ro" 'PRAGMA integrity_check;' 2>&1)" = ok ] || bad="$bad $db"
     done

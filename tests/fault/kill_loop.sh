@@ -34,6 +34,8 @@ for k in $(seq 1 "$KILLS"); do
     r=$((RANDOM % 10))
     if [ "$r" -lt 3 ]; then target=ingest; elif [ "$r" -lt 6 ]; then target=processor;
     elif [ "$r" -lt 8 ]; then target=transformer; else target=broker; fi
+    # the first four kills take each kind once, so every run covers all four
+    [ "$k" -le 4 ] && target=$(echo ingest processor transformer broker | cut -d' ' -f"$k")
     if [ "$target" = broker ]; then
         group_restart || restart_fail=$((restart_fail + 1))
         kills=$((kills + 1)); killed[broker]=$((killed[broker] + 1))
@@ -52,6 +54,9 @@ for pid in "${ppids[@]}"; do wait "$pid" || prod_ok=0; done
 
 echo "kills=$kills ingest=${killed[ingest]} processor=${killed[processor]} transformer=${killed[transformer]} broker=${killed[broker]} seconds=$elapsed"
 if [ "$kills" -ge "$KILLS" ]; then pass "kill -9 landed $kills times"; else fail "kill -9 landed $kills times" "expected $KILLS"; fi
+for p in ingest processor transformer broker; do
+    if [ "${killed[$p]}" -ge 1 ]; then pass "$p killed (${killed[$p]} times)"; else fail "$p killed" "never"; fi
+done
 check_eq "every killed process came back" 0 "$restart_fail"
 check_eq "no child of a killed broker lingered" 0 "$LINGER_FAILURES"
 if [ "$prod_ok" = 1 ]; then pass "every producer got every chunk acknowledged"; else

@@ -166,6 +166,15 @@ wait_until 20 test -f "$L/_done/land/events/big.ndjson" && pass "big file moved 
 check_eq "no landing intent left" 0 "$(sqlite3 -batch -noheader "file:$L/_state.db?mode=ro" "SELECT count(*) FROM intent;")"
 check_eq "silver integrity_check" ok "$(sql_silver land "PRAGMA integrity_check;")"
 
+# Files and directories the system creates are closed to other users (0640 /
+# 0750): everything but the users' own files and folders in landing/ (moved
+# as they are) and the sockets (inside run/, itself 0750).
+open_to_others=$(find "$LAKEHOUSE_DATA" \( -path "$LAKEHOUSE_DATA/landing/*" ! -name '_state.db*' \) -prune \
+    -o ! -type s -perm /o=rwx -printf '%m %P\n' | head -5)
+check_eq "nothing the system created is open to other users" "" "$open_to_others"
+check_eq "landing state database mode" 640 "$(stat -c %a "$LAKEHOUSE_DATA/landing/_state.db")"
+check_eq "silver database mode" 640 "$(stat -c %a "$LAKEHOUSE_DATA/silver/land.db")"
+
 stop_group; rc=$?
 check_eq "group stops with status 0 at the end" 0 "$rc"
 finish

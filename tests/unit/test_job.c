@@ -124,6 +124,9 @@ static void test_header_errors(void **state)
     expect_parse_error("-- job: a\nSELECT 1", "missing '-- domain: NAME'");
     expect_parse_error("-- job: a\n-- domain: d\n\n-- only comments\n", "no SQL after the header");
     expect_parse_error("", "no SQL");
+    /* found by fuzz_job: the JSON form of the job could not carry it */
+    expect_parse_error("-- job: a\n-- domain: d\nSELECT 'caf\xe9' AS x",
+                       "job d.a: the SQL is not valid UTF-8");
     expect_parse_error("-- job: a\n-- domain: Demo\nSELECT 1", "line 2: invalid domain name 'Demo'");
     expect_parse_error("-- job: a-b\n-- domain: d\nSELECT 1", "line 1: invalid job name 'a-b'");
     expect_parse_error("-- job: a\n-- domain: d\n-- write_mode: merge\nSELECT 1",
