@@ -44,8 +44,8 @@ COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
 COMMON_LIB  := $(BUILD)/lib/liblakehouse-common.a
 
 BROKER_SRCS      := $(wildcard broker/*.c) $(wildcard broker/http/*.c)
-# Test driver: the HTTP API alone (tests/integration/http.sh uses it while
-# broker/main.c does not start the server itself).
+# Test driver: the HTTP API alone, so that tests can serve it with other
+# settings (body limit, token, an ingest that never answers) beside a group.
 HTTP_SERVE_SRCS  := tests/tools/http_serve.c $(wildcard broker/http/*.c)
 INGEST_SRCS      := $(wildcard ingest/*.c)
 PROCESSOR_SRCS   := $(wildcard processor/*.c)

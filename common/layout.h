@@ -2,10 +2,12 @@
  *
  * Data directory (one root for everything):
  *   catalog.db  spool/  bronze/  rejected/  silver/<domain>.db  gold/<domain>.db  run/
+ *   landing/ (drop folder, with its _state.db, _done/, _failed/)
  * Directories are created 0750, files 0640.
  *
- * Every silver and gold database holds, besides its tables, two internal
- * tables (names start with '_', which no user table can):
+ * Every silver and gold database holds, besides its tables, internal tables
+ * (names start with '_', which no user table can); the list below is all of
+ * them, each marked with the layer it is in:
  *   _snapshots(snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT, table_name TEXT NOT NULL,
  *              committed_at TEXT NOT NULL, operation TEXT NOT NULL,
  *              source TEXT NOT NULL, rows_inserted INTEGER NOT NULL,
@@ -27,7 +29,19 @@
  *       by rowhistory.h (the one DDL, with its indexes), written in the same
  *       transaction as the table (processor/history.c, transformer/history.c),
  *       read by timetravel.h, expired by expiry.h
+ *   _d_<table>(<the key columns>, _seq ...) -- silver only, keyed tables that saw a
+ *       delete: tombstones, so an older record arriving later cannot bring a
+ *       deleted key back (processor/merge.c)
+ *   _expectations(snapshot_id, table_name, rule, action, failed) -- silver only,
+ *       created on first use: per snapshot, the records each expectation failed
+ *   _compactions(file, table_name, inputs, files, records, state, created_ms,
+ *                created_at, finished_at) -- silver only: bronze compactions and
+ *       their progress, so a compaction interrupted by a crash is finished or
+ *       undone (processor/compaction.c)
  *   _retention(...) -- what retention expired, per table and layer (expiry.h)
+ *   _executions(execution_id, table_name, snapshot_id, row_count, inputs_json)
+ *       -- gold only: the runs committed in this database, so that a run whose
+ *       catalog record was lost in a crash is recognised (transformer/run.c)
  *   _lineage(snapshot_id INTEGER NOT NULL, input_table TEXT NOT NULL,
  *            input_snapshot_id INTEGER NOT NULL, changes_from INTEGER, change_rows INTEGER)
  *       -- gold only: per gold snapshot, the snapshot of every table the run read

@@ -4,8 +4,9 @@
 #  - kill -9 of a child: restarted with a new pid, the log says how it died;
 #  - events flow through the broker's proxy: with the periodic reconcile made
 #    very slow, a job added after start (job.changed) runs as soon as silver
-#    commits (silver.committed) - both hints only reach the transformer
-#    through the proxy;
+#    commits (silver.committed), and a job reading its gold table runs after
+#    it (gold.committed) - these hints only reach the transformer through the
+#    proxy;
 #  - the CLI commands work and refuse bad input with clear messages;
 #  - SIGTERM stops the children in order ingest -> processor -> transformer,
 #    exit status 0, nothing left running.
@@ -86,6 +87,9 @@ EOF
 check_out "job add" "job city/by_station stored" lakehouse job add "$T/by_station.sql"
 check_out "job list" "by_station" lakehouse job list
 check_out "job show" "FROM city.silver.trips" lakehouse job show city/by_station
+# a job on the gold table: only gold.committed (through the proxy) can start it
+printf -- '-- job: top_station\n-- domain: city\n-- write_mode: overwrite\nSELECT station, trips FROM city.gold.by_station ORDER BY trips DESC, station LIMIT 1\n' > "$T/top.sql"
+check_out "job add (reads gold)" "job city/top_station stored" lakehouse job add "$T/top.sql"
 printf -- '-- domain: city\n-- colour: blue\nSELECT 1\n' > "$T/badjob.sql"
 check_rc "job add with an unknown header key: exit 1" 1 lakehouse job add "$T/badjob.sql"
 check_out "job run unknown" "unknown job city/nope" lakehouse job run city/nope
@@ -119,6 +123,9 @@ expected="east:2,north:2,south:1,west:2,y:1"
 gold_is() { test "$(gold)" = "$1"; }
 if wait_until 30 gold_is "$expected"; then pass "events flowed: gold built on silver.committed"; else
     fail "events flowed: gold built on silver.committed" "gold is '$(gold)'"; fi
+top() { sql_gold city "SELECT station || ':' || trips FROM top_station;" 2>/dev/null; }
+if wait_eq 30 "east:2" top; then pass "events flowed: the gold-reading job ran on gold.committed"; else
+    fail "events flowed: the gold-reading job ran on gold.committed" "top_station is '$WAIT_LAST'"; fi
 
 # ---- query / tables / status ----
 check_out "query" "8" lakehouse query "SELECT count(*) AS n FROM city.silver.trips"

@@ -82,6 +82,26 @@ check_eq "birdstrikes: total cost" \
     "$(sqlite3 -batch :memory: -cmd ".import --csv $BIRDS b" 'SELECT sum(CAST("Cost Total $" AS INTEGER)) FROM b;')" \
     "$(sql_silver vega 'SELECT sum(CAST(cost_total AS INTEGER)) FROM birdstrikes;')"
 
+# ---- birdstrikes.csv as it is, through the drop folder and our CSV reader ----
+check_eq "create birdstrikes_csv (AUTO_INFERENCE)" 201 "$(post /endpoints '{"domain":"vega","name":"birdstrikes_csv","mode":"AUTO_INFERENCE"}')"
+mkdir -p "$LAKEHOUSE_DATA/landing/vega/birdstrikes_csv"
+cp "$BIRDS" "$LAKEHOUSE_DATA/landing/vega/birdstrikes_csv/.birdstrikes.csv.tmp"
+mv "$LAKEHOUSE_DATA/landing/vega/birdstrikes_csv/.birdstrikes.csv.tmp" "$LAKEHOUSE_DATA/landing/vega/birdstrikes_csv/birdstrikes.csv"
+ccount() { sql_silver vega "SELECT count(*) FROM birdstrikes_csv;" 2>/dev/null; }
+if wait_eq 60 "$rows" ccount; then pass "birdstrikes.csv via landing/: silver has every record"; else
+    fail "birdstrikes.csv via landing/: silver has every record" "got '$WAIT_LAST' of $rows"; fi
+check_cmd "birdstrikes.csv moved to _done" test -f "$LAKEHOUSE_DATA/landing/_done/vega/birdstrikes_csv/birdstrikes.csv"
+cols() { curl -s "$B/endpoints/vega/$1" | jq -r '[.columns[]|.name+":"+.type]|join(",")'; }
+check_eq "birdstrikes.csv: the CSV reader infers the same columns as the JSON path" "$(cols birdstrikes)" "$(cols birdstrikes_csv)"
+case "$(cols birdstrikes_csv)" in *"cost_total:"*"speed_ias_in_knots:"*|*"speed_ias_in_knots:"*"cost_total:"*) pass "birdstrikes.csv: header names with spaces and \$ normalised";;
+    *) fail "birdstrikes.csv: header names with spaces and \$ normalised" "$(cols birdstrikes_csv)";; esac
+check_eq "birdstrikes.csv: total cost" \
+    "$(sqlite3 -batch :memory: -cmd ".import --csv $BIRDS b" 'SELECT sum(CAST("Cost Total $" AS INTEGER)) FROM b;')" \
+    "$(sql_silver vega 'SELECT sum(CAST(cost_total AS INTEGER)) FROM birdstrikes_csv;')"
+check_eq "birdstrikes.csv: same rows as through HTTP" \
+    "$(sql_silver vega 'SELECT count(*), sum(CAST(cost_total AS INTEGER)), count(DISTINCT airport_name) FROM birdstrikes;')" \
+    "$(sql_silver vega 'SELECT count(*), sum(CAST(cost_total AS INTEGER)), count(DISTINCT airport_name) FROM birdstrikes_csv;')"
+
 [ -n "$SERVE_PID" ] && { kill -TERM "$SERVE_PID"; wait "$SERVE_PID"; SERVE_PID=""; }
 stop_group || fail "group stop" "non-zero exit"
 finish
