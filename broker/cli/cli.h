@@ -44,6 +44,10 @@ void *cli_zmq(struct cli *cli);
 /* Split "DOMAIN/NAME" and check both names (kind is "endpoint", "job", "table"). */
 int cli_parse_ref(const char *text, const char *kind, char domain[NAMES_MAX],
                   char name[NAMES_MAX], char err[ERROR_MAX]);
+/* For "COMMAND DOMAIN/NAME" with nothing else: argv[1] parsed into domain
+ * and name. CLI_OK, or CLI_USAGE after printing usage or the error. */
+int cli_only_ref(int argc, char **argv, const char *kind, const char *usage,
+                 char domain[NAMES_MAX], char name[NAMES_MAX]);
 /* Open the catalog. Reading: returns 1 (and *out NULL) when the catalog does
  * not exist yet, so that lists are simply empty. Writing: the data directory
  * must exist (a mistyped --data must not create a new lakehouse). */

@@ -292,17 +292,11 @@ static int endpoint_delete(struct cli *cli, int argc, char **argv)
 /* One line per schema version: its mode and its columns as "name type". */
 static int endpoint_versions(struct cli *cli, int argc, char **argv)
 {
-    if (argc != 2) {
-        fputs(endpoint_usage, stderr);
-        return CLI_USAGE;
-    }
     char domain[NAMES_MAX];
     char name[NAMES_MAX];
-    char err[ERROR_MAX];
-    if (cli_parse_ref(argv[1], "endpoint", domain, name, err) != 0) {
-        cli_error("%s", err);
+    if (cli_only_ref(argc, argv, "endpoint", endpoint_usage, domain, name) != CLI_OK)
         return CLI_USAGE;
-    }
+    char err[ERROR_MAX];
     struct catalog *catalog = NULL;
     json_t *versions = NULL;
     int rc = cli_catalog_open(cli, false, &catalog, err);

@@ -199,17 +199,10 @@ static int job_lookup(struct cli *cli, const char *domain, const char *name, str
 
 static int job_show(struct cli *cli, int argc, char **argv)
 {
-    if (argc != 2) {
-        fputs(job_usage, stderr);
-        return CLI_USAGE;
-    }
     char domain[NAMES_MAX];
     char name[NAMES_MAX];
-    char err[ERROR_MAX];
-    if (cli_parse_ref(argv[1], "job", domain, name, err) != 0) {
-        cli_error("%s", err);
+    if (cli_only_ref(argc, argv, "job", job_usage, domain, name) != CLI_OK)
         return CLI_USAGE;
-    }
     struct job_def job;
     memset(&job, 0, sizeof job);
     if (job_lookup(cli, domain, name, &job) != 1)
@@ -371,17 +364,11 @@ static int job_executions(struct cli *cli, int argc, char **argv)
  * may still read them). job.changed tells the transformer to forget it. */
 static int job_delete(struct cli *cli, int argc, char **argv)
 {
-    if (argc != 2) {
-        fputs(job_usage, stderr);
-        return CLI_USAGE;
-    }
     char domain[NAMES_MAX];
     char name[NAMES_MAX];
-    char err[ERROR_MAX];
-    if (cli_parse_ref(argv[1], "job", domain, name, err) != 0) {
-        cli_error("%s", err);
+    if (cli_only_ref(argc, argv, "job", job_usage, domain, name) != CLI_OK)
         return CLI_USAGE;
-    }
+    char err[ERROR_MAX];
     struct catalog *catalog = NULL;
     int rc = cli_catalog_open(cli, true, &catalog, err);
     if (rc == 0)

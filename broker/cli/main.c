@@ -62,6 +62,21 @@ int cli_parse_ref(const char *text, const char *kind, char domain[NAMES_MAX],
     return 0;
 }
 
+int cli_only_ref(int argc, char **argv, const char *kind, const char *usage,
+                 char domain[NAMES_MAX], char name[NAMES_MAX])
+{
+    if (argc != 2) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    char err[ERROR_MAX];
+    if (cli_parse_ref(argv[1], kind, domain, name, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 int cli_catalog_open(struct cli *cli, bool write, struct catalog **out, char err[ERROR_MAX])
 {
     struct stat st;
