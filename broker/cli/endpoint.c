@@ -321,9 +321,9 @@ static int endpoint_versions(struct cli *cli, int argc, char **argv)
         json_t *c;
         json_array_foreach(json_object_get(v, "columns"), j, c) {
             strbuf_addf(&columns, "%s%s %s%s", j > 0 ? ", " : "",
-                           json_string_value(json_object_get(c, "name")),
-                           json_string_value(json_object_get(c, "type")),
-                           json_is_true(json_object_get(c, "primary_key")) ? " key" : "");
+                        json_string_value(json_object_get(c, "name")),
+                        json_string_value(json_object_get(c, "type")),
+                        json_is_true(json_object_get(c, "primary_key")) ? " key" : "");
         }
         json_array_append_new(rows, json_pack("{s:O, s:O, s:s}", "version",
                                               json_object_get(v, "version"), "mode",

@@ -371,10 +371,8 @@ static int job_delete(struct cli *cli, int argc, char **argv)
     char err[ERROR_MAX];
     struct catalog *catalog = NULL;
     int rc = cli_catalog_open(cli, true, &catalog, err);
-    if (rc == 0)
+    if (rc == 0) /* writing: 0 or -1, the data directory must exist */
         rc = catalog_delete_job(catalog, domain, name, err);
-    else if (rc == 1)
-        rc = error_set(err, "no job %s/%s", domain, name);
     catalog_close(&catalog);
     if (rc != 0) {
         cli_error("%s", err);
