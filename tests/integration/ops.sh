@@ -17,8 +17,8 @@ source "$(dirname "$0")/../lib.sh"
 B="http://$LAKEHOUSE_LISTEN"
 RUN="$LAKEHOUSE_DATA/run"
 CONF="$T/lakehouse.json"
-# A 2 s seal age lets a scrape see acknowledged records waiting in the spool.
-echo '{"log_level": "info", "seal_max_age_ms": 2000}' >"$CONF"
+# A 4 s seal age lets a scrape see acknowledged records waiting in the spool.
+echo '{"log_level": "info", "seal_max_age_ms": 4000}' >"$CONF"
 
 scrape() { curl -s "$B/metrics"; }
 # metric 'name{labels}': its value in a fresh scrape ("" when absent)
@@ -99,7 +99,7 @@ wait_until 30 bash -c "[ \"\$(curl -s '$B/metrics' | awk -v k='$SPOOL' '\$1 == k
 before=$(scrape)
 val() { echo "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
 flights 3 200 | lakehouse send demo/flights >/dev/null 2>&1
-# acknowledged, not sealed yet (2 s seal age): the spool holds them
+# acknowledged, not sealed yet (4 s seal age): the spool holds them
 spool_now=$(metric "$SPOOL")
 if [ "${spool_now:-0}" -gt 0 ] 2>/dev/null; then pass "spool bytes up after an ack"; else fail "spool bytes up after an ack" "got '$spool_now'"; fi
 wait_eq 30 8 metric "$A"; check_eq "accepted counter moves" 8 "$WAIT_LAST"
@@ -180,7 +180,7 @@ check_eq "daemon refuses a bad config" 1 "$rc"
 if grep -q "unknown key 'seal_ms'.*unknown key 'http_lisen'" "$T/bad.log"; then pass "daemon names every unknown key"; else fail "daemon names every unknown key" "$(tail -1 "$T/bad.log")"; fi
 
 # ---- SIGHUP: log_format json, log_level debug ----
-echo '{"log_level": "debug", "log_format": "json", "seal_max_age_ms": 2000}' >"$CONF"
+echo '{"log_level": "debug", "log_format": "json", "seal_max_age_ms": 4000}' >"$CONF"
 lines_before=$(wc -l <"$T/group.log")
 kill -HUP "$GROUP_PID"
 if wait_until 20 bash -c "tail -n +$((lines_before + 1)) '$T/group.log' | grep -q '\"proc\":\"processor\".*\"event\":\"reloaded\"'"; then
@@ -192,7 +192,7 @@ json_lines=$(tail -n +$((lines_before + 1)) "$T/group.log" | grep '^{' )
 if [ -n "$json_lines" ] && echo "$json_lines" | jq -e -s 'all(.ts and .level and .proc and .event)' >/dev/null 2>&1; then
     pass "log_format json lines parse"; else fail "log_format json lines parse" "$(echo "$json_lines" | head -3)"; fi
 if echo "$json_lines" | grep -q '"level":"debug"'; then pass "log_level debug reloaded"; else fail "log_level debug reloaded" "no debug line"; fi
-echo '{"log_level": "info", "seal_max_bytes": 1000, "seal_max_age_ms": 2000}' >"$CONF"
+echo '{"log_level": "info", "seal_max_bytes": 1000, "seal_max_age_ms": 4000}' >"$CONF"
 kill -HUP "$GROUP_PID"
 if wait_until 20 grep -q 'reloaded .*restart_needed="seal_max_bytes"' "$T/group.log"; then
     pass "reload names settings needing a restart"; else fail "reload names settings needing a restart" "$(tail -3 "$T/group.log")"; fi

@@ -13,6 +13,7 @@ printf '%s\n' '{"date":"2024/01/01 10:00","delay":5,"distance":100,"origin":"SEA
     '{"date":"2024/01/02 10:00","delay":1,"distance":300,"origin":"PDX","destination":"LAX"}' |
     lakehouse send demo/flights >/dev/null 2>&1 || fail "demo flights" "send failed"
 wait_eq 30 3 sql_silver demo "SELECT count(*) FROM flights" || fail "demo flights" "not in silver"
+wait_eq 30 3 sql_gold demo "SELECT sum(flights) FROM flights_by_origin" || fail "demo flights" "not in gold"
 
 # The blocks, in README order, from "## HTTP API" to the next top-level section.
 awk '/^## HTTP API/ { on = 1; next } on && /^## / { on = 0 }
@@ -49,11 +50,14 @@ answers=$(cat "$T/answers")
 for want in '"status":"ok"' '"id":"demo/orders"' '"endpoint_url":"http://' '"version":2' \
             '"status":"sent"' '"records_sent":1' '"status":"completed"' '"sent_count":1' \
             '"rejected_count":1' '"row_count":' '"layer":"gold"' '"status":"RUNNING"' \
-            '"avg_delay"' '"status":"deleted"' '"data_kept":false' '"silver_rows":2'; do
+            '"avg_delay"' '"status":"deleted"' '"data_kept":false' '"silver_rows":'; do
     if echo "$answers" | tr -d ' \n' | grep -qF "$want"; then pass "answer has $want"; else fail "answer has $want" "$(tail -c 600 "$T/answers")"; fi
 done
 check_cmd "download saved the schema file" ls "$T/work/demo.orders.v1.json"
+# (how many silver rows the delete found depends on whether the processor had
+# merged the two orders yet: pasted by hand, it has; here it may not have)
 check_eq "demo/orders gone with its data" 0 "$(sql_silver demo "SELECT count(*) FROM sqlite_master WHERE name = 'orders'")"
+check_cmd "demo/orders bronze files deleted" test ! -e "$LAKEHOUSE_DATA/bronze/demo/orders"
 check_eq "the example job is deleted" "" "$(lakehouse job list 2>/dev/null | awk '$2 == "by_origin"')"
 
 stop_group; check_eq "group stops with status 0" 0 "$?"
