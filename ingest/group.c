@@ -127,6 +127,32 @@ static void group_duplicate(struct ingest_ctx *ctx, struct group_reply *r,
     ctx->stats.duplicates++;
 }
 
+/* A re-sent batch id found on disk at start (not stored in this run): its
+ * first attempt may have been in a group that a crash tore (not acknowledged,
+ * yet a prefix of its lines survived in the spool, and of its refused lines
+ * in rejected/). The batch has just been validated again: of its lines, drop
+ * those already on disk and keep the rest, so the batch ends up stored
+ * exactly once. All of it on disk: a plain duplicate (returns false). */
+static bool group_complete_recovered(struct ingest_ctx *ctx, struct group_reply *r,
+                                     const struct protocol_request *req,
+                                     struct spool_table *table, const struct spool_mark *before,
+                                     const struct dedup_counts *stored)
+{
+    if (r->reply.accepted <= stored->accepted && r->reply.refused <= stored->refused) {
+        spool_rollback(table, before);
+        r->reply.duplicate = true;
+        group_status(r, r->reply.refused > 0 ? PROTOCOL_STATUS_PARTIAL : PROTOCOL_STATUS_OK,
+                     "duplicate of batch '%s', already stored; not stored again", req->id);
+        ctx->stats.duplicates++;
+        return false;
+    }
+    spool_drop_since(table, before, stored->accepted, stored->refused);
+    log_warn("batch_completed domain=%s endpoint=%s id=%s accepted=%" PRIu64
+             " on_disk_before=%" PRIu64 " reason=\"a crash tore its first attempt\"",
+             req->domain, req->endpoint, req->id, r->reply.accepted, stored->accepted);
+    return true;
+}
+
 static void group_handle(struct ingest_ctx *ctx, struct group_reply *r,
                          zmq_msg_t parts[GROUP_FRAMES], int nparts)
 {
@@ -152,7 +178,8 @@ static void group_handle(struct ingest_ctx *ctx, struct group_reply *r,
     ctx->stats.batches++;
 
     struct dedup_counts counts;
-    if (dedup_lookup(ctx->dedup, req.domain, req.endpoint, req.id, &counts)) {
+    bool seen = dedup_lookup(ctx->dedup, req.domain, req.endpoint, req.id, &counts);
+    if (seen && counts.group != 0) {
         group_duplicate(ctx, r, &req, &counts);
         return;
     }
@@ -179,8 +206,12 @@ static void group_handle(struct ingest_ctx *ctx, struct group_reply *r,
         group_status(r, PROTOCOL_STATUS_ERROR, "out of memory");
         return;
     }
+    struct spool_mark before;
+    spool_mark(table, &before);
     batch_process(ctx, &req, body, len, table, schema, &r->reply);
     if (r->reply.status != PROTOCOL_STATUS_OK && r->reply.status != PROTOCOL_STATUS_PARTIAL)
+        return;
+    if (seen && !group_complete_recovered(ctx, r, &req, table, &before, &counts))
         return;
     r->table = table;
     struct dedup_counts stored = {

@@ -307,6 +307,54 @@ void spool_rollback(struct spool_table *t, const struct spool_mark *m)
     t->last_seq = m->last_seq;
 }
 
+/* Cut the first n lines of b after byte `from`; returns how many it cut. */
+static uint64_t spool_cut_lines(struct buf *b, size_t from, uint64_t n)
+{
+    size_t end = from;
+    uint64_t cut = 0;
+    if (b->data == NULL)
+        return 0;
+    while (cut < n && end < b->len) {
+        const char *nl = memchr(b->data + end, '\n', b->len - end);
+        if (nl == NULL)
+            break;
+        end = (size_t)(nl - b->data) + 1;
+        cut++;
+    }
+    if (end > from) {
+        memmove(b->data + from, b->data + end, b->len - end);
+        b->len -= end - from;
+    }
+    return cut;
+}
+
+/* The _seq of the line starting at offset `at`: the metadata ends each line,
+ * so its "_seq" member is the last one (a nested json value may hold its own
+ * "_seq" key earlier in the line). 0 if none. */
+static uint64_t spool_line_seq(const struct buf *b, size_t at)
+{
+    const char *line = b->data + at;
+    const char *nl = memchr(line, '\n', b->len - at);
+    size_t len = nl != NULL ? (size_t)(nl - line) : b->len - at;
+    static const char key[] = "\"_seq\":";
+    for (size_t i = len; i >= sizeof key - 1; i--) {
+        if (memcmp(line + i - (sizeof key - 1), key, sizeof key - 1) == 0)
+            return strtoull(line + i, NULL, 10);
+    }
+    return 0;
+}
+
+void spool_drop_since(struct spool_table *t, const struct spool_mark *m, uint64_t lines,
+                      uint64_t rejected_lines)
+{
+    uint64_t cut = spool_cut_lines(&t->pending, m->pending_len, lines);
+    t->pending_records -= cut;
+    spool_cut_lines(&t->rejected, m->rejected_len, rejected_lines);
+    /* a new spool file is named after its first line's _seq */
+    if (cut > 0 && m->pending_records == 0 && t->fd < 0 && t->pending_records > 0)
+        t->pending_first_seq = spool_line_seq(&t->pending, 0);
+}
+
 size_t spool_pending_bytes(const struct spool_set *set)
 {
     size_t n = 0;

@@ -124,6 +124,11 @@ int spool_append_fields(struct spool_set *set, struct spool_table *table,
 void spool_touch(struct spool_set *set, struct spool_table *table);
 void spool_mark(const struct spool_table *table, struct spool_mark *mark);
 void spool_rollback(struct spool_table *table, const struct spool_mark *mark);
+/* Remove, of what was appended since mark, the first `lines` spool lines and
+ * the first `rejected_lines` rejected lines (fewer if there are fewer): the
+ * part of a re-sent batch that a torn group already left on disk. */
+void spool_drop_since(struct spool_table *table, const struct spool_mark *mark, uint64_t lines,
+                      uint64_t rejected_lines);
 /* Bytes held in the pending and rejected buffers of the current group. */
 size_t spool_pending_bytes(const struct spool_set *set);
 
