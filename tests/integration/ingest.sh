@@ -231,8 +231,16 @@ check_eq "recovery: torn tail cut, complete lines kept" "T01,T02" "$(printf '%s\
 check_eq "recovery: no record duplicated" $((total + 2)) "$(bronze_text flights | wc -l)"
 r=$(send demo/flights ndjson "$T/good.ndjson" --id a1)
 check_eq "restart: dedup window refilled from bronze" true "$(field duplicate "$r")"
+# t1's first attempt was torn (2 complete lines on disk, the third cut): its
+# re-send (3 records) stores only what the crash cut off, the third record
+before_t1=$(bronze_text flights | wc -l)
 r=$(send demo/flights ndjson "$T/good.ndjson" --id t1)
-check_eq "restart: id of a recovered spool is a duplicate" "true 2" "$(field duplicate "$r") $(field accepted "$r")"
+check_eq "restart: a torn batch's re-send is completed, not a duplicate" "false 3" "$(field duplicate "$r") $(field accepted "$r")"
+wait_until 10 spool_empty
+check_eq "restart: the torn batch gained only its missing record" $((before_t1 + 1)) "$(bronze_text flights | wc -l)"
+check_eq "restart: t1 is whole on disk now" 3 "$(bronze_text flights | grep -c '"_batch_id":"t1"')"
+r=$(send demo/flights ndjson "$T/good.ndjson" --id t1)
+check_eq "restart: t1 again is a duplicate" "true 3" "$(field duplicate "$r") $(field accepted "$r")"
 r=$(send demo/flights ndjson "$T/mixed.ndjson" --id p1)
 check_eq "restart: refused count refilled from rejected/" "2 3" "$(field accepted "$r") $(field refused "$r")"
 r=$(send demo/flights ndjson "$T/good.ndjson" --id n1)
