@@ -2,8 +2,14 @@
  * of silver and gold databases (see layout.h). */
 #include "layout.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 
@@ -72,5 +78,26 @@ int layout_create(const char *data_dir, char err[ERROR_MAX])
             fsutil_mkdirs(dir, LAYOUT_DIR_MODE, err) < 0)
             return error_prefix(err, "data directory");
     }
+    return 0;
+}
+
+int layout_db_open(const char *path, sqlite3 **out, char err[ERROR_MAX])
+{
+    bool existed = access(path, F_OK) == 0;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                        NULL) != SQLITE_OK) {
+        error_set(err, "open %s: %s", path, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        *out = NULL;
+        return -1;
+    }
+    if (!existed && chmod(path, LAYOUT_FILE_MODE) < 0) {
+        error_set(err, "%s: chmod: %s", path, strerror(errno));
+        sqlite3_close(db);
+        *out = NULL;
+        return -1;
+    }
+    *out = db;
     return 0;
 }

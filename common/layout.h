@@ -55,6 +55,7 @@
 #ifndef LAKEHOUSE_LAYOUT_H
 #define LAKEHOUSE_LAYOUT_H
 
+#include <sqlite3.h>
 #include <stddef.h>
 #include "error.h"
 
@@ -73,5 +74,9 @@ int layout_gold_db(char *out, size_t out_size, const char *data_dir, const char 
 int layout_dir(char *out, size_t out_size, const char *data_dir, const char *sub);
 /* Create data_dir and all its subdirectories (0750). */
 int layout_create(const char *data_dir, char err[ERROR_MAX]);
+/* Open (creating it if absent) a database of the data directory for
+ * writing. A database it creates gets LAYOUT_FILE_MODE, which its WAL and
+ * shm files then take too. *out is NULL on failure (err names the path). */
+int layout_db_open(const char *path, sqlite3 **out, char err[ERROR_MAX]);
 
 #endif

@@ -190,13 +190,8 @@ static int landing_db_open(struct landing *l, char err[ERROR_MAX])
     char path[PATH_MAX];
     if (fsutil_path(path, sizeof path, err, "%s/_state.db", l->root) < 0)
         return -1;
-    bool existed = access(path, F_OK) == 0;
-    if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK)
-        return error_set(err, "open %s: %s", path,
-                         l->db != NULL ? sqlite3_errmsg(l->db) : "out of memory");
-    if (!existed && chmod(path, LAYOUT_FILE_MODE) < 0)
-        return error_set(err, "%s: chmod: %s", path, strerror(errno));
+    if (layout_db_open(path, &l->db, err) < 0)
+        return -1;
     sqlite3_busy_timeout(l->db, 5000);
     /* FULL: a committed intent or progress row survives a power cut, which
      * the exactly-once argument needs (WAL with NORMAL would not). */

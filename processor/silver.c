@@ -10,13 +10,10 @@
  * are prepared once per connection. */
 #include "processor.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "layout.h"
 #include "log.h"
@@ -139,19 +136,8 @@ static int silver_db_open(const char *data_dir, const char *domain, int64_t cach
     if (sdb == NULL)
         return error_set(err, "out of memory");
     snprintf(sdb->domain, sizeof sdb->domain, "%s", domain);
-    bool existed = access(path, F_OK) == 0;
-    if (sqlite3_open_v2(path, &sdb->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        error_set(err, "cannot open %s: %s", path,
-                  sdb->db ? sqlite3_errmsg(sdb->db) : "out of memory");
+    if (layout_db_open(path, &sdb->db, err) < 0)
         goto fail;
-    }
-    /* restrictive like every file of the data directory (its WAL and shm
-     * files take the database's mode) */
-    if (!existed && chmod(path, LAYOUT_FILE_MODE) < 0) {
-        error_set(err, "%s: chmod: %s", path, strerror(errno));
-        goto fail;
-    }
     sqlite3_busy_timeout(sdb->db, SILVER_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(sdb->db, 0);
     if (silver_exec(sdb, "PRAGMA journal_mode=WAL", err) < 0 ||

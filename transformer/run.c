@@ -143,17 +143,9 @@ static int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out
     *out = NULL;
     if (layout_gold_db(path, sizeof path, data_dir, domain) < 0)
         return error_set(err, "gold database path too long");
-    struct stat st;
-    bool created = stat(path, &st) != 0;
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
-                        NULL) != SQLITE_OK) {
-        error_set(err, "open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
+    if (layout_db_open(path, &db, err) < 0)
         return -1;
-    }
-    if (created && chmod(path, LAYOUT_FILE_MODE) != 0)
-        log_warn("chmod_failed path=%s reason=\"%s\"", path, strerror(errno));
     sqlite3_busy_timeout(db, RUN_BUSY_TIMEOUT_MS);
     int64_t version = 0;
     if (run_exec(db, "PRAGMA journal_mode = WAL", err, path) < 0 ||

@@ -79,14 +79,7 @@ static void http_job_put(struct http_request *req, struct http_reply *reply, boo
                                  req->params[0], req->params[1]);
             goto done;
         }
-        json_t *merged = job_to_json(&old);
-        const char *key;
-        json_t *value;
-        void *tmp;
-        json_object_foreach_safe(merged, tmp, key, value) {
-            if (json_is_null(value))
-                json_object_del(merged, key);
-        }
+        json_t *merged = job_to_json(&old); /* nulls read back as "not set" */
         if (merged == NULL || json_object_update(merged, body) != 0) {
             json_decref(merged);
             http_reply_error(reply, 500, "out of memory");
