@@ -1,6 +1,7 @@
 # lakehouse - build, run and test.
 #
 #   make run [DATA=dir]   install missing packages, build, start the process group
+#   make demo [DATA=dir]  send the sample flights to the demo endpoint of a running group
 #   make test             install missing packages, build with ASan+UBSan, run every test
 #   make                  build (build/bin/)
 #   make SANITIZE=1       build with ASan+UBSan (build/asan/bin/)
@@ -59,7 +60,7 @@ BINS := $(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-ingest \
         $(BUILD)/bin/lakehouse-ingest-tool $(BUILD)/bin/lakehouse-notify-listen
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all build run test test-only unit clean deps
+.PHONY: all build run demo test test-only unit clean deps
 all: build
 build: $(BINS)
 
@@ -107,6 +108,11 @@ deps:
 run: deps
 	$(MAKE) build SANITIZE=0
 	exec build/bin/lakehouse-broker --data "$(DATA)" --demo
+
+# The quick start's data: tests/data/flights-20k.json into demo/flights of the
+# group `make run` started on the same DATA (the README's quick start).
+demo: $(BUILD)/bin/lakehouse
+	$(BUILD)/bin/lakehouse --data "$(DATA)" send demo/flights < tests/data/flights-20k.json
 
 # The whole suite under ASan+UBSan: unit tests, then integration tests that
 # start the real processes. Ends with "N passed, N failed". The optimised

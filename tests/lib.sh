@@ -6,7 +6,10 @@
 set -u
 LAKEHOUSE_BIN=${LAKEHOUSE_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/asan/bin}
 LAKEHOUSE_SOURCE=${LAKEHOUSE_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-SHARED_DATA=${SHARED_DATA:-$LAKEHOUSE_SOURCE/../shared/data}
+# Sample data shipped in the repository (tests/data/README.md says what and
+# from where): flights-20k.json, airports.csv, tpch-dbt3/*.ndjson.
+SAMPLE_DATA=${SAMPLE_DATA:-$LAKEHOUSE_SOURCE/tests/data}
+SHARED_DATA=${SHARED_DATA:-$SAMPLE_DATA}    # former name, for tests not yet renamed
 export PATH="$LAKEHOUSE_BIN:$PATH"
 # Leak checking is done by the unit tests; long-running processes killed by
 # signals in fault tests would report spurious leaks.
