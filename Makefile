@@ -39,6 +39,8 @@ DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
                 libmicrohttpd-dev curl jq systemd clang libclang-rt-14-dev
 DEB_PACKAGES += libssl-dev
+# make deb: dpkg-shlibdeps (dpkg-dev), man pages from --help, the package check
+DEB_PACKAGES += dpkg-dev help2man lintian
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -164,7 +166,12 @@ SYSCONFDIR ?= /etc
 INSTALL_BINS  := lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer
 INSTALL_UNITS := lakehouse.target lakehouse-broker.service lakehouse-ingest.service \
                  lakehouse-processor.service lakehouse-transformer.service
-.PHONY: install uninstall
+# The default configuration: `config print --defaults` for /var/lib/lakehouse,
+# with http_token_file naming the token the package generates (where the
+# build knows that key). $(call default_config,LAKEHOUSE_PROGRAM,SYSCONFDIR)
+default_config = { d=$$(env -i $(1) --data /var/lib/lakehouse config print --defaults) && \
+  printf '%s\n' "$$d" | sed 's\#"http_token_file": ""\#"http_token_file": "$(2)/lakehouse/http_token"\#'; }
+.PHONY: install uninstall deb
 install: $(INSTALL_BINS:%=$(BUILD)/bin/%)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/lakehouse
@@ -174,15 +181,23 @@ install: $(INSTALL_BINS:%=$(BUILD)/bin/%)
 	    deploy/systemd/$$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
 	  chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; done
 	install -m 0644 deploy/systemd/lakehouse.sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf
-	env -i $(BUILD)/bin/lakehouse --data /var/lib/lakehouse config print --defaults >$(BUILD)/lakehouse.json
+	$(call default_config,$(BUILD)/bin/lakehouse,$(SYSCONFDIR)) >$(BUILD)/lakehouse.json
 	[ -e $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json ] || \
 	  install -m 0644 $(BUILD)/lakehouse.json $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json
 uninstall:
 	c=$(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json; \
 	if [ -x $(DESTDIR)$(PREFIX)/bin/lakehouse ] && [ -e $$c ]; then \
-	  env -i $(DESTDIR)$(PREFIX)/bin/lakehouse --data /var/lib/lakehouse config print --defaults | cmp -s - $$c \
+	  $(call default_config,$(DESTDIR)$(PREFIX)/bin/lakehouse,$(SYSCONFDIR)) | cmp -s - $$c \
 	    && rm -f $$c || echo "kept $$c (changed from the default)"; fi
 	rm -f $(INSTALL_BINS:%=$(DESTDIR)$(PREFIX)/bin/%) \
 	  $(INSTALL_UNITS:%=$(DESTDIR)$(PREFIX)/lib/systemd/system/%) \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/lakehouse 2>/dev/null
+
+# Debian package (deploy/debian/): $(BUILD)/lakehouse_<version>_<arch>.deb with
+# the five programs, the units, the sysusers file, the default configuration
+# as a conffile and man pages; postinst makes the user, /var/lib/lakehouse
+# and /etc/lakehouse/http_token.
+deb: $(INSTALL_BINS:%=$(BUILD)/bin/%)
+	$(call default_config,$(BUILD)/bin/lakehouse,/etc) >$(BUILD)/deb-lakehouse.json
+	deploy/debian/build.sh $(BUILD) $(BUILD)/deb-lakehouse.json
