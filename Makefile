@@ -194,10 +194,12 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/lakehouse 2>/dev/null
 
-# Debian package (deploy/debian/): $(BUILD)/lakehouse_<version>_<arch>.deb with
-# the five programs, the units, the sysusers file, the default configuration
-# as a conffile and man pages; postinst makes the user, /var/lib/lakehouse
-# and /etc/lakehouse/http_token.
+# Debian package (deploy/debian/): $(DEB_OUT)/lakehouse_<version>_<arch>.deb
+# with the five programs, the units, the sysusers file, the default
+# configuration as a conffile and man pages; postinst makes the user,
+# /var/lib/lakehouse and /etc/lakehouse/http_token.
+DEB_OUT ?= $(BUILD)
 deb: $(INSTALL_BINS:%=$(BUILD)/bin/%)
-	$(call default_config,$(BUILD)/bin/lakehouse,/etc) >$(BUILD)/deb-lakehouse.json
-	deploy/debian/build.sh $(BUILD) $(BUILD)/deb-lakehouse.json
+	@mkdir -p $(DEB_OUT)
+	$(call default_config,$(BUILD)/bin/lakehouse,/etc) >$(DEB_OUT)/deb-lakehouse.json
+	deploy/debian/build.sh $(BUILD) $(DEB_OUT)/deb-lakehouse.json $(DEB_OUT)

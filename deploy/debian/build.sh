@@ -1,12 +1,14 @@
 #!/bin/sh
-# build.sh BUILD_DIR CONFIG - `make deb`: stage the package tree from the
-# programs in BUILD_DIR/bin and the default configuration CONFIG, and build
-# BUILD_DIR/lakehouse_<version>_<arch>.deb with dpkg-deb (no debhelper: the
-# tree is small and fixed). The version is the first entry of changelog.
+# build.sh BUILD_DIR CONFIG [OUT_DIR] - `make deb`: stage the package tree
+# from the programs in BUILD_DIR/bin and the default configuration CONFIG,
+# and build OUT_DIR/lakehouse_<version>_<arch>.deb (default OUT_DIR: BUILD_DIR)
+# with dpkg-deb (no debhelper: the tree is small and fixed). The version is
+# the first entry of changelog; prints the package's path.
 set -eu
 
 build=$(cd "$1" && pwd)
 config=$2
+out=$(cd "${3:-$1}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 bins="lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer"
@@ -17,7 +19,7 @@ version=$(sed -n '1s/^lakehouse (\([^)]*\)).*/\1/p' "$here/changelog")
 arch=$(dpkg --print-architecture)
 [ -n "$version" ] || { echo "build.sh: no version in $here/changelog" >&2; exit 1; }
 
-work=$build/deb
+work=$out/deb
 root=$work/root
 rm -rf "$work"
 mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/usr/lib/sysusers.d" \
@@ -75,6 +77,6 @@ sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@
     "$here/control.in" >"$root/DEBIAN/control"
 
 find "$root" -type d -exec chmod 0755 {} +
-deb=$build/lakehouse_${version}_$arch.deb
+deb=$out/lakehouse_${version}_$arch.deb
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
 echo "$deb"
