@@ -143,7 +143,7 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-# Benchmarks (tests/bench/, issue 7): an optimised build (never sanitizers),
+# Benchmarks (tests/bench/): an optimised build (never sanitizers),
 # never part of `make test`. `make bench` prints one table and writes
 # tests/bench/results.md; `make bench-check` also exits non-zero when a target
 # is missed. BENCH_RECORDS=3000000 BENCH_STEADY_S=60 is the full-size run.
@@ -156,7 +156,7 @@ bench-check:
 	$(MAKE) build $(BUILD)/bin/lakehouse-bench SANITIZE=0
 	tests/bench/bench.sh --check $(BUILD)
 
-# Install (issue 6): the four daemons and `lakehouse` (no test tools) into
+# Install: the four daemons and `lakehouse` (no test tools) into
 # $(PREFIX)/bin, the systemd units into $(PREFIX)/lib/systemd/system (their
 # /usr/local/bin and /etc/lakehouse paths rewritten), the sysusers file, and
 # a default $(SYSCONFDIR)/lakehouse/lakehouse.json (never overwritten; removed
