@@ -91,6 +91,18 @@ start_group() {
     wait_until 20 test -S "$LAKEHOUSE_DATA/run/transformer.sock" || { echo "transformer did not start"; tail -50 "$T/group.log"; return 1; }
 }
 
+# make_prebuilt ARGS...: make in the source tree with BUILD = the build under
+# test, whose five installed programs are taken as they are (make -o: never
+# rebuilt, whatever their timestamps say).
+make_prebuilt() {
+    local build_dir o="" b
+    build_dir=$(dirname "$LAKEHOUSE_BIN")
+    for b in lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer; do
+        o="$o -o $build_dir/bin/$b"
+    done
+    make -s -C "$LAKEHOUSE_SOURCE" BUILD="$build_dir" $o "$@"
+}
+
 # Stop the group with SIGTERM and wait for it; returns its exit status.
 stop_group() {
     [ -n "$GROUP_PID" ] || return 0

@@ -10,14 +10,11 @@
 # are packaged as they are (make -o: never rebuilt).
 source "$(dirname "$0")/../lib.sh"
 
-BUILD_DIR=$(dirname "$LAKEHOUSE_BIN")
 BINS="lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer"
 UNITS="lakehouse.target lakehouse-broker.service lakehouse-ingest.service lakehouse-processor.service lakehouse-transformer.service"
-noremake=""
-for b in $BINS; do noremake="$noremake -o $BUILD_DIR/bin/$b"; done
 
 OUT="$T/deb"
-if make -s -C "$LAKEHOUSE_SOURCE" BUILD="$BUILD_DIR" DEB_OUT="$OUT" $noremake deb >"$T/deb.log" 2>&1; then
+if make_prebuilt DEB_OUT="$OUT" deb >"$T/deb.log" 2>&1; then
     pass "make deb"; else fail "make deb" "$(tail -5 "$T/deb.log")"; exit 1; fi
 version=$(sed -n '1s/^lakehouse (\([^)]*\)).*/\1/p' "$LAKEHOUSE_SOURCE/deploy/debian/changelog")
 DEB="$OUT/lakehouse_${version}_$(dpkg --print-architecture).deb"
@@ -41,8 +38,8 @@ deps=$(field Depends)
 # every shared library the programs need comes from a package in Depends
 missing=""
 for b in $BINS; do
-    for so in $(objdump -p "$BUILD_DIR/bin/$b" | awk '$1 == "NEEDED" { print $2 }'); do
-        path=$(ldd "$BUILD_DIR/bin/$b" | awk -v so="$so" '$1 == so { print $3 }')
+    for so in $(objdump -p "$LAKEHOUSE_BIN/$b" | awk '$1 == "NEEDED" { print $2 }'); do
+        path=$(ldd "$LAKEHOUSE_BIN/$b" | awk -v so="$so" '$1 == so { print $3 }')
         pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
         [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1)
         case ", $deps," in *", $pkg "*|*", $pkg,"*) ;; *) missing="$missing $so($pkg)";; esac

@@ -54,8 +54,7 @@ want=$(sqlite3 -batch -noheader :memory: "SELECT json_extract(value,'\$.origin')
 case "$top" in *"$want"*) pass "busiest origin through lakehouse query ($want)";; *) fail "busiest origin through lakehouse query" "want $want in: $top";; esac
 
 # make demo: the same file once more (the demo table has no primary key).
-BUILD_DIR=$(dirname "$LAKEHOUSE_BIN")
-out=$(make -s -C "$LAKEHOUSE_SOURCE" BUILD="$BUILD_DIR" DATA="$LAKEHOUSE_DATA" -o "$BUILD_DIR/bin/lakehouse" demo 2>&1); rc=$?
+out=$(make_prebuilt DATA="$LAKEHOUSE_DATA" demo 2>&1); rc=$?
 check_eq "make demo exit status" 0 "$rc"
 case "$out" in *"20000 accepted"*) pass "make demo reports 20000 accepted";; *) fail "make demo reports 20000 accepted" "$out";; esac
 if wait_eq 60 40000 gold_total; then pass "gold counts the demo's flights too"; else fail "gold counts the demo's flights too" "got '$WAIT_LAST'"; fi
