@@ -2,6 +2,7 @@
 #
 #   make run [DATA=dir]   install missing packages, build, start the process group
 #   make demo [DATA=dir]  send the sample flights to the demo endpoint of a running group
+#   make deb              Debian package build/lakehouse_<version>_<arch>.deb
 #   make test             install missing packages, build with ASan+UBSan, run every test
 #   make                  build (build/bin/)
 #   make SANITIZE=1       build with ASan+UBSan (build/asan/bin/)
