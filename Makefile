@@ -108,6 +108,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call unit_lib,$$*) $(COMMON_LIB
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# Keep the test objects (make would delete them as intermediates and rebuild them every time).
+.SECONDARY: $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.o)
 unit: $(UNIT_BINS)
 
 # Install whatever Debian packages are missing (needs root or sudo).
