@@ -39,7 +39,8 @@ DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3
                 libmicrohttpd-dev curl jq systemd clang libclang-rt-14-dev
 DEB_PACKAGES += libssl-dev
 
-COMMON_SRCS := $(wildcard common/*.c)
+# common/read/: what only the read side (broker HTTP API, lakehouse) uses.
+COMMON_SRCS := $(wildcard common/*.c) $(wildcard common/read/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
 COMMON_LIB  := $(BUILD)/lib/liblakehouse-common.a
 
@@ -102,7 +103,14 @@ $(eval $(call link_process,lakehouse-notify-listen,tests/tools/notify_listen.c))
 # A unit test links the library of the process its name starts with
 # (test_ingest_*, test_processor_*, test_transformer_*, test_broker_*,
 # test_cli_*), then the common library; other tests link the common one only.
+# Such a test also sees its process's headers.
 unit_lib = $(foreach p,$(PROCESSES),$(if $(filter test_$(p)_%,$(1)),$(BUILD)/lib/liblakehouse-$(p).a))
+process_dir_broker := broker
+process_dir_ingest := ingest
+process_dir_processor := processor
+process_dir_transformer := transformer
+process_dir_cli := broker/cli
+$(foreach p,$(PROCESSES),$(eval $(BUILD)/obj/tests/unit/test_$(p)_%.o: CPPFLAGS += -I$(process_dir_$(p))))
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call unit_lib,$$*) $(COMMON_LIB)
 	@mkdir -p $(dir $@)

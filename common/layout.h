@@ -27,8 +27,8 @@
  *       -- silver and gold: every version of every row; _valid_from = the snapshot
  *       that created it, _valid_to = the one that ended it (NULL = current); created
  *       by rowhistory.h (the one DDL, with its indexes), written in the same
- *       transaction as the table (processor/history.c, transformer/history.c),
- *       read by timetravel.h, expired by expiry.h
+ *       transaction as the table (processor/silver_history.c, transformer/gold_history.c),
+ *       read by timetravel.h, expired by retention_history.h
  *   _d_<table>(<the key columns>, _seq ...) -- silver only, keyed tables that saw a
  *       delete: tombstones, so an older record arriving later cannot bring a
  *       deleted key back (processor/merge.c)
@@ -38,7 +38,7 @@
  *                created_at, finished_at) -- silver only: bronze compactions and
  *       their progress, so a compaction interrupted by a crash is finished or
  *       undone (processor/compaction.c)
- *   _retention(...) -- what retention expired, per table and layer (expiry.h)
+ *   _retention(...) -- what retention expired, per table and layer (retention_history.h)
  *   _executions(execution_id, table_name, snapshot_id, row_count, inputs_json)
  *       -- gold only: the runs committed in this database, so that a run whose
  *       catalog record was lost in a crash is recognised (transformer/run.c)

@@ -65,15 +65,15 @@ int sqlutil_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt, char err[
 int sqlutil_step_done(sqlite3 *db, sqlite3_stmt *stmt, char err[ERROR_MAX], const char *what, ...)
 {
     int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) {
+        va_list ap;
+        va_start(ap, what);
+        sqlutil_fail(err, what, ap, sqlite3_errmsg(db));
+        va_end(ap);
+    }
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
-    if (rc == SQLITE_DONE)
-        return 0;
-    va_list ap;
-    va_start(ap, what);
-    sqlutil_fail(err, what, ap, sqlite3_errmsg(db));
-    va_end(ap);
-    return -1;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int sqlutil_run_v(sqlite3 *db, const char *sql, const char *const *binds, size_t nbinds,

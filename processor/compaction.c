@@ -4,7 +4,7 @@
  * _ledger; quarantined or unmerged files break a run) and small (under
  * seal_max_bytes/8 on disk), together at most seal_max_bytes. The output is
  * named <first_seq of the first>-<last_seq of the last>, so its range covers
- * every input (common/retention.h): readers that see both skip the inputs.
+ * every input (common/retention_policy.h): readers that see both skip the inputs.
  *
  * Steps, and what a crash after each leaves (recovery is compaction_finish at
  * start and on every maintenance tick):
@@ -49,7 +49,7 @@
 #include "fsutil.h"
 #include "layout.h"
 #include "log.h"
-#include "retention.h"
+#include "retention_policy.h"
 #include "timeutil.h"
 
 #define COMPACTION_TMP_DIR "spool/.compact"

@@ -52,7 +52,7 @@
  *     again, so changing the rule lets it merge; in a replay it is an error).
  *     Failures per rule go to _expectations(snapshot_id, table_name, rule,
  *     action, failed) with the snapshot, one row per rule (0 included).
- *   - row history (history.c): an inserted row adds a version to
+ *   - row history (silver_history.c): an inserted row adds a version to
  *     _h_<table>, an updated row closes the current version and adds one
  *     (same bound values, plus the snapshot id reserved before the file's
  *     rows are written); an unchanged row writes no history.
@@ -95,15 +95,47 @@ static int merge_undo(struct merge_table *t, char err[ERROR_MAX])
     return merge_load(t, err);
 }
 
+/* One line of the file: the flat fast path, else jansson (a record of an
+ * older version mapped to the latest names). 0 ok, 1 corrupt (res->reason),
+ * 2 blocked, -1 error (err). */
+static int merge_line(struct merge_table *t, const char *text, size_t len, int64_t line,
+                      struct merge_result *res, int64_t *max_version, char err[ERROR_MAX])
+{
+    int nflat = jsonflat_scan(text, len, t->flat, MERGE_FLAT_MAX);
+    if (nflat >= 0) {
+        int frc = merge_record_flat(t, t->flat, nflat, line, res, max_version, res->reason, err);
+        if (frc != MERGE_SLOW)
+            return frc;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
+    if (root == NULL)
+        return merge_corrupt(res->reason, "line %" PRId64 ": invalid JSON: %s", line, jerr.text);
+    json_t *mapped = NULL; /* a record of an older version, in the latest names */
+    int rc;
+    if (!json_is_object(root)) {
+        rc = merge_corrupt(res->reason, "line %" PRId64 ": not a JSON object", line);
+    } else if (evolve_record(&t->names, t->schemas, t->domain, t->name,
+                             t->latest_fetched ? t->latest : NULL, root, &mapped, err) < 0) {
+        rc = -1;
+    } else {
+        rc = merge_record(t, mapped != NULL ? mapped : root, line, res, max_version, res->reason,
+                          err);
+    }
+    json_decref(mapped);
+    merge_free_texts(t);
+    json_decref(root);
+    return rc;
+}
+
 int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
                const char *operation, int64_t rows_deleted, struct merge_result *res,
                char err[ERROR_MAX])
 {
     memset(res, 0, sizeof *res);
     char path[PATH_MAX];
-    int n = snprintf(path, sizeof path, "%s/%s", data_dir, rel);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return error_set(err, "path too long: %s/%s", data_dir, rel);
+    if (layout_path(path, sizeof path, data_dir, rel, err) < 0)
+        return -1;
     if (merge_savepoint(t, "SAVEPOINT merge_file", err) < 0)
         return -1;
     t->closed = 0;
@@ -155,36 +187,7 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
             break;
         }
         line++;
-        int nflat = jsonflat_scan(text, len, t->flat, MERGE_FLAT_MAX);
-        if (nflat >= 0) {
-            int frc = merge_record_flat(t, t->flat, nflat, line, res, &max_version, res->reason,
-                                        err);
-            if (frc != MERGE_SLOW) {
-                rc = frc;
-                continue;
-            }
-        }
-        json_error_t jerr;
-        json_t *root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
-        if (root == NULL) {
-            error_set(res->reason, "line %" PRId64 ": invalid JSON: %s", line, jerr.text);
-            rc = 1;
-            break;
-        }
-        json_t *mapped = NULL; /* a record of an older version, in the latest names */
-        if (!json_is_object(root)) {
-            error_set(res->reason, "line %" PRId64 ": not a JSON object", line);
-            rc = 1;
-        } else if (evolve_record(&t->names, t->schemas, t->domain, t->name,
-                                 t->latest_fetched ? t->latest : NULL, root, &mapped, err) < 0) {
-            rc = -1;
-        } else {
-            rc = merge_record(t, mapped != NULL ? mapped : root, line, res, &max_version,
-                              res->reason, err);
-        }
-        json_decref(mapped);
-        merge_free_texts(t);
-        json_decref(root);
+        rc = merge_line(t, text, len, line, res, &max_version, err);
     }
     bronze_reader_close(&reader);
 

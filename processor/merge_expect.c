@@ -102,10 +102,12 @@ int merge_write_drops(struct merge_table *t, const char *data_dir, char err[ERRO
 {
     if (t->drops == NULL || t->drops->len == 0)
         return 0;
-    char now[TIMEUTIL_TIMESTAMP_MAX], dir[PATH_MAX], path[PATH_MAX];
+    char now[TIMEUTIL_TIMESTAMP_MAX], date[11], dir[PATH_MAX], path[PATH_MAX];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
-    if (fsutil_path(dir, sizeof dir, err, "%s/rejected/%s/%s", data_dir, t->domain, t->name) < 0 ||
-        fsutil_path(path, sizeof path, err, "%s/%.10s-expectations.ndjson", dir, now) < 0 ||
+    snprintf(date, sizeof date, "%.10s", now);
+    if (layout_rejected_dir(dir, sizeof dir, data_dir, t->domain, t->name, err) < 0 ||
+        layout_rejected_expectations(path, sizeof path, data_dir, t->domain, t->name, date,
+                                     err) < 0 ||
         fsutil_mkdirs(dir, 0750, err) < 0)
         return -1;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);

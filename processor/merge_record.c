@@ -89,6 +89,80 @@ static int merge_write(struct merge_table *t, const struct merge_meta *mp, bool 
                        int64_t line, struct merge_result *res, char reason[ERROR_MAX],
                        char err[ERROR_MAX]);
 
+/* A field whose name starts with '_': metadata the record carries (into m),
+ * or _rescued, a data column. 0 handled, 2 a data column, 1 corrupt (reason). */
+static int merge_meta_field(const struct merge_table *t, const char *key, const json_t *value,
+                            int64_t line, struct merge_meta *m, bool *is_delete,
+                            char reason[ERROR_MAX])
+{
+    if (strcmp(key, MERGE_SEQ) == 0 || strcmp(key, MERGE_SCHEMA_VERSION) == 0 ||
+        strcmp(key, "_batch_id") == 0)
+        return 0;
+    if (strcmp(key, MERGE_INSERT_DATE) == 0) {
+        if (json_is_string(value)) {
+            m->insert_date = json_string_value(value);
+            m->insert_date_len = json_string_length(value);
+        }
+        else if (!json_is_null(value))
+            return merge_corrupt(reason, "line %" PRId64 ": _insert_date is not a string",
+                             line);
+        return 0;
+    }
+    if (strcmp(key, "_domain") == 0 || strcmp(key, "_endpoint") == 0) {
+        const char *want = key[1] == 'd' ? t->domain : t->name;
+        if (!json_is_string(value) || strcmp(json_string_value(value), want) != 0)
+            return merge_corrupt(reason,
+                             "line %" PRId64 ": %s does not name this file's table %s.%s",
+                             line, key, t->domain, t->name);
+        return 0;
+    }
+    if (strcmp(key, "_op") == 0) {
+        if (json_is_null(value))
+            return 0;
+        if (!json_is_string(value) || strcmp(json_string_value(value), "delete") != 0)
+            return merge_corrupt(reason, "line %" PRId64 ": _op is not \"delete\"", line);
+        *is_delete = true;
+        return 0;
+    }
+    if (strcmp(key, SCHEMA_RESCUED_COLUMN) != 0)
+        return merge_corrupt(reason, "line %" PRId64 ": unknown metadata field '%.64s'", line,
+                         key);
+    return 2;
+}
+
+/* The value of column idx in this record, from jansson (t->vals[idx]). */
+static int merge_json_value(struct merge_table *t, int idx, const json_t *value,
+                            char err[ERROR_MAX])
+{
+    struct jsonflat_field *v = &t->vals[idx];
+    switch (json_typeof(value)) {
+    case JSON_STRING:
+        v->type = JSONFLAT_STRING;
+        v->str = json_string_value(value);
+        v->len = json_string_length(value);
+        break;
+    case JSON_INTEGER:
+        v->type = JSONFLAT_INTEGER;
+        v->integer = json_integer_value(value);
+        break;
+    case JSON_REAL:
+        v->type = JSONFLAT_REAL;
+        v->real = json_real_value(value);
+        break;
+    case JSON_TRUE: v->type = JSONFLAT_TRUE; break;
+    case JSON_FALSE: v->type = JSONFLAT_FALSE; break;
+    default: /* object, array: compact JSON text */
+        t->texts[idx] = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (t->texts[idx] == NULL)
+            return error_set(err, "out of memory");
+        v->type = JSONFLAT_STRING;
+        v->str = t->texts[idx];
+        v->len = strlen(t->texts[idx]);
+        break;
+    }
+    return 0;
+}
+
 /* One record. 0 ok, 1 corrupt (reason), 2 blocked by a "fail" expectation
  * (reason), -1 error (err). */
 int merge_record(struct merge_table *t, json_t *root, int64_t line,
@@ -130,38 +204,11 @@ int merge_record(struct merge_table *t, json_t *root, int64_t line,
     }
     json_object_foreach(root, key, value) {
         if (key[0] == '_') {
-            if (strcmp(key, MERGE_SEQ) == 0 || strcmp(key, MERGE_SCHEMA_VERSION) == 0 ||
-                strcmp(key, "_batch_id") == 0)
+            int rc = merge_meta_field(t, key, value, line, &m, &is_delete, reason);
+            if (rc == 1)
+                return 1;
+            if (rc == 0)
                 continue;
-            if (strcmp(key, MERGE_INSERT_DATE) == 0) {
-                if (json_is_string(value)) {
-                    m.insert_date = json_string_value(value);
-                    m.insert_date_len = json_string_length(value);
-                }
-                else if (!json_is_null(value))
-                    return merge_corrupt(reason, "line %" PRId64 ": _insert_date is not a string",
-                                     line);
-                continue;
-            }
-            if (strcmp(key, "_domain") == 0 || strcmp(key, "_endpoint") == 0) {
-                const char *want = key[1] == 'd' ? t->domain : t->name;
-                if (!json_is_string(value) || strcmp(json_string_value(value), want) != 0)
-                    return merge_corrupt(reason,
-                                     "line %" PRId64 ": %s does not name this file's table %s.%s",
-                                     line, key, t->domain, t->name);
-                continue;
-            }
-            if (strcmp(key, "_op") == 0) {
-                if (json_is_null(value))
-                    continue;
-                if (!json_is_string(value) || strcmp(json_string_value(value), "delete") != 0)
-                    return merge_corrupt(reason, "line %" PRId64 ": _op is not \"delete\"", line);
-                is_delete = true;
-                continue;
-            }
-            if (strcmp(key, SCHEMA_RESCUED_COLUMN) != 0)
-                return merge_corrupt(reason, "line %" PRId64 ": unknown metadata field '%.64s'", line,
-                                 key);
         } else if (!names_is_valid_column(key)) {
             return merge_corrupt(reason, "line %" PRId64 ": field '%.64s' is not a valid column name",
                              line, key);
@@ -179,32 +226,8 @@ int merge_record(struct merge_table *t, json_t *root, int64_t line,
             return merge_corrupt(reason, "line %" PRId64 ": two fields map to column '%s'", line,
                              t->cols[idx].name);
         t->stamp[idx] = t->gen;
-        struct jsonflat_field *v = &t->vals[idx];
-        switch (json_typeof(value)) {
-        case JSON_STRING:
-            v->type = JSONFLAT_STRING;
-            v->str = json_string_value(value);
-            v->len = json_string_length(value);
-            break;
-        case JSON_INTEGER:
-            v->type = JSONFLAT_INTEGER;
-            v->integer = json_integer_value(value);
-            break;
-        case JSON_REAL:
-            v->type = JSONFLAT_REAL;
-            v->real = json_real_value(value);
-            break;
-        case JSON_TRUE: v->type = JSONFLAT_TRUE; break;
-        case JSON_FALSE: v->type = JSONFLAT_FALSE; break;
-        default: /* object, array: compact JSON text */
-            t->texts[idx] = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-            if (t->texts[idx] == NULL)
-                return error_set(err, "out of memory");
-            v->type = JSONFLAT_STRING;
-            v->str = t->texts[idx];
-            v->len = strlen(t->texts[idx]);
-            break;
-        }
+        if (merge_json_value(t, idx, value, err) < 0)
+            return -1;
     }
     for (size_t k = 0; k < t->npk; k++)
         if (t->stamp[t->pk[k]] != t->gen)

@@ -29,6 +29,7 @@
 #include "expectation.h"
 #include "fsutil.h"
 #include "jsonflat.h"
+#include "layout.h"
 #include "log.h"
 #include "strbuf.h"
 #include "timeutil.h"

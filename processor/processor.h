@@ -10,7 +10,7 @@
  *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot);
  *                merge_*.c its parts (merge_table.h)
  *   replay.c     rebuild tables / re-merge date ranges on request
- *   history.c    row history (_h_<table>) and rollback
+ *   silver_history.c    row history (_h_<table>) and rollback
  *   evolve.c     declared schema changes (rename, drop, widen) on tables
  *   control.c    the control socket (replay / reconcile / rollback / ping)
  *   main.c       the entry: config, resources, the one poll loop, tear-down
@@ -230,7 +230,7 @@ int evolve_record(struct evolve_names **cache, struct schemas *schemas, const ch
                   const char *table, const struct schema *latest, json_t *root, json_t **out,
                   char err[ERROR_MAX]);
 
-/* ---- history.c: row history _h_<table>, rollback --------------------------- */
+/* ---- silver_history.c: row history _h_<table>, rollback --------------------------- */
 
 struct history_counts {
     int64_t inserted, updated, deleted;
@@ -300,7 +300,7 @@ void replay_run(struct processor_ctx *ctx, const struct control_request *req,
 void drop_run(struct processor_ctx *ctx, const struct control_request *req,
               struct control_reply *reply);
 
-/* ---- retention.c: expiring old bronze files, snapshots and row history ---- */
+/* ---- bronze_silver_retention.c: expiring old bronze files, snapshots and row history ---- */
 
 struct retention_totals {
     int64_t tables;

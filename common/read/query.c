@@ -6,7 +6,7 @@
  * after our own ATTACHes because it refuses ATTACH. Errors from SQLite mention
  * the internal schema names ("silver_demo"."flights"); they are translated
  * back to the names the user wrote (demo.silver.flights). */
-#include "query.h"
+#include "read/query.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "bronze_vtab.h"
+#include "read/bronze_vtab.h"
 #include "layout.h"
 #include "names.h"
 #include "sqlref.h"

@@ -1,6 +1,6 @@
 /* bronze_vtab.c - bronze files as a read-only SQLite virtual table, and the
  * bronze entries of table listings (see bronze_vtab.h). */
-#include "bronze_vtab.h"
+#include "read/bronze_vtab.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "bronze.h"
-#include "retention.h"
+#include "retention_policy.h"
 #include "catalog.h"
 #include "layout.h"
 #include "names.h"

@@ -1,4 +1,4 @@
-/* history.c - the row history of silver tables (_h_<table>) and rollback.
+/* silver_history.c - the row history of silver tables (_h_<table>) and rollback.
  *
  * Every silver table <t> has an internal table _h_<t> (names starting with
  * '_' can never be user tables) holding every version of every row: the

@@ -1,6 +1,6 @@
-/* retention.c - expiring old history of bronze and silver (issue 4).
+/* bronze_silver_retention.c - expiring old history of bronze and silver (issue 4).
  *
- * Horizons per layer and table come from common/retention.h. For each table:
+ * Horizons per layer and table come from common/retention_policy.h. For each table:
  *   bronze  files under dt=<date> with date before the horizon date are
  *           deleted, but only files the ledger knows (merged, or
  *           quarantined): a file not merged yet is never deleted. Their
@@ -9,11 +9,11 @@
  *           listed any more; merge_file treats a vanished file as MERGE_MISSING).
  *   silver  _snapshots rows committed before the horizon, except the table's
  *           newest snapshot, and the _h_<table> versions that ENDED at or
- *           before the newest expired snapshot (common/expiry.h, shared with
+ *           before the newest expired snapshot (common/retention_history.h, shared with
  *           gold retention). Versions still current are kept, so time travel,
  *           change feeds and rollback to every snapshot that remains still
  *           give exact answers; older snapshot ids become "unknown".
- * Every expiry is logged in _retention (one row per table and layer, in the
+ * Every retention run is logged in _retention (one row per table and layer, in the
  * same transaction as the silver deletes). A full rebuild (replay without a
  * date range) of a table whose merged bronze files were expired would lose
  * rows, so replay refuses it (retention_rebuild_check) and says to replay a
@@ -29,10 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "expiry.h"
+#include "retention_history.h"
 #include "fsutil.h"
 #include "log.h"
-#include "retention.h"
+#include "retention_policy.h"
 #include "strbuf.h"
 #include "timeutil.h"
 
@@ -65,8 +65,8 @@ static int retention_log(struct silver_db *sdb, const char *table, const char *l
                          const char *horizon, int64_t files, int64_t records, int64_t snapshots,
                          int64_t history_rows, char err[ERROR_MAX])
 {
-    if (expiry_log(sdb->db, table, layer, horizon, files, records, snapshots, history_rows,
-                   err) < 0)
+    if (retention_history_log(sdb->db, table, layer, horizon, files, records, snapshots, history_rows,
+                              err) < 0)
         return error_prefix(err, "silver/%s.db", sdb->domain);
     return 0;
 }
@@ -164,8 +164,8 @@ static int retention_silver(struct processor_ctx *ctx, struct silver_db *sdb, co
         return -1;
     char horizon[TIMEUTIL_TIMESTAMP_MAX];
     retention_horizon_time(timeutil_now_ms(), days, horizon, sizeof horizon);
-    struct expiry_counts n;
-    if (expiry_table(sdb->db, table, horizon, dry_run, &n, err) < 0)
+    struct retention_history_counts n;
+    if (retention_history_expire(sdb->db, table, horizon, dry_run, &n, err) < 0)
         return error_prefix(err, "silver/%s.db: expiring %s", sdb->domain, table);
     if (n.cut <= 0)
         return 0;

@@ -1,11 +1,11 @@
-/* retention.c - expiring old gold history (the transformer is gold's only
+/* gold_retention.c - expiring old gold history (the transformer is gold's only
  * writer, so gold retention lives here; bronze and silver are the
- * processor's, processor/retention.c).
+ * processor's, processor/bronze_silver_retention.c).
  *
  * For each gold table (a table_name of gold/<domain>.db's _snapshots) the
  * horizon is retention_days(RETENTION_GOLD, domain, table) before now
  * (retention_gold_days, per-table overrides in retention_tables). Expired
- * (common/expiry.h, the same rule as silver's): the _snapshots rows committed
+ * (common/retention_history.h, the same rule as silver's): the _snapshots rows committed
  * before the horizon, except the table's newest snapshot, the _lineage rows
  * of those snapshots and the row versions (_h_<table>) that ended at or
  * before the newest of them; in one transaction per database, logged in its
@@ -28,10 +28,10 @@
 #include <sys/stat.h>
 
 #include "control.h"
-#include "expiry.h"
+#include "retention_history.h"
 #include "layout.h"
 #include "log.h"
-#include "retention.h"
+#include "retention_policy.h"
 #include "strbuf.h"
 #include "timeutil.h"
 #include "transformer.h"
@@ -95,13 +95,13 @@ static int gold_expire_table(const struct config *cfg, sqlite3 *db, const char *
         return -1;
     char horizon[TIMEUTIL_TIMESTAMP_MAX];
     retention_horizon_time(timeutil_now_ms(), days, horizon, sizeof horizon);
-    struct expiry_counts n;
-    if (expiry_table(db, table, horizon, dry_run, &n, err) < 0)
+    struct retention_history_counts n;
+    if (retention_history_expire(db, table, horizon, dry_run, &n, err) < 0)
         return error_prefix(err, "gold/%s.db: expiring %s", domain, table);
     if (n.cut <= 0)
         return 0;
     if (!dry_run) {
-        if (expiry_log(db, table, "gold", horizon, 0, 0, n.snapshots, n.history_rows, err) < 0)
+        if (retention_history_log(db, table, "gold", horizon, 0, 0, n.snapshots, n.history_rows, err) < 0)
             return error_prefix(err, "gold/%s.db", domain);
         log_info("gold_expired table=%s.%s horizon=%s snapshots=%" PRId64 " lineage_rows=%" PRId64
                  " history_rows=%" PRId64 " up_to_snapshot=%" PRId64,

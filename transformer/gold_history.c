@@ -1,4 +1,4 @@
-/* history.c - the row history of gold tables (_h_<table>, layout.h and
+/* gold_history.c - the row history of gold tables (_h_<table>, layout.h and
  * common/rowhistory.h): every version of every row with the snapshot that
  * created it (_valid_from) and the one that ended it (_valid_to, NULL while
  * current), written in the run's transaction so that time travel, the change
