@@ -7,6 +7,7 @@
 
 #include "names.h"
 #include "timeutil.h"
+#include "sqlutil.h"
 
 static const char retention_history_ddl[] =
     "CREATE TABLE IF NOT EXISTS _retention (id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, "
@@ -106,12 +107,8 @@ int retention_history_log(sqlite3 *db, const char *table, const char *layer, con
                           int64_t files, int64_t records, int64_t snapshots, int64_t history_rows,
                           char err[ERROR_MAX])
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, retention_history_ddl, NULL, NULL, &msg) != SQLITE_OK) {
-        error_set(err, "creating _retention: %s", msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
+    if (sqlutil_exec(db, retention_history_ddl, err, "creating _retention") < 0)
         return -1;
-    }
     char now[TIMEUTIL_TIMESTAMP_MAX];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
     sqlite3_stmt *st = NULL;

@@ -1,6 +1,7 @@
 /* merge_sql.c - the statements of a merge for the current column set:
  * insert, upsert, touch, history, deletes and tombstones (merge_table.h). */
 #include "merge_table.h"
+#include "sqlutil.h"
 
 /* The order of a key's versions: _seq, or with sequence_by (sequence value,
  * _seq) - NULL lowest, timestamps/dates by julianday() so that zones compare
@@ -58,16 +59,9 @@ int merge_prepare_tombstones(struct merge_table *t, char err[ERROR_MAX])
             free(b.s);
             return error_set(err, "out of memory");
         }
-        char *msg = NULL;
-        int rc = sqlite3_exec(t->sdb->db, b.s, NULL, NULL, &msg);
-        free(b.s);
-        b = (struct strbuf){0};
-        if (rc != SQLITE_OK) {
-            error_set(err, "silver/%s.db: creating _d_%s: %s", t->domain, t->name,
-                      msg ? msg : sqlite3_errmsg(t->sdb->db));
-            sqlite3_free(msg);
+        if (sqlutil_exec_buf(t->sdb->db, &b, err, "silver/%s.db: creating _d_%s", t->domain,
+                             t->name) < 0)
             return -1;
-        }
         t->dtable = true;
     }
     char dq[NAMES_MAX + 8];

@@ -113,6 +113,10 @@ int silver_get(struct silver *silver, const char *domain, struct silver_db **out
                char err[ERROR_MAX]);
 /* Run one SQL statement without results (BEGIN IMMEDIATE, COMMIT, SAVEPOINT...). */
 int silver_exec(struct silver_db *sdb, const char *sql, char err[ERROR_MAX]);
+/* silver_exec of the SQL text built in b, then empty b (an append that
+ * failed: "out of memory", nothing run). */
+struct strbuf;
+int silver_exec_buf(struct silver_db *sdb, struct strbuf *b, char err[ERROR_MAX]);
 /* 1 if file is in _ledger or _quarantine, 0 if not, -1 error. */
 int silver_file_done(struct silver_db *sdb, const char *rel, char err[ERROR_MAX]);
 /* Append to out (sorted) the ledger and quarantine files starting with prefix. */

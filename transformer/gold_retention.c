@@ -35,6 +35,7 @@
 #include "strbuf.h"
 #include "timeutil.h"
 #include "transformer.h"
+#include "sqlutil.h"
 
 #define RETENTION_BUSY_TIMEOUT_MS 10000
 #define RETENTION_FIRST_MS (10 * 60 * 1000)
@@ -49,40 +50,9 @@ struct gold_totals {
 
 #define gold_note(t, ...) strbuf_fixed_appendf((t)->detail, sizeof (t)->detail, __VA_ARGS__)
 
-/* Run sql with ?1 = table, ?2 = horizon; *out = the first column of the
- * first row (0 if none) or, for a statement without rows, changes(). */
-static int gold_step(sqlite3 *db, const char *domain, const char *sql, const char *table,
-                     const char *horizon, int64_t *out, char err[ERROR_MAX])
-{
-    sqlite3_stmt *st = NULL;
-    *out = 0;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        if (sqlite3_bind_parameter_count(st) >= 1)
-            sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(st) >= 2)
-            sqlite3_bind_text(st, 2, horizon, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            *out = sqlite3_column_int64(st, 0);
-        else if (rc == SQLITE_DONE && sqlite3_column_count(st) == 0)
-            *out = sqlite3_changes64(db);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return error_set(err, "gold/%s.db: %s", domain, sqlite3_errmsg(db));
-    return 0;
-}
-
 static int gold_exec(sqlite3 *db, const char *domain, const char *sql, char err[ERROR_MAX])
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        error_set(err, "gold/%s.db: %s", domain, msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
+    return sqlutil_exec(db, sql, err, "gold/%s.db", domain);
 }
 
 /* One table of one gold database (inside the caller's transaction). */
@@ -138,9 +108,9 @@ static int gold_expire_domain(const struct config *cfg, const char *domain, cons
     size_t count = 0;
     int64_t has_snapshots = 0;
     int rc = -1;
-    if (gold_step(db, domain,
-                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_snapshots'",
-                  NULL, NULL, &has_snapshots, err) < 0)
+    if (sqlutil_int64(db,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_snapshots'",
+                      &has_snapshots, err, "gold/%s.db", domain) < 0)
         goto done;
     if (has_snapshots == 0) {
         rc = 0;
