@@ -18,29 +18,11 @@ static const char retention_history_ddl[] =
 /* Run sql with ?1 = t1, ?2 = t2 (text, when given) and ?3 = i3 (when the
  * statement has it); *out = the first column of the first row (0 if none)
  * or, for a statement without columns, changes(). */
-static int retention_history_int(sqlite3 *db, const char *sql, const char *t1, const char *t2, int64_t i3,
-                      int64_t *out, char err[ERROR_MAX])
+static int retention_history_int(sqlite3 *db, const char *sql, const char *t1, const char *t2,
+                                 int64_t i3, int64_t *out, char err[ERROR_MAX])
 {
-    sqlite3_stmt *st = NULL;
-    *out = 0;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        if (t1 != NULL)
-            sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-        if (t2 != NULL)
-            sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(st) >= 3)
-            sqlite3_bind_int64(st, 3, i3);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            *out = sqlite3_column_int64(st, 0);
-        else if (rc == SQLITE_DONE && sqlite3_column_count(st) == 0)
-            *out = sqlite3_changes64(db);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return error_set(err, "%s", sqlite3_errmsg(db));
-    return 0;
+    const struct sqlutil_value v[] = {SQLUTIL_TEXT(t1), SQLUTIL_TEXT(t2), SQLUTIL_INT(i3)};
+    return sqlutil_run_values(db, sql, v, 3, out, err, NULL) < 0 ? -1 : 0;
 }
 
 int retention_history_expire(sqlite3 *db, const char *table, const char *horizon, bool dry_run,

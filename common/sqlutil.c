@@ -76,8 +76,9 @@ int sqlutil_step_done(sqlite3 *db, sqlite3_stmt *stmt, char err[ERROR_MAX], cons
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int sqlutil_run_v(sqlite3 *db, const char *sql, const char *const *binds, size_t nbinds,
-                         int64_t *out, char err[ERROR_MAX], const char *what, va_list ap)
+static int sqlutil_run_v(sqlite3 *db, const char *sql, const struct sqlutil_value *values,
+                         size_t nvalues, int64_t *out, char err[ERROR_MAX], const char *what,
+                         va_list ap)
 {
     sqlite3_stmt *st = NULL;
     if (out != NULL)
@@ -85,9 +86,13 @@ static int sqlutil_run_v(sqlite3 *db, const char *sql, const char *const *binds,
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK && st == NULL)
         return 0; /* SQL text without a statement */
-    for (size_t i = 0; rc == SQLITE_OK && i < nbinds; i++)
-        rc = binds[i] != NULL ? sqlite3_bind_text(st, (int)i + 1, binds[i], -1, SQLITE_STATIC)
-                              : sqlite3_bind_null(st, (int)i + 1);
+    size_t nparams = rc == SQLITE_OK ? (size_t)sqlite3_bind_parameter_count(st) : 0;
+    for (size_t i = 0; rc == SQLITE_OK && i < nvalues && i < nparams; i++) {
+        const struct sqlutil_value *v = &values[i];
+        rc = v->is_integer     ? sqlite3_bind_int64(st, (int)i + 1, v->integer)
+             : v->text != NULL ? sqlite3_bind_text(st, (int)i + 1, v->text, -1, SQLITE_STATIC)
+                               : sqlite3_bind_null(st, (int)i + 1);
+    }
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && out != NULL)
@@ -100,12 +105,29 @@ static int sqlutil_run_v(sqlite3 *db, const char *sql, const char *const *binds,
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-int sqlutil_run(sqlite3 *db, const char *sql, const char *const *binds, size_t nbinds,
-                int64_t *out, char err[ERROR_MAX], const char *what, ...)
+int sqlutil_run_values(sqlite3 *db, const char *sql, const struct sqlutil_value *values,
+                       size_t nvalues, int64_t *out, char err[ERROR_MAX], const char *what, ...)
 {
     va_list ap;
     va_start(ap, what);
-    int rc = sqlutil_run_v(db, sql, binds, nbinds, out, err, what, ap);
+    int rc = sqlutil_run_v(db, sql, values, nvalues, out, err, what, ap);
+    va_end(ap);
+    return rc;
+}
+
+#define SQLUTIL_BINDS_MAX 8
+
+int sqlutil_run(sqlite3 *db, const char *sql, const char *const *binds, size_t nbinds,
+                int64_t *out, char err[ERROR_MAX], const char *what, ...)
+{
+    struct sqlutil_value values[SQLUTIL_BINDS_MAX];
+    if (nbinds > SQLUTIL_BINDS_MAX)
+        return error_set(err, "sqlutil_run: more than %d parameters", SQLUTIL_BINDS_MAX);
+    for (size_t i = 0; i < nbinds; i++)
+        values[i] = SQLUTIL_TEXT(binds[i]);
+    va_list ap;
+    va_start(ap, what);
+    int rc = sqlutil_run_v(db, sql, values, nbinds, out, err, what, ap);
     va_end(ap);
     return rc;
 }

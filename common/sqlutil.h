@@ -8,6 +8,7 @@
 #ifndef LAKEHOUSE_SQLUTIL_H
 #define LAKEHOUSE_SQLUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,13 +38,28 @@ int sqlutil_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt, char err[
 int sqlutil_step_done(sqlite3 *db, sqlite3_stmt *stmt, char err[ERROR_MAX], const char *what, ...)
     SQLUTIL_FMT(4);
 
-/* Run sql once with text parameters ?1..?n = binds[0..nbinds-1] (a NULL
+/* Run sql once with text parameters ?1..?n = binds[0..nbinds-1] (at most 8; a NULL
  * entry binds SQL NULL). Returns 1 with *out = the first column of the first
  * row when sql yields a row; 0 when it yields none, with *out = the rows it
  * changed (changes()) for a statement without result columns, else 0;
  * -1 on error. out may be NULL. */
 int sqlutil_run(sqlite3 *db, const char *sql, const char *const *binds, size_t nbinds,
                 int64_t *out, char err[ERROR_MAX], const char *what, ...) SQLUTIL_FMT(7);
+
+/* A value to bind: text (NULL binds SQL NULL), or an integer. */
+struct sqlutil_value {
+    const char *text;
+    int64_t integer;
+    bool is_integer;
+};
+#define SQLUTIL_TEXT(s) ((struct sqlutil_value){.text = (s)})
+#define SQLUTIL_INT(v) ((struct sqlutil_value){.integer = (v), .is_integer = true})
+
+/* sqlutil_run with values of either kind; values beyond the statement's
+ * parameters are not bound. */
+int sqlutil_run_values(sqlite3 *db, const char *sql, const struct sqlutil_value *values,
+                       size_t nvalues, int64_t *out, char err[ERROR_MAX], const char *what, ...)
+    SQLUTIL_FMT(7);
 
 /* One integer from a query without parameters: returns 1 with *out = the
  * first column of the first row, 0 (and *out = 0) when there is no row,

@@ -35,6 +35,7 @@
 #include "retention_policy.h"
 #include "strbuf.h"
 #include "timeutil.h"
+#include "sqlutil.h"
 
 #define retention_note(t, ...) strbuf_fixed_appendf((t)->summary, sizeof (t)->summary, __VA_ARGS__)
 
@@ -42,23 +43,9 @@
 static int retention_int(struct silver_db *sdb, const char *sql, const char *t1, const char *t2,
                          int64_t i3, int64_t *out, char err[ERROR_MAX])
 {
-    sqlite3_stmt *st = NULL;
-    *out = 0;
-    if (sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql, sqlite3_errmsg(sdb->db));
-    if (t1 != NULL)
-        sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-    if (t2 != NULL)
-        sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
-    if (sqlite3_bind_parameter_count(st) >= 3)
-        sqlite3_bind_int64(st, 3, i3);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql, sqlite3_errmsg(sdb->db));
-    return 0;
+    const struct sqlutil_value v[] = {SQLUTIL_TEXT(t1), SQLUTIL_TEXT(t2), SQLUTIL_INT(i3)};
+    int rc = sqlutil_run_values(sdb->db, sql, v, 3, out, err, "silver/%s.db: %s", sdb->domain, sql);
+    return rc < 0 ? -1 : 0;
 }
 
 static int retention_log(struct silver_db *sdb, const char *table, const char *layer,

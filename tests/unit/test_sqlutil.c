@@ -130,6 +130,27 @@ static void test_prepare_and_step_done(void **state)
     sqlite3_close(db);
 }
 
+static void test_run_values_mixed(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_memory();
+    char err[ERROR_MAX] = "";
+    int64_t n = -1;
+    const struct sqlutil_value ins[] = {SQLUTIL_INT(5), SQLUTIL_TEXT("five")};
+    assert_int_equal(sqlutil_run_values(db, "INSERT INTO t VALUES (?1, ?2)", ins, 2, &n, err, "t"),
+                     0);
+    assert_int_equal(n, 1);
+    /* values beyond the statement's parameters are not bound */
+    const struct sqlutil_value sel[] = {SQLUTIL_TEXT("five"), SQLUTIL_TEXT(NULL), SQLUTIL_INT(9)};
+    assert_int_equal(sqlutil_run_values(db, "SELECT a FROM t WHERE b = ?1", sel, 3, &n, err, "t"),
+                     1);
+    assert_int_equal(n, 5);
+    assert_int_equal(sqlutil_run_values(db, "SELECT count(*) FROM t WHERE typeof(a) = 'integer'"
+                                            " AND a = ?1", &ins[0], 1, &n, err, "t"), 1);
+    assert_int_equal(n, 1);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_int64_and_text),
         cmocka_unit_test(test_run_binds_and_changes),
         cmocka_unit_test(test_prepare_and_step_done),
+        cmocka_unit_test(test_run_values_mixed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
