@@ -10,7 +10,9 @@
  *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot);
  *                merge_*.c its parts (merge_table.h)
  *   replay.c     rebuild tables / re-merge date ranges on request
- *   silver_history.c    row history (_h_<table>) and rollback
+ *   silver_history.c  row history (_h_<table>) and rollback
+ *   bronze_silver_retention.c  expiring old bronze files and silver history
+ *   compaction.c compacting the small bronze files of closed days
  *   evolve.c     declared schema changes (rename, drop, widen) on tables
  *   control.c    the control socket (replay / reconcile / rollback / ping)
  *   main.c       the entry: config, resources, the one poll loop, tear-down

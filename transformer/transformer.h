@@ -2,20 +2,21 @@
  * in-memory job table and the functions its files share.
  *
  * Files, one concern each:
- *   main.c      entry: arguments, resources, the poll loop, tear-down
- *   jobs.c      the job table: loading from the catalog, keeping the scheduling
- *               state across reloads, who reads which table
- *   inputs.c    the current snapshot id of the tables a job reads
- *   schedule.c  deciding what runs: commit events (coalesced), reconcile,
- *               cron minutes, and the order of pending runs (upstream first)
- *   run.c       executing one job against gold/<domain>.db and recording it
- *   write.c     the gold write per write mode (overwrite, append, upsert)
- *   lineage.c   the job SQL with its history forms (incremental @changes) and
- *               the _lineage rows of each gold snapshot
- *   gold_history.c   the row history of gold tables (_h_<table>), in the run's
- *               transaction
- *   gold_retention.c expiring old gold snapshots, lineage and row versions
- *   commands.c  the control socket (ping / run / reload)
+ *   main.c            entry: arguments, resources, the poll loop, tear-down
+ *   jobs.c            the job table: loading from the catalog, keeping the
+ *                     scheduling state across reloads, who reads which table
+ *   inputs.c          the current snapshot id of the tables a job reads
+ *   schedule.c        deciding what runs: commit events (coalesced), reconcile,
+ *                     cron minutes, the order of pending runs (upstream first),
+ *                     and queueing the jobs downstream of a run
+ *   run.c             executing one job against gold/<domain>.db and recording it
+ *   write.c           the gold write per write mode (overwrite, append, upsert)
+ *   lineage.c         the job SQL with its history forms (incremental @changes)
+ *                     and the _lineage rows of each gold snapshot
+ *   gold_history.c    the row history of gold tables (_h_<table>), in the run's
+ *                     transaction
+ *   gold_retention.c  expiring old gold snapshots, lineage and row versions
+ *   commands.c        the control socket (ping / run / reload)
  * Everything runs on the one thread of the poll loop; a job runs to its end
  * before the loop looks at sockets again, which is what makes "finish the
  * current job on SIGTERM" and coalescing simple. */

@@ -6,7 +6,8 @@
  *   replay.c    replay
  *   status.c    status
  *   config.c    config check / print
- *   cli_history.c   history, changes, rollback (silver row history)
+ *   cli_history.c  history, changes, rollback (silver row history)
+ *   cli_retention.c  expire, compact (retention and compaction requests)
  *   lineage.c   lineage (what a gold snapshot stands on)
  *   control.c   the control-socket call the worker commands share (below)
  *   main.c      global options, config, dispatch, shared helpers below.
