@@ -1,6 +1,7 @@
 /* test_transformer_run.c - job runs against a temporary data directory
  * (transformer/run.c, write.c): each write mode's gold rows, _snapshots and
- * _executions rows and catalog execution; a failed run writes nothing. */
+ * _executions rows and catalog execution; a failed run writes nothing; the
+ * scheduler queues the jobs downstream of a run (schedule.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,6 +72,8 @@ static int setup(void **state)
                    "SELECT origin, delay FROM demo.silver.flights WHERE delay > 8") < 0 ||
         add_job(f, "-- job: latest\n-- domain: demo\n-- unique_key: origin\n"
                    "SELECT origin, max(delay) AS worst FROM demo.silver.flights GROUP BY origin") < 0 ||
+        add_job(f, "-- job: top\n-- domain: demo\n-- write_mode: overwrite\n"
+                   "SELECT origin FROM demo.gold.by_origin ORDER BY n DESC LIMIT 1") < 0 ||
         add_job(f, "-- job: broken\n-- domain: demo\n-- write_mode: overwrite\n"
                    "SELECT no_such_column FROM demo.silver.flights") < 0 ||
         jobs_reload(&f->ctx, err) < 0) {
@@ -204,6 +207,27 @@ static void test_failed_run_writes_nothing(void **state)
     assert_int_equal(gold(f, "SELECT count(*) FROM _snapshots"), 0);
 }
 
+/* The scheduler runs a queued job and then queues the jobs reading its table. */
+static void test_schedule_queues_downstream(void **state)
+{
+    struct fixture *f = *state;
+    struct tjob *up = jobs_find(&f->ctx.jobs, "demo", "by_origin");
+    struct tjob *down = jobs_find(&f->ctx.jobs, "demo", "top");
+    assert_non_null(up);
+    assert_non_null(down);
+    assert_false(down->pending);
+    schedule_queue(up, "manual");
+    assert_true(schedule_has_work(&f->ctx));
+    assert_true(schedule_run_next(&f->ctx));
+    assert_false(up->pending);
+    assert_int_equal(gold(f, "SELECT count(*) FROM by_origin"), 2);
+    assert_true(down->pending);
+    assert_true(schedule_run_next(&f->ctx));
+    assert_false(down->pending);
+    assert_int_equal(gold(f, "SELECT count(*) FROM top WHERE origin = 'SFO'"), 1);
+    assert_false(schedule_has_work(&f->ctx));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +235,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_append, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_run_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schedule_queues_downstream, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
