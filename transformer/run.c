@@ -455,18 +455,22 @@ static int run_find_committed(const char *data_dir, const char *domain, int64_t 
         goto done;
     }
     sqlite3_busy_timeout(db, RUN_BUSY_TIMEOUT_MS);
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT row_count, inputs_json FROM _executions WHERE execution_id = ?1",
-                                -1, &stmt, NULL);
-    if (rc != SQLITE_OK) {
-        /* a gold database written before _executions existed */
-        found = strstr(sqlite3_errmsg(db), "no such table") != NULL ? 0 : -1;
-        if (found < 0)
-            error_set(err, "%s: %s", path, sqlite3_errmsg(db));
+    /* a gold database written before _executions existed has none */
+    int64_t has_table = 0;
+    if (sqlutil_int64(db,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                      " name = '_executions'",
+                      &has_table, err, "%s", path) < 0)
+        goto done;
+    if (has_table == 0) {
+        found = 0;
         goto done;
     }
+    if (sqlutil_prepare(db, "SELECT row_count, inputs_json FROM _executions WHERE execution_id = ?1",
+                        &stmt, err, "%s", path) < 0)
+        goto done;
     sqlite3_bind_int64(stmt, 1, execution_id);
-    rc = sqlite3_step(stmt);
+    int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         *rows = sqlite3_column_int64(stmt, 0);
         const char *text = (const char *)sqlite3_column_text(stmt, 1);
