@@ -236,6 +236,54 @@ static int bronze_write_lz4(int fd, const void *buf, size_t n, const char *path,
     return 0;
 }
 
+/* LZ4 frame settings of bronze files holding len bytes. */
+static void bronze_prefs(LZ4F_preferences_t *prefs, size_t len)
+{
+    memset(prefs, 0, sizeof *prefs);
+    prefs->frameInfo.blockSizeID = LZ4F_max256KB;
+    prefs->frameInfo.blockMode = LZ4F_blockLinked;
+    /* Both checksums: a flipped bit anywhere is detected by the reader, and
+     * the content size in the header makes truncation unambiguous. */
+    prefs->frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+    prefs->frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled;
+    prefs->frameInfo.contentSize = (unsigned long long)len;
+    prefs->compressionLevel = 0;
+}
+
+/* Make the written tmp file durable, close fd (always) and rename tmp to path. */
+static int bronze_commit_tmp(int fd, const char *tmp, const char *path, char err[ERROR_MAX])
+{
+    if (fsync(fd) < 0) {
+        error_set(err, "fsync %s: %s", tmp, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (close(fd) < 0)
+        return error_set(err, "close %s: %s", tmp, strerror(errno));
+    if (rename(tmp, path) < 0)
+        return error_set(err, "rename %s -> %s: %s", tmp, path, strerror(errno));
+    return 0;
+}
+
+/* fsync dir, then each of the `levels` directories above it that the seal
+ * created, in its parent. */
+static int bronze_fsync_created(const char *dir, int levels, char err[ERROR_MAX])
+{
+    if (fsutil_fsync_dir(dir, err) < 0)
+        return -1;
+    char up[PATH_MAX];
+    snprintf(up, sizeof up, "%s", dir);
+    for (int i = 0; i < levels; i++) {
+        char *slash = strrchr(up, '/');
+        if (slash == NULL || slash == up)
+            break;
+        *slash = '\0';
+        if (fsutil_fsync_dir(up, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int bronze_seal(const char *spool_path, size_t len, const char *bronze_path, char err[ERROR_MAX])
 {
     char tmp[PATH_MAX];
@@ -271,15 +319,7 @@ int bronze_seal(const char *spool_path, size_t len, const char *bronze_path, cha
         goto fail;
 
     LZ4F_preferences_t prefs;
-    memset(&prefs, 0, sizeof prefs);
-    prefs.frameInfo.blockSizeID = LZ4F_max256KB;
-    prefs.frameInfo.blockMode = LZ4F_blockLinked;
-    /* Both checksums: a flipped bit anywhere is detected by the reader, and
-     * the content size in the header makes truncation unambiguous. */
-    prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-    prefs.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled;
-    prefs.frameInfo.contentSize = (unsigned long long)len;
-    prefs.compressionLevel = 0;
+    bronze_prefs(&prefs, len);
 
     size_t out_cap = LZ4F_compressBound(BRONZE_CHUNK, &prefs);
     if (out_cap < LZ4F_HEADER_SIZE_MAX)
@@ -345,35 +385,13 @@ int bronze_seal(const char *spool_path, size_t len, const char *bronze_path, cha
     }
     if (bronze_write_lz4(out_fd, out_buf, rc, tmp, err) < 0)
         goto fail;
-
-    if (fsync(out_fd) < 0) {
-        error_set(err, "fsync %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
     int fd = out_fd;
     out_fd = -1;
-    if (close(fd) < 0) {
-        error_set(err, "close %s: %s", tmp, strerror(errno));
+    if (bronze_commit_tmp(fd, tmp, bronze_path, err) < 0)
         goto fail;
-    }
-    if (rename(tmp, bronze_path) < 0) {
-        error_set(err, "rename %s -> %s: %s", tmp, bronze_path, strerror(errno));
-        goto fail;
-    }
     tmp_created = false;
-    if (fsutil_fsync_dir(dir, err) < 0)
+    if (bronze_fsync_created(dir, levels, err) < 0)
         goto fail;
-    /* Then each directory this call created, in its parent. */
-    char up[PATH_MAX];
-    snprintf(up, sizeof up, "%s", dir);
-    for (int i = 0; i < levels; i++) {
-        char *slash = strrchr(up, '/');
-        if (slash == NULL || slash == up)
-            break;
-        *slash = '\0';
-        if (fsutil_fsync_dir(up, err) < 0)
-            goto fail;
-    }
     ret = 0;
 fail:
     if (out_fd >= 0)

@@ -7,6 +7,7 @@
  * BEGIN IMMEDIATE so that two writers (CLI, ingest evolving a schema) cannot
  * interleave; the busy timeout makes the second one wait instead of failing. */
 #include "catalog.h"
+#include "catalog_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -71,29 +72,6 @@ static const char *const catalog_migrations[] = {
 };
 #define CATALOG_VERSION ((int)(sizeof catalog_migrations / sizeof catalog_migrations[0]))
 
-enum catalog_stmt {
-    CATALOG_BEGIN,
-    CATALOG_COMMIT,
-    CATALOG_ROLLBACK,
-    CATALOG_ENDPOINT_LATEST,
-    CATALOG_ENDPOINT_GET,
-    CATALOG_ENDPOINT_INSERT,
-    CATALOG_ENDPOINT_VERSION,
-    CATALOG_ENDPOINT_LIST,
-    CATALOG_ENDPOINT_VERSIONS,
-    CATALOG_ENDPOINT_DELETE,
-    CATALOG_JOB_UPSERT,
-    CATALOG_JOB_GET,
-    CATALOG_JOB_LIST,
-    CATALOG_JOB_DELETE,
-    CATALOG_EXECUTION_START,
-    CATALOG_EXECUTION_FINISH,
-    CATALOG_EXECUTION_LAST_SUCCESS,
-    CATALOG_EXECUTION_GET,
-    CATALOG_EXECUTION_LIST,
-    CATALOG_EXECUTION_FAIL_RUNNING,
-    CATALOG_STMT_COUNT
-};
 
 #define CATALOG_EXECUTION_COLUMNS                                                                  \
     "id, domain, job, \"trigger\", status, started_at, finished_at, \"rows\", error"
@@ -159,22 +137,16 @@ static const char *const catalog_sql[CATALOG_STMT_COUNT] = {
         " WHERE status = 'RUNNING'",
 };
 
-struct catalog {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[CATALOG_STMT_COUNT];
-    bool read_only;
-    char path[PATH_MAX];
-};
 
 /* ---------------------------------------------------------------- helpers */
 
-static int catalog_db_error(struct catalog *catalog, char err[ERROR_MAX], const char *what)
+int catalog_db_error(struct catalog *catalog, char err[ERROR_MAX], const char *what)
 {
     return error_set(err, "catalog %s: %s: %s", catalog->path, what, sqlite3_errmsg(catalog->db));
 }
 
 /* The named statement, reset and unbound, ready for new values. */
-static sqlite3_stmt *catalog_stmt(struct catalog *catalog, enum catalog_stmt id)
+sqlite3_stmt *catalog_stmt(struct catalog *catalog, enum catalog_stmt id)
 {
     sqlite3_stmt *stmt = catalog->stmt[id];
     sqlite3_reset(stmt);
@@ -182,7 +154,7 @@ static sqlite3_stmt *catalog_stmt(struct catalog *catalog, enum catalog_stmt id)
     return stmt;
 }
 
-static int catalog_bind_text(sqlite3_stmt *stmt, int index, const char *text)
+int catalog_bind_text(sqlite3_stmt *stmt, int index, const char *text)
 {
     if (text == NULL)
         return sqlite3_bind_null(stmt, index);
@@ -191,7 +163,7 @@ static int catalog_bind_text(sqlite3_stmt *stmt, int index, const char *text)
 
 /* The named statement with a domain and a name (endpoint, job) bound to ?1
  * and ?2, the first two parameters of most statements. */
-static sqlite3_stmt *catalog_stmt_named(struct catalog *catalog, enum catalog_stmt id,
+sqlite3_stmt *catalog_stmt_named(struct catalog *catalog, enum catalog_stmt id,
                                         const char *domain, const char *name)
 {
     sqlite3_stmt *stmt = catalog_stmt(catalog, id);
@@ -201,7 +173,7 @@ static sqlite3_stmt *catalog_stmt_named(struct catalog *catalog, enum catalog_st
 }
 
 /* Run a statement that returns no rows. */
-static int catalog_exec(struct catalog *catalog, sqlite3_stmt *stmt, char err[ERROR_MAX],
+int catalog_exec(struct catalog *catalog, sqlite3_stmt *stmt, char err[ERROR_MAX],
                         const char *what)
 {
     int rc = sqlite3_step(stmt);
@@ -216,7 +188,7 @@ static int catalog_exec(struct catalog *catalog, sqlite3_stmt *stmt, char err[ER
 
 /* Step a statement that returns at most one row: 1 on a row (read it, then
  * sqlite3_reset), 0 when there is none, -1 on error (both reset already). */
-static int catalog_step_row(struct catalog *catalog, sqlite3_stmt *stmt, char err[ERROR_MAX],
+int catalog_step_row(struct catalog *catalog, sqlite3_stmt *stmt, char err[ERROR_MAX],
                             const char *what)
 {
     int rc = sqlite3_step(stmt);
@@ -228,13 +200,9 @@ static int catalog_step_row(struct catalog *catalog, sqlite3_stmt *stmt, char er
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* One result row as JSON; NULL with err set. */
-typedef json_t *(*catalog_row_json_fn)(struct catalog *catalog, sqlite3_stmt *stmt,
-                                       char err[ERROR_MAX]);
-
 /* Run a bound statement and collect its rows, each converted by row_json,
  * into a new array (*out). */
-static int catalog_collect(struct catalog *catalog, sqlite3_stmt *stmt, catalog_row_json_fn row_json,
+int catalog_collect(struct catalog *catalog, sqlite3_stmt *stmt, catalog_row_json_fn row_json,
                            const char *what, json_t **out, char err[ERROR_MAX])
 {
     *out = NULL;
@@ -264,17 +232,17 @@ fail:
     return -1;
 }
 
-static int catalog_begin(struct catalog *catalog, char err[ERROR_MAX])
+int catalog_begin(struct catalog *catalog, char err[ERROR_MAX])
 {
     return catalog_exec(catalog, catalog_stmt(catalog, CATALOG_BEGIN), err, "begin");
 }
 
-static int catalog_commit(struct catalog *catalog, char err[ERROR_MAX])
+int catalog_commit(struct catalog *catalog, char err[ERROR_MAX])
 {
     return catalog_exec(catalog, catalog_stmt(catalog, CATALOG_COMMIT), err, "commit");
 }
 
-static void catalog_rollback(struct catalog *catalog)
+void catalog_rollback(struct catalog *catalog)
 {
     if (!sqlite3_get_autocommit(catalog->db)) {
         sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_ROLLBACK);
@@ -283,12 +251,12 @@ static void catalog_rollback(struct catalog *catalog)
     }
 }
 
-static void catalog_now(char out[TIMEUTIL_TIMESTAMP_MAX])
+void catalog_now(char out[TIMEUTIL_TIMESTAMP_MAX])
 {
     timeutil_format_utc_ms(timeutil_now_ms(), out);
 }
 
-static const char *catalog_column_text(sqlite3_stmt *stmt, int col)
+const char *catalog_column_text(sqlite3_stmt *stmt, int col)
 {
     const unsigned char *text = sqlite3_column_text(stmt, col);
     return text ? (const char *)text : "";
@@ -306,7 +274,7 @@ static json_t *catalog_column_json(sqlite3_stmt *stmt, int col)
 }
 
 /* The current row as an object, column i under keys[i]; NULL with err set. */
-static json_t *catalog_row_object(sqlite3_stmt *stmt, const char *const *keys, int n,
+json_t *catalog_row_object(sqlite3_stmt *stmt, const char *const *keys, int n,
                                   char err[ERROR_MAX])
 {
     json_t *row = json_object();
@@ -703,258 +671,4 @@ int catalog_delete_endpoint(struct catalog *catalog, const char *domain, const c
     if (catalog_exec(catalog, stmt, err, "delete endpoint") < 0)
         return -1;
     return sqlite3_changes(catalog->db) > 0 ? 1 : 0;
-}
-
-/* ------------------------------------------------------------------ jobs */
-
-static int catalog_job_from_row(struct catalog *catalog, sqlite3_stmt *stmt, struct job_def *out,
-                                char err[ERROR_MAX])
-{
-    memset(out, 0, sizeof *out);
-    snprintf(out->domain, sizeof out->domain, "%s", catalog_column_text(stmt, 0));
-    snprintf(out->name, sizeof out->name, "%s", catalog_column_text(stmt, 1));
-    if (job_write_mode_from_name(catalog_column_text(stmt, 3), &out->write_mode) < 0 ||
-        job_schedule_from_name(catalog_column_text(stmt, 5), &out->schedule) < 0)
-        return error_set(err, "catalog %s: job %s/%s has an unknown write mode or schedule",
-                         catalog->path, out->domain, out->name);
-    snprintf(out->unique_key, sizeof out->unique_key, "%s", catalog_column_text(stmt, 4));
-    snprintf(out->cron, sizeof out->cron, "%s", catalog_column_text(stmt, 6));
-    out->incremental = sqlite3_column_int(stmt, 7) != 0;
-    snprintf(out->accumulate, sizeof out->accumulate, "%s", catalog_column_text(stmt, 8));
-    out->sql = strdup(catalog_column_text(stmt, 2));
-    if (out->sql == NULL)
-        return error_set(err, "out of memory");
-    return 0;
-}
-
-static void catalog_free_jobs(struct job_def *jobs, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        job_clear(&jobs[i]);
-    free(jobs);
-}
-
-int catalog_list_jobs(struct catalog *catalog, struct job_def **jobs, size_t *count,
-                      char err[ERROR_MAX])
-{
-    *jobs = NULL;
-    *count = 0;
-    struct job_def *list = NULL;
-    size_t n = 0, cap = 0;
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_JOB_LIST);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t next = cap ? cap * 2 : 16;
-            struct job_def *grown = realloc(list, next * sizeof *list);
-            if (grown == NULL) {
-                error_set(err, "out of memory");
-                goto fail;
-            }
-            list = grown;
-            cap = next;
-        }
-        if (catalog_job_from_row(catalog, stmt, &list[n], err) < 0) {
-            job_clear(&list[n]);
-            goto fail;
-        }
-        n++;
-    }
-    if (rc != SQLITE_DONE) {
-        catalog_db_error(catalog, err, "list jobs");
-        goto fail;
-    }
-    sqlite3_reset(stmt);
-    *jobs = list;
-    *count = n;
-    return 0;
-fail:
-    sqlite3_reset(stmt);
-    catalog_free_jobs(list, n);
-    return -1;
-}
-
-int catalog_put_job(struct catalog *catalog, const struct job_def *job, char err[ERROR_MAX])
-{
-    struct job_def *jobs = NULL;
-    size_t count = 0;
-    char now[TIMEUTIL_TIMESTAMP_MAX];
-
-    if (job_validate(job, err) < 0)
-        return -1; /* the message names the job */
-    if (catalog_begin(catalog, err) < 0)
-        return -1;
-    /* The cycle check and the write see the same set of jobs. */
-    if (catalog_list_jobs(catalog, &jobs, &count, err) < 0)
-        goto fail;
-    if (job_check_cycle(jobs, count, job, err) < 0) {
-        error_prefix(err, "job %s/%s", job->domain, job->name);
-        goto fail;
-    }
-    catalog_now(now);
-    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_UPSERT, job->domain, job->name);
-    catalog_bind_text(stmt, 3, job->sql);
-    catalog_bind_text(stmt, 4, job_write_mode_name(job->write_mode));
-    catalog_bind_text(stmt, 5, job->unique_key);
-    catalog_bind_text(stmt, 6, job_schedule_name(job->schedule));
-    catalog_bind_text(stmt, 7, job->cron);
-    catalog_bind_text(stmt, 8, now);
-    sqlite3_bind_int(stmt, 9, job->incremental ? 1 : 0);
-    catalog_bind_text(stmt, 10, job->accumulate);
-    if (catalog_exec(catalog, stmt, err, "store job") < 0 || catalog_commit(catalog, err) < 0)
-        goto fail;
-    catalog_free_jobs(jobs, count);
-    return 0;
-fail:
-    catalog_rollback(catalog);
-    catalog_free_jobs(jobs, count);
-    return -1;
-}
-
-int catalog_get_job(struct catalog *catalog, const char *domain, const char *name,
-                    struct job_def *out, char err[ERROR_MAX])
-{
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_GET, domain, name);
-    int rc = catalog_step_row(catalog, stmt, err, "read job");
-    if (rc <= 0)
-        return rc;
-    rc = catalog_job_from_row(catalog, stmt, out, err);
-    sqlite3_reset(stmt);
-    if (rc < 0) {
-        job_clear(out);
-        return -1;
-    }
-    return 1;
-}
-
-int catalog_delete_job(struct catalog *catalog, const char *domain, const char *name,
-                       char err[ERROR_MAX])
-{
-    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_DELETE, domain, name);
-    if (catalog_exec(catalog, stmt, err, "delete job") < 0)
-        return -1;
-    if (sqlite3_changes(catalog->db) == 0)
-        return error_set(err, "no job %s/%s", domain, name);
-    return 0;
-}
-
-/* ------------------------------------------------------------ executions */
-
-int catalog_execution_start(struct catalog *catalog, const char *domain, const char *job,
-                            const char *trigger, int64_t *execution_id, char err[ERROR_MAX])
-{
-    char now[TIMEUTIL_TIMESTAMP_MAX];
-    catalog_now(now);
-    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_EXECUTION_START, domain, job);
-    catalog_bind_text(stmt, 3, trigger ? trigger : "");
-    catalog_bind_text(stmt, 4, now);
-    if (catalog_exec(catalog, stmt, err, "start execution") < 0)
-        return -1;
-    *execution_id = sqlite3_last_insert_rowid(catalog->db);
-    return 0;
-}
-
-int catalog_execution_finish(struct catalog *catalog, int64_t execution_id, const char *status,
-                             int64_t rows, const char *error, const char *inputs_json,
-                             char err[ERROR_MAX])
-{
-    if (status == NULL || (strcmp(status, "SUCCEEDED") != 0 && strcmp(status, "FAILED") != 0))
-        return error_set(err, "execution %lld: status must be SUCCEEDED or FAILED, not %s",
-                         (long long)execution_id, status ? status : "(null)");
-    if (inputs_json != NULL) {
-        json_error_t jerr;
-        json_t *parsed = json_loads(inputs_json, 0, &jerr);
-        if (parsed == NULL)
-            return error_set(err, "execution %lld: inputs are not valid JSON: %s",
-                             (long long)execution_id, jerr.text);
-        json_decref(parsed);
-    }
-    char now[TIMEUTIL_TIMESTAMP_MAX];
-    catalog_now(now);
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_EXECUTION_FINISH);
-    sqlite3_bind_int64(stmt, 1, execution_id);
-    catalog_bind_text(stmt, 2, status);
-    catalog_bind_text(stmt, 3, now);
-    sqlite3_bind_int64(stmt, 4, rows);
-    catalog_bind_text(stmt, 5, error);
-    catalog_bind_text(stmt, 6, inputs_json);
-    if (catalog_exec(catalog, stmt, err, "finish execution") < 0)
-        return -1;
-    if (sqlite3_changes(catalog->db) == 0)
-        return error_set(err, "no execution %lld", (long long)execution_id);
-    return 0;
-}
-
-int catalog_last_success_inputs(struct catalog *catalog, const char *domain, const char *job,
-                                json_t **out, char err[ERROR_MAX])
-{
-    *out = NULL;
-    sqlite3_stmt *stmt =
-        catalog_stmt_named(catalog, CATALOG_EXECUTION_LAST_SUCCESS, domain, job);
-    int rc = catalog_step_row(catalog, stmt, err, "read last execution");
-    if (rc <= 0)
-        return rc;
-    json_t *inputs;
-    if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) {
-        inputs = json_object(); /* a success that read nothing recorded */
-    } else {
-        json_error_t jerr;
-        inputs = json_loads(catalog_column_text(stmt, 0), 0, &jerr);
-        if (inputs == NULL) {
-            error_set(err, "catalog %s: inputs of job %s/%s are not valid JSON: %s", catalog->path,
-                      domain, job, jerr.text);
-            sqlite3_reset(stmt);
-            return -1;
-        }
-    }
-    sqlite3_reset(stmt);
-    if (inputs == NULL)
-        return error_set(err, "out of memory");
-    *out = inputs;
-    return 1;
-}
-
-/* An execution row as an object (also for catalog_collect). */
-static json_t *catalog_execution_json(struct catalog *catalog, sqlite3_stmt *stmt,
-                                      char err[ERROR_MAX])
-{
-    static const char *const keys[] = {"execution_id", "domain",      "job_name",
-                                       "trigger",      "status",      "started_at",
-                                       "finished_at",  "rows",        "error"};
-    (void)catalog;
-    return catalog_row_object(stmt, keys, 9, err);
-}
-
-int catalog_get_execution(struct catalog *catalog, int64_t execution_id, json_t **out,
-                          char err[ERROR_MAX])
-{
-    *out = NULL;
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_EXECUTION_GET);
-    sqlite3_bind_int64(stmt, 1, execution_id);
-    int rc = catalog_step_row(catalog, stmt, err, "read execution");
-    if (rc <= 0)
-        return rc;
-    *out = catalog_execution_json(catalog, stmt, err);
-    sqlite3_reset(stmt);
-    return *out ? 1 : -1;
-}
-
-int catalog_list_executions(struct catalog *catalog, const char *domain, const char *job,
-                            int limit, json_t **out, char err[ERROR_MAX])
-{
-    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_EXECUTION_LIST, domain, job);
-    sqlite3_bind_int(stmt, 3, limit > 0 ? limit : -1); /* LIMIT -1: no limit */
-    return catalog_collect(catalog, stmt, catalog_execution_json, "list executions", out, err);
-}
-
-int catalog_fail_running_executions(struct catalog *catalog, const char *reason,
-                                    char err[ERROR_MAX])
-{
-    char now[TIMEUTIL_TIMESTAMP_MAX];
-    catalog_now(now);
-    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_EXECUTION_FAIL_RUNNING);
-    catalog_bind_text(stmt, 1, now);
-    catalog_bind_text(stmt, 2, reason ? reason : "interrupted");
-    return catalog_exec(catalog, stmt, err, "fail running executions");
 }

@@ -16,7 +16,7 @@
 
 #include "fsutil.h"
 #include "log.h"
-#include "retention.h"
+#include "retention_policy.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 /* sun_path is 108 bytes: a unix socket path has at most 107 characters. */

@@ -78,7 +78,7 @@ struct config {
     char curve_client_secret_key_file[PATH_MAX]; /* a producer's secret key */
     char curve_server_public_key_file[PATH_MAX]; /* ingest's public key, for producers */
 
-    /* retention and compaction (common/retention.h, processor/retention.c) */
+    /* retention and compaction (common/retention_policy.h, processor/bronze_silver_retention.c) */
     int64_t retention_bronze_days;  /* bronze files (by dt= date); default 90 */
     int64_t retention_silver_days;  /* silver snapshots + row history; default 730 */
     int64_t retention_gold_days;    /* gold snapshots; default 2555 */

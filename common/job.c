@@ -403,21 +403,23 @@ static void job_default_name(const char *in, char out[NAMES_MAX + 8])
     out[n] = '\0';
 }
 
-int job_parse_sql_file(const char *text, const char *default_name, struct job_def *out,
-                       char err[ERROR_MAX])
-{
+/* The "-- key: value" header lines of a job's SQL file. */
+struct job_header {
     char values[JOB_KEY_COUNT][JOB_UNIQUE_KEY_MAX];
-    bool have[JOB_KEY_COUNT] = {0};
-    int key_line[JOB_KEY_COUNT] = {0};
-    memset(out, 0, sizeof *out);
-    if (text == NULL)
-        return error_set(err, "no job text");
+    bool have[JOB_KEY_COUNT];
+    int line[JOB_KEY_COUNT];
+};
 
+/* Read the header lines of text into h; *sql_start = the first line that is
+ * not one (NULL: none), *lines = the lines read. */
+static int job_read_header(const char *text, struct job_header *h, const char **sql_start,
+                           int *lines, char err[ERROR_MAX])
+{
     const char *p = text;
     if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
         p += 3; /* UTF-8 byte order mark */
     int line_no = 0;
-    const char *sql_start = NULL;
+    *sql_start = NULL;
     while (*p != '\0') {
         line_no++;
         const char *eol = strchr(p, '\n');
@@ -433,7 +435,7 @@ int job_parse_sql_file(const char *text, const char *default_name, struct job_de
             continue;
         }
         if (n < 2 || s[0] != '-' || s[1] != '-') {
-            sql_start = p;
+            *sql_start = p;
             break;
         }
         s += 2;
@@ -460,103 +462,127 @@ int job_parse_sql_file(const char *text, const char *default_name, struct job_de
                                  "write_mode, unique_key, schedule, cron, incremental, "
                                  "accumulate)",
                                  line_no, (int)(k > JOB_SHOWN_MAX ? JOB_SHOWN_MAX : k), s);
-            if (have[key])
+            if (h->have[key])
                 return error_set(err, "line %d: '%s' given twice (first on line %d)", line_no,
-                                 job_key_names[key], key_line[key]);
-            if (job_copy_trimmed(values[key], sizeof values[key], s + c + 1, n - c - 1) < 0)
+                                 job_key_names[key], h->line[key]);
+            if (job_copy_trimmed(h->values[key], sizeof h->values[key], s + c + 1, n - c - 1) < 0)
                 return error_set(err, "line %d: value of '%s' is too long", line_no,
                                  job_key_names[key]);
-            if (values[key][0] == '\0')
+            if (h->values[key][0] == '\0')
                 return error_set(err, "line %d: empty value for '%s'", line_no,
                                  job_key_names[key]);
-            have[key] = true;
-            key_line[key] = line_no;
+            h->have[key] = true;
+            h->line[key] = line_no;
         }
         p = eol ? eol + 1 : p + len;
     }
-    if (sql_start == NULL)
-        return error_set(err, "line %d: no SQL after the header", line_no);
+    *lines = line_no;
+    return 0;
+}
 
-    struct job_def job = {0};
-    job.write_mode = JOB_WRITE_OVERWRITE;
-    job.schedule = JOB_SCHEDULE_DEPENDENCY;
+/* The job's fields from its header (name, domain, write mode, schedule...). */
+static int job_from_header(const struct job_header *h, const char *default_name,
+                           struct job_def *job, char err[ERROR_MAX])
+{
+    job->write_mode = JOB_WRITE_OVERWRITE;
+    job->schedule = JOB_SCHEDULE_DEPENDENCY;
 
-    if (have[JOB_KEY_JOB]) {
-        if (strlen(values[JOB_KEY_JOB]) >= NAMES_MAX ||
-            names_check_object("job", values[JOB_KEY_JOB], err) < 0) {
-            if (strlen(values[JOB_KEY_JOB]) >= NAMES_MAX)
+    if (h->have[JOB_KEY_JOB]) {
+        if (strlen(h->values[JOB_KEY_JOB]) >= NAMES_MAX ||
+            names_check_object("job", h->values[JOB_KEY_JOB], err) < 0) {
+            if (strlen(h->values[JOB_KEY_JOB]) >= NAMES_MAX)
                 error_set(err, "job name is longer than %d characters", NAMES_MAX - 1);
-            return error_prefix(err, "line %d", key_line[JOB_KEY_JOB]);
+            return error_prefix(err, "line %d", h->line[JOB_KEY_JOB]);
         }
-        strcpy(job.name, values[JOB_KEY_JOB]);
+        strcpy(job->name, h->values[JOB_KEY_JOB]);
     } else if (default_name != NULL && default_name[0] != '\0') {
         char name[NAMES_MAX + 8];
         job_default_name(default_name, name);
         if (names_check_object("job", name, err) < 0)
             return error_prefix(err, "job name from the file name (add a '-- job: NAME' line)");
-        strcpy(job.name, name);
+        strcpy(job->name, name);
     } else {
         return error_set(err, "no job name: add a '-- job: NAME' header line");
     }
 
-    if (!have[JOB_KEY_DOMAIN])
+    if (!h->have[JOB_KEY_DOMAIN])
         return error_set(err, "missing '-- domain: NAME' header line");
-    if (strlen(values[JOB_KEY_DOMAIN]) >= NAMES_MAX)
+    if (strlen(h->values[JOB_KEY_DOMAIN]) >= NAMES_MAX)
         return error_set(err, "line %d: domain name is longer than %d characters",
-                         key_line[JOB_KEY_DOMAIN], NAMES_MAX - 1);
-    if (names_check_object("domain", values[JOB_KEY_DOMAIN], err) < 0)
-        return error_prefix(err, "line %d", key_line[JOB_KEY_DOMAIN]);
-    strcpy(job.domain, values[JOB_KEY_DOMAIN]);
+                         h->line[JOB_KEY_DOMAIN], NAMES_MAX - 1);
+    if (names_check_object("domain", h->values[JOB_KEY_DOMAIN], err) < 0)
+        return error_prefix(err, "line %d", h->line[JOB_KEY_DOMAIN]);
+    strcpy(job->domain, h->values[JOB_KEY_DOMAIN]);
 
-    if (have[JOB_KEY_UNIQUE_KEY]) {
-        if (job_columns_normalize("unique_key", values[JOB_KEY_UNIQUE_KEY], job.unique_key, err) < 0)
-            return error_prefix(err, "line %d", key_line[JOB_KEY_UNIQUE_KEY]);
-        job.write_mode = JOB_WRITE_APPEND;
+    if (h->have[JOB_KEY_UNIQUE_KEY]) {
+        if (job_columns_normalize("unique_key", h->values[JOB_KEY_UNIQUE_KEY], job->unique_key, err) < 0)
+            return error_prefix(err, "line %d", h->line[JOB_KEY_UNIQUE_KEY]);
+        job->write_mode = JOB_WRITE_APPEND;
     }
-    if (have[JOB_KEY_ACCUMULATE] &&
-        job_columns_normalize("accumulate", values[JOB_KEY_ACCUMULATE], job.accumulate, err) < 0)
-        return error_prefix(err, "line %d", key_line[JOB_KEY_ACCUMULATE]);
-    if (have[JOB_KEY_WRITE_MODE]) {
-        if (job_write_mode_from_name(values[JOB_KEY_WRITE_MODE], &job.write_mode) < 0)
+    if (h->have[JOB_KEY_ACCUMULATE] &&
+        job_columns_normalize("accumulate", h->values[JOB_KEY_ACCUMULATE], job->accumulate, err) < 0)
+        return error_prefix(err, "line %d", h->line[JOB_KEY_ACCUMULATE]);
+    if (h->have[JOB_KEY_WRITE_MODE]) {
+        if (job_write_mode_from_name(h->values[JOB_KEY_WRITE_MODE], &job->write_mode) < 0)
             return error_set(err, "line %d: unknown write_mode '%.*s' (overwrite | append)",
-                             key_line[JOB_KEY_WRITE_MODE], JOB_SHOWN_MAX,
-                             values[JOB_KEY_WRITE_MODE]);
-        if (have[JOB_KEY_UNIQUE_KEY] && job.write_mode == JOB_WRITE_OVERWRITE)
+                             h->line[JOB_KEY_WRITE_MODE], JOB_SHOWN_MAX,
+                             h->values[JOB_KEY_WRITE_MODE]);
+        if (h->have[JOB_KEY_UNIQUE_KEY] && job->write_mode == JOB_WRITE_OVERWRITE)
             return error_set(err,
                              "line %d: unique_key upserts rows into the existing table and needs "
                              "write_mode append (overwrite replaces the whole table)",
-                             key_line[JOB_KEY_WRITE_MODE]);
+                             h->line[JOB_KEY_WRITE_MODE]);
     }
-    if (have[JOB_KEY_CRON]) {
-        if (strlen(values[JOB_KEY_CRON]) >= JOB_CRON_MAX)
-            return error_set(err, "line %d: cron expression is too long", key_line[JOB_KEY_CRON]);
+    if (h->have[JOB_KEY_CRON]) {
+        if (strlen(h->values[JOB_KEY_CRON]) >= JOB_CRON_MAX)
+            return error_set(err, "line %d: cron expression is too long", h->line[JOB_KEY_CRON]);
         struct cron_expr expr;
-        if (cron_parse(values[JOB_KEY_CRON], &expr, err) < 0)
-            return error_prefix(err, "line %d", key_line[JOB_KEY_CRON]);
-        strcpy(job.cron, values[JOB_KEY_CRON]);
-        job.schedule = JOB_SCHEDULE_CRON;
+        if (cron_parse(h->values[JOB_KEY_CRON], &expr, err) < 0)
+            return error_prefix(err, "line %d", h->line[JOB_KEY_CRON]);
+        strcpy(job->cron, h->values[JOB_KEY_CRON]);
+        job->schedule = JOB_SCHEDULE_CRON;
     }
-    if (have[JOB_KEY_SCHEDULE]) {
-        if (job_schedule_from_name(values[JOB_KEY_SCHEDULE], &job.schedule) < 0)
+    if (h->have[JOB_KEY_SCHEDULE]) {
+        if (job_schedule_from_name(h->values[JOB_KEY_SCHEDULE], &job->schedule) < 0)
             return error_set(err, "line %d: unknown schedule '%.*s' (dependency | cron)",
-                             key_line[JOB_KEY_SCHEDULE], JOB_SHOWN_MAX, values[JOB_KEY_SCHEDULE]);
-        if (job.schedule == JOB_SCHEDULE_CRON && !have[JOB_KEY_CRON])
+                             h->line[JOB_KEY_SCHEDULE], JOB_SHOWN_MAX, h->values[JOB_KEY_SCHEDULE]);
+        if (job->schedule == JOB_SCHEDULE_CRON && !h->have[JOB_KEY_CRON])
             return error_set(err, "line %d: schedule cron needs a '-- cron: EXPRESSION' line",
-                             key_line[JOB_KEY_SCHEDULE]);
-        if (job.schedule == JOB_SCHEDULE_DEPENDENCY && have[JOB_KEY_CRON])
+                             h->line[JOB_KEY_SCHEDULE]);
+        if (job->schedule == JOB_SCHEDULE_DEPENDENCY && h->have[JOB_KEY_CRON])
             return error_set(err, "line %d: a cron expression is given but the schedule is "
                                   "dependency (use schedule: cron)",
-                             key_line[JOB_KEY_CRON]);
+                             h->line[JOB_KEY_CRON]);
     }
 
-    if (have[JOB_KEY_INCREMENTAL]) {
-        if (strcasecmp(values[JOB_KEY_INCREMENTAL], "true") == 0)
-            job.incremental = true;
-        else if (strcasecmp(values[JOB_KEY_INCREMENTAL], "false") != 0)
+    if (h->have[JOB_KEY_INCREMENTAL]) {
+        if (strcasecmp(h->values[JOB_KEY_INCREMENTAL], "true") == 0)
+            job->incremental = true;
+        else if (strcasecmp(h->values[JOB_KEY_INCREMENTAL], "false") != 0)
             return error_set(err, "line %d: incremental must be true or false, not '%.*s'",
-                             key_line[JOB_KEY_INCREMENTAL], JOB_SHOWN_MAX,
-                             values[JOB_KEY_INCREMENTAL]);
+                             h->line[JOB_KEY_INCREMENTAL], JOB_SHOWN_MAX,
+                             h->values[JOB_KEY_INCREMENTAL]);
     }
+
+    return 0;
+}
+
+int job_parse_sql_file(const char *text, const char *default_name, struct job_def *out,
+                       char err[ERROR_MAX])
+{
+    struct job_header h = {0};
+    memset(out, 0, sizeof *out);
+    if (text == NULL)
+        return error_set(err, "no job text");
+    const char *sql_start = NULL;
+    int line_no = 0;
+    if (job_read_header(text, &h, &sql_start, &line_no, err) < 0)
+        return -1;
+    if (sql_start == NULL)
+        return error_set(err, "line %d: no SQL after the header", line_no);
+    struct job_def job = {0};
+    if (job_from_header(&h, default_name, &job, err) < 0)
+        return -1;
 
     /* The SQL: everything from the first non-header line, trailing blanks cut. */
     size_t sql_len = strlen(sql_start);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "strbuf.h"
+#include "sqlutil.h"
 
 #define ROWHISTORY_COLS_MAX 2000 /* SQLite's default column limit */
 
@@ -92,19 +93,6 @@ bool rowhistory_is_validity(const char *name)
     return strcmp(name, "_valid_from") == 0 || strcmp(name, "_valid_to") == 0;
 }
 
-static int rowhistory_exec(sqlite3 *db, struct strbuf *b, char err[ERROR_MAX])
-{
-    int rc = 0;
-    char *msg = NULL;
-    if (b->failed)
-        rc = error_set(err, "out of memory");
-    else if (b->s != NULL && sqlite3_exec(db, b->s, NULL, NULL, &msg) != SQLITE_OK)
-        rc = error_set(err, "%s", msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    strbuf_free(b);
-    return rc;
-}
-
 int rowhistory_sync(sqlite3 *db, const char *schema, const char *table, const char *const *keys,
                     size_t nkeys, bool seed, char err[ERROR_MAX])
 {
@@ -145,7 +133,7 @@ int rowhistory_sync(sqlite3 *db, const char *schema, const char *table, const ch
                 strbuf_addf(&b, "\"%s\", ", t.items[i].name);
             strbuf_addf(&b, "0 FROM \"%s\".\"%s\"", schema, table);
         }
-        if (rowhistory_exec(db, &b, err) < 0)
+        if (sqlutil_exec_buf(db, &b, err, NULL) < 0)
             goto done;
         rc = 1;
         goto done;
@@ -155,7 +143,7 @@ int rowhistory_sync(sqlite3 *db, const char *schema, const char *table, const ch
             continue;
         strbuf_addf(&b, "ALTER TABLE \"%s\".\"%s\" ADD COLUMN \"%s\" %s", schema, h,
                     t.items[i].name, t.items[i].type);
-        if (rowhistory_exec(db, &b, err) < 0)
+        if (sqlutil_exec_buf(db, &b, err, NULL) < 0)
             goto done;
     }
     rc = 0;

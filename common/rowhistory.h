@@ -1,8 +1,8 @@
 /* rowhistory.h - the row-history table _h_<t> of a silver or gold table
  * (layout.h): the one place that creates it and keeps its columns following
  * the table's. Who writes versions into it: the processor for silver
- * (processor/history.c, merge.c), the transformer for gold
- * (transformer/history.c); timetravel.h reads it.
+ * (processor/silver_history.c, merge.c), the transformer for gold
+ * (transformer/gold_history.c); timetravel.h reads it.
  *
  *   _h_<t>(<every column of t>, _valid_from INTEGER NOT NULL, _valid_to INTEGER)
  *   index _h_<t>_key  (<key columns>, _valid_to)   the current version of a key

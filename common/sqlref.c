@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "strbuf.h"
+
 #define SQLREF_SHOWN_MAX 120 /* bytes of a bad reference quoted in a message */
 
 static const char *const sqlref_layer_names[] = {"bronze", "silver", "gold"};
@@ -30,36 +32,6 @@ const char *sqlref_layer_name(enum sqlref_layer layer)
 void sqlref_schema_name(enum sqlref_layer layer, const char *domain, char out[SQLREF_SCHEMA_MAX])
 {
     snprintf(out, SQLREF_SCHEMA_MAX, "%s_%s", sqlref_layer_name(layer), domain);
-}
-
-/* Growable output text. */
-struct sqlref_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-};
-
-static int sqlref_buf_append(struct sqlref_buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (p == NULL)
-            return -1;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-static int sqlref_buf_puts(struct sqlref_buf *b, const char *s)
-{
-    return sqlref_buf_append(b, s, strlen(s));
 }
 
 static bool sqlref_is_ident_start(unsigned char c)
@@ -263,14 +235,105 @@ static size_t sqlref_parse_at(const char *s, struct sqlref_at *at, char err[ERRO
     return 0;
 }
 
+/* Length of the token at s when it is not an identifier (a literal, a
+ * comment, a bound parameter, a blank or one other character); 0 when s
+ * starts an identifier. *significant is false for blanks and comments. */
+static size_t sqlref_other_len(const char *s, bool *significant)
+{
+    char c = s[0];
+    size_t len = 1;
+    *significant = true;
+    if (c == '\'')
+        return sqlref_skip_quoted(s, '\'', true);
+    if (c == '-' && s[1] == '-') {
+        len = 2;
+        while (s[len] != '\0' && s[len] != '\n')
+            len++;
+        *significant = false;
+        return len;
+    }
+    if (c == '/' && s[1] == '*') {
+        const char *e = strstr(s + 2, "*/");
+        *significant = false;
+        return e ? (size_t)(e - s) + 2 : strlen(s);
+    }
+    if (c == '`')
+        return sqlref_skip_quoted(s, '`', true);
+    if (c == '[')
+        return sqlref_skip_quoted(s, ']', false);
+    if ((c >= '0' && c <= '9') || (c == '.' && s[1] >= '0' && s[1] <= '9'))
+        return sqlref_skip_number(s);
+    if (c == '?' || c == ':' || c == '@' || c == '$') {
+        /* bound parameter: ?NNN :name @name $name */
+        while (sqlref_is_ident_char((unsigned char)s[len]))
+            len++;
+        return len;
+    }
+    if (sqlref_is_space(c)) {
+        *significant = false;
+        return 1;
+    }
+    return c == '"' || sqlref_is_ident_start((unsigned char)c) ? 0 : 1;
+}
+
+/* One rewrite in progress. */
+struct sqlref_rewrite {
+    enum sqlref_layer main_layer;
+    const char *main_domain;
+    sqlref_at_fn at_fn;
+    void *at_arg;
+    struct strbuf out;
+    struct sqlref *list;
+    size_t n, cap;
+};
+
+/* The reference domain.layer.table of total bytes at s (and its @suffix,
+ * when at_fn is set) into r->out as the table of its attached schema.
+ * Returns the bytes consumed, 0 on error (err). */
+static size_t sqlref_emit_ref(struct sqlref_rewrite *r, const char *s, size_t total,
+                              enum sqlref_layer layer, const struct sqlref_part *p1,
+                              const struct sqlref_part *p3, char err[ERROR_MAX])
+{
+    struct sqlref ref = {.layer = layer};
+    if (sqlref_part_name(p1, "domain", ref.domain, err) < 0 ||
+        sqlref_part_name(p3, "table", ref.table, err) < 0) {
+        int shown = total > SQLREF_SHOWN_MAX ? SQLREF_SHOWN_MAX : (int)total;
+        error_prefix(err, "invalid table reference '%.*s%s'", shown, s,
+                     total > SQLREF_SHOWN_MAX ? "..." : "");
+        return 0;
+    }
+    if (sqlref_add(&r->list, &r->n, &r->cap, &ref) < 0) {
+        error_set(err, "out of memory rewriting SQL");
+        return 0;
+    }
+    if (r->at_fn != NULL && s[total] == '@') {
+        struct sqlref_at at;
+        size_t at_len = sqlref_parse_at(s + total, &at, err);
+        char *text = NULL;
+        if (at_len == 0 || r->at_fn(r->at_arg, &ref, &at, &text, err) != 0)
+            return 0;
+        strbuf_addf(&r->out, "%s", text);
+        free(text);
+        return total + at_len;
+    }
+    if (r->main_domain != NULL && layer == r->main_layer &&
+        strcmp(ref.domain, r->main_domain) == 0) {
+        strbuf_addf(&r->out, "\"main\".\"%s\"", ref.table);
+    } else {
+        char schema[SQLREF_SCHEMA_MAX];
+        sqlref_schema_name(layer, ref.domain, schema);
+        strbuf_addf(&r->out, "\"%s\".\"%s\"", schema, ref.table);
+    }
+    return total;
+}
+
 static int sqlref_rewrite_core(const char *sql, enum sqlref_layer main_layer,
                                const char *main_domain, sqlref_at_fn at_fn, void *at_arg,
                                char **out_sql, struct sqlref **refs, size_t *count,
                                char err[ERROR_MAX])
 {
-    struct sqlref_buf out = {0};
-    struct sqlref *list = NULL;
-    size_t n = 0, cap = 0;
+    struct sqlref_rewrite r = {.main_layer = main_layer, .main_domain = main_domain,
+                               .at_fn = at_fn, .at_arg = at_arg};
     bool prev_dot = false; /* last significant character copied was '.' */
     size_t i = 0;
 
@@ -278,115 +341,57 @@ static int sqlref_rewrite_core(const char *sql, enum sqlref_layer main_layer,
         error_set(err, "no SQL");
         goto fail;
     }
-    if (sqlref_buf_append(&out, "", 0) < 0)
-        goto oom;
+    strbuf_addf(&r.out, "%s", "");
 
     while (sql[i] != '\0') {
         const char *s = sql + i;
-        char c = s[0];
-        size_t len = 1;
-        bool significant = true;
-
-        if (c == '\'') {
-            len = sqlref_skip_quoted(s, '\'', true);
-        } else if (c == '-' && s[1] == '-') {
-            len = 2;
-            while (s[len] != '\0' && s[len] != '\n')
-                len++;
-            significant = false;
-        } else if (c == '/' && s[1] == '*') {
-            const char *e = strstr(s + 2, "*/");
-            len = e ? (size_t)(e - s) + 2 : strlen(s);
-            significant = false;
-        } else if (c == '`') {
-            len = sqlref_skip_quoted(s, '`', true);
-        } else if (c == '[') {
-            len = sqlref_skip_quoted(s, ']', false);
-        } else if ((c >= '0' && c <= '9') || (c == '.' && s[1] >= '0' && s[1] <= '9')) {
-            len = sqlref_skip_number(s);
-        } else if (c == '?' || c == ':' || c == '@' || c == '$') {
-            /* bound parameter: ?NNN :name @name $name */
-            len = 1;
-            while (sqlref_is_ident_char((unsigned char)s[len]))
-                len++;
-        } else if (sqlref_is_space(c)) {
-            significant = false;
-        } else if (c == '"' || sqlref_is_ident_start((unsigned char)c)) {
+        bool significant;
+        size_t len = sqlref_other_len(s, &significant);
+        if (len == 0) {
             struct sqlref_part p1, p2, p3;
             enum sqlref_layer layer;
             if (!sqlref_parse_part(s, &p1)) {
-                len = c == '"' ? strlen(s) : 1; /* unterminated quoted identifier */
+                len = s[0] == '"' ? strlen(s) : 1; /* unterminated quoted identifier */
             } else if (!prev_dot && s[p1.end] == '.' && sqlref_parse_part(s + p1.end + 1, &p2) &&
                        s[p1.end + 1 + p2.end] == '.' &&
                        sqlref_parse_part(s + p1.end + 1 + p2.end + 1, &p3) &&
                        sqlref_layer_of(&p2, &layer) == 0) {
                 size_t total = p1.end + 1 + p2.end + 1 + p3.end;
-                struct sqlref ref = {.layer = layer};
-                if (sqlref_part_name(&p1, "domain", ref.domain, err) < 0 ||
-                    sqlref_part_name(&p3, "table", ref.table, err) < 0) {
-                    int shown = total > SQLREF_SHOWN_MAX ? SQLREF_SHOWN_MAX : (int)total;
-                    error_prefix(err, "invalid table reference '%.*s%s'", shown, s,
-                                 total > SQLREF_SHOWN_MAX ? "..." : "");
+                size_t used = sqlref_emit_ref(&r, s, total, layer, &p1, &p3, err);
+                if (used == 0)
                     goto fail;
-                }
-                if (sqlref_add(&list, &n, &cap, &ref) < 0)
-                    goto oom;
-                if (at_fn != NULL && s[total] == '@') {
-                    struct sqlref_at at;
-                    size_t at_len = sqlref_parse_at(s + total, &at, err);
-                    char *text = NULL;
-                    if (at_len == 0 || at_fn(at_arg, &ref, &at, &text, err) != 0)
-                        goto fail;
-                    int rc = sqlref_buf_puts(&out, text);
-                    free(text);
-                    if (rc < 0)
-                        goto oom;
-                    i += total + at_len;
-                    prev_dot = false;
-                    continue;
-                }
-                char text[SQLREF_SCHEMA_MAX + NAMES_MAX + 8];
-                if (main_domain != NULL && layer == main_layer &&
-                    strcmp(ref.domain, main_domain) == 0) {
-                    snprintf(text, sizeof text, "\"main\".\"%s\"", ref.table);
-                } else {
-                    char schema[SQLREF_SCHEMA_MAX];
-                    sqlref_schema_name(layer, ref.domain, schema);
-                    snprintf(text, sizeof text, "\"%s\".\"%s\"", schema, ref.table);
-                }
-                if (sqlref_buf_puts(&out, text) < 0)
-                    goto oom;
-                i += total;
+                i += used;
                 prev_dot = false;
                 continue;
             } else {
                 len = p1.end;
             }
         }
-        if (sqlref_buf_append(&out, s, len) < 0)
-            goto oom;
+        strbuf_addf(&r.out, "%.*s", (int)len, s);
         if (significant)
-            prev_dot = (c == '.' && len == 1);
+            prev_dot = (s[0] == '.' && len == 1);
         i += len;
+    }
+    if (r.out.failed) {
+        error_set(err, "out of memory rewriting SQL");
+        goto fail;
     }
 
     if (out_sql != NULL)
-        *out_sql = out.data;
+        *out_sql = r.out.s;
     else
-        free(out.data);
+        free(r.out.s);
     if (refs != NULL)
-        *refs = list;
+        *refs = r.list;
     else
-        free(list);
+        free(r.list);
     if (count != NULL)
-        *count = n;
+        *count = r.n;
     return 0;
 
-oom:
-    error_set(err, "out of memory rewriting SQL");
 fail:
-    free(out.data);
-    free(list);
+    strbuf_free(&r.out);
+    free(r.list);
     if (out_sql != NULL)
         *out_sql = NULL;
     if (refs != NULL)

@@ -220,6 +220,117 @@ static int tt_expectations(sqlite3 *db, const struct sqlref *ref, char **text,
     return 0;
 }
 
+/* t@S: the versions visible at snapshot s, in the column names of its time. */
+static int tt_sql_snapshot(sqlite3 *db, const char *schema, const struct sqlref *ref,
+                           const char *h, char **cols, size_t ncols, int64_t s, struct strbuf *b,
+                           char err[ERROR_MAX])
+{
+    int rc = -1;
+    /* the columns of the snapshot's time (renames and drops undone) */
+    char (*shown)[NAMES_MAX] = calloc(ncols, sizeof *shown);
+    if (shown == NULL) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    if (timetravel_names_at(db, schema, ref->table, s, cols, ncols, shown, err) < 0)
+        goto done;
+    strbuf_addf(b, "(SELECT ");
+    for (size_t i = 0, n = 0; i < ncols; i++) {
+        if (tt_is_hidden(cols[i]) && !timetravel_names_is_dropped(cols[i]))
+            continue; /* validity */
+        if (shown[i][0] == '\0')
+            continue;
+        strbuf_addf(b, "%s\"%s\"", n++ ? ", " : "", cols[i]);
+        if (strcmp(shown[i], cols[i]) != 0)
+            strbuf_addf(b, " AS \"%s\"", shown[i]);
+    }
+    strbuf_addf(b,
+           " FROM \"%s\".\"%s\" WHERE \"_valid_from\" <= %" PRId64
+           " AND (\"_valid_to\" IS NULL OR \"_valid_to\" > %" PRId64 "))",
+           schema, h, s, s);
+    rc = 0;
+done:
+    free(shown);
+    return rc;
+}
+
+/* t@changes(s, to): the rows each snapshot in the range inserted, updated
+ * (before and after) or deleted; keys pair an update's two sides. */
+static int tt_sql_changes(sqlite3 *db, const char *schema, const struct sqlref *ref,
+                          const char *h, char **cols, size_t ncols, char **keys, size_t nkeys,
+                          int64_t s, int64_t to, struct strbuf *b, char err[ERROR_MAX])
+{
+    const char *layer = sqlref_layer_name(ref->layer);
+    if (s < 0) {
+        error_set(err, "%s.%s.%s@changes without a range is for incremental jobs (the "
+                       "changes since their last run); give one: @changes(<from>[,<to>])",
+                  ref->domain, layer, ref->table);
+        return -1;
+    }
+    if (to == 0) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT max(snapshot_id) FROM \"%s\"._snapshots WHERE table_name = ?1",
+                 schema);
+        if (tt_int(db, sql, ref->table, NULL, 0, &to, err) < 0)
+            return -1;
+    } else if (to < s) {
+        error_set(err, "%s.%s.%s@changes(%" PRId64 ",%" PRId64 "): the first snapshot "
+                       "is after the last",
+                  ref->domain, layer, ref->table, s, to);
+        return -1;
+    }
+    /* one branch for versions that started in the range, one for those
+     * that ended in it; a version of the same key ending / starting at
+     * the same snapshot makes the pair an update */
+    for (int branch = 0; branch < 2; branch++) {
+        const char *at_col = branch == 0 ? "_valid_from" : "_valid_to";
+        const char *other = branch == 0 ? "_valid_to" : "_valid_from";
+        strbuf_addf(b, branch == 0 ? "(SELECT " : " UNION ALL SELECT ");
+        for (size_t i = 0; i < ncols; i++)
+            if (!tt_is_hidden(cols[i]))
+                strbuf_addf(b, "c.\"%s\", ", cols[i]);
+        if (nkeys == 0 && ref->layer == SQLREF_GOLD) {
+            strbuf_addf(b, "'%s' AS \"_change_type\", ", branch == 0 ? "insert" : "delete");
+        } else {
+            strbuf_addf(b, "CASE WHEN EXISTS (SELECT 1 FROM \"%s\".\"%s\" AS o WHERE ",
+                        schema, h);
+            for (size_t k = 0; k < nkeys; k++)
+                strbuf_addf(b, "o.\"%s\" %s c.\"%s\" AND ", keys[k],
+                            ref->layer == SQLREF_GOLD ? "IS" : "=", keys[k]); /* NULL keys */
+            if (nkeys == 0)
+                strbuf_addf(b, "o.\"_seq\" = c.\"_seq\" AND ");
+            strbuf_addf(b, "o.\"%s\" = c.\"%s\") THEN '%s' ELSE '%s' END AS \"_change_type\", ",
+                        other, at_col, branch == 0 ? "update_after" : "update_before",
+                        branch == 0 ? "insert" : "delete");
+        }
+        strbuf_addf(b,
+               "c.\"%s\" AS \"_snapshot_id\", (SELECT committed_at FROM \"%s\"._snapshots "
+               "WHERE snapshot_id = c.\"%s\") AS \"_committed_at\" FROM \"%s\".\"%s\" AS c "
+               "WHERE c.\"%s\" BETWEEN %" PRId64 " AND %" PRId64,
+               at_col, schema, at_col, schema, h, at_col, s, to);
+    }
+    strbuf_addf(b, ")");
+    return 0;
+}
+
+/* t@scd2: every version with its validity as commit times. */
+static void tt_sql_scd2(const char *schema, const char *h, char **cols, size_t ncols,
+                        struct strbuf *b)
+{
+    strbuf_addf(b, "(SELECT ");
+    for (size_t i = 0; i < ncols; i++)
+        if (!tt_is_hidden(cols[i]))
+            strbuf_addf(b, "c.\"%s\", ", cols[i]);
+    strbuf_addf(b,
+           "f.committed_at AS \"_valid_from\", t.committed_at AS \"_valid_to\", "
+           "(c.\"_valid_to\" IS NULL) AS \"_is_current\", c.\"_valid_from\" AS "
+           "\"_from_snapshot\", c.\"_valid_to\" AS \"_to_snapshot\" FROM \"%s\".\"%s\" AS c "
+           "LEFT JOIN \"%s\"._snapshots AS f ON f.snapshot_id = c.\"_valid_from\" "
+           "LEFT JOIN \"%s\"._snapshots AS t ON t.snapshot_id = c.\"_valid_to\")",
+           schema, h, schema, schema);
+}
+
 int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_at *at,
                       char **text, char err[ERROR_MAX])
 {
@@ -243,7 +354,6 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
     snprintf(h, sizeof h, "_h_%s", ref->table);
     snprintf(uk, sizeof uk, "_uk_%s", ref->table);
     char **cols = NULL, **keys = NULL;
-    char (*shown)[NAMES_MAX] = NULL; /* t@S: the names of S's time */
     size_t ncols = 0, nkeys = 0;
     struct strbuf b = {0};
     int rc = -1;
@@ -275,96 +385,16 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
     case SQLREF_AT_SNAPSHOT:
         if (tt_check_snapshot(db, schema, ref, s, err) < 0)
             goto done;
-        /* the columns of the snapshot's time (renames and drops undone) */
-        shown = calloc(ncols, sizeof *shown);
-        if (shown == NULL) {
-            error_set(err, "out of memory");
+        if (tt_sql_snapshot(db, schema, ref, h, cols, ncols, s, &b, err) < 0)
             goto done;
-        }
-        if (timetravel_names_at(db, schema, ref->table, s, cols, ncols, shown, err) < 0)
-            goto done;
-        strbuf_addf(&b, "(SELECT ");
-        for (size_t i = 0, n = 0; i < ncols; i++) {
-            if (tt_is_hidden(cols[i]) && !timetravel_names_is_dropped(cols[i]))
-                continue; /* validity */
-            if (shown[i][0] == '\0')
-                continue;
-            strbuf_addf(&b, "%s\"%s\"", n++ ? ", " : "", cols[i]);
-            if (strcmp(shown[i], cols[i]) != 0)
-                strbuf_addf(&b, " AS \"%s\"", shown[i]);
-        }
-        strbuf_addf(&b,
-               " FROM \"%s\".\"%s\" WHERE \"_valid_from\" <= %" PRId64
-               " AND (\"_valid_to\" IS NULL OR \"_valid_to\" > %" PRId64 "))",
-               schema, h, s, s);
         break;
-    case SQLREF_AT_CHANGES: {
-        int64_t to = at->to;
-        if (s < 0) {
-            error_set(err, "%s.%s.%s@changes without a range is for incremental jobs (the "
-                           "changes since their last run); give one: @changes(<from>[,<to>])",
-                      ref->domain, layer, ref->table);
+    case SQLREF_AT_CHANGES:
+        if (tt_sql_changes(db, schema, ref, h, cols, ncols, keys, nkeys, s, at->to, &b, err) < 0)
             goto done;
-        }
-        if (to == 0) {
-            char sql[256];
-            snprintf(sql, sizeof sql,
-                     "SELECT max(snapshot_id) FROM \"%s\"._snapshots WHERE table_name = ?1",
-                     schema);
-            if (tt_int(db, sql, ref->table, NULL, 0, &to, err) < 0)
-                goto done;
-        } else if (to < s) {
-            error_set(err, "%s.%s.%s@changes(%" PRId64 ",%" PRId64 "): the first snapshot "
-                           "is after the last",
-                      ref->domain, layer, ref->table, s, to);
-            goto done;
-        }
-        /* one branch for versions that started in the range, one for those
-         * that ended in it; a version of the same key ending / starting at
-         * the same snapshot makes the pair an update */
-        for (int branch = 0; branch < 2; branch++) {
-            const char *at_col = branch == 0 ? "_valid_from" : "_valid_to";
-            const char *other = branch == 0 ? "_valid_to" : "_valid_from";
-            strbuf_addf(&b, branch == 0 ? "(SELECT " : " UNION ALL SELECT ");
-            for (size_t i = 0; i < ncols; i++)
-                if (!tt_is_hidden(cols[i]))
-                    strbuf_addf(&b, "c.\"%s\", ", cols[i]);
-            if (nkeys == 0 && ref->layer == SQLREF_GOLD) {
-                strbuf_addf(&b, "'%s' AS \"_change_type\", ", branch == 0 ? "insert" : "delete");
-            } else {
-                strbuf_addf(&b, "CASE WHEN EXISTS (SELECT 1 FROM \"%s\".\"%s\" AS o WHERE ",
-                            schema, h);
-                for (size_t k = 0; k < nkeys; k++)
-                    strbuf_addf(&b, "o.\"%s\" %s c.\"%s\" AND ", keys[k],
-                                ref->layer == SQLREF_GOLD ? "IS" : "=", keys[k]); /* NULL keys */
-                if (nkeys == 0)
-                    strbuf_addf(&b, "o.\"_seq\" = c.\"_seq\" AND ");
-                strbuf_addf(&b, "o.\"%s\" = c.\"%s\") THEN '%s' ELSE '%s' END AS \"_change_type\", ",
-                            other, at_col, branch == 0 ? "update_after" : "update_before",
-                            branch == 0 ? "insert" : "delete");
-            }
-            strbuf_addf(&b,
-                   "c.\"%s\" AS \"_snapshot_id\", (SELECT committed_at FROM \"%s\"._snapshots "
-                   "WHERE snapshot_id = c.\"%s\") AS \"_committed_at\" FROM \"%s\".\"%s\" AS c "
-                   "WHERE c.\"%s\" BETWEEN %" PRId64 " AND %" PRId64,
-                   at_col, schema, at_col, schema, h, at_col, s, to);
-        }
-        strbuf_addf(&b, ")");
         break;
-    }
     case SQLREF_AT_EXPECTATIONS: /* handled above */
     case SQLREF_AT_SCD2:
-        strbuf_addf(&b, "(SELECT ");
-        for (size_t i = 0; i < ncols; i++)
-            if (!tt_is_hidden(cols[i]))
-                strbuf_addf(&b, "c.\"%s\", ", cols[i]);
-        strbuf_addf(&b,
-               "f.committed_at AS \"_valid_from\", t.committed_at AS \"_valid_to\", "
-               "(c.\"_valid_to\" IS NULL) AS \"_is_current\", c.\"_valid_from\" AS "
-               "\"_from_snapshot\", c.\"_valid_to\" AS \"_to_snapshot\" FROM \"%s\".\"%s\" AS c "
-               "LEFT JOIN \"%s\"._snapshots AS f ON f.snapshot_id = c.\"_valid_from\" "
-               "LEFT JOIN \"%s\"._snapshots AS t ON t.snapshot_id = c.\"_valid_to\")",
-               schema, h, schema, schema);
+        tt_sql_scd2(schema, h, cols, ncols, &b);
         break;
     }
     if (b.failed) {
@@ -375,7 +405,6 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
     b.s = NULL;
     rc = 0;
 done:
-    free(shown);
     free(b.s);
     tt_free(cols, ncols);
     tt_free(keys, nkeys);

@@ -4,7 +4,7 @@
  * _ledger; quarantined or unmerged files break a run) and small (under
  * seal_max_bytes/8 on disk), together at most seal_max_bytes. The output is
  * named <first_seq of the first>-<last_seq of the last>, so its range covers
- * every input (common/retention.h): readers that see both skip the inputs.
+ * every input (common/retention_policy.h): readers that see both skip the inputs.
  *
  * Steps, and what a crash after each leaves (recovery is compaction_finish at
  * start and on every maintenance tick):
@@ -49,8 +49,9 @@
 #include "fsutil.h"
 #include "layout.h"
 #include "log.h"
-#include "retention.h"
+#include "retention_policy.h"
 #include "timeutil.h"
+#include "sqlutil.h"
 
 #define COMPACTION_TMP_DIR "spool/.compact"
 #define COMPACTION_GRACE_EXTRA_MS 1000
@@ -71,21 +72,8 @@ struct compaction_input {
 static int compaction_sql(struct silver_db *sdb, const char *sql, const char *t1, const char *t2,
                           int64_t i3, char err[ERROR_MAX])
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        if (t1 != NULL)
-            sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-        if (t2 != NULL)
-            sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(st) >= 3)
-            sqlite3_bind_int64(st, 3, i3);
-        rc = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql, sqlite3_errmsg(sdb->db));
-    return rc == SQLITE_ROW ? 1 : 0;
+    const struct sqlutil_value v[] = {SQLUTIL_TEXT(t1), SQLUTIL_TEXT(t2), SQLUTIL_INT(i3)};
+    return sqlutil_run_values(sdb->db, sql, v, 3, NULL, err, "silver/%s.db: %s", sdb->domain, sql);
 }
 
 /* The ledger row of rel: 1 found, 0 not in the ledger, -1 error. */

@@ -156,7 +156,7 @@ static int drop_silver(struct processor_ctx *ctx, const char *domain, const char
         if (silver_exec(sdb, sql, err) < 0)
             goto fail;
     }
-    /* the row history of the table, when there is one (history.c) */
+    /* the row history of the table, when there is one (silver_history.c) */
     snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS \"_h_%s\"", table);
     if (silver_exec(sdb, sql, err) < 0)
         goto fail;

@@ -195,17 +195,6 @@ static int evolve_has(struct silver_db *sdb, const char *table, const char *colu
                      sqlite3_errmsg(sdb->db));
 }
 
-static int evolve_exec(struct silver_db *sdb, struct strbuf *b, char err[ERROR_MAX])
-{
-    if (b->failed) {
-        strbuf_free(b);
-        return error_set(err, "out of memory");
-    }
-    int rc = silver_exec(sdb, b->s, err);
-    strbuf_free(b);
-    return rc;
-}
-
 /* Rebuild table with column declared TEXT: same columns in the same order,
  * NOT NULL and key kept, _seq UNIQUE kept on keyless silver tables, indexes
  * re-created from their SQL. Stored values pass TEXT affinity. */
@@ -285,7 +274,7 @@ static int evolve_rebuild_text(struct silver_db *sdb, const char *table, const c
     for (size_t i = 0; i < indexes.count; i++)
         strbuf_addf(&b, "; %s", indexes.items[i]);
     strlist_clear(&indexes);
-    return evolve_exec(sdb, &b, err);
+    return silver_exec_buf(sdb, &b, err);
 }
 
 /* The changes from prev to cur (schema_check_compatible passed when cur was
@@ -405,7 +394,7 @@ static int evolve_step(struct silver_db *sdb, const char *table, const struct sc
                     continue;
                 strbuf_addf(&b, "ALTER TABLE \"%s\" RENAME COLUMN \"%s\" TO \"%s\"", targets[k],
                             c->column, c->new_name);
-                if (evolve_exec(sdb, &b, err) < 0)
+                if (silver_exec_buf(sdb, &b, err) < 0)
                     goto done;
             }
             if (evolve_row(sdb, table, id, cur->version, "rename", c->column, c->new_name, NULL,
@@ -418,7 +407,7 @@ static int evolve_step(struct silver_db *sdb, const char *table, const struct sc
                 goto done;
             if (has) {
                 strbuf_addf(&b, "ALTER TABLE \"%s\" DROP COLUMN \"%s\"", table, c->column);
-                if (evolve_exec(sdb, &b, err) < 0)
+                if (silver_exec_buf(sdb, &b, err) < 0)
                     goto done;
             }
             if ((has = evolve_has(sdb, h, c->column, err)) < 0)
@@ -428,7 +417,7 @@ static int evolve_step(struct silver_db *sdb, const char *table, const struct sc
                 snprintf(hidden, sizeof hidden, "_dropped_%" PRId64 "_%zu", id, i + 1);
                 strbuf_addf(&b, "ALTER TABLE \"%s\" RENAME COLUMN \"%s\" TO \"%s\"", h, c->column,
                             hidden);
-                if (evolve_exec(sdb, &b, err) < 0)
+                if (silver_exec_buf(sdb, &b, err) < 0)
                     goto done;
             }
             if (evolve_row(sdb, table, id, cur->version, "drop", c->column, NULL,

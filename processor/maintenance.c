@@ -8,7 +8,7 @@
  *   every 10 min   PRAGMA wal_checkpoint(TRUNCATE) of each silver database,
  *                  without waiting for readers (busy: try again next time),
  *                  so the WAL does not grow while queries keep reading
- *   daily          retention (retention.c: bronze, silver history) and
+ *   daily          retention (bronze_silver_retention.c: bronze, silver history) and
  *                  compaction of closed days; VACUUM of every silver
  *                  database when vacuum_interval_days have passed
  * The time of the last daily run and of the last VACUUM is kept in

@@ -7,9 +7,12 @@
  *   reconcile.c  bronze tree vs _ledger/_quarantine -> pending
  *   silver.c     silver/<domain>.db connections and their internal tables
  *   schemas.c    endpoint schemas from the catalog (read-only) for table creation
- *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot)
+ *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot);
+ *                merge_*.c its parts (merge_table.h)
  *   replay.c     rebuild tables / re-merge date ranges on request
- *   history.c    row history (_h_<table>) and rollback
+ *   silver_history.c  row history (_h_<table>) and rollback
+ *   bronze_silver_retention.c  expiring old bronze files and silver history
+ *   compaction.c compacting the small bronze files of closed days
  *   evolve.c     declared schema changes (rename, drop, widen) on tables
  *   control.c    the control socket (replay / reconcile / rollback / ping)
  *   main.c       the entry: config, resources, the one poll loop, tear-down
@@ -112,6 +115,10 @@ int silver_get(struct silver *silver, const char *domain, struct silver_db **out
                char err[ERROR_MAX]);
 /* Run one SQL statement without results (BEGIN IMMEDIATE, COMMIT, SAVEPOINT...). */
 int silver_exec(struct silver_db *sdb, const char *sql, char err[ERROR_MAX]);
+/* silver_exec of the SQL text built in b, then empty b (an append that
+ * failed: "out of memory", nothing run). */
+struct strbuf;
+int silver_exec_buf(struct silver_db *sdb, struct strbuf *b, char err[ERROR_MAX]);
 /* 1 if file is in _ledger or _quarantine, 0 if not, -1 error. */
 int silver_file_done(struct silver_db *sdb, const char *rel, char err[ERROR_MAX]);
 /* Append to out (sorted) the ledger and quarantine files starting with prefix. */
@@ -229,7 +236,7 @@ int evolve_record(struct evolve_names **cache, struct schemas *schemas, const ch
                   const char *table, const struct schema *latest, json_t *root, json_t **out,
                   char err[ERROR_MAX]);
 
-/* ---- history.c: row history _h_<table>, rollback --------------------------- */
+/* ---- silver_history.c: row history _h_<table>, rollback --------------------------- */
 
 struct history_counts {
     int64_t inserted, updated, deleted;
@@ -299,7 +306,7 @@ void replay_run(struct processor_ctx *ctx, const struct control_request *req,
 void drop_run(struct processor_ctx *ctx, const struct control_request *req,
               struct control_reply *reply);
 
-/* ---- retention.c: expiring old bronze files, snapshots and row history ---- */
+/* ---- bronze_silver_retention.c: expiring old bronze files, snapshots and row history ---- */
 
 struct retention_totals {
     int64_t tables;

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "retention.h"
+#include "retention_policy.h"
 #include "timeutil.h"
 
 struct replay_totals {
@@ -113,7 +113,7 @@ static int replay_table(struct processor_ctx *ctx, const char *domain, const cha
     if (silver_exec(sdb, "BEGIN IMMEDIATE", err) < 0)
         goto fail_nobegin;
     if (rebuild && retention_rebuild_check(sdb, table, err) != 0)
-        goto fail; /* expired bronze: a rebuild would lose rows (retention.c) */
+        goto fail; /* expired bronze: a rebuild would lose rows (bronze_silver_retention.c) */
     /* a schema change not applied yet goes first: the rebuilt table has the
      * latest names, and the history must follow them (evolve.c) */
     if (rebuild && evolve_latest(sdb, ctx->schemas, table, err) < 0)

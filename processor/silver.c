@@ -18,6 +18,8 @@
 #include "layout.h"
 #include "log.h"
 #include "timeutil.h"
+#include "sqlutil.h"
+#include "strbuf.h"
 
 #define SILVER_BUSY_TIMEOUT_MS 10000
 
@@ -67,36 +69,33 @@ void silver_close(struct silver **silver)
 
 int silver_exec(struct silver_db *sdb, const char *sql, char err[ERROR_MAX])
 {
-    char *msg = NULL;
-    if (sqlite3_exec(sdb->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql,
-                  msg ? msg : sqlite3_errmsg(sdb->db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
+    return sqlutil_exec(sdb->db, sql, err, "silver/%s.db: %s", sdb->domain, sql);
+}
+
+int silver_exec_buf(struct silver_db *sdb, struct strbuf *b, char err[ERROR_MAX])
+{
+    int rc = 0;
+    if (b->failed)
+        rc = error_set(err, "out of memory");
+    else if (b->s != NULL)
+        rc = silver_exec(sdb, b->s, err);
+    strbuf_free(b);
+    return rc;
 }
 
 static int silver_prepare(struct silver_db *sdb, const char *sql, sqlite3_stmt **stmt,
                           char err[ERROR_MAX])
 {
-    if (sqlite3_prepare_v2(sdb->db, sql, -1, stmt, NULL) != SQLITE_OK)
-        return error_set(err, "silver/%s.db: prepare %s: %s", sdb->domain, sql,
-                         sqlite3_errmsg(sdb->db));
-    return 0;
+    return sqlutil_prepare(sdb->db, sql, stmt, err, "silver/%s.db: prepare %s", sdb->domain, sql);
 }
 
 static int silver_user_version(struct silver_db *sdb, int *version, char err[ERROR_MAX])
 {
-    sqlite3_stmt *stmt = NULL;
-    if (silver_prepare(sdb, "PRAGMA user_version", &stmt, err) < 0)
+    int64_t v = 0;
+    if (sqlutil_int64(sdb->db, "PRAGMA user_version", &v, err, "silver/%s.db: user_version",
+                      sdb->domain) < 0)
         return -1;
-    int rc = sqlite3_step(stmt);
-    *version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_ROW)
-        return error_set(err, "silver/%s.db: user_version: %s", sdb->domain,
-                         sqlite3_errmsg(sdb->db));
+    *version = (int)v;
     return 0;
 }
 
@@ -211,12 +210,7 @@ int silver_get(struct silver *s, const char *domain, struct silver_db **out, cha
 static int silver_step_done(struct silver_db *sdb, sqlite3_stmt *stmt, const char *what,
                             char err[ERROR_MAX])
 {
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    if (rc != SQLITE_DONE)
-        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, what, sqlite3_errmsg(sdb->db));
-    return 0;
+    return sqlutil_step_done(sdb->db, stmt, err, "silver/%s.db: %s", sdb->domain, what);
 }
 
 int silver_file_done(struct silver_db *sdb, const char *rel, char err[ERROR_MAX])

@@ -5,7 +5,7 @@
  *              it right after (schedule_run_next takes forced runs first). A
  *              second "run" of a job whose forced run has not started yet is
  *              answered with the same execution id (coalesced).
- *   expire, expire_dry_run -> gold retention (retention.c)
+ *   expire, expire_dry_run -> gold retention (gold_retention.c)
  * A malformed request gets an error reply (REP must always answer), never
  * stops the process. */
 #include <errno.h>

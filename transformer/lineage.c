@@ -15,6 +15,7 @@
 
 #include "timetravel.h"
 #include "transformer.h"
+#include "sqlutil.h"
 
 static const char lineage_ddl[] =
     "CREATE TABLE IF NOT EXISTS main._lineage (\n"
@@ -155,12 +156,8 @@ int lineage_rewrite(sqlite3 *db, const struct tjob *job, const json_t *inputs, b
 int lineage_record(sqlite3 *db, int64_t snapshot_id, const json_t *inputs,
                    const json_t *changes, char err[ERROR_MAX])
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, lineage_ddl, NULL, NULL, &msg) != SQLITE_OK) {
-        error_set(err, "create _lineage: %s", msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
+    if (sqlutil_exec(db, lineage_ddl, err, "create _lineage") < 0)
         return -1;
-    }
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO main._lineage (snapshot_id, input_table, "

@@ -170,7 +170,9 @@ bool schedule_run_next(struct transformer_ctx *ctx)
             }
         }
     }
-    run_job(ctx, job, trigger, execution);
+    int64_t snapshot_id = 0;
+    if (run_job(ctx, job, trigger, execution, &snapshot_id) == 0)
+        schedule_table_committed(ctx, job->def.domain, SQLREF_GOLD, job->def.name, snapshot_id);
     return true;
 }
 

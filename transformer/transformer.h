@@ -2,19 +2,21 @@
  * in-memory job table and the functions its files share.
  *
  * Files, one concern each:
- *   main.c      entry: arguments, resources, the poll loop, tear-down
- *   jobs.c      the job table: loading from the catalog, keeping the scheduling
- *               state across reloads, who reads which table
- *   inputs.c    the current snapshot id of the tables a job reads
- *   schedule.c  deciding what runs: commit events (coalesced), reconcile,
- *               cron minutes, and the order of pending runs (upstream first)
- *   run.c       executing one job against gold/<domain>.db and recording it
- *   lineage.c   the job SQL with its history forms (incremental @changes) and
- *               the _lineage rows of each gold snapshot
- *   history.c   the row history of gold tables (_h_<table>), in the run's
- *               transaction
- *   retention.c expiring old gold snapshots, lineage and row versions
- *   commands.c  the control socket (ping / run / reload)
+ *   main.c            entry: arguments, resources, the poll loop, tear-down
+ *   jobs.c            the job table: loading from the catalog, keeping the
+ *                     scheduling state across reloads, who reads which table
+ *   inputs.c          the current snapshot id of the tables a job reads
+ *   schedule.c        deciding what runs: commit events (coalesced), reconcile,
+ *                     cron minutes, the order of pending runs (upstream first),
+ *                     and queueing the jobs downstream of a run
+ *   run.c             executing one job against gold/<domain>.db and recording it
+ *   write.c           the gold write per write mode (overwrite, append, upsert)
+ *   lineage.c         the job SQL with its history forms (incremental @changes)
+ *                     and the _lineage rows of each gold snapshot
+ *   gold_history.c    the row history of gold tables (_h_<table>), in the run's
+ *                     transaction
+ *   gold_retention.c  expiring old gold snapshots, lineage and row versions
+ *   commands.c        the control socket (ping / run / reload)
  * Everything runs on the one thread of the poll loop; a job runs to its end
  * before the loop looks at sockets again, which is what makes "finish the
  * current job on SIGTERM" and coalescing simple. */
@@ -71,7 +73,7 @@ struct transformer_ctx {
     int64_t next_reconcile_ms; /* monotonic */
     int64_t runs_ok;
     int64_t runs_failed;
-    int64_t next_expire_ms;    /* monotonic: next daily gold retention (retention.c) */
+    int64_t next_expire_ms;    /* monotonic: next daily gold retention (gold_retention.c) */
 };
 
 /* jobs.c --------------------------------------------------------------- */
@@ -132,14 +134,49 @@ bool schedule_has_work(const struct transformer_ctx *ctx);
 /* At shutdown: finish forced executions that never started as FAILED. */
 void schedule_abandon(struct transformer_ctx *ctx, const char *reason);
 
+/* write.c ---------------------------------------------------------------- */
+
+/* The query's output columns. */
+struct write_columns {
+    char (*names)[NAMES_MAX];
+    size_t count;
+};
+
+/* Is there a table named `table` in main? */
+int write_table_exists(sqlite3 *db, const char *table, bool *exists, char err[ERROR_MAX]);
+/* Prepare the rewritten query alone: one SELECT, its output columns (cols,
+ * names malloc'd), and the statement text without its trailing ';' (*body,
+ * malloc'd). */
+int write_check_query(sqlite3 *db, const char *sql, char **body, struct write_columns *cols,
+                      char err[ERROR_MAX]);
+/* Split the stored unique key "a,b" into names, checking each is an output column. */
+int write_key_columns(const char *unique_key, const struct write_columns *cols,
+                      char keys[][NAMES_MAX], size_t max, size_t *count, char err[ERROR_MAX]);
+/* Every accumulate column must be an output column of the query. */
+int write_check_accumulate(const char *accumulate, const struct write_columns *cols,
+                           char err[ERROR_MAX]);
+/* Whether an accumulating run starts from an empty table (it reads a change
+ * feed from its start). */
+bool write_accumulate_from_start(const struct job_def *def, const json_t *changes);
+/* overwrite: the query's rows replace the table (a new table swapped in). */
+int write_overwrite(sqlite3 *db, const char *table, const char *body, int64_t *inserted,
+                    int64_t *deleted, char err[ERROR_MAX]);
+/* append / upsert (unique_key set; accumulate columns; a _delete column
+ * deletes keys). An upsert leaves the query's rows in temp._run_rows for
+ * the row history; the caller drops it. */
+int write_append(sqlite3 *db, const char *table, const char *body,
+                 const struct write_columns *cols, const char *unique_key, const char *accumulate,
+                 int64_t *inserted, int64_t *updated, int64_t *deleted, char err[ERROR_MAX]);
+
 /* run.c ---------------------------------------------------------------- */
 
 /* Run job now and record it: an execution row (created unless
  * execution_id > 0), the gold write in one transaction with its _snapshots
- * row, the execution's outcome, gold.committed, and the downstream jobs
- * queued. Returns 0 on success, -1 if the run failed (already recorded). */
+ * row, the execution's outcome and gold.committed. Returns 0 on success with
+ * *snapshot_id = the gold snapshot written (the caller queues the jobs
+ * downstream), -1 if the run failed (already recorded). */
 int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
-            int64_t execution_id);
+            int64_t execution_id, int64_t *snapshot_id);
 
 /* At start: executions left RUNNING by a crash. Those whose gold write had
  * committed (found in the gold database's _executions) are recorded as
@@ -161,7 +198,7 @@ int lineage_rewrite(sqlite3 *db, const struct tjob *job, const json_t *inputs, b
 int lineage_record(sqlite3 *db, int64_t snapshot_id, const json_t *inputs,
                    const json_t *changes, char err[ERROR_MAX]);
 
-/* history.c ------------------------------------------------------------ */
+/* gold_history.c ------------------------------------------------------------ */
 
 /* Before the write of table (in the run's transaction): an existing table
  * without history gets _h_<table>, seeded with its rows (valid from 0);
@@ -169,7 +206,7 @@ int lineage_record(sqlite3 *db, int64_t snapshot_id, const json_t *inputs,
  * unique_key (nkeys 0: none), the history's index key when it is created. */
 int history_prepare(sqlite3 *db, const char *table, char keys[][NAMES_MAX], size_t nkeys,
                     int64_t *max_rowid, char err[ERROR_MAX]);
-/* After the write, as changes of snapshot_id (history.c says how): */
+/* After the write, as changes of snapshot_id (gold_history.c says how): */
 int history_record_overwrite(sqlite3 *db, const char *table, int64_t snapshot_id,
                              char err[ERROR_MAX]);
 /* rows with rowid > after_rowid are new */
@@ -179,16 +216,16 @@ int history_record_append(sqlite3 *db, const char *table, int64_t after_rowid,
 int history_record_upsert(sqlite3 *db, const char *table, char keys[][NAMES_MAX], size_t nkeys,
                           const char *scope, int64_t snapshot_id, char err[ERROR_MAX]);
 
-/* retention.c ---------------------------------------------------------- */
+/* gold_retention.c ---------------------------------------------------------- */
 
-/* Expire gold history older than the retention horizons (retention.c):
+/* Expire gold history older than the retention horizons (gold_retention.c):
  * domain "" = every gold database, table "" = every table. Fills reply (ok,
  * id = snapshots, count = lineage rows, message = totals and detail); -1 with
  * err on a database error (nothing of that database deleted). */
 struct control_reply;
 int gold_expire(struct transformer_ctx *ctx, const char *domain, const char *table, bool dry_run,
                 struct control_reply *reply, char err[ERROR_MAX]);
-/* From the housekeeping timer: the daily expiry when it is due. */
+/* From the housekeeping timer: the daily retention run when it is due. */
 void gold_retention_tick(struct transformer_ctx *ctx);
 
 /* commands.c ----------------------------------------------------------- */

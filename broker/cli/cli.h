@@ -6,7 +6,8 @@
  *   replay.c    replay
  *   status.c    status
  *   config.c    config check / print
- *   history.c   history, changes, rollback (silver row history)
+ *   cli_history.c  history, changes, rollback (silver row history)
+ *   cli_retention.c  expire, compact (retention and compaction requests)
  *   lineage.c   lineage (what a gold snapshot stands on)
  *   control.c   the control-socket call the worker commands share (below)
  *   main.c      global options, config, dispatch, shared helpers below.
@@ -98,12 +99,12 @@ int cli_job(struct cli *cli, int argc, char **argv);
 int cli_query(struct cli *cli, int argc, char **argv);
 int cli_tables(struct cli *cli, int argc, char **argv);
 int cli_replay(struct cli *cli, int argc, char **argv);
-/* expire.c: retention and compaction requests to the processor */
+/* cli_retention.c: retention and compaction requests to the processor */
 int cli_expire(struct cli *cli, int argc, char **argv);
 int cli_compact(struct cli *cli, int argc, char **argv);
 int cli_status(struct cli *cli, int argc, char **argv);
 int cli_config(struct cli *cli, int argc, char **argv);
-/* history.c: history, changes, rollback of silver tables */
+/* cli_history.c: history, changes, rollback of silver tables */
 int cli_history(struct cli *cli, int argc, char **argv);
 int cli_changes(struct cli *cli, int argc, char **argv);
 int cli_rollback(struct cli *cli, int argc, char **argv);

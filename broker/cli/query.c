@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bronze_vtab.h"
+#include "read/bronze_vtab.h"
 #include "cli.h"
-#include "query.h"
+#include "read/query.h"
 
 #define CLI_CELL_MAX 60
 

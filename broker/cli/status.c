@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "health.h"
+#include "read/health.h"
 
 #define STATUS_LAG_SECONDS_DEFAULT 10
 #define STATUS_ERRORS_SHOWN 10

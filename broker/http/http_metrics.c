@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "health.h"
+#include "read/health.h"
 #include "stats.h"
 #include "timeutil.h"
 

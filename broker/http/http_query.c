@@ -12,8 +12,8 @@
 
 #include <string.h>
 
-#include "bronze_vtab.h"
-#include "query.h"
+#include "read/bronze_vtab.h"
+#include "read/query.h"
 
 void http_query_run(struct http_request *req, struct http_reply *reply)
 {

@@ -24,7 +24,7 @@
  *       each line with jansson and upsert it with ONE prepared statement,
  *       one transaction per file (what a merge must at least do)
  *       --history: also keep row history with the least work silver's
- *       _h_<T> layout (common/layout.h, processor/history.c) allows: the
+ *       _h_<T> layout (common/layout.h, processor/silver_history.c) allows: the
  *       silver database's own _h_<T> DDL and indexes, and for every row the
  *       upsert changed, close the key's open version and add the new one
  *       (two more prepared statements); each file is one snapshot id. The

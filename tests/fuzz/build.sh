@@ -13,7 +13,7 @@ LIBS="$(pkg-config --libs $PKGS) $(pkg-config --libs libcrypto 2>/dev/null) -lin
 mkdir -p "$OUT/obj" "$OUT/bin"
 tests/fuzz/stubs.sh "$OUT"
 objs=()
-for c in common/*.c; do
+for c in common/*.c common/read/*.c; do
     o="$OUT/obj/$(basename "$c" .c).o"
     if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find common -name '*.h' -newer "$o")" ]; then
         $CLANG $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"

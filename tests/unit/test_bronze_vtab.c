@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "bronze.h"
-#include "bronze_vtab.h"
+#include "read/bronze_vtab.h"
 #include "catalog.h"
-#include "query.h"
+#include "read/query.h"
 #include "schema.h"
 
 static char data_dir[256];

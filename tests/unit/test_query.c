@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "query.h"
+#include "read/query.h"
 
 static char data_dir[256];
 

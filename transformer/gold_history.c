@@ -1,4 +1,4 @@
-/* history.c - the row history of gold tables (_h_<table>, layout.h and
+/* gold_history.c - the row history of gold tables (_h_<table>, layout.h and
  * common/rowhistory.h): every version of every row with the snapshot that
  * created it (_valid_from) and the one that ended it (_valid_to, NULL while
  * current), written in the run's transaction so that time travel, the change
@@ -32,20 +32,16 @@
 #include "rowhistory.h"
 #include "strbuf.h"
 #include "transformer.h"
+#include "sqlutil.h"
 
 static int history_exec(sqlite3 *db, struct strbuf *b, const char *table, const char *what,
                         char err[ERROR_MAX])
 {
-    int rc = 0;
-    char *msg = NULL;
-    if (b->failed)
-        rc = error_set(err, "history of %s: out of memory", table);
-    else if (sqlite3_exec(db, b->s, NULL, NULL, &msg) != SQLITE_OK)
-        rc = error_set(err, "history of %s: %s: %s", table, what,
-                       msg ? msg : sqlite3_errmsg(db));
-    sqlite3_free(msg);
-    strbuf_free(b);
-    return rc;
+    if (b->failed) {
+        strbuf_free(b);
+        return error_set(err, "history of %s: out of memory", table);
+    }
+    return sqlutil_exec_buf(db, b, err, "history of %s: %s", table, what);
 }
 
 /* Create / extend _h_<table> (seed: with the table's rows as versions). */

@@ -1,6 +1,6 @@
-/* retention.c - expiring old history of bronze and silver (issue 4).
+/* bronze_silver_retention.c - expiring old history of bronze and silver (issue 4).
  *
- * Horizons per layer and table come from common/retention.h. For each table:
+ * Horizons per layer and table come from common/retention_policy.h. For each table:
  *   bronze  files under dt=<date> with date before the horizon date are
  *           deleted, but only files the ledger knows (merged, or
  *           quarantined): a file not merged yet is never deleted. Their
@@ -9,11 +9,11 @@
  *           listed any more; merge_file treats a vanished file as MERGE_MISSING).
  *   silver  _snapshots rows committed before the horizon, except the table's
  *           newest snapshot, and the _h_<table> versions that ENDED at or
- *           before the newest expired snapshot (common/expiry.h, shared with
+ *           before the newest expired snapshot (common/retention_history.h, shared with
  *           gold retention). Versions still current are kept, so time travel,
  *           change feeds and rollback to every snapshot that remains still
  *           give exact answers; older snapshot ids become "unknown".
- * Every expiry is logged in _retention (one row per table and layer, in the
+ * Every retention run is logged in _retention (one row per table and layer, in the
  * same transaction as the silver deletes). A full rebuild (replay without a
  * date range) of a table whose merged bronze files were expired would lose
  * rows, so replay refuses it (retention_rebuild_check) and says to replay a
@@ -29,12 +29,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "expiry.h"
+#include "retention_history.h"
 #include "fsutil.h"
 #include "log.h"
-#include "retention.h"
+#include "retention_policy.h"
 #include "strbuf.h"
 #include "timeutil.h"
+#include "sqlutil.h"
 
 #define retention_note(t, ...) strbuf_fixed_appendf((t)->summary, sizeof (t)->summary, __VA_ARGS__)
 
@@ -42,31 +43,17 @@
 static int retention_int(struct silver_db *sdb, const char *sql, const char *t1, const char *t2,
                          int64_t i3, int64_t *out, char err[ERROR_MAX])
 {
-    sqlite3_stmt *st = NULL;
-    *out = 0;
-    if (sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql, sqlite3_errmsg(sdb->db));
-    if (t1 != NULL)
-        sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-    if (t2 != NULL)
-        sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
-    if (sqlite3_bind_parameter_count(st) >= 3)
-        sqlite3_bind_int64(st, 3, i3);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return error_set(err, "silver/%s.db: %s: %s", sdb->domain, sql, sqlite3_errmsg(sdb->db));
-    return 0;
+    const struct sqlutil_value v[] = {SQLUTIL_TEXT(t1), SQLUTIL_TEXT(t2), SQLUTIL_INT(i3)};
+    int rc = sqlutil_run_values(sdb->db, sql, v, 3, out, err, "silver/%s.db: %s", sdb->domain, sql);
+    return rc < 0 ? -1 : 0;
 }
 
 static int retention_log(struct silver_db *sdb, const char *table, const char *layer,
                          const char *horizon, int64_t files, int64_t records, int64_t snapshots,
                          int64_t history_rows, char err[ERROR_MAX])
 {
-    if (expiry_log(sdb->db, table, layer, horizon, files, records, snapshots, history_rows,
-                   err) < 0)
+    if (retention_history_log(sdb->db, table, layer, horizon, files, records, snapshots, history_rows,
+                              err) < 0)
         return error_prefix(err, "silver/%s.db", sdb->domain);
     return 0;
 }
@@ -164,8 +151,8 @@ static int retention_silver(struct processor_ctx *ctx, struct silver_db *sdb, co
         return -1;
     char horizon[TIMEUTIL_TIMESTAMP_MAX];
     retention_horizon_time(timeutil_now_ms(), days, horizon, sizeof horizon);
-    struct expiry_counts n;
-    if (expiry_table(sdb->db, table, horizon, dry_run, &n, err) < 0)
+    struct retention_history_counts n;
+    if (retention_history_expire(sdb->db, table, horizon, dry_run, &n, err) < 0)
         return error_prefix(err, "silver/%s.db: expiring %s", sdb->domain, table);
     if (n.cut <= 0)
         return 0;

@@ -1,6 +1,6 @@
 /* bronze_vtab.c - bronze files as a read-only SQLite virtual table, and the
  * bronze entries of table listings (see bronze_vtab.h). */
-#include "bronze_vtab.h"
+#include "read/bronze_vtab.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,12 +13,13 @@
 #include <sys/stat.h>
 
 #include "bronze.h"
-#include "retention.h"
+#include "retention_policy.h"
 #include "catalog.h"
 #include "layout.h"
 #include "names.h"
 #include "schema.h"
 #include "sqlref.h"
+#include "sqlutil.h"
 
 #define BRONZE_VTAB_MODULE "lakehouse_bronze"
 /* A silver writer may hold a lock for a moment; the quarantine lookup is an
@@ -540,23 +541,6 @@ static const sqlite3_module bronze_vtab_module = {
     /* no xUpdate: read-only */
 };
 
-static int bronze_vtab_exec(sqlite3 *db, const char *sql, const char *bind1, const char *bind2,
-                            char err[ERROR_MAX])
-{
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
-    if (rc == SQLITE_OK && bind1 != NULL)
-        sqlite3_bind_text(stmt, 1, bind1, -1, SQLITE_TRANSIENT);
-    if (rc == SQLITE_OK && bind2 != NULL)
-        sqlite3_bind_text(stmt, 2, bind2, -1, SQLITE_TRANSIENT);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE && rc != SQLITE_OK)
-        return error_set(err, "%s", sqlite3_errmsg(db));
-    return 0;
-}
-
 int bronze_vtab_attach(sqlite3 *db, const char *data_dir, const char *domain, const char *table,
                        char err[ERROR_MAX])
 {
@@ -579,8 +563,9 @@ int bronze_vtab_attach(sqlite3 *db, const char *data_dir, const char *domain, co
         return error_set(err, "cannot register the bronze module: %s", sqlite3_errmsg(db));
     char schema[SQLREF_SCHEMA_MAX];
     sqlref_schema_name(SQLREF_BRONZE, domain, schema);
+    const char *attach[] = {schema};
     if (sqlite3_db_filename(db, schema) == NULL &&
-        bronze_vtab_exec(db, "ATTACH DATABASE ':memory:' AS ?1", schema, NULL, err) < 0)
+        sqlutil_run(db, "ATTACH DATABASE ':memory:' AS ?1", attach, 1, NULL, err, NULL) < 0)
         return error_prefix(err, "%s.bronze.%s", domain, table);
     /* Names passed names.h checks: safe inside double quotes. */
     char sql[3 * NAMES_MAX + SQLREF_SCHEMA_MAX + 96];
@@ -588,7 +573,7 @@ int bronze_vtab_attach(sqlite3 *db, const char *data_dir, const char *domain, co
              "CREATE VIRTUAL TABLE IF NOT EXISTS \"%s\".\"%s\" USING " BRONZE_VTAB_MODULE
              "(%s, %s)",
              schema, table, domain, table);
-    if (bronze_vtab_exec(db, sql, NULL, NULL, err) < 0)
+    if (sqlutil_run(db, sql, NULL, 0, NULL, err, NULL) < 0)
         return -1;
     return 0;
 }

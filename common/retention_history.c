@@ -1,14 +1,15 @@
-/* expiry.c - deleting the expired snapshots, row versions and lineage rows
- * of one table, and the _retention log (see expiry.h). */
-#include "expiry.h"
+/* retention_history.c - deleting the expired snapshots, row versions and lineage rows
+ * of one table, and the _retention log (see retention_history.h). */
+#include "retention_history.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "names.h"
 #include "timeutil.h"
+#include "sqlutil.h"
 
-static const char expiry_retention_ddl[] =
+static const char retention_history_ddl[] =
     "CREATE TABLE IF NOT EXISTS _retention (id INTEGER PRIMARY KEY, table_name TEXT NOT NULL, "
     "layer TEXT NOT NULL, horizon TEXT NOT NULL, files INTEGER NOT NULL, "
     "records INTEGER NOT NULL, snapshots INTEGER NOT NULL, history_rows INTEGER NOT NULL, "
@@ -17,53 +18,35 @@ static const char expiry_retention_ddl[] =
 /* Run sql with ?1 = t1, ?2 = t2 (text, when given) and ?3 = i3 (when the
  * statement has it); *out = the first column of the first row (0 if none)
  * or, for a statement without columns, changes(). */
-static int expiry_int(sqlite3 *db, const char *sql, const char *t1, const char *t2, int64_t i3,
-                      int64_t *out, char err[ERROR_MAX])
+static int retention_history_int(sqlite3 *db, const char *sql, const char *t1, const char *t2,
+                                 int64_t i3, int64_t *out, char err[ERROR_MAX])
 {
-    sqlite3_stmt *st = NULL;
-    *out = 0;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        if (t1 != NULL)
-            sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
-        if (t2 != NULL)
-            sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(st) >= 3)
-            sqlite3_bind_int64(st, 3, i3);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            *out = sqlite3_column_int64(st, 0);
-        else if (rc == SQLITE_DONE && sqlite3_column_count(st) == 0)
-            *out = sqlite3_changes64(db);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return error_set(err, "%s", sqlite3_errmsg(db));
-    return 0;
+    const struct sqlutil_value v[] = {SQLUTIL_TEXT(t1), SQLUTIL_TEXT(t2), SQLUTIL_INT(i3)};
+    return sqlutil_run_values(db, sql, v, 3, out, err, NULL) < 0 ? -1 : 0;
 }
 
-int expiry_table(sqlite3 *db, const char *table, const char *horizon, bool dry_run,
-                 struct expiry_counts *out, char err[ERROR_MAX])
+int retention_history_expire(sqlite3 *db, const char *table, const char *horizon, bool dry_run,
+                             struct retention_history_counts *out, char err[ERROR_MAX])
 {
     memset(out, 0, sizeof *out);
     int64_t newest = 0, has_history = 0, has_lineage = 0, ignored = 0;
     char htable[NAMES_MAX + 4], sql[256];
     snprintf(htable, sizeof htable, "_h_%s", table);
-    if (expiry_int(db, "SELECT max(snapshot_id) FROM _snapshots WHERE table_name = ?1", table,
+    if (retention_history_int(db, "SELECT max(snapshot_id) FROM _snapshots WHERE table_name = ?1", table,
                    NULL, 0, &newest, err) < 0 ||
-        expiry_int(db,
+        retention_history_int(db,
                    "SELECT max(snapshot_id) FROM _snapshots WHERE table_name = ?1 "
                    "AND committed_at < ?2 AND snapshot_id < ?3",
                    table, horizon, newest, &out->cut, err) < 0)
         return -1;
     if (out->cut <= 0)
         return 0;
-    if (expiry_int(db,
+    if (retention_history_int(db,
                    "SELECT count(*) FROM _snapshots WHERE table_name = ?1 AND snapshot_id <= ?3",
                    table, NULL, out->cut, &out->snapshots, err) < 0 ||
-        expiry_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        retention_history_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
                    htable, NULL, 0, &has_history, err) < 0 ||
-        expiry_int(db,
+        retention_history_int(db,
                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_lineage'",
                    NULL, NULL, 0, &has_lineage, err) < 0)
         return -1;
@@ -73,45 +56,41 @@ int expiry_table(sqlite3 *db, const char *table, const char *horizon, bool dry_r
         "WHERE table_name = ?1 AND snapshot_id <= ?3)";
     if (has_lineage > 0) {
         snprintf(sql, sizeof sql, "SELECT count(*)%s", lineage_where);
-        if (expiry_int(db, sql, table, NULL, out->cut, &out->lineage_rows, err) < 0)
+        if (retention_history_int(db, sql, table, NULL, out->cut, &out->lineage_rows, err) < 0)
             return -1;
     }
     if (has_history > 0) {
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM \"%s\" WHERE _valid_to IS NOT NULL AND _valid_to <= ?3",
                  htable);
-        if (expiry_int(db, sql, NULL, NULL, out->cut, &out->history_rows, err) < 0)
+        if (retention_history_int(db, sql, NULL, NULL, out->cut, &out->history_rows, err) < 0)
             return -1;
     }
     if (dry_run)
         return 0;
     if (has_lineage > 0) {
         snprintf(sql, sizeof sql, "DELETE%s", lineage_where);
-        if (expiry_int(db, sql, table, NULL, out->cut, &ignored, err) < 0)
+        if (retention_history_int(db, sql, table, NULL, out->cut, &ignored, err) < 0)
             return -1;
     }
-    if (expiry_int(db, "DELETE FROM _snapshots WHERE table_name = ?1 AND snapshot_id <= ?3",
+    if (retention_history_int(db, "DELETE FROM _snapshots WHERE table_name = ?1 AND snapshot_id <= ?3",
                    table, NULL, out->cut, &ignored, err) < 0)
         return -1;
     if (has_history > 0) {
         snprintf(sql, sizeof sql,
                  "DELETE FROM \"%s\" WHERE _valid_to IS NOT NULL AND _valid_to <= ?3", htable);
-        if (expiry_int(db, sql, NULL, NULL, out->cut, &ignored, err) < 0)
+        if (retention_history_int(db, sql, NULL, NULL, out->cut, &ignored, err) < 0)
             return -1;
     }
     return 0;
 }
 
-int expiry_log(sqlite3 *db, const char *table, const char *layer, const char *horizon,
-               int64_t files, int64_t records, int64_t snapshots, int64_t history_rows,
-               char err[ERROR_MAX])
+int retention_history_log(sqlite3 *db, const char *table, const char *layer, const char *horizon,
+                          int64_t files, int64_t records, int64_t snapshots, int64_t history_rows,
+                          char err[ERROR_MAX])
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, expiry_retention_ddl, NULL, NULL, &msg) != SQLITE_OK) {
-        error_set(err, "creating _retention: %s", msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
+    if (sqlutil_exec(db, retention_history_ddl, err, "creating _retention") < 0)
         return -1;
-    }
     char now[TIMEUTIL_TIMESTAMP_MAX];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
     sqlite3_stmt *st = NULL;

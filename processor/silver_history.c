@@ -1,4 +1,4 @@
-/* history.c - the row history of silver tables (_h_<table>) and rollback.
+/* silver_history.c - the row history of silver tables (_h_<table>) and rollback.
  *
  * Every silver table <t> has an internal table _h_<t> (names starting with
  * '_' can never be user tables) holding every version of every row: the
@@ -78,16 +78,9 @@ static void history_key(struct strbuf *b, const struct rowhistory_cols *t, const
 static int history_exec(struct silver_db *sdb, struct strbuf *b, int64_t *changes,
                         char err[ERROR_MAX])
 {
-    if (b->failed) {
-        free(b->s);
-        *b = (struct strbuf){0};
-        return error_set(err, "out of memory");
-    }
-    int rc = silver_exec(sdb, b->s, err);
+    int rc = silver_exec_buf(sdb, b, err);
     if (rc == 0 && changes != NULL)
         *changes = sqlite3_changes64(sdb->db);
-    free(b->s);
-    *b = (struct strbuf){0};
     return rc;
 }
 

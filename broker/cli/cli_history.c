@@ -1,4 +1,4 @@
-/* history.c - the history commands of silver and gold tables (timetravel.h):
+/* cli_history.c - the history commands of silver and gold tables (timetravel.h):
  *   lakehouse history TABLE [--limit N] [--json]
  *       the table's snapshots, newest first (DESCRIBE HISTORY)
  *   lakehouse changes TABLE FROM_SNAPSHOT [TO_SNAPSHOT] [--json]
@@ -20,7 +20,7 @@
 
 #include "cli.h"
 #include "control.h"
-#include "query.h"
+#include "read/query.h"
 #include "sqlref.h"
 #include "timetravel.h"
 

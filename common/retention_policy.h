@@ -1,4 +1,4 @@
-/* retention.h - the retention rules and the bronze compaction naming rule,
+/* retention_policy.h - the retention rules and the bronze compaction naming rule,
  * shared by the processor (bronze + silver retention, compaction), the
  * transformer (gold retention) and every reader of bronze (bronze_vtab.c,
  * replay).
@@ -18,8 +18,8 @@
  * range lies inside another file's range of the same directory is a
  * compaction input that is about to be removed: readers skip it
  * (retention_drop_covered), and never count a record twice. */
-#ifndef LAKEHOUSE_RETENTION_H
-#define LAKEHOUSE_RETENTION_H
+#ifndef LAKEHOUSE_RETENTION_POLICY_H
+#define LAKEHOUSE_RETENTION_POLICY_H
 
 #include <stddef.h>
 #include <stdint.h>

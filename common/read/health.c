@@ -1,6 +1,6 @@
 /* health.c - processes, tables, backlog and freshness from the data
  * directory (see health.h). */
-#include "health.h"
+#include "read/health.h"
 
 #include <dirent.h>
 #include <errno.h>

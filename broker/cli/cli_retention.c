@@ -1,4 +1,4 @@
-/* expire.c - `lakehouse expire [--dry-run] [DOMAIN[/TABLE]]` and
+/* cli_retention.c - `lakehouse expire [--dry-run] [DOMAIN[/TABLE]]` and
  * `lakehouse compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]`: ask the processor
  * (control socket, control.h: "expire", "expire_dry_run", "compact") to
  * expire bronze files and silver history older than the retention horizons

@@ -1,11 +1,11 @@
-/* retention.c - expiring old gold history (the transformer is gold's only
+/* gold_retention.c - expiring old gold history (the transformer is gold's only
  * writer, so gold retention lives here; bronze and silver are the
- * processor's, processor/retention.c).
+ * processor's, processor/bronze_silver_retention.c).
  *
  * For each gold table (a table_name of gold/<domain>.db's _snapshots) the
  * horizon is retention_days(RETENTION_GOLD, domain, table) before now
  * (retention_gold_days, per-table overrides in retention_tables). Expired
- * (common/expiry.h, the same rule as silver's): the _snapshots rows committed
+ * (common/retention_history.h, the same rule as silver's): the _snapshots rows committed
  * before the horizon, except the table's newest snapshot, the _lineage rows
  * of those snapshots and the row versions (_h_<table>) that ended at or
  * before the newest of them; in one transaction per database, logged in its
@@ -28,13 +28,14 @@
 #include <sys/stat.h>
 
 #include "control.h"
-#include "expiry.h"
+#include "retention_history.h"
 #include "layout.h"
 #include "log.h"
-#include "retention.h"
+#include "retention_policy.h"
 #include "strbuf.h"
 #include "timeutil.h"
 #include "transformer.h"
+#include "sqlutil.h"
 
 #define RETENTION_BUSY_TIMEOUT_MS 10000
 #define RETENTION_FIRST_MS (10 * 60 * 1000)
@@ -49,40 +50,9 @@ struct gold_totals {
 
 #define gold_note(t, ...) strbuf_fixed_appendf((t)->detail, sizeof (t)->detail, __VA_ARGS__)
 
-/* Run sql with ?1 = table, ?2 = horizon; *out = the first column of the
- * first row (0 if none) or, for a statement without rows, changes(). */
-static int gold_step(sqlite3 *db, const char *domain, const char *sql, const char *table,
-                     const char *horizon, int64_t *out, char err[ERROR_MAX])
-{
-    sqlite3_stmt *st = NULL;
-    *out = 0;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        if (sqlite3_bind_parameter_count(st) >= 1)
-            sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(st) >= 2)
-            sqlite3_bind_text(st, 2, horizon, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            *out = sqlite3_column_int64(st, 0);
-        else if (rc == SQLITE_DONE && sqlite3_column_count(st) == 0)
-            *out = sqlite3_changes64(db);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return error_set(err, "gold/%s.db: %s", domain, sqlite3_errmsg(db));
-    return 0;
-}
-
 static int gold_exec(sqlite3 *db, const char *domain, const char *sql, char err[ERROR_MAX])
 {
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        error_set(err, "gold/%s.db: %s", domain, msg ? msg : sqlite3_errmsg(db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
+    return sqlutil_exec(db, sql, err, "gold/%s.db", domain);
 }
 
 /* One table of one gold database (inside the caller's transaction). */
@@ -95,13 +65,13 @@ static int gold_expire_table(const struct config *cfg, sqlite3 *db, const char *
         return -1;
     char horizon[TIMEUTIL_TIMESTAMP_MAX];
     retention_horizon_time(timeutil_now_ms(), days, horizon, sizeof horizon);
-    struct expiry_counts n;
-    if (expiry_table(db, table, horizon, dry_run, &n, err) < 0)
+    struct retention_history_counts n;
+    if (retention_history_expire(db, table, horizon, dry_run, &n, err) < 0)
         return error_prefix(err, "gold/%s.db: expiring %s", domain, table);
     if (n.cut <= 0)
         return 0;
     if (!dry_run) {
-        if (expiry_log(db, table, "gold", horizon, 0, 0, n.snapshots, n.history_rows, err) < 0)
+        if (retention_history_log(db, table, "gold", horizon, 0, 0, n.snapshots, n.history_rows, err) < 0)
             return error_prefix(err, "gold/%s.db", domain);
         log_info("gold_expired table=%s.%s horizon=%s snapshots=%" PRId64 " lineage_rows=%" PRId64
                  " history_rows=%" PRId64 " up_to_snapshot=%" PRId64,
@@ -138,9 +108,9 @@ static int gold_expire_domain(const struct config *cfg, const char *domain, cons
     size_t count = 0;
     int64_t has_snapshots = 0;
     int rc = -1;
-    if (gold_step(db, domain,
-                  "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_snapshots'",
-                  NULL, NULL, &has_snapshots, err) < 0)
+    if (sqlutil_int64(db,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_snapshots'",
+                      &has_snapshots, err, "gold/%s.db", domain) < 0)
         goto done;
     if (has_snapshots == 0) {
         rc = 0;

@@ -6,7 +6,7 @@
  * after our own ATTACHes because it refuses ATTACH. Errors from SQLite mention
  * the internal schema names ("silver_demo"."flights"); they are translated
  * back to the names the user wrote (demo.silver.flights). */
-#include "query.h"
+#include "read/query.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "bronze_vtab.h"
+#include "read/bronze_vtab.h"
 #include "layout.h"
 #include "names.h"
 #include "sqlref.h"
@@ -416,6 +416,50 @@ static int query_open_memory(sqlite3 **out, char err[ERROR_MAX])
     return 0;
 }
 
+/* Step stmt and append each row to data as an object keyed by columns,
+ * until max_rows rows (0: no limit) or QUERY_MAX_RESULT_BYTES, which set
+ * *truncated. */
+static int query_rows(sqlite3 *db, sqlite3_stmt *stmt, json_t *columns, json_t *data,
+                      int64_t max_rows, const struct query_clock *clock, int64_t timeout_ms,
+                      const struct sqlref *refs, size_t ref_count, int64_t *rows,
+                      bool *truncated, char err[ERROR_MAX])
+{
+    int ncol = sqlite3_column_count(stmt);
+    size_t bytes = 0;
+    for (;;) {
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            if (clock->expired)
+                error_set(err, "query exceeded the time limit of %lld ms", (long long)timeout_ms);
+            else {
+                error_set(err, "%s", sqlite3_errmsg(db));
+                query_translate_message(err, ERROR_MAX, refs, ref_count);
+            }
+            return -1;
+        }
+        if ((max_rows > 0 && *rows >= max_rows) || bytes >= QUERY_MAX_RESULT_BYTES) {
+            *truncated = true;
+            break;
+        }
+        json_t *row = json_object();
+        if (row == NULL || json_array_append_new(data, row) != 0) {
+            error_set(err, "out of memory");
+            return -1;
+        }
+        for (int i = 0; i < ncol; i++) {
+            json_t *v = query_value(stmt, i, &bytes);
+            if (v == NULL || json_object_set_new(row, json_string_value(json_array_get(columns, (size_t)i)), v) != 0) {
+                error_set(err, "out of memory");
+                return -1;
+            }
+        }
+        (*rows)++;
+    }
+    return 0;
+}
+
 int query_run(const char *data_dir, const char *sql, const struct query_limits *limits,
               json_t **result, char err[ERROR_MAX])
 {
@@ -496,41 +540,11 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
     json_object_set_new(out, "columns", columns);
     json_object_set_new(out, "data", data);
 
-    int ncol = sqlite3_column_count(stmt);
     int64_t rows = 0;
-    size_t bytes = 0;
     bool truncated = false;
-    for (;;) {
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_DONE)
-            break;
-        if (rc != SQLITE_ROW) {
-            if (clock.expired)
-                error_set(err, "query exceeded the time limit of %lld ms", (long long)timeout_ms);
-            else {
-                error_set(err, "%s", sqlite3_errmsg(db));
-                query_translate_message(err, ERROR_MAX, refs, ref_count);
-            }
-            goto fail;
-        }
-        if ((max_rows > 0 && rows >= max_rows) || bytes >= QUERY_MAX_RESULT_BYTES) {
-            truncated = true;
-            break;
-        }
-        json_t *row = json_object();
-        if (row == NULL || json_array_append_new(data, row) != 0) {
-            error_set(err, "out of memory");
-            goto fail;
-        }
-        for (int i = 0; i < ncol; i++) {
-            json_t *v = query_value(stmt, i, &bytes);
-            if (v == NULL || json_object_set_new(row, json_string_value(json_array_get(columns, (size_t)i)), v) != 0) {
-                error_set(err, "out of memory");
-                goto fail;
-            }
-        }
-        rows++;
-    }
+    if (query_rows(db, stmt, columns, data, max_rows, &clock, timeout_ms, refs, ref_count, &rows,
+                   &truncated, err) < 0)
+        goto fail;
     json_object_set_new(out, "row_count", json_integer(rows));
     json_object_set_new(out, "truncated", json_boolean(truncated));
 

@@ -1,6 +1,6 @@
-/* retention.c - retention horizons and per-table overrides, and the rule by
- * which readers of bronze skip compaction inputs (see retention.h). */
-#include "retention.h"
+/* retention_policy.c - retention horizons and per-table overrides, and the rule by
+ * which readers of bronze skip compaction inputs (see retention_policy.h). */
+#include "retention_policy.h"
 
 #include <ctype.h>
 #include <stdbool.h>
