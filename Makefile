@@ -67,7 +67,14 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
+# Ingest's code without its main(), for the unit tests of ingest/.
+INGEST_LIB  := $(BUILD)/lib/liblakehouse-ingest.a
+
 $(COMMON_LIB): $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(INGEST_LIB): $(filter-out %/main.o,$(INGEST_SRCS:%.c=$(BUILD)/obj/%.o))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -86,7 +93,7 @@ $(eval $(call link_process,lakehouse-http-serve,$(HTTP_SERVE_SRCS)))
 $(eval $(call link_process,lakehouse-ingest-tool,tests/tools/ingest_tool.c))
 $(eval $(call link_process,lakehouse-notify-listen,tests/tools/notify_listen.c))
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMMON_LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(INGEST_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "schema.h"
+#include "validate.h"
 
 #define FIELDS_MAX 64
 /* Most key and string bytes a reader that cannot size a record beforehand

@@ -33,6 +33,7 @@
 #include "names.h"
 #include "rejected.h"
 #include "schema.h"
+#include "validate.h"
 
 /* Metadata text shared by every record of one batch, prepared once so that a
  * record costs its serialisation (jsonout.h) plus two memcpy. */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "schema.h"
+#include "../../ingest/validate.h"
 
 #define FLIGHTS_SCHEMA                                                                             \
     "{\"domain\":\"demo\",\"name\":\"flights\",\"mode\":\"MANUAL\",\"columns\":["              \
