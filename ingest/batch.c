@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "mpjson.h"
+#include "record_reader.h"
 #include "spool.h"
 #include "timeutil.h"
 
@@ -183,50 +184,15 @@ static int batch_deferred_cmp(const void *a, const void *b)
 
 /* ------------------------------------------------------------ decoding */
 
-static size_t batch_skip_bom(const char **body, size_t len)
-{
-    if (len >= 3 && memcmp(*body, "\xEF\xBB\xBF", 3) == 0) {
-        *body += 3;
-        return len - 3;
-    }
-    return len;
-}
-
-/* The next record line of an NDJSON body at *p (before end): its text
- * without the line end in *line and *n, its 1-based body line number in
- * *line_no. Blank lines are skipped (not records). false at the end. */
-static bool batch_next_line(const char **p, const char *end, const char **line, size_t *n,
-                            size_t *line_no)
-{
-    while (*p < end) {
-        const char *s = *p;
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        const char *le = nl != NULL ? nl : end;
-        *p = nl != NULL ? nl + 1 : end;
-        (*line_no)++;
-        if (le > s && le[-1] == '\r')
-            le--;
-        size_t len = (size_t)(le - s);
-        size_t ws = 0;
-        while (ws < len && (s[ws] == ' ' || s[ws] == '\t' || s[ws] == '\r'))
-            ws++;
-        if (ws < len) {
-            *line = s;
-            *n = len;
-            return true;
-        }
-    }
-    return false;
-}
-
 static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t len)
 {
     const struct config *cfg = run->ctx->cfg;
-    len = batch_skip_bom(&body, len);
+    len = record_skip_bom(&body, len);
     const char *next = body, *end = body + len;
     const char *p;
-    size_t n, line_no = 0;
-    while (!run->failed && batch_next_line(&next, end, &p, &n, &line_no)) {
+    size_t n;
+    uint64_t line_no = 0;
+    while (!run->failed && record_next_line(&next, end, &p, &n, &line_no)) {
         uint64_t index = run->dec->count;
         if (index >= (uint64_t)cfg->batch_max_records) {
             batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
@@ -239,14 +205,15 @@ static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t l
         json_t *record = NULL;
         if (n > (size_t)cfg->record_max_bytes) {
             snprintf(reason, sizeof reason,
-                     "line %zu: record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
+                     "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
                      line_no, n, cfg->record_max_bytes);
             batch_defer_error(run, index, reason, NULL, p, n, false);
         } else {
             json_error_t e;
             record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
             if (record == NULL) {
-                snprintf(reason, sizeof reason, "line %zu, column %d: invalid JSON: %s", line_no,
+                snprintf(reason, sizeof reason, "line %" PRIu64 ", column %d: invalid JSON: %s",
+                         line_no,
                          e.column, e.text);
                 batch_defer_error(run, index, reason, NULL, p, n, false);
             }
@@ -259,7 +226,7 @@ static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t l
 
 static int batch_decode_json(struct batch_run *run, const char *body, size_t len)
 {
-    len = batch_skip_bom(&body, len);
+    len = record_skip_bom(&body, len);
     json_error_t e;
     json_t *array = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
     if (array == NULL) {
@@ -581,12 +548,13 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
 {
     const struct config *cfg = run->ctx->cfg;
     const struct protocol_request *req = run->req;
-    len = batch_skip_bom(&body, len);
+    len = record_skip_bom(&body, len);
     const char *next = body, *end = body + len;
     const char *p;
-    size_t n, line_no = 0;
+    size_t n;
+    uint64_t line_no = 0;
     uint64_t count = 0;
-    while (batch_next_line(&next, end, &p, &n, &line_no)) {
+    while (record_next_line(&next, end, &p, &n, &line_no)) {
         if (++count > (uint64_t)cfg->batch_max_records) {
             batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
                              "batch has more than %" PRId64 " records (batch_max_records); "
@@ -606,11 +574,11 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
     next = body;
     line_no = 0;
     for (uint64_t index = 0;
-         !run->failed && batch_next_line(&next, end, &p, &n, &line_no); index++) {
+         !run->failed && record_next_line(&next, end, &p, &n, &line_no); index++) {
         char reason[ERROR_MAX];
         if (n > (size_t)cfg->record_max_bytes) {
             snprintf(reason, sizeof reason,
-                     "line %zu: record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
+                     "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
                      line_no, n, cfg->record_max_bytes);
             batch_record_error(run, index, reason, NULL, p, n, false);
             continue;
@@ -628,7 +596,8 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
         json_error_t e;
         json_t *record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
         if (record == NULL) {
-            snprintf(reason, sizeof reason, "line %zu, column %d: invalid JSON: %s", line_no,
+            snprintf(reason, sizeof reason, "line %" PRIu64 ", column %d: invalid JSON: %s",
+                         line_no,
                      e.column, e.text);
             batch_record_error(run, index, reason, NULL, p, n, false);
             continue;
@@ -732,7 +701,7 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
         schema->column_count > BATCH_VALUES_STACK ||
         batch_values_open(run, schema, values_stack, &values) < 0)
         return 0;
-    len = batch_skip_bom(&body, len);
+    len = record_skip_bom(&body, len);
     const char *p = body, *end = body + len;
     p = batch_skip_ws(p, end);
     if (p == end || *p != '[')

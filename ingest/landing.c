@@ -31,8 +31,6 @@
 #include "spool.h"
 #include "timeutil.h"
 
-static const char *const landing_format_names[] = {"csv", "ndjson", "json"};
-
 /* ------------------------------------------------------------ helpers */
 
 static int landing_rel(const struct landing *l, const char *path, char out[PATH_MAX])
@@ -250,10 +248,10 @@ hashed:;
         f->refused = counts[2];
     }
     log_info("landing_file file=%s format=%s bytes=%lld sha256=%.16s%s", f->rel,
-             landing_format_names[f->format], (long long)f->size, f->sha,
+             record_format_name(f->format), (long long)f->size, f->sha,
              f->resumed ? " resumed=true" : "");
     if (landing_reader_open(&f->reader, f->fd, f->format, (size_t)ctx->cfg->batch_max_bytes,
-                            true, err) < 0) {
+                            err) < 0) {
         char reason[ERROR_MAX + 32];
         snprintf(reason, sizeof reason, "unparsable file: %s", err);
         landing_fail(l, reason);
@@ -442,7 +440,7 @@ static void landing_step_ingest(struct ingest_ctx *ctx)
             return;
         }
         int rc = landing_reader_open(&f->reader, f->fd, f->format, (size_t)cfg->batch_max_bytes,
-                                     false, err);
+                                     err);
         f->reader_open = rc == 0;
         /* Resume after the records stored by an earlier run. */
         for (uint64_t i = 0; rc == 0 && i < f->done; i++) {
@@ -471,7 +469,7 @@ static void landing_step_ingest(struct ingest_ctx *ctx)
         }
         if (rc == 0)
             break;
-        struct buf *rec = &f->reader.rec;
+        const struct landing_reader *rec = &f->reader;
         if (n > 0 && l->body.len + rec->len + 1 > (size_t)cfg->batch_max_bytes) {
             f->reader.held = true;
             break;
@@ -481,7 +479,7 @@ static void landing_step_ingest(struct ingest_ctx *ctx)
             landing_ingest_again(l);
             return;
         }
-        buf_append(&l->body, rec->data, rec->len);
+        buf_append(&l->body, rec->rec, rec->len);
         buf_append(&l->body, "\n", 1);
         n++;
     }

@@ -3,8 +3,8 @@
  * progress, and the functions each file offers the others. landing.c runs
  * one file through its stages; landing_state.c keeps landing/_state.db;
  * landing_recover.c resolves a chunk a crash left in doubt; landing_watch.c
- * finds files (inotify, scans) and queues them; landing_read.c turns a file
- * into records. */
+ * finds files (inotify, scans) and queues them; landing_read.c reads a file's
+ * records (record_reader.h). */
 #ifndef INGEST_LANDING_INT_H
 #define INGEST_LANDING_INT_H
 
@@ -17,11 +17,11 @@
 #include <sys/types.h>
 
 #include "buf.h"
-#include "csv.h"
 #include "error.h"
 #include "landing.h"
 #include "names.h"
 #include "protocol.h"
+#include "record_reader.h"
 
 #define LANDING_DB_VERSION 1
 /* Bytes hashed per step, and records checked per step. */
@@ -32,7 +32,6 @@
 /* Room for ".error" and ".NNNN" after a file name in _failed/ and _done/. */
 #define LANDING_NAME_MAX (NAME_MAX - 12)
 
-enum landing_format { LANDING_CSV, LANDING_NDJSON, LANDING_JSON };
 
 enum landing_stage { STAGE_HASH, STAGE_CHECK, STAGE_INGEST, STAGE_FINISH };
 
@@ -50,18 +49,14 @@ struct landing_watch {
     char endpoint[NAMES_MAX];
 };
 
-/* Records of a file, one at a time, as NDJSON line text. */
+/* Records of a file, one at a time, as NDJSON line text (record_reader.h). */
 struct landing_reader {
-    enum landing_format format;
     FILE *in;
-    struct csv_reader *csv;
-    struct buf rec;    /* the current record (no '\n') */
+    struct record_reader *records;
+    const char *rec;   /* the current record (no '
+') */
+    size_t len;
     bool held;         /* rec is read but not consumed yet */
-    uint64_t line;     /* '\n' read so far (ndjson, json) */
-    uint64_t rows;     /* csv rows read */
-    int json_state;    /* 0 before '[', 1 inside the array, 2 after ']' */
-    bool parse_json;   /* json: check each element with jansson (check stage) */
-    size_t max;        /* batch_max_bytes */
 };
 
 /* The chunk whose spool_commit may be in doubt (table `intent`). Paths are
@@ -85,7 +80,7 @@ struct landing_file {
     dev_t dev;
     ino_t ino;
     off_t size;
-    enum landing_format format;
+    enum record_format format;
     enum landing_stage stage;
     EVP_MD_CTX *md;
     off_t hashed;
@@ -144,9 +139,13 @@ void landing_scan(struct landing *l);
 
 /* landing_read.c: a file's records as NDJSON lines */
 void landing_reader_close(struct landing_reader *r);
-int landing_reader_open(struct landing_reader *r, int fd, enum landing_format format,
-                               size_t max, bool parse_json, char err[ERROR_MAX]);
+/* Read the file open as fd (from its start) as `format`. */
+int landing_reader_open(struct landing_reader *r, int fd, enum record_format format, size_t max,
+                        char err[ERROR_MAX]);
+/* 1: r->rec holds the next record, 0: end, -1: the file cannot be read on
+ * (err says where). A held record is returned again. */
 int landing_reader_next(struct landing_reader *r, char err[ERROR_MAX]);
-enum landing_format landing_detect(int fd, const char *name);
+/* The file's format: its name's extension, else its first bytes. */
+enum record_format landing_detect(int fd, const char *name);
 
 #endif
