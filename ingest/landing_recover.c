@@ -23,6 +23,7 @@
 #include "jsonsplit.h"
 #include "layout.h"
 #include "log.h"
+#include "rejected.h"
 #include "spool.h"
 #include "timeutil.h"
 
@@ -80,14 +81,8 @@ static bool landing_ends_at(int fd, off_t end, const char *suffix)
 static bool landing_rejected_line_is(int fd, off_t start, const char *id)
 {
     char buf[512];
-    ssize_t n = pread(fd, buf, sizeof buf - 1, start);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    char want[PROTOCOL_ID_MAX + 32];
-    snprintf(want, sizeof want, "\"batch_id\":\"%s\"", id);
-    char *at = strstr(buf, "\"batch_id\":");
-    return at != NULL && strncmp(at, want, strlen(want)) == 0;
+    ssize_t n = pread(fd, buf, sizeof buf, start);
+    return n > 0 && rejected_line_has_batch(buf, (size_t)n, id);
 }
 
 /* Did a sealed bronze file made of `spool_rel` receive the batch? */
@@ -150,8 +145,9 @@ static int landing_resolve(struct landing *l, const struct landing_intent *in, c
     if (fsutil_path(spool, sizeof spool, err, "%s/%s", l->data_dir, in->spool) < 0 ||
         fsutil_path(rejected, sizeof rejected, err, "%s/%s", l->data_dir, in->rejected) < 0)
         return -1;
-    char suffix[PROTOCOL_ID_MAX + 32];
-    snprintf(suffix, sizeof suffix, "\"_batch_id\":\"%s\"}\n", in->id);
+    char suffix[256];
+    if (spool_line_suffix(in->id, suffix, sizeof suffix) == 0)
+        return error_set(err, "batch id %s too long", in->id);
     bool partial = false;
     int committed = 0;
     bool spool_lines = in->spool_after > in->spool_before;
