@@ -369,6 +369,67 @@ static int schema_expectations_from_json(struct schema *schema, const json_t *li
     return 0;
 }
 
+/* What holds for the schema as a whole once its keys are read: a MANUAL
+ * schema has columns, SINGLE_COLUMN its one "data" column, sequence_by a
+ * column of an ordered type and a primary key. */
+static int schema_check_whole(struct schema *schema, char err[ERROR_MAX])
+{
+    switch (schema->mode) {
+    case SCHEMA_MODE_MANUAL:
+        if (schema->column_count == 0) {
+            error_set(err, "schema %s/%s: a MANUAL schema needs at least one column",
+                      schema->domain, schema->name);
+            return -1;
+        }
+        break;
+    case SCHEMA_MODE_AUTO_INFERENCE:
+        break;
+    case SCHEMA_MODE_SINGLE_COLUMN:
+        if (schema->column_count == 0) {
+            struct schema_column *col = schema_add_column(schema);
+            if (col == NULL) {
+                error_set(err, "out of memory");
+                return -1;
+            }
+            snprintf(col->name, sizeof col->name, "%s", SCHEMA_SINGLE_COLUMN_NAME);
+            col->type = SCHEMA_TYPE_JSON;
+        } else if (schema->column_count != 1 ||
+                   strcmp(schema->columns[0].name, SCHEMA_SINGLE_COLUMN_NAME) != 0 ||
+                   schema->columns[0].type != SCHEMA_TYPE_JSON || schema->columns[0].required) {
+            error_set(err,
+                      "schema %s/%s: a SINGLE_COLUMN schema has exactly one optional column "
+                      "\"data\" of type json (leave \"columns\" out)",
+                      schema->domain, schema->name);
+            return -1;
+        }
+        break;
+    }
+    if (schema->sequence_by[0] != '\0') {
+        const struct schema_column *c = schema_find_column(schema, schema->sequence_by);
+        if (c == NULL) {
+            error_set(err, "schema %s/%s: sequence_by '%s' is not a column", schema->domain,
+                      schema->name, schema->sequence_by);
+            return -1;
+        }
+        if (c->type != SCHEMA_TYPE_INTEGER && c->type != SCHEMA_TYPE_FLOAT &&
+            c->type != SCHEMA_TYPE_TIMESTAMP && c->type != SCHEMA_TYPE_DATE) {
+            error_set(err,
+                      "schema %s/%s: sequence_by column '%s' is %s; it must be integer, float, "
+                      "timestamp or date",
+                      schema->domain, schema->name, c->name, schema_type_name(c->type));
+            return -1;
+        }
+        if (schema_primary_key_count(schema) == 0) {
+            error_set(err,
+                      "schema %s/%s: sequence_by needs a primary key (it orders the versions "
+                      "of a row)",
+                      schema->domain, schema->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 struct schema *schema_from_json(const json_t *definition, char err[ERROR_MAX])
 {
     if (!json_is_object(definition)) {
@@ -462,59 +523,8 @@ struct schema *schema_from_json(const json_t *definition, char err[ERROR_MAX])
             goto fail;
         }
     }
-    switch (schema->mode) {
-    case SCHEMA_MODE_MANUAL:
-        if (schema->column_count == 0) {
-            error_set(err, "schema %s/%s: a MANUAL schema needs at least one column",
-                      schema->domain, schema->name);
-            goto fail;
-        }
-        break;
-    case SCHEMA_MODE_AUTO_INFERENCE:
-        break;
-    case SCHEMA_MODE_SINGLE_COLUMN:
-        if (schema->column_count == 0) {
-            struct schema_column *col = schema_add_column(schema);
-            if (col == NULL) {
-                error_set(err, "out of memory");
-                goto fail;
-            }
-            snprintf(col->name, sizeof col->name, "%s", SCHEMA_SINGLE_COLUMN_NAME);
-            col->type = SCHEMA_TYPE_JSON;
-        } else if (schema->column_count != 1 ||
-                   strcmp(schema->columns[0].name, SCHEMA_SINGLE_COLUMN_NAME) != 0 ||
-                   schema->columns[0].type != SCHEMA_TYPE_JSON || schema->columns[0].required) {
-            error_set(err,
-                      "schema %s/%s: a SINGLE_COLUMN schema has exactly one optional column "
-                      "\"data\" of type json (leave \"columns\" out)",
-                      schema->domain, schema->name);
-            goto fail;
-        }
-        break;
-    }
-    if (schema->sequence_by[0] != '\0') {
-        const struct schema_column *c = schema_find_column(schema, schema->sequence_by);
-        if (c == NULL) {
-            error_set(err, "schema %s/%s: sequence_by '%s' is not a column", schema->domain,
-                      schema->name, schema->sequence_by);
-            goto fail;
-        }
-        if (c->type != SCHEMA_TYPE_INTEGER && c->type != SCHEMA_TYPE_FLOAT &&
-            c->type != SCHEMA_TYPE_TIMESTAMP && c->type != SCHEMA_TYPE_DATE) {
-            error_set(err,
-                      "schema %s/%s: sequence_by column '%s' is %s; it must be integer, float, "
-                      "timestamp or date",
-                      schema->domain, schema->name, c->name, schema_type_name(c->type));
-            goto fail;
-        }
-        if (schema_primary_key_count(schema) == 0) {
-            error_set(err,
-                      "schema %s/%s: sequence_by needs a primary key (it orders the versions "
-                      "of a row)",
-                      schema->domain, schema->name);
-            goto fail;
-        }
-    }
+    if (schema_check_whole(schema, err) < 0)
+        goto fail;
     return schema;
 
 fail:

@@ -763,6 +763,38 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
     return 0;
 }
 
+/* The decoded records (the jansson path) validated and stored in order,
+ * refusals deferred by decoding listed at their place. -1 when out of
+ * memory (run->failed). */
+static int batch_store_decoded(struct batch_run *run, const struct schema *schema,
+                               uint64_t total, int64_t now_ms, int64_t now_us)
+{
+    struct batch_decoder *dec = run->dec;
+    const struct protocol_request *req = run->req;
+    if (dec->deferred_count > 1)
+        qsort(dec->deferred, dec->deferred_count, sizeof *dec->deferred, batch_deferred_cmp);
+    size_t next_deferred = 0;
+    json_t *values_stack[BATCH_VALUES_STACK];
+    json_t **values = NULL;
+    if (batch_values_open(run, schema, values_stack, &values) < 0)
+        return -1;
+    struct spool_meta meta;
+    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    for (size_t i = 0; i < total && !run->failed; i++) {
+        json_t *record = dec->records[i];
+        if (record == NULL) {
+            const struct batch_deferred *e = &dec->deferred[next_deferred++];
+            batch_record_error(run, e->index, e->reason, e->record, e->raw, e->raw_len,
+                               e->base64_only);
+            continue;
+        }
+        batch_store(run, schema, values, &meta, i, record);
+    }
+    if (values != values_stack)
+        free(values);
+    return 0;
+}
+
 bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, const char *body,
                    size_t len, struct spool_table *table, const struct schema *schema,
                    struct protocol_reply *reply)
@@ -822,28 +854,8 @@ bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, c
 
     /* Validate every record, also in a strict batch that already has a bad
      * one: its reply lists every bad record. */
-    if (run.dec->deferred_count > 1)
-        qsort(run.dec->deferred, run.dec->deferred_count, sizeof *run.dec->deferred,
-              batch_deferred_cmp);
-    size_t next_deferred = 0;
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    if (batch_values_open(&run, schema, values_stack, &values) < 0)
+    if (batch_store_decoded(&run, schema, total, now_ms, now_us) < 0)
         goto done;
-    struct spool_meta meta;
-    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
-    for (size_t i = 0; i < total && !run.failed; i++) {
-        json_t *record = run.dec->records[i];
-        if (record == NULL) {
-            const struct batch_deferred *e = &run.dec->deferred[next_deferred++];
-            batch_record_error(&run, e->index, e->reason, e->record, e->raw, e->raw_len,
-                               e->base64_only);
-            continue;
-        }
-        batch_store(&run, schema, values, &meta, i, record);
-    }
-    if (values != values_stack)
-        free(values);
 stored:
     if (run.failed)
         goto done;
