@@ -43,16 +43,15 @@ COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
 COMMON_LIB  := $(BUILD)/lib/liblakehouse-common.a
 
+# Each process is its main.c plus a static library of its other sources
+# (build/lib/liblakehouse-<process>.a), which its unit tests link too.
 BROKER_SRCS      := $(wildcard broker/*.c) $(wildcard broker/http/*.c)
-# Test driver: the HTTP API alone, so that tests can serve it with other
-# settings (body limit, token, an ingest that never answers) beside a group.
-HTTP_SERVE_SRCS  := tests/tools/http_serve.c $(wildcard broker/http/*.c)
 INGEST_SRCS      := $(wildcard ingest/*.c)
 PROCESSOR_SRCS   := $(wildcard processor/*.c)
 TRANSFORMER_SRCS := $(wildcard transformer/*.c)
 CLI_SRCS         := $(wildcard broker/cli/*.c)
 UNIT_SRCS        := $(wildcard tests/unit/test_*.c)
-
+PROCESSES        := broker ingest processor transformer cli
 BINS := $(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-ingest \
         $(BUILD)/bin/lakehouse-processor $(BUILD)/bin/lakehouse-transformer \
         $(BUILD)/bin/lakehouse $(BUILD)/bin/lakehouse-http-serve \
@@ -67,36 +66,50 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
-# Ingest's code without its main(), for the unit tests of ingest/.
-INGEST_LIB  := $(BUILD)/lib/liblakehouse-ingest.a
-
 $(COMMON_LIB): $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(INGEST_LIB): $(filter-out %/main.o,$(INGEST_SRCS:%.c=$(BUILD)/obj/%.o))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+# $(call process_lib,name,sources): liblakehouse-<name>.a of the sources but main.c.
+define process_lib
+$(BUILD)/lib/liblakehouse-$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/main.c,$(2)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(eval $(call process_lib,broker,$(BROKER_SRCS)))
+$(eval $(call process_lib,ingest,$(INGEST_SRCS)))
+$(eval $(call process_lib,processor,$(PROCESSOR_SRCS)))
+$(eval $(call process_lib,transformer,$(TRANSFORMER_SRCS)))
+$(eval $(call process_lib,cli,$(CLI_SRCS)))
 
+# $(call link_process,binary,objects and libraries before the common one)
 define link_process
-$(BUILD)/bin/$(1): $(2:%.c=$(BUILD)/obj/%.o) $(COMMON_LIB)
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(2)) $(COMMON_LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
-$(eval $(call link_process,lakehouse-broker,$(BROKER_SRCS)))
-$(eval $(call link_process,lakehouse-ingest,$(INGEST_SRCS)))
-$(eval $(call link_process,lakehouse-processor,$(PROCESSOR_SRCS)))
-$(eval $(call link_process,lakehouse-transformer,$(TRANSFORMER_SRCS)))
-$(eval $(call link_process,lakehouse,$(CLI_SRCS)))
-# Test tools (tests/tools/): an HTTP server with other settings, an ingest test client.
-$(eval $(call link_process,lakehouse-http-serve,$(HTTP_SERVE_SRCS)))
+$(eval $(call link_process,lakehouse-broker,broker/main.c $(BUILD)/lib/liblakehouse-broker.a))
+$(eval $(call link_process,lakehouse-ingest,ingest/main.c $(BUILD)/lib/liblakehouse-ingest.a))
+$(eval $(call link_process,lakehouse-processor,processor/main.c $(BUILD)/lib/liblakehouse-processor.a))
+$(eval $(call link_process,lakehouse-transformer,transformer/main.c $(BUILD)/lib/liblakehouse-transformer.a))
+$(eval $(call link_process,lakehouse,broker/cli/main.c $(BUILD)/lib/liblakehouse-cli.a))
+# Test tools (tests/tools/): an HTTP server with other settings (body limit,
+# token, an ingest that never answers) beside a group; an ingest test client.
+$(eval $(call link_process,lakehouse-http-serve,tests/tools/http_serve.c $(BUILD)/lib/liblakehouse-broker.a))
 $(eval $(call link_process,lakehouse-ingest-tool,tests/tools/ingest_tool.c))
 $(eval $(call link_process,lakehouse-notify-listen,tests/tools/notify_listen.c))
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(INGEST_LIB) $(COMMON_LIB)
+# A unit test links the library of the process its name starts with
+# (test_ingest_*, test_processor_*, test_transformer_*, test_broker_*,
+# test_cli_*), then the common library; other tests link the common one only.
+unit_lib = $(foreach p,$(PROCESSES),$(if $(filter test_$(p)_%,$(1)),$(BUILD)/lib/liblakehouse-$(p).a))
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $$(call unit_lib,$$*) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# Keep the test objects (make would delete them as intermediates and rebuild them every time).
+.SECONDARY: $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.o)
 unit: $(UNIT_BINS)
 
 # Install whatever Debian packages are missing (needs root or sudo).

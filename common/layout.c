@@ -68,6 +68,134 @@ int layout_dir(char *out, size_t out_size, const char *data_dir, const char *sub
     return layout_format(out, out_size, "%s/%s", data_dir, sub);
 }
 
+/* Append "/<part>" for each non-NULL part up to the first NULL. */
+static int layout_join(char *out, size_t out_size, char err[ERROR_MAX], const char *first,
+                       const char *const parts[], size_t nparts)
+{
+    if (fsutil_path(out, out_size, err, "%s", first) < 0)
+        return -1;
+    size_t len = strlen(out);
+    for (size_t i = 0; i < nparts && parts[i] != NULL; i++) {
+        if (fsutil_path(out + len, out_size - len, NULL, "/%s", parts[i]) < 0) {
+            out[len] = '\0';
+            return error_set(err, "path too long (limit %zu bytes): %.200s/%.100s...",
+                             out_size - 1, out, parts[i]);
+        }
+        len += strlen(out + len);
+    }
+    return 0;
+}
+
+int layout_path(char *out, size_t out_size, const char *data_dir, const char *rel,
+                char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/%s", data_dir, rel);
+}
+
+int layout_catalog_db(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/catalog.db", data_dir);
+}
+
+int layout_pid_file(char *out, size_t out_size, const char *data_dir, const char *process,
+                    char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/run/%s.pid", data_dir, process);
+}
+
+int layout_run_endpoint(char *out, size_t out_size, const char *data_dir, const char *socket,
+                        char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "ipc://%s/run/%s", data_dir, socket);
+}
+
+int layout_bronze_rel(char *out, size_t out_size, const char *domain, const char *table,
+                      const char *date_dir, const char *file, char err[ERROR_MAX])
+{
+    const char *const parts[] = {domain, table, date_dir, file};
+    return layout_join(out, out_size, err, "bronze", parts, 4);
+}
+
+static int layout_under(char *out, size_t out_size, char err[ERROR_MAX], const char *data_dir,
+                        const char *sub, const char *a, const char *b, const char *c)
+{
+    const char *const parts[] = {sub, a, b, c};
+    return layout_join(out, out_size, err, data_dir, parts, 4);
+}
+
+int layout_bronze_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                      const char *table, const char *date_dir, char err[ERROR_MAX])
+{
+    return layout_under(out, out_size, err, data_dir, "bronze", domain, table, date_dir);
+}
+
+int layout_bronze_date_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                           const char *table, const char *date, char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/bronze/%s/%s/dt=%s", data_dir, domain, table,
+                       date);
+}
+
+int layout_spool_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                     const char *endpoint, char err[ERROR_MAX])
+{
+    return layout_under(out, out_size, err, data_dir, "spool", domain, endpoint, NULL);
+}
+
+int layout_spool_file(char *out, size_t out_size, const char *data_dir, const char *domain,
+                      const char *endpoint, unsigned long long first_seq, const char *date,
+                      const char *suffix, char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/spool/%s/%s/%020llu-%s%s", data_dir, domain,
+                       endpoint, first_seq, date, suffix);
+}
+
+int layout_rejected_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                        const char *endpoint, char err[ERROR_MAX])
+{
+    return layout_under(out, out_size, err, data_dir, "rejected", domain, endpoint, NULL);
+}
+
+int layout_rejected_rel(char *out, size_t out_size, const char *domain, const char *endpoint,
+                        const char *date, char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "rejected/%s/%s/%s.ndjson", domain, endpoint, date);
+}
+
+int layout_rejected_expectations(char *out, size_t out_size, const char *data_dir,
+                                 const char *domain, const char *table, const char *date,
+                                 char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/rejected/%s/%s/%s-expectations.ndjson", data_dir,
+                       domain, table, date);
+}
+
+int layout_landing_dir(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/landing", data_dir);
+}
+
+int layout_landing_state_db(char *out, size_t out_size, const char *data_dir,
+                            char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/landing/_state.db", data_dir);
+}
+
+int layout_landing_bucket_dir(char *out, size_t out_size, const char *data_dir,
+                              const char *bucket, const char *domain, const char *endpoint,
+                              char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/landing/%s/%s/%s", data_dir, bucket, domain,
+                       endpoint);
+}
+
+int layout_landing_rel(char *out, size_t out_size, const char *domain, const char *endpoint,
+                       const char *name, char err[ERROR_MAX])
+{
+    const char *const parts[] = {domain, endpoint, name};
+    return layout_join(out, out_size, err, "landing", parts, 3);
+}
+
 int layout_create(const char *data_dir, char err[ERROR_MAX])
 {
     if (fsutil_mkdirs(data_dir, LAYOUT_DIR_MODE, err) < 0)

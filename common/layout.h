@@ -72,6 +72,63 @@ int layout_silver_db(char *out, size_t out_size, const char *data_dir, const cha
 int layout_gold_db(char *out, size_t out_size, const char *data_dir, const char *domain);
 /* "<data_dir>/<sub>" for sub in spool, bronze, rejected, silver, gold, run. */
 int layout_dir(char *out, size_t out_size, const char *data_dir, const char *sub);
+/* Every path below is built here and nowhere else. Each returns 0, or -1
+ * with err (may be NULL) saying the path was too long; out then holds a
+ * truncated path that must not be used. Relative paths ("bronze/...") are
+ * the form the catalog, ledgers and state databases store; layout_path
+ * makes one absolute. A NULL trailing part stops the path before it
+ * (layout_bronze_dir(.., domain, NULL, ..) is "<data_dir>/bronze/<domain>"). */
+int layout_path(char *out, size_t out_size, const char *data_dir, const char *rel,
+                char err[ERROR_MAX]);
+/* "<data_dir>/catalog.db" */
+int layout_catalog_db(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX]);
+/* "<data_dir>/run/<process>.pid" */
+int layout_pid_file(char *out, size_t out_size, const char *data_dir, const char *process,
+                    char err[ERROR_MAX]);
+/* "ipc://<data_dir>/run/<socket>" (socket: "ingest.sock", ...) */
+int layout_run_endpoint(char *out, size_t out_size, const char *data_dir, const char *socket,
+                        char err[ERROR_MAX]);
+/* "bronze[/<domain>[/<table>[/<date_dir>[/<file>]]]]" (date_dir: "dt=YYYY-MM-DD") */
+int layout_bronze_rel(char *out, size_t out_size, const char *domain, const char *table,
+                      const char *date_dir, const char *file, char err[ERROR_MAX]);
+/* "<data_dir>/bronze[/<domain>[/<table>[/<date_dir>]]]" */
+int layout_bronze_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                      const char *table, const char *date_dir, char err[ERROR_MAX]);
+/* "<data_dir>/bronze/<domain>/<table>/dt=<date>" (date: "YYYY-MM-DD") */
+int layout_bronze_date_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                           const char *table, const char *date, char err[ERROR_MAX]);
+/* "<data_dir>/spool[/<domain>[/<endpoint>]]" */
+int layout_spool_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                     const char *endpoint, char err[ERROR_MAX]);
+/* "<data_dir>/spool/<domain>/<endpoint>/<first_seq, 20 digits>-<date><suffix>" */
+int layout_spool_file(char *out, size_t out_size, const char *data_dir, const char *domain,
+                      const char *endpoint, unsigned long long first_seq, const char *date,
+                      const char *suffix, char err[ERROR_MAX]);
+/* "<data_dir>/rejected[/<domain>[/<endpoint>]]" */
+int layout_rejected_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                        const char *endpoint, char err[ERROR_MAX]);
+/* "rejected/<domain>/<endpoint>/<date>.ndjson": ingest's records refused that day */
+int layout_rejected_rel(char *out, size_t out_size, const char *domain, const char *endpoint,
+                        const char *date, char err[ERROR_MAX]);
+/* "<data_dir>/rejected/<domain>/<table>/<date>-expectations.ndjson": the
+ * processor's records dropped by expectations that day */
+int layout_rejected_expectations(char *out, size_t out_size, const char *data_dir,
+                                 const char *domain, const char *table, const char *date,
+                                 char err[ERROR_MAX]);
+/* The drop folder: "<data_dir>/landing", its state database
+ * "<data_dir>/landing/_state.db", and the folders files move to once done
+ * or failed, "<data_dir>/landing/<bucket>/<domain>/<endpoint>". */
+#define LAYOUT_LANDING_DONE "_done"
+#define LAYOUT_LANDING_FAILED "_failed"
+int layout_landing_dir(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX]);
+int layout_landing_state_db(char *out, size_t out_size, const char *data_dir,
+                            char err[ERROR_MAX]);
+int layout_landing_bucket_dir(char *out, size_t out_size, const char *data_dir,
+                              const char *bucket, const char *domain, const char *endpoint,
+                              char err[ERROR_MAX]);
+/* "landing[/<domain>[/<endpoint>[/<name>]]]": a dropped file as logged and stored */
+int layout_landing_rel(char *out, size_t out_size, const char *domain, const char *endpoint,
+                       const char *name, char err[ERROR_MAX]);
 /* Create data_dir and all its subdirectories (0750). */
 int layout_create(const char *data_dir, char err[ERROR_MAX]);
 /* Open (creating it if absent) a database of the data directory for

@@ -7,7 +7,8 @@
  *   reconcile.c  bronze tree vs _ledger/_quarantine -> pending
  *   silver.c     silver/<domain>.db connections and their internal tables
  *   schemas.c    endpoint schemas from the catalog (read-only) for table creation
- *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot)
+ *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot);
+ *                merge_*.c its parts (merge_table.h)
  *   replay.c     rebuild tables / re-merge date ranges on request
  *   history.c    row history (_h_<table>) and rollback
  *   evolve.c     declared schema changes (rename, drop, widen) on tables

@@ -33,6 +33,58 @@ static void test_paths(void **state)
     assert_int_equal(layout_dir(small, sizeof small, "/a/very/long/dir", "run"), -1);
 }
 
+static void test_data_paths(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], err[ERROR_MAX];
+    assert_int_equal(layout_catalog_db(out, sizeof out, "/d", err), 0);
+    assert_string_equal(out, "/d/catalog.db");
+    assert_int_equal(layout_pid_file(out, sizeof out, "/d", "ingest", err), 0);
+    assert_string_equal(out, "/d/run/ingest.pid");
+    assert_int_equal(layout_run_endpoint(out, sizeof out, "/d", "ingest.sock", err), 0);
+    assert_string_equal(out, "ipc:///d/run/ingest.sock");
+    assert_int_equal(layout_path(out, sizeof out, "/d", "bronze/a/b", err), 0);
+    assert_string_equal(out, "/d/bronze/a/b");
+    assert_int_equal(layout_bronze_rel(out, sizeof out, "a", "b", "dt=2024-01-02", "f.lz4", err), 0);
+    assert_string_equal(out, "bronze/a/b/dt=2024-01-02/f.lz4");
+    assert_int_equal(layout_bronze_rel(out, sizeof out, "a", NULL, "x", NULL, err), 0);
+    assert_string_equal(out, "bronze/a");
+    assert_int_equal(layout_bronze_dir(out, sizeof out, "/d", NULL, NULL, NULL, err), 0);
+    assert_string_equal(out, "/d/bronze");
+    assert_int_equal(layout_bronze_dir(out, sizeof out, "/d", "a", "b", NULL, err), 0);
+    assert_string_equal(out, "/d/bronze/a/b");
+    assert_int_equal(layout_bronze_date_dir(out, sizeof out, "/d", "a", "b", "2024-01-02", err), 0);
+    assert_string_equal(out, "/d/bronze/a/b/dt=2024-01-02");
+    assert_int_equal(layout_spool_dir(out, sizeof out, "/d", "a", "b", err), 0);
+    assert_string_equal(out, "/d/spool/a/b");
+    assert_int_equal(layout_spool_file(out, sizeof out, "/d", "a", "b", 7, "2024-01-02", ".ndjson", err), 0);
+    assert_string_equal(out, "/d/spool/a/b/00000000000000000007-2024-01-02.ndjson");
+    assert_int_equal(layout_rejected_dir(out, sizeof out, "/d", "a", NULL, err), 0);
+    assert_string_equal(out, "/d/rejected/a");
+    assert_int_equal(layout_rejected_rel(out, sizeof out, "a", "b", "2024-01-02", err), 0);
+    assert_string_equal(out, "rejected/a/b/2024-01-02.ndjson");
+    assert_int_equal(layout_rejected_expectations(out, sizeof out, "/d", "a", "b", "2024-01-02", err), 0);
+    assert_string_equal(out, "/d/rejected/a/b/2024-01-02-expectations.ndjson");
+    assert_int_equal(layout_landing_dir(out, sizeof out, "/d", err), 0);
+    assert_string_equal(out, "/d/landing");
+    assert_int_equal(layout_landing_state_db(out, sizeof out, "/d", err), 0);
+    assert_string_equal(out, "/d/landing/_state.db");
+    assert_int_equal(layout_landing_bucket_dir(out, sizeof out, "/d", LAYOUT_LANDING_DONE, "a", "b", err), 0);
+    assert_string_equal(out, "/d/landing/_done/a/b");
+    assert_int_equal(layout_landing_rel(out, sizeof out, "a", "b", "f.csv", err), 0);
+    assert_string_equal(out, "landing/a/b/f.csv");
+
+    /* every builder refuses a path that does not fit, and says so */
+    char small[16];
+    err[0] = '\0';
+    assert_int_equal(layout_bronze_dir(small, sizeof small, "/d", "domain", "table", NULL, err), -1);
+    assert_non_null(strstr(err, "too long"));
+    err[0] = '\0';
+    assert_int_equal(layout_catalog_db(small, sizeof small, "/a/long/dir", err), -1);
+    assert_non_null(strstr(err, "too long"));
+    assert_int_equal(layout_landing_rel(small, sizeof small, "domain", "endpoint", NULL, NULL), -1);
+}
+
 static void test_create(void **state)
 {
     (void)state;
@@ -161,6 +213,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_data_paths),
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_silver_ddl),
         cmocka_unit_test(test_gold_ddl),
