@@ -79,8 +79,8 @@ static int landing_move(struct landing *l, const char *bucket, const char *error
     struct landing_file *f = &l->cur;
     char dir[PATH_MAX], target[PATH_MAX], errpath[PATH_MAX];
     target_rel[0] = '\0';
-    if (fsutil_path(dir, sizeof dir, err, "%s/%s/%s/%s", l->root, bucket, f->item.domain,
-                    f->item.endpoint) < 0 ||
+    if (layout_landing_bucket_dir(dir, sizeof dir, l->data_dir, bucket, f->item.domain,
+                                  f->item.endpoint, err) < 0 ||
         fsutil_mkdirs(dir, LAYOUT_DIR_MODE, err) < 0)
         return -1;
     struct stat st;
@@ -124,7 +124,7 @@ static void landing_fail(struct landing *l, const char *reason)
         snprintf(text, sizeof text, "%s\nfile: %s\nnothing of it was stored\n", reason, f->rel);
     log_warn("landing_failed file=%s reason=\"%s\" records_stored=%" PRIu64, f->rel, reason,
              f->done);
-    if (landing_move(l, "_failed", text, moved, err) < 0)
+    if (landing_move(l, LAYOUT_LANDING_FAILED, text, moved, err) < 0)
         log_error("landing_move_failed file=%s reason=\"%s\"", f->rel, err);
     l->files_failed++;
     landing_file_end(l);
@@ -138,9 +138,8 @@ static void landing_start(struct ingest_ctx *ctx, const struct landing_item *it)
     memset(f, 0, sizeof *f);
     f->fd = -1;
     f->item = *it;
-    snprintf(f->rel, sizeof f->rel, "landing/%s/%s/%s", it->domain, it->endpoint, it->name);
-    if (fsutil_path(f->path, sizeof f->path, err, "%s/%s/%s/%s", l->root, it->domain,
-                    it->endpoint, it->name) < 0)
+    if (layout_landing_rel(f->rel, sizeof f->rel, it->domain, it->endpoint, it->name, err) < 0 ||
+        landing_path(l, it->domain, it->endpoint, it->name, f->path, err) < 0)
         return;
     int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
@@ -235,7 +234,7 @@ hashed:;
         log_info("landing_duplicate file=%s sha256=%.16s reason=\"same name and content "
                  "already ingested (%s); not ingested again\"",
                  f->rel, f->sha, when);
-        if (landing_move(l, "_done", NULL, moved, err) < 0)
+        if (landing_move(l, LAYOUT_LANDING_DONE, NULL, moved, err) < 0)
             log_error("landing_move_failed file=%s reason=\"%s\"", f->rel, err);
         l->files_duplicate++;
         landing_file_end(l);
@@ -302,9 +301,9 @@ static int landing_intent_fill(struct landing *l, struct spool_table *t,
         snprintf(path, sizeof path, "%s", t->path);
         in->spool_before = (int64_t)t->size;
     } else {
-        if (fsutil_path(path, sizeof path, err, "%s/spool/%s/%s/%020" PRIu64 "-%s%s",
-                        l->data_dir, t->domain, t->endpoint, t->pending_first_seq,
-                        t->pending_date, SPOOL_SUFFIX) < 0)
+        if (layout_spool_file(path, sizeof path, l->data_dir, t->domain, t->endpoint,
+                              (unsigned long long)t->pending_first_seq, t->pending_date,
+                              SPOOL_SUFFIX, err) < 0)
             return -1;
         in->spool_before = 0;
     }
@@ -312,12 +311,13 @@ static int landing_intent_fill(struct landing *l, struct spool_table *t,
     in->spool_after = in->spool_before + (int64_t)t->pending.len;
     char date[16];
     timeutil_format_date(timeutil_now_ms(), date);
-    snprintf(in->rejected, sizeof in->rejected, "rejected/%s/%s/%s.ndjson", t->domain,
-             t->endpoint, date);
+if (layout_rejected_rel(in->rejected, sizeof in->rejected, t->domain, t->endpoint, date,
+                            err) < 0)
+        return -1;
     if (t->rejected_file.fd >= 0 && strcmp(t->rejected_file.date, date) == 0) {
         in->rejected_before = (int64_t)t->rejected_file.synced;
     } else {
-        if (fsutil_path(path, sizeof path, err, "%s/%s", l->data_dir, in->rejected) < 0)
+        if (layout_path(path, sizeof path, l->data_dir, in->rejected, err) < 0)
             return -1;
         off_t size = landing_file_size(path);
         in->rejected_before = size > 0 ? (int64_t)size : 0;
@@ -516,7 +516,7 @@ static void landing_step_finish(struct ingest_ctx *ctx)
         landing_retry_later(l);
         return;
     }
-    if (landing_move(l, "_done", NULL, moved, err) < 0)
+    if (landing_move(l, LAYOUT_LANDING_DONE, NULL, moved, err) < 0)
         log_error("landing_move_failed file=%s reason=\"%s\"", f->rel, err);
     log_info("landing_done file=%s moved_to=%s records=%" PRIu64 " accepted=%" PRIu64
              " refused=%" PRIu64 " chunks=%" PRIu64 " ms=%" PRId64,
@@ -538,11 +538,13 @@ int landing_open(struct ingest_ctx *ctx, struct landing **out, char err[ERROR_MA
     l->cur.fd = -1;
     char sub[PATH_MAX];
     if (fsutil_path(l->data_dir, sizeof l->data_dir, err, "%s", ctx->cfg->data_dir) < 0 ||
-        fsutil_path(l->root, sizeof l->root, err, "%s/landing", l->data_dir) < 0 ||
+        layout_landing_dir(l->root, sizeof l->root, l->data_dir, err) < 0 ||
         fsutil_mkdirs(l->root, LAYOUT_DIR_MODE, err) < 0 ||
-        fsutil_path(sub, sizeof sub, err, "%s/_done", l->root) < 0 ||
+        layout_landing_bucket_dir(sub, sizeof sub, l->data_dir, LAYOUT_LANDING_DONE, NULL, NULL,
+                                  err) < 0 ||
         fsutil_mkdirs(sub, LAYOUT_DIR_MODE, err) < 0 ||
-        fsutil_path(sub, sizeof sub, err, "%s/_failed", l->root) < 0 ||
+        layout_landing_bucket_dir(sub, sizeof sub, l->data_dir, LAYOUT_LANDING_FAILED, NULL,
+                                  NULL, err) < 0 ||
         fsutil_mkdirs(sub, LAYOUT_DIR_MODE, err) < 0)
         goto fail;
     l->queue = calloc(LANDING_QUEUE_MAX, sizeof *l->queue);

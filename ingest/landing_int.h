@@ -132,6 +132,10 @@ int landing_db_settle(struct landing *l, const struct landing_item *item, const 
 int landing_recover(struct landing *l, char err[ERROR_MAX]);
 
 /* landing_watch.c: watches, scans, the queue */
+/* The absolute path of landing/<domain>[/<endpoint>[/<name>]] (NULL parts
+ * stop it), from layout.h. -1 with err when too long. */
+int landing_path(const struct landing *l, const char *domain, const char *endpoint,
+                 const char *name, char out[PATH_MAX], char err[ERROR_MAX]);
 void landing_refuse(const char *rel, const char *reason);
 void landing_enqueue(struct landing *l, const char *domain, const char *endpoint,
                             const char *name);

@@ -96,8 +96,8 @@ static int landing_sealed_has(const struct landing *l, const struct landing_inte
     if (spool_parse_name(base, &first, date) < 0)
         return 0;
     char dir[PATH_MAX], prefix[32];
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze/%s/%s/dt=%s", l->data_dir, in->item.domain,
-                    in->item.endpoint, date) < 0)
+    if (layout_bronze_date_dir(dir, sizeof dir, l->data_dir, in->item.domain, in->item.endpoint,
+                               date, err) < 0)
         return -1;
     snprintf(prefix, sizeof prefix, "%020" PRIu64 "-", first);
     char **names = NULL;
@@ -142,8 +142,8 @@ static int landing_sealed_has(const struct landing *l, const struct landing_inte
 static int landing_resolve(struct landing *l, const struct landing_intent *in, char err[ERROR_MAX])
 {
     char spool[PATH_MAX], rejected[PATH_MAX];
-    if (fsutil_path(spool, sizeof spool, err, "%s/%s", l->data_dir, in->spool) < 0 ||
-        fsutil_path(rejected, sizeof rejected, err, "%s/%s", l->data_dir, in->rejected) < 0)
+    if (layout_path(spool, sizeof spool, l->data_dir, in->spool, err) < 0 ||
+        layout_path(rejected, sizeof rejected, l->data_dir, in->rejected, err) < 0)
         return -1;
     char suffix[256];
     if (spool_line_suffix(in->id, suffix, sizeof suffix) == 0)

@@ -62,7 +62,7 @@ int landing_db_exec(struct landing *l, const char *sql, char err[ERROR_MAX])
 int landing_db_open(struct landing *l, char err[ERROR_MAX])
 {
     char path[PATH_MAX];
-    if (fsutil_path(path, sizeof path, err, "%s/_state.db", l->root) < 0)
+    if (layout_landing_state_db(path, sizeof path, l->data_dir, err) < 0)
         return -1;
     if (layout_db_open(path, &l->db, err) < 0)
         return -1;

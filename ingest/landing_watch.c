@@ -61,7 +61,8 @@ void landing_enqueue(struct landing *l, const char *domain, const char *endpoint
         return;
     if (strlen(name) > LANDING_NAME_MAX || !landing_name_printable(name)) {
         char rel[PATH_MAX];
-        snprintf(rel, sizeof rel, "landing/%s/%s/", domain, endpoint);
+        layout_landing_rel(rel, sizeof rel - 1, domain, endpoint, NULL, NULL);
+        strcat(rel, "/");
         landing_refuse(rel, "a file name there is longer than 243 bytes or has control "
                             "characters, quotes or backslashes; rename it");
         return;
@@ -126,10 +127,19 @@ static void landing_watch_remove(struct landing *l, int wd)
 
 /* ------------------------------------------------------------ scanning */
 
+int landing_path(const struct landing *l, const char *domain, const char *endpoint,
+                 const char *name, char out[PATH_MAX], char err[ERROR_MAX])
+{
+    char rel[PATH_MAX];
+    if (layout_landing_rel(rel, sizeof rel, domain, endpoint, name, err) < 0)
+        return -1;
+    return layout_path(out, PATH_MAX, l->data_dir, rel, err);
+}
+
 static void landing_scan_endpoint(struct landing *l, const char *domain, const char *endpoint)
 {
     char dir[PATH_MAX], err[ERROR_MAX];
-    if (fsutil_path(dir, sizeof dir, err, "%s/%s/%s", l->root, domain, endpoint) < 0)
+    if (landing_path(l, domain, endpoint, NULL, dir, err) < 0)
         return;
     /* Watch first, then list: a file closed after the watch exists is seen
      * by its event, one closed before by the listing. */
@@ -144,10 +154,10 @@ static void landing_scan_endpoint(struct landing *l, const char *domain, const c
     for (size_t i = 0; i < count; i++) {
         char path[PATH_MAX], rel[PATH_MAX];
         struct stat st;
-        if (fsutil_path(path, sizeof path, err, "%s/%s", dir, names[i]) < 0 ||
+        if (landing_path(l, domain, endpoint, names[i], path, err) < 0 ||
             lstat(path, &st) < 0)
             continue;
-        snprintf(rel, sizeof rel, "landing/%s/%s/%s", domain, endpoint, names[i]);
+        layout_landing_rel(rel, sizeof rel, domain, endpoint, names[i], NULL);
         if (S_ISDIR(st.st_mode)) {
             landing_refuse(rel, "directories inside an endpoint directory are not read");
             continue;
@@ -172,7 +182,7 @@ static void landing_scan_endpoint(struct landing *l, const char *domain, const c
 static void landing_scan_domain(struct landing *l, const char *domain)
 {
     char dir[PATH_MAX], err[ERROR_MAX];
-    if (fsutil_path(dir, sizeof dir, err, "%s/%s", l->root, domain) < 0)
+    if (landing_path(l, domain, NULL, NULL, dir, err) < 0)
         return;
     landing_watch_add(l, dir, 1, domain, "");
     char **names = NULL;
@@ -184,10 +194,10 @@ static void landing_scan_domain(struct landing *l, const char *domain)
     for (size_t i = 0; i < count; i++) {
         char path[PATH_MAX], rel[PATH_MAX];
         struct stat st;
-        if (fsutil_path(path, sizeof path, err, "%s/%s", dir, names[i]) < 0 ||
+        if (landing_path(l, domain, names[i], NULL, path, err) < 0 ||
             lstat(path, &st) < 0)
             continue;
-        snprintf(rel, sizeof rel, "landing/%s/%s", domain, names[i]);
+        layout_landing_rel(rel, sizeof rel, domain, names[i], NULL, NULL);
         if (!S_ISDIR(st.st_mode))
             landing_refuse(rel, "files go in landing/<domain>/<endpoint>/, not in a domain "
                                 "directory");
@@ -214,10 +224,10 @@ void landing_scan(struct landing *l)
             continue; /* _done, _failed, _state.db */
         char path[PATH_MAX], rel[PATH_MAX];
         struct stat st;
-        if (fsutil_path(path, sizeof path, err, "%s/%s", l->root, names[i]) < 0 ||
+        if (landing_path(l, names[i], NULL, NULL, path, err) < 0 ||
             lstat(path, &st) < 0)
             continue;
-        snprintf(rel, sizeof rel, "landing/%s", names[i]);
+        layout_landing_rel(rel, sizeof rel, names[i], NULL, NULL, NULL);
         if (!S_ISDIR(st.st_mode))
             landing_refuse(rel, "files go in landing/<domain>/<endpoint>/");
         else if (!names_is_valid_object(names[i]))
@@ -244,7 +254,7 @@ static void landing_on_event(struct landing *l, const struct landing_watch *w, c
     case 0:
         if (name[0] == '_')
             return;
-        snprintf(rel, sizeof rel, "landing/%s", name);
+        layout_landing_rel(rel, sizeof rel, name, NULL, NULL, NULL);
         if (file_complete)
             landing_refuse(rel, "files go in landing/<domain>/<endpoint>/");
         else if (!names_is_valid_object(name))
@@ -253,7 +263,7 @@ static void landing_on_event(struct landing *l, const struct landing_watch *w, c
             landing_scan_domain(l, name);
         break;
     case 1:
-        snprintf(rel, sizeof rel, "landing/%s/%s", domain, name);
+        layout_landing_rel(rel, sizeof rel, domain, name, NULL, NULL);
         if (file_complete)
             landing_refuse(rel, "files go in landing/<domain>/<endpoint>/, not in a domain "
                                 "directory");
@@ -263,7 +273,7 @@ static void landing_on_event(struct landing *l, const struct landing_watch *w, c
             landing_scan_endpoint(l, domain, name);
         break;
     default:
-        snprintf(rel, sizeof rel, "landing/%s/%s/%s", domain, endpoint, name);
+        layout_landing_rel(rel, sizeof rel, domain, endpoint, name, NULL);
         if (dir_arrived)
             landing_refuse(rel, "directories inside an endpoint directory are not read");
         else
