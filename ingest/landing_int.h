@@ -32,7 +32,6 @@
 /* Room for ".error" and ".NNNN" after a file name in _failed/ and _done/. */
 #define LANDING_NAME_MAX (NAME_MAX - 12)
 
-
 enum landing_stage { STAGE_HASH, STAGE_CHECK, STAGE_INGEST, STAGE_FINISH };
 
 struct landing_item {
@@ -53,8 +52,7 @@ struct landing_watch {
 struct landing_reader {
     FILE *in;
     struct record_reader *records;
-    const char *rec;   /* the current record (no '
-') */
+    const char *rec;   /* the current record (no newline) */
     size_t len;
     bool held;         /* rec is read but not consumed yet */
 };
