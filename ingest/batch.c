@@ -443,12 +443,16 @@ static int batch_evolve_store(struct batch_run *run, struct schema *work,
 
 /* ------------------------------------------------------------ the batch */
 
-/* The per-column value array of the hot path (schema_normalize_values):
- * stack when the schema is small. *values stays NULL for SINGLE_COLUMN (the
- * object path). -1 (run failed) when out of memory. */
-static int batch_values_open(struct batch_run *run, const struct schema *schema,
-                             json_t **stack, json_t ***values)
+/* Before storing records: the per-column value array of the hot path
+ * (schema_normalize_values; stack when the schema is small, NULL for
+ * SINGLE_COLUMN: the object path) and the batch's line metadata. -1 (run
+ * failed) when out of memory. */
+static int batch_store_begin(struct batch_run *run, const struct schema *schema, json_t **stack,
+                             json_t ***values, struct spool_meta *meta, int64_t now_ms,
+                             int64_t now_us)
 {
+    const struct protocol_request *req = run->req;
+    spool_meta_init(meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
     *values = NULL;
     if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN)
         return 0;
@@ -547,7 +551,6 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
                                uint64_t *total)
 {
     const struct config *cfg = run->ctx->cfg;
-    const struct protocol_request *req = run->req;
     len = record_skip_bom(&body, len);
     const char *next = body, *end = body + len;
     const char *p;
@@ -567,10 +570,9 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
 
     json_t *values_stack[BATCH_VALUES_STACK];
     json_t **values = NULL;
-    if (batch_values_open(run, schema, values_stack, &values) < 0)
-        return -1;
     struct spool_meta meta;
-    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+        return -1;
     next = body;
     line_no = 0;
     for (uint64_t index = 0;
@@ -618,7 +620,6 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
                                 const struct schema *schema, int64_t now_ms, int64_t now_us,
                                 uint64_t *total)
 {
-    const struct protocol_request *req = run->req;
     struct mpjson_reader r;
     uint32_t count;
     char err[ERROR_MAX];
@@ -626,10 +627,9 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
         return -1;
     json_t *values_stack[BATCH_VALUES_STACK];
     json_t **values = NULL;
-    if (batch_values_open(run, schema, values_stack, &values) < 0)
-        return -1;
     struct spool_meta meta;
-    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+        return -1;
     int rc = 0;
     uint64_t index = 0;
     for (; !run->failed; index++) {
@@ -694,12 +694,12 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
                              const struct spool_mark *mark, uint64_t *total)
 {
     const struct config *cfg = run->ctx->cfg;
-    const struct protocol_request *req = run->req;
     json_t *values_stack[BATCH_VALUES_STACK];
     json_t **values = NULL;
+    struct spool_meta meta;
     if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN ||
         schema->column_count > BATCH_VALUES_STACK ||
-        batch_values_open(run, schema, values_stack, &values) < 0)
+        batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
         return 0;
     len = record_skip_bom(&body, len);
     const char *p = body, *end = body + len;
@@ -709,8 +709,6 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
     p = batch_skip_ws(p + 1, end);
     if (p < end && *p == ']')
         return 0; /* empty: nothing to gain */
-    struct spool_meta meta;
-    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
     uint64_t index = 0;
     int done = 0;
     while (!run->failed) {
@@ -770,16 +768,14 @@ static int batch_store_decoded(struct batch_run *run, const struct schema *schem
                                uint64_t total, int64_t now_ms, int64_t now_us)
 {
     struct batch_decoder *dec = run->dec;
-    const struct protocol_request *req = run->req;
     if (dec->deferred_count > 1)
         qsort(dec->deferred, dec->deferred_count, sizeof *dec->deferred, batch_deferred_cmp);
     size_t next_deferred = 0;
     json_t *values_stack[BATCH_VALUES_STACK];
     json_t **values = NULL;
-    if (batch_values_open(run, schema, values_stack, &values) < 0)
-        return -1;
     struct spool_meta meta;
-    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+        return -1;
     for (size_t i = 0; i < total && !run->failed; i++) {
         json_t *record = dec->records[i];
         if (record == NULL) {
