@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "utf8.h"
 
 enum mp_kind { MP_NIL, MP_BOOL, MP_UINT, MP_INT, MP_FLOAT, MP_STR, MP_BIN, MP_ARRAY, MP_MAP, MP_EXT };
 
@@ -436,7 +437,7 @@ static bool mp_field_value(const struct mp_item *it, struct fields *fs, struct s
         v->d = it->f;
         return true;
     case MP_STR:
-        if (memchr(it->data, '\0', it->n) != NULL || !fields_utf8_valid(it->data, it->n))
+        if (memchr(it->data, '\0', it->n) != NULL || !utf8_valid(it->data, it->n))
             return false;
         v->kind = SCHEMA_VALUE_STRING;
         v->s = fields_copy(fs, it->data, it->n);
@@ -467,7 +468,7 @@ int mpjson_next_fields(struct mpjson_reader *r, struct fields *fs, const char **
     for (uint32_t i = 0; i < it.n; i++) {
         struct mp_item key, value;
         if (mp_read(&p, end, &key) < 0 || key.kind != MP_STR ||
-            memchr(key.data, '\0', key.n) != NULL || !fields_utf8_valid(key.data, key.n) ||
+            memchr(key.data, '\0', key.n) != NULL || !utf8_valid(key.data, key.n) ||
             fields_has_key(fs, (const char *)key.data, key.n))
             return 0;
         struct schema_field *f = &fs->f[fs->count];
