@@ -14,6 +14,7 @@ struct csv_cell {
 struct csv_reader {
     FILE *in;
     long line;          /* physical line of the next byte, from 1 */
+    long row_line;      /* line where the last row read starts */
     char *bytes;        /* cell contents of the current row */
     size_t bytes_len, bytes_cap;
     struct csv_cell *cells;
@@ -125,13 +126,23 @@ static int csv_read_row(struct csv_reader *r, long *row_line, char err[ERROR_MAX
 
 struct csv_reader *csv_reader_open(FILE *in, char err[ERROR_MAX])
 {
+    return csv_reader_open_at(in, 1, err);
+}
+
+long csv_reader_line(const struct csv_reader *reader)
+{
+    return reader->row_line;
+}
+
+struct csv_reader *csv_reader_open_at(FILE *in, long first_line, char err[ERROR_MAX])
+{
     struct csv_reader *r = calloc(1, sizeof *r);
     if (r == NULL) {
         error_set(err, "csv: out of memory");
         return NULL;
     }
     r->in = in;
-    r->line = 1;
+    r->line = first_line;
     /* Allocated up front: a row of empty cells appends no byte, and a cell's
      * bytes + offset must never be NULL + 0 (undefined; found by fuzz_csv). */
     r->bytes_cap = 256;
@@ -197,6 +208,7 @@ int csv_reader_next(struct csv_reader *reader, json_t **row, char err[ERROR_MAX]
     int rc = csv_read_row(reader, &row_line, err);
     if (rc <= 0)
         return rc;
+    reader->row_line = row_line;
     if (reader->cell_count > reader->column_count)
         return error_set(err, "line %ld: %zu cells but the header has %zu columns", row_line,
                          reader->cell_count, reader->column_count);

@@ -20,6 +20,11 @@ struct csv_reader;
 
 /* Reads the header row. The reader does not own `in`. NULL with err. */
 struct csv_reader *csv_reader_open(FILE *in, char err[ERROR_MAX]);
+/* The same for input whose first byte is on line first_line (a caller read
+ * blank lines before it), so that messages name the file's lines. */
+struct csv_reader *csv_reader_open_at(FILE *in, long first_line, char err[ERROR_MAX]);
+/* The line where the row csv_reader_next returned last starts. */
+long csv_reader_line(const struct csv_reader *reader);
 /* 1: *row is a new reference; 0: end of input; -1: error (err names the line).
  * After an error in a row read whole (too many cells, bad UTF-8) the next
  * call reads the following row; after any other error stop reading. */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 struct jsonflat_cursor {
     const unsigned char *p;
     const unsigned char *end;
@@ -16,39 +18,6 @@ static void jsonflat_blanks(struct jsonflat_cursor *c)
 {
     while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
         c->p++;
-}
-
-/* One UTF-8 sequence starting at p (first byte >= 0x80), checked as jansson
- * checks it (no overlong forms, no surrogates, nothing above U+10FFFF).
- * Its length, or 0 when invalid. */
-static size_t jsonflat_utf8(const unsigned char *p, const unsigned char *end)
-{
-    unsigned char b = p[0];
-    size_t n;
-    uint32_t v;
-    if (b >= 0xC2 && b <= 0xDF) {
-        n = 2;
-        v = b & 0x1Fu;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        n = 3;
-        v = b & 0x0Fu;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        n = 4;
-        v = b & 0x07u;
-    } else {
-        return 0;
-    }
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0u) != 0x80u)
-            return 0;
-        v = (v << 6) | (p[i] & 0x3Fu);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || (v >= 0xD800 && v <= 0xDFFF) ||
-        v > 0x10FFFF)
-        return 0;
-    return n;
 }
 
 /* A string without escapes; the cursor is on the opening quote. */
@@ -70,7 +39,7 @@ static bool jsonflat_string(struct jsonflat_cursor *c, const char **s, size_t *l
             p++;
             continue;
         }
-        size_t n = jsonflat_utf8(p, c->end);
+        size_t n = utf8_sequence(p, (size_t)(c->end - p));
         if (n == 0)
             return false;
         p += n;

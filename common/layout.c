@@ -185,8 +185,8 @@ int layout_landing_bucket_dir(char *out, size_t out_size, const char *data_dir,
                               const char *bucket, const char *domain, const char *endpoint,
                               char err[ERROR_MAX])
 {
-    return fsutil_path(out, out_size, err, "%s/landing/%s/%s/%s", data_dir, bucket, domain,
-                       endpoint);
+    const char *const parts[] = {"landing", bucket, domain, endpoint};
+    return layout_join(out, out_size, err, data_dir, parts, 4);
 }
 
 int layout_landing_rel(char *out, size_t out_size, const char *domain, const char *endpoint,

@@ -117,7 +117,7 @@ int layout_rejected_expectations(char *out, size_t out_size, const char *data_di
                                  char err[ERROR_MAX]);
 /* The drop folder: "<data_dir>/landing", its state database
  * "<data_dir>/landing/_state.db", and the folders files move to once done
- * or failed, "<data_dir>/landing/<bucket>/<domain>/<endpoint>". */
+ * or failed, "<data_dir>/landing/<bucket>[/<domain>[/<endpoint>]]". */
 #define LAYOUT_LANDING_DONE "_done"
 #define LAYOUT_LANDING_FAILED "_failed"
 int layout_landing_dir(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX]);

@@ -2,6 +2,7 @@
 #include "strbuf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,40 @@ void strbuf_addf(struct strbuf *b, const char *fmt, ...)
     vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+}
+
+bool strbuf_reserve(struct strbuf *b, size_t more)
+{
+    if (b->failed)
+        return false;
+    if (b->cap - b->len > more)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len <= more) {
+        if (cap > SIZE_MAX / 2) {
+            b->failed = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    char *s = realloc(b->s, cap);
+    if (s == NULL) {
+        b->failed = true;
+        return false;
+    }
+    b->s = s;
+    b->cap = cap;
+    return true;
+}
+
+bool strbuf_append(struct strbuf *b, const void *data, size_t n)
+{
+    if (!strbuf_reserve(b, n))
+        return false;
+    memcpy(b->s + b->len, data, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+    return true;
 }
 
 void strbuf_free(struct strbuf *b)

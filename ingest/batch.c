@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "mpjson.h"
+#include "record_reader.h"
 #include "spool.h"
 #include "timeutil.h"
 
@@ -183,50 +184,15 @@ static int batch_deferred_cmp(const void *a, const void *b)
 
 /* ------------------------------------------------------------ decoding */
 
-static size_t batch_skip_bom(const char **body, size_t len)
-{
-    if (len >= 3 && memcmp(*body, "\xEF\xBB\xBF", 3) == 0) {
-        *body += 3;
-        return len - 3;
-    }
-    return len;
-}
-
-/* The next record line of an NDJSON body at *p (before end): its text
- * without the line end in *line and *n, its 1-based body line number in
- * *line_no. Blank lines are skipped (not records). false at the end. */
-static bool batch_next_line(const char **p, const char *end, const char **line, size_t *n,
-                            size_t *line_no)
-{
-    while (*p < end) {
-        const char *s = *p;
-        const char *nl = memchr(s, '\n', (size_t)(end - s));
-        const char *le = nl != NULL ? nl : end;
-        *p = nl != NULL ? nl + 1 : end;
-        (*line_no)++;
-        if (le > s && le[-1] == '\r')
-            le--;
-        size_t len = (size_t)(le - s);
-        size_t ws = 0;
-        while (ws < len && (s[ws] == ' ' || s[ws] == '\t' || s[ws] == '\r'))
-            ws++;
-        if (ws < len) {
-            *line = s;
-            *n = len;
-            return true;
-        }
-    }
-    return false;
-}
-
 static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t len)
 {
     const struct config *cfg = run->ctx->cfg;
-    len = batch_skip_bom(&body, len);
+    len = record_skip_bom(&body, len);
     const char *next = body, *end = body + len;
     const char *p;
-    size_t n, line_no = 0;
-    while (!run->failed && batch_next_line(&next, end, &p, &n, &line_no)) {
+    size_t n;
+    uint64_t line_no = 0;
+    while (!run->failed && record_next_line(&next, end, &p, &n, &line_no)) {
         uint64_t index = run->dec->count;
         if (index >= (uint64_t)cfg->batch_max_records) {
             batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
@@ -239,14 +205,15 @@ static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t l
         json_t *record = NULL;
         if (n > (size_t)cfg->record_max_bytes) {
             snprintf(reason, sizeof reason,
-                     "line %zu: record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
+                     "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
                      line_no, n, cfg->record_max_bytes);
             batch_defer_error(run, index, reason, NULL, p, n, false);
         } else {
             json_error_t e;
             record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
             if (record == NULL) {
-                snprintf(reason, sizeof reason, "line %zu, column %d: invalid JSON: %s", line_no,
+                snprintf(reason, sizeof reason, "line %" PRIu64 ", column %d: invalid JSON: %s",
+                         line_no,
                          e.column, e.text);
                 batch_defer_error(run, index, reason, NULL, p, n, false);
             }
@@ -259,7 +226,7 @@ static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t l
 
 static int batch_decode_json(struct batch_run *run, const char *body, size_t len)
 {
-    len = batch_skip_bom(&body, len);
+    len = record_skip_bom(&body, len);
     json_error_t e;
     json_t *array = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
     if (array == NULL) {
@@ -476,12 +443,16 @@ static int batch_evolve_store(struct batch_run *run, struct schema *work,
 
 /* ------------------------------------------------------------ the batch */
 
-/* The per-column value array of the hot path (schema_normalize_values):
- * stack when the schema is small. *values stays NULL for SINGLE_COLUMN (the
- * object path). -1 (run failed) when out of memory. */
-static int batch_values_open(struct batch_run *run, const struct schema *schema,
-                             json_t **stack, json_t ***values)
+/* Before storing records: the per-column value array of the hot path
+ * (schema_normalize_values; stack when the schema is small, NULL for
+ * SINGLE_COLUMN: the object path) and the batch's line metadata. -1 (run
+ * failed) when out of memory. */
+static int batch_store_begin(struct batch_run *run, const struct schema *schema, json_t **stack,
+                             json_t ***values, struct spool_meta *meta, int64_t now_ms,
+                             int64_t now_us)
 {
+    const struct protocol_request *req = run->req;
+    spool_meta_init(meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
     *values = NULL;
     if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN)
         return 0;
@@ -580,13 +551,13 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
                                uint64_t *total)
 {
     const struct config *cfg = run->ctx->cfg;
-    const struct protocol_request *req = run->req;
-    len = batch_skip_bom(&body, len);
+    len = record_skip_bom(&body, len);
     const char *next = body, *end = body + len;
     const char *p;
-    size_t n, line_no = 0;
+    size_t n;
+    uint64_t line_no = 0;
     uint64_t count = 0;
-    while (batch_next_line(&next, end, &p, &n, &line_no)) {
+    while (record_next_line(&next, end, &p, &n, &line_no)) {
         if (++count > (uint64_t)cfg->batch_max_records) {
             batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
                              "batch has more than %" PRId64 " records (batch_max_records); "
@@ -599,18 +570,17 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
 
     json_t *values_stack[BATCH_VALUES_STACK];
     json_t **values = NULL;
-    if (batch_values_open(run, schema, values_stack, &values) < 0)
-        return -1;
     struct spool_meta meta;
-    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+        return -1;
     next = body;
     line_no = 0;
     for (uint64_t index = 0;
-         !run->failed && batch_next_line(&next, end, &p, &n, &line_no); index++) {
+         !run->failed && record_next_line(&next, end, &p, &n, &line_no); index++) {
         char reason[ERROR_MAX];
         if (n > (size_t)cfg->record_max_bytes) {
             snprintf(reason, sizeof reason,
-                     "line %zu: record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
+                     "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
                      line_no, n, cfg->record_max_bytes);
             batch_record_error(run, index, reason, NULL, p, n, false);
             continue;
@@ -628,7 +598,8 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
         json_error_t e;
         json_t *record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
         if (record == NULL) {
-            snprintf(reason, sizeof reason, "line %zu, column %d: invalid JSON: %s", line_no,
+            snprintf(reason, sizeof reason, "line %" PRIu64 ", column %d: invalid JSON: %s",
+                         line_no,
                      e.column, e.text);
             batch_record_error(run, index, reason, NULL, p, n, false);
             continue;
@@ -649,7 +620,6 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
                                 const struct schema *schema, int64_t now_ms, int64_t now_us,
                                 uint64_t *total)
 {
-    const struct protocol_request *req = run->req;
     struct mpjson_reader r;
     uint32_t count;
     char err[ERROR_MAX];
@@ -657,10 +627,9 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
         return -1;
     json_t *values_stack[BATCH_VALUES_STACK];
     json_t **values = NULL;
-    if (batch_values_open(run, schema, values_stack, &values) < 0)
-        return -1;
     struct spool_meta meta;
-    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
+    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+        return -1;
     int rc = 0;
     uint64_t index = 0;
     for (; !run->failed; index++) {
@@ -725,14 +694,14 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
                              const struct spool_mark *mark, uint64_t *total)
 {
     const struct config *cfg = run->ctx->cfg;
-    const struct protocol_request *req = run->req;
     json_t *values_stack[BATCH_VALUES_STACK];
     json_t **values = NULL;
+    struct spool_meta meta;
     if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN ||
         schema->column_count > BATCH_VALUES_STACK ||
-        batch_values_open(run, schema, values_stack, &values) < 0)
+        batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
         return 0;
-    len = batch_skip_bom(&body, len);
+    len = record_skip_bom(&body, len);
     const char *p = body, *end = body + len;
     p = batch_skip_ws(p, end);
     if (p == end || *p != '[')
@@ -740,8 +709,6 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
     p = batch_skip_ws(p + 1, end);
     if (p < end && *p == ']')
         return 0; /* empty: nothing to gain */
-    struct spool_meta meta;
-    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
     uint64_t index = 0;
     int done = 0;
     while (!run->failed) {
@@ -791,6 +758,36 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
     run->refused = 0;
     run->failed = false;
     run->reply->message[0] = '\0';
+    return 0;
+}
+
+/* The decoded records (the jansson path) validated and stored in order,
+ * refusals deferred by decoding listed at their place. -1 when out of
+ * memory (run->failed). */
+static int batch_store_decoded(struct batch_run *run, const struct schema *schema,
+                               uint64_t total, int64_t now_ms, int64_t now_us)
+{
+    struct batch_decoder *dec = run->dec;
+    if (dec->deferred_count > 1)
+        qsort(dec->deferred, dec->deferred_count, sizeof *dec->deferred, batch_deferred_cmp);
+    size_t next_deferred = 0;
+    json_t *values_stack[BATCH_VALUES_STACK];
+    json_t **values = NULL;
+    struct spool_meta meta;
+    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+        return -1;
+    for (size_t i = 0; i < total && !run->failed; i++) {
+        json_t *record = dec->records[i];
+        if (record == NULL) {
+            const struct batch_deferred *e = &dec->deferred[next_deferred++];
+            batch_record_error(run, e->index, e->reason, e->record, e->raw, e->raw_len,
+                               e->base64_only);
+            continue;
+        }
+        batch_store(run, schema, values, &meta, i, record);
+    }
+    if (values != values_stack)
+        free(values);
     return 0;
 }
 
@@ -853,28 +850,8 @@ bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, c
 
     /* Validate every record, also in a strict batch that already has a bad
      * one: its reply lists every bad record. */
-    if (run.dec->deferred_count > 1)
-        qsort(run.dec->deferred, run.dec->deferred_count, sizeof *run.dec->deferred,
-              batch_deferred_cmp);
-    size_t next_deferred = 0;
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    if (batch_values_open(&run, schema, values_stack, &values) < 0)
+    if (batch_store_decoded(&run, schema, total, now_ms, now_us) < 0)
         goto done;
-    struct spool_meta meta;
-    spool_meta_init(&meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
-    for (size_t i = 0; i < total && !run.failed; i++) {
-        json_t *record = run.dec->records[i];
-        if (record == NULL) {
-            const struct batch_deferred *e = &run.dec->deferred[next_deferred++];
-            batch_record_error(&run, e->index, e->reason, e->record, e->raw, e->raw_len,
-                               e->base64_only);
-            continue;
-        }
-        batch_store(&run, schema, values, &meta, i, record);
-    }
-    if (values != values_stack)
-        free(values);
 stored:
     if (run.failed)
         goto done;

@@ -40,6 +40,7 @@
 #include "error.h"
 #include "protocol.h"
 #include "schema.h"
+#include "validate.h"
 
 struct ingest_ctx;
 struct spool_table;

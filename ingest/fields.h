@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "schema.h"
+#include "validate.h"
 
 #define FIELDS_MAX 64
 /* Most key and string bytes a reader that cannot size a record beforehand
@@ -42,9 +43,6 @@ char *fields_copy(struct fields *fs, const void *s, size_t n);
 /* Is key[0..len) already one of the fields read so far? */
 bool fields_has_key(const struct fields *fs, const char *key, size_t len);
 
-/* Strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF): what
- * jansson accepts in a string. */
-bool fields_utf8_valid(const unsigned char *s, size_t n);
 void fields_free(struct fields *fs);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "utf8.h"
 
 /* Longest number text handed to strtod (longer: the jansson path). */
 #define JSONFIELDS_NUMBER_MAX 64
@@ -68,7 +69,7 @@ static bool jf_string(struct jf *j, struct fields *fs, const char **out, size_t 
         j->p = s + 2;
     }
     j->p++; /* closing quote */
-    if (high && !fields_utf8_valid((const unsigned char *)dst, n))
+    if (high && !utf8_valid((const unsigned char *)dst, n))
         return false;
     dst[n] = '\0';
     fs->arena.len += n + 1;

@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "schema.h"
+#include "validate.h"
 
 /* Append one value. false when out of memory or nested too deep (the
  * buffer may then hold a partial value: the caller cuts it back). */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "utf8.h"
 
 enum mp_kind { MP_NIL, MP_BOOL, MP_UINT, MP_INT, MP_FLOAT, MP_STR, MP_BIN, MP_ARRAY, MP_MAP, MP_EXT };
 
@@ -34,6 +35,65 @@ static uint64_t mp_be(const unsigned char *p, int bytes)
 
 /* Read one item header (and the payload of str/bin/ext) at *p. -1 when the
  * bytes run out or the type byte is the reserved 0xc1. */
+/* A float, uint or int whose type byte t (0xca..0xd3) was read; *pp at its
+ * payload, avail bytes there. */
+static int mp_read_number(unsigned char t, const unsigned char **pp, size_t avail,
+                          struct mp_item *it)
+{
+    const unsigned char *p = *pp;
+#define NEED(k)              \
+    do {                     \
+        if (avail < (k))     \
+            return -1;       \
+    } while (0)
+    switch (t) {
+    case 0xca: {
+        NEED(4);
+        uint32_t bits = (uint32_t)mp_be(p, 4);
+        float fl;
+        memcpy(&fl, &bits, 4);
+        it->kind = MP_FLOAT;
+        it->f = fl;
+        p += 4;
+        break;
+    }
+    case 0xcb: {
+        NEED(8);
+        uint64_t bits = mp_be(p, 8);
+        double d;
+        memcpy(&d, &bits, 8);
+        it->kind = MP_FLOAT;
+        it->f = d;
+        p += 8;
+        break;
+    }
+    case 0xcc: case 0xcd: case 0xce: case 0xcf: {
+        int k = 1 << (t - 0xcc);
+        NEED((size_t)k);
+        it->kind = MP_UINT;
+        it->u = mp_be(p, k);
+        p += k;
+        break;
+    }
+    case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+        int k = 1 << (t - 0xd0);
+        NEED((size_t)k);
+        uint64_t v = mp_be(p, k);
+        if (k < 8 && (v >> (8 * k - 1)) & 1) /* sign-extend */
+            v |= ~(uint64_t)0 << (8 * k);
+        it->kind = MP_INT;
+        it->i = (int64_t)v;
+        p += k;
+        break;
+    }
+    default:
+        return -1;
+    }
+#undef NEED
+    *pp = p;
+    return 0;
+}
+
 static int mp_read(const unsigned char **pp, const unsigned char *end, struct mp_item *it)
 {
     const unsigned char *p = *pp;
@@ -76,45 +136,11 @@ static int mp_read(const unsigned char **pp, const unsigned char *end, struct mp
             it->kind = MP_EXT;
             lenbytes = 1 << (t - 0xc7);
             break;
-        case 0xca: {
-            NEED(4);
-            uint32_t bits = (uint32_t)mp_be(p, 4);
-            float fl;
-            memcpy(&fl, &bits, 4);
-            it->kind = MP_FLOAT;
-            it->f = fl;
-            p += 4;
+        case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:
+        case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+            if (mp_read_number(t, &p, avail, it) < 0)
+                return -1;
             break;
-        }
-        case 0xcb: {
-            NEED(8);
-            uint64_t bits = mp_be(p, 8);
-            double d;
-            memcpy(&d, &bits, 8);
-            it->kind = MP_FLOAT;
-            it->f = d;
-            p += 8;
-            break;
-        }
-        case 0xcc: case 0xcd: case 0xce: case 0xcf: {
-            int k = 1 << (t - 0xcc);
-            NEED((size_t)k);
-            it->kind = MP_UINT;
-            it->u = mp_be(p, k);
-            p += k;
-            break;
-        }
-        case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
-            int k = 1 << (t - 0xd0);
-            NEED((size_t)k);
-            uint64_t v = mp_be(p, k);
-            if (k < 8 && (v >> (8 * k - 1)) & 1) /* sign-extend */
-                v |= ~(uint64_t)0 << (8 * k);
-            it->kind = MP_INT;
-            it->i = (int64_t)v;
-            p += k;
-            break;
-        }
         case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
             NEED(1);
             it->kind = MP_EXT;
@@ -411,7 +437,7 @@ static bool mp_field_value(const struct mp_item *it, struct fields *fs, struct s
         v->d = it->f;
         return true;
     case MP_STR:
-        if (memchr(it->data, '\0', it->n) != NULL || !fields_utf8_valid(it->data, it->n))
+        if (memchr(it->data, '\0', it->n) != NULL || !utf8_valid(it->data, it->n))
             return false;
         v->kind = SCHEMA_VALUE_STRING;
         v->s = fields_copy(fs, it->data, it->n);
@@ -442,7 +468,7 @@ int mpjson_next_fields(struct mpjson_reader *r, struct fields *fs, const char **
     for (uint32_t i = 0; i < it.n; i++) {
         struct mp_item key, value;
         if (mp_read(&p, end, &key) < 0 || key.kind != MP_STR ||
-            memchr(key.data, '\0', key.n) != NULL || !fields_utf8_valid(key.data, key.n) ||
+            memchr(key.data, '\0', key.n) != NULL || !utf8_valid(key.data, key.n) ||
             fields_has_key(fs, (const char *)key.data, key.n))
             return 0;
         struct schema_field *f = &fs->f[fs->count];

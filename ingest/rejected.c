@@ -2,6 +2,7 @@
 #include "rejected.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -197,4 +198,20 @@ void rejected_cut(struct rejected_file *f, off_t size)
         return;
     }
     f->written = f->synced = size;
+}
+
+bool rejected_line_has_batch(const char *text, size_t len, const char *batch_id)
+{
+    char want[1024];
+    json_t *id = json_string(batch_id);
+    char *quoted = id != NULL ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
+    json_decref(id);
+    if (quoted == NULL)
+        return false;
+    int n = snprintf(want, sizeof want, "\"batch_id\":%s", quoted);
+    free(quoted);
+    if (n < 0 || (size_t)n >= sizeof want)
+        return false;
+    const char *at = memmem(text, len, "\"batch_id\":", 11);
+    return at != NULL && (size_t)(text + len - at) >= (size_t)n && memcmp(at, want, (size_t)n) == 0;
 }

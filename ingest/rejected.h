@@ -19,6 +19,8 @@
 #define INGEST_REJECTED_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -54,5 +56,9 @@ void rejected_rollback(struct rejected_file *f);
 /* Cut the open file back to size, durably: lines already synced whose
  * batch then failed to commit (best effort; logged on failure). */
 void rejected_cut(struct rejected_file *f, off_t size);
+
+/* Is text (the start of a line rejected_format wrote) a line of batch
+ * batch_id? Recovery uses it to find a batch's lines in a rejected/ file. */
+bool rejected_line_has_batch(const char *text, size_t len, const char *batch_id);
 
 #endif

@@ -142,14 +142,20 @@ void spool_meta_init(struct spool_meta *m, const char *domain, const char *endpo
     n = snprintf(m->tail, sizeof m->tail, ",\"_schema_version\":%d", schema_version);
     m->tail_len = (size_t)n;
     if (batch_id[0] != '\0') {
-        char esc[2 * 128 + 8];
-        spool_escape_id(esc, sizeof esc, batch_id);
-        n = snprintf(m->tail + m->tail_len, sizeof m->tail - m->tail_len, ",\"_batch_id\":\"%s\"",
-                     esc);
-        m->tail_len += (size_t)n;
+        m->tail_len += spool_line_suffix(batch_id, m->tail + m->tail_len,
+                                         sizeof m->tail - m->tail_len);
+    } else {
+        memcpy(m->tail + m->tail_len, "}\n", 3);
+        m->tail_len += 2;
     }
-    memcpy(m->tail + m->tail_len, "}\n", 3);
-    m->tail_len += 2;
+}
+
+size_t spool_line_suffix(const char *batch_id, char *out, size_t size)
+{
+    char esc[2 * 128 + 8];
+    spool_escape_id(esc, sizeof esc, batch_id);
+    int n = snprintf(out, size, ",\"_batch_id\":\"%s\"}\n", esc);
+    return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
 void spool_touch(struct spool_set *set, struct spool_table *t)

@@ -33,6 +33,7 @@
 #include "names.h"
 #include "rejected.h"
 #include "schema.h"
+#include "validate.h"
 
 /* Metadata text shared by every record of one batch, prepared once so that a
  * record costs its serialisation (jsonout.h) plus two memcpy. */
@@ -97,6 +98,13 @@ struct spool_table *spool_table_get(struct spool_set *set, const char *domain,
                                     const char *endpoint);
 /* Raise the table's _seq high-water mark to at least seq. */
 void spool_note_seq(struct spool_table *table, uint64_t seq);
+
+/* The bytes every spool line of batch batch_id ends with: its "_batch_id"
+ * field, the line's last, then "}\n" (sealing keeps the lines as they are,
+ * so bronze lines end the same without the '\n'). Recovery looks for them to
+ * tell whether a batch's lines reached a file. The length written to out,
+ * NUL-terminated; 0 when it does not fit in size. */
+size_t spool_line_suffix(const char *batch_id, char *out, size_t size);
 
 /* Prepare the metadata of a batch. batch_id "" = none (no _batch_id). */
 void spool_meta_init(struct spool_meta *meta, const char *domain, const char *endpoint,

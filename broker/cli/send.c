@@ -2,10 +2,10 @@
  * the producer protocol (protocol.h).
  *
  * Input: NDJSON, a JSON array, or CSV with a header row, from files or stdin
- * ("-" or no file). The format is told by the first non-blank byte ('[' array,
- * '{' NDJSON, anything else CSV) or given with --format. Every record is sent
- * as one compact NDJSON line; a JSON array is split element by element while
- * it is read, so memory stays bounded by the window, not by the file.
+ * ("-" or no file), read by the common record reader (record_reader.h: the
+ * format from --format, else the file name, else the first byte). Every
+ * record is sent as one NDJSON line; memory stays bounded by the window,
+ * not by the file.
  * Records are cut into batches (--batch-size, and never more than the
  * server's batch_max_records / batch_max_bytes), each with the id
  * "<prefix>-<n>". Up to --window batches are in flight on one DEALER socket;
@@ -32,24 +32,20 @@
 #include <zmq.h>
 
 #include "cli.h"
-#include "csv.h"
 #include "curve.h"
-#include "jsonsplit.h"
 #include "protocol.h"
+#include "record_reader.h"
+#include "strbuf.h"
 
 #define CLI_SEND_REASONS 20
 #define CLI_SEND_WINDOW_MAX 1000
 #define CLI_SEND_BUSY_RETRIES 300     /* ~10 minutes at the 2 s backoff cap */
 #define CLI_SEND_ERROR_RETRIES 5
 #define CLI_SEND_TIMEOUT_RETRIES 20
-#define CLI_SEND_CHUNK 65536
 #define CLI_SEND_PREFIX_MAX 100
-#define CLI_SEND_JSON_SLACK 4         /* a pretty-printed element may be this much bigger */
-
-enum send_format { SEND_AUTO, SEND_NDJSON, SEND_JSON, SEND_CSV };
 
 struct send_opts {
-    enum send_format format;
+    enum record_format format;
     int64_t batch_size;
     bool strict;
     bool validate;
@@ -58,115 +54,25 @@ struct send_opts {
     int64_t timeout_ms;
 };
 
-struct sbuf {
-    char *data;
-    size_t len;
-    size_t cap;
-};
-
-static int sbuf_reserve(struct sbuf *b, size_t extra)
-{
-    if (b->len + extra + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (p == NULL)
-        return -1;
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int sbuf_append(struct sbuf *b, const char *s, size_t n)
-{
-    if (sbuf_reserve(b, n) != 0)
-        return -1;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-static void sbuf_free(struct sbuf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
 /* ---- input ---- */
-
-/* Buffered reader that counts lines. */
-struct sreader {
-    FILE *f;
-    char buf[CLI_SEND_CHUNK];
-    size_t pos;
-    size_t len;
-    uint64_t line; /* complete lines consumed */
-    bool eof;
-    bool error;
-};
-
-/* Bytes available (>0), 0 at the end, -1 on a read error. */
-static int sreader_fill(struct sreader *r)
-{
-    if (r->pos < r->len)
-        return 1;
-    if (r->eof)
-        return 0;
-    r->pos = 0;
-    r->len = fread(r->buf, 1, sizeof r->buf, r->f);
-    if (r->len == 0) {
-        r->eof = true;
-        if (ferror(r->f)) {
-            r->error = true;
-            return -1;
-        }
-        return 0;
-    }
-    return 1;
-}
-
-static int sreader_peek(struct sreader *r)
-{
-    int f = sreader_fill(r);
-    return f > 0 ? (unsigned char)r->buf[r->pos] : -1;
-}
-
-static void sreader_skip(struct sreader *r)
-{
-    if (r->buf[r->pos] == '\n')
-        r->line++;
-    r->pos++;
-}
 
 struct send_input {
     const char *name;     /* as shown: the path or "stdin" */
-    enum send_format format;
     FILE *f;
     bool owns_f;
-    struct sreader *rd;   /* NDJSON and JSON */
-    struct csv_reader *csv;
-    int json_state;       /* 0 before '[', 1 after '[', 2 after an element, 3 after ',', 4 done */
-    uint64_t rows;        /* CSV data rows read */
-    uint64_t where;       /* line (NDJSON, JSON) or row (CSV) of the last record */
+    struct record_reader *records;
 };
-
-static bool send_is_blank(int c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 static void send_input_close(struct send_input *in)
 {
-    csv_reader_close(&in->csv);
-    free(in->rd);
-    in->rd = NULL;
+    record_reader_close(&in->records);
     if (in->f != NULL && in->owns_f)
         fclose(in->f);
     in->f = NULL;
 }
 
-static int send_input_open(struct send_input *in, const char *path, enum send_format format,
-                           char err[ERROR_MAX])
+static int send_input_open(struct send_input *in, const char *path, enum record_format format,
+                           size_t cap, char err[ERROR_MAX])
 {
     memset(in, 0, sizeof *in);
     if (strcmp(path, "-") == 0) {
@@ -179,256 +85,29 @@ static int send_input_open(struct send_input *in, const char *path, enum send_fo
             return error_set(err, "cannot open %s: %s", path, strerror(errno));
         in->owns_f = true;
     }
-    /* Skip a UTF-8 byte order mark and leading blanks, then look. */
-    uint64_t lines = 0;
-    int c = getc(in->f);
-    if (c == 0xef) {
-        int c2 = getc(in->f);
-        int c3 = getc(in->f);
-        if (c2 != 0xbb || c3 != 0xbf) {
-            send_input_close(in);
-            return error_set(err, "%s: starts with bytes that are not UTF-8 text", in->name);
-        }
-        c = getc(in->f);
-    }
-    while (c != EOF && send_is_blank(c)) {
-        if (c == '\n')
-            lines++;
-        c = getc(in->f);
-    }
-    if (c == EOF && ferror(in->f)) {
-        error_set(err, "%s: read error: %s", in->name, strerror(errno));
+    in->records = record_reader_open(in->f, format, in->f == stdin ? NULL : path, cap,
+                                     "record_max_bytes", err);
+    if (in->records == NULL) {
+        error_prefix(err, "%s", in->name);
         send_input_close(in);
         return -1;
     }
-    if (c != EOF)
-        ungetc(c, in->f);
-    if (format == SEND_AUTO)
-        format = c == '[' ? SEND_JSON : (c == '{' || c == EOF) ? SEND_NDJSON : SEND_CSV;
-    in->format = format;
-    if (c == EOF)
-        return 0; /* empty input: nothing to send */
-    if (format == SEND_CSV) {
-        in->csv = csv_reader_open(in->f, err);
-        if (in->csv == NULL) {
-            error_prefix(err, "%s", in->name);
-            send_input_close(in);
-            return -1;
-        }
-        return 0;
-    }
-    in->rd = malloc(sizeof *in->rd);
-    if (in->rd == NULL) {
-        send_input_close(in);
-        return error_set(err, "out of memory");
-    }
-    memset(in->rd, 0, sizeof *in->rd);
-    in->rd->f = in->f;
-    in->rd->line = lines;
     return 0;
 }
 
-/* Next NDJSON line into rec. 1 record, 2 refused here (reason), 0 end, -1 error. */
-static int send_next_ndjson(struct send_input *in, struct sbuf *rec, size_t cap,
-                            char reason[ERROR_MAX], char err[ERROR_MAX])
-{
-    struct sreader *r = in->rd;
-    for (;;) {
-        rec->len = 0;
-        if (sbuf_reserve(rec, 0) != 0)
-            return error_set(err, "out of memory");
-        rec->data[0] = '\0';
-        bool too_big = false;
-        bool any = false;
-        uint64_t line = r->line + 1;
-        for (;;) {
-            int f = sreader_fill(r);
-            if (f < 0)
-                return error_set(err, "%s: read error: %s", in->name, strerror(errno));
-            if (f == 0)
-                break;
-            any = true;
-            char *start = r->buf + r->pos;
-            size_t avail = r->len - r->pos;
-            char *nl = memchr(start, '\n', avail);
-            size_t chunk = nl != NULL ? (size_t)(nl - start) : avail;
-            if (!too_big) {
-                if (rec->len + chunk > cap)
-                    too_big = true;
-                else if (sbuf_append(rec, start, chunk) != 0)
-                    return error_set(err, "out of memory");
-            }
-            r->pos += chunk;
-            if (nl != NULL) {
-                r->pos++;
-                r->line++;
-                break;
-            }
-        }
-        if (!any)
-            return 0;
-        in->where = line;
-        if (too_big) {
-            error_set(reason, "record larger than record_max_bytes (%zu bytes)", cap);
-            return 2;
-        }
-        while (rec->len > 0 && send_is_blank((unsigned char)rec->data[rec->len - 1]))
-            rec->data[--rec->len] = '\0';
-        size_t lead = strspn(rec->data, " \t\r");
-        if (rec->len == lead)
-            continue; /* blank line */
-        return 1;
-    }
-}
-
-/* Next element of a JSON array, compacted into rec. Same returns. */
-static int send_next_json(struct send_input *in, struct sbuf *rec, size_t cap,
-                          char reason[ERROR_MAX], char err[ERROR_MAX])
-{
-    struct sreader *r = in->rd;
-    int c;
-    for (;;) {
-        while ((c = sreader_peek(r)) >= 0 && send_is_blank(c))
-            sreader_skip(r);
-        if (r->error)
-            return error_set(err, "%s: read error: %s", in->name, strerror(errno));
-        if (in->json_state == 4) {
-            if (c >= 0)
-                return error_set(err, "%s line %llu: unexpected text after the JSON array",
-                                 in->name, (unsigned long long)r->line + 1);
-            return 0;
-        }
-        if (c < 0)
-            return error_set(err, "%s: unexpected end of input: the JSON array is not closed",
-                             in->name);
-        if (in->json_state == 0) {
-            if (c != '[')
-                return error_set(err, "%s line %llu: expected '[' (a JSON array)", in->name,
-                                 (unsigned long long)r->line + 1);
-            sreader_skip(r);
-            in->json_state = 1;
-            continue;
-        }
-        if (in->json_state == 2) {
-            if (c == ',') {
-                sreader_skip(r);
-                in->json_state = 3;
-                continue;
-            }
-            if (c == ']') {
-                sreader_skip(r);
-                in->json_state = 4;
-                continue;
-            }
-            return error_set(err, "%s line %llu: expected ',' or ']' after an array element",
-                             in->name, (unsigned long long)r->line + 1);
-        }
-        if (c == ']') {
-            if (in->json_state == 3)
-                return error_set(err, "%s line %llu: ',' before ']' (trailing comma)", in->name,
-                                 (unsigned long long)r->line + 1);
-            sreader_skip(r);
-            in->json_state = 4;
-            continue;
-        }
-        break;
-    }
-
-    /* One element: find its end by tracking strings and nesting. */
-    rec->len = 0;
-    in->where = r->line + 1;
-    size_t raw_cap = cap * CLI_SEND_JSON_SLACK;
-    bool too_big = false;
-    struct jsonsplit split;
-    jsonsplit_reset(&split);
-    for (;;) {
-        c = sreader_peek(r);
-        if (c < 0) {
-            if (r->error)
-                return error_set(err, "%s: read error: %s", in->name, strerror(errno));
-            return error_set(err, "%s: unexpected end of input inside the element at line %llu",
-                             in->name, (unsigned long long)in->where);
-        }
-        enum jsonsplit_result step = jsonsplit_step(&split, c);
-        if (step == JSONSPLIT_OUTSIDE)
-            break;
-        bool end_after = step == JSONSPLIT_LAST;
-        if (!too_big) {
-            char ch = (char)c;
-            if (rec->len + 1 > raw_cap)
-                too_big = true;
-            else if (sbuf_append(rec, &ch, 1) != 0)
-                return error_set(err, "out of memory");
-        }
-        sreader_skip(r);
-        if (end_after)
-            break;
-    }
-    in->json_state = 2;
-    if (too_big) {
-        error_set(reason, "record larger than record_max_bytes (%zu bytes)", cap);
-        return 2;
-    }
-    json_error_t jerr;
-    json_t *value = json_loadb(rec->data, rec->len, JSON_DECODE_ANY, &jerr);
-    if (value == NULL)
-        return error_set(err, "%s line %llu: invalid JSON: %s", in->name,
-                         (unsigned long long)(in->where + (jerr.line > 0 ? jerr.line - 1 : 0)),
-                         jerr.text);
-    char *compact = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    json_decref(value);
-    if (compact == NULL)
-        return error_set(err, "out of memory");
-    size_t len = strlen(compact);
-    rec->len = 0;
-    int rc = 1;
-    if (len > cap) {
-        error_set(reason, "record larger than record_max_bytes (%zu bytes)", cap);
-        rc = 2;
-    } else if (sbuf_append(rec, compact, len) != 0) {
-        rc = error_set(err, "out of memory");
-    }
-    free(compact);
-    return rc;
-}
-
-static int send_next_csv(struct send_input *in, struct sbuf *rec, size_t cap,
-                         char reason[ERROR_MAX], char err[ERROR_MAX])
-{
-    json_t *row = NULL;
-    int rc = csv_reader_next(in->csv, &row, err);
-    if (rc < 0)
-        return error_prefix(err, "%s", in->name);
-    if (rc == 0)
-        return 0;
-    in->where = ++in->rows;
-    char *text = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(row);
-    if (text == NULL)
-        return error_set(err, "out of memory");
-    size_t len = strlen(text);
-    rec->len = 0;
-    rc = 1;
-    if (len > cap) {
-        error_set(reason, "record larger than record_max_bytes (%zu bytes)", cap);
-        rc = 2;
-    } else if (sbuf_append(rec, text, len) != 0) {
-        rc = error_set(err, "out of memory");
-    }
-    free(text);
-    return rc;
-}
-
-static int send_input_next(struct send_input *in, struct sbuf *rec, size_t cap,
+/* Next record into *rec / *len. 1 record, 2 refused here (reason), 0 end,
+ * -1 error. */
+static int send_input_next(struct send_input *in, const char **rec, size_t *len,
                            char reason[ERROR_MAX], char err[ERROR_MAX])
 {
-    if (in->csv != NULL)
-        return send_next_csv(in, rec, cap, reason, err);
-    if (in->rd == NULL)
-        return 0; /* empty input */
-    if (in->format == SEND_JSON)
-        return send_next_json(in, rec, cap, reason, err);
-    return send_next_ndjson(in, rec, cap, reason, err);
+    switch (record_reader_next(in->records, rec, len, err)) {
+    case RECORD_READ_OK: return 1;
+    case RECORD_READ_END: return 0;
+    case RECORD_READ_TOO_LARGE:
+        snprintf(reason, ERROR_MAX, "%s", err);
+        return 2;
+    default: return error_prefix(err, "%s", in->name);
+    }
 }
 
 /* ---- batches in flight ---- */
@@ -445,7 +124,7 @@ struct send_batch {
     char id[PROTOCOL_ID_MAX];
     char *header;
     size_t header_len;
-    struct sbuf body;
+    struct strbuf body;
     size_t records;
     struct send_pos *pos;
     size_t pos_cap;
@@ -466,14 +145,14 @@ struct send_ctx {
     struct send_batch *slots;
 
     char **paths;
-    enum send_format *formats; /* per input, once opened (for "line"/"row") */
     size_t npaths;
     size_t current;
     bool input_open;
     struct send_input in;
     bool inputs_done;
 
-    struct sbuf rec;
+    const char *rec;           /* the record read last (the reader's) */
+    size_t rec_len;
     bool pending;              /* rec holds a record not yet in a batch */
     struct send_pos pending_pos;
 
@@ -505,22 +184,27 @@ static void send_where(const struct send_ctx *ctx, const struct send_pos *pos, c
                        size_t size)
 {
     const char *name = strcmp(ctx->paths[pos->input], "-") == 0 ? "stdin" : ctx->paths[pos->input];
-    snprintf(out, size, "%s %s %llu", name,
-             ctx->formats[pos->input] == SEND_CSV ? "row" : "line",
-             (unsigned long long)pos->where);
+    snprintf(out, size, "%s: line %llu", name, (unsigned long long)pos->where);
 }
 
-static void send_reason(struct send_ctx *ctx, const struct send_pos *pos, const char *reason)
+/* where: "<file>: line N" (send_where), or the file alone when the reason
+ * names its line (the reader's refusals). */
+static void send_show_reason(struct send_ctx *ctx, const char *where, const char *reason)
 {
     if (ctx->reasons_shown >= CLI_SEND_REASONS) {
         ctx->reasons_hidden++;
         return;
     }
     ctx->reasons_shown++;
-    char where[PATH_MAX + 64];
+    fprintf(stderr, "refused: %s: %s\n", where, reason);
+}
+
+static void send_reason(struct send_ctx *ctx, const struct send_pos *pos, const char *reason)
+{
+    char where[PATH_MAX + 64] = "?";
     if (pos != NULL)
         send_where(ctx, pos, where, sizeof where);
-    fprintf(stderr, "refused: %s: %s\n", pos != NULL ? where : "?", reason);
+    send_show_reason(ctx, where, reason);
 }
 
 /* Next record from the inputs into ctx->rec. Same returns as send_input_next. */
@@ -530,16 +214,15 @@ static int send_next_record(struct send_ctx *ctx, char reason[ERROR_MAX], char e
         if (!ctx->input_open) {
             if (ctx->current >= ctx->npaths)
                 return 0;
-            enum send_format f = ctx->opts.format;
-            if (send_input_open(&ctx->in, ctx->paths[ctx->current], f, err) != 0)
+            if (send_input_open(&ctx->in, ctx->paths[ctx->current], ctx->opts.format,
+                                ctx->max_record, err) != 0)
                 return -1;
-            ctx->formats[ctx->current] = ctx->in.format;
             ctx->input_open = true;
         }
-        int rc = send_input_next(&ctx->in, &ctx->rec, ctx->max_record, reason, err);
+        int rc = send_input_next(&ctx->in, &ctx->rec, &ctx->rec_len, reason, err);
         if (rc != 0) {
             ctx->pending_pos.input = (uint32_t)ctx->current;
-            ctx->pending_pos.where = ctx->in.where;
+            ctx->pending_pos.where = record_reader_line(ctx->in.records);
             return rc;
         }
         send_input_close(&ctx->in);
@@ -552,7 +235,7 @@ static int send_transmit(struct send_ctx *ctx, struct send_batch *b, char err[ER
 {
     if (zmq_send(ctx->sock, "", 0, ZMQ_SNDMORE) < 0 ||
         zmq_send(ctx->sock, b->header, b->header_len, ZMQ_SNDMORE) < 0 ||
-        zmq_send(ctx->sock, b->body.data, b->body.len, 0) < 0)
+        zmq_send(ctx->sock, b->body.s, b->body.len, 0) < 0)
         return error_set(err, "send to %s: %s", ctx->cli->cfg.ingest_endpoint,
                          zmq_strerror(zmq_errno()));
     b->state = SLOT_IN_FLIGHT;
@@ -583,12 +266,12 @@ static int send_fill(struct send_ctx *ctx, struct send_batch *b)
             if (rc == 2) {
                 ctx->records++;
                 ctx->refused++;
-                send_reason(ctx, &ctx->pending_pos, reason);
+                send_show_reason(ctx, ctx->in.name, reason);
                 continue;
             }
             ctx->pending = true;
         }
-        if (b->records > 0 && b->body.len + ctx->rec.len + 1 > ctx->max_batch_bytes)
+        if (b->records > 0 && b->body.len + ctx->rec_len + 1 > ctx->max_batch_bytes)
             break;
         if (b->records == b->pos_cap) {
             size_t cap = b->pos_cap ? b->pos_cap * 2 : 256;
@@ -601,8 +284,8 @@ static int send_fill(struct send_ctx *ctx, struct send_batch *b)
             b->pos = p;
             b->pos_cap = cap;
         }
-        if (sbuf_append(&b->body, ctx->rec.data, ctx->rec.len) != 0 ||
-            sbuf_append(&b->body, "\n", 1) != 0) {
+        if (!strbuf_append(&b->body, ctx->rec, ctx->rec_len) ||
+            !strbuf_append(&b->body, "\n", 1)) {
             cli_error("out of memory");
             ctx->failed = ctx->stop_sending = true;
             break;
@@ -895,7 +578,7 @@ static int send_parse(struct send_ctx *ctx, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct send_opts *o = &ctx->opts;
-    o->format = SEND_AUTO;
+    o->format = RECORD_FORMAT_AUTO;
     o->batch_size = 1000;
     o->validate = true;
     o->window = 8;
@@ -905,13 +588,8 @@ static int send_parse(struct send_ctx *ctx, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case 'f':
-            if (strcmp(optarg, "ndjson") == 0)
-                o->format = SEND_NDJSON;
-            else if (strcmp(optarg, "json") == 0)
-                o->format = SEND_JSON;
-            else if (strcmp(optarg, "csv") == 0)
-                o->format = SEND_CSV;
-            else {
+            if (record_format_from_name(optarg, &o->format) < 0 ||
+                o->format == RECORD_FORMAT_AUTO) {
                 cli_error("--format: expected ndjson, json or csv, got '%s'", optarg);
                 return -1;
             }
@@ -995,9 +673,8 @@ int cli_send(struct cli *cli, int argc, char **argv)
         ctx->paths = stdin_path;
         ctx->npaths = 1;
     }
-    ctx->formats = calloc(ctx->npaths, sizeof *ctx->formats);
     ctx->slots = calloc((size_t)ctx->opts.window, sizeof *ctx->slots);
-    if (ctx->formats == NULL || ctx->slots == NULL) {
+    if (ctx->slots == NULL) {
         cli_error("out of memory");
         goto done;
     }
@@ -1050,12 +727,10 @@ done:
         for (int i = 0; i < ctx->opts.window; i++) {
             free(ctx->slots[i].header);
             free(ctx->slots[i].pos);
-            sbuf_free(&ctx->slots[i].body);
+            strbuf_free(&ctx->slots[i].body);
         }
     }
     free(ctx->slots);
-    free(ctx->formats);
-    sbuf_free(&ctx->rec);
     free(ctx);
     return status;
 }

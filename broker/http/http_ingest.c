@@ -32,6 +32,7 @@
 #include "curve.h"
 #include "log.h"
 #include "protocol.h"
+#include "record_reader.h"
 
 #define HTTP_RETRY_AFTER_S 1
 
@@ -248,16 +249,11 @@ done:
     json_decref(body);
 }
 
-/* Whether the body's first non-blank byte opens a JSON array. */
+/* Whether the body is a JSON array (the record reader's detection: a byte
+ * order mark and blanks skipped). */
 static bool http_ingest_is_array(const char *body, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (body[i] == '[')
-            return true;
-        if (body[i] != ' ' && body[i] != '\t' && body[i] != '\n' && body[i] != '\r')
-            return false;
-    }
-    return false;
+    return record_format_sniff(body, len) == RECORD_FORMAT_JSON;
 }
 
 void http_ingest_batch(struct http_request *req, struct http_reply *reply)

@@ -26,6 +26,7 @@
 #include "names.h"
 #include "sqlref.h"
 #include "timetravel.h"
+#include "utf8.h"
 
 /* Result bytes (roughly: the text of the values) after which a result is cut
  * and marked truncated, whatever max_rows says: bounded memory. */
@@ -243,38 +244,6 @@ static int query_attach(sqlite3 *db, const char *data_dir, const struct sqlref *
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
-static size_t query_utf8_len(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t need;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0) {
-        need = 1;
-        cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        need = 2;
-        cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        need = 3;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (need >= len)
-        return 0;
-    for (size_t k = 1; k <= need; k++) {
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3f);
-    }
-    if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
-        (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0; /* overlong, out of range or a surrogate */
-    return need + 1;
-}
 
 /* jansson wants valid UTF-8: invalid bytes become U+FFFD. */
 static json_t *query_text(const unsigned char *s, size_t len)
@@ -287,7 +256,7 @@ static json_t *query_text(const unsigned char *s, size_t len)
         return NULL;
     size_t n = 0;
     for (size_t i = 0; i < len;) {
-        size_t k = query_utf8_len(s + i, len - i);
+        size_t k = utf8_sequence(s + i, len - i);
         if (k > 0) {
             memcpy(buf + n, s + i, k);
             n += k;

@@ -20,6 +20,15 @@ for c in common/*.c common/read/*.c; do
     fi
     objs+=("$o")
 done
+# ingest's code without main() (validation lives there)
+for c in ingest/*.c; do
+    [ "$c" = ingest/main.c ] && continue
+    o="$OUT/obj/ingest_$(basename "$c" .c).o"
+    if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find common ingest -name '*.h' -newer "$o")" ]; then
+        $CLANG $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"
+    fi
+    objs+=("$o")
+done
 rm -f "$OUT/libcommon-fuzz.a"
 ar rcs "$OUT/libcommon-fuzz.a" "${objs[@]}"
 for f in tests/fuzz/fuzz_*.c; do

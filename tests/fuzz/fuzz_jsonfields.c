@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../ingest/fields.c"
-#include "../../ingest/jsonfields.c"
+#include "../../ingest/fields.h"
+#include "../../ingest/jsonfields.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../ingest/fields.c"
-#include "../../ingest/mpjson.c"
+#include "../../ingest/fields.h"
+#include "../../ingest/mpjson.h"
 
 static void fuzz_same(const struct fields *fs, json_t *v)
 {

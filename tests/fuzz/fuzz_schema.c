@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "schema.h"
+#include "../../ingest/validate.h"
 
 static const char *fuzz_schemas[] = {
     "{\"domain\":\"d\",\"name\":\"t\",\"mode\":\"MANUAL\",\"columns\":["

@@ -107,7 +107,7 @@ check_eq "failed file moved beside its .error" "yes" "$([ -f "$L/_failed/land/no
 printf '[{"rid":"u-1","n":1},\n{"rid":"u-2","n":2}\n' > "$T/u.json"
 mv "$T/u.json" "$L/land/events/u.json"
 wait_until 30 test -f "$L/_failed/land/events/u.json.error" && pass "unparsable JSON array: _failed" || fail "unparsable JSON array" "no .error"
-grep -q "unparsable file: line 3: unexpected end of file: the array is not closed" "$L/_failed/land/events/u.json.error" 2>/dev/null \
+grep -q "unparsable file: line 3: unexpected end of input: the JSON array is not closed" "$L/_failed/land/events/u.json.error" 2>/dev/null \
   && pass ".error says where the file is broken" || fail ".error says where" "$(cat "$L/_failed/land/events/u.json.error" 2>&1)"
 printf 'rid,n\nc-1,1\nc-2,2,extra\n' > "$T/c.csv"
 mv "$T/c.csv" "$L/land/events/c.csv"

@@ -1,6 +1,5 @@
 /* test_ingest_dedup.c - unit tests of ingest's batch-id window (ingest/dedup.h).
- * The module is compiled into this test (ingest/ is not part of the common
- * library the unit tests link against). */
+ * It links ingest's library. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "../../ingest/dedup.c"
+#include "../../ingest/dedup.h"
 
 static void test_insert_lookup(void **state)
 {

@@ -4,8 +4,7 @@
  * (ingest/jsonfields.h) + schema_normalize_fields, which must store exactly
  * what the jansson path stores. The writer must produce json_dumpb's text
  * (except the documented shorter reals) and every real must read back as the
- * same double. The module is compiled into this test (ingest/ is not part of
- * the common library the unit tests link against). */
+ * same double. It links ingest's library. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ingest/fields.c"
-#include "../../ingest/jsonfields.c"
-#include "../../ingest/jsonout.c"
+#include "../../ingest/fields.h"
+#include "../../ingest/jsonfields.h"
+#include "../../ingest/jsonout.h"
 #include "schema.h"
 
 /* The writer's text of v, NUL-terminated; caller frees. */

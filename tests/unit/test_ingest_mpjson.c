@@ -1,6 +1,5 @@
 /* test_ingest_mpjson.c - unit tests of ingest's msgpack body reader
- * (ingest/mpjson.h). The module is compiled into this test (ingest/ is not
- * part of the common library the unit tests link against). */
+ * (ingest/mpjson.h). It links ingest's library. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +9,8 @@
 #include <msgpack.h>
 #include <string.h>
 
-#include "../../ingest/fields.c"
-#include "../../ingest/mpjson.c"
+#include "../../ingest/fields.h"
+#include "../../ingest/mpjson.h"
 
 /* Read every element; returns the number read, NULL entries for elements
  * that could not be converted (their error in errs[i]). */

@@ -1,6 +1,7 @@
-/* test_schema.c - unit tests of common/schema.c: the JSON form, validation and
- * normalisation of every type, coercions, decimals, _rescued, SINGLE_COLUMN,
- * AUTO_INFERENCE evolution and the compatibility rule. */
+/* test_ingest_validate.c - unit tests of ingest/validate.c (validation and
+ * normalisation of every type, coercions, decimals, _rescued, SINGLE_COLUMN)
+ * and of the schema model it applies (common/schema.c: the JSON form,
+ * AUTO_INFERENCE evolution, the compatibility rule). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "schema.h"
+#include "../../ingest/validate.h"
 
 #define FLIGHTS_SCHEMA                                                                             \
     "{\"domain\":\"demo\",\"name\":\"flights\",\"mode\":\"MANUAL\",\"columns\":["              \
