@@ -1,6 +1,6 @@
-/* control.c - control socket messages (strict msgpack) and the one-shot
- * REQ client used by the `lakehouse` command (see control.h). */
-#include "control.h"
+/* control_protocol.c - control socket messages (strict msgpack) and the one-shot
+ * REQ client used by the `lakehouse` command (see control_protocol.h). */
+#include "control_protocol.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* endpoint_drop.h - deleting an endpoint's data: the client side of the
- * processor's "drop" control command (control.h), shared by the HTTP API
+ * processor's "drop" control command (control_protocol.h), shared by the HTTP API
  * (DELETE /endpoints/{d}/{n}?delete_data=true) and `lakehouse endpoint
  * delete D/N --data`.
  *
@@ -15,7 +15,7 @@
 
 #include <stdbool.h>
 #include "config.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "error.h"
 
 /* Wait after deleting the endpoint from the catalog before dropping: longer

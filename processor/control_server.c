@@ -1,4 +1,4 @@
-/* control.c - the processor's control socket (ZeroMQ REP, control.h).
+/* control_server.c - the processor's control socket (ZeroMQ REP, control_protocol.h).
  *
  * One request at a time, answered when the work is done: "ping", "reconcile"
  * (scan bronze against the ledger and merge everything missing now; count =

@@ -1,4 +1,4 @@
-/* commands.c - the transformer's control socket (REP, control.h):
+/* commands.c - the transformer's control socket (REP, control_protocol.h):
  *   ping    -> ok, count = jobs
  *   reload  -> re-read the jobs from the catalog, count = jobs
  *   run     -> create the execution (RUNNING) now, reply with its id, and run
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "control.h"
+#include "control_protocol.h"
 #include "log.h"
 #include "transformer.h"
 

@@ -16,7 +16,7 @@
  * reconciliation; the catalog is not gold's).
  * Runs daily from the housekeeping timer (first 10 minutes after start, then
  * every 24 h of uptime) and on the control command "expire" /
- * "expire_dry_run" (control.h, `lakehouse expire`). Between runs, in the one
+ * "expire_dry_run" (control_protocol.h, `lakehouse expire`). Between runs, in the one
  * poll loop, so it never overlaps a job's write. */
 #include <dirent.h>
 #include <inttypes.h>
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "control.h"
+#include "control_protocol.h"
 #include "expiry.h"
 #include "layout.h"
 #include "log.h"

@@ -1,6 +1,6 @@
 /* expire.c - `lakehouse expire [--dry-run] [DOMAIN[/TABLE]]` and
  * `lakehouse compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]`: ask the processor
- * (control socket, control.h: "expire", "expire_dry_run", "compact") to
+ * (control socket, control_protocol.h: "expire", "expire_dry_run", "compact") to
  * expire bronze files and silver history older than the retention horizons
  * (and the transformer, same commands, to expire gold history),
  * or to compact the small bronze files of closed days (or of one date) into
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "timeutil.h"
 
 #define CLI_MAINT_TIMEOUT_MS (3600 * 1000)

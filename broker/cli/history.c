@@ -6,7 +6,7 @@
  *       deleted by the snapshots FROM..TO (TO omitted: the latest)
  *   lakehouse rollback DOMAIN/TABLE SNAPSHOT
  *       make the silver table equal its state at SNAPSHOT, as a new snapshot
- *       (asks the processor, the only writer of silver: control.h)
+ *       (asks the processor, the only writer of silver: control_protocol.h)
  * TABLE is DOMAIN/TABLE (a silver table) or DOMAIN.silver.TABLE /
  * DOMAIN.gold.TABLE. Gold tables are not rolled back: their job rewrites
  * them (a rerun), and time travel reads their old states. history and
@@ -19,7 +19,7 @@
 #include <strings.h>
 
 #include "cli.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "query.h"
 #include "sqlref.h"
 #include "timetravel.h"

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "fsutil.h"
 #include "job.h"
 

@@ -1,5 +1,5 @@
 /* replay.c - `lakehouse replay [DOMAIN[/TABLE]] [--from YYYY-MM-DD]
- * [--to YYYY-MM-DD]`: ask the processor (control socket, control.h) to rebuild
+ * [--to YYYY-MM-DD]`: ask the processor (control socket, control_protocol.h) to rebuild
  * silver tables from bronze, or to merge the files of a date range again.
  * The processor replies when it is done; a ping first tells a stopped
  * processor apart from a long replay. */
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "timeutil.h"
 
 #define CLI_PING_TIMEOUT_MS 5000

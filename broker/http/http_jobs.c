@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
+#include "control_protocol.h"
 #include "log.h"
 
 #define HTTP_EXECUTIONS_DEFAULT 100

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "control.h"
+#include "control_protocol.h"
 
 static void pack_s(msgpack_packer *pk, const char *s)
 {

@@ -1,4 +1,4 @@
-/* control.h - the request/reply messages of the control sockets (ZeroMQ
+/* control_protocol.h - the request/reply messages of the control sockets (ZeroMQ
  * REQ -> REP) through which the `lakehouse` command (and later the broker's
  * HTTP API) asks a process to act. Defined here, beside event.h and
  * protocol.h, so that every message on the wire is defined in common/.
