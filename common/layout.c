@@ -46,26 +46,19 @@ const char *const layout_gold_ddl = LAYOUT_SNAPSHOTS_DDL;
 
 static const char *const layout_subdirs[] = {"spool", "bronze", "rejected", "silver", "gold", "run"};
 
-static int layout_format(char *out, size_t out_size, const char *fmt, const char *a,
-                         const char *b)
-{
-    int n = snprintf(out, out_size, fmt, a, b);
-    return n < 0 || (size_t)n >= out_size ? -1 : 0;
-}
-
 int layout_silver_db(char *out, size_t out_size, const char *data_dir, const char *domain)
 {
-    return layout_format(out, out_size, "%s/silver/%s.db", data_dir, domain);
+    return fsutil_path(out, out_size, NULL, "%s/silver/%s.db", data_dir, domain);
 }
 
 int layout_gold_db(char *out, size_t out_size, const char *data_dir, const char *domain)
 {
-    return layout_format(out, out_size, "%s/gold/%s.db", data_dir, domain);
+    return fsutil_path(out, out_size, NULL, "%s/gold/%s.db", data_dir, domain);
 }
 
 int layout_dir(char *out, size_t out_size, const char *data_dir, const char *sub)
 {
-    return layout_format(out, out_size, "%s/%s", data_dir, sub);
+    return fsutil_path(out, out_size, NULL, "%s/%s", data_dir, sub);
 }
 
 /* Append "/<part>" for each non-NULL part up to the first NULL. */
