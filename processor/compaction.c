@@ -265,7 +265,7 @@ static int compaction_group(struct processor_ctx *ctx, struct silver_db *sdb, co
         error_set(err, "cannot move %s to %s: %s", sealed, final, strerror(errno));
         unlink(sealed);
         if (compaction_undo(sdb, rel, ignored) < 0)
-            log_error("compaction_undo_failed file=%s error=\"%s\"", rel, ignored);
+            log_error("compaction_undo_failed file=%s reason=\"%s\"", rel, ignored);
         return -1;
     }
     if (fsutil_fsync_dir(ddir, err) < 0)
@@ -402,7 +402,7 @@ int compaction_compact(struct processor_ctx *ctx, const char *domain, const char
     int rc = 0;
     for (size_t i = 0; i < domains.count; i++) {
         if (compaction_domain(ctx, domains.items[i], "", date, inputs, outputs, err) < 0) {
-            log_error("compaction_failed domain=%s error=\"%s\"", domains.items[i], err);
+            log_error("compaction_failed domain=%s reason=\"%s\"", domains.items[i], err);
             rc = -1; /* go on with the other domains; report the last error */
         }
     }
@@ -539,7 +539,7 @@ int64_t compaction_finish(struct processor_ctx *ctx, bool force, char err[ERROR_
     for (size_t i = 0; i < domains.count; i++) {
         int64_t n = compaction_finish_domain(ctx, domains.items[i], force, err);
         if (n < 0)
-            log_error("compaction_finish_failed domain=%s error=\"%s\"", domains.items[i], err);
+            log_error("compaction_finish_failed domain=%s reason=\"%s\"", domains.items[i], err);
         else
             total += n;
     }

@@ -109,7 +109,7 @@ void control_serve_one(struct processor_ctx *ctx)
         rc = error_set(err, "request has more than one frame");
     }
     if (rc < 0) {
-        log_warn("control_bad_request error=\"%s\"", err);
+        log_warn("control_bad_request reason=\"%s\"", err);
         snprintf(reply.message, sizeof reply.message, "bad request: %s", err);
     } else {
         log_info("control_request cmd=%s domain=%s name=%s from=%s to=%s", req.cmd,
@@ -122,11 +122,11 @@ void control_serve_one(struct processor_ctx *ctx)
     if (control_reply_encode(&reply, &buf, &len, err) < 0) {
         /* REP must answer before it can receive again: send an empty frame
          * (the client reports it as malformed) */
-        log_error("control_reply_failed error=\"%s\"", err);
+        log_error("control_reply_failed reason=\"%s\"", err);
         zmq_send(ctx->control, "", 0, ZMQ_DONTWAIT);
         return;
     }
     if (zmq_send(ctx->control, buf, len, ZMQ_DONTWAIT) < 0)
-        log_warn("control_reply_failed error=\"%s\"", zmq_strerror(errno));
+        log_warn("control_reply_failed reason=\"%s\"", zmq_strerror(errno));
     free(buf);
 }

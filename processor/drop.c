@@ -260,7 +260,7 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
     if (fsutil_path(path, sizeof path, err, "%s/spool/%s/%s", data, domain, name) < 0)
         return -1;
     if (rmdir(path) != 0 && errno != ENOENT && errno != ENOTEMPTY)
-        log_warn("drop_spool_dir path=%s error=\"%s\"", path, strerror(errno));
+        log_warn("drop_spool_dir path=%s reason=\"%s\"", path, strerror(errno));
 
     if (!found)
         return error_set(err, "no data for %s/%s (no bronze, silver or rejected data)", domain,
@@ -295,6 +295,6 @@ void drop_run(struct processor_ctx *ctx, const struct control_request *req,
         if (strncmp(err, "busy:", 5) == 0)
             log_info("drop_busy domain=%s table=%s", req->domain, req->name);
         else
-            log_error("drop_failed domain=%s table=%s error=\"%s\"", req->domain, req->name, err);
+            log_error("drop_failed domain=%s table=%s reason=\"%s\"", req->domain, req->name, err);
     }
 }

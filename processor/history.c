@@ -394,7 +394,7 @@ void rollback_run(struct processor_ctx *ctx, const struct control_request *req,
     if (rc < 0) {
         reply->ok = false;
         snprintf(reply->message, sizeof reply->message, "%s", err);
-        log_error("rollback_failed table=%s.%s snapshot=%s error=\"%s\"", req->domain, req->name,
+        log_error("rollback_failed table=%s.%s snapshot=%s reason=\"%s\"", req->domain, req->name,
                   req->from, err);
     }
 }

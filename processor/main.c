@@ -87,7 +87,7 @@ static void processor_drain_watch(struct processor_ctx *ctx)
     char err[ERROR_MAX];
     int rc = watch_drain(ctx->watch, reconcile_on_file, ctx, &overflow, err);
     if (rc < 0) {
-        log_error("watch_failed error=\"%s\" action=reconcile", err);
+        log_error("watch_failed reason=\"%s\" action=reconcile", err);
         ctx->need_reconcile = true;
     }
     ctx->watch_backlog = rc == 1;
@@ -161,7 +161,7 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
-            log_error("poll_failed error=\"%s\"", zmq_strerror(errno));
+            log_error("poll_failed reason=\"%s\"", zmq_strerror(errno));
             return -1;
         }
         if (items[0].revents & ZMQ_POLLIN)
@@ -177,7 +177,7 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
             char err[ERROR_MAX];
             ctx->need_reconcile = false;
             if (reconcile_scan(ctx, err) < 0)
-                log_error("reconcile_failed error=\"%s\"", err);
+                log_error("reconcile_failed reason=\"%s\"", err);
             next_reconcile = now + interval;
         }
         char *rel = pending_pop(ctx->pending);
@@ -215,7 +215,7 @@ int main(int argc, char **argv)
     static struct config cfg;
     char err[ERROR_MAX] = "";
     if (config_load(&cfg, config_path, data, err) < 0) {
-        log_error("start_failed error=\"%s\"", err);
+        log_error("start_failed reason=\"%s\"", err);
         return 1;
     }
     enum log_level level;
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
     log_info("started data=%s control=%s reconcile_interval_ms=%" PRId64, cfg.data_dir,
              cfg.processor_control_endpoint, cfg.reconcile_interval_ms);
     if (reconcile_scan(&ctx, err) < 0)
-        log_error("reconcile_failed error=\"%s\"", err); /* retried by the loop */
+        log_error("reconcile_failed reason=\"%s\"", err); /* retried by the loop */
     notify_ready(notify, "watching bronze");
     if (processor_loop(&ctx, notify) < 0) {
         error_set(err, "poll loop failed");
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 
 done:
     if (status != 0)
-        log_error("fatal error=\"%s\"", err);
+        log_error("fatal reason=\"%s\"", err);
     control_socket_close(&ctx.control, &cfg);
     watch_close(&ctx.watch);
     if (ctx.subscriber != NULL)

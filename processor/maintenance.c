@@ -49,7 +49,7 @@ static void maintenance_save(struct maintenance *m, int64_t daily_ms)
     char text[64], err[ERROR_MAX];
     int n = snprintf(text, sizeof text, "%" PRId64 " %" PRId64 "\n", daily_ms, m->last_vacuum);
     if (fsutil_write_file_atomic(m->state_path, text, (size_t)n, LAYOUT_FILE_MODE, err) < 0)
-        log_warn("maintenance_state_unsaved error=\"%s\"", err);
+        log_warn("maintenance_state_unsaved reason=\"%s\"", err);
 }
 
 /* Remove what an interrupted compaction left in spool/.compact. */
@@ -103,7 +103,7 @@ int maintenance_open(struct processor_ctx *ctx, struct maintenance **out, char e
     *out = m;
     /* compactions a crash interrupted: roll back or leave for the grace */
     if (compaction_finish(ctx, false, ignored) < 0)
-        log_error("compaction_recovery_failed error=\"%s\"", ignored);
+        log_error("compaction_recovery_failed reason=\"%s\"", ignored);
     maintenance_wipe_tmp(ctx);
     return 0;
 }
@@ -121,7 +121,7 @@ static void maintenance_each_db(struct processor_ctx *ctx, const char *sql, bool
     struct strlist domains = {0};
     if (fsutil_path(dir, sizeof dir, err, "%s/bronze", ctx->cfg->data_dir) < 0 ||
         scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err) < 0) {
-        log_error("maintenance_failed what=\"%s\" error=\"%s\"", sql, err);
+        log_error("maintenance_failed what=\"%s\" reason=\"%s\"", sql, err);
         return;
     }
     for (size_t i = 0; i < domains.count && !*ctx->stop; i++) {
@@ -152,14 +152,14 @@ static void maintenance_daily(struct processor_ctx *ctx, struct maintenance *m, 
     char err[ERROR_MAX];
     struct retention_totals totals = {0};
     if (retention_expire(ctx, "", "", false, &totals, err) < 0)
-        log_error("expire_failed error=\"%s\"", err);
+        log_error("expire_failed reason=\"%s\"", err);
     else
         log_info("expire_done files=%" PRId64 " records=%" PRId64 " snapshots=%" PRId64
                  " history_rows=%" PRId64 " trigger=daily",
                  totals.files, totals.records, totals.snapshots, totals.history_rows);
     int64_t inputs = 0, outputs = 0;
     if (compaction_compact(ctx, "", "", "", &inputs, &outputs, err) < 0)
-        log_error("compaction_failed error=\"%s\"", err);
+        log_error("compaction_failed reason=\"%s\"", err);
     else if (inputs > 0)
         log_info("compaction_done inputs=%" PRId64 " outputs=%" PRId64 " trigger=daily", inputs,
                  outputs);
@@ -180,7 +180,7 @@ void maintenance_tick(struct processor_ctx *ctx)
     int64_t mono = timeutil_monotonic_ms(), now = timeutil_now_ms();
     if (mono >= m->next_finish) {
         if (compaction_finish(ctx, false, err) < 0)
-            log_error("compaction_finish_failed error=\"%s\"", err);
+            log_error("compaction_finish_failed reason=\"%s\"", err);
         m->next_finish = mono + MAINTENANCE_FINISH_MS;
     }
     if (mono >= m->next_checkpoint) {

@@ -71,7 +71,7 @@ static int reconcile_domain(struct processor_ctx *ctx, const char *domain, int64
         /* a new schema version's renames/drops reach the table even when no
          * file comes (evolve.c) */
         if (evolve_reconcile(ctx, sdb, endpoints.items[e], err) < 0)
-            log_error("schema_change_failed table=%s.%s error=\"%s\" retry=next_reconcile",
+            log_error("schema_change_failed table=%s.%s reason=\"%s\" retry=next_reconcile",
                       domain, endpoints.items[e], err);
         struct strlist dates = {0};
         rc = scan_dir(edir, SCAN_DATE_DIRS, &dates, err);
@@ -97,7 +97,7 @@ int64_t reconcile_scan(struct processor_ctx *ctx, char err[ERROR_MAX])
         rc = reconcile_domain(ctx, domains.items[i], &queued, err);
         if (rc < 0) {
             /* one broken domain database must not stop the others */
-            log_error("reconcile_failed domain=%s error=\"%s\"", domains.items[i], err);
+            log_error("reconcile_failed domain=%s reason=\"%s\"", domains.items[i], err);
             rc = 0;
         }
     }

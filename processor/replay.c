@@ -258,7 +258,7 @@ void replay_run(struct processor_ctx *ctx, const struct control_request *req,
     if (rc < 0) {
         reply->ok = false;
         snprintf(reply->message, sizeof reply->message, "%s", err);
-        log_error("replay_failed domain=%s table=%s error=\"%s\"", req->domain[0] ? req->domain : "*",
+        log_error("replay_failed domain=%s table=%s reason=\"%s\"", req->domain[0] ? req->domain : "*",
                   req->name[0] ? req->name : "*", err);
         return;
     }

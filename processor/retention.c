@@ -287,7 +287,7 @@ void expire_run(struct processor_ctx *ctx, const struct control_request *req,
     reply->id = totals.snapshots;
     if (rc < 0) {
         snprintf(reply->message, sizeof reply->message, "expire failed: %s", err);
-        log_error("expire_failed domain=%s table=%s error=\"%s\"",
+        log_error("expire_failed domain=%s table=%s reason=\"%s\"",
                   req->domain[0] ? req->domain : "*", req->name[0] ? req->name : "*", err);
         return;
     }

@@ -245,7 +245,7 @@ void gold_retention_tick(struct transformer_ctx *ctx)
     struct control_reply reply = {0};
     char err[ERROR_MAX];
     if (gold_expire(ctx, "", "", false, &reply, err) < 0)
-        log_error("gold_expire_failed error=\"%s\"", err);
+        log_error("gold_expire_failed reason=\"%s\"", err);
     else
         log_info("gold_expire_done snapshots=%" PRId64 " lineage_rows=%" PRId64, reply.id,
                  reply.count);
