@@ -529,7 +529,7 @@ static int catalog_latest(struct catalog *catalog, const char *domain, const cha
 int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, int *version,
                          char err[ERROR_MAX])
 {
-    int refused = -1; /* what a failure answers: -1, or CATALOG_REFUSED */
+    enum error_kind refused = ERROR_INTERNAL; /* what a failure answers */
     struct schema *previous = NULL;
     struct schema *checked = NULL;
     json_t *json = NULL;
@@ -546,13 +546,13 @@ int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, i
     }
     checked = schema_from_json(json, err);
     if (checked == NULL) {
-        refused = CATALOG_REFUSED;
+        refused = ERROR_INVALID;
         goto fail;
     }
     /* expectations: each rule must be a pure SQL expression over the columns */
     if (expectation_check(checked, err) < 0) {
         error_prefix(err, "endpoint %s/%s", checked->domain, checked->name);
-        refused = CATALOG_REFUSED;
+        refused = ERROR_INVALID;
         goto fail;
     }
     json_decref(json);
@@ -568,7 +568,7 @@ int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, i
         if (schema_check_compatible(previous, checked, err) < 0) {
             error_prefix(err, "endpoint %s/%s: incompatible change to version %d",
                          checked->domain, checked->name, previous->version);
-            refused = CATALOG_REFUSED;
+            refused = ERROR_CONFLICT;
             goto fail_rollback;
         }
         /* The same definition again is not a new version. */
@@ -619,7 +619,7 @@ fail:
     json_decref(json);
     schema_destroy(&previous);
     schema_destroy(&checked);
-    return refused;
+    return -(int)refused;
 }
 
 int catalog_get_endpoint(struct catalog *catalog, const char *domain, const char *name,
@@ -835,7 +835,7 @@ int catalog_delete_job(struct catalog *catalog, const char *domain, const char *
     if (catalog_exec(catalog, stmt, err, "delete job") < 0)
         return -1;
     if (sqlite3_changes(catalog->db) == 0)
-        return error_set(err, "no job %s/%s", domain, name);
+        return error_fail(err, ERROR_NOT_FOUND, "no job %s/%s", domain, name);
     return 0;
 }
 

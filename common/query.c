@@ -429,10 +429,12 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
     struct query_clock clock = {0};
     int64_t timeout_ms = limits != NULL ? limits->timeout_ms : 0;
     int64_t max_rows = limits != NULL ? limits->max_rows : 0;
+    /* a query that fails is the query's to fix, unless it ran out of time */
+    enum error_kind kind = ERROR_INVALID;
 
     *result = NULL;
     if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
-        return error_set(err, "empty query");
+        return error_fail(err, ERROR_INVALID, "empty query");
     if (sqlref_rewrite(sql, &rewritten, &refs, &ref_count, err) != 0)
         goto fail;
     if (query_open_memory(&db, err) != 0)
@@ -505,9 +507,10 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
         if (rc == SQLITE_DONE)
             break;
         if (rc != SQLITE_ROW) {
-            if (clock.expired)
+            if (clock.expired) {
+                kind = ERROR_TIMEOUT;
                 error_set(err, "query exceeded the time limit of %lld ms", (long long)timeout_ms);
-            else {
+            } else {
                 error_set(err, "%s", sqlite3_errmsg(db));
                 query_translate_message(err, ERROR_MAX, refs, ref_count);
             }
@@ -547,7 +550,7 @@ fail:
     sqlite3_close(db);
     free(rewritten);
     free(refs);
-    return -1;
+    return -(int)kind;
 }
 
 /* ---- query_list_tables ---- */

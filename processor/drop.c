@@ -208,7 +208,7 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
     if (rc < 0)
         return error_prefix(err, "catalog");
     if (rc > 0)
-        return error_set(err,
+        return error_fail(err, ERROR_CONFLICT,
                          "endpoint %s/%s still exists in the catalog: delete the endpoint first",
                          domain, name);
 
@@ -218,7 +218,7 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
     if (rc < 0)
         return -1;
     if (rc > 0)
-        return error_set(err,
+        return error_fail(err, ERROR_BUSY,
                          "busy: ingest still has an open spool file for %s/%s (it is sealed "
                          "within seal_max_age_ms, or when ingest starts); try again",
                          domain, name);
@@ -263,8 +263,8 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
         log_warn("drop_spool_dir path=%s reason=\"%s\"", path, strerror(errno));
 
     if (!found)
-        return error_set(err, "no data for %s/%s (no bronze, silver or rejected data)", domain,
-                         name);
+        return error_fail(err, ERROR_NOT_FOUND,
+                          "no data for %s/%s (no bronze, silver or rejected data)", domain, name);
     reply->count = files;
     reply->id = rows;
     snprintf(reply->message, sizeof reply->message,
@@ -283,16 +283,17 @@ void drop_run(struct processor_ctx *ctx, const struct control_request *req,
     reply->id = 0;
     int rc;
     if (!req->domain[0] || !req->name[0])
-        rc = error_set(err, "drop needs a domain and a table");
+        rc = error_fail(err, ERROR_INVALID, "drop needs a domain and a table");
     else if (names_check_object("domain", req->domain, err) < 0 ||
              names_check_object("table", req->name, err) < 0)
-        rc = -1;
+        rc = -(int)ERROR_INVALID;
     else
         rc = drop_endpoint(ctx, req->domain, req->name, reply, err);
     reply->ok = rc == 0;
+    reply->kind = error_kind_of(rc);
     if (rc < 0) {
         snprintf(reply->message, sizeof reply->message, "%s", err);
-        if (strncmp(err, "busy:", 5) == 0)
+        if (reply->kind == ERROR_BUSY)
             log_info("drop_busy domain=%s table=%s", req->domain, req->name);
         else
             log_error("drop_failed domain=%s table=%s reason=\"%s\"", req->domain, req->name, err);

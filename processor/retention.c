@@ -275,7 +275,7 @@ void expire_run(struct processor_ctx *ctx, const struct control_request *req,
                 struct control_reply *reply)
 {
     char err[ERROR_MAX] = "";
-    bool dry_run = strcmp(req->cmd, "expire_dry_run") == 0;
+    bool dry_run = req->cmd == CONTROL_EXPIRE_DRY_RUN;
     struct retention_totals totals = {0};
     int rc = 0;
     if (req->name[0] && !req->domain[0])

@@ -61,11 +61,11 @@ int cli_expire(struct cli *cli, int argc, char **argv)
     };
     struct control_request req;
     memset(&req, 0, sizeof req);
-    snprintf(req.cmd, sizeof req.cmd, "expire");
+    req.cmd = CONTROL_EXPIRE;
     int opt;
     while ((opt = getopt_long(argc, argv, "nh", options, NULL)) != -1) {
         switch (opt) {
-        case 'n': snprintf(req.cmd, sizeof req.cmd, "expire_dry_run"); break;
+        case 'n': req.cmd = CONTROL_EXPIRE_DRY_RUN; break;
         case 'h': fputs(expire_usage, stdout); return CLI_OK;
         default: fputs(expire_usage, stderr); return CLI_USAGE;
         }
@@ -93,7 +93,7 @@ int cli_compact(struct cli *cli, int argc, char **argv)
     };
     struct control_request req;
     memset(&req, 0, sizeof req);
-    snprintf(req.cmd, sizeof req.cmd, "compact");
+    req.cmd = CONTROL_COMPACT;
     int opt;
     char err[ERROR_MAX], norm[16];
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {

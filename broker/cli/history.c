@@ -203,7 +203,7 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
     }
     struct control_request req;
     memset(&req, 0, sizeof req);
-    snprintf(req.cmd, sizeof req.cmd, "rollback");
+    req.cmd = CONTROL_ROLLBACK;
     char err[ERROR_MAX];
     int64_t snapshot;
     enum sqlref_layer layer;
@@ -226,7 +226,7 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
         return CLI_FAILED;
     if (!reply.ok) {
         json_t *gold = NULL;
-        if (strncmp(reply.message, "no silver", 9) == 0 &&
+        if (reply.kind == ERROR_NOT_FOUND &&
             timetravel_history(cli->cfg.data_dir, SQLREF_GOLD, req.domain, req.name, 1, &gold,
                                err) == 0) {
             json_decref(gold);

@@ -33,7 +33,6 @@
 #include "log.h"
 #include "protocol.h"
 
-#define HTTP_RETRY_AFTER_S 1
 
 /* The start of ingest's refusal of an unparsable "json" body (ingest/batch.c
  * batch_decode_json); it is turned into the API's 400 with the position. */
@@ -48,12 +47,16 @@ static int http_ingest_call(struct http_request *req, const struct protocol_requ
     const char *endpoint = req->cfg->ingest_endpoint;
     char *header = NULL;
     size_t header_len = 0;
-    int ret = -1;
+    /* a request it cannot encode is the client's; any other failure is
+     * ingest not answering now: retry shortly */
+    int ret = -(int)ERROR_BUSY;
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     void *sock = NULL;
-    if (protocol_request_encode(preq, &header, &header_len, err) < 0)
+    if (protocol_request_encode(preq, &header, &header_len, err) < 0) {
+        ret = -(int)ERROR_INVALID;
         goto done;
+    }
     sock = zmq_socket(http_server_zmq(req->server), ZMQ_DEALER);
     if (sock == NULL) {
         error_set(err, "ingest %s: socket: %s", endpoint, zmq_strerror(zmq_errno()));
@@ -94,7 +97,8 @@ static int http_ingest_call(struct http_request *req, const struct protocol_requ
             error_set(err, "ingest %s: malformed reply (frame %d)", endpoint, frame);
             goto done;
         }
-        ret = protocol_reply_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), reply, err);
+        if (protocol_reply_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), reply, err) == 0)
+            ret = 0;
         break;
     }
 done:
@@ -186,13 +190,9 @@ static int http_ingest_send(struct http_request *req, struct http_reply *reply, 
         }
         snprintf(preq.id, sizeof preq.id, "%s", id);
     }
-    if (http_ingest_call(req, &preq, body, len, r, err) < 0) {
-        if (strstr(err, "request header") != NULL) {
-            http_reply_error(reply, 400, "%s", err);
-        } else {
-            http_reply_error(reply, 503, "%s", err);
-            reply->retry_after = HTTP_RETRY_AFTER_S;
-        }
+    int rc = http_ingest_call(req, &preq, body, len, r, err);
+    if (rc < 0) {
+        http_reply_failure(reply, rc, err);
         return -1;
     }
     if (http_ingest_failure(reply, r)) {
