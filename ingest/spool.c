@@ -435,7 +435,10 @@ static int spool_commit_table(struct spool_set *set, struct spool_table *t, char
         t->durable_last_seq = t->last_seq;
     return 0;
 
-fail:
+fail:;
+    /* errno is still the failed call's (building err keeps it): a full disk
+     * is the client's to wait out, the rest is ours */
+    int failed_errno = errno;
     /* Nothing of this group may stay: cut the files back to their durable
      * size. If even that fails, seal the durable part now (bronze_seal takes
      * only the first `size` bytes) so the stray lines never reach bronze. */
@@ -451,7 +454,7 @@ fail:
         rejected_cut(&t->rejected_file, rejected_start);
     else
         rejected_rollback(&t->rejected_file);
-    return -1;
+    return failed_errno == ENOSPC || failed_errno == EDQUOT ? -(int)ERROR_NO_SPACE : -1;
 }
 
 size_t spool_commit(struct spool_set *set, spool_failed_fn failed, void *arg)
@@ -461,7 +464,9 @@ size_t spool_commit(struct spool_set *set, spool_failed_fn failed, void *arg)
     for (struct spool_table *t = set->touched; t != NULL; t = next) {
         next = t->next_touched;
         char err[ERROR_MAX];
-        if (spool_commit_table(set, t, err) < 0) {
+        int rc = spool_commit_table(set, t, err);
+        if (rc < 0) {
+            t->failure = error_kind_of(rc);
             log_error("commit_failed domain=%s endpoint=%s reason=\"%s\"", t->domain, t->endpoint,
                       err);
             failed(t, err, arg);

@@ -972,14 +972,22 @@ static int run_find_committed(const char *data_dir, const char *domain, int64_t 
         goto done;
     }
     sqlite3_busy_timeout(db, RUN_BUSY_TIMEOUT_MS);
+    /* a gold database written before _executions existed has no record */
     int rc = sqlite3_prepare_v2(db,
-                                "SELECT row_count, inputs_json FROM _executions WHERE execution_id = ?1",
+                                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                                "name = '_executions'",
                                 -1, &stmt, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 0) {
+        found = 0;
+        goto done;
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT row_count, inputs_json FROM _executions WHERE execution_id = ?1",
+                            -1, &stmt, NULL);
     if (rc != SQLITE_OK) {
-        /* a gold database written before _executions existed */
-        found = strstr(sqlite3_errmsg(db), "no such table") != NULL ? 0 : -1;
-        if (found < 0)
-            error_set(err, "%s: %s", path, sqlite3_errmsg(db));
+        error_set(err, "%s: %s", path, sqlite3_errmsg(db));
         goto done;
     }
     sqlite3_bind_int64(stmt, 1, execution_id);

@@ -132,7 +132,7 @@ static int http_ingest_failure(struct http_reply *reply, const struct protocol_r
     case PROTOCOL_STATUS_ERROR:
         /* A full disk is the client's to wait out: 507 Insufficient Storage
          * with Retry-After; re-sending the same batch_id later is safe. */
-        if (strstr(r->message, strerror(ENOSPC)) != NULL) {
+        if (r->kind == ERROR_NO_SPACE) {
             http_reply_error(reply, 507, "ingest could not store the batch: %s", r->message);
             reply->retry_after = HTTP_RETRY_AFTER_S;
             return 1;
@@ -143,7 +143,7 @@ static int http_ingest_failure(struct http_reply *reply, const struct protocol_r
         break;
     }
     int line, column, position, text = 0;
-    if (strncmp(r->message, "unknown endpoint", 16) == 0) {
+    if (r->kind == ERROR_NOT_FOUND) {
         http_reply_error(reply, 404, "%s", r->message);
     } else if (strncmp(r->message, HTTP_INGEST_BAD_JSON, strlen(HTTP_INGEST_BAD_JSON)) == 0 &&
                sscanf(r->message, HTTP_INGEST_BAD_JSON "%d, column %d (byte %d): %n", &line,
