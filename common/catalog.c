@@ -22,7 +22,6 @@
 #include "layout.h"
 #include "timeutil.h"
 
-#define CATALOG_FILE "catalog.db"
 #define CATALOG_BUSY_TIMEOUT_MS 5000
 
 /* Migrations in order: catalog_migrations[i] takes user_version i to i + 1. */
@@ -403,7 +402,7 @@ int catalog_open(const char *data_dir, bool read_only, struct catalog **out, cha
     if (catalog == NULL)
         return error_set(err, "out of memory");
     catalog->read_only = read_only;
-    if (fsutil_path(catalog->path, sizeof catalog->path, err, "%s/%s", data_dir, CATALOG_FILE) < 0)
+    if (layout_catalog_db(catalog->path, sizeof catalog->path, data_dir, err) < 0)
         goto fail_free;
 
     bool existed = access(catalog->path, F_OK) == 0;

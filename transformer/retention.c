@@ -203,8 +203,7 @@ int gold_expire(struct transformer_ctx *ctx, const char *domain, const char *tab
         rc = gold_expire_domain(ctx->cfg, domain, table, dry_run, &totals, err);
     } else {
         char dir[PATH_MAX];
-        int n = snprintf(dir, sizeof dir, "%s/gold", ctx->cfg->data_dir);
-        DIR *d = n > 0 && (size_t)n < sizeof dir ? opendir(dir) : NULL;
+        DIR *d = layout_dir(dir, sizeof dir, ctx->cfg->data_dir, "gold") == 0 ? opendir(dir) : NULL;
         struct dirent *e;
         while (rc == 0 && d != NULL && (e = readdir(d)) != NULL) {
             size_t len = strlen(e->d_name);
