@@ -3,6 +3,7 @@
 #include "layout.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -136,10 +137,10 @@ int layout_spool_dir(char *out, size_t out_size, const char *data_dir, const cha
 }
 
 int layout_spool_file(char *out, size_t out_size, const char *data_dir, const char *domain,
-                      const char *endpoint, unsigned long long first_seq, const char *date,
+                      const char *endpoint, uint64_t first_seq, const char *date,
                       const char *suffix, char err[ERROR_MAX])
 {
-    return fsutil_path(out, out_size, err, "%s/spool/%s/%s/%020llu-%s%s", data_dir, domain,
+    return fsutil_path(out, out_size, err, "%s/spool/%s/%s/%020" PRIu64 "-%s%s", data_dir, domain,
                        endpoint, first_seq, date, suffix);
 }
 

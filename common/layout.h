@@ -57,6 +57,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "error.h"
 
 #define LAYOUT_DB_VERSION 1
@@ -102,7 +103,7 @@ int layout_spool_dir(char *out, size_t out_size, const char *data_dir, const cha
                      const char *endpoint, char err[ERROR_MAX]);
 /* "<data_dir>/spool/<domain>/<endpoint>/<first_seq, 20 digits>-<date><suffix>" */
 int layout_spool_file(char *out, size_t out_size, const char *data_dir, const char *domain,
-                      const char *endpoint, unsigned long long first_seq, const char *date,
+                      const char *endpoint, uint64_t first_seq, const char *date,
                       const char *suffix, char err[ERROR_MAX]);
 /* "<data_dir>/rejected[/<domain>[/<endpoint>]]" */
 int layout_rejected_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
