@@ -127,7 +127,9 @@ static int compaction_write(const char *data_dir, const char *prefix,
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char path[PATH_MAX];
-        if (fsutil_path(path, sizeof path, err, "%s/%s%s", data_dir, prefix, in[i].name) < 0) {
+        char rel[PROCESSOR_REL_MAX];
+        if (fsutil_path(rel, sizeof rel, err, "%s%s", prefix, in[i].name) < 0 ||
+            layout_path(path, sizeof path, data_dir, rel, err) < 0) {
             rc = -1;
             break;
         }
@@ -188,12 +190,11 @@ static int compaction_group(struct processor_ctx *ctx, struct silver_db *sdb, co
     if (bronze_relative_path(rel, sizeof rel, sdb->domain, table, date, first, last) < 0)
         return error_set(err, "bad output name in %s", prefix);
     const char *base = strrchr(rel, '/') + 1;
-    if (fsutil_path(tmpdir, sizeof tmpdir, err, "%s/%s", ctx->cfg->data_dir,
-                    COMPACTION_TMP_DIR) < 0 ||
+    if (layout_path(tmpdir, sizeof tmpdir, ctx->cfg->data_dir, COMPACTION_TMP_DIR, err) < 0 ||
         fsutil_path(plain, sizeof plain, err, "%s/%.41s%s", tmpdir, base, SPOOL_SUFFIX) < 0 ||
         fsutil_path(sealed, sizeof sealed, err, "%s/%s", tmpdir, base) < 0 ||
-        fsutil_path(final, sizeof final, err, "%s/%s", ctx->cfg->data_dir, rel) < 0 ||
-        fsutil_path(ddir, sizeof ddir, err, "%s/%s", ctx->cfg->data_dir, prefix) < 0)
+        layout_path(final, sizeof final, ctx->cfg->data_dir, rel, err) < 0 ||
+        layout_path(ddir, sizeof ddir, ctx->cfg->data_dir, prefix, err) < 0)
         return -1;
     if (fsutil_mkdirs(tmpdir, LAYOUT_DIR_MODE, err) < 0)
         return -1;
@@ -281,9 +282,9 @@ static int compaction_day(struct processor_ctx *ctx, struct silver_db *sdb, cons
                           char err[ERROR_MAX])
 {
     char prefix[PROCESSOR_REL_MAX], dir[PATH_MAX], upper[PROCESSOR_REL_MAX];
-    if (fsutil_path(prefix, sizeof prefix, err, "bronze/%s/%s/%s/", sdb->domain, table,
-                    datedir) < 0 ||
-        fsutil_path(dir, sizeof dir, err, "%s/%s", ctx->cfg->data_dir, prefix) < 0)
+    /* the file "" gives the directory with its trailing '/': a prefix of its files */
+    if (layout_bronze_rel(prefix, sizeof prefix, sdb->domain, table, datedir, "", err) < 0 ||
+        layout_path(dir, sizeof dir, ctx->cfg->data_dir, prefix, err) < 0)
         return -1;
     snprintf(upper, sizeof upper, "%s", prefix);
     upper[strlen(upper) - 1]++;
@@ -312,7 +313,7 @@ static int compaction_day(struct processor_ctx *ctx, struct silver_db *sdb, cons
             char rel[PROCESSOR_REL_MAX], path[PATH_MAX];
             struct stat st;
             snprintf(rel, sizeof rel, "%s%s", prefix, names.items[i]);
-            snprintf(path, sizeof path, "%s/%s", ctx->cfg->data_dir, rel);
+            layout_path(path, sizeof path, ctx->cfg->data_dir, rel, NULL);
             snprintf(cur.name, sizeof cur.name, "%s", names.items[i]);
             int merged = compaction_ledger(sdb, rel, &cur.snapshot_id, &cur.records, err);
             if (merged < 0) {
@@ -354,7 +355,7 @@ static int compaction_domain(struct processor_ctx *ctx, const char *domain, cons
 {
     char dir[PATH_MAX], today[16];
     timeutil_format_date(timeutil_now_ms(), today);
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze/%s", ctx->cfg->data_dir, domain) < 0)
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, domain, NULL, NULL, err) < 0)
         return -1;
     struct strlist tables = {0};
     if (scan_dir(dir, SCAN_OBJECT_DIRS, &tables, err) < 0)
@@ -362,8 +363,8 @@ static int compaction_domain(struct processor_ctx *ctx, const char *domain, cons
     struct silver_db *sdb = NULL;
     int rc = 0;
     char db[PATH_MAX];
-    if (fsutil_path(db, sizeof db, err, "%s/silver/%s.db", ctx->cfg->data_dir, domain) < 0)
-        rc = -1;
+    if (layout_silver_db(db, sizeof db, ctx->cfg->data_dir, domain) < 0)
+        rc = error_set(err, "path too long: silver/%s.db", domain);
     else if (access(db, F_OK) == 0) /* else nothing merged yet: nothing to compact */
         rc = silver_get(ctx->silver, domain, &sdb, err);
     for (size_t t = 0; rc == 0 && sdb != NULL && t < tables.count && !*ctx->stop; t++) {
@@ -396,7 +397,7 @@ int compaction_compact(struct processor_ctx *ctx, const char *domain, const char
         return compaction_domain(ctx, domain, table, date, inputs, outputs, err);
     char dir[PATH_MAX];
     struct strlist domains = {0};
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze", ctx->cfg->data_dir) < 0 ||
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, NULL, NULL, NULL, err) < 0 ||
         scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err) < 0)
         return -1;
     int rc = 0;
@@ -415,7 +416,7 @@ static int compaction_finish_one(struct processor_ctx *ctx, struct silver_db *sd
                                  const char *rel, const char *inputs_text, char err[ERROR_MAX])
 {
     char final[PATH_MAX], ddir[PATH_MAX];
-    if (fsutil_path(final, sizeof final, err, "%s/%s", ctx->cfg->data_dir, rel) < 0)
+    if (layout_path(final, sizeof final, ctx->cfg->data_dir, rel, err) < 0)
         return -1;
     snprintf(ddir, sizeof ddir, "%s", final);
     *strrchr(ddir, '/') = '\0';
@@ -438,7 +439,7 @@ static int compaction_finish_one(struct processor_ctx *ctx, struct silver_db *sd
         const char *in = json_string_value(v);
         char path[PATH_MAX];
         if (in == NULL || strncmp(in, "bronze/", 7) != 0 || strstr(in, "..") != NULL ||
-            fsutil_path(path, sizeof path, err, "%s/%s", ctx->cfg->data_dir, in) < 0)
+            layout_path(path, sizeof path, ctx->cfg->data_dir, in, err) < 0)
             continue;
         if (unlink(path) < 0 && errno != ENOENT) {
             rc = error_set(err, "cannot delete %s: %s", path, strerror(errno));
@@ -504,7 +505,7 @@ static int64_t compaction_finish_domain(struct processor_ctx *ctx, const char *d
         int64_t created = sqlite3_column_int64(st, 2);
         char path[PATH_MAX];
         bool present = file != NULL &&
-                       snprintf(path, sizeof path, "%s/%s", ctx->cfg->data_dir, file) > 0 &&
+                       layout_path(path, sizeof path, ctx->cfg->data_dir, file, NULL) == 0 &&
                        access(path, F_OK) == 0;
         if (file == NULL || in == NULL || (present && !force && now - created < grace))
             continue;
@@ -532,7 +533,7 @@ int64_t compaction_finish(struct processor_ctx *ctx, bool force, char err[ERROR_
 {
     char dir[PATH_MAX];
     struct strlist domains = {0};
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze", ctx->cfg->data_dir) < 0 ||
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, NULL, NULL, NULL, err) < 0 ||
         scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err) < 0)
         return -1;
     int64_t total = 0;

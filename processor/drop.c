@@ -197,7 +197,7 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
                          struct control_reply *reply, char err[ERROR_MAX])
 {
     const char *data = ctx->cfg->data_dir;
-    char dir[PATH_MAX], moved[PATH_MAX], path[PATH_MAX];
+    char dir[PATH_MAX], moved[PATH_MAX], path[PATH_MAX], moved_name[NAMES_MAX + 16];
     struct stat st;
     bool found = false;
     int64_t files = 0, rows = 0;
@@ -212,7 +212,7 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
                          "endpoint %s/%s still exists in the catalog: delete the endpoint first",
                          domain, name);
 
-    if (fsutil_path(dir, sizeof dir, err, "%s/spool/%s/%s", data, domain, name) < 0)
+    if (layout_spool_dir(dir, sizeof dir, data, domain, name, err) < 0)
         return -1;
     rc = drop_spool_busy(dir, err);
     if (rc < 0)
@@ -224,9 +224,9 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
                          domain, name);
 
     /* 3: out of sight of every scan, atomically */
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze/%s/%s", data, domain, name) < 0 ||
-        fsutil_path(moved, sizeof moved, err, "%s/bronze/%s/" DROP_PREFIX "%s", data, domain,
-                    name) < 0)
+    if (layout_bronze_dir(dir, sizeof dir, data, domain, name, NULL, err) < 0 ||
+        fsutil_path(moved_name, sizeof moved_name, err, DROP_PREFIX "%s", name) < 0 ||
+        layout_bronze_dir(moved, sizeof moved, data, domain, moved_name, NULL, err) < 0)
         return -1;
     if (lstat(dir, &st) == 0) {
         found = true;
@@ -251,13 +251,13 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
     if (drop_remove(moved, &files, err) < 0)
         return -1;
     int64_t ignored = 0;
-    if (fsutil_path(path, sizeof path, err, "%s/rejected/%s/%s", data, domain, name) < 0)
+    if (layout_rejected_dir(path, sizeof path, data, domain, name, err) < 0)
         return -1;
     if (lstat(path, &st) == 0)
         found = true;
     if (drop_remove(path, &ignored, err) < 0)
         return -1;
-    if (fsutil_path(path, sizeof path, err, "%s/spool/%s/%s", data, domain, name) < 0)
+    if (layout_spool_dir(path, sizeof path, data, domain, name, err) < 0)
         return -1;
     if (rmdir(path) != 0 && errno != ENOENT && errno != ENOTEMPTY)
         log_warn("drop_spool_dir path=%s reason=\"%s\"", path, strerror(errno));
