@@ -97,6 +97,23 @@ int layout_pid_file(char *out, size_t out_size, const char *data_dir, const char
     return fsutil_path(out, out_size, err, "%s/run/%s.pid", data_dir, process);
 }
 
+int layout_stats_file(char *out, size_t out_size, const char *data_dir, const char *process,
+                      char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/run/%s.stats.json", data_dir, process);
+}
+
+int layout_maintenance_state(char *out, size_t out_size, const char *data_dir,
+                             char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/run/processor.maintenance", data_dir);
+}
+
+int layout_compaction_dir(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/spool/.compact", data_dir);
+}
+
 int layout_run_endpoint(char *out, size_t out_size, const char *data_dir, const char *socket,
                         char err[ERROR_MAX])
 {

@@ -86,6 +86,14 @@ int layout_catalog_db(char *out, size_t out_size, const char *data_dir, char err
 /* "<data_dir>/run/<process>.pid" */
 int layout_pid_file(char *out, size_t out_size, const char *data_dir, const char *process,
                     char err[ERROR_MAX]);
+/* "<data_dir>/run/<process>.stats.json": a process's counters (stats.h) */
+int layout_stats_file(char *out, size_t out_size, const char *data_dir, const char *process,
+                      char err[ERROR_MAX]);
+/* "<data_dir>/run/processor.maintenance": when the processor's daily work last ran */
+int layout_maintenance_state(char *out, size_t out_size, const char *data_dir,
+                             char err[ERROR_MAX]);
+/* "<data_dir>/spool/.compact": where the processor writes a compaction's output */
+int layout_compaction_dir(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX]);
 /* "ipc://<data_dir>/run/<socket>" (socket: "ingest.sock", ...) */
 int layout_run_endpoint(char *out, size_t out_size, const char *data_dir, const char *socket,
                         char err[ERROR_MAX]);

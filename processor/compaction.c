@@ -52,7 +52,6 @@
 #include "retention.h"
 #include "timeutil.h"
 
-#define COMPACTION_TMP_DIR "spool/.compact"
 #define COMPACTION_GRACE_EXTRA_MS 1000
 
 static const char compaction_ddl[] =
@@ -190,7 +189,7 @@ static int compaction_group(struct processor_ctx *ctx, struct silver_db *sdb, co
     if (bronze_relative_path(rel, sizeof rel, sdb->domain, table, date, first, last) < 0)
         return error_set(err, "bad output name in %s", prefix);
     const char *base = strrchr(rel, '/') + 1;
-    if (layout_path(tmpdir, sizeof tmpdir, ctx->cfg->data_dir, COMPACTION_TMP_DIR, err) < 0 ||
+    if (layout_compaction_dir(tmpdir, sizeof tmpdir, ctx->cfg->data_dir, err) < 0 ||
         fsutil_path(plain, sizeof plain, err, "%s/%.41s%s", tmpdir, base, SPOOL_SUFFIX) < 0 ||
         fsutil_path(sealed, sizeof sealed, err, "%s/%s", tmpdir, base) < 0 ||
         layout_path(final, sizeof final, ctx->cfg->data_dir, rel, err) < 0 ||
@@ -479,8 +478,8 @@ static int64_t compaction_finish_domain(struct processor_ctx *ctx, const char *d
                                         char err[ERROR_MAX])
 {
     char db[PATH_MAX];
-    if (fsutil_path(db, sizeof db, err, "%s/silver/%s.db", ctx->cfg->data_dir, domain) < 0)
-        return -1;
+    if (layout_silver_db(db, sizeof db, ctx->cfg->data_dir, domain) < 0)
+        return error_set(err, "path too long: silver/%s.db", domain);
     if (access(db, F_OK) != 0)
         return 0;
     struct silver_db *sdb;

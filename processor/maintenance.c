@@ -56,7 +56,7 @@ static void maintenance_save(struct maintenance *m, int64_t daily_ms)
 static void maintenance_wipe_tmp(const struct processor_ctx *ctx)
 {
     char dir[PATH_MAX], err[ERROR_MAX];
-    if (fsutil_path(dir, sizeof dir, err, "%s/spool/.compact", ctx->cfg->data_dir) < 0)
+    if (layout_compaction_dir(dir, sizeof dir, ctx->cfg->data_dir, err) < 0)
         return;
     DIR *d = opendir(dir);
     if (d == NULL)
@@ -77,8 +77,8 @@ int maintenance_open(struct processor_ctx *ctx, struct maintenance **out, char e
     struct maintenance *m = calloc(1, sizeof *m);
     if (m == NULL)
         return error_set(err, "out of memory");
-    if (fsutil_path(m->state_path, sizeof m->state_path, err, "%s/run/processor.maintenance",
-                    ctx->cfg->data_dir) < 0) {
+    if (layout_maintenance_state(m->state_path, sizeof m->state_path, ctx->cfg->data_dir, err) <
+        0) {
         free(m);
         return -1;
     }
@@ -119,7 +119,7 @@ static void maintenance_each_db(struct processor_ctx *ctx, const char *sql, bool
 {
     char dir[PATH_MAX], err[ERROR_MAX];
     struct strlist domains = {0};
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze", ctx->cfg->data_dir) < 0 ||
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, NULL, NULL, NULL, err) < 0 ||
         scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err) < 0) {
         log_error("maintenance_failed what=\"%s\" reason=\"%s\"", sql, err);
         return;
@@ -127,8 +127,7 @@ static void maintenance_each_db(struct processor_ctx *ctx, const char *sql, bool
     for (size_t i = 0; i < domains.count && !*ctx->stop; i++) {
         char db[PATH_MAX];
         struct silver_db *sdb;
-        if (fsutil_path(db, sizeof db, err, "%s/silver/%s.db", ctx->cfg->data_dir,
-                        domains.items[i]) < 0 ||
+        if (layout_silver_db(db, sizeof db, ctx->cfg->data_dir, domains.items[i]) < 0 ||
             access(db, F_OK) != 0 || silver_get(ctx->silver, domains.items[i], &sdb, err) < 0)
             continue;
         int64_t started = timeutil_monotonic_ms();
