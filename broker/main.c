@@ -26,10 +26,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fsutil.h"
-#include "layout.h"
 #include "log.h"
-#include "reload.h"
-#include "stats.h"
 #include "http/http.h"
 
 #define BROKER_HOUSEKEEPING_MS 50
@@ -157,8 +154,7 @@ static int broker_loop(struct broker_ctx *ctx)
         }
         if (now >= next_tick) {
             next_tick = now + BROKER_HOUSEKEEPING_MS;
-            stats_tick();
-            if (reload_poll() && ctx->sup != NULL)
+            if (daemon_tick() && ctx->sup != NULL)
                 supervise_signal(ctx->sup, SIGHUP);
         }
         notify_watchdog(ctx->notify);

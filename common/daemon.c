@@ -101,6 +101,12 @@ void daemon_stop(struct daemon *d)
     notify_close(&d->notify);
 }
 
+bool daemon_tick(void)
+{
+    stats_tick();
+    return reload_poll();
+}
+
 void daemon_drain_events(void *subscriber, int max,
                          void (*on_event)(const struct event *ev, void *arg), void *arg)
 {

@@ -47,6 +47,10 @@ int daemon_start(struct daemon *d, char err[ERROR_MAX]);
 /* Close what daemon_start opened (stats file, pid file, notification). */
 void daemon_stop(struct daemon *d);
 
+/* Housekeeping every daemon does on its tick: write the stats file when due
+ * and apply a SIGHUP's reload. Returns true when a SIGHUP was handled. */
+bool daemon_tick(void);
+
 /* The signal that asked to stop, 0 while none. The flag itself is for code
  * that checks it deep in long work. */
 int daemon_stopping(void);

@@ -30,11 +30,9 @@
 #include "group.h"
 #include "ingest.h"
 #include "landing.h"
-#include "layout.h"
 #include "log.h"
 #include "daemon.h"
 #include "recover.h"
-#include "reload.h"
 #include "spool.h"
 #include "stats.h"
 #include "timeutil.h"
@@ -106,8 +104,7 @@ static void ingest_publish_stats(const struct ingest_ctx *ctx)
     stats_counter_set("ingest_duplicates_total", "", s->duplicates);
     stats_counter_set("ingest_group_commits_total", "", s->groups);
     stats_counter_set("ingest_sealed_files_total", "", s->sealed_files);
-    stats_tick();
-    reload_poll();
+    daemon_tick();
 }
 
 static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)

@@ -38,7 +38,6 @@
 #include "event.h"
 #include "layout.h"
 #include "log.h"
-#include "reload.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -98,8 +97,7 @@ static void processor_housekeeping(const struct processor_ctx *ctx)
     stats_counter_set("processor_files_merged_total", "", (uint64_t)ctx->merged_files);
     stats_counter_set("processor_files_quarantined_total", "", (uint64_t)ctx->quarantined_files);
     stats_counter_set("processor_merges_failed_total", "", (uint64_t)ctx->failed_merges);
-    stats_tick();
-    reload_poll();
+    daemon_tick();
 }
 
 /* schema.changed: a new schema version may rename or drop columns of a

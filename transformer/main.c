@@ -23,7 +23,6 @@
 #include "daemon.h"
 #include "event.h"
 #include "fsutil.h"
-#include "layout.h"
 #include "log.h"
 #include "reload.h"
 #include "stats.h"
@@ -88,8 +87,7 @@ static void transformer_housekeeping(struct transformer_ctx *ctx)
     stats_gauge("transformer_pending_runs", "", (double)queued);
     stats_counter_set("transformer_runs_ok_total", "", (uint64_t)ctx->runs_ok);
     stats_counter_set("transformer_runs_failed_total", "", (uint64_t)ctx->runs_failed);
-    stats_tick();
-    reload_poll();
+    daemon_tick();
     schedule_cron_tick(ctx, time(NULL));
     gold_retention_tick(ctx);
     if (timeutil_monotonic_ms() >= ctx->next_reconcile_ms) {
