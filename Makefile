@@ -29,7 +29,7 @@ CC       ?= cc
 CPPFLAGS += -D_GNU_SOURCE -Icommon
 # -Wformat-truncation is off: truncation is handled by checking snprintf results
 # (fsutil_path) and its heuristics misfire on bounded buffers.
-CFLAGS   += -std=c17 -Wall -Wextra -Werror -Wno-format-truncation $(OPTFLAGS) $(SANFLAGS) -MMD -MP
+CFLAGS   += -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-truncation $(OPTFLAGS) $(SANFLAGS) -MMD -MP
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   += $(PKG_LIBS) -linotifytools -lm

@@ -24,13 +24,9 @@
 
 #include "broker.h"
 #include "config.h"
+#include "daemon.h"
 #include "fsutil.h"
-#include "layout.h"
 #include "log.h"
-#include "pidfile.h"
-#include "notify.h"
-#include "reload.h"
-#include "stats.h"
 #include "http/http.h"
 
 #define BROKER_HOUSEKEEPING_MS 50
@@ -40,32 +36,28 @@ struct broker_ctx {
     const char *config_path;
     bool demo;
     bool supervise;
-    struct pidfile *pidfile; /* also the lock: one broker per data directory */
     void *zmq;
     struct proxy *proxy;
     struct supervisor *sup;
     struct http_server *http; /* the HTTP API (broker/http/), own threads */
-    struct notify *notify;    /* systemd readiness/watchdog; NULL without systemd */
+    struct notify *notify;    /* the daemon's (daemon.h) */
 };
 
-static volatile sig_atomic_t broker_stop_signal = 0;
 static volatile sig_atomic_t broker_child_signal = 0;
 
-static void broker_on_stop(int sig) { broker_stop_signal = sig; }
 static void broker_on_child(int sig) { broker_child_signal = sig; }
 
-static int broker_signals(void)
+/* SIGCHLD: reap and restart at once. The stop signals are the daemon's. */
+static int broker_child_signals(char err[ERROR_MAX])
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: zmq_poll returns EINTR and the loop reacts at once. */
-    sa.sa_handler = broker_on_stop;
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-        return -1;
     sa.sa_handler = broker_on_child;
     sa.sa_flags = SA_NOCLDSTOP;
-    return sigaction(SIGCHLD, &sa, NULL);
+    if (sigaction(SIGCHLD, &sa, NULL) != 0)
+        return error_set(err, "sigaction: %s", strerror(errno));
+    return 0;
 }
 
 static void broker_usage(FILE *out, bool full)
@@ -127,8 +119,8 @@ static int broker_loop(struct broker_ctx *ctx)
     int64_t next_tick = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 
     for (;;) {
-        if (broker_stop_signal != 0 && !stopping) {
-            log_info("stopping signal=%d", (int)broker_stop_signal);
+        if (daemon_stopping() != 0 && !stopping) {
+            log_info("stopping signal=%d", daemon_stopping());
             stopping = true;
             notify_stopping(ctx->notify);
             /* No HTTP request may still wait on ingest while it shuts down. */
@@ -143,7 +135,7 @@ static int broker_loop(struct broker_ctx *ctx)
         if (n < 0 && zmq_errno() != EINTR) {
             log_error("poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
             status = 1;
-            broker_stop_signal = SIGTERM; /* stop the children in order, then exit */
+            daemon_request_stop(SIGTERM); /* stop the children in order, then exit */
             usleep(BROKER_HOUSEKEEPING_MS * 1000); /* no busy loop while they stop */
         }
         if (n > 0 && (items[0].revents & ZMQ_POLLIN) &&
@@ -162,8 +154,7 @@ static int broker_loop(struct broker_ctx *ctx)
         }
         if (now >= next_tick) {
             next_tick = now + BROKER_HOUSEKEEPING_MS;
-            stats_tick();
-            if (reload_poll() && ctx->sup != NULL)
+            if (daemon_tick() && ctx->sup != NULL)
                 supervise_signal(ctx->sup, SIGHUP);
         }
         notify_watchdog(ctx->notify);
@@ -171,66 +162,38 @@ static int broker_loop(struct broker_ctx *ctx)
     return status;
 }
 
+static void broker_option(int val, void *arg)
+{
+    struct broker_ctx *ctx = arg;
+    if (val == 'D')
+        ctx->demo = true;
+    else if (val == 'n')
+        ctx->supervise = false;
+}
+
 int main(int argc, char **argv)
 {
     struct broker_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.supervise = true;
-    const char *data_dir = NULL;
-    char err[ERROR_MAX] = "";
-    int status = 1;
-
-    static const struct option options[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"config", required_argument, NULL, 'c'},
+    static const struct option extra[] = {
         {"demo", no_argument, NULL, 'D'},
         {"no-supervise", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'd': data_dir = optarg; break;
-        case 'c': ctx.config_path = optarg; break;
-        case 'D': ctx.demo = true; break;
-        case 'n': ctx.supervise = false; break;
-        case 'h': broker_usage(stdout, true); return 0;
-        default: broker_usage(stderr, false); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "lakehouse-broker: unexpected argument '%s'\n", argv[optind]);
-        broker_usage(stderr, false);
-        return 2;
-    }
-
-    log_init("broker", LOG_LEVEL_INFO);
-    if (config_load(&ctx.cfg, ctx.config_path, data_dir, err) != 0) {
+    struct daemon d = {.name = "broker", .cfg = &ctx.cfg, .usage = broker_usage,
+                       .extra = extra, .on_extra = broker_option, .arg = &ctx};
+    int status = daemon_options(&d, argc, argv);
+    if (status >= 0)
+        return status;
+    status = 1;
+    ctx.config_path = d.config_path;
+    char err[ERROR_MAX] = "";
+    if (daemon_start(&d, err) != 0 || broker_child_signals(err) != 0) {
         log_error("start_failed reason=\"%s\"", err);
-        return 1;
+        goto done;
     }
-    enum log_level level;
-    if (log_level_from_name(ctx.cfg.log_level, &level) == 0)
-        log_init("broker", level);
-    if (broker_signals() != 0) {
-        log_error("start_failed reason=\"sigaction: %s\"", strerror(errno));
-        return 1;
-    }
-    if (layout_create(ctx.cfg.data_dir, err) != 0 || pidfile_take(ctx.cfg.data_dir, "broker", &ctx.pidfile, err) != 0) {
-        log_error("start_failed reason=\"%s\"", err);
-        return 1;
-    }
-    if (reload_setup("broker", &ctx.cfg, ctx.config_path, data_dir, err) != 0) {
-        log_error("start_failed reason=\"%s\"", err);
-        pidfile_release(&ctx.pidfile);
-        return 1;
-    }
-    if (stats_open(ctx.cfg.data_dir, "broker", err) != 0)
-        log_warn("stats_unavailable reason=\"%s\"", err);
-
-    if (notify_open(&ctx.notify, err) != 0)
-        log_warn("notify_unavailable reason=\"%s\"", err);
+    ctx.notify = d.notify;
     int demo_version = 0;
     bool demo_job = false;
     if (ctx.demo && demo_ensure(&ctx.cfg, &demo_version, &demo_job, err) != 0) {
@@ -275,8 +238,6 @@ done:
     proxy_close(&ctx.proxy);
     if (ctx.zmq != NULL)
         zmq_ctx_term(ctx.zmq);
-    stats_close();
-    pidfile_release(&ctx.pidfile);
-    notify_close(&ctx.notify);
+    daemon_stop(&d);
     return status;
 }

@@ -98,11 +98,11 @@ int bronze_relative_path(char *out, size_t out_size, const char *domain, const c
     if (!names_is_valid_object(domain) || !names_is_valid_object(endpoint) ||
         !bronze_is_date(date, strlen(date)) || first_seq > last_seq)
         return -1;
-    int n = snprintf(out, out_size, "bronze/%s/%s/dt=%s/%020" PRIu64 "-%020" PRIu64 "%s", domain,
-                     endpoint, date, first_seq, last_seq, BRONZE_SUFFIX);
-    if (n < 0 || (size_t)n >= out_size)
-        return -1;
-    return 0;
+    char date_dir[16], name[64];
+    snprintf(date_dir, sizeof date_dir, "dt=%s", date);
+    snprintf(name, sizeof name, "%020" PRIu64 "-%020" PRIu64 "%s", first_seq, last_seq,
+             BRONZE_SUFFIX);
+    return layout_bronze_rel(out, out_size, domain, endpoint, date_dir, name, NULL);
 }
 
 int bronze_parse_relative_path(const char *rel, char *domain, char *endpoint, char *date,

@@ -23,7 +23,6 @@
 #include "layout.h"
 #include "timeutil.h"
 
-#define CATALOG_FILE "catalog.db"
 #define CATALOG_BUSY_TIMEOUT_MS 5000
 
 /* Migrations in order: catalog_migrations[i] takes user_version i to i + 1. */
@@ -371,7 +370,7 @@ int catalog_open(const char *data_dir, bool read_only, struct catalog **out, cha
     if (catalog == NULL)
         return error_set(err, "out of memory");
     catalog->read_only = read_only;
-    if (fsutil_path(catalog->path, sizeof catalog->path, err, "%s/%s", data_dir, CATALOG_FILE) < 0)
+    if (layout_catalog_db(catalog->path, sizeof catalog->path, data_dir, err) < 0)
         goto fail_free;
 
     bool existed = access(catalog->path, F_OK) == 0;
@@ -497,7 +496,7 @@ static int catalog_latest(struct catalog *catalog, const char *domain, const cha
 int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, int *version,
                          char err[ERROR_MAX])
 {
-    int refused = -1; /* what a failure answers: -1, or CATALOG_REFUSED */
+    enum error_kind refused = ERROR_INTERNAL; /* what a failure answers */
     struct schema *previous = NULL;
     struct schema *checked = NULL;
     json_t *json = NULL;
@@ -514,13 +513,13 @@ int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, i
     }
     checked = schema_from_json(json, err);
     if (checked == NULL) {
-        refused = CATALOG_REFUSED;
+        refused = ERROR_INVALID;
         goto fail;
     }
     /* expectations: each rule must be a pure SQL expression over the columns */
     if (expectation_check(checked, err) < 0) {
         error_prefix(err, "endpoint %s/%s", checked->domain, checked->name);
-        refused = CATALOG_REFUSED;
+        refused = ERROR_INVALID;
         goto fail;
     }
     json_decref(json);
@@ -536,7 +535,7 @@ int catalog_put_endpoint(struct catalog *catalog, const struct schema *schema, i
         if (schema_check_compatible(previous, checked, err) < 0) {
             error_prefix(err, "endpoint %s/%s: incompatible change to version %d",
                          checked->domain, checked->name, previous->version);
-            refused = CATALOG_REFUSED;
+            refused = ERROR_CONFLICT;
             goto fail_rollback;
         }
         /* The same definition again is not a new version. */
@@ -587,7 +586,7 @@ fail:
     json_decref(json);
     schema_destroy(&previous);
     schema_destroy(&checked);
-    return refused;
+    return -(int)refused;
 }
 
 int catalog_get_endpoint(struct catalog *catalog, const char *domain, const char *name,

@@ -33,15 +33,11 @@ struct catalog;
 int catalog_open(const char *data_dir, bool read_only, struct catalog **out, char err[ERROR_MAX]);
 void catalog_close(struct catalog **catalog);
 
-/* put_endpoint's answer when the definition itself is refused (the user's
- * to fix: HTTP 400/409), as against -1, the catalog failing (HTTP 500). */
-#define CATALOG_REFUSED (-2)
-
 /* Store schema as a new version of its endpoint (version = latest + 1, or 1).
- * A definition that does not validate, has a bad expectation or is not a
- * compatible change of the previous version is CATALOG_REFUSED (err
- * "endpoint d/e: incompatible change to version N: column 'x': ..." for the
- * latter); -1 is a storage error.
+ * Fails with kind (error.h) ERROR_INVALID for a definition that does not
+ * validate or has a bad expectation, ERROR_CONFLICT for one that is not a
+ * compatible change of the previous version (err "endpoint d/e: incompatible
+ * change to version N: column 'x': ..."), -1 (ERROR_INTERNAL) for a storage error.
  * A definition equal to the latest version stores nothing and sets *version
  * to that version (re-running `endpoint create` is harmless). Sets *version.
  * The caller publishes schema.changed (when the version changed). */
@@ -74,7 +70,7 @@ int catalog_get_job(struct catalog *catalog, const char *domain, const char *nam
 /* All jobs; *jobs is a malloc'd array the caller frees after job_clear on each. */
 int catalog_list_jobs(struct catalog *catalog, struct job_def **jobs, size_t *count,
                       char err[ERROR_MAX]);
-/* 0 deleted; -1 with err "no job d/n" when there is none, or on error. */
+/* 0 deleted; ERROR_NOT_FOUND (error.h) when there is none, -1 on error. */
 int catalog_delete_job(struct catalog *catalog, const char *domain, const char *name,
                        char err[ERROR_MAX]);
 

@@ -139,7 +139,7 @@ int catalog_delete_job(struct catalog *catalog, const char *domain, const char *
     if (catalog_exec(catalog, stmt, err, "delete job") < 0)
         return -1;
     if (sqlite3_changes(catalog->db) == 0)
-        return error_set(err, "no job %s/%s", domain, name);
+        return error_fail(err, ERROR_NOT_FOUND, "no job %s/%s", domain, name);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "layout.h"
 #include "log.h"
 #include "retention_policy.h"
 
@@ -513,8 +514,8 @@ static int config_endpoints(struct config *cfg, char err[ERROR_MAX])
         char *ep = (char *)cfg + config_derived[i].offset;
         bool derived = ep[0] == '\0';
         if (derived &&
-            fsutil_path(ep, CONFIG_ENDPOINT_MAX, err, "ipc://%s/run/%s", cfg->data_dir,
-                        config_derived[i].socket) < 0)
+            layout_run_endpoint(ep, CONFIG_ENDPOINT_MAX, cfg->data_dir, config_derived[i].socket,
+                                err) < 0)
             return error_set(err, "%s: data_dir '%.300s' is too long for a derived ipc:// "
                                   "endpoint; use a shorter data_dir or set the endpoint",
                              config_derived[i].name, cfg->data_dir);

@@ -27,12 +27,12 @@ static long long endpoint_drop_now_ms(void)
 
 bool endpoint_drop_busy(const struct control_reply *reply)
 {
-    return !reply->ok && strncmp(reply->message, "busy:", 5) == 0;
+    return !reply->ok && reply->kind == ERROR_BUSY;
 }
 
 bool endpoint_drop_nothing(const struct control_reply *reply)
 {
-    return !reply->ok && strncmp(reply->message, "no data for ", 12) == 0;
+    return !reply->ok && reply->kind == ERROR_NOT_FOUND;
 }
 
 int endpoint_drop_data(void *zmq_context, const struct config *cfg, const char *domain,
@@ -41,7 +41,7 @@ int endpoint_drop_data(void *zmq_context, const struct config *cfg, const char *
 {
     struct control_request req;
     memset(&req, 0, sizeof req);
-    snprintf(req.cmd, sizeof req.cmd, "drop");
+    req.cmd = CONTROL_DROP;
     snprintf(req.domain, sizeof req.domain, "%s", domain);
     snprintf(req.name, sizeof req.name, "%s", name);
     if (just_deleted)

@@ -1,5 +1,5 @@
 /* endpoint_drop.h - deleting an endpoint's data: the client side of the
- * processor's "drop" control command (control.h), shared by the HTTP API
+ * processor's "drop" control command (control_protocol.h), shared by the HTTP API
  * (DELETE /endpoints/{d}/{n}?delete_data=true) and `lakehouse endpoint
  * delete D/N --data`.
  *
@@ -15,7 +15,7 @@
 
 #include <stdbool.h>
 #include "config.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "error.h"
 
 /* Wait after deleting the endpoint from the catalog before dropping: longer
@@ -28,10 +28,10 @@
 
 /* Ask the processor at cfg->processor_control_endpoint to drop the data of
  * domain/name. just_deleted: the catalog entry was deleted a moment ago
- * (wait ENDPOINT_DROP_SETTLE_MS first). Answers "busy: ..." are retried for
+ * (wait ENDPOINT_DROP_SETTLE_MS first). Busy answers are retried for
  * ENDPOINT_DROP_BUSY_MS. Returns 0 with *reply filled (reply->ok false: the
- * processor refused; message says why, "busy:" if it still was busy, "no
- * data for d/n ..." when there was nothing to drop), or -1 with err when the
+ * processor refused; message says why, kind ERROR_BUSY if it still was busy,
+ * ERROR_NOT_FOUND when there was nothing to drop), or -1 with err when the
  * processor does not answer. */
 int endpoint_drop_data(void *zmq_context, const struct config *cfg, const char *domain,
                        const char *name, bool just_deleted, struct control_reply *reply,

@@ -3,6 +3,7 @@
 #include "layout.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -46,26 +47,19 @@ const char *const layout_gold_ddl = LAYOUT_SNAPSHOTS_DDL;
 
 static const char *const layout_subdirs[] = {"spool", "bronze", "rejected", "silver", "gold", "run"};
 
-static int layout_format(char *out, size_t out_size, const char *fmt, const char *a,
-                         const char *b)
-{
-    int n = snprintf(out, out_size, fmt, a, b);
-    return n < 0 || (size_t)n >= out_size ? -1 : 0;
-}
-
 int layout_silver_db(char *out, size_t out_size, const char *data_dir, const char *domain)
 {
-    return layout_format(out, out_size, "%s/silver/%s.db", data_dir, domain);
+    return fsutil_path(out, out_size, NULL, "%s/silver/%s.db", data_dir, domain);
 }
 
 int layout_gold_db(char *out, size_t out_size, const char *data_dir, const char *domain)
 {
-    return layout_format(out, out_size, "%s/gold/%s.db", data_dir, domain);
+    return fsutil_path(out, out_size, NULL, "%s/gold/%s.db", data_dir, domain);
 }
 
 int layout_dir(char *out, size_t out_size, const char *data_dir, const char *sub)
 {
-    return layout_format(out, out_size, "%s/%s", data_dir, sub);
+    return fsutil_path(out, out_size, NULL, "%s/%s", data_dir, sub);
 }
 
 /* Append "/<part>" for each non-NULL part up to the first NULL. */
@@ -101,6 +95,23 @@ int layout_pid_file(char *out, size_t out_size, const char *data_dir, const char
                     char err[ERROR_MAX])
 {
     return fsutil_path(out, out_size, err, "%s/run/%s.pid", data_dir, process);
+}
+
+int layout_stats_file(char *out, size_t out_size, const char *data_dir, const char *process,
+                      char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/run/%s.stats.json", data_dir, process);
+}
+
+int layout_maintenance_state(char *out, size_t out_size, const char *data_dir,
+                             char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/run/processor.maintenance", data_dir);
+}
+
+int layout_compaction_dir(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/spool/.compact", data_dir);
 }
 
 int layout_run_endpoint(char *out, size_t out_size, const char *data_dir, const char *socket,
@@ -143,10 +154,10 @@ int layout_spool_dir(char *out, size_t out_size, const char *data_dir, const cha
 }
 
 int layout_spool_file(char *out, size_t out_size, const char *data_dir, const char *domain,
-                      const char *endpoint, unsigned long long first_seq, const char *date,
+                      const char *endpoint, uint64_t first_seq, const char *date,
                       const char *suffix, char err[ERROR_MAX])
 {
-    return fsutil_path(out, out_size, err, "%s/spool/%s/%s/%020llu-%s%s", data_dir, domain,
+    return fsutil_path(out, out_size, err, "%s/spool/%s/%s/%020" PRIu64 "-%s%s", data_dir, domain,
                        endpoint, first_seq, date, suffix);
 }
 

@@ -57,6 +57,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "error.h"
 
 #define LAYOUT_DB_VERSION 1
@@ -85,6 +86,14 @@ int layout_catalog_db(char *out, size_t out_size, const char *data_dir, char err
 /* "<data_dir>/run/<process>.pid" */
 int layout_pid_file(char *out, size_t out_size, const char *data_dir, const char *process,
                     char err[ERROR_MAX]);
+/* "<data_dir>/run/<process>.stats.json": a process's counters (stats.h) */
+int layout_stats_file(char *out, size_t out_size, const char *data_dir, const char *process,
+                      char err[ERROR_MAX]);
+/* "<data_dir>/run/processor.maintenance": when the processor's daily work last ran */
+int layout_maintenance_state(char *out, size_t out_size, const char *data_dir,
+                             char err[ERROR_MAX]);
+/* "<data_dir>/spool/.compact": where the processor writes a compaction's output */
+int layout_compaction_dir(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX]);
 /* "ipc://<data_dir>/run/<socket>" (socket: "ingest.sock", ...) */
 int layout_run_endpoint(char *out, size_t out_size, const char *data_dir, const char *socket,
                         char err[ERROR_MAX]);
@@ -102,7 +111,7 @@ int layout_spool_dir(char *out, size_t out_size, const char *data_dir, const cha
                      const char *endpoint, char err[ERROR_MAX]);
 /* "<data_dir>/spool/<domain>/<endpoint>/<first_seq, 20 digits>-<date><suffix>" */
 int layout_spool_file(char *out, size_t out_size, const char *data_dir, const char *domain,
-                      const char *endpoint, unsigned long long first_seq, const char *date,
+                      const char *endpoint, uint64_t first_seq, const char *date,
                       const char *suffix, char err[ERROR_MAX]);
 /* "<data_dir>/rejected[/<domain>[/<endpoint>]]" */
 int layout_rejected_dir(char *out, size_t out_size, const char *data_dir, const char *domain,

@@ -24,7 +24,7 @@ int pidfile_take(const char *data_dir, const char *process, struct pidfile **out
     struct pidfile *pf = calloc(1, sizeof *pf);
     if (pf == NULL)
         return error_set(err, "out of memory");
-    if (fsutil_path(pf->path, sizeof pf->path, err, "%s/run/%s.pid", data_dir, process) < 0)
+    if (layout_pid_file(pf->path, sizeof pf->path, data_dir, process, err) < 0)
         goto fail;
     pf->fd = open(pf->path, O_RDWR | O_CREAT | O_CLOEXEC, LAYOUT_FILE_MODE);
     if (pf->fd < 0) {

@@ -203,10 +203,11 @@ int protocol_reply_encode(const struct protocol_reply *reply, char **out, size_t
     msgpack_sbuffer_init(&sbuf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    int failed = msgpack_pack_map(&pk, 8) != 0;
+    int failed = msgpack_pack_map(&pk, 9) != 0;
     failed |= wire_pack_key_uint(&pk, "v", PROTOCOL_VERSION);
     failed |= wire_pack_key_str(&pk, "id", reply->id);
     failed |= wire_pack_key_str(&pk, "status", status);
+    failed |= wire_pack_key_str(&pk, "kind", error_kind_name(reply->kind));
     failed |= wire_pack_key_uint(&pk, "accepted", reply->accepted);
     failed |= wire_pack_key_uint(&pk, "refused", reply->refused);
     failed |= wire_pack_key_bool(&pk, "duplicate", reply->duplicate);
@@ -259,13 +260,14 @@ int protocol_reply_decode(const void *buf, size_t len, struct protocol_reply *ou
     struct protocol_reply reply;
     memset(&reply, 0, sizeof reply);
     uint64_t version = 0;
-    char status[16];
+    char status[16], kind[16];
     struct wire_field fields[] = {
         {.key = "v", .type = WIRE_UINT, .required = true, .out = &version},
         {.key = "id", .type = WIRE_STR, .required = true, .out = reply.id,
          .out_size = sizeof reply.id},
         {.key = "status", .type = WIRE_STR, .required = true, .out = status,
          .out_size = sizeof status},
+        {.key = "kind", .type = WIRE_STR, .required = true, .out = kind, .out_size = sizeof kind},
         {.key = "accepted", .type = WIRE_UINT, .required = true, .out = &reply.accepted},
         {.key = "refused", .type = WIRE_UINT, .required = true, .out = &reply.refused},
         {.key = "duplicate", .type = WIRE_BOOL, .required = true, .out = &reply.duplicate},
@@ -283,6 +285,10 @@ int protocol_reply_decode(const void *buf, size_t len, struct protocol_reply *ou
     }
     if (protocol_status_from_name(status, &reply.status) < 0) {
         error_set(err, "reply: unknown status '%s'", status);
+        goto fail;
+    }
+    if (error_kind_from_name(kind, &reply.kind) < 0) {
+        error_set(err, "reply: unknown kind '%s'", kind);
         goto fail;
     }
     *out = reply;

@@ -1,4 +1,4 @@
-/* protocol.h - the producer wire protocol (version 1), spoken between
+/* protocol.h - the producer wire protocol (version 2), spoken between
  * producers (e.g. `lakehouse send`) and ingest's ZeroMQ ROUTER socket.
  *
  * Request (REQ-compatible envelope; a DEALER client sends the empty frame
@@ -28,6 +28,9 @@
  *       accepted  uint  records durably stored
  *       refused   uint  records refused
  *       duplicate bool  true if this id was already stored
+ *       kind      str   what kind of failure a refused or error reply is, when
+ *                       the server tells ("not_found": unknown endpoint;
+ *                       "no_space": the disk is full; error.h), else ""
  *       message   str   human-readable summary ("" when ok)
  *       errors    array of {index uint, reason str}: the first PROTOCOL_ERRORS_MAX
  *                       refused records (index is 0-based in the batch)
@@ -41,7 +44,7 @@
 #include "error.h"
 #include "names.h"
 
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
 #define PROTOCOL_ID_MAX 129      /* 128 chars + NUL */
 #define PROTOCOL_ERRORS_MAX 100  /* refused records listed in a reply */
 #define PROTOCOL_REASON_MAX 256
@@ -76,6 +79,7 @@ struct protocol_reply {
     uint64_t accepted;
     uint64_t refused;
     bool duplicate;
+    enum error_kind kind; /* ERROR_NONE unless the server classified a failure */
     char message[ERROR_MAX];
     size_t error_count;                    /* <= PROTOCOL_ERRORS_MAX */
     struct protocol_record_error *errors;  /* owned by the reply; protocol_reply_clear frees */

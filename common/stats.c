@@ -89,8 +89,7 @@ int stats_open(const char *data_dir, const char *process, char err[ERROR_MAX])
         free(t);
         return error_set(err, "stats: out of memory");
     }
-    if (fsutil_path(t->path, sizeof t->path, err, "%s/run/%s.stats.json", data_dir, process) <
-        0) {
+    if (layout_stats_file(t->path, sizeof t->path, data_dir, process, err) < 0) {
         free(t->series);
         free(t);
         return error_prefix(err, "stats file");
@@ -320,7 +319,7 @@ int stats_read(const char *data_dir, const char *process, json_t **out, char err
 {
     *out = NULL;
     char path[PATH_MAX];
-    if (fsutil_path(path, sizeof path, err, "%s/run/%s.stats.json", data_dir, process) < 0)
+    if (layout_stats_file(path, sizeof path, data_dir, process, err) < 0)
         return -1;
     struct stat st;
     if (stat(path, &st) != 0 && errno == ENOENT)

@@ -424,9 +424,11 @@ int timetravel_history(const char *data_dir, enum sqlref_layer layer, const char
         return error_set(err, "data directory path too long: %s", data_dir);
     struct stat st;
     if (stat(path, &st) != 0)
-        return error_set(err, "no %s database for domain %s", sqlref_layer_name(layer), domain);
+        return error_fail(err, ERROR_NOT_FOUND, "no %s database for domain %s",
+                          sqlref_layer_name(layer), domain);
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
+    enum error_kind kind = ERROR_INTERNAL;
     json_t *list = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         error_set(err, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
@@ -472,6 +474,7 @@ int timetravel_history(const char *data_dir, enum sqlref_layer layer, const char
         goto fail;
     }
     if (json_array_size(list) == 0) {
+        kind = ERROR_NOT_FOUND;
         if (layer == SQLREF_GOLD)
             error_set(err, "no gold table %s.gold.%s (no snapshots)", domain, table);
         else
@@ -486,5 +489,5 @@ fail:
     json_decref(list);
     sqlite3_finalize(stmt);
     sqlite3_close(db);
-    return -1;
+    return -(int)kind;
 }

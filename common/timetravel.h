@@ -54,8 +54,8 @@ int timetravel_expand(void *arg, const struct sqlref *ref, const struct sqlref_a
 /* The snapshots of the silver or gold table domain.table, newest first, at
  * most limit (0 = all): [{"snapshot_id","committed_at","operation","source",
  * "rows_inserted","rows_updated","rows_unchanged","rows_deleted",
- * "schema_version"}]. -1 with err when the domain or the table is unknown
- * (the message then starts "no "). New reference in *out. */
+ * "schema_version"}]. Fails with ERROR_NOT_FOUND (error.h) when the domain
+ * or the table is unknown. New reference in *out. */
 int timetravel_history(const char *data_dir, enum sqlref_layer layer, const char *domain,
                        const char *table, int64_t limit, json_t **out, char err[ERROR_MAX]);
 

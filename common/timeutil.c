@@ -328,7 +328,13 @@ int timeutil_check_format(const char *format, char err[ERROR_MAX])
     struct ts t;
     if (strlen(format) >= TIMEUTIL_FORMAT_MAX || timeutil_check_conversions(format, why) < 0)
         goto fail;
-    if (strftime(sample, sizeof sample, format, &tm) == 0) {
+    /* The format is the user's; timeutil_check_conversions has just allowed
+     * only the conversions it understands. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    size_t sample_len = strftime(sample, sizeof sample, format, &tm);
+#pragma GCC diagnostic pop
+    if (sample_len == 0) {
         snprintf(why, sizeof why, "format produces no text");
         goto fail;
     }

@@ -1,6 +1,6 @@
 /* wire.h - msgpack mechanics shared by the message modules (event.c,
- * protocol.c, control.c). Owns no message: those are defined in event.h,
- * protocol.h and control.h. It owns the one strict-decoding routine so that
+ * protocol.c, control_protocol.c). Owns no message: those are defined in event.h,
+ * protocol.h and control_protocol.h. It owns the one strict-decoding routine so that
  * every message is read the same way (STYLE: reading fails if bytes are left
  * over): a buffer must hold exactly one msgpack map whose keys are strings,
  * each key known, none repeated, every required key present and every value

@@ -195,6 +195,7 @@ static void group_handle(struct ingest_ctx *ctx, struct group_reply *r,
     if (rc == 0) {
         group_status(r, PROTOCOL_STATUS_REFUSED, "unknown endpoint %s/%s", req.domain,
                      req.endpoint);
+        r->reply.kind = ERROR_NOT_FOUND;
         return;
     }
     if (rc < 0) {
@@ -237,6 +238,7 @@ static void group_on_commit_failed(struct spool_table *table, const char *err, v
         protocol_reply_clear(&r->reply); /* drops counts and the error list */
         memcpy(r->reply.id, id, sizeof id);
         r->reply.status = PROTOCOL_STATUS_ERROR;
+        r->reply.kind = table->failure;
         snprintf(r->reply.message, sizeof r->reply.message,
                  "could not store the batch (nothing acknowledged): %s", err);
     }

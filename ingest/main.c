@@ -15,9 +15,7 @@
  * finishes its group, seals every spool and exits 0. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +30,9 @@
 #include "group.h"
 #include "ingest.h"
 #include "landing.h"
-#include "layout.h"
 #include "log.h"
-#include "pidfile.h"
-#include "notify.h"
+#include "daemon.h"
 #include "recover.h"
-#include "reload.h"
 #include "spool.h"
 #include "stats.h"
 #include "timeutil.h"
@@ -48,14 +43,6 @@
 #define STATS_LOG_MS 60000
 /* Events read per loop turn: a flood of hints must not starve producers. */
 #define EVENTS_PER_TURN 1000
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 void ingest_publish(struct ingest_ctx *ctx, enum event_topic topic, const char *domain,
                     const char *name, const char *file, int64_t count)
@@ -81,22 +68,13 @@ void ingest_on_sealed(const char *domain, const char *endpoint, const char *rel_
 
 /* ------------------------------------------------------------ loop */
 
-static void ingest_read_events(struct ingest_ctx *ctx)
+static void ingest_on_event(const struct event *ev, void *arg)
 {
-    for (int i = 0; i < EVENTS_PER_TURN; i++) {
-        struct event ev;
-        char err[ERROR_MAX];
-        if (event_receive(ctx->subscriber, ZMQ_DONTWAIT, &ev, err) < 0) {
-            if (errno == EAGAIN || errno == EINTR || errno == ETERM)
-                return;
-            log_warn("event_ignored reason=\"%s\"", err);
-            continue;
-        }
-        if (ev.topic == EVENT_SCHEMA_CHANGED && ev.domain[0] && ev.name[0]) {
-            log_debug("schema_changed domain=%s endpoint=%s version=%" PRId64, ev.domain,
-                      ev.name, ev.count);
-            endpoints_forget(ctx->endpoints, ev.domain, ev.name);
-        }
+    struct ingest_ctx *ctx = arg;
+    if (ev->topic == EVENT_SCHEMA_CHANGED && ev->domain[0] && ev->name[0]) {
+        log_debug("schema_changed domain=%s endpoint=%s version=%" PRId64, ev->domain, ev->name,
+                  ev->count);
+        endpoints_forget(ctx->endpoints, ev->domain, ev->name);
     }
 }
 
@@ -126,8 +104,7 @@ static void ingest_publish_stats(const struct ingest_ctx *ctx)
     stats_counter_set("ingest_duplicates_total", "", s->duplicates);
     stats_counter_set("ingest_group_commits_total", "", s->groups);
     stats_counter_set("ingest_sealed_files_total", "", s->sealed_files);
-    stats_tick();
-    reload_poll();
+    daemon_tick();
 }
 
 static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
@@ -137,7 +114,7 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
     int64_t next_catalog_check = now + CATALOG_CHECK_MS;
     int64_t next_stats = now + STATS_LOG_MS;
     uint64_t logged_batches = 0;
-    while (!stop_requested) {
+    while (!daemon_stopping()) {
         zmq_pollitem_t items[] = {
             {.socket = ctx->router, .events = ZMQ_POLLIN},
             {.socket = ctx->subscriber, .events = ZMQ_POLLIN},
@@ -157,7 +134,7 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
         if (items[3].revents & ZMQ_POLLIN) /* the sealer thread sealed files */
             spool_seal_reap(ctx->spools, ingest_on_sealed, ctx);
         if (items[1].revents & ZMQ_POLLIN)
-            ingest_read_events(ctx);
+            daemon_drain_events(ctx->subscriber, EVENTS_PER_TURN, ingest_on_event, ctx);
         if (items[0].revents & ZMQ_POLLIN) {
             group_run(ctx);
             /* A spool that just reached seal_max_bytes is handed to the
@@ -190,8 +167,9 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
 
 /* ------------------------------------------------------------ main */
 
-static void usage(FILE *out)
+static void ingest_usage(FILE *out, bool full)
 {
+    (void)full;
     fprintf(out,
             "usage: lakehouse-ingest [--data DIR] [--config FILE] [--help]\n"
             "\n"
@@ -237,56 +215,16 @@ static int ingest_sockets_open(struct ingest_ctx *ctx, char err[ERROR_MAX])
 
 int main(int argc, char **argv)
 {
-    const char *data_dir = NULL, *config_path = NULL;
-    static const struct option options[] = {{"data", required_argument, NULL, 'd'},
-                                            {"config", required_argument, NULL, 'c'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "d:c:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'd': data_dir = optarg; break;
-        case 'c': config_path = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "lakehouse-ingest: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
-
     static struct config cfg;
+    struct daemon d = {.name = "ingest", .cfg = &cfg, .usage = ingest_usage};
+    int rc = daemon_options(&d, argc, argv);
+    if (rc >= 0)
+        return rc;
+    rc = 1;
     char err[ERROR_MAX];
-    log_init("ingest", LOG_LEVEL_INFO);
-    if (config_load(&cfg, config_path, data_dir, err) < 0) {
-        log_error("start_failed reason=\"%s\"", err);
-        return 1;
-    }
-    enum log_level level = LOG_LEVEL_INFO;
-    if (log_level_from_name(cfg.log_level, &level) < 0)
-        log_warn("config log_level=%s reason=\"unknown level, using info\"", cfg.log_level);
-    log_init("ingest", level);
-
     struct ingest_ctx ctx = {.cfg = &cfg};
-    struct notify *notify = NULL; /* systemd readiness/watchdog; NULL without systemd */
-    struct pidfile *pidfile = NULL; /* also the lock: one ingest per data directory */
-    int rc = 1;
-    if (layout_create(cfg.data_dir, err) < 0 || pidfile_take(cfg.data_dir, "ingest", &pidfile, err) < 0)
+    if (daemon_start(&d, err) < 0)
         goto fail;
-    if (reload_setup("ingest", &cfg, config_path, data_dir, err) < 0)
-        goto fail;
-    if (stats_open(cfg.data_dir, "ingest", err) < 0)
-        log_warn("stats_unavailable reason=\"%s\"", err);
-
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if (notify_open(&notify, err) < 0)
-        log_warn("notify_unavailable reason=\"%s\"", err);
 
     ctx.zmq = zmq_ctx_new();
     if (ctx.zmq == NULL) {
@@ -320,9 +258,9 @@ int main(int argc, char **argv)
     log_info("started endpoint=%s data=%s seal_max_bytes=%" PRId64 " seal_max_age_ms=%" PRId64,
              cfg.ingest_endpoint, cfg.data_dir, cfg.seal_max_bytes, cfg.seal_max_age_ms);
 
-    notify_ready(notify, "accepting batches");
-    ingest_loop(&ctx, notify);
-    notify_stopping(notify);
+    notify_ready(d.notify, "accepting batches");
+    ingest_loop(&ctx, d.notify);
+    notify_stopping(d.notify);
 
     rc = 0;
     if (spool_seal_all(ctx.spools, ingest_on_sealed, &ctx) < 0) {
@@ -354,8 +292,6 @@ out:
     catalog_close(&ctx.catalog);
     if (ctx.zmq != NULL)
         zmq_ctx_term(ctx.zmq);
-    stats_close();
-    pidfile_release(&pidfile);
-    notify_close(&notify);
+    daemon_stop(&d);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include "files.h"
 #include "fsutil.h"
 #include "ingest.h"
+#include "layout.h"
 #include "log.h"
 #include "names.h"
 #include "protocol.h"
@@ -271,7 +272,7 @@ int recover_history(struct ingest_ctx *ctx, char err[ERROR_MAX])
     char root[PATH_MAX];
     struct recover_bronze_arg b = {
         .since_us = (uint64_t)(timeutil_now_us() - (int64_t)RECOVER_WINDOW_S * 1000000)};
-    if (fsutil_path(root, sizeof root, err, "%s/bronze", data_dir) < 0 ||
+    if (layout_bronze_dir(root, sizeof root, data_dir, NULL, NULL, NULL, err) < 0 ||
         recover_each_table(ctx, root, recover_bronze_fn, &b, err) < 0) {
         free(b.recent.files);
         return -1;
@@ -295,7 +296,7 @@ int recover_history(struct ingest_ctx *ctx, char err[ERROR_MAX])
     struct recover_rejected_arg r = {.since_ms = now_ms - (int64_t)RECOVER_WINDOW_S * 1000};
     timeutil_format_date(now_ms, r.dates[0]);
     timeutil_format_date(now_ms - 86400000, r.dates[1]);
-    if (fsutil_path(root, sizeof root, err, "%s/rejected", data_dir) < 0 ||
+    if (layout_rejected_dir(root, sizeof root, data_dir, NULL, NULL, err) < 0 ||
         recover_each_table(ctx, root, recover_rejected_fn, &r, err) < 0)
         return -1;
     log_info("recovered bronze_files_read=%zu batch_ids=%zu", take, dedup_count(ctx->dedup));

@@ -139,9 +139,9 @@ int rejected_write(struct rejected_file *f, const char *data_dir, const char *do
     if (f->fd >= 0 && strcmp(f->date, date) != 0)
         rejected_file_close(f); /* a new day, a new file */
     if (f->fd < 0) {
-        char path[PATH_MAX];
-        if (fsutil_path(path, sizeof path, err, "%s/rejected/%s/%s/%s.ndjson", data_dir, domain,
-                        endpoint, date) < 0)
+        char rel[PATH_MAX], path[PATH_MAX];
+        if (layout_rejected_rel(rel, sizeof rel, domain, endpoint, date, err) < 0 ||
+            layout_path(path, sizeof path, data_dir, rel, err) < 0)
             return -1;
         /* O_RDWR: the torn-tail check reads the file. */
         int fd = files_create_durable(path, O_RDWR | O_APPEND, LAYOUT_FILE_MODE, 3, err);

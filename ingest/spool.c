@@ -373,9 +373,8 @@ size_t spool_pending_bytes(const struct spool_set *set)
 
 static int spool_create(struct spool_set *set, struct spool_table *t, char err[ERROR_MAX])
 {
-    if (fsutil_path(t->path, sizeof t->path, err, "%s/spool/%s/%s/%020" PRIu64 "-%s%s",
-                    set->data_dir, t->domain, t->endpoint, t->pending_first_seq,
-                    t->pending_date, SPOOL_SUFFIX) < 0)
+    if (layout_spool_file(t->path, sizeof t->path, set->data_dir, t->domain, t->endpoint,
+                          t->pending_first_seq, t->pending_date, SPOOL_SUFFIX, err) < 0)
         return -1;
     int fd = files_create_durable(t->path, O_WRONLY | O_APPEND | O_EXCL, LAYOUT_FILE_MODE, 3, err);
     if (fd < 0)
@@ -441,7 +440,10 @@ static int spool_commit_table(struct spool_set *set, struct spool_table *t, char
         t->durable_last_seq = t->last_seq;
     return 0;
 
-fail:
+fail:;
+    /* errno is still the failed call's (building err keeps it): a full disk
+     * is the client's to wait out, the rest is ours */
+    int failed_errno = errno;
     /* Nothing of this group may stay: cut the files back to their durable
      * size. If even that fails, seal the durable part now (bronze_seal takes
      * only the first `size` bytes) so the stray lines never reach bronze. */
@@ -457,7 +459,7 @@ fail:
         rejected_cut(&t->rejected_file, rejected_start);
     else
         rejected_rollback(&t->rejected_file);
-    return -1;
+    return failed_errno == ENOSPC || failed_errno == EDQUOT ? -(int)ERROR_NO_SPACE : -1;
 }
 
 size_t spool_commit(struct spool_set *set, spool_failed_fn failed, void *arg)
@@ -467,7 +469,9 @@ size_t spool_commit(struct spool_set *set, spool_failed_fn failed, void *arg)
     for (struct spool_table *t = set->touched; t != NULL; t = next) {
         next = t->next_touched;
         char err[ERROR_MAX];
-        if (spool_commit_table(set, t, err) < 0) {
+        int rc = spool_commit_table(set, t, err);
+        if (rc < 0) {
+            t->failure = error_kind_of(rc);
             log_error("commit_failed domain=%s endpoint=%s reason=\"%s\"", t->domain, t->endpoint,
                       err);
             failed(t, err, arg);
@@ -499,7 +503,7 @@ static int spool_seal_job(const char *data_dir, const struct sealer_job *job,
         rel[0] = '\0';
         return error_set(err, "bronze name for %s: invalid", job->path);
     }
-    if (fsutil_path(full, sizeof full, err, "%s/%s", data_dir, rel) < 0) {
+    if (layout_path(full, sizeof full, data_dir, rel, err) < 0) {
         rel[0] = '\0';
         return -1;
     }
@@ -714,7 +718,7 @@ int spool_recover(struct spool_set *set, spool_sealed_fn sealed, void *arg, char
     char **domains = NULL, **endpoints = NULL, **files = NULL;
     size_t ndomains = 0, nendpoints = 0, nfiles = 0;
     int rc = -1;
-    if (fsutil_path(dir, sizeof dir, err, "%s/spool", set->data_dir) < 0 ||
+    if (layout_spool_dir(dir, sizeof dir, set->data_dir, NULL, NULL, err) < 0 ||
         files_list(dir, &domains, &ndomains, err) < 0)
         return -1;
     for (size_t i = 0; i < ndomains; i++) {

@@ -62,6 +62,7 @@ struct spool_table {
     int64_t opened_ms;         /* monotonic time the file was created */
     int64_t seal_retry_ms;     /* after a failed seal, not before this time */
     bool seal_now;             /* a failed rollback: seal the durable part at once */
+    enum error_kind failure;   /* of the last failed commit: ERROR_NO_SPACE or ERROR_INTERNAL */
 
     /* The current group. */
     struct buf pending;

@@ -31,6 +31,7 @@
 
 #include "retention_history.h"
 #include "fsutil.h"
+#include "layout.h"
 #include "log.h"
 #include "retention_policy.h"
 #include "strbuf.h"
@@ -68,8 +69,8 @@ static int retention_bronze(struct processor_ctx *ctx, struct silver_db *sdb, co
     char horizon[11];
     retention_horizon_date(timeutil_now_ms(), days, horizon);
     char edir[PATH_MAX];
-    if (fsutil_path(edir, sizeof edir, err, "%s/bronze/%s/%s", ctx->cfg->data_dir, sdb->domain,
-                    table) < 0)
+    if (layout_bronze_dir(edir, sizeof edir, ctx->cfg->data_dir, sdb->domain, table, NULL,
+                          err) < 0)
         return -1;
     struct strlist dates = {0};
     if (scan_dir(edir, SCAN_DATE_DIRS, &dates, err) < 0)
@@ -83,8 +84,9 @@ static int retention_bronze(struct processor_ctx *ctx, struct silver_db *sdb, co
             break; /* sorted */
         char ddir[PATH_MAX], prefix[PROCESSOR_REL_MAX];
         if (fsutil_path(ddir, sizeof ddir, err, "%s/%s", edir, dates.items[d]) < 0 ||
-            fsutil_path(prefix, sizeof prefix, err, "bronze/%s/%s/%s/", sdb->domain, table,
-                        dates.items[d]) < 0) {
+            /* the file "" gives the directory with its trailing '/' */
+            layout_bronze_rel(prefix, sizeof prefix, sdb->domain, table, dates.items[d], "",
+                              err) < 0) {
             rc = -1;
             break;
         }
@@ -109,7 +111,7 @@ static int retention_bronze(struct processor_ctx *ctx, struct silver_db *sdb, co
             snprintf(last_date, sizeof last_date, "%s", date);
             if (dry_run || rc < 0)
                 continue;
-            snprintf(path, sizeof path, "%s/%s", ctx->cfg->data_dir, rel);
+            layout_path(path, sizeof path, ctx->cfg->data_dir, rel, NULL);
             if (unlink(path) < 0 && errno != ENOENT) {
                 rc = error_set(err, "cannot delete %s: %s", path, strerror(errno));
                 break;
@@ -196,8 +198,8 @@ static int retention_domain(struct processor_ctx *ctx, const char *domain, const
                             bool dry_run, struct retention_totals *totals, char err[ERROR_MAX])
 {
     char path[PATH_MAX];
-    if (fsutil_path(path, sizeof path, err, "%s/silver/%s.db", ctx->cfg->data_dir, domain) < 0)
-        return -1;
+    if (layout_silver_db(path, sizeof path, ctx->cfg->data_dir, domain) < 0)
+        return error_set(err, "path too long: silver/%s.db", domain);
     if (access(path, F_OK) != 0)
         return 0; /* nothing merged yet: nothing is history */
     struct silver_db *sdb;
@@ -206,9 +208,8 @@ static int retention_domain(struct processor_ctx *ctx, const char *domain, const
     struct strlist tables = {0}, bronze_tables = {0};
     char dir[PATH_MAX];
     int rc = retention_silver_tables(sdb, &tables, err);
-    if (rc == 0 && fsutil_path(dir, sizeof dir, err, "%s/bronze/%s", ctx->cfg->data_dir,
-                               domain) < 0)
-        rc = -1;
+    if (rc == 0)
+        rc = layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, domain, NULL, NULL, err);
     if (rc == 0)
         rc = scan_dir(dir, SCAN_OBJECT_DIRS, &bronze_tables, err);
     for (size_t i = 0; rc == 0 && i < bronze_tables.count; i++) {
@@ -248,7 +249,7 @@ int retention_expire(struct processor_ctx *ctx, const char *domain, const char *
     /* every domain with bronze (retention_domain skips those without silver) */
     struct strlist domains = {0};
     char bdir[PATH_MAX];
-    if (fsutil_path(bdir, sizeof bdir, err, "%s/bronze", ctx->cfg->data_dir) < 0 ||
+    if (layout_bronze_dir(bdir, sizeof bdir, ctx->cfg->data_dir, NULL, NULL, NULL, err) < 0 ||
         scan_dir(bdir, SCAN_OBJECT_DIRS, &domains, err) < 0)
         return -1;
     int rc = 0;
@@ -262,7 +263,7 @@ void expire_run(struct processor_ctx *ctx, const struct control_request *req,
                 struct control_reply *reply)
 {
     char err[ERROR_MAX] = "";
-    bool dry_run = strcmp(req->cmd, "expire_dry_run") == 0;
+    bool dry_run = req->cmd == CONTROL_EXPIRE_DRY_RUN;
     struct retention_totals totals = {0};
     int rc = 0;
     if (req->name[0] && !req->domain[0])
@@ -274,7 +275,7 @@ void expire_run(struct processor_ctx *ctx, const struct control_request *req,
     reply->id = totals.snapshots;
     if (rc < 0) {
         snprintf(reply->message, sizeof reply->message, "expire failed: %s", err);
-        log_error("expire_failed domain=%s table=%s error=\"%s\"",
+        log_error("expire_failed domain=%s table=%s reason=\"%s\"",
                   req->domain[0] ? req->domain : "*", req->name[0] ? req->name : "*", err);
         return;
     }
@@ -309,8 +310,11 @@ int retention_rebuild_check(struct silver_db *sdb, const char *table, char err[E
     if (horizon[0] == '\0')
         return 0;
     char lo[PROCESSOR_REL_MAX], hi[PROCESSOR_REL_MAX];
-    snprintf(lo, sizeof lo, "bronze/%s/%s/dt=", sdb->domain, table);
-    snprintf(hi, sizeof hi, "bronze/%s/%s/dt=%s", sdb->domain, table, horizon);
+    char horizon_dir[16];
+    snprintf(horizon_dir, sizeof horizon_dir, "dt=%s", horizon);
+    if (layout_bronze_rel(lo, sizeof lo, sdb->domain, table, "dt=", NULL, NULL) < 0 ||
+        layout_bronze_rel(hi, sizeof hi, sdb->domain, table, horizon_dir, NULL, NULL) < 0)
+        return 0;
     int64_t gone = 0;
     if (retention_int(sdb, "SELECT count(*) FROM _ledger WHERE file >= ?1 AND file < ?2", lo, hi, 0,
                       &gone, err) < 0)

@@ -53,7 +53,6 @@
 #include "timeutil.h"
 #include "sqlutil.h"
 
-#define COMPACTION_TMP_DIR "spool/.compact"
 #define COMPACTION_GRACE_EXTRA_MS 1000
 
 static const char compaction_ddl[] =
@@ -115,7 +114,9 @@ static int compaction_write(const char *data_dir, const char *prefix,
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char path[PATH_MAX];
-        if (fsutil_path(path, sizeof path, err, "%s/%s%s", data_dir, prefix, in[i].name) < 0) {
+        char rel[PROCESSOR_REL_MAX];
+        if (fsutil_path(rel, sizeof rel, err, "%s%s", prefix, in[i].name) < 0 ||
+            layout_path(path, sizeof path, data_dir, rel, err) < 0) {
             rc = -1;
             break;
         }
@@ -176,12 +177,11 @@ static int compaction_group(struct processor_ctx *ctx, struct silver_db *sdb, co
     if (bronze_relative_path(rel, sizeof rel, sdb->domain, table, date, first, last) < 0)
         return error_set(err, "bad output name in %s", prefix);
     const char *base = strrchr(rel, '/') + 1;
-    if (fsutil_path(tmpdir, sizeof tmpdir, err, "%s/%s", ctx->cfg->data_dir,
-                    COMPACTION_TMP_DIR) < 0 ||
+    if (layout_compaction_dir(tmpdir, sizeof tmpdir, ctx->cfg->data_dir, err) < 0 ||
         fsutil_path(plain, sizeof plain, err, "%s/%.41s%s", tmpdir, base, SPOOL_SUFFIX) < 0 ||
         fsutil_path(sealed, sizeof sealed, err, "%s/%s", tmpdir, base) < 0 ||
-        fsutil_path(final, sizeof final, err, "%s/%s", ctx->cfg->data_dir, rel) < 0 ||
-        fsutil_path(ddir, sizeof ddir, err, "%s/%s", ctx->cfg->data_dir, prefix) < 0)
+        layout_path(final, sizeof final, ctx->cfg->data_dir, rel, err) < 0 ||
+        layout_path(ddir, sizeof ddir, ctx->cfg->data_dir, prefix, err) < 0)
         return -1;
     if (fsutil_mkdirs(tmpdir, LAYOUT_DIR_MODE, err) < 0)
         return -1;
@@ -253,7 +253,7 @@ static int compaction_group(struct processor_ctx *ctx, struct silver_db *sdb, co
         error_set(err, "cannot move %s to %s: %s", sealed, final, strerror(errno));
         unlink(sealed);
         if (compaction_undo(sdb, rel, ignored) < 0)
-            log_error("compaction_undo_failed file=%s error=\"%s\"", rel, ignored);
+            log_error("compaction_undo_failed file=%s reason=\"%s\"", rel, ignored);
         return -1;
     }
     if (fsutil_fsync_dir(ddir, err) < 0)
@@ -269,9 +269,9 @@ static int compaction_day(struct processor_ctx *ctx, struct silver_db *sdb, cons
                           char err[ERROR_MAX])
 {
     char prefix[PROCESSOR_REL_MAX], dir[PATH_MAX], upper[PROCESSOR_REL_MAX];
-    if (fsutil_path(prefix, sizeof prefix, err, "bronze/%s/%s/%s/", sdb->domain, table,
-                    datedir) < 0 ||
-        fsutil_path(dir, sizeof dir, err, "%s/%s", ctx->cfg->data_dir, prefix) < 0)
+    /* the file "" gives the directory with its trailing '/': a prefix of its files */
+    if (layout_bronze_rel(prefix, sizeof prefix, sdb->domain, table, datedir, "", err) < 0 ||
+        layout_path(dir, sizeof dir, ctx->cfg->data_dir, prefix, err) < 0)
         return -1;
     snprintf(upper, sizeof upper, "%s", prefix);
     upper[strlen(upper) - 1]++;
@@ -300,7 +300,7 @@ static int compaction_day(struct processor_ctx *ctx, struct silver_db *sdb, cons
             char rel[PROCESSOR_REL_MAX], path[PATH_MAX];
             struct stat st;
             snprintf(rel, sizeof rel, "%s%s", prefix, names.items[i]);
-            snprintf(path, sizeof path, "%s/%s", ctx->cfg->data_dir, rel);
+            layout_path(path, sizeof path, ctx->cfg->data_dir, rel, NULL);
             snprintf(cur.name, sizeof cur.name, "%s", names.items[i]);
             int merged = compaction_ledger(sdb, rel, &cur.snapshot_id, &cur.records, err);
             if (merged < 0) {
@@ -342,7 +342,7 @@ static int compaction_domain(struct processor_ctx *ctx, const char *domain, cons
 {
     char dir[PATH_MAX], today[16];
     timeutil_format_date(timeutil_now_ms(), today);
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze/%s", ctx->cfg->data_dir, domain) < 0)
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, domain, NULL, NULL, err) < 0)
         return -1;
     struct strlist tables = {0};
     if (scan_dir(dir, SCAN_OBJECT_DIRS, &tables, err) < 0)
@@ -350,8 +350,8 @@ static int compaction_domain(struct processor_ctx *ctx, const char *domain, cons
     struct silver_db *sdb = NULL;
     int rc = 0;
     char db[PATH_MAX];
-    if (fsutil_path(db, sizeof db, err, "%s/silver/%s.db", ctx->cfg->data_dir, domain) < 0)
-        rc = -1;
+    if (layout_silver_db(db, sizeof db, ctx->cfg->data_dir, domain) < 0)
+        rc = error_set(err, "path too long: silver/%s.db", domain);
     else if (access(db, F_OK) == 0) /* else nothing merged yet: nothing to compact */
         rc = silver_get(ctx->silver, domain, &sdb, err);
     for (size_t t = 0; rc == 0 && sdb != NULL && t < tables.count && !*ctx->stop; t++) {
@@ -384,13 +384,13 @@ int compaction_compact(struct processor_ctx *ctx, const char *domain, const char
         return compaction_domain(ctx, domain, table, date, inputs, outputs, err);
     char dir[PATH_MAX];
     struct strlist domains = {0};
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze", ctx->cfg->data_dir) < 0 ||
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, NULL, NULL, NULL, err) < 0 ||
         scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err) < 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < domains.count; i++) {
         if (compaction_domain(ctx, domains.items[i], "", date, inputs, outputs, err) < 0) {
-            log_error("compaction_failed domain=%s error=\"%s\"", domains.items[i], err);
+            log_error("compaction_failed domain=%s reason=\"%s\"", domains.items[i], err);
             rc = -1; /* go on with the other domains; report the last error */
         }
     }
@@ -403,7 +403,7 @@ static int compaction_finish_one(struct processor_ctx *ctx, struct silver_db *sd
                                  const char *rel, const char *inputs_text, char err[ERROR_MAX])
 {
     char final[PATH_MAX], ddir[PATH_MAX];
-    if (fsutil_path(final, sizeof final, err, "%s/%s", ctx->cfg->data_dir, rel) < 0)
+    if (layout_path(final, sizeof final, ctx->cfg->data_dir, rel, err) < 0)
         return -1;
     snprintf(ddir, sizeof ddir, "%s", final);
     *strrchr(ddir, '/') = '\0';
@@ -426,7 +426,7 @@ static int compaction_finish_one(struct processor_ctx *ctx, struct silver_db *sd
         const char *in = json_string_value(v);
         char path[PATH_MAX];
         if (in == NULL || strncmp(in, "bronze/", 7) != 0 || strstr(in, "..") != NULL ||
-            fsutil_path(path, sizeof path, err, "%s/%s", ctx->cfg->data_dir, in) < 0)
+            layout_path(path, sizeof path, ctx->cfg->data_dir, in, err) < 0)
             continue;
         if (unlink(path) < 0 && errno != ENOENT) {
             rc = error_set(err, "cannot delete %s: %s", path, strerror(errno));
@@ -466,8 +466,8 @@ static int64_t compaction_finish_domain(struct processor_ctx *ctx, const char *d
                                         char err[ERROR_MAX])
 {
     char db[PATH_MAX];
-    if (fsutil_path(db, sizeof db, err, "%s/silver/%s.db", ctx->cfg->data_dir, domain) < 0)
-        return -1;
+    if (layout_silver_db(db, sizeof db, ctx->cfg->data_dir, domain) < 0)
+        return error_set(err, "path too long: silver/%s.db", domain);
     if (access(db, F_OK) != 0)
         return 0;
     struct silver_db *sdb;
@@ -492,7 +492,7 @@ static int64_t compaction_finish_domain(struct processor_ctx *ctx, const char *d
         int64_t created = sqlite3_column_int64(st, 2);
         char path[PATH_MAX];
         bool present = file != NULL &&
-                       snprintf(path, sizeof path, "%s/%s", ctx->cfg->data_dir, file) > 0 &&
+                       layout_path(path, sizeof path, ctx->cfg->data_dir, file, NULL) == 0 &&
                        access(path, F_OK) == 0;
         if (file == NULL || in == NULL || (present && !force && now - created < grace))
             continue;
@@ -520,14 +520,14 @@ int64_t compaction_finish(struct processor_ctx *ctx, bool force, char err[ERROR_
 {
     char dir[PATH_MAX];
     struct strlist domains = {0};
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze", ctx->cfg->data_dir) < 0 ||
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, NULL, NULL, NULL, err) < 0 ||
         scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err) < 0)
         return -1;
     int64_t total = 0;
     for (size_t i = 0; i < domains.count; i++) {
         int64_t n = compaction_finish_domain(ctx, domains.items[i], force, err);
         if (n < 0)
-            log_error("compaction_finish_failed domain=%s error=\"%s\"", domains.items[i], err);
+            log_error("compaction_finish_failed domain=%s reason=\"%s\"", domains.items[i], err);
         else
             total += n;
     }

@@ -197,7 +197,7 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
                          struct control_reply *reply, char err[ERROR_MAX])
 {
     const char *data = ctx->cfg->data_dir;
-    char dir[PATH_MAX], moved[PATH_MAX], path[PATH_MAX];
+    char dir[PATH_MAX], moved[PATH_MAX], path[PATH_MAX], moved_name[NAMES_MAX + 16];
     struct stat st;
     bool found = false;
     int64_t files = 0, rows = 0;
@@ -208,25 +208,25 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
     if (rc < 0)
         return error_prefix(err, "catalog");
     if (rc > 0)
-        return error_set(err,
+        return error_fail(err, ERROR_CONFLICT,
                          "endpoint %s/%s still exists in the catalog: delete the endpoint first",
                          domain, name);
 
-    if (fsutil_path(dir, sizeof dir, err, "%s/spool/%s/%s", data, domain, name) < 0)
+    if (layout_spool_dir(dir, sizeof dir, data, domain, name, err) < 0)
         return -1;
     rc = drop_spool_busy(dir, err);
     if (rc < 0)
         return -1;
     if (rc > 0)
-        return error_set(err,
+        return error_fail(err, ERROR_BUSY,
                          "busy: ingest still has an open spool file for %s/%s (it is sealed "
                          "within seal_max_age_ms, or when ingest starts); try again",
                          domain, name);
 
     /* 3: out of sight of every scan, atomically */
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze/%s/%s", data, domain, name) < 0 ||
-        fsutil_path(moved, sizeof moved, err, "%s/bronze/%s/" DROP_PREFIX "%s", data, domain,
-                    name) < 0)
+    if (layout_bronze_dir(dir, sizeof dir, data, domain, name, NULL, err) < 0 ||
+        fsutil_path(moved_name, sizeof moved_name, err, DROP_PREFIX "%s", name) < 0 ||
+        layout_bronze_dir(moved, sizeof moved, data, domain, moved_name, NULL, err) < 0)
         return -1;
     if (lstat(dir, &st) == 0) {
         found = true;
@@ -251,20 +251,20 @@ static int drop_endpoint(struct processor_ctx *ctx, const char *domain, const ch
     if (drop_remove(moved, &files, err) < 0)
         return -1;
     int64_t ignored = 0;
-    if (fsutil_path(path, sizeof path, err, "%s/rejected/%s/%s", data, domain, name) < 0)
+    if (layout_rejected_dir(path, sizeof path, data, domain, name, err) < 0)
         return -1;
     if (lstat(path, &st) == 0)
         found = true;
     if (drop_remove(path, &ignored, err) < 0)
         return -1;
-    if (fsutil_path(path, sizeof path, err, "%s/spool/%s/%s", data, domain, name) < 0)
+    if (layout_spool_dir(path, sizeof path, data, domain, name, err) < 0)
         return -1;
     if (rmdir(path) != 0 && errno != ENOENT && errno != ENOTEMPTY)
-        log_warn("drop_spool_dir path=%s error=\"%s\"", path, strerror(errno));
+        log_warn("drop_spool_dir path=%s reason=\"%s\"", path, strerror(errno));
 
     if (!found)
-        return error_set(err, "no data for %s/%s (no bronze, silver or rejected data)", domain,
-                         name);
+        return error_fail(err, ERROR_NOT_FOUND,
+                          "no data for %s/%s (no bronze, silver or rejected data)", domain, name);
     reply->count = files;
     reply->id = rows;
     snprintf(reply->message, sizeof reply->message,
@@ -283,18 +283,19 @@ void drop_run(struct processor_ctx *ctx, const struct control_request *req,
     reply->id = 0;
     int rc;
     if (!req->domain[0] || !req->name[0])
-        rc = error_set(err, "drop needs a domain and a table");
+        rc = error_fail(err, ERROR_INVALID, "drop needs a domain and a table");
     else if (names_check_object("domain", req->domain, err) < 0 ||
              names_check_object("table", req->name, err) < 0)
-        rc = -1;
+        rc = -(int)ERROR_INVALID;
     else
         rc = drop_endpoint(ctx, req->domain, req->name, reply, err);
     reply->ok = rc == 0;
+    reply->kind = error_kind_of(rc);
     if (rc < 0) {
         snprintf(reply->message, sizeof reply->message, "%s", err);
-        if (strncmp(err, "busy:", 5) == 0)
+        if (reply->kind == ERROR_BUSY)
             log_info("drop_busy domain=%s table=%s", req->domain, req->name);
         else
-            log_error("drop_failed domain=%s table=%s error=\"%s\"", req->domain, req->name, err);
+            log_error("drop_failed domain=%s table=%s reason=\"%s\"", req->domain, req->name, err);
     }
 }

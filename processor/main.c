@@ -26,7 +26,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +34,10 @@
 #include <zmq.h>
 
 #include "bronze.h"
+#include "daemon.h"
 #include "event.h"
 #include "layout.h"
 #include "log.h"
-#include "pidfile.h"
-#include "notify.h"
-#include "reload.h"
 #include "stats.h"
 #include "timeutil.h"
 
@@ -48,17 +45,11 @@
  * are drained on this shorter tick instead. */
 #define PROCESSOR_TICK_MS 1000
 #define PROCESSOR_FALLBACK_TICK_MS 50
+#define PROCESSOR_EVENTS_PER_TURN 64
 
-static volatile sig_atomic_t processor_stop = 0;
-
-static void processor_on_signal(int sig)
+static void processor_usage(FILE *out, bool full)
 {
-    (void)sig;
-    processor_stop = 1;
-}
-
-static void processor_usage(FILE *out)
-{
+    (void)full;
     fprintf(out,
             "usage: lakehouse-processor --data DIR [--config FILE] [--help]\n"
             "\n"
@@ -70,24 +61,13 @@ static void processor_usage(FILE *out)
     config_print_help(out);
 }
 
-static void processor_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = processor_on_signal; /* no SA_RESTART: zmq_poll returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
 static void processor_drain_watch(struct processor_ctx *ctx)
 {
     bool overflow = false;
     char err[ERROR_MAX];
     int rc = watch_drain(ctx->watch, reconcile_on_file, ctx, &overflow, err);
     if (rc < 0) {
-        log_error("watch_failed error=\"%s\" action=reconcile", err);
+        log_error("watch_failed reason=\"%s\" action=reconcile", err);
         ctx->need_reconcile = true;
     }
     ctx->watch_backlog = rc == 1;
@@ -117,26 +97,16 @@ static void processor_housekeeping(const struct processor_ctx *ctx)
     stats_counter_set("processor_files_merged_total", "", (uint64_t)ctx->merged_files);
     stats_counter_set("processor_files_quarantined_total", "", (uint64_t)ctx->quarantined_files);
     stats_counter_set("processor_merges_failed_total", "", (uint64_t)ctx->failed_merges);
-    stats_tick();
-    reload_poll();
+    daemon_tick();
 }
 
 /* schema.changed: a new schema version may rename or drop columns of a
  * silver table (evolve.c); reconcile now instead of at the next tick. */
-static void processor_drain_events(struct processor_ctx *ctx)
+static void processor_on_event(const struct event *ev, void *arg)
 {
-    for (int i = 0; i < 64; i++) {
-        struct event ev;
-        char err[ERROR_MAX];
-        if (event_receive(ctx->subscriber, ZMQ_DONTWAIT, &ev, err) < 0) {
-            if (errno == EAGAIN || errno == EINTR || errno == ETERM)
-                return;
-            log_warn("event_ignored reason=\"%s\"", err);
-            continue;
-        }
-        if (ev.topic == EVENT_SCHEMA_CHANGED)
-            ctx->need_reconcile = true;
-    }
+    struct processor_ctx *ctx = arg;
+    if (ev->topic == EVENT_SCHEMA_CHANGED)
+        ctx->need_reconcile = true;
 }
 
 /* Returns 0 after a stop request, -1 if polling failed. */
@@ -145,7 +115,7 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
     int fd = watch_fd(ctx->watch);
     int64_t interval = ctx->cfg->reconcile_interval_ms > 0 ? ctx->cfg->reconcile_interval_ms : 10000;
     int64_t next_reconcile = timeutil_monotonic_ms() + interval;
-    while (!processor_stop) {
+    while (!daemon_stopping()) {
         int64_t now = timeutil_monotonic_ms();
         long timeout = 0;
         if (pending_count(ctx->pending) == 0 && !ctx->need_reconcile && !ctx->watch_backlog) {
@@ -161,13 +131,14 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
-            log_error("poll_failed error=\"%s\"", zmq_strerror(errno));
+            log_error("poll_failed reason=\"%s\"", zmq_strerror(errno));
             return -1;
         }
         if (items[0].revents & ZMQ_POLLIN)
             control_serve_one(ctx);
         if (items[1].revents & ZMQ_POLLIN)
-            processor_drain_events(ctx);
+            daemon_drain_events(ctx->subscriber, PROCESSOR_EVENTS_PER_TURN, processor_on_event,
+                                ctx);
         if (fd < 0 || ctx->watch_backlog || (items[2].revents & ZMQ_POLLIN))
             processor_drain_watch(ctx);
 
@@ -177,7 +148,7 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
             char err[ERROR_MAX];
             ctx->need_reconcile = false;
             if (reconcile_scan(ctx, err) < 0)
-                log_error("reconcile_failed error=\"%s\"", err);
+                log_error("reconcile_failed reason=\"%s\"", err);
             next_reconcile = now + interval;
         }
         char *rel = pending_pop(ctx->pending);
@@ -195,50 +166,18 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
 
 int main(int argc, char **argv)
 {
-    const char *data = NULL, *config_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            processor_usage(stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
-            data = argv[++i];
-        } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            config_path = argv[++i];
-        } else {
-            fprintf(stderr, "lakehouse-processor: unknown or incomplete option '%s'\n", argv[i]);
-            processor_usage(stderr);
-            return 2;
-        }
-    }
-
-    log_init("processor", LOG_LEVEL_INFO);
     static struct config cfg;
+    struct daemon d = {.name = "processor", .cfg = &cfg, .usage = processor_usage};
+    int status = daemon_options(&d, argc, argv);
+    if (status >= 0)
+        return status;
+    status = 1;
     char err[ERROR_MAX] = "";
-    if (config_load(&cfg, config_path, data, err) < 0) {
-        log_error("start_failed error=\"%s\"", err);
-        return 1;
-    }
-    enum log_level level;
-    if (log_level_from_name(cfg.log_level, &level) == 0)
-        log_init("processor", level);
-
-    int status = 1;
-    struct pidfile *pidfile = NULL; /* also the lock: silver has one writer */
-    struct processor_ctx ctx = {.cfg = &cfg, .stop = &processor_stop};
-    struct notify *notify = NULL; /* systemd readiness/watchdog; NULL without systemd */
+    struct processor_ctx ctx = {.cfg = &cfg, .stop = daemon_stop_flag()};
     char bronze[PATH_MAX];
 
-    if (layout_create(cfg.data_dir, err) < 0)
+    if (daemon_start(&d, err) < 0)
         goto done;
-    if (pidfile_take(cfg.data_dir, "processor", &pidfile, err) < 0)
-        goto done;
-    if (reload_setup("processor", &cfg, config_path, data, err) < 0)
-        goto done;
-    if (stats_open(cfg.data_dir, "processor", err) < 0)
-        log_warn("stats_unavailable reason=\"%s\"", err);
-    processor_signals();
-    if (notify_open(&notify, err) < 0)
-        log_warn("notify_unavailable reason=\"%s\"", err);
     if (layout_dir(bronze, sizeof bronze, cfg.data_dir, "bronze") < 0) {
         error_set(err, "data directory path too long");
         goto done;
@@ -271,14 +210,14 @@ int main(int argc, char **argv)
     log_info("started data=%s control=%s reconcile_interval_ms=%" PRId64, cfg.data_dir,
              cfg.processor_control_endpoint, cfg.reconcile_interval_ms);
     if (reconcile_scan(&ctx, err) < 0)
-        log_error("reconcile_failed error=\"%s\"", err); /* retried by the loop */
-    notify_ready(notify, "watching bronze");
-    if (processor_loop(&ctx, notify) < 0) {
+        log_error("reconcile_failed reason=\"%s\"", err); /* retried by the loop */
+    notify_ready(d.notify, "watching bronze");
+    if (processor_loop(&ctx, d.notify) < 0) {
         error_set(err, "poll loop failed");
         goto done;
     }
     status = 0;
-    notify_stopping(notify);
+    notify_stopping(d.notify);
     log_info("stopping merged=%" PRId64 " quarantined=%" PRId64 " failed=%" PRId64
              " pending=%zu",
              ctx.merged_files, ctx.quarantined_files, ctx.failed_merges,
@@ -286,7 +225,7 @@ int main(int argc, char **argv)
 
 done:
     if (status != 0)
-        log_error("fatal error=\"%s\"", err);
+        log_error("fatal reason=\"%s\"", err);
     control_socket_close(&ctx.control, &cfg);
     watch_close(&ctx.watch);
     if (ctx.subscriber != NULL)
@@ -303,10 +242,8 @@ done:
     silver_close(&ctx.silver);
     if (ctx.pending != NULL)
         processor_housekeeping(&ctx);
-    stats_close();
     pending_free(&ctx.pending);
-    pidfile_release(&pidfile);
-    notify_close(&notify);
+    daemon_stop(&d);
     if (status == 0)
         log_info("stopped");
     return status;

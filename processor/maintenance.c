@@ -49,14 +49,14 @@ static void maintenance_save(struct maintenance *m, int64_t daily_ms)
     char text[64], err[ERROR_MAX];
     int n = snprintf(text, sizeof text, "%" PRId64 " %" PRId64 "\n", daily_ms, m->last_vacuum);
     if (fsutil_write_file_atomic(m->state_path, text, (size_t)n, LAYOUT_FILE_MODE, err) < 0)
-        log_warn("maintenance_state_unsaved error=\"%s\"", err);
+        log_warn("maintenance_state_unsaved reason=\"%s\"", err);
 }
 
 /* Remove what an interrupted compaction left in spool/.compact. */
 static void maintenance_wipe_tmp(const struct processor_ctx *ctx)
 {
     char dir[PATH_MAX], err[ERROR_MAX];
-    if (fsutil_path(dir, sizeof dir, err, "%s/spool/.compact", ctx->cfg->data_dir) < 0)
+    if (layout_compaction_dir(dir, sizeof dir, ctx->cfg->data_dir, err) < 0)
         return;
     DIR *d = opendir(dir);
     if (d == NULL)
@@ -77,8 +77,8 @@ int maintenance_open(struct processor_ctx *ctx, struct maintenance **out, char e
     struct maintenance *m = calloc(1, sizeof *m);
     if (m == NULL)
         return error_set(err, "out of memory");
-    if (fsutil_path(m->state_path, sizeof m->state_path, err, "%s/run/processor.maintenance",
-                    ctx->cfg->data_dir) < 0) {
+    if (layout_maintenance_state(m->state_path, sizeof m->state_path, ctx->cfg->data_dir, err) <
+        0) {
         free(m);
         return -1;
     }
@@ -103,7 +103,7 @@ int maintenance_open(struct processor_ctx *ctx, struct maintenance **out, char e
     *out = m;
     /* compactions a crash interrupted: roll back or leave for the grace */
     if (compaction_finish(ctx, false, ignored) < 0)
-        log_error("compaction_recovery_failed error=\"%s\"", ignored);
+        log_error("compaction_recovery_failed reason=\"%s\"", ignored);
     maintenance_wipe_tmp(ctx);
     return 0;
 }
@@ -119,16 +119,15 @@ static void maintenance_each_db(struct processor_ctx *ctx, const char *sql, bool
 {
     char dir[PATH_MAX], err[ERROR_MAX];
     struct strlist domains = {0};
-    if (fsutil_path(dir, sizeof dir, err, "%s/bronze", ctx->cfg->data_dir) < 0 ||
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, NULL, NULL, NULL, err) < 0 ||
         scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err) < 0) {
-        log_error("maintenance_failed what=\"%s\" error=\"%s\"", sql, err);
+        log_error("maintenance_failed what=\"%s\" reason=\"%s\"", sql, err);
         return;
     }
     for (size_t i = 0; i < domains.count && !*ctx->stop; i++) {
         char db[PATH_MAX];
         struct silver_db *sdb;
-        if (fsutil_path(db, sizeof db, err, "%s/silver/%s.db", ctx->cfg->data_dir,
-                        domains.items[i]) < 0 ||
+        if (layout_silver_db(db, sizeof db, ctx->cfg->data_dir, domains.items[i]) < 0 ||
             access(db, F_OK) != 0 || silver_get(ctx->silver, domains.items[i], &sdb, err) < 0)
             continue;
         int64_t started = timeutil_monotonic_ms();
@@ -152,14 +151,14 @@ static void maintenance_daily(struct processor_ctx *ctx, struct maintenance *m, 
     char err[ERROR_MAX];
     struct retention_totals totals = {0};
     if (retention_expire(ctx, "", "", false, &totals, err) < 0)
-        log_error("expire_failed error=\"%s\"", err);
+        log_error("expire_failed reason=\"%s\"", err);
     else
         log_info("expire_done files=%" PRId64 " records=%" PRId64 " snapshots=%" PRId64
                  " history_rows=%" PRId64 " trigger=daily",
                  totals.files, totals.records, totals.snapshots, totals.history_rows);
     int64_t inputs = 0, outputs = 0;
     if (compaction_compact(ctx, "", "", "", &inputs, &outputs, err) < 0)
-        log_error("compaction_failed error=\"%s\"", err);
+        log_error("compaction_failed reason=\"%s\"", err);
     else if (inputs > 0)
         log_info("compaction_done inputs=%" PRId64 " outputs=%" PRId64 " trigger=daily", inputs,
                  outputs);
@@ -180,7 +179,7 @@ void maintenance_tick(struct processor_ctx *ctx)
     int64_t mono = timeutil_monotonic_ms(), now = timeutil_now_ms();
     if (mono >= m->next_finish) {
         if (compaction_finish(ctx, false, err) < 0)
-            log_error("compaction_finish_failed error=\"%s\"", err);
+            log_error("compaction_finish_failed reason=\"%s\"", err);
         m->next_finish = mono + MAINTENANCE_FINISH_MS;
     }
     if (mono >= m->next_checkpoint) {

@@ -14,7 +14,7 @@
  *   bronze_silver_retention.c  expiring old bronze files and silver history
  *   compaction.c compacting the small bronze files of closed days
  *   evolve.c     declared schema changes (rename, drop, widen) on tables
- *   control.c    the control socket (replay / reconcile / rollback / ping)
+ *   control_server.c the control socket (replay / reconcile / rollback / ping)
  *   main.c       the entry: config, resources, the one poll loop, tear-down
  *
  * A bronze file is always named by its path relative to the data directory,
@@ -32,7 +32,7 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "error.h"
 #include "names.h"
 #include "schema.h"
@@ -353,7 +353,7 @@ void maintenance_close(struct maintenance **maintenance);
  * the daily retention + compaction run, VACUUM on its interval. */
 void maintenance_tick(struct processor_ctx *ctx);
 
-/* ---- control.c ------------------------------------------------------------ */
+/* ---- control_server.c ----------------------------------------------------- */
 
 /* Bind the REP socket at cfg->processor_control_endpoint. */
 void *control_socket_open(void *zmq_context, const struct config *cfg, char err[ERROR_MAX]);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bronze.h"
+#include "layout.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -24,12 +25,11 @@ static int reconcile_dir(struct processor_ctx *ctx, struct silver_db *sdb, const
                          char err[ERROR_MAX])
 {
     char dir[PATH_MAX], prefix[PROCESSOR_REL_MAX];
-    int n = snprintf(prefix, sizeof prefix, "bronze/%s/%s/%s/", domain, endpoint, datedir);
-    if (n < 0 || (size_t)n >= sizeof prefix)
-        return error_set(err, "path too long: bronze/%s/%s/%s", domain, endpoint, datedir);
-    n = snprintf(dir, sizeof dir, "%s/%s", ctx->cfg->data_dir, prefix);
-    if (n < 0 || (size_t)n >= sizeof dir)
-        return error_set(err, "path too long: %s/%s", ctx->cfg->data_dir, prefix);
+    /* the file "" gives the directory with its trailing '/': a prefix of its files */
+    if (layout_bronze_rel(prefix, sizeof prefix, domain, endpoint, datedir, "", err) < 0 ||
+        layout_path(dir, sizeof dir, ctx->cfg->data_dir, prefix, err) < 0)
+        return -1;
+    int n;
     struct strlist files = {0}, done = {0};
     int rc = scan_dir(dir, SCAN_BRONZE_FILES, &files, err);
     if (rc == 0 && files.count > 0)
@@ -55,9 +55,9 @@ static int reconcile_domain(struct processor_ctx *ctx, const char *domain, int64
                             char err[ERROR_MAX])
 {
     char dir[PATH_MAX];
-    int n = snprintf(dir, sizeof dir, "%s/bronze/%s", ctx->cfg->data_dir, domain);
-    if (n < 0 || (size_t)n >= sizeof dir)
-        return error_set(err, "path too long: bronze/%s", domain);
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, domain, NULL, NULL, err) < 0)
+        return -1;
+    int n;
     struct strlist endpoints = {0};
     int rc = scan_dir(dir, SCAN_OBJECT_DIRS, &endpoints, err);
     struct silver_db *sdb = NULL;
@@ -71,7 +71,7 @@ static int reconcile_domain(struct processor_ctx *ctx, const char *domain, int64
         /* a new schema version's renames/drops reach the table even when no
          * file comes (evolve.c) */
         if (evolve_reconcile(ctx, sdb, endpoints.items[e], err) < 0)
-            log_error("schema_change_failed table=%s.%s error=\"%s\" retry=next_reconcile",
+            log_error("schema_change_failed table=%s.%s reason=\"%s\" retry=next_reconcile",
                       domain, endpoints.items[e], err);
         struct strlist dates = {0};
         rc = scan_dir(edir, SCAN_DATE_DIRS, &dates, err);
@@ -87,9 +87,8 @@ int64_t reconcile_scan(struct processor_ctx *ctx, char err[ERROR_MAX])
 {
     int64_t started = timeutil_monotonic_ms();
     char dir[PATH_MAX];
-    int n = snprintf(dir, sizeof dir, "%s/bronze", ctx->cfg->data_dir);
-    if (n < 0 || (size_t)n >= sizeof dir)
-        return error_set(err, "path too long: %s/bronze", ctx->cfg->data_dir);
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, NULL, NULL, NULL, err) < 0)
+        return -1;
     struct strlist domains = {0};
     int64_t queued = 0;
     int rc = scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err);
@@ -97,7 +96,7 @@ int64_t reconcile_scan(struct processor_ctx *ctx, char err[ERROR_MAX])
         rc = reconcile_domain(ctx, domains.items[i], &queued, err);
         if (rc < 0) {
             /* one broken domain database must not stop the others */
-            log_error("reconcile_failed domain=%s error=\"%s\"", domains.items[i], err);
+            log_error("reconcile_failed domain=%s reason=\"%s\"", domains.items[i], err);
             rc = 0;
         }
     }

@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fsutil.h"
+#include "layout.h"
 #include "log.h"
 #include "retention_policy.h"
 #include "timeutil.h"
@@ -98,9 +100,8 @@ static int replay_table(struct processor_ctx *ctx, const char *domain, const cha
     bool rebuild = from[0] == '\0' && to[0] == '\0';
     int64_t started = timeutil_monotonic_ms();
     char edir[PATH_MAX];
-    int n = snprintf(edir, sizeof edir, "%s/bronze/%s/%s", ctx->cfg->data_dir, domain, table);
-    if (n < 0 || (size_t)n >= sizeof edir)
-        return error_set(err, "path too long: bronze/%s/%s", domain, table);
+    if (layout_bronze_dir(edir, sizeof edir, ctx->cfg->data_dir, domain, table, NULL, err) < 0)
+        return -1;
     struct silver_db *sdb;
     if (silver_get(ctx->silver, domain, &sdb, err) < 0)
         return -1;
@@ -129,8 +130,7 @@ static int replay_table(struct processor_ctx *ctx, const char *domain, const cha
         if ((from[0] && strcmp(date, from) < 0) || (to[0] && strcmp(date, to) > 0))
             continue;
         char ddir[PATH_MAX];
-        n = snprintf(ddir, sizeof ddir, "%s/%s", edir, dates.items[d]);
-        if (n < 0 || (size_t)n >= sizeof ddir)
+        if (fsutil_path(ddir, sizeof ddir, NULL, "%s/%s", edir, dates.items[d]) < 0)
             continue;
         strlist_clear(&files);
         if (scan_dir(ddir, SCAN_BRONZE_FILES, &files, err) < 0)
@@ -138,9 +138,8 @@ static int replay_table(struct processor_ctx *ctx, const char *domain, const cha
         files.count = retention_drop_covered(files.items, files.count); /* compaction inputs */
         for (size_t f = 0; f < files.count; f++) {
             char rel[PROCESSOR_REL_MAX];
-            n = snprintf(rel, sizeof rel, "bronze/%s/%s/%s/%s", domain, table, dates.items[d],
-                         files.items[f]);
-            if (n < 0 || (size_t)n >= sizeof rel)
+            if (layout_bronze_rel(rel, sizeof rel, domain, table, dates.items[d], files.items[f],
+                                  NULL) < 0)
                 continue;
             struct merge_result res;
             if (merge_file(mt, ctx->cfg->data_dir, rel, "replay", pending_deleted, &res, err) < 0)
@@ -200,9 +199,8 @@ static int replay_domain(struct processor_ctx *ctx, const char *domain, const ch
                          char err[ERROR_MAX])
 {
     char dir[PATH_MAX];
-    int n = snprintf(dir, sizeof dir, "%s/bronze/%s", ctx->cfg->data_dir, domain);
-    if (n < 0 || (size_t)n >= sizeof dir)
-        return error_set(err, "path too long: bronze/%s", domain);
+    if (layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, domain, NULL, NULL, err) < 0)
+        return -1;
     struct strlist tables = {0};
     if (scan_dir(dir, SCAN_OBJECT_DIRS, &tables, err) < 0)
         return -1;
@@ -245,9 +243,10 @@ void replay_run(struct processor_ctx *ctx, const struct control_request *req,
             rc = error_set(err, "no bronze files for domain %s", req->domain);
     } else if (rc == 0) {
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s/bronze", ctx->cfg->data_dir);
         struct strlist domains = {0};
-        rc = scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err);
+        rc = layout_bronze_dir(dir, sizeof dir, ctx->cfg->data_dir, NULL, NULL, NULL, err);
+        if (rc == 0)
+            rc = scan_dir(dir, SCAN_OBJECT_DIRS, &domains, err);
         for (size_t i = 0; rc == 0 && i < domains.count && !*ctx->stop; i++)
             rc = replay_domain(ctx, domains.items[i], "", req->from, req->to, &totals, err);
         strlist_clear(&domains);
@@ -258,7 +257,7 @@ void replay_run(struct processor_ctx *ctx, const struct control_request *req,
     if (rc < 0) {
         reply->ok = false;
         snprintf(reply->message, sizeof reply->message, "%s", err);
-        log_error("replay_failed domain=%s table=%s error=\"%s\"", req->domain[0] ? req->domain : "*",
+        log_error("replay_failed domain=%s table=%s reason=\"%s\"", req->domain[0] ? req->domain : "*",
                   req->name[0] ? req->name : "*", err);
         return;
     }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "catalog.h"
+#include "layout.h"
 #include "log.h"
 
 struct schemas {
@@ -49,9 +50,8 @@ int schemas_get(struct schemas *s, const char *domain, const char *endpoint, int
     *out = NULL;
     if (s->catalog == NULL) {
         char path[PATH_MAX];
-        int n = snprintf(path, sizeof path, "%s/catalog.db", s->data_dir);
-        if (n < 0 || (size_t)n >= sizeof path)
-            return error_set(err, "catalog path too long");
+        if (layout_catalog_db(path, sizeof path, s->data_dir, err) < 0)
+            return -1;
         struct stat st;
         if (stat(path, &st) < 0) {
             if (errno == ENOENT)

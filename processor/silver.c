@@ -51,7 +51,7 @@ static void silver_db_free(struct silver_db *sdb)
     sqlite3_finalize(sdb->unquarantine);
     sqlite3_finalize(sdb->quarantine);
     if (sdb->db != NULL && sqlite3_close(sdb->db) != SQLITE_OK)
-        log_warn("silver_close domain=%s error=\"%s\"", sdb->domain, sqlite3_errmsg(sdb->db));
+        log_warn("silver_close domain=%s reason=\"%s\"", sdb->domain, sqlite3_errmsg(sdb->db));
     free(sdb);
 }
 

@@ -319,7 +319,7 @@ static int history_rollback(struct processor_ctx *ctx, const char *domain, const
     struct stat st;
     if (layout_silver_db(path, sizeof path, ctx->cfg->data_dir, domain) < 0 ||
         stat(path, &st) < 0)
-        return error_set(err, "no silver database for domain %s", domain);
+        return error_fail(err, ERROR_NOT_FOUND, "no silver database for domain %s", domain);
     struct silver_db *sdb;
     if (silver_get(ctx->silver, domain, &sdb, err) < 0)
         return -1;
@@ -328,8 +328,11 @@ static int history_rollback(struct processor_ctx *ctx, const char *domain, const
     int64_t schema_version = 0, rows = 0, id = 0;
     struct history_counts counts;
     int exists = silver_table_exists(sdb, table, err);
-    if (exists == 0)
+    enum error_kind kind = ERROR_INTERNAL;
+    if (exists == 0) {
+        kind = ERROR_NOT_FOUND;
         error_set(err, "no silver table %s.%s", domain, table);
+    }
     if (exists <= 0 || history_sync(sdb, table, err) < 0 ||
         history_snapshot_check(sdb, table, snapshot, &schema_version, err) < 0 ||
         silver_next_snapshot_id(sdb, &id, err) < 0 ||
@@ -364,7 +367,7 @@ static int history_rollback(struct processor_ctx *ctx, const char *domain, const
     return 0;
 fail:
     sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
+    return -(int)kind;
 }
 
 void rollback_run(struct processor_ctx *ctx, const struct control_request *req,
@@ -375,19 +378,20 @@ void rollback_run(struct processor_ctx *ctx, const struct control_request *req,
     long long snapshot = strtoll(req->from, &end, 10);
     int rc = 0;
     if (!req->domain[0] || !req->name[0])
-        rc = error_set(err, "rollback needs a domain and a table");
+        rc = error_fail(err, ERROR_INVALID, "rollback needs a domain and a table");
     else if (names_check_object("domain", req->domain, err) < 0 ||
              names_check_object("table", req->name, err) < 0)
-        rc = -1;
+        rc = -(int)ERROR_INVALID;
     else if (req->from[0] == '\0' || end == NULL || *end != '\0' || snapshot <= 0)
-        rc = error_set(err, "rollback needs a snapshot id (a positive number), got '%s'",
-                       req->from);
+        rc = error_fail(err, ERROR_INVALID,
+                        "rollback needs a snapshot id (a positive number), got '%s'", req->from);
     else
         rc = history_rollback(ctx, req->domain, req->name, snapshot, reply, err);
     if (rc < 0) {
         reply->ok = false;
+        reply->kind = error_kind_of(rc);
         snprintf(reply->message, sizeof reply->message, "%s", err);
-        log_error("rollback_failed table=%s.%s snapshot=%s error=\"%s\"", req->domain, req->name,
+        log_error("rollback_failed table=%s.%s snapshot=%s reason=\"%s\"", req->domain, req->name,
                   req->from, err);
     }
 }

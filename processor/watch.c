@@ -164,7 +164,7 @@ static void watch_new_dir(struct watch *w, const char *path,
     if (!inotifytools_watch_recursively(path, WATCH_EVENTS)) {
         int e = inotifytools_error();
         if (e != ENOENT)
-            log_error("watch_failed dir=%s error=\"%s\"%s", path, strerror(e),
+            log_error("watch_failed dir=%s reason=\"%s\"%s", path, strerror(e),
                       e == ENOSPC ? " hint=\"raise fs.inotify.max_user_watches\"" : "");
         return;
     }

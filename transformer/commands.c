@@ -1,4 +1,4 @@
-/* commands.c - the transformer's control socket (REP, control.h):
+/* commands.c - the transformer's control socket (REP, control_protocol.h):
  *   ping    -> ok, count = jobs
  *   reload  -> re-read the jobs from the catalog, count = jobs
  *   run     -> create the execution (RUNNING) now, reply with its id, and run
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "control.h"
+#include "control_protocol.h"
 #include "log.h"
 #include "transformer.h"
 
@@ -36,6 +36,7 @@ static void commands_run(struct transformer_ctx *ctx, const struct control_reque
         job = jobs_find(&ctx->jobs, req->domain, req->name);
     }
     if (job == NULL) {
+        reply->kind = ERROR_NOT_FOUND;
         snprintf(reply->message, sizeof reply->message, "unknown job %s/%s", req->domain,
                  req->name);
         return;
@@ -43,6 +44,7 @@ static void commands_run(struct transformer_ctx *ctx, const struct control_reque
     if (!job->valid) {
         if (job_validate(&job->def, err) == 0)
             snprintf(err, sizeof err, "its SQL references or schedule cannot be read");
+        reply->kind = ERROR_INVALID;
         snprintf(reply->message, sizeof reply->message, "job %s/%s is invalid: %.400s",
                  req->domain, req->name, err);
         return;
@@ -72,32 +74,43 @@ static void commands_dispatch(struct transformer_ctx *ctx, const struct control_
                               struct control_reply *reply)
 {
     char err[ERROR_MAX];
-    if (strcmp(req->cmd, "ping") == 0) {
+    switch (req->cmd) {
+    case CONTROL_PING:
         reply->ok = true;
         reply->count = (int64_t)ctx->jobs.count;
         snprintf(reply->message, sizeof reply->message,
                  "transformer: %zu jobs, %lld runs succeeded, %lld failed", ctx->jobs.count,
                  (long long)ctx->runs_ok, (long long)ctx->runs_failed);
-    } else if (strcmp(req->cmd, "reload") == 0) {
+        break;
+    case CONTROL_RELOAD:
         if (jobs_reload(ctx, err) < 0) {
             snprintf(reply->message, sizeof reply->message, "%s", err);
-            return;
+            break;
         }
         reply->ok = true;
         reply->count = (int64_t)ctx->jobs.count;
         snprintf(reply->message, sizeof reply->message, "%zu jobs loaded", ctx->jobs.count);
-    } else if (strcmp(req->cmd, "run") == 0) {
-        commands_run(ctx, req, reply);
-    } else if (strcmp(req->cmd, "expire") == 0 || strcmp(req->cmd, "expire_dry_run") == 0) {
-        if (gold_expire(ctx, req->domain, req->name, strcmp(req->cmd, "expire") != 0, reply,
+        break;
+    case CONTROL_RUN: commands_run(ctx, req, reply); break;
+    case CONTROL_EXPIRE:
+    case CONTROL_EXPIRE_DRY_RUN:
+        if (gold_expire(ctx, req->domain, req->name, req->cmd == CONTROL_EXPIRE_DRY_RUN, reply,
                         err) < 0) {
             reply->ok = false;
             snprintf(reply->message, sizeof reply->message, "%s", err);
         }
-    } else {
+        break;
+    case CONTROL_REPLAY:
+    case CONTROL_RECONCILE:
+    case CONTROL_DROP:
+    case CONTROL_ROLLBACK:
+    case CONTROL_COMPACT:
+    case CONTROL_CMD_COUNT:
+        reply->kind = ERROR_INVALID;
         snprintf(reply->message, sizeof reply->message,
                  "unknown command '%s' (transformer: ping, run, reload, expire, "
-                 "expire_dry_run)", req->cmd);
+                 "expire_dry_run)", control_cmd_name(req->cmd));
+        break;
     }
 }
 
@@ -148,10 +161,12 @@ void commands_handle(struct transformer_ctx *ctx)
                 if (rc < 0 || zmq_getsockopt(ctx->rep, ZMQ_RCVMORE, &more, &more_size) != 0)
                     more = 0;
             }
+            reply.kind = ERROR_INVALID;
             snprintf(reply.message, sizeof reply.message,
                      "malformed control request: more than one frame");
         } else if (control_request_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &req, err) <
                    0) {
+            reply.kind = ERROR_INVALID;
             snprintf(reply.message, sizeof reply.message, "%s", err);
             log_warn("control_request_malformed reason=\"%s\"", err);
         } else {

@@ -16,7 +16,7 @@
  * reconciliation; the catalog is not gold's).
  * Runs daily from the housekeeping timer (first 10 minutes after start, then
  * every 24 h of uptime) and on the control command "expire" /
- * "expire_dry_run" (control.h, `lakehouse expire`). Between runs, in the one
+ * "expire_dry_run" (control_protocol.h, `lakehouse expire`). Between runs, in the one
  * poll loop, so it never overlaps a job's write. */
 #include <dirent.h>
 #include <inttypes.h>
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "control.h"
+#include "control_protocol.h"
 #include "retention_history.h"
 #include "layout.h"
 #include "log.h"
@@ -173,8 +173,7 @@ int gold_expire(struct transformer_ctx *ctx, const char *domain, const char *tab
         rc = gold_expire_domain(ctx->cfg, domain, table, dry_run, &totals, err);
     } else {
         char dir[PATH_MAX];
-        int n = snprintf(dir, sizeof dir, "%s/gold", ctx->cfg->data_dir);
-        DIR *d = n > 0 && (size_t)n < sizeof dir ? opendir(dir) : NULL;
+        DIR *d = layout_dir(dir, sizeof dir, ctx->cfg->data_dir, "gold") == 0 ? opendir(dir) : NULL;
         struct dirent *e;
         while (rc == 0 && d != NULL && (e = readdir(d)) != NULL) {
             size_t len = strlen(e->d_name);
@@ -215,7 +214,7 @@ void gold_retention_tick(struct transformer_ctx *ctx)
     struct control_reply reply = {0};
     char err[ERROR_MAX];
     if (gold_expire(ctx, "", "", false, &reply, err) < 0)
-        log_error("gold_expire_failed error=\"%s\"", err);
+        log_error("gold_expire_failed reason=\"%s\"", err);
     else
         log_info("gold_expire_done snapshots=%" PRId64 " lineage_rows=%" PRId64, reply.id,
                  reply.count);

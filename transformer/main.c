@@ -12,9 +12,7 @@
  * run per turn so that sockets stay served between runs. SIGTERM/SIGINT only
  * set a flag: the job that is running finishes, then the process exits 0. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +20,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "daemon.h"
 #include "event.h"
 #include "fsutil.h"
-#include "layout.h"
 #include "log.h"
-#include "pidfile.h"
-#include "notify.h"
 #include "reload.h"
 #include "stats.h"
 #include "timeutil.h"
@@ -36,25 +32,9 @@
 #define TRANSFORMER_HOUSEKEEPING_MS 250
 #define TRANSFORMER_EVENTS_PER_TURN 1000
 
-static volatile sig_atomic_t transformer_stop_signal = 0;
-
-static void transformer_on_stop(int sig) { transformer_stop_signal = sig; }
-
-static int transformer_signals(void)
+static void transformer_usage(FILE *out, bool full)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: zmq_poll returns EINTR and the loop reacts at once. */
-    sa.sa_handler = transformer_on_stop;
-    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
-        return -1;
-    sa.sa_handler = SIG_IGN;
-    return sigaction(SIGPIPE, &sa, NULL);
-}
-
-static void transformer_usage(FILE *out)
-{
+    (void)full;
     fprintf(out,
             "usage: lakehouse-transformer --data DIR [--config FILE] [--help]\n"
             "\n"
@@ -73,8 +53,9 @@ static void transformer_usage(FILE *out)
 }
 
 
-static void transformer_on_event(struct transformer_ctx *ctx, const struct event *ev)
+static void transformer_on_event(const struct event *ev, void *arg)
 {
+    struct transformer_ctx *ctx = arg;
     switch (ev->topic) {
     case EVENT_SILVER_COMMITTED:
         schedule_table_committed(ctx, ev->domain, SQLREF_SILVER, ev->name, ev->snapshot_id);
@@ -87,21 +68,6 @@ static void transformer_on_event(struct transformer_ctx *ctx, const struct event
         break;
     default:
         break;
-    }
-}
-
-static void transformer_drain_events(struct transformer_ctx *ctx)
-{
-    char err[ERROR_MAX];
-    for (int i = 0; i < TRANSFORMER_EVENTS_PER_TURN; i++) {
-        struct event ev;
-        if (event_receive(ctx->sub, ZMQ_DONTWAIT, &ev, err) < 0) {
-            if (errno == EAGAIN)
-                return;
-            log_warn("event_malformed reason=\"%s\"", err);
-            continue;
-        }
-        transformer_on_event(ctx, &ev);
     }
 }
 
@@ -121,8 +87,7 @@ static void transformer_housekeeping(struct transformer_ctx *ctx)
     stats_gauge("transformer_pending_runs", "", (double)queued);
     stats_counter_set("transformer_runs_ok_total", "", (uint64_t)ctx->runs_ok);
     stats_counter_set("transformer_runs_failed_total", "", (uint64_t)ctx->runs_failed);
-    stats_tick();
-    reload_poll();
+    daemon_tick();
     schedule_cron_tick(ctx, time(NULL));
     gold_retention_tick(ctx);
     if (timeutil_monotonic_ms() >= ctx->next_reconcile_ms) {
@@ -135,7 +100,7 @@ static void transformer_housekeeping(struct transformer_ctx *ctx)
 static void transformer_loop(struct transformer_ctx *ctx, struct notify *notify)
 {
     int64_t next_tick = 0;
-    while (!transformer_stop_signal) {
+    while (!daemon_stopping()) {
         long timeout = 0;
         if (!schedule_has_work(ctx) && !ctx->reload_wanted) {
             int64_t now = timeutil_monotonic_ms();
@@ -152,7 +117,7 @@ static void transformer_loop(struct transformer_ctx *ctx, struct notify *notify)
             break;
         }
         if (items[0].revents & ZMQ_POLLIN)
-            transformer_drain_events(ctx);
+            daemon_drain_events(ctx->sub, TRANSFORMER_EVENTS_PER_TURN, transformer_on_event, ctx);
         if (items[1].revents & ZMQ_POLLIN)
             commands_handle(ctx);
         if (ctx->reload_wanted)
@@ -163,74 +128,24 @@ static void transformer_loop(struct transformer_ctx *ctx, struct notify *notify)
             next_tick = now + TRANSFORMER_HOUSEKEEPING_MS;
         }
         notify_watchdog(notify);
-        if (!transformer_stop_signal)
+        if (!daemon_stopping())
             schedule_run_next(ctx);
     }
 }
 
 int main(int argc, char **argv)
 {
-    const char *data_arg = NULL, *config_path = NULL;
-    static const struct option options[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-    while ((opt = getopt_long(argc, argv, "d:c:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'd':
-            data_arg = optarg;
-            break;
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'h':
-            transformer_usage(stdout);
-            return 0;
-        default:
-            transformer_usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "lakehouse-transformer: unexpected argument '%s'\n", argv[optind]);
-        transformer_usage(stderr);
-        return 2;
-    }
-
-    log_init("transformer", LOG_LEVEL_INFO);
     static struct config cfg;
+    struct daemon d = {.name = "transformer", .cfg = &cfg, .usage = transformer_usage};
+    int status = daemon_options(&d, argc, argv);
+    if (status >= 0)
+        return status;
+    status = 1;
     char err[ERROR_MAX];
-    if (config_load(&cfg, config_path, data_arg, err) < 0) {
-        log_error("config_failed reason=\"%s\"", err);
-        return 1;
-    }
-    enum log_level level;
-    if (log_level_from_name(cfg.log_level, &level) == 0)
-        log_init("transformer", level);
-
     struct transformer_ctx ctx = {.cfg = &cfg};
-    struct notify *notify = NULL; /* systemd readiness/watchdog; NULL without systemd */
-    struct pidfile *pidfile = NULL; /* also the lock: gold has one writer */
-    int status = 1;
 
-    if (transformer_signals() < 0) {
-        log_error("start_failed reason=\"sigaction: %s\"", strerror(errno));
-        return 1;
-    }
-    if (layout_create(cfg.data_dir, err) < 0 ||
-        pidfile_take(cfg.data_dir, "transformer", &pidfile, err) < 0) {
-        log_error("start_failed reason=\"%s\"", err);
-        return 1;
-    }
-    if (notify_open(&notify, err) < 0)
-        log_warn("notify_unavailable reason=\"%s\"", err);
-    if (reload_setup("transformer", &cfg, config_path, data_arg, err) < 0)
+    if (daemon_start(&d, err) < 0)
         goto fail;
-    if (stats_open(cfg.data_dir, "transformer", err) < 0)
-        log_warn("stats_unavailable reason=\"%s\"", err);
     if (catalog_open(cfg.data_dir, false, &ctx.catalog, err) < 0)
         goto fail;
     if (run_recover(&ctx, err) < 0)
@@ -266,11 +181,11 @@ int main(int argc, char **argv)
     /* Reconcile right away (events missed while we were down), then every interval. */
     schedule_reconcile(&ctx);
     ctx.next_reconcile_ms = timeutil_monotonic_ms() + cfg.reconcile_interval_ms;
-    notify_ready(notify, "running jobs");
-    transformer_loop(&ctx, notify);
-    notify_stopping(notify);
+    notify_ready(d.notify, "running jobs");
+    transformer_loop(&ctx, d.notify);
+    notify_stopping(d.notify);
     schedule_abandon(&ctx, "the transformer stopped before the run started");
-    log_info("stopped signal=%d runs_ok=%lld runs_failed=%lld", (int)transformer_stop_signal,
+    log_info("stopped signal=%d runs_ok=%lld runs_failed=%lld", daemon_stopping(),
              (long long)ctx.runs_ok, (long long)ctx.runs_failed);
     status = 0;
     goto done;
@@ -291,10 +206,8 @@ done:
         zmq_close(ctx.sub);
     if (ctx.zmq != NULL)
         zmq_ctx_term(ctx.zmq);
-    stats_close();
     jobs_free(&ctx.jobs);
     catalog_close(&ctx.catalog);
-    pidfile_release(&pidfile);
-    notify_close(&notify);
+    daemon_stop(&d);
     return status;
 }

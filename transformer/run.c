@@ -415,7 +415,7 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
     if (rc < 0) {
         stats_count("transform_runs_failed_total", label, 1);
         ctx->runs_failed++;
-        log_warn("run_failed job=%s.%s execution=%lld ms=%lld error=\"%s\"", def->domain,
+        log_warn("run_failed job=%s.%s execution=%lld ms=%lld reason=\"%s\"", def->domain,
                  def->name, (long long)execution_id, (long long)ms, err);
         return -1;
     }

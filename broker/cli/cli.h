@@ -9,7 +9,7 @@
  *   cli_history.c  history, changes, rollback (silver row history)
  *   cli_retention.c  expire, compact (retention and compaction requests)
  *   lineage.c   lineage (what a gold snapshot stands on)
- *   control.c   the control-socket call the worker commands share (below)
+ *   cli_control.c the control-socket call the worker commands share (below)
  *   main.c      global options, config, dispatch, shared helpers below.
  * Exit status of every command: 0 success, 1 the command failed (or, for
  * send, some records were refused), 2 usage error or, for send, an error
@@ -23,7 +23,7 @@
 
 #include "catalog.h"
 #include "config.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "error.h"
 #include "event.h"
 #include "names.h"
@@ -70,7 +70,7 @@ struct cli_subcommand {
 int cli_dispatch(struct cli *cli, int argc, char **argv, const char *group, const char *usage,
                  const struct cli_subcommand *table);
 
-/* control.c: fill req->domain (and req->name) from a DOMAIN or DOMAIN/TABLE
+/* cli_control.c: fill req->domain (and req->name) from a DOMAIN or DOMAIN/TABLE
  * argument; -1 after printing the error. */
 int cli_control_scope(const char *target, struct control_request *req);
 /* Send req to the worker listening on endpoint (who: "processor",

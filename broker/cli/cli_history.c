@@ -6,7 +6,7 @@
  *       deleted by the snapshots FROM..TO (TO omitted: the latest)
  *   lakehouse rollback DOMAIN/TABLE SNAPSHOT
  *       make the silver table equal its state at SNAPSHOT, as a new snapshot
- *       (asks the processor, the only writer of silver: control.h)
+ *       (asks the processor, the only writer of silver: control_protocol.h)
  * TABLE is DOMAIN/TABLE (a silver table) or DOMAIN.silver.TABLE /
  * DOMAIN.gold.TABLE. Gold tables are not rolled back: their job rewrites
  * them (a rerun), and time travel reads their old states. history and
@@ -19,7 +19,7 @@
 #include <strings.h>
 
 #include "cli.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "read/query.h"
 #include "sqlref.h"
 #include "timetravel.h"
@@ -203,7 +203,7 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
     }
     struct control_request req;
     memset(&req, 0, sizeof req);
-    snprintf(req.cmd, sizeof req.cmd, "rollback");
+    req.cmd = CONTROL_ROLLBACK;
     char err[ERROR_MAX];
     int64_t snapshot;
     enum sqlref_layer layer;
@@ -226,7 +226,7 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
         return CLI_FAILED;
     if (!reply.ok) {
         json_t *gold = NULL;
-        if (strncmp(reply.message, "no silver", 9) == 0 &&
+        if (reply.kind == ERROR_NOT_FOUND &&
             timetravel_history(cli->cfg.data_dir, SQLREF_GOLD, req.domain, req.name, 1, &gold,
                                err) == 0) {
             json_decref(gold);

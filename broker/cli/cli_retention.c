@@ -1,6 +1,6 @@
 /* cli_retention.c - `lakehouse expire [--dry-run] [DOMAIN[/TABLE]]` and
  * `lakehouse compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]`: ask the processor
- * (control socket, control.h: "expire", "expire_dry_run", "compact") to
+ * (control socket, control_protocol.h: "expire", "expire_dry_run", "compact") to
  * expire bronze files and silver history older than the retention horizons
  * (and the transformer, same commands, to expire gold history),
  * or to compact the small bronze files of closed days (or of one date) into
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "timeutil.h"
 
 #define CLI_MAINT_TIMEOUT_MS (3600 * 1000)
@@ -61,11 +61,11 @@ int cli_expire(struct cli *cli, int argc, char **argv)
     };
     struct control_request req;
     memset(&req, 0, sizeof req);
-    snprintf(req.cmd, sizeof req.cmd, "expire");
+    req.cmd = CONTROL_EXPIRE;
     int opt;
     while ((opt = getopt_long(argc, argv, "nh", options, NULL)) != -1) {
         switch (opt) {
-        case 'n': snprintf(req.cmd, sizeof req.cmd, "expire_dry_run"); break;
+        case 'n': req.cmd = CONTROL_EXPIRE_DRY_RUN; break;
         case 'h': fputs(expire_usage, stdout); return CLI_OK;
         default: fputs(expire_usage, stderr); return CLI_USAGE;
         }
@@ -93,7 +93,7 @@ int cli_compact(struct cli *cli, int argc, char **argv)
     };
     struct control_request req;
     memset(&req, 0, sizeof req);
-    snprintf(req.cmd, sizeof req.cmd, "compact");
+    req.cmd = CONTROL_COMPACT;
     int opt;
     char err[ERROR_MAX], norm[16];
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "fsutil.h"
 #include "job.h"
 
@@ -304,7 +304,7 @@ static int job_run(struct cli *cli, int argc, char **argv)
         return CLI_FAILED;
     job_clear(&job);
 
-    snprintf(req.cmd, sizeof req.cmd, "run");
+    req.cmd = CONTROL_RUN;
     struct control_reply reply;
     if (cli_control_call(cli, cli->cfg.transformer_control_endpoint, "transformer", &req,
                          CLI_CONTROL_TIMEOUT_MS, NULL, &reply) != CLI_OK)

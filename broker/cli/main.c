@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "layout.h"
 
 /* How long a catalog write waits for the broker to pass on subscriptions
  * before it publishes its hint (a new publisher's first message is dropped
@@ -89,8 +90,9 @@ int cli_catalog_open(struct cli *cli, bool write, struct catalog **out, char err
                              cli->cfg.data_dir);
         return catalog_open(cli->cfg.data_dir, false, out, err);
     }
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/catalog.db", cli->cfg.data_dir);
+    char path[PATH_MAX];
+    if (layout_catalog_db(path, sizeof path, cli->cfg.data_dir, err) < 0)
+        return -1;
     if (stat(path, &st) != 0 && errno == ENOENT)
         return 1;
     return catalog_open(cli->cfg.data_dir, true, out, err);

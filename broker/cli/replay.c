@@ -1,5 +1,5 @@
 /* replay.c - `lakehouse replay [DOMAIN[/TABLE]] [--from YYYY-MM-DD]
- * [--to YYYY-MM-DD]`: ask the processor (control socket, control.h) to rebuild
+ * [--to YYYY-MM-DD]`: ask the processor (control socket, control_protocol.h) to rebuild
  * silver tables from bronze, or to merge the files of a date range again.
  * The processor replies when it is done; a ping first tells a stopped
  * processor apart from a long replay. */
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "control.h"
+#include "control_protocol.h"
 #include "timeutil.h"
 
 #define CLI_PING_TIMEOUT_MS 5000
@@ -40,7 +40,7 @@ int cli_replay(struct cli *cli, int argc, char **argv)
     };
     struct control_request req;
     memset(&req, 0, sizeof req);
-    snprintf(req.cmd, sizeof req.cmd, "replay");
+    req.cmd = CONTROL_REPLAY;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
@@ -70,7 +70,7 @@ int cli_replay(struct cli *cli, int argc, char **argv)
     const char *endpoint = cli->cfg.processor_control_endpoint;
     struct control_request ping;
     memset(&ping, 0, sizeof ping);
-    snprintf(ping.cmd, sizeof ping.cmd, "ping");
+    ping.cmd = CONTROL_PING;
     struct control_reply reply;
     if (cli_control_call(cli, endpoint, "processor", &ping, CLI_PING_TIMEOUT_MS,
                          "the processor does not answer", &reply) != CLI_OK ||

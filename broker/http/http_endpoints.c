@@ -178,7 +178,7 @@ void http_endpoints_create(struct http_request *req, struct http_reply *reply)
     int version = 0;
     int stored = catalog_put_endpoint(catalog, schema, &version, err);
     if (stored < 0) {
-        http_reply_error(reply, stored == CATALOG_REFUSED ? 400 : 500, "%s", err);
+        http_reply_failure(reply, stored, err);
         goto done;
     }
     schema->version = version;
@@ -279,10 +279,7 @@ void http_endpoints_update(struct http_request *req, struct http_reply *reply)
     if (stored < 0) {
         /* a refused change of the schema is a conflict with the stored version;
          * a definition that is wrong in itself (e.g. a bad expectation) is 400 */
-        int status = 500;
-        if (stored == CATALOG_REFUSED)
-            status = strstr(err, "incompatible") != NULL ? 409 : 400;
-        http_reply_error(reply, status, "%s", err);
+        http_reply_failure(reply, stored, err);
         goto done;
     }
     schema->version = version;

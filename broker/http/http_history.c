@@ -29,9 +29,10 @@ static void http_history_layer(struct http_request *req, struct http_reply *repl
         }
     }
     json_t *list = NULL;
-    if (timetravel_history(req->cfg->data_dir, layer, req->params[0], req->params[1], limit,
-                           &list, err) != 0) {
-        http_reply_error(reply, strncmp(err, "no ", 3) == 0 ? 404 : 500, "%s", err);
+    int rc = timetravel_history(req->cfg->data_dir, layer, req->params[0], req->params[1], limit,
+                                &list, err);
+    if (rc != 0) {
+        http_reply_failure(reply, rc, err);
         return;
     }
     http_reply_json(reply, 200,

@@ -34,7 +34,6 @@
 #include "protocol.h"
 #include "record_reader.h"
 
-#define HTTP_RETRY_AFTER_S 1
 
 /* The start of ingest's refusal of an unparsable "json" body (ingest/batch.c
  * batch_decode_json); it is turned into the API's 400 with the position. */
@@ -49,12 +48,16 @@ static int http_ingest_call(struct http_request *req, const struct protocol_requ
     const char *endpoint = req->cfg->ingest_endpoint;
     char *header = NULL;
     size_t header_len = 0;
-    int ret = -1;
+    /* a request it cannot encode is the client's; any other failure is
+     * ingest not answering now: retry shortly */
+    int ret = -(int)ERROR_BUSY;
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     void *sock = NULL;
-    if (protocol_request_encode(preq, &header, &header_len, err) < 0)
+    if (protocol_request_encode(preq, &header, &header_len, err) < 0) {
+        ret = -(int)ERROR_INVALID;
         goto done;
+    }
     sock = zmq_socket(http_server_zmq(req->server), ZMQ_DEALER);
     if (sock == NULL) {
         error_set(err, "ingest %s: socket: %s", endpoint, zmq_strerror(zmq_errno()));
@@ -95,7 +98,8 @@ static int http_ingest_call(struct http_request *req, const struct protocol_requ
             error_set(err, "ingest %s: malformed reply (frame %d)", endpoint, frame);
             goto done;
         }
-        ret = protocol_reply_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), reply, err);
+        if (protocol_reply_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), reply, err) == 0)
+            ret = 0;
         break;
     }
 done:
@@ -129,7 +133,7 @@ static int http_ingest_failure(struct http_reply *reply, const struct protocol_r
     case PROTOCOL_STATUS_ERROR:
         /* A full disk is the client's to wait out: 507 Insufficient Storage
          * with Retry-After; re-sending the same batch_id later is safe. */
-        if (strstr(r->message, strerror(ENOSPC)) != NULL) {
+        if (r->kind == ERROR_NO_SPACE) {
             http_reply_error(reply, 507, "ingest could not store the batch: %s", r->message);
             reply->retry_after = HTTP_RETRY_AFTER_S;
             return 1;
@@ -140,7 +144,7 @@ static int http_ingest_failure(struct http_reply *reply, const struct protocol_r
         break;
     }
     int line, column, position, text = 0;
-    if (strncmp(r->message, "unknown endpoint", 16) == 0) {
+    if (r->kind == ERROR_NOT_FOUND) {
         http_reply_error(reply, 404, "%s", r->message);
     } else if (strncmp(r->message, HTTP_INGEST_BAD_JSON, strlen(HTTP_INGEST_BAD_JSON)) == 0 &&
                sscanf(r->message, HTTP_INGEST_BAD_JSON "%d, column %d (byte %d): %n", &line,
@@ -187,13 +191,9 @@ static int http_ingest_send(struct http_request *req, struct http_reply *reply, 
         }
         snprintf(preq.id, sizeof preq.id, "%s", id);
     }
-    if (http_ingest_call(req, &preq, body, len, r, err) < 0) {
-        if (strstr(err, "request header") != NULL) {
-            http_reply_error(reply, 400, "%s", err);
-        } else {
-            http_reply_error(reply, 503, "%s", err);
-            reply->retry_after = HTTP_RETRY_AFTER_S;
-        }
+    int rc = http_ingest_call(req, &preq, body, len, r, err);
+    if (rc < 0) {
+        http_reply_failure(reply, rc, err);
         return -1;
     }
     if (http_ingest_failure(reply, r)) {

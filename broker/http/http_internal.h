@@ -29,6 +29,8 @@
 
 #define HTTP_PARAMS_MAX 4
 #define HTTP_CONTROL_TIMEOUT_MS 5000
+/* Retry-After (s) of a busy or full-disk answer */
+#define HTTP_RETRY_AFTER_S 1
 
 struct http_server;
 
@@ -79,6 +81,11 @@ void http_reply_json(struct http_reply *reply, unsigned status, json_t *json);
 /* {"detail": message} with status. */
 void http_reply_error(struct http_reply *reply, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The one error kind (error.h) -> HTTP status table. */
+unsigned http_status_of(enum error_kind kind);
+/* http_reply_error with the status of rc's kind (error_kind_of); a busy or
+ * full-disk failure also says when to retry (Retry-After). */
+void http_reply_failure(struct http_reply *reply, int rc, const char *err);
 /* Take a malloc'd text body (owned afterwards by the reply). */
 void http_reply_text(struct http_reply *reply, unsigned status, const char *content_type,
                      char *text, size_t len);

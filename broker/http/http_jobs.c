@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
+#include "control_protocol.h"
 #include "log.h"
 
 #define HTTP_EXECUTIONS_DEFAULT 100
@@ -204,8 +204,9 @@ void http_jobs_delete(struct http_request *req, struct http_reply *reply)
     struct job_def job = {0};
     int found = http_job_find(req, reply, catalog, &job);
     job_clear(&job);
-    if (found == 1 && catalog_delete_job(catalog, req->params[0], req->params[1], err) < 0) {
-        http_reply_error(reply, strncmp(err, "no job", 6) == 0 ? 404 : 500, "%s", err);
+    int rc = found == 1 ? catalog_delete_job(catalog, req->params[0], req->params[1], err) : 0;
+    if (rc < 0) {
+        http_reply_failure(reply, rc, err);
     } else if (found == 1) {
         log_info("http job_deleted job=%s/%s", req->params[0], req->params[1]);
         http_publish_job(req, req->params[0], req->params[1]);
@@ -229,7 +230,7 @@ void http_jobs_run(struct http_request *req, struct http_reply *reply)
     job_clear(&job);
     if (found != 1)
         goto done;
-    struct control_request creq = {.cmd = "run"};
+    struct control_request creq = {.cmd = CONTROL_RUN};
     snprintf(creq.domain, sizeof creq.domain, "%s", d);
     snprintf(creq.name, sizeof creq.name, "%s", n);
     struct control_reply crep;

@@ -34,8 +34,9 @@ void http_query_run(struct http_request *req, struct http_reply *reply)
     struct query_limits limits = {.timeout_ms = req->cfg->query_timeout_ms,
                                   .max_rows = req->cfg->query_max_rows};
     json_t *result = NULL;
-    if (query_run(req->cfg->data_dir, sql, &limits, &result, err) < 0)
-        http_reply_error(reply, strstr(err, "time limit") ? 504 : 400, "%s", err);
+    int rc = query_run(req->cfg->data_dir, sql, &limits, &result, err);
+    if (rc < 0)
+        http_reply_failure(reply, rc, err);
     else
         http_reply_json(reply, 200, result);
     json_decref(body);

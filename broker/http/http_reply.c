@@ -34,6 +34,24 @@ void http_reply_error(struct http_reply *reply, unsigned status, const char *fmt
     http_reply_json(reply, status, json_pack("{s:s}", "detail", msg));
 }
 
+unsigned http_status_of(enum error_kind kind)
+{
+    static const unsigned statuses[ERROR_KIND_COUNT] = {
+        [ERROR_NONE] = 200,      [ERROR_INTERNAL] = 500, [ERROR_INVALID] = 400,
+        [ERROR_NOT_FOUND] = 404, [ERROR_CONFLICT] = 409, [ERROR_BUSY] = 503,
+        [ERROR_TIMEOUT] = 504,   [ERROR_NO_SPACE] = 507,
+    };
+    return kind >= ERROR_NONE && kind < ERROR_KIND_COUNT ? statuses[kind] : 500;
+}
+
+void http_reply_failure(struct http_reply *reply, int rc, const char *err)
+{
+    enum error_kind kind = error_kind_of(rc);
+    http_reply_error(reply, http_status_of(kind), "%s", err);
+    if (kind == ERROR_BUSY || kind == ERROR_NO_SPACE)
+        reply->retry_after = HTTP_RETRY_AFTER_S;
+}
+
 void http_reply_text(struct http_reply *reply, unsigned status, const char *content_type,
                      char *text, size_t len)
 {

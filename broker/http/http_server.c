@@ -393,12 +393,14 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
         goto fail;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+    /* The logger comes first: libmicrohttpd warns about any option it reads
+     * before it has one. */
     server->daemon = MHD_start_daemon(
-        flags, 0, http_accept, server, http_handle, server, MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, server, MHD_OPTION_EXTERNAL_LOGGER,
-        http_mhd_log, server, MHD_OPTION_END);
+        flags, 0, http_accept, server, http_handle, server, MHD_OPTION_EXTERNAL_LOGGER,
+        http_mhd_log, server, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, http_completed, server,
+        MHD_OPTION_END);
     if (server->daemon == NULL) {
         error_set(err, "http %s: libmicrohttpd could not start (see the log above)",
                   cfg->http_listen);

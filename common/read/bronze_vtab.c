@@ -158,8 +158,8 @@ static int bronze_vtab_load_columns(struct bronze_vtab *vt, char **decl, char er
     char path[PATH_MAX];
     struct stat st;
     struct schema *schema = NULL;
-    if (snprintf(path, sizeof path, "%s/catalog.db", vt->data_dir) >= (int)sizeof path)
-        return error_set(err, "data directory path too long");
+    if (layout_catalog_db(path, sizeof path, vt->data_dir, err) < 0)
+        return -1;
     if (stat(path, &st) == 0) {
         struct catalog *catalog = NULL;
         if (catalog_open(vt->data_dir, true, &catalog, err) < 0)
@@ -374,12 +374,13 @@ static int bronze_cursor_advance(struct bronze_cursor *c)
         }
         if (c->next_file < c->files.count) {
             const char *name = c->files.items[c->next_file++];
-            snprintf(c->rel, sizeof c->rel, "bronze/%s/%s/%s/%s", vt->domain, vt->table,
-                     c->date_dir, name);
+            char path[PATH_MAX];
+            if (layout_bronze_rel(c->rel, sizeof c->rel, vt->domain, vt->table, c->date_dir,
+                                  name, err) < 0 ||
+                layout_path(path, sizeof path, vt->data_dir, c->rel, err) < 0)
+                return bronze_cursor_fail(c, "bronze file", err);
             if (bronze_cursor_quarantined(c))
                 continue; /* void in silver too: see bronze_vtab.h */
-            char path[PATH_MAX + 8];
-            snprintf(path, sizeof path, "%s/%s", vt->data_dir, c->rel);
             c->line_no = 0;
             c->reader = bronze_reader_open(path, err);
             if (c->reader == NULL) {
@@ -399,11 +400,11 @@ static int bronze_cursor_advance(struct bronze_cursor *c)
             snprintf(c->date_dir, sizeof c->date_dir, "%s", dt);
             strvec_clear(&c->files);
             c->next_file = 0;
-            char dir[PATH_MAX + 64];
-            snprintf(dir, sizeof dir, "%s/bronze/%s/%s/%s", vt->data_dir, vt->domain, vt->table,
-                     dt);
-            if (bronze_vtab_list(dir, bronze_vtab_is_file, &c->files, err) < 0) {
-                snprintf(c->rel, sizeof c->rel, "bronze/%s/%s/%s", vt->domain, vt->table, dt);
+            char dir[PATH_MAX];
+            if (layout_bronze_dir(dir, sizeof dir, vt->data_dir, vt->domain, vt->table, dt,
+                                  err) < 0 ||
+                bronze_vtab_list(dir, bronze_vtab_is_file, &c->files, err) < 0) {
+                layout_bronze_rel(c->rel, sizeof c->rel, vt->domain, vt->table, dt, NULL, NULL);
                 return bronze_cursor_fail(c, "bronze directory", err);
             }
             /* inputs of a compaction whose output is here: read only the output */
@@ -433,10 +434,10 @@ static int bronze_vtab_filter(sqlite3_vtab_cursor *base, int idx_num, const char
             snprintf(c->upper, sizeof c->upper, "%.10s", (const char *)bound);
     }
     c->eof = false;
-    char dir[PATH_MAX + 64];
-    snprintf(dir, sizeof dir, "%s/bronze/%s/%s", vt->data_dir, vt->domain, vt->table);
-    if (bronze_vtab_list(dir, bronze_vtab_is_date_dir, &c->dates, err) < 0) {
-        snprintf(c->rel, sizeof c->rel, "bronze/%s/%s", vt->domain, vt->table);
+    char dir[PATH_MAX];
+    if (layout_bronze_dir(dir, sizeof dir, vt->data_dir, vt->domain, vt->table, NULL, err) < 0 ||
+        bronze_vtab_list(dir, bronze_vtab_is_date_dir, &c->dates, err) < 0) {
+        layout_bronze_rel(c->rel, sizeof c->rel, vt->domain, vt->table, NULL, NULL, NULL);
         return bronze_cursor_fail(c, "bronze directory", err);
     }
     bronze_cursor_open_silver(c, vt);
@@ -548,8 +549,8 @@ int bronze_vtab_attach(sqlite3 *db, const char *data_dir, const char *domain, co
         return -1;
     char dir[PATH_MAX];
     struct stat st;
-    if (snprintf(dir, sizeof dir, "%s/bronze/%s/%s", data_dir, domain, table) >= (int)sizeof dir)
-        return error_set(err, "data directory path too long: %s", data_dir);
+    if (layout_bronze_dir(dir, sizeof dir, data_dir, domain, table, NULL, err) < 0)
+        return -1;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return error_set(err, "no bronze data for %s.bronze.%s: bronze/%s/%s does not exist",
                          domain, table, domain, table);
@@ -598,8 +599,9 @@ static void bronze_vtab_count_file(sqlite3_stmt *ledger, const char *data_dir, c
         }
     }
     count->pending++;
-    char path[PATH_MAX + 8], err[ERROR_MAX];
-    snprintf(path, sizeof path, "%s/%s", data_dir, rel);
+    char path[PATH_MAX], err[ERROR_MAX];
+    if (layout_path(path, sizeof path, data_dir, rel, err) < 0)
+        return;
     struct bronze_reader *r = bronze_reader_open(path, err);
     if (r == NULL)
         return;
@@ -620,8 +622,8 @@ static int bronze_vtab_count_table(sqlite3_stmt *ledger, const char *data_dir, c
 {
     char dir[PATH_MAX];
     struct strvec dates = {0}, files = {0};
-    snprintf(dir, sizeof dir, "%s/bronze/%s/%s", data_dir, domain, table);
-    if (bronze_vtab_list(dir, bronze_vtab_is_date_dir, &dates, err) < 0)
+    if (layout_bronze_dir(dir, sizeof dir, data_dir, domain, table, NULL, err) < 0 ||
+        bronze_vtab_list(dir, bronze_vtab_is_date_dir, &dates, err) < 0)
         return -1;
     for (size_t d = 0; d < dates.count; d++) {
         char sub[PATH_MAX + 16];
@@ -632,9 +634,9 @@ static int bronze_vtab_count_table(sqlite3_stmt *ledger, const char *data_dir, c
         }
         for (size_t f = 0; f < files.count; f++) {
             char rel[PATH_MAX];
-            snprintf(rel, sizeof rel, "bronze/%s/%s/%s/%s", domain, table, dates.items[d],
-                     files.items[f]);
-            bronze_vtab_count_file(ledger, data_dir, rel, count);
+            if (layout_bronze_rel(rel, sizeof rel, domain, table, dates.items[d], files.items[f],
+                                  NULL) == 0)
+                bronze_vtab_count_file(ledger, data_dir, rel, count);
         }
         strvec_clear(&files);
     }
@@ -691,9 +693,8 @@ int bronze_vtab_add_tables(const char *data_dir, json_t *tables, char err[ERROR_
     char dir[PATH_MAX];
     struct strvec domains = {0}, names = {0};
     int status = 0;
-    if (snprintf(dir, sizeof dir, "%s/bronze", data_dir) >= (int)sizeof dir)
-        return error_set(err, "data directory path too long: %s", data_dir);
-    if (bronze_vtab_list(dir, bronze_vtab_is_object, &domains, err) < 0)
+    if (layout_bronze_dir(dir, sizeof dir, data_dir, NULL, NULL, NULL, err) < 0 ||
+        bronze_vtab_list(dir, bronze_vtab_is_object, &domains, err) < 0)
         return -1;
     for (size_t i = 0; status == 0 && i < domains.count; i++) {
         const char *domain = domains.items[i];

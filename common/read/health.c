@@ -82,7 +82,8 @@ static const char *health_state(const char *pid_path, const char *proc, long *pi
 static json_t *health_process(const char *data_dir, const char *proc)
 {
     char pid_path[PATH_MAX];
-    snprintf(pid_path, sizeof pid_path, "%s/run/%s.pid", data_dir, proc);
+    if (layout_pid_file(pid_path, sizeof pid_path, data_dir, proc, NULL) < 0)
+        pid_path[0] = '\0'; /* reads as not running */
     long pid;
     int64_t since_ms;
     const char *state = health_state(pid_path, proc, &pid, &since_ms);
@@ -231,9 +232,9 @@ static void health_layer(const char *data_dir, const char *layer, json_t *tables
                          json_t *databases, int64_t now_ms)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/%s", data_dir, layer);
     struct dirent **list = NULL;
-    int n = scandir(dir, &list, NULL, alphasort);
+    int n = layout_dir(dir, sizeof dir, data_dir, layer) == 0
+                ? scandir(dir, &list, NULL, alphasort) : -1;
     for (int i = 0; i < n; i++) {
         const char *fname = list[i]->d_name;
         size_t len = strlen(fname);
@@ -267,9 +268,9 @@ static void health_backlog(const char *data_dir, sqlite3_stmt *known, const char
                            int64_t *bytes)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/bronze/%s/%s", data_dir, domain, table);
     struct dirent **dates = NULL;
-    int nd = scandir(dir, &dates, NULL, alphasort);
+    int nd = layout_bronze_dir(dir, sizeof dir, data_dir, domain, table, NULL, NULL) == 0
+                 ? scandir(dir, &dates, NULL, alphasort) : -1;
     for (int a = 0; a < nd; a++) {
         const char *date = dates[a]->d_name;
         char sub[PATH_MAX];
@@ -288,7 +289,8 @@ static void health_backlog(const char *data_dir, sqlite3_stmt *known, const char
                 if (stated)
                     *bytes += st.st_size;
                 char rel[PATH_MAX];
-                snprintf(rel, sizeof rel, "bronze/%s/%s/%s/%s", domain, table, date, e->d_name);
+                if (layout_bronze_rel(rel, sizeof rel, domain, table, date, e->d_name, NULL) < 0)
+                    continue;
                 bool done = false;
                 if (known != NULL) {
                     sqlite3_reset(known);
@@ -316,8 +318,8 @@ static void health_backlog(const char *data_dir, sqlite3_stmt *known, const char
 static int64_t health_spool_bytes(const char *data_dir, const char *domain, const char *table)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/spool/%s/%s", data_dir, domain, table);
-    DIR *d = opendir(dir);
+    DIR *d = layout_spool_dir(dir, sizeof dir, data_dir, domain, table, NULL) == 0 ? opendir(dir)
+                                                                                  : NULL;
     if (d == NULL)
         return 0;
     int64_t total = 0;
@@ -344,9 +346,9 @@ static bool health_bronze(const char *data_dir, json_t *tables, int64_t now_ms, 
     static const char *const roots[] = {"bronze", "spool"};
     for (size_t r = 0; r < 2; r++) {
         char root[PATH_MAX];
-        snprintf(root, sizeof root, "%s/%s", data_dir, roots[r]);
         struct dirent **domains = NULL;
-        int nd = scandir(root, &domains, NULL, alphasort);
+        int nd = layout_dir(root, sizeof root, data_dir, roots[r]) == 0
+                     ? scandir(root, &domains, NULL, alphasort) : -1;
         for (int a = 0; a < nd; a++) {
             const char *domain = domains[a]->d_name;
             char ddir[PATH_MAX];

@@ -442,10 +442,12 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
     struct query_clock clock = {0};
     int64_t timeout_ms = limits != NULL ? limits->timeout_ms : 0;
     int64_t max_rows = limits != NULL ? limits->max_rows : 0;
+    /* a query that fails is the query's to fix, unless it ran out of time */
+    enum error_kind kind = ERROR_INVALID;
 
     *result = NULL;
     if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
-        return error_set(err, "empty query");
+        return error_fail(err, ERROR_INVALID, "empty query");
     if (sqlref_rewrite(sql, &rewritten, &refs, &ref_count, err) != 0)
         goto fail;
     if (query_open_memory(&db, err) != 0)
@@ -512,8 +514,11 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
     int64_t rows = 0;
     bool truncated = false;
     if (query_rows(db, stmt, columns, data, max_rows, &clock, timeout_ms, refs, ref_count, &rows,
-                   &truncated, err) < 0)
+                   &truncated, err) < 0) {
+        if (clock.expired)
+            kind = ERROR_TIMEOUT;
         goto fail;
+    }
     json_object_set_new(out, "row_count", json_integer(rows));
     json_object_set_new(out, "truncated", json_boolean(truncated));
 
@@ -530,7 +535,7 @@ fail:
     sqlite3_close(db);
     free(rewritten);
     free(refs);
-    return -1;
+    return -(int)kind;
 }
 
 /* ---- query_list_tables ---- */

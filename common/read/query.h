@@ -37,8 +37,10 @@ struct query_limits {
 
 /* Run sql against data_dir. On success *result is a new object:
  *   {"columns":[names], "data":[{col:value,...}], "row_count":n, "truncated":bool}
- * On failure -1 with err naming the problem ("no such table: demo.silver.x",
- * "query exceeded the time limit of 10000 ms", "not allowed: write to ...").
+ * On failure err names the problem ("no such table: demo.silver.x",
+ * "query exceeded the time limit of 10000 ms", "not allowed: write to ...")
+ * and the kind (error.h) is ERROR_TIMEOUT when the time limit was reached,
+ * else ERROR_INVALID.
  * A reference to a domain whose database does not exist is an error naming it. */
 int query_run(const char *data_dir, const char *sql, const struct query_limits *limits,
               json_t **result, char err[ERROR_MAX]);

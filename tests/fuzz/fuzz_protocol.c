@@ -1,6 +1,6 @@
 /* fuzz_protocol.c - libFuzzer target: every msgpack message decoder that sees
  * bytes from a peer: the producer request header and reply
- * (protocol.h), control requests and replies (control.h) and the event
+ * (protocol.h), control requests and replies (control_protocol.h) and the event
  * envelope (event.h). A decoded request is encoded and decoded again and must
  * come back equal. */
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
+#include "control_protocol.h"
 #include "event.h"
 #include "protocol.h"
 

@@ -22,6 +22,10 @@ cat >"$T/events.json" <<'JSON'
  "columns":[{"name":"id","type":"integer","primary_key":true},{"name":"payload","type":"string"}]}
 JSON
 start_group --config "$T/lifecycle.json" || { fail "start" "group did not start"; exit 1; }
+# a clean start logs no warning (`lakehouse status` would show it as the last
+# one): the HTTP API answering means the broker's start is over
+wait_until 20 curl -sf "$B/metrics"
+check_eq "clean start logs no warning" "" "$(grep -E 'level=(warn|error)' "$T/group.log")"
 check_cmd "endpoint create" lakehouse endpoint create "$T/events.json"
 
 metric() { curl -s "$B/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }

@@ -41,6 +41,14 @@ static void test_data_paths(void **state)
     assert_string_equal(out, "/d/catalog.db");
     assert_int_equal(layout_pid_file(out, sizeof out, "/d", "ingest", err), 0);
     assert_string_equal(out, "/d/run/ingest.pid");
+    assert_int_equal(layout_stats_file(out, sizeof out, "/d", "ingest", err), 0);
+    assert_string_equal(out, "/d/run/ingest.stats.json");
+    assert_int_equal(layout_maintenance_state(out, sizeof out, "/d", err), 0);
+    assert_string_equal(out, "/d/run/processor.maintenance");
+    assert_int_equal(layout_compaction_dir(out, sizeof out, "/d", err), 0);
+    assert_string_equal(out, "/d/spool/.compact");
+    assert_int_equal(layout_bronze_rel(out, sizeof out, "a", "b", "dt=2024-01-02", "", err), 0);
+    assert_string_equal(out, "bronze/a/b/dt=2024-01-02/"); /* "" file: a prefix of its files */
     assert_int_equal(layout_run_endpoint(out, sizeof out, "/d", "ingest.sock", err), 0);
     assert_string_equal(out, "ipc:///d/run/ingest.sock");
     assert_int_equal(layout_path(out, sizeof out, "/d", "bronze/a/b", err), 0);

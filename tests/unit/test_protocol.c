@@ -242,6 +242,7 @@ static void test_reply_round_trip(void **state)
     reply.accepted = 998;
     reply.refused = 250;
     reply.duplicate = true;
+    reply.kind = ERROR_INVALID;
     snprintf(reply.message, sizeof reply.message, "250 records refused");
     char long_reason[600];
     memset(long_reason, 'r', sizeof long_reason - 1);
@@ -267,6 +268,7 @@ static void test_reply_round_trip(void **state)
     assert_int_equal(out.accepted, 998);
     assert_int_equal(out.refused, 250);
     assert_true(out.duplicate);
+    assert_int_equal(out.kind, ERROR_INVALID);
     assert_string_equal(out.message, "250 records refused");
     assert_int_equal(out.error_count, PROTOCOL_ERRORS_MAX);
     for (size_t i = 0; i < out.error_count; i++) {
@@ -305,20 +307,23 @@ static void test_reply_round_trip(void **state)
     assert_int_equal(protocol_reply_encode(&reply, &buf, &len, err), -1);
 }
 
-/* Build a reply map by hand with one deliberate defect. */
+/* Build a reply map by hand with one deliberate defect: 1 missing key, 2
+ * unknown key, 3 version, 4 status, 5-7 errors, 8 kind. */
 static int decode_reply_with(int defect, struct protocol_reply *out, char *err)
 {
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, defect == 1 ? 7 : defect == 2 ? 9 : 8);
+    msgpack_pack_map(&pk, defect == 1 ? 8 : defect == 2 ? 10 : 9);
     pack_s(&pk, "v");
-    msgpack_pack_uint64(&pk, defect == 3 ? 2 : PROTOCOL_VERSION);
+    msgpack_pack_uint64(&pk, defect == 3 ? PROTOCOL_VERSION + 1 : PROTOCOL_VERSION);
     pack_s(&pk, "id");
     pack_s(&pk, "x");
     pack_s(&pk, "status");
     pack_s(&pk, defect == 4 ? "fine" : "refused");
+    pack_s(&pk, "kind");
+    pack_s(&pk, defect == 8 ? "sleepy" : "not_found");
     pack_s(&pk, "accepted");
     msgpack_pack_uint64(&pk, 0);
     pack_s(&pk, "refused");
@@ -369,14 +374,16 @@ static void test_reply_strict(void **state)
     memset(&out, 0, sizeof out);
     assert_int_equal(decode_reply_with(0, &out, err), 0);
     assert_int_equal(out.status, PROTOCOL_STATUS_REFUSED);
+    assert_int_equal(out.kind, ERROR_NOT_FOUND);
     assert_int_equal(out.error_count, 2);
     assert_int_equal(out.errors[1].index, 5);
     assert_string_equal(out.errors[1].reason, "second");
     protocol_reply_clear(&out);
 
     const char *expect[] = {NULL,      "missing key 'message'", "unknown key", "version",
-                            "status",  "errors",                "errors[1]",   "errors[1]"};
-    for (int defect = 1; defect <= 7; defect++) {
+                            "status",  "errors",                "errors[1]",   "errors[1]",
+                            "unknown kind 'sleepy'"};
+    for (int defect = 1; defect <= 8; defect++) {
         memset(&out, 0, sizeof out);
         assert_int_equal(decode_reply_with(defect, &out, err), -1);
         assert_non_null(strstr(err, expect[defect]));

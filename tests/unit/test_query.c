@@ -107,6 +107,7 @@ static void run_fails(const char *sql, const char *expected)
         fail_msg("query should have failed: %s", sql);
     }
     assert_null(result);
+    assert_int_equal(error_kind_of(rc), ERROR_INVALID);
     if (strstr(err, expected) == NULL)
         fail_msg("%s: error '%s' does not contain '%s'", sql, err, expected);
 }
@@ -218,7 +219,7 @@ static void test_time_limit(void **state)
                        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
                        "SELECT count(*) FROM c",
                        &limits, &result, err);
-    assert_int_equal(rc, -1);
+    assert_int_equal(error_kind_of(rc), ERROR_TIMEOUT);
     assert_null(result);
     assert_non_null(strstr(err, "time limit of 200 ms"));
 }

@@ -1,4 +1,4 @@
-/* control.c - the processor's control socket (ZeroMQ REP, control.h).
+/* control_server.c - the processor's control socket (ZeroMQ REP, control_protocol.h).
  *
  * One request at a time, answered when the work is done: "ping", "reconcile"
  * (scan bronze against the ledger and merge everything missing now; count =
@@ -51,12 +51,14 @@ static void control_dispatch(struct processor_ctx *ctx, const struct control_req
                              struct control_reply *reply)
 {
     char err[ERROR_MAX] = "";
-    if (strcmp(req->cmd, "ping") == 0) {
+    switch (req->cmd) {
+    case CONTROL_PING:
         reply->ok = true;
         reply->count = (int64_t)pending_count(ctx->pending);
         snprintf(reply->message, sizeof reply->message, "processor ok: %zu files pending",
                  pending_count(ctx->pending));
-    } else if (strcmp(req->cmd, "reconcile") == 0) {
+        break;
+    case CONTROL_RECONCILE: {
         int64_t merged = -1;
         if (reconcile_scan(ctx, err) >= 0)
             merged = reconcile_drain(ctx, err);
@@ -66,22 +68,24 @@ static void control_dispatch(struct processor_ctx *ctx, const struct control_req
             snprintf(reply->message, sizeof reply->message, "merged %" PRId64 " files", merged);
         else
             snprintf(reply->message, sizeof reply->message, "reconcile failed: %s", err);
-    } else if (strcmp(req->cmd, "replay") == 0) {
-        replay_run(ctx, req, reply);
-    } else if (strcmp(req->cmd, "rollback") == 0) {
-        rollback_run(ctx, req, reply);
-    } else if (strcmp(req->cmd, "drop") == 0) {
-        drop_run(ctx, req, reply);
-    } else if (strcmp(req->cmd, "expire") == 0 || strcmp(req->cmd, "expire_dry_run") == 0) {
-        expire_run(ctx, req, reply);
-    } else if (strcmp(req->cmd, "compact") == 0) {
-        compact_run(ctx, req, reply);
-    } else {
+        break;
+    }
+    case CONTROL_REPLAY: replay_run(ctx, req, reply); break;
+    case CONTROL_ROLLBACK: rollback_run(ctx, req, reply); break;
+    case CONTROL_DROP: drop_run(ctx, req, reply); break;
+    case CONTROL_EXPIRE:
+    case CONTROL_EXPIRE_DRY_RUN: expire_run(ctx, req, reply); break;
+    case CONTROL_COMPACT: compact_run(ctx, req, reply); break;
+    case CONTROL_RUN:
+    case CONTROL_RELOAD:
+    case CONTROL_CMD_COUNT:
         reply->ok = false;
+        reply->kind = ERROR_INVALID;
         snprintf(reply->message, sizeof reply->message,
                  "unknown command '%s' (processor knows ping, reconcile, replay, rollback, drop, "
                  "expire, expire_dry_run, compact)",
-                 req->cmd);
+                 control_cmd_name(req->cmd));
+        break;
     }
 }
 
@@ -109,10 +113,11 @@ void control_serve_one(struct processor_ctx *ctx)
         rc = error_set(err, "request has more than one frame");
     }
     if (rc < 0) {
-        log_warn("control_bad_request error=\"%s\"", err);
+        log_warn("control_bad_request reason=\"%s\"", err);
+        reply.kind = ERROR_INVALID;
         snprintf(reply.message, sizeof reply.message, "bad request: %s", err);
     } else {
-        log_info("control_request cmd=%s domain=%s name=%s from=%s to=%s", req.cmd,
+        log_info("control_request cmd=%s domain=%s name=%s from=%s to=%s", control_cmd_name(req.cmd),
                  req.domain[0] ? req.domain : "-", req.name[0] ? req.name : "-",
                  req.from[0] ? req.from : "-", req.to[0] ? req.to : "-");
         control_dispatch(ctx, &req, &reply);
@@ -122,11 +127,11 @@ void control_serve_one(struct processor_ctx *ctx)
     if (control_reply_encode(&reply, &buf, &len, err) < 0) {
         /* REP must answer before it can receive again: send an empty frame
          * (the client reports it as malformed) */
-        log_error("control_reply_failed error=\"%s\"", err);
+        log_error("control_reply_failed reason=\"%s\"", err);
         zmq_send(ctx->control, "", 0, ZMQ_DONTWAIT);
         return;
     }
     if (zmq_send(ctx->control, buf, len, ZMQ_DONTWAIT) < 0)
-        log_warn("control_reply_failed error=\"%s\"", zmq_strerror(errno));
+        log_warn("control_reply_failed reason=\"%s\"", zmq_strerror(errno));
     free(buf);
 }

@@ -1,12 +1,14 @@
-/* control.h - the request/reply messages of the control sockets (ZeroMQ
+/* control_protocol.h - the request/reply messages of the control sockets (ZeroMQ
  * REQ -> REP) through which the `lakehouse` command (and later the broker's
  * HTTP API) asks a process to act. Defined here, beside event.h and
  * protocol.h, so that every message on the wire is defined in common/.
  *
  * Request: one frame, msgpack map, exactly these keys (strict decoding):
- *   v (uint, CONTROL_VERSION) cmd (str) domain (str) name (str) from (str) to (str)
+ *   v (uint, CONTROL_VERSION) cmd (str, control_cmd_name) domain (str) name (str)
+ *   from (str) to (str)
  * Reply: one frame, msgpack map, exactly these keys:
- *   v (uint) status (str "ok" | "error") message (str) count (int) id (int)
+ *   v (uint) status (str "ok" | "error") kind (str: "" when ok, else
+ *   error_kind_name, error.h) message (str) count (int) id (int)
  * Commands:
  *   processor   (config.processor_control_endpoint)
  *     "ping"    -> ok
@@ -22,8 +24,9 @@
  *               bronze/<d>/<n>, the silver table with its _ledger,
  *               _quarantine and _snapshots rows (one transaction), and
  *               rejected/<d>/<n>. count = bronze files deleted, id = silver
- *               rows dropped. An error message starting "busy:" means ingest
- *               still holds a spool file of the endpoint: retry shortly.
+ *               rows dropped. Kind "busy" means ingest still holds a spool
+ *               file of the endpoint: retry shortly; "not_found": there was
+ *               no data to drop.
  *               Sending it again after any failure finishes the job.
  *     "rollback" domain, name = silver table, from = snapshot id (digits):
  *               make the table equal its state at that snapshot, as a new
@@ -60,8 +63,8 @@
  *               plus per-table detail (transformer/retention.c).
  *     "expire_dry_run" the same scope: nothing is deleted, the message says
  *               "gold: would expire ...". */
-#ifndef LAKEHOUSE_CONTROL_H
-#define LAKEHOUSE_CONTROL_H
+#ifndef LAKEHOUSE_CONTROL_PROTOCOL_H
+#define LAKEHOUSE_CONTROL_PROTOCOL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,11 +72,29 @@
 #include "error.h"
 #include "names.h"
 
-#define CONTROL_VERSION 1
-#define CONTROL_CMD_MAX 32
+#define CONTROL_VERSION 2
+
+/* The commands; control_cmd_name gives each its name on the wire. */
+enum control_cmd {
+    CONTROL_PING,
+    CONTROL_REPLAY,
+    CONTROL_RECONCILE,
+    CONTROL_DROP,
+    CONTROL_ROLLBACK,
+    CONTROL_EXPIRE,
+    CONTROL_EXPIRE_DRY_RUN,
+    CONTROL_COMPACT,
+    CONTROL_RUN,
+    CONTROL_RELOAD,
+    CONTROL_CMD_COUNT
+};
+
+const char *control_cmd_name(enum control_cmd cmd);
+/* -1 for a name that is no command. */
+int control_cmd_from_name(const char *name, enum control_cmd *out);
 
 struct control_request {
-    char cmd[CONTROL_CMD_MAX];
+    enum control_cmd cmd;
     char domain[NAMES_MAX];
     char name[NAMES_MAX];
     char from[16];
@@ -82,6 +103,7 @@ struct control_request {
 
 struct control_reply {
     bool ok;
+    enum error_kind kind; /* ERROR_NONE when ok; a failure without one is sent as internal */
     char message[ERROR_MAX];
     int64_t count;
     int64_t id;

@@ -1,5 +1,5 @@
-/* control.c - asking a worker (processor, transformer) over its control
- * socket (control.h), for the commands that do (replay, expire, compact,
+/* cli_control.c - asking a worker (processor, transformer) over its control
+ * socket (control_protocol.h), for the commands that do (replay, expire, compact,
  * rollback, job run): the scope argument, the "not running" check and the
  * call, with the same messages everywhere. */
 #include <stdio.h>

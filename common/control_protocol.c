@@ -1,6 +1,6 @@
-/* control.c - control socket messages (strict msgpack) and the one-shot
- * REQ client used by the `lakehouse` command (see control.h). */
-#include "control.h"
+/* control_protocol.c - control socket messages (strict msgpack) and the one-shot
+ * REQ client used by the `lakehouse` command (see control_protocol.h). */
+#include "control_protocol.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,6 +8,30 @@
 #include <zmq.h>
 
 #include "wire.h"
+
+static const char *const control_cmd_names[CONTROL_CMD_COUNT] = {
+    [CONTROL_PING] = "ping",       [CONTROL_REPLAY] = "replay",
+    [CONTROL_RECONCILE] = "reconcile", [CONTROL_DROP] = "drop",
+    [CONTROL_ROLLBACK] = "rollback", [CONTROL_EXPIRE] = "expire",
+    [CONTROL_EXPIRE_DRY_RUN] = "expire_dry_run", [CONTROL_COMPACT] = "compact",
+    [CONTROL_RUN] = "run",         [CONTROL_RELOAD] = "reload",
+};
+
+const char *control_cmd_name(enum control_cmd cmd)
+{
+    return cmd >= 0 && cmd < CONTROL_CMD_COUNT ? control_cmd_names[cmd] : "?";
+}
+
+int control_cmd_from_name(const char *name, enum control_cmd *out)
+{
+    for (int c = 0; c < CONTROL_CMD_COUNT; c++) {
+        if (strcmp(name, control_cmd_names[c]) == 0) {
+            *out = (enum control_cmd)c;
+            return 0;
+        }
+    }
+    return -1;
+}
 
 /* "" or YYYY-MM-DD with a plausible month and day; the process that acts on
  * the range resolves it against the dt= directories that exist. */
@@ -26,12 +50,8 @@ static bool control_is_date(const char *s)
 
 static int control_check_request(const struct control_request *req, char err[ERROR_MAX])
 {
-    if (req->cmd[0] == '\0')
-        return error_set(err, "control request: empty command");
-    for (const char *p = req->cmd; *p != '\0'; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
-            return error_set(err, "control request: invalid command '%s'", req->cmd);
-    }
+    if (req->cmd < 0 || req->cmd >= CONTROL_CMD_COUNT)
+        return error_set(err, "control request: invalid command %d", (int)req->cmd);
     if (req->domain[0] != '\0' && names_check_object("domain", req->domain, err) < 0)
         return error_prefix(err, "control request");
     if (req->name[0] != '\0' && names_check_object("table/job", req->name, err) < 0)
@@ -48,8 +68,7 @@ static int control_check_request(const struct control_request *req, char err[ERR
 int control_request_encode(const struct control_request *req, char **out, size_t *len,
                            char err[ERROR_MAX])
 {
-    if (strnlen(req->cmd, sizeof req->cmd) == sizeof req->cmd ||
-        strnlen(req->domain, sizeof req->domain) == sizeof req->domain ||
+    if (strnlen(req->domain, sizeof req->domain) == sizeof req->domain ||
         strnlen(req->name, sizeof req->name) == sizeof req->name ||
         strnlen(req->from, sizeof req->from) == sizeof req->from ||
         strnlen(req->to, sizeof req->to) == sizeof req->to)
@@ -62,7 +81,7 @@ int control_request_encode(const struct control_request *req, char **out, size_t
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
     int failed = msgpack_pack_map(&pk, 6) != 0;
     failed |= wire_pack_key_uint(&pk, "v", CONTROL_VERSION);
-    failed |= wire_pack_key_str(&pk, "cmd", req->cmd);
+    failed |= wire_pack_key_str(&pk, "cmd", control_cmd_name(req->cmd));
     failed |= wire_pack_key_str(&pk, "domain", req->domain);
     failed |= wire_pack_key_str(&pk, "name", req->name);
     failed |= wire_pack_key_str(&pk, "from", req->from);
@@ -76,10 +95,10 @@ int control_request_decode(const void *buf, size_t len, struct control_request *
     struct control_request req;
     memset(&req, 0, sizeof req);
     uint64_t version = 0;
+    char cmd[32];
     struct wire_field fields[] = {
         {.key = "v", .type = WIRE_UINT, .required = true, .out = &version},
-        {.key = "cmd", .type = WIRE_STR, .required = true, .out = req.cmd,
-         .out_size = sizeof req.cmd},
+        {.key = "cmd", .type = WIRE_STR, .required = true, .out = cmd, .out_size = sizeof cmd},
         {.key = "domain", .type = WIRE_STR, .required = true, .out = req.domain,
          .out_size = sizeof req.domain},
         {.key = "name", .type = WIRE_STR, .required = true, .out = req.name,
@@ -95,6 +114,8 @@ int control_request_decode(const void *buf, size_t len, struct control_request *
     if (version != CONTROL_VERSION)
         return error_set(err, "control request: unsupported version %llu (expected %d)",
                          (unsigned long long)version, CONTROL_VERSION);
+    if (control_cmd_from_name(cmd, &req.cmd) < 0)
+        return error_set(err, "control request: unknown command '%s'", cmd);
     if (control_check_request(&req, err) < 0)
         return -1;
     *out = req;
@@ -110,9 +131,12 @@ int control_reply_encode(const struct control_reply *reply, char **out, size_t *
     msgpack_sbuffer_init(&sbuf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    int failed = msgpack_pack_map(&pk, 5) != 0;
+    enum error_kind kind = reply->ok ? ERROR_NONE
+                           : reply->kind == ERROR_NONE ? ERROR_INTERNAL : reply->kind;
+    int failed = msgpack_pack_map(&pk, 6) != 0;
     failed |= wire_pack_key_uint(&pk, "v", CONTROL_VERSION);
     failed |= wire_pack_key_str(&pk, "status", reply->ok ? "ok" : "error");
+    failed |= wire_pack_key_str(&pk, "kind", error_kind_name(kind));
     failed |= wire_pack_key_str(&pk, "message", reply->message);
     failed |= wire_pack_key_int(&pk, "count", reply->count);
     failed |= wire_pack_key_int(&pk, "id", reply->id);
@@ -125,11 +149,12 @@ int control_reply_decode(const void *buf, size_t len, struct control_reply *out,
     struct control_reply reply;
     memset(&reply, 0, sizeof reply);
     uint64_t version = 0;
-    char status[8];
+    char status[8], kind[16];
     struct wire_field fields[] = {
         {.key = "v", .type = WIRE_UINT, .required = true, .out = &version},
         {.key = "status", .type = WIRE_STR, .required = true, .out = status,
          .out_size = sizeof status},
+        {.key = "kind", .type = WIRE_STR, .required = true, .out = kind, .out_size = sizeof kind},
         {.key = "message", .type = WIRE_STR, .required = true, .out = reply.message,
          .out_size = sizeof reply.message},
         {.key = "count", .type = WIRE_INT, .required = true, .out = &reply.count},
@@ -147,6 +172,9 @@ int control_reply_decode(const void *buf, size_t len, struct control_reply *out,
         reply.ok = false;
     else
         return error_set(err, "control reply: unknown status '%s'", status);
+    if (error_kind_from_name(kind, &reply.kind) < 0 || (reply.kind == ERROR_NONE) != reply.ok)
+        return error_set(err, "control reply: kind '%s' does not go with status '%s'", kind,
+                         status);
     *out = reply;
     return 0;
 }
