@@ -25,6 +25,7 @@
 #include "log.h"
 #include "spool.h"
 #include "timeutil.h"
+#include "sqlutil.h"
 
 /* ------------------------------------------------------------ state db */
 
@@ -50,13 +51,7 @@ static int landing_db_error(struct landing *l, const char *what, char err[ERROR_
 
 int landing_db_exec(struct landing *l, const char *sql, char err[ERROR_MAX])
 {
-    char *msg = NULL;
-    if (sqlite3_exec(l->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        error_set(err, "landing state: %s", msg != NULL ? msg : sqlite3_errmsg(l->db));
-        sqlite3_free(msg);
-        return -1;
-    }
-    return 0;
+    return sqlutil_exec(l->db, sql, err, "landing state");
 }
 
 int landing_db_open(struct landing *l, char err[ERROR_MAX])
@@ -71,17 +66,13 @@ int landing_db_open(struct landing *l, char err[ERROR_MAX])
      * the exactly-once argument needs (WAL with NORMAL would not). */
     if (landing_db_exec(l, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err) < 0)
         return -1;
-    sqlite3_stmt *st = NULL;
-    int version = -1;
-    if (sqlite3_prepare_v2(l->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version < 0)
-        return landing_db_error(l, "user_version", err);
+    int64_t version = -1;
+    if (sqlutil_int64(l->db, "PRAGMA user_version", &version, err, "landing state "
+                      "user_version") < 0)
+        return -1;
     if (version > LANDING_DB_VERSION)
         return error_set(err, "%s has schema version %d, newer than this program's %d", path,
-                         version, LANDING_DB_VERSION);
+                         (int)version, LANDING_DB_VERSION);
     if (version < 1) {
         if (landing_db_exec(l, "BEGIN IMMEDIATE", err) < 0)
             return -1;
