@@ -206,7 +206,8 @@ int main(int argc, char **argv)
     }
 
     log_init("broker", LOG_LEVEL_INFO);
-    if (config_load(&ctx.cfg, ctx.config_path, data_dir, err) != 0) {
+    if (config_load(&ctx.cfg, ctx.config_path, data_dir, err) != 0 ||
+        config_read_token_file(&ctx.cfg, err) != 0) {
         log_error("start_failed reason=\"%s\"", err);
         return 1;
     }

@@ -34,6 +34,15 @@
 #define QUERY_PROGRESS_STEPS 1000
 /* A writer checkpointing may hold a lock for a moment; never wait longer. */
 #define QUERY_BUSY_TIMEOUT_MS 5000
+/* SQLite heap outside queries (catalog and history connections) that the
+ * process-wide cap leaves room for. */
+#define QUERY_HEAP_BASE_MIB 64
+
+void query_memory_limit(int64_t concurrent, int64_t per_query_mib)
+{
+    int64_t mib = concurrent * per_query_mib + QUERY_HEAP_BASE_MIB;
+    sqlite3_hard_heap_limit64(mib * 1024 * 1024);
+}
 
 struct query_auth {
     char denied[ERROR_MAX]; /* what the authorizer refused, for the message */
@@ -395,6 +404,11 @@ static int query_check_tail(sqlite3 *db, const char *tail, char err[ERROR_MAX])
     return 0;
 }
 
+static bool query_memory_error(int rc)
+{
+    return (rc & 0xff) == SQLITE_TOOBIG || (rc & 0xff) == SQLITE_NOMEM;
+}
+
 static int query_open_memory(sqlite3 **out, char err[ERROR_MAX])
 {
     sqlite3 *db = NULL;
@@ -429,6 +443,9 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
     struct query_clock clock = {0};
     int64_t timeout_ms = limits != NULL ? limits->timeout_ms : 0;
     int64_t max_rows = limits != NULL ? limits->max_rows : 0;
+    int64_t max_memory = limits != NULL ? limits->max_memory_mib * 1024 * 1024 : 0;
+    size_t max_bytes = QUERY_MAX_RESULT_BYTES;
+    int failure = QUERY_FAILED;
 
     *result = NULL;
     if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
@@ -437,6 +454,12 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
         goto fail;
     if (query_open_memory(&db, err) != 0)
         goto fail;
+    if (max_memory > 0) {
+        int64_t value = max_memory / 4 < INT32_MAX ? max_memory / 4 : INT32_MAX;
+        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, (int)value);
+        if ((uint64_t)value < max_bytes)
+            max_bytes = (size_t)value;
+    }
     if (query_attach(db, data_dir, refs, ref_count, err) != 0)
         goto fail;
     if (strchr(sql, '@') != NULL) {
@@ -505,15 +528,21 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
         if (rc == SQLITE_DONE)
             break;
         if (rc != SQLITE_ROW) {
-            if (clock.expired)
+            if (clock.expired) {
                 error_set(err, "query exceeded the time limit of %lld ms", (long long)timeout_ms);
-            else {
+                failure = QUERY_TIME_LIMIT;
+            } else if (query_memory_error(rc) && max_memory > 0) {
+                error_set(err, "query needs more memory than the %lld MiB allowed "
+                               "(query_max_memory_mib): %s",
+                          (long long)(max_memory / (1024 * 1024)), sqlite3_errmsg(db));
+                failure = QUERY_MEMORY_LIMIT;
+            } else {
                 error_set(err, "%s", sqlite3_errmsg(db));
                 query_translate_message(err, ERROR_MAX, refs, ref_count);
             }
             goto fail;
         }
-        if ((max_rows > 0 && rows >= max_rows) || bytes >= QUERY_MAX_RESULT_BYTES) {
+        if ((max_rows > 0 && rows >= max_rows) || bytes >= max_bytes) {
             truncated = true;
             break;
         }
@@ -547,7 +576,7 @@ fail:
     sqlite3_close(db);
     free(rewritten);
     free(refs);
-    return -1;
+    return failure;
 }
 
 /* ---- query_list_tables ---- */

@@ -31,14 +31,30 @@
 #include "error.h"
 
 struct query_limits {
-    int64_t timeout_ms;  /* 0 = none */
-    int64_t max_rows;    /* 0 = none */
+    int64_t timeout_ms;     /* 0 = none */
+    int64_t max_rows;       /* 0 = none */
+    int64_t max_memory_mib; /* 0 = none; see query_memory_limit */
 };
+
+/* query_run's failures, by cause. */
+#define QUERY_FAILED -1        /* the SQL: syntax, names, not allowed, ... */
+#define QUERY_TIME_LIMIT -2    /* ran past timeout_ms */
+#define QUERY_MEMORY_LIMIT -3  /* needed more than max_memory_mib */
+
+/* Memory bound of queries. A query's strings and blobs are limited to a
+ * quarter of max_memory_mib each (SQLite's SQLITE_LIMIT_LENGTH, checked
+ * before allocating, so randomblob(900000000) fails at once), its result to
+ * a quarter too; and the SQLite heap of the whole process is capped at
+ * concurrent x per_query_mib + 64 MiB (sqlite3_hard_heap_limit64: sorts,
+ * caches, group_concat...). A query reaching either limit fails with
+ * QUERY_MEMORY_LIMIT. Call once at start, before any query. */
+void query_memory_limit(int64_t concurrent, int64_t per_query_mib);
 
 /* Run sql against data_dir. On success *result is a new object:
  *   {"columns":[names], "data":[{col:value,...}], "row_count":n, "truncated":bool}
- * On failure -1 with err naming the problem ("no such table: demo.silver.x",
- * "query exceeded the time limit of 10000 ms", "not allowed: write to ...").
+ * On failure QUERY_FAILED, QUERY_TIME_LIMIT or QUERY_MEMORY_LIMIT (all < 0)
+ * with err naming the problem ("no such table: demo.silver.x", "query
+ * exceeded the time limit of 10000 ms", "not allowed: write to ...").
  * A reference to a domain whose database does not exist is an error naming it. */
 int query_run(const char *data_dir, const char *sql, const struct query_limits *limits,
               json_t **result, char err[ERROR_MAX]);

@@ -48,6 +48,12 @@ void http_reply_clear(struct http_reply *reply)
 {
     json_decref(reply->json);
     free(reply->text);
+    if (reply->ingest != NULL) {
+        protocol_reply_clear(&reply->ingest->reply);
+        free(reply->ingest->header);
+        free(reply->ingest->owned);
+        free(reply->ingest);
+    }
     memset(reply, 0, sizeof *reply);
 }
 
