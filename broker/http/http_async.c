@@ -11,7 +11,10 @@
  * tag a shared socket could match them by); a socket whose call was
  * answered is kept for the next call (up to HTTP_ASYNC_IDLE_MAX), one whose
  * call timed out is closed, so a late reply never meets a newer call.
- * Handlers wake the thread through an eventfd. */
+ * Handlers wake the thread through an eventfd. The thread waits in epoll on
+ * each socket's ZMQ_FD (and the eventfd), so an ack costs the same with a
+ * thousand calls in flight as with one; deadlines are checked every
+ * HTTP_ASYNC_TICK_MS. */
 #include "http_internal.h"
 
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -28,11 +32,15 @@
 #include "log.h"
 #include "timeutil.h"
 
-#define HTTP_ASYNC_IDLE_MAX 256
+#define HTTP_ASYNC_IDLE_MAX 1024
+#define HTTP_ASYNC_TICK_MS 100
+#define HTTP_ASYNC_EVENTS 256
+#define HTTP_ASYNC_WAKE UINT64_MAX /* epoll tag of the eventfd */
 
 struct http_async_flight {
-    struct http_ingest_call *call;
+    struct http_ingest_call *call; /* NULL: slot free */
     void *sock;
+    int fd;                        /* the socket's ZMQ_FD */
     int64_t deadline_ms;
 };
 
@@ -40,12 +48,15 @@ struct http_async {
     const struct config *cfg;
     void *zmq;
     int wake_fd;
+    int epoll_fd;
     pthread_t thread;
     pthread_mutex_t lock;
     bool stop;
     struct http_ingest_call *queue_head, *queue_tail; /* submitted, not yet sent */
     size_t limit;                                      /* calls in flight at most */
-    struct http_async_flight *flights;                 /* thread only */
+    struct http_async_flight *flights;                 /* thread only: limit slots */
+    size_t *free_slots;                                /* thread only: stack of free slots */
+    size_t free_count;
     size_t flight_count;
     void **idle;                                       /* thread only */
     size_t idle_count;
@@ -92,6 +103,8 @@ static void http_async_release(struct http_async *a, void *sock, bool reuse)
         zmq_close(sock);
 }
 
+static void http_async_check(struct http_async *a, size_t slot);
+
 /* Send a queued call: it joins the flights, or fails at once. */
 static void http_async_send(struct http_async *a, struct http_ingest_call *call)
 {
@@ -111,22 +124,50 @@ static void http_async_send(struct http_async *a, struct http_ingest_call *call)
         http_async_fail(call, "%s", err);
         return;
     }
-    struct http_async_flight *f = &a->flights[a->flight_count++];
+    size_t slot = a->free_slots[--a->free_count];
+    struct http_async_flight *f = &a->flights[slot];
+    size_t fd_len = sizeof f->fd;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = slot};
+    if (zmq_getsockopt(sock, ZMQ_FD, &f->fd, &fd_len) != 0 ||
+        epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, f->fd, &ev) != 0) {
+        error_set(err, "ingest %s: cannot wait for the reply: %s", a->cfg->ingest_endpoint,
+                  strerror(errno));
+        a->free_slots[a->free_count++] = slot;
+        zmq_close(sock);
+        http_async_fail(call, "%s", err);
+        return;
+    }
     f->call = call;
     f->sock = sock;
     f->deadline_ms = timeutil_monotonic_ms() + a->cfg->http_ingest_timeout_ms;
+    a->flight_count++;
+    /* The reply may be in already: ZMQ_FD only signals changes after this. */
+    http_async_check(a, slot);
 }
 
-/* Read the reply waiting on flight i and finish its call. */
-static void http_async_receive(struct http_async *a, struct http_async_flight *f)
+/* Take slot out of the flights (its socket closed or kept by the caller). */
+static void http_async_vacate(struct http_async *a, size_t slot)
 {
+    struct http_async_flight *f = &a->flights[slot];
+    epoll_ctl(a->epoll_fd, EPOLL_CTL_DEL, f->fd, NULL);
+    f->call = NULL;
+    f->sock = NULL;
+    a->free_slots[a->free_count++] = slot;
+    a->flight_count--;
+}
+
+/* Read the reply waiting on slot and finish its call. */
+static void http_async_receive(struct http_async *a, size_t slot)
+{
+    struct http_async_flight *f = &a->flights[slot];
     struct http_ingest_call *call = f->call;
+    void *sock = f->sock;
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     bool ok = false;
     call->rc = -1;
     for (int frame = 0;; frame++) {
-        if (zmq_msg_recv(&msg, f->sock, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
             error_set(call->err, "ingest %s: receive: %s", a->cfg->ingest_endpoint,
                       zmq_strerror(zmq_errno()));
             break;
@@ -145,18 +186,46 @@ static void http_async_receive(struct http_async *a, struct http_async_flight *f
         break;
     }
     zmq_msg_close(&msg);
-    http_async_release(a, f->sock, ok);
+    http_async_vacate(a, slot);
+    http_async_release(a, sock, ok);
     http_async_finish(call);
+}
+
+/* Whether slot's socket has its reply (this also clears its ZMQ_FD
+ * signal); if so, finish the call. */
+static void http_async_check(struct http_async *a, size_t slot)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    if (zmq_getsockopt(a->flights[slot].sock, ZMQ_EVENTS, &events, &len) == 0 &&
+        (events & ZMQ_POLLIN))
+        http_async_receive(a, slot);
+}
+
+static void http_async_expire(struct http_async *a, int64_t now)
+{
+    for (size_t slot = 0; slot < a->limit; slot++) {
+        struct http_async_flight *f = &a->flights[slot];
+        if (f->call == NULL || f->deadline_ms > now)
+            continue;
+        struct http_ingest_call *call = f->call;
+        void *sock = f->sock;
+        http_async_vacate(a, slot);
+        zmq_close(sock); /* a late reply must not meet a newer call */
+        call->rc = -1;
+        error_set(call->err,
+                  "ingest did not answer within %lld ms (is lakehouse-ingest running?); the "
+                  "batch may or may not be stored: re-send it with the same batch_id",
+                  (long long)a->cfg->http_ingest_timeout_ms);
+        http_async_finish(call);
+    }
 }
 
 static void *http_async_run(void *arg)
 {
     struct http_async *a = arg;
-    zmq_pollitem_t *items = calloc(a->limit + 1, sizeof *items);
-    if (items == NULL) {
-        log_error("http ingest_calls_failed reason=\"out of memory\"");
-        return NULL;
-    }
+    struct epoll_event events[HTTP_ASYNC_EVENTS];
+    int64_t next_tick = timeutil_monotonic_ms() + HTTP_ASYNC_TICK_MS;
     for (;;) {
         /* Take the queued calls while there is room in flight. */
         pthread_mutex_lock(&a->lock);
@@ -174,53 +243,39 @@ static void *http_async_run(void *arg)
         if (stop)
             break;
         int64_t now = timeutil_monotonic_ms();
-        int64_t wait = -1;
-        items[0] = (zmq_pollitem_t){.fd = a->wake_fd, .events = ZMQ_POLLIN};
-        for (size_t i = 0; i < a->flight_count; i++) {
-            items[i + 1] = (zmq_pollitem_t){.socket = a->flights[i].sock, .events = ZMQ_POLLIN};
-            int64_t left = a->flights[i].deadline_ms - now;
-            if (wait < 0 || left < wait)
-                wait = left < 0 ? 0 : left;
-        }
-        if (zmq_poll(items, (int)a->flight_count + 1, wait > INT_MAX ? INT_MAX : (long)wait) < 0 &&
-            zmq_errno() != EINTR) {
-            log_error("http ingest_poll_failed reason=\"%s\"", zmq_strerror(zmq_errno()));
+        int wait = a->flight_count == 0 ? -1 : next_tick > now ? (int)(next_tick - now) : 0;
+        int n = epoll_wait(a->epoll_fd, events, HTTP_ASYNC_EVENTS, wait);
+        if (n < 0 && errno != EINTR) {
+            log_error("http ingest_wait_failed reason=\"%s\"", strerror(errno));
             break;
         }
-        if (items[0].revents & ZMQ_POLLIN) {
-            uint64_t n;
-            if (read(a->wake_fd, &n, sizeof n) < 0 && errno != EAGAIN)
-                log_warn("http wake_read_failed reason=\"%s\"", strerror(errno));
-        }
-        now = timeutil_monotonic_ms();
-        size_t kept = 0;
-        for (size_t i = 0; i < a->flight_count; i++) {
-            struct http_async_flight *f = &a->flights[i];
-            if (items[i + 1].revents & ZMQ_POLLIN) {
-                http_async_receive(a, f);
-            } else if (f->deadline_ms <= now) {
-                zmq_close(f->sock);
-                f->call->rc = -1;
-                error_set(f->call->err,
-                          "ingest did not answer within %lld ms (is lakehouse-ingest running?); "
-                          "the batch may or may not be stored: re-send it with the same "
-                          "batch_id",
-                          (long long)a->cfg->http_ingest_timeout_ms);
-                http_async_finish(f->call);
-            } else {
-                a->flights[kept++] = *f;
+        for (int i = 0; i < n; i++) {
+            if (events[i].data.u64 == HTTP_ASYNC_WAKE) {
+                uint64_t count;
+                if (read(a->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+                    log_warn("http wake_read_failed reason=\"%s\"", strerror(errno));
+            } else if (a->flights[events[i].data.u64].call != NULL) {
+                http_async_check(a, (size_t)events[i].data.u64);
             }
         }
-        a->flight_count = kept;
+        now = timeutil_monotonic_ms();
+        if (now >= next_tick) {
+            http_async_expire(a, now);
+            next_tick = now + HTTP_ASYNC_TICK_MS;
+        }
     }
     /* Stopping: every call still here is answered as not known to be stored. */
-    for (size_t i = 0; i < a->flight_count; i++) {
-        zmq_close(a->flights[i].sock);
-        http_async_fail(a->flights[i].call, "%s", "the server is stopping; the batch may or "
-                                                  "may not be stored: re-send it with the "
-                                                  "same batch_id");
+    for (size_t slot = 0; slot < a->limit; slot++) {
+        struct http_async_flight *f = &a->flights[slot];
+        if (f->call == NULL)
+            continue;
+        struct http_ingest_call *call = f->call;
+        void *sock = f->sock;
+        http_async_vacate(a, slot);
+        zmq_close(sock);
+        http_async_fail(call, "%s", "the server is stopping; the batch may or may not be "
+                                    "stored: re-send it with the same batch_id");
     }
-    a->flight_count = 0;
     pthread_mutex_lock(&a->lock);
     a->stop = true;
     struct http_ingest_call *rest = a->queue_head;
@@ -233,7 +288,6 @@ static void *http_async_run(void *arg)
     }
     while (a->idle_count > 0)
         zmq_close(a->idle[--a->idle_count]);
-    free(items);
     return NULL;
 }
 
@@ -246,20 +300,26 @@ struct http_async *http_async_start(void *zmq, const struct config *cfg, size_t 
     a->cfg = cfg;
     a->zmq = zmq;
     a->limit = limit;
+    a->wake_fd = a->epoll_fd = -1;
     a->flights = calloc(limit, sizeof *a->flights);
+    a->free_slots = calloc(limit, sizeof *a->free_slots);
     a->idle = calloc(HTTP_ASYNC_IDLE_MAX, sizeof *a->idle);
-    if (a->flights == NULL || a->idle == NULL)
+    if (a->flights == NULL || a->free_slots == NULL || a->idle == NULL)
         goto nomem;
+    for (size_t i = 0; i < limit; i++)
+        a->free_slots[a->free_count++] = limit - 1 - i;
     a->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (a->wake_fd < 0) {
-        error_set(err, "http: eventfd: %s", strerror(errno));
+    a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = HTTP_ASYNC_WAKE};
+    if (a->wake_fd < 0 || a->epoll_fd < 0 ||
+        epoll_ctl(a->epoll_fd, EPOLL_CTL_ADD, a->wake_fd, &ev) != 0) {
+        error_set(err, "http: eventfd/epoll: %s", strerror(errno));
         goto fail;
     }
     pthread_mutex_init(&a->lock, NULL);
     if (pthread_create(&a->thread, NULL, http_async_run, a) != 0) {
         error_set(err, "http: cannot start the ingest-call thread");
         pthread_mutex_destroy(&a->lock);
-        close(a->wake_fd);
         goto fail;
     }
     return a;
@@ -267,7 +327,12 @@ nomem:
     error_set(err, "http: out of memory");
 fail:
     if (a != NULL) {
+        if (a->wake_fd >= 0)
+            close(a->wake_fd);
+        if (a->epoll_fd >= 0)
+            close(a->epoll_fd);
         free(a->flights);
+        free(a->free_slots);
         free(a->idle);
     }
     free(a);
@@ -311,7 +376,9 @@ void http_async_stop(struct http_async **async)
     pthread_join(a->thread, NULL);
     pthread_mutex_destroy(&a->lock);
     close(a->wake_fd);
+    close(a->epoll_fd);
     free(a->flights);
+    free(a->free_slots);
     free(a->idle);
     free(a);
     *async = NULL;

@@ -649,6 +649,7 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
                      MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0) |
                      (server->tls ? MHD_USE_TLS : 0);
     struct MHD_OptionItem options[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_mhd_log, server},
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
         {MHD_OPTION_THREAD_POOL_SIZE, pool, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->http_max_connections, NULL},
@@ -656,7 +657,6 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
         {MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)http_completed, server},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_notify, server},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_mhd_log, server},
         {server->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, server->tls_cert},
         {server->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, server->tls_key},
         {MHD_OPTION_END, 0, NULL},
