@@ -152,7 +152,10 @@ bench-check:
 # $(PREFIX)/bin, the systemd units into $(PREFIX)/lib/systemd/system (their
 # /usr/local/bin and /etc/lakehouse paths rewritten), the sysusers file, and
 # a default $(SYSCONFDIR)/lakehouse/lakehouse.json (never overwritten; removed
-# by uninstall only while it is still the default). DESTDIR for staging.
+# by uninstall only while it is still the default) whose http_token_file is
+# $(SYSCONFDIR)/lakehouse/http_token: a random token generated there when the
+# installed config names it and it is missing (mode 0640, group lakehouse
+# when that group exists; removed with the default config). DESTDIR for staging.
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 INSTALL_BINS  := lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer
@@ -168,14 +171,23 @@ install: $(INSTALL_BINS:%=$(BUILD)/bin/%)
 	    deploy/systemd/$$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
 	  chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; done
 	install -m 0644 deploy/systemd/lakehouse.sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf
-	env -i $(BUILD)/bin/lakehouse --data /var/lib/lakehouse config print --defaults >$(BUILD)/lakehouse.json
+	env -i $(BUILD)/bin/lakehouse --data /var/lib/lakehouse config print --defaults \
+	  --token-file $(SYSCONFDIR)/lakehouse/http_token >$(BUILD)/lakehouse.json
 	[ -e $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json ] || \
 	  install -m 0644 $(BUILD)/lakehouse.json $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json
+	t=$(DESTDIR)$(SYSCONFDIR)/lakehouse/http_token; \
+	if [ ! -e $$t ] && grep -q '"http_token_file": "$(SYSCONFDIR)/lakehouse/http_token"' \
+	    $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json; then \
+	  (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >$$t && echo >>$$t) && chmod 0640 $$t && \
+	  if getent group lakehouse >/dev/null; then chgrp lakehouse $$t; \
+	  else echo "note: no group 'lakehouse' yet: after systemd-sysusers, chgrp lakehouse $$t"; fi; fi
 uninstall:
 	c=$(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json; \
 	if [ -x $(DESTDIR)$(PREFIX)/bin/lakehouse ] && [ -e $$c ]; then \
-	  env -i $(DESTDIR)$(PREFIX)/bin/lakehouse --data /var/lib/lakehouse config print --defaults | cmp -s - $$c \
-	    && rm -f $$c || echo "kept $$c (changed from the default)"; fi
+	  env -i $(DESTDIR)$(PREFIX)/bin/lakehouse --data /var/lib/lakehouse config print --defaults \
+	    --token-file $(SYSCONFDIR)/lakehouse/http_token | cmp -s - $$c \
+	    && rm -f $$c $(DESTDIR)$(SYSCONFDIR)/lakehouse/http_token \
+	    || echo "kept $$c (changed from the default)"; fi
 	rm -f $(INSTALL_BINS:%=$(DESTDIR)$(PREFIX)/bin/%) \
 	  $(INSTALL_UNITS:%=$(DESTDIR)$(PREFIX)/lib/systemd/system/%) \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf

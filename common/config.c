@@ -645,13 +645,14 @@ int config_check_file(const char *path, config_report_fn report, void *arg)
     return problems;
 }
 
-void config_print_defaults(const char *data_dir, FILE *out)
+void config_print_defaults(const char *data_dir, const char *token_file, FILE *out)
 {
     struct config *cfg = malloc(sizeof *cfg);
     if (cfg == NULL)
         return;
     config_defaults(cfg);
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", data_dir);
+    snprintf(cfg->http_token_file, sizeof cfg->http_token_file, "%s", token_file);
     config_print(cfg, out);
     free(cfg);
 }

@@ -128,9 +128,10 @@ typedef void (*config_report_fn)(const char *problem, void *arg);
 int config_check_file(const char *path, config_report_fn report, void *arg);
 
 /* Print the default configuration as a JSON config file with the given
- * data_dir (endpoints left empty, i.e. derived): `make install` writes
- * /etc/lakehouse/lakehouse.json with it, and config_load reads it back. */
-void config_print_defaults(const char *data_dir, FILE *out);
+ * data_dir and http_token_file ("" = none; endpoints left empty, i.e.
+ * derived): `make install` writes /etc/lakehouse/lakehouse.json with it,
+ * and config_load reads it back. */
+void config_print_defaults(const char *data_dir, const char *token_file, FILE *out);
 
 /* Print every option with its type, default and help (for --help and docs). */
 void config_print_help(FILE *out);

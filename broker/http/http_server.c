@@ -42,6 +42,7 @@
 #define HTTP_POLL_THREADS_MAX 8
 #define HTTP_PEM_MAX (1024 * 1024)
 #define HTTP_RETRY_AFTER_S 1
+#define HTTP_BUSY_SLACK 256        /* connections accepted beyond the limit only to say 503 */
 
 struct http_server {
     const struct config *cfg;
@@ -55,12 +56,19 @@ struct http_server {
     void *publisher;
     pthread_mutex_t publish_lock;
     atomic_int queries;           /* queries running (query_max_concurrent) */
+    atomic_llong open;            /* connections open (http_max_connections) */
     struct http_work *work;
     struct http_async *async;
     struct http_watch *watch;
 };
 
 enum http_conn_state { HTTP_RECEIVING, HTTP_RUNNING, HTTP_DONE };
+
+/* Per-connection state (libmicrohttpd's socket context). */
+struct http_sock {
+    struct http_watch_entry *watch;
+    bool refused;                 /* over http_max_connections: answered 503, closing */
+};
 
 /* Per-request state between the calls libmicrohttpd makes for one request. */
 struct http_conn {
@@ -409,11 +417,17 @@ static bool http_screen(struct http_server *server, struct http_conn *hc, const 
     return false;
 }
 
-static struct http_watch_entry *http_watch_entry_of(struct MHD_Connection *conn)
+static struct http_sock *http_sock_of(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     return info != NULL ? info->socket_context : NULL;
+}
+
+static struct http_watch_entry *http_watch_entry_of(struct MHD_Connection *conn)
+{
+    struct http_sock *sock = http_sock_of(conn);
+    return sock != NULL ? sock->watch : NULL;
 }
 
 /* On the worker or async thread: the answer is ready, wake the connection. */
@@ -453,6 +467,9 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const
     size_t max = (size_t)server->cfg->http_body_max_bytes;
 
     if (hc == NULL) {
+        struct http_sock *sock = http_sock_of(conn);
+        if (sock != NULL && sock->refused)
+            return MHD_NO; /* already answered 503: never run it */
         /* First call: headers only. Refuse early what needs no body. */
         hc = calloc(1, sizeof *hc);
         if (hc == NULL)
@@ -525,6 +542,25 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     http_watch_arm(server->watch, http_watch_entry_of(conn), true);
 }
 
+/* Over http_max_connections: answer 503 + Retry-After on the raw socket
+ * (plain HTTP; with TLS the connection is only closed) and end it before
+ * any request is read. libmicrohttpd itself would stop accepting instead,
+ * leaving clients hanging in the listen backlog. */
+static void http_refuse_busy(const struct http_server *server, int fd)
+{
+    static const char body[] =
+        "{\"detail\":\"the server has http_max_connections connections open; retry later\"}\n";
+    char busy[512];
+    int len = snprintf(busy, sizeof busy,
+                       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                       "X-Content-Type-Options: nosniff\r\nRetry-After: %d\r\n"
+                       "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                       HTTP_RETRY_AFTER_S, sizeof body - 1, body);
+    if (!server->tls && send(fd, busy, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        log_debug("http busy_reply_failed reason=\"%s\"", strerror(errno));
+    shutdown(fd, server->tls ? SHUT_RDWR : SHUT_WR);
+}
+
 static void http_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe)
 {
@@ -532,9 +568,24 @@ static void http_notify(void *cls, struct MHD_Connection *conn, void **socket_co
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *info =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        *socket_context = info != NULL ? http_watch_add(server->watch, info->connect_fd) : NULL;
+        struct http_sock *sock = calloc(1, sizeof *sock);
+        *socket_context = sock;
+        long long open = atomic_fetch_add(&server->open, 1);
+        if (sock == NULL || info == NULL)
+            return;
+        if (open >= server->cfg->http_max_connections) {
+            sock->refused = true;
+            http_refuse_busy(server, info->connect_fd);
+            return;
+        }
+        sock->watch = http_watch_add(server->watch, info->connect_fd);
     } else {
-        http_watch_remove(server->watch, *socket_context);
+        struct http_sock *sock = *socket_context;
+        atomic_fetch_sub(&server->open, 1);
+        if (sock != NULL) {
+            http_watch_remove(server->watch, sock->watch);
+            free(sock);
+        }
         *socket_context = NULL;
     }
 }
@@ -613,6 +664,7 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
     server->cfg = cfg;
     server->loopback_only = cfg->http_token[0] == '\0';
     atomic_init(&server->queries, 0);
+    atomic_init(&server->open, 0);
     pthread_mutex_init(&server->publish_lock, NULL);
     http_raise_fd_limit(cfg);
     query_memory_limit(cfg->query_max_concurrent, cfg->query_max_memory_mib);
@@ -652,7 +704,9 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_mhd_log, server},
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
         {MHD_OPTION_THREAD_POOL_SIZE, pool, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->http_max_connections, NULL},
+        /* above http_max_connections: the excess is accepted to be answered 503 */
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)(cfg->http_max_connections + HTTP_BUSY_SLACK),
+         NULL},
         {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->http_max_connections_per_ip, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)http_completed, server},
