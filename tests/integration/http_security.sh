@@ -68,6 +68,15 @@ check_eq "preflight without CORS config 403" 403 "$(code -X OPTIONS -H 'Origin: 
 wait_eq 30 "10,21" sql_silver sec "SELECT group_concat(id) FROM (SELECT id FROM ev ORDER BY id)" \
     && pass "only the accepted records are stored" || fail "only the accepted records are stored" "$WAIT_LAST"
 
+# ---- lakehouse send: progress on a terminal only ----
+seq 100 2099 | awk '{printf "{\"id\":%d}\n", $1}' >"$T/ids.ndjson"
+out=$(lakehouse send sec/ev "$T/ids.ndjson")
+check_eq "send into a pipe prints only its summary" "sent 2000 records: 2000 accepted, 0 refused (1 batches)" "$out"
+if command -v script >/dev/null; then
+    tty=$(script -qec "lakehouse send --id-prefix tty sec/ev '$T/ids.ndjson'" /dev/null | tr '\r' '\n')
+    echo "$tty" | grep -q 'records/s.*%' && pass "send on a terminal shows progress" || fail "send on a terminal shows progress" "$tty"
+fi
+
 # ---- headers of every answer ----
 for path in / /endpoints /nope "/consumption/query?sql=SELECT%201"; do
     h=$(curl -s -D - -o /dev/null "$B$path" | tr -d '\r')
