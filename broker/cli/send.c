@@ -837,7 +837,7 @@ static int send_run(struct send_ctx *ctx)
         if (n > 0)
             send_receive(ctx);
         cli_progress_update(ctx->progress, ctx->accepted + ctx->refused, ctx->current,
-                            ctx->input_open && ctx->in.f ? (int64_t)ftell(ctx->in.f) : -1);
+                            ctx->input_open && ctx->in.f ? (int64_t)ftell(ctx->in.f) : 0);
         char err[ERROR_MAX];
         if (curve_monitor_failed(ctx->monitor, err)) {
             cli_error("%s", err);
