@@ -873,13 +873,14 @@ static int write_all(int fd, const char *p, size_t n)
 
 /* One request/response on a keep-alive connection. Returns the status code,
  * -1 on a broken connection. *close_after set when the server closes. */
-static int http_post(int fd, const char *path, const char *body, size_t len, bool *close_after)
+static int http_post(int fd, int port, const char *path, const char *body, size_t len,
+                     bool *close_after)
 {
     char hdr[1024];
     int hn = snprintf(hdr, sizeof hdr,
-                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\n\r\n",
-                      path, len);
+                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                      path, port, len);
     if (write_all(fd, hdr, (size_t)hn) < 0 || write_all(fd, body, len) < 0)
         return -1;
     static _Thread_local char in[65536];
@@ -934,7 +935,8 @@ static void *http_main(void *arg)
                 return NULL;
             }
             bool close_after = false;
-            int st = http_post(fd, path, h->b[k].body, h->b[k].len, &close_after);
+            h->b[k].sent_ns = now_ns();
+            int st = http_post(fd, h->port, path, h->b[k].body, h->b[k].len, &close_after);
             if (st < 0 || close_after) {
                 close(fd);
                 fd = -1;
@@ -990,11 +992,19 @@ static int cmd_http(int argc, char **argv)
         pthread_join(th[i], NULL);
     double secs = (double)(now_ns() - t0) / 1e9;
     int64_t acked = 0;
+    int64_t *lat = xmalloc((h.nb + 1) * sizeof *lat);
+    size_t nl = 0;
     for (size_t k = 0; k < h.nb; k++)
-        if (h.b[k].ack_ns)
+        if (h.b[k].ack_ns) {
             acked += h.b[k].records;
-    printf("acked=%" PRId64 "\nseconds=%.3f\nrate=%.0f\nretries=%ld\nfailed=%ld\n", acked, secs,
-           (double)acked / secs, atomic_load(&h.retries), atomic_load(&h.failed));
+            lat[nl++] = h.b[k].ack_ns - h.b[k].sent_ns; /* the last attempt's request */
+        }
+    qsort(lat, nl, sizeof *lat, cmp_i64);
+    printf("acked=%" PRId64 "\nseconds=%.3f\nrate=%.0f\nretries=%ld\nfailed=%ld\n"
+           "p50_ms=%.2f\np99_ms=%.2f\n",
+           acked, secs, (double)acked / secs, atomic_load(&h.retries), atomic_load(&h.failed),
+           pct(lat, nl, 50) / 1e6, pct(lat, nl, 99) / 1e6);
+    free(lat);
     for (size_t k = 0; k < h.nb; k++)
         free(h.b[k].body);
     free(h.b);
