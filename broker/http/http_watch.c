@@ -59,7 +59,7 @@ static void *http_watch_run(void *arg)
             closed++;
         }
         if (closed > 0)
-            log_warn("http closed_slow_connections count=%u reason=\"no whole request within "
+            log_info("http closed_slow_connections count=%u reason=\"no whole request within "
                      "http_request_timeout_ms=%lld\"", closed, (long long)w->timeout_ms);
     }
     pthread_mutex_unlock(&w->lock);
