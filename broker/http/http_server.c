@@ -676,8 +676,13 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
         error_set(err, "http: zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
         goto fail;
     }
-    /* One socket to ingest per waiting batch, beyond the default 1023. */
-    zmq_ctx_set(server->zmq, ZMQ_MAX_SOCKETS, (int)cfg->http_max_connections + 64);
+    /* One socket to ingest per waiting batch and as many kept for reuse
+     * (http_async.c), beyond the default 1023, within libzmq's limit. */
+    int64_t sockets = 2 * cfg->http_max_connections + 64;
+    int socket_limit = zmq_ctx_get(server->zmq, ZMQ_SOCKET_LIMIT);
+    if (socket_limit > 0 && sockets > socket_limit)
+        sockets = socket_limit;
+    zmq_ctx_set(server->zmq, ZMQ_MAX_SOCKETS, (int)sockets);
     /* Connected now, long before the first event, so that the broker's
      * XSUB has seen it (a freshly connected PUB drops its first messages). */
     server->publisher = event_publisher_open(server->zmq, cfg, err);

@@ -9,17 +9,7 @@ source "$(dirname "$0")/../lib.sh"
 PORT=$(free_port) || { fail "port" "no free port"; exit 1; }
 export LAKEHOUSE_LISTEN="127.0.0.1:$PORT"
 B="http://127.0.0.1:$PORT"
-SERVE_PIDS=()
-stop_serves() { for p in "${SERVE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap 'stop_serves; cleanup' EXIT
-
-# serve LOG ENV... : start the driver with extra environment; prints nothing.
-serve() {
-    local log=$1; shift
-    env "$@" lakehouse-http-serve --data "$LAKEHOUSE_DATA" >"$log.out" 2>"$log" &
-    SERVE_PIDS+=($!)
-    wait_until 10 grep -q '^http port=' "$log.out"
-}
 
 # req METHOD PATH [BODY] [curl args...]: sets CODE and BODY (response body).
 req() {

@@ -21,8 +21,6 @@ B="http://127.0.0.1:$PORT"
 MEM_MIB=32
 export LAKEHOUSE_QUERY_MAX_MEMORY_MIB=$MEM_MIB LAKEHOUSE_QUERY_MAX_CONCURRENT=1 \
        LAKEHOUSE_QUERY_TIMEOUT_MS=3000 LAKEHOUSE_HTTP_REQUEST_TIMEOUT_MS=3000
-SERVE_PIDS=()
-stop_serves() { for p in "${SERVE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap 'stop_serves; cleanup' EXIT
 J='Content-Type: application/json'
 jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
@@ -30,6 +28,14 @@ jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 start_group || { fail "start" "group did not start"; exit 1; }
 wait_until 10 curl -sf -o /dev/null "$B/" || { fail "broker serves" "nothing on $B"; exit 1; }
 BROKER=$GROUP_PID
+# the servers of the limit checks start now: later, the load's many client
+# sockets may hold a free port for a while
+LPORT=$(free_port)
+serve "$T/http-limit.log" LAKEHOUSE_LISTEN="127.0.0.1:$LPORT" LAKEHOUSE_HTTP_MAX_CONNECTIONS=50 \
+      LAKEHOUSE_HTTP_REQUEST_TIMEOUT_MS=60000 || fail "limit server" "$(cat "$T/http-limit.log")"
+IPORT=$(free_port)
+serve "$T/http-ip.log" LAKEHOUSE_LISTEN="127.0.0.1:$IPORT" LAKEHOUSE_HTTP_MAX_CONNECTIONS_PER_IP=10 \
+    || fail "per-ip server" "$(cat "$T/http-ip.log")"
 
 # ---- queries have a memory bound ----
 q() { curl -s -o "$T/resp" -w '%{http_code}' -G "$B/consumption/query" --data-urlencode "sql=$1"; }
@@ -78,11 +84,6 @@ check_eq "200 trickling: all closed after http_request_timeout_ms" 200 "$(echo "
 check_eq "still serving" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$B/")"
 
 # ---- connection limits ----
-LPORT=$(free_port)
-env LAKEHOUSE_LISTEN="127.0.0.1:$LPORT" LAKEHOUSE_HTTP_MAX_CONNECTIONS=50 LAKEHOUSE_HTTP_REQUEST_TIMEOUT_MS=60000 \
-    lakehouse-http-serve --data "$LAKEHOUSE_DATA" >"$T/http-limit.out" 2>"$T/http-limit.log" &
-SERVE_PIDS+=($!)
-wait_until 10 grep -q '^http port=' "$T/http-limit.out" || fail "limit server" "$(cat "$T/http-limit.log")"
 python3 "$LOAD" stall --url "http://127.0.0.1:$LPORT" --connections 100 --hold 15 >"$T/limit.json" 2>&1 &
 stall_pid=$!
 busy() { curl -s -D - -o /dev/null --max-time 5 "http://127.0.0.1:$LPORT/" | tr -d '\r' >"$T/busy.h"; grep -q ' 503 ' "$T/busy.h"; }
@@ -93,17 +94,12 @@ wait "$stall_pid"
 r=$(cat "$T/limit.json")
 [ "$(echo "$r" | jget "['closed_by_server']")" -ge 50 ] && pass "http_max_connections: connections beyond it are closed" \
     || fail "http_max_connections: connections beyond it are closed" "$r"
-IPORT=$(free_port)
-env LAKEHOUSE_LISTEN="127.0.0.1:$IPORT" LAKEHOUSE_HTTP_MAX_CONNECTIONS_PER_IP=10 \
-    lakehouse-http-serve --data "$LAKEHOUSE_DATA" >"$T/http-ip.out" 2>"$T/http-ip.log" &
-SERVE_PIDS+=($!)
-wait_until 10 grep -q '^http port=' "$T/http-ip.out" || fail "per-ip server" "$(cat "$T/http-ip.log")"
 python3 "$LOAD" stall --url "http://127.0.0.1:$IPORT" --connections 30 --hold 2 >"$T/ip.json" 2>&1
 r=$(cat "$T/ip.json")
 [ "$(echo "$r" | jget "['closed_by_server']")" -ge 20 ] && pass "http_max_connections_per_ip: connections beyond it are closed" \
     || fail "http_max_connections_per_ip: connections beyond it are closed" "$r"
 
-stop_serves; SERVE_PIDS=()
+stop_serves
 stop_group || fail "group stop" "non-zero exit"
 if grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/http*.log; then fail "sanitizers" "$(grep -h -A5 'Sanitizer\|runtime error' "$T"/http*.log | head -20)"; else pass "no sanitizer reports"; fi
 finish

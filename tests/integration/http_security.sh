@@ -12,17 +12,7 @@ source "$(dirname "$0")/../lib.sh"
 PORT=$(free_port) || { fail "port" "no free port"; exit 1; }
 export LAKEHOUSE_LISTEN="127.0.0.1:$PORT"
 B="http://127.0.0.1:$PORT"
-SERVE_PIDS=()
-stop_serves() { for p in "${SERVE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap 'stop_serves; cleanup' EXIT
-
-# serve LOG ENV... : start the HTTP API alone with extra environment.
-serve() {
-    local log=$1; shift
-    env "$@" lakehouse-http-serve --data "$LAKEHOUSE_DATA" >"$log.out" 2>"$log" &
-    SERVE_PIDS+=($!)
-    wait_until 10 grep -q '^http port=' "$log.out"
-}
 # code [curl args...]: the status code only
 code() { curl -s -o "$T/resp" -w '%{http_code}' "$@"; }
 J='Content-Type: application/json'
@@ -155,7 +145,7 @@ serve "$T/http-clear.log" LAKEHOUSE_LISTEN="0.0.0.0:$WPORT" LAKEHOUSE_HTTP_TOKEN
 grep -q 'level=warn.*token_in_clear' "$T/http-clear.log" && pass "token in clear: warning at start" || fail "token in clear: warning at start" "$(head -3 "$T/http-clear.log")"
 grep -q 'token_in_clear' "$T/http-tls.log" && fail "no clear-token warning with TLS" "$(cat "$T/http-tls.log")" || pass "no clear-token warning on loopback"
 
-stop_serves; SERVE_PIDS=()
+stop_serves
 stop_group || fail "group stop" "non-zero exit"
 if grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/http*.log; then fail "sanitizers" "$(grep -h -A5 'Sanitizer\|runtime error' "$T"/http*.log | head -20)"; else pass "no sanitizer reports"; fi
 finish
