@@ -67,6 +67,26 @@ struct http_ingest_call {
     struct http_ingest_call *next;
 };
 
+/* A response streamed while it is produced (Server-Sent Events). The
+ * handler sets reply->stream with status 200 and a content_type such as
+ * "text/event-stream". The server calls attach once, before the first read,
+ * with the wake handle of this stream. read runs on a polling thread when
+ * the client can take more and must not block: it returns the bytes it put
+ * in buf (> 0), 0 when it has nothing now, or -1 to end the stream. After a
+ * 0 the connection sleeps (suspended: it holds no thread) until
+ * http_stream_wake(wake) is called, from any thread, once there is
+ * something to read (an event, a ping). done runs once when the connection
+ * ends; wake must not be used after done returns (drop it there, under the
+ * lock the waker holds while calling http_stream_wake). */
+struct http_stream_wake;
+struct http_stream {
+    void (*attach)(void *cls, struct http_stream_wake *wake);
+    long (*read)(void *cls, char *buf, size_t max);
+    void (*done)(void *cls);
+    void *cls;
+};
+void http_stream_wake(struct http_stream_wake *wake);
+
 /* The answer a handler fills; the server sends it. */
 struct http_reply {
     unsigned status;
@@ -78,6 +98,7 @@ struct http_reply {
     char allow[64];            /* Allow header for 405, "" = none */
     int retry_after;           /* seconds, 0 = no Retry-After header */
     struct http_ingest_call *ingest; /* owned: answer after this ingest call */
+    struct http_stream stream;  /* stream.read != NULL: streamed instead of json/text */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_reply *reply);

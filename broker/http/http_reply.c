@@ -48,6 +48,8 @@ void http_reply_clear(struct http_reply *reply)
 {
     json_decref(reply->json);
     free(reply->text);
+    if (reply->stream.read != NULL && reply->stream.done != NULL)
+        reply->stream.done(reply->stream.cls); /* never sent */
     if (reply->ingest != NULL) {
         protocol_reply_clear(&reply->ingest->reply);
         free(reply->ingest->header);

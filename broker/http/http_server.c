@@ -232,6 +232,80 @@ static bool http_authorized(struct http_server *server, struct MHD_Connection *c
     return http_token_equal(auth + 7, token);
 }
 
+/* ---- streamed responses (http_internal.h) ---- */
+
+struct http_stream_wake {
+    pthread_mutex_t lock;
+    struct MHD_Connection *connection;
+    bool suspended;               /* the reader found nothing and suspended */
+    bool pending;                 /* woken while not suspended: read again */
+    struct http_stream stream;
+};
+
+void http_stream_wake(struct http_stream_wake *w)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->suspended) {
+        w->suspended = false;
+        MHD_resume_connection(w->connection);
+    } else {
+        w->pending = true;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+static ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct http_stream_wake *w = cls;
+    (void)pos;
+    /* read outside the lock: the waker may hold its own lock while waking */
+    long n = w->stream.read(w->stream.cls, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == 0) {
+        pthread_mutex_lock(&w->lock);
+        if (w->pending) {
+            w->pending = false; /* something came meanwhile: asked again at once */
+        } else {
+            w->suspended = true;
+            MHD_suspend_connection(w->connection);
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
+    return (ssize_t)n;
+}
+
+static void http_stream_free(void *cls)
+{
+    struct http_stream_wake *w = cls;
+    w->stream.done(w->stream.cls);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+static struct MHD_Response *http_stream_response(struct MHD_Connection *conn,
+                                                 struct http_reply *reply)
+{
+    struct http_stream_wake *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        reply->stream.done(reply->stream.cls);
+        memset(&reply->stream, 0, sizeof reply->stream);
+        return NULL;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    w->connection = conn;
+    w->stream = reply->stream;
+    memset(&reply->stream, 0, sizeof reply->stream);
+    w->stream.attach(w->stream.cls, w);
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 4096, http_stream_read, w, http_stream_free);
+    if (resp == NULL)
+        http_stream_free(w);
+    else
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    return resp;
+}
+
 static enum MHD_Result http_send(struct MHD_Connection *conn, const struct http_conn *hc,
                                  struct http_reply *reply)
 {
@@ -260,10 +334,14 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, const struct http_
         reply->text = NULL;
         type = reply->content_type[0] ? reply->content_type : "text/plain; charset=utf-8";
     }
-    struct MHD_Response *resp =
-        buf ? MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE)
-            : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (resp == NULL) {
+    struct MHD_Response *resp;
+    if (reply->json == NULL && reply->text == NULL && reply->stream.read != NULL) {
+        type = reply->content_type[0] ? reply->content_type : "text/event-stream";
+        if ((resp = http_stream_response(conn, reply)) == NULL)
+            return MHD_NO;
+    } else if ((resp = buf ? MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE)
+                           : MHD_create_response_from_buffer(0, (void *)"",
+                                                             MHD_RESPMEM_PERSISTENT)) == NULL) {
         free(buf);
         return MHD_NO;
     }
