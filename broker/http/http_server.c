@@ -6,7 +6,8 @@
  * Threads: a few libmicrohttpd polling threads (epoll) serve every
  * connection and never block. Once a request is received its connection is
  * suspended and its handler runs on a worker thread (http_work.c); an
- * ingest batch then waits for ingest's durable ack on no thread at all
+ * ingest handler, which only prepares the batch, runs on the polling thread,
+ * and the batch waits for ingest's durable ack on no thread at all
  * (http_async.c). The worker or the async thread resumes the connection,
  * and the polling thread sends the answer. Handlers share only the
  * read-only config, the thread-safe ZeroMQ context, the publisher socket
