@@ -42,6 +42,8 @@ DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3
 DEB_PACKAGES += libssl-dev
 # make deb: dpkg-shlibdeps (dpkg-dev), man pages from --help, the package check
 DEB_PACKAGES += dpkg-dev help2man lintian
+# tests: the HTTP load tool (tests/tools/http_load.py), certificates for the TLS test
+DEB_PACKAGES += python3 openssl
 
 # common/read/: what only the read side (broker HTTP API, lakehouse) uses.
 COMMON_SRCS := $(wildcard common/*.c) $(wildcard common/read/*.c)
@@ -189,17 +191,20 @@ bench-check:
 # $(PREFIX)/bin, the systemd units into $(PREFIX)/lib/systemd/system (their
 # /usr/local/bin and /etc/lakehouse paths rewritten), the sysusers file, and
 # a default $(SYSCONFDIR)/lakehouse/lakehouse.json (never overwritten; removed
-# by uninstall only while it is still the default). DESTDIR for staging.
+# by uninstall only while it is still the default) whose http_token_file is
+# $(SYSCONFDIR)/lakehouse/http_token: a random token generated there when the
+# installed config names it and it is missing (mode 0640, group lakehouse
+# when that group exists; removed with the default config). DESTDIR for staging.
 PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 INSTALL_BINS  := lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer
 INSTALL_UNITS := lakehouse.target lakehouse-broker.service lakehouse-ingest.service \
                  lakehouse-processor.service lakehouse-transformer.service
 # The default configuration: `config print --defaults` for /var/lib/lakehouse,
-# with http_token_file naming the token the package generates (where the
-# build knows that key). $(call default_config,LAKEHOUSE_PROGRAM,SYSCONFDIR)
-default_config = { d=$$(env -i $(1) --data /var/lib/lakehouse config print --defaults) && \
-  printf '%s\n' "$$d" | sed 's\#"http_token_file": ""\#"http_token_file": "$(2)/lakehouse/http_token"\#'; }
+# with http_token_file naming the token the package generates.
+# $(call default_config,LAKEHOUSE_PROGRAM,SYSCONFDIR)
+default_config = env -i $(1) --data /var/lib/lakehouse config print --defaults \
+  --token-file $(2)/lakehouse/http_token
 .PHONY: install uninstall deb
 install: $(INSTALL_BINS:%=$(BUILD)/bin/%)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system \
@@ -213,11 +218,18 @@ install: $(INSTALL_BINS:%=$(BUILD)/bin/%)
 	$(call default_config,$(BUILD)/bin/lakehouse,$(SYSCONFDIR)) >$(BUILD)/lakehouse.json
 	[ -e $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json ] || \
 	  install -m 0644 $(BUILD)/lakehouse.json $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json
+	t=$(DESTDIR)$(SYSCONFDIR)/lakehouse/http_token; \
+	if [ ! -e $$t ] && grep -q '"http_token_file": "$(SYSCONFDIR)/lakehouse/http_token"' \
+	    $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json; then \
+	  (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >$$t && echo >>$$t) && chmod 0640 $$t && \
+	  if getent group lakehouse >/dev/null; then chgrp lakehouse $$t; \
+	  else echo "note: no group 'lakehouse' yet: after systemd-sysusers, chgrp lakehouse $$t"; fi; fi
 uninstall:
 	c=$(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json; \
 	if [ -x $(DESTDIR)$(PREFIX)/bin/lakehouse ] && [ -e $$c ]; then \
 	  $(call default_config,$(DESTDIR)$(PREFIX)/bin/lakehouse,$(SYSCONFDIR)) | cmp -s - $$c \
-	    && rm -f $$c || echo "kept $$c (changed from the default)"; fi
+	    && rm -f $$c $(DESTDIR)$(SYSCONFDIR)/lakehouse/http_token \
+	    || echo "kept $$c (changed from the default)"; fi
 	rm -f $(INSTALL_BINS:%=$(DESTDIR)$(PREFIX)/bin/%) \
 	  $(INSTALL_UNITS:%=$(DESTDIR)$(PREFIX)/lib/systemd/system/%) \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf

@@ -189,7 +189,8 @@ int main(int argc, char **argv)
     status = 1;
     ctx.config_path = d.config_path;
     char err[ERROR_MAX] = "";
-    if (daemon_start(&d, err) != 0 || broker_child_signals(err) != 0) {
+    if (daemon_start(&d, err) != 0 || config_read_token_file(&ctx.cfg, err) != 0 ||
+        broker_child_signals(err) != 0) {
         log_error("start_failed reason=\"%s\"", err);
         goto done;
     }

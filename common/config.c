@@ -94,6 +94,11 @@ static const struct config_option config_options[] = {
                      "acknowledging producers comes before merging)"),
     INT_OPTION(query_timeout_ms, 10000, "longest run of one query"),
     INT_OPTION(query_max_rows, 10000, "rows returned by one query"),
+    INT_RANGE_OPTION(query_max_memory_mib, 256, 8, 65536,
+                     "memory one query may use (MiB; strings and blobs, sorts, page cache); "
+                     "a query that needs more fails with an error"),
+    INT_RANGE_OPTION(query_max_concurrent, 4, 1, 256,
+                     "queries the broker runs at once; more are answered 503 with Retry-After"),
     STRING_OPTION(http_listen, "127.0.0.1:8080", "LAKEHOUSE_LISTEN",
                   "HTTP API address host:port (IPv6 as [::1]:8080); without http_token it "
                   "must be a loopback address"),
@@ -104,6 +109,22 @@ static const struct config_option config_options[] = {
                "largest HTTP request body; a larger one is answered 413"),
     INT_OPTION(http_ingest_timeout_ms, 15000,
                "how long POST /ingest waits for ingest's durable ack before answering 503"),
+    STRING_OPTION(http_token_file, "", NULL,
+                  "file whose content is the bearer token (used when http_token is empty); "
+                  "`make install` generates /etc/lakehouse/http_token"),
+    STRING_OPTION(http_cors_origins, "", NULL,
+                  "origins (scheme://host[:port], space or comma separated) whose browser "
+                  "requests are allowed, with CORS answers; other foreign origins get 403"),
+    STRING_OPTION(http_tls_cert_file, "", NULL,
+                  "PEM certificate (chain) file: with http_tls_key_file the API serves HTTPS"),
+    STRING_OPTION(http_tls_key_file, "", NULL, "PEM private key file of http_tls_cert_file"),
+    INT_RANGE_OPTION(http_max_connections, 4096, 1, 1000000,
+                     "open HTTP connections at once; beyond it new ones are closed at accept"),
+    INT_RANGE_OPTION(http_max_connections_per_ip, 1024, 1, 1000000,
+                     "open HTTP connections from one client address"),
+    INT_OPTION(http_request_timeout_ms, 30000,
+               "time to receive a whole request (headers and body, counted from the "
+               "connection or the previous answer); a slower one is closed"),
     STRING_OPTION(curve_server_secret_key_file, "", NULL,
                   "ingest's CURVE secret key file (Z85, `lakehouse keygen`); turns CURVE on "
                   "for a tcp:// ingest_endpoint (relative paths: to data_dir)"),
@@ -373,6 +394,30 @@ static int config_absolute_data_dir(struct config *cfg, char err[ERROR_MAX])
     return fsutil_path(dir, sizeof cfg->data_dir, err, "%s", joined);
 }
 
+int config_read_token_file(struct config *cfg, char err[ERROR_MAX])
+{
+    if (cfg->http_token[0] != '\0' || cfg->http_token_file[0] == '\0')
+        return 0;
+    char *text = NULL;
+    size_t len = 0;
+    if (fsutil_read_file(cfg->http_token_file, 4096, &text, &len, err) < 0)
+        return error_prefix(err, "http_token_file");
+    size_t start = 0;
+    while (start < len && isspace((unsigned char)text[start]))
+        start++;
+    while (len > start && isspace((unsigned char)text[len - 1]))
+        len--;
+    if (len == start || len - start >= sizeof cfg->http_token) {
+        free(text);
+        return error_set(err, "http_token_file '%.300s': %s", cfg->http_token_file,
+                         len == start ? "the file is empty" : "the token is over 255 bytes");
+    }
+    memcpy(cfg->http_token, text + start, len - start);
+    cfg->http_token[len - start] = '\0';
+    free(text);
+    return 0;
+}
+
 /* "host:port" or "[v6]:port" -> host and port strings. */
 int config_split_listen(const char *listen, char *host, size_t host_size, char *port,
                         size_t port_size, char err[ERROR_MAX])
@@ -427,7 +472,8 @@ static int config_check_strings(const struct config *cfg, config_report_fn repor
     if (config_split_listen(cfg->http_listen, host, sizeof host, port, sizeof port, err) < 0) {
         report(err, arg);
         problems++;
-    } else if (cfg->http_token[0] == '\0' && config_host_loopback(host) < 0) {
+    } else if (cfg->http_token[0] == '\0' && cfg->http_token_file[0] == '\0' &&
+               config_host_loopback(host) < 0) {
         error_set(err, "http_listen '%.200s': a non-loopback address needs http_token (or "
                        "LAKEHOUSE_HTTP_TOKEN): without a token the API serves loopback only",
                   cfg->http_listen);
@@ -444,6 +490,29 @@ static int config_check_strings(const struct config *cfg, config_report_fn repor
         }
     }
     if (retention_check_overrides(cfg->retention_tables, err) < 0) {
+        report(err, arg);
+        problems++;
+    }
+    if ((cfg->http_tls_cert_file[0] == '\0') != (cfg->http_tls_key_file[0] == '\0')) {
+        report("http_tls_cert_file and http_tls_key_file: set both (HTTPS) or neither", arg);
+        problems++;
+    }
+    return problems;
+}
+
+/* The files named by settings that a process reads at start: each must exist
+ * and be readable by whoever runs the check. */
+static int config_check_files(const struct config *cfg, config_report_fn report, void *arg)
+{
+    static const char *const keys[] = {"http_token_file", "http_tls_cert_file",
+                                       "http_tls_key_file"};
+    char err[ERROR_MAX];
+    int problems = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *path = config_string((struct config *)cfg, config_find(keys[i]));
+        if (path[0] == '\0' || access(path, R_OK) == 0)
+            continue;
+        error_set(err, "%s '%.300s': cannot read: %s", keys[i], path, strerror(errno));
         report(err, arg);
         problems++;
     }
@@ -568,6 +637,7 @@ int config_check_file(const char *path, config_report_fn report, void *arg)
         snprintf(cfg->http_token, sizeof cfg->http_token, "%s", env_token);
     /* Keys with a bad type kept their defaults: the rest is still checked. */
     problems += config_check_values(cfg, report, arg);
+    problems += config_check_files(cfg, report, arg);
     if (config_absolute_data_dir(cfg, err) < 0 || config_endpoints(cfg, err) < 0) {
         report(err, arg);
         problems++;
@@ -576,13 +646,14 @@ int config_check_file(const char *path, config_report_fn report, void *arg)
     return problems;
 }
 
-void config_print_defaults(const char *data_dir, FILE *out)
+void config_print_defaults(const char *data_dir, const char *token_file, FILE *out)
 {
     struct config *cfg = malloc(sizeof *cfg);
     if (cfg == NULL)
         return;
     config_defaults(cfg);
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", data_dir);
+    snprintf(cfg->http_token_file, sizeof cfg->http_token_file, "%s", token_file);
     config_print(cfg, out);
     free(cfg);
 }

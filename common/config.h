@@ -65,12 +65,21 @@ struct config {
     /* query */
     int64_t query_timeout_ms;       /* default 10000 */
     int64_t query_max_rows;         /* default 10000 */
+    int64_t query_max_memory_mib;   /* heap of one query; over it -> error; default 256 */
+    int64_t query_max_concurrent;   /* queries at once in the broker; more -> 503; default 4 */
 
     /* HTTP API (broker) */
     char http_listen[CONFIG_ENDPOINT_MAX]; /* host:port; default "127.0.0.1:8080" */
     char http_token[256];           /* bearer token; "" = none (then loopback only) */
     int64_t http_body_max_bytes;    /* request body limit, larger -> 413; default 16 MiB */
     int64_t http_ingest_timeout_ms; /* wait for ingest's ack, then 503; default 15000 */
+    char http_token_file[PATH_MAX]; /* file holding the token (config_read_token_file) */
+    char http_cors_origins[1024];   /* origins allowed cross-origin, space/comma separated */
+    char http_tls_cert_file[PATH_MAX]; /* PEM certificate (chain): serve HTTPS */
+    char http_tls_key_file[PATH_MAX];  /* PEM private key of that certificate */
+    int64_t http_max_connections;   /* open connections at once; default 4096 */
+    int64_t http_max_connections_per_ip; /* ...from one address; default 1024 */
+    int64_t http_request_timeout_ms; /* receive a whole request within; default 30000 */
 
     /* ZeroMQ CURVE on a tcp:// ingest_endpoint (curve.h); "" = off */
     char curve_server_secret_key_file[PATH_MAX]; /* ingest's secret key */
@@ -96,6 +105,14 @@ int config_load(struct config *cfg, const char *path, const char *data_dir_overr
  * other change needs a restart. */
 #define CONFIG_RELOADABLE "log_level, log_format"
 
+/* When cfg->http_token is empty and cfg->http_token_file is set, read the
+ * token from that file (surrounding white space removed). Returns 0 (also
+ * when there is nothing to read), -1 with err naming the file when it cannot
+ * be read or is empty. The broker fails to start on -1; the `lakehouse`
+ * command ignores it (the file is readable by root and the lakehouse group
+ * only). */
+int config_read_token_file(struct config *cfg, char err[ERROR_MAX]);
+
 /* Split http_listen's "host:port" or "[v6]:port" into host and port (-1 with
  * err naming the value when it has neither form). */
 int config_split_listen(const char *listen, char *host, size_t host_size, char *port,
@@ -111,9 +128,10 @@ typedef void (*config_report_fn)(const char *problem, void *arg);
 int config_check_file(const char *path, config_report_fn report, void *arg);
 
 /* Print the default configuration as a JSON config file with the given
- * data_dir (endpoints left empty, i.e. derived): `make install` writes
- * /etc/lakehouse/lakehouse.json with it, and config_load reads it back. */
-void config_print_defaults(const char *data_dir, FILE *out);
+ * data_dir and http_token_file ("" = none; endpoints left empty, i.e.
+ * derived): `make install` writes /etc/lakehouse/lakehouse.json with it,
+ * and config_load reads it back. */
+void config_print_defaults(const char *data_dir, const char *token_file, FILE *out);
 
 /* Print every option with its type, default and help (for --help and docs). */
 void config_print_help(FILE *out);

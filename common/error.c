@@ -35,6 +35,7 @@ static const char *const error_kind_names[ERROR_KIND_COUNT] = {
     [ERROR_NONE] = "",           [ERROR_INTERNAL] = "internal", [ERROR_INVALID] = "invalid",
     [ERROR_NOT_FOUND] = "not_found", [ERROR_CONFLICT] = "conflict", [ERROR_BUSY] = "busy",
     [ERROR_TIMEOUT] = "timeout", [ERROR_NO_SPACE] = "no_space",
+    [ERROR_TOO_LARGE] = "too_large",
 };
 
 int error_fail(char *err, enum error_kind kind, const char *fmt, ...)

@@ -122,6 +122,18 @@ sqlite3() { command sqlite3 -cmd ".timeout 10000" "$@"; }
 sql_silver() { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/silver/$1.db?mode=ro" "$2"; }
 sql_gold()   { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/$1.db?mode=ro" "$2"; }
 
+# Extra HTTP servers: the test driver lakehouse-http-serve with other settings.
+# serve LOG ENV... starts one on $LAKEHOUSE_DATA with extra environment (its
+# stderr in LOG, stdout in LOG.out); 0 once it listens. stop_serves stops them.
+SERVE_PIDS=()
+stop_serves() { for p in "${SERVE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; SERVE_PIDS=(); }
+serve() {
+    local log=$1; shift
+    env "$@" lakehouse-http-serve --data "$LAKEHOUSE_DATA" >"$log.out" 2>"$log" &
+    SERVE_PIDS+=($!)
+    wait_until 10 grep -q '^http port=' "$log.out"
+}
+
 # A sanitizer report from any process of the group is a failure, even when the
 # supervisor restarted the process and the checks above all passed.
 finish() {

@@ -10,6 +10,7 @@
  *   cli_retention.c  expire, compact (retention and compaction requests)
  *   lineage.c   lineage (what a gold snapshot stands on)
  *   cli_control.c the control-socket call the worker commands share (below)
+ *   progress.c  the progress line of send and replay (below)
  *   main.c      global options, config, dispatch, shared helpers below.
  * Exit status of every command: 0 success, 1 the command failed (or, for
  * send, some records were refused), 2 usage error or, for send, an error
@@ -18,6 +19,7 @@
 #define LAKEHOUSE_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
 
@@ -37,6 +39,18 @@ struct cli {
     void *zmq;       /* created on first use (cli_zmq) */
     void *publisher; /* created on first cli_publish */
 };
+
+/* Progress on a terminal (progress.c): NULL, and every call a no-op, when
+ * stdout is not a terminal. paths (count of them, "-" = stdin) give the
+ * input size for the percentage. update redraws at most 4 times a second:
+ * records so far, and the position (offset in paths[file]); offset -1 =
+ * unknown. tick_start redraws the elapsed time from a thread instead (for
+ * a command that waits in one call). end erases the line. */
+struct cli_progress;
+struct cli_progress *cli_progress_start(const char *what, char *const *paths, size_t count);
+void cli_progress_update(struct cli_progress *p, uint64_t records, size_t file, int64_t offset);
+void cli_progress_tick_start(struct cli_progress *p);
+void cli_progress_end(struct cli_progress **p);
 
 /* "lakehouse: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -4,11 +4,13 @@
  *   lakehouse config check FILE         every problem of FILE, one line each,
  *                                        naming the key and the value; exit 1
  *                                        when there is any
- *   lakehouse config print [--defaults]  the effective configuration (file,
+ *   lakehouse config print [--defaults [--token-file PATH]]
+ *                                        the effective configuration (file,
  *                                        environment, --data) as JSON; with
  *                                        --defaults the built-in defaults with
- *                                        --data's directory (what `make install`
- *                                        writes to /etc/lakehouse/lakehouse.json) */
+ *                                        --data's directory and http_token_file
+ *                                        PATH (what `make install` writes to
+ *                                        /etc/lakehouse/lakehouse.json) */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +19,7 @@
 
 static const char *const config_usage =
     "usage: lakehouse config check FILE\n"
-    "       lakehouse config print [--defaults]\n"
+    "       lakehouse config print [--defaults [--token-file PATH]]\n"
     "Settings a running process reloads on SIGHUP: " CONFIG_RELOADABLE
     "; others need a restart.\n";
 
@@ -61,24 +63,33 @@ int cli_config(struct cli *cli, int argc, char **argv)
     if (strcmp(argv[1], "print") == 0) {
         static const struct option options[] = {
             {"defaults", no_argument, NULL, 'd'},
+            {"token-file", required_argument, NULL, 't'},
             {NULL, 0, NULL, 0},
         };
         bool defaults = false;
+        const char *token_file = "";
         int opt;
         optind = 0;
         while ((opt = getopt_long(argc - 1, argv + 1, "", options, NULL)) != -1) {
-            if (opt != 'd') {
+            if (opt == 'd') {
+                defaults = true;
+            } else if (opt == 't') {
+                token_file = optarg;
+            } else {
                 fprintf(stderr, "%s", config_usage);
                 return CLI_USAGE;
             }
-            defaults = true;
+        }
+        if (token_file[0] != '\0' && !defaults) {
+            cli_error("--token-file goes with --defaults");
+            return CLI_USAGE;
         }
         if (optind < argc - 1) {
             cli_error("unexpected argument '%s'", argv[optind + 1]);
             return CLI_USAGE;
         }
         if (defaults)
-            config_print_defaults(cli->cfg.data_dir, stdout);
+            config_print_defaults(cli->cfg.data_dir, token_file, stdout);
         else
             config_print(&cli->cfg, stdout);
         return CLI_OK;

@@ -257,6 +257,9 @@ int main(int argc, char **argv)
         free(cli);
         return CLI_USAGE;
     }
+    /* The installed token file is readable by root and the lakehouse group
+     * only: other users run without it (what needs it then says 401). */
+    (void)config_read_token_file(&cli->cfg, err);
     /* Sub-command option parsing starts afresh (optind = 0 re-initialises
      * getopt, dropping the '+' mode), so its options may follow arguments. */
     int sub_argc = argc - optind;

@@ -256,9 +256,11 @@ int cli_query(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     struct query_limits limits = {.timeout_ms = cli->cfg.query_timeout_ms,
-                                  .max_rows = cli->cfg.query_max_rows};
+                                  .max_rows = cli->cfg.query_max_rows,
+                                  .max_memory_mib = cli->cfg.query_max_memory_mib};
     json_t *result = NULL;
     char err[ERROR_MAX];
+    query_memory_limit(1, cli->cfg.query_max_memory_mib);
     if (query_run(cli->cfg.data_dir, args[0], &limits, &result, err) != 0) {
         cli_error("query failed: %s", err);
         return CLI_FAILED;

@@ -73,9 +73,14 @@ int cli_replay(struct cli *cli, int argc, char **argv)
     ping.cmd = CONTROL_PING;
     struct control_reply reply;
     if (cli_control_call(cli, endpoint, "processor", &ping, CLI_PING_TIMEOUT_MS,
-                         "the processor does not answer", &reply) != CLI_OK ||
-        cli_control_call(cli, endpoint, "processor", &req, CLI_REPLAY_TIMEOUT_MS, "replay",
-                         &reply) != CLI_OK)
+                         "the processor does not answer", &reply) != CLI_OK)
+        return CLI_FAILED;
+    struct cli_progress *progress = cli_progress_start("replaying", NULL, 0);
+    cli_progress_tick_start(progress);
+    int rc = cli_control_call(cli, endpoint, "processor", &req, CLI_REPLAY_TIMEOUT_MS, "replay",
+                              &reply);
+    cli_progress_end(&progress);
+    if (rc != CLI_OK)
         return CLI_FAILED;
     if (!reply.ok) {
         cli_error("replay failed: %s", reply.message);

@@ -171,6 +171,7 @@ struct send_ctx {
     bool stop_sending;         /* read no more input */
     bool failed;               /* exit 2 */
     bool abort;                /* transport trouble: stop waiting for replies */
+    struct cli_progress *progress; /* on a terminal only */
 };
 
 static int64_t send_now_ms(void)
@@ -518,6 +519,8 @@ static int send_run(struct send_ctx *ctx)
         }
         if (n > 0)
             send_receive(ctx);
+        cli_progress_update(ctx->progress, ctx->accepted + ctx->refused, ctx->current,
+                            ctx->input_open && ctx->in.f ? (int64_t)ftell(ctx->in.f) : 0);
         char err[ERROR_MAX];
         if (curve_monitor_failed(ctx->monitor, err)) {
             cli_error("%s", err);
@@ -530,6 +533,7 @@ static int send_run(struct send_ctx *ctx)
         if (ctx->slots[i].state != SLOT_FREE)
             pending += ctx->slots[i].records;
     }
+    cli_progress_end(&ctx->progress);
     if (ctx->reasons_hidden > 0)
         fprintf(stderr, "refused: ... and %llu more\n", (unsigned long long)ctx->reasons_hidden);
     printf("sent %llu records: %llu accepted, %llu refused (%llu batches)\n",
@@ -714,6 +718,7 @@ int cli_send(struct cli *cli, int argc, char **argv)
         cli_error("connect %s: %s", cli->cfg.ingest_endpoint, zmq_strerror(zmq_errno()));
         goto done;
     }
+    ctx->progress = cli_progress_start("sending", ctx->paths, ctx->npaths);
     status = send_run(ctx);
 
 done:

@@ -2,8 +2,9 @@
  * query, transform jobs, health. The only header of broker/http/ that the
  * rest of the broker includes.
  *
- * The server runs in libmicrohttpd's own threads (one internal polling
- * thread plus one thread per connection, at most HTTP_CONNECTIONS_MAX).
+ * The server runs in its own threads: libmicrohttpd's polling threads
+ * (epoll, at most http_max_connections connections), worker threads for
+ * the handlers and one thread for the batches waiting for ingest.
  * It shares nothing mutable with the broker's main loop: each request opens
  * its own catalog connection, query connection and ZeroMQ socket; the one
  * long-lived socket (the PUB socket for schema.changed / job.changed) is
@@ -12,15 +13,15 @@
  *
  * Listening: cfg->http_listen ("host:port", "[v6]:port"; port 0 picks a free
  * port, see http_server_port). Without cfg->http_token the address must be
- * loopback (else start fails) and non-loopback peers are refused; with a
- * token every route but GET / needs "Authorization: Bearer <token>". */
+ * loopback (else start fails), non-loopback peers are refused and so is a
+ * Host header that does not name this server; with a token every route but
+ * GET / needs "Authorization: Bearer <token>". The token is cfg->http_token
+ * (config_read_token_file fills it from http_token_file before start). */
 #ifndef LAKEHOUSE_HTTP_H
 #define LAKEHOUSE_HTTP_H
 
 #include "config.h"
 #include "error.h"
-
-#define HTTP_CONNECTIONS_MAX 64 /* concurrent connections (threads); more wait in the backlog */
 
 struct http_server;
 

@@ -19,18 +19,16 @@
  * refused (strict batch, or the single record failed validation: it is kept
  * in rejected/ with the reason), 503 + Retry-After when ingest is busy or
  * does not answer within http_ingest_timeout_ms, 507 + Retry-After when the
- * disk is full, 500 when ingest failed to store otherwise. */
+ * disk is full, 500 when ingest failed to store otherwise.
+ * A handler only prepares the call (reply->ingest); the server has
+ * http_async.c send it and wait, then http_ingest_finish answers. */
 #include "http_internal.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
-#include "curve.h"
-#include "log.h"
 #include "protocol.h"
 #include "record_reader.h"
 
@@ -38,77 +36,6 @@
 /* The start of ingest's refusal of an unparsable "json" body (ingest/batch.c
  * batch_decode_json); it is turned into the API's 400 with the position. */
 #define HTTP_INGEST_BAD_JSON "invalid JSON array body at line "
-
-/* Send one batch and wait for ingest's reply. -1 with err on transport
- * failure or timeout (nothing is known about the batch then). */
-static int http_ingest_call(struct http_request *req, const struct protocol_request *preq,
-                            const char *body, size_t len, struct protocol_reply *reply,
-                            char err[ERROR_MAX])
-{
-    const char *endpoint = req->cfg->ingest_endpoint;
-    char *header = NULL;
-    size_t header_len = 0;
-    /* a request it cannot encode is the client's; any other failure is
-     * ingest not answering now: retry shortly */
-    int ret = -(int)ERROR_BUSY;
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    void *sock = NULL;
-    if (protocol_request_encode(preq, &header, &header_len, err) < 0) {
-        ret = -(int)ERROR_INVALID;
-        goto done;
-    }
-    sock = zmq_socket(http_server_zmq(req->server), ZMQ_DEALER);
-    if (sock == NULL) {
-        error_set(err, "ingest %s: socket: %s", endpoint, zmq_strerror(zmq_errno()));
-        goto done;
-    }
-    int linger = 0;
-    int timeout = req->cfg->http_ingest_timeout_ms > INT_MAX ? INT_MAX
-                                                             : (int)req->cfg->http_ingest_timeout_ms;
-    if (curve_client_setup(sock, req->cfg, err) < 0) /* tcp:// with CURVE keys only */
-        goto done;
-    if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout) != 0 ||
-        zmq_setsockopt(sock, ZMQ_SNDTIMEO, &timeout, sizeof timeout) != 0 ||
-        zmq_connect(sock, endpoint) != 0) {
-        error_set(err, "ingest %s: connect: %s", endpoint, zmq_strerror(zmq_errno()));
-        goto done;
-    }
-    if (zmq_send(sock, "", 0, ZMQ_SNDMORE) < 0 ||
-        zmq_send(sock, header, header_len, ZMQ_SNDMORE) < 0 || zmq_send(sock, body, len, 0) < 0) {
-        error_set(err, "ingest %s: send: %s", endpoint, zmq_strerror(zmq_errno()));
-        goto done;
-    }
-    /* Reply: empty delimiter, then the reply map. */
-    for (int frame = 0;; frame++) {
-        if (zmq_msg_recv(&msg, sock, 0) < 0) {
-            if (zmq_errno() == EAGAIN)
-                error_set(err, "ingest did not answer within %d ms (is lakehouse-ingest "
-                               "running?); the batch may or may not be stored: re-send it "
-                               "with the same batch_id", timeout);
-            else
-                error_set(err, "ingest %s: receive: %s", endpoint, zmq_strerror(zmq_errno()));
-            goto done;
-        }
-        bool more = zmq_msg_more(&msg);
-        if (frame == 0 && zmq_msg_size(&msg) == 0 && more)
-            continue;
-        if (frame != 1 || more) {
-            error_set(err, "ingest %s: malformed reply (frame %d)", endpoint, frame);
-            goto done;
-        }
-        if (protocol_reply_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), reply, err) == 0)
-            ret = 0;
-        break;
-    }
-done:
-    zmq_msg_close(&msg);
-    if (sock != NULL)
-        zmq_close(sock);
-    free(header);
-    return ret;
-}
 
 static json_t *http_ingest_errors(const struct protocol_reply *r)
 {
@@ -168,17 +95,18 @@ static int http_ingest_failure(struct http_reply *reply, const struct protocol_r
     return 1;
 }
 
-/* Shared part: options, the call, transport failures. 0 with *r filled
- * (status ok or partial), -1 when the reply is already set. */
-static int http_ingest_send(struct http_request *req, struct http_reply *reply, const char *body,
-                            size_t len, bool *validate, struct protocol_reply *r)
+/* Shared part: options and the encoded request; on success reply->ingest
+ * holds the call (taking owned, a body the handler built), else the reply
+ * is set and owned is freed. */
+static void http_ingest_prepare(struct http_request *req, struct http_reply *reply,
+                                const char *body, size_t len, char *owned, bool single)
 {
     char err[ERROR_MAX];
     struct protocol_request preq = {.format = PROTOCOL_FORMAT_JSON};
+    struct http_ingest_call *call = NULL;
     if (http_arg_bool(req, reply, "validate", true, &preq.validate) < 0 ||
         http_arg_bool(req, reply, "strict", false, &preq.strict) < 0)
-        return -1;
-    *validate = preq.validate;
+        goto fail;
     snprintf(preq.domain, sizeof preq.domain, "%s", req->params[0]);
     snprintf(preq.endpoint, sizeof preq.endpoint, "%s", req->params[1]);
     const char *id = http_request_arg(req, "batch_id");
@@ -187,25 +115,35 @@ static int http_ingest_send(struct http_request *req, struct http_reply *reply, 
     if (id != NULL && id[0] != '\0') {
         if (strlen(id) >= sizeof preq.id) {
             http_reply_error(reply, 400, "batch_id: at most %zu characters", sizeof preq.id - 1);
-            return -1;
+            goto fail;
         }
         snprintf(preq.id, sizeof preq.id, "%s", id);
     }
-    int rc = http_ingest_call(req, &preq, body, len, r, err);
-    if (rc < 0) {
-        http_reply_failure(reply, rc, err);
-        return -1;
+    call = calloc(1, sizeof *call);
+    if (call == NULL) {
+        http_reply_error(reply, 500, "out of memory");
+        goto fail;
     }
-    if (http_ingest_failure(reply, r)) {
-        protocol_reply_clear(r);
-        return -1;
+    if (protocol_request_encode(&preq, &call->header, &call->header_len, err) < 0) {
+        http_reply_error(reply, 400, "%s", err);
+        goto fail;
     }
-    return 0;
+    call->owned = owned;
+    call->body = body;
+    call->body_len = len;
+    call->single = single;
+    call->validate = preq.validate;
+    reply->ingest = call;
+    return;
+fail:
+    if (call != NULL)
+        free(call->header);
+    free(call);
+    free(owned);
 }
 
 void http_ingest_one(struct http_request *req, struct http_reply *reply)
 {
-    char *text = NULL;
     json_t *body = http_body_json(req, reply);
     if (body == NULL)
         return;
@@ -214,39 +152,18 @@ void http_ingest_one(struct http_request *req, struct http_reply *reply)
         http_reply_error(reply, 400, "expected a body {\"data\": {...}} holding one record "
                                      "(send several to /ingest/%s/%s/batch)",
                          req->params[0], req->params[1]);
-        goto done;
+        json_decref(body);
+        return;
     }
     json_t *batch = json_pack("[O]", data);
-    text = batch ? json_dumps(batch, JSON_COMPACT) : NULL;
+    char *text = batch ? json_dumps(batch, JSON_COMPACT) : NULL;
     json_decref(batch);
+    json_decref(body);
     if (text == NULL) {
         http_reply_error(reply, 500, "out of memory");
-        goto done;
+        return;
     }
-    struct protocol_reply r = {0};
-    bool validate;
-    if (http_ingest_send(req, reply, text, strlen(text), &validate, &r) < 0)
-        goto done;
-    char endpoint[2 * NAMES_MAX];
-    snprintf(endpoint, sizeof endpoint, "%s/%s", req->params[0], req->params[1]);
-    if (r.accepted == 0) {
-        /* Non-strict: the record is kept in rejected/ with its reason. */
-        http_reply_json(reply, 422,
-                        json_pack("{s:s, s:s, s:s, s:i, s:o}", "detail",
-                                  r.error_count ? r.errors[0].reason : r.message, "status",
-                                  "rejected", "endpoint", endpoint, "records_sent", 0, "errors",
-                                  http_ingest_errors(&r)));
-    } else {
-        json_t *ok = json_pack("{s:s, s:s, s:I, s:b}", "status", "sent", "endpoint", endpoint,
-                               "records_sent", (json_int_t)r.accepted, "validated", validate);
-        if (ok != NULL && r.duplicate)
-            json_object_set_new(ok, "duplicate", json_true());
-        http_reply_json(reply, 200, ok);
-    }
-    protocol_reply_clear(&r);
-done:
-    free(text);
-    json_decref(body);
+    http_ingest_prepare(req, reply, text, strlen(text), text, true);
 }
 
 /* Whether the body is a JSON array (the record reader's detection: a byte
@@ -258,48 +175,79 @@ static bool http_ingest_is_array(const char *body, size_t len)
 
 void http_ingest_batch(struct http_request *req, struct http_reply *reply)
 {
-    char *text = NULL;
-    json_t *body = NULL;
     /* The array itself is sent as it came, unparsed: parsing it here too
      * cost about half of the broker's time under load. Ingest parses it
      * (strictly, duplicate keys refused, as http_body_json does) and checks
      * each record; bad JSON comes back as a refusal with its position. Any
      * other body ({"data": [...]}, or not an array) is parsed here to unwrap
      * it or to say what is wrong. */
-    const char *out = req->body;
-    size_t len = req->body_len;
-    if (!http_ingest_is_array(req->body, req->body_len)) {
-        if ((body = http_body_json(req, reply)) == NULL)
-            return;
-        json_t *records = json_object_get(body, "data");
-        if (!json_is_object(body) || json_object_size(body) != 1 || !json_is_array(records)) {
-            http_reply_error(reply, 400, "expected a JSON array of records [{...}, ...]");
-            goto done;
-        }
-        text = json_dumps(records, JSON_COMPACT);
-        if (text == NULL) {
-            http_reply_error(reply, 500, "out of memory");
-            goto done;
-        }
-        out = text;
-        len = strlen(text);
+    if (http_ingest_is_array(req->body, req->body_len)) {
+        http_ingest_prepare(req, reply, req->body, req->body_len, NULL, false);
+        return;
     }
-    struct protocol_reply r = {0};
-    bool validate;
-    if (http_ingest_send(req, reply, out, len, &validate, &r) < 0)
-        goto done;
+    json_t *body = http_body_json(req, reply);
+    if (body == NULL)
+        return;
+    json_t *records = json_object_get(body, "data");
+    if (!json_is_object(body) || json_object_size(body) != 1 || !json_is_array(records)) {
+        http_reply_error(reply, 400, "expected a JSON array of records [{...}, ...]");
+        json_decref(body);
+        return;
+    }
+    char *text = json_dumps(records, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL) {
+        http_reply_error(reply, 500, "out of memory");
+        return;
+    }
+    http_ingest_prepare(req, reply, text, strlen(text), text, false);
+}
+
+static void http_ingest_answer(struct http_request *req, struct http_reply *reply,
+                               const struct http_ingest_call *call)
+{
+    const struct protocol_reply *r = &call->reply;
     char endpoint[2 * NAMES_MAX];
     snprintf(endpoint, sizeof endpoint, "%s/%s", req->params[0], req->params[1]);
-    /* Every record of a stored batch is either accepted or refused. */
-    json_t *ok = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "status", "completed",
-                           "endpoint", endpoint, "total_records",
-                           (json_int_t)(r.accepted + r.refused), "validated_count",
-                           (json_int_t)(validate ? r.accepted : 0), "sent_count",
-                           (json_int_t)r.accepted, "rejected_count", (json_int_t)r.refused,
-                           "duplicate", r.duplicate, "errors", http_ingest_errors(&r));
-    http_reply_json(reply, 200, ok);
-    protocol_reply_clear(&r);
-done:
-    free(text);
-    json_decref(body);
+    if (call->single && r->accepted == 0) {
+        /* Non-strict: the record is kept in rejected/ with its reason. */
+        http_reply_json(reply, 422,
+                        json_pack("{s:s, s:s, s:s, s:i, s:o}", "detail",
+                                  r->error_count ? r->errors[0].reason : r->message, "status",
+                                  "rejected", "endpoint", endpoint, "records_sent", 0, "errors",
+                                  http_ingest_errors(r)));
+    } else if (call->single) {
+        json_t *ok = json_pack("{s:s, s:s, s:I, s:b}", "status", "sent", "endpoint", endpoint,
+                               "records_sent", (json_int_t)r->accepted, "validated",
+                               call->validate);
+        if (ok != NULL && r->duplicate)
+            json_object_set_new(ok, "duplicate", json_true());
+        http_reply_json(reply, 200, ok);
+    } else {
+        /* Every record of a stored batch is either accepted or refused. */
+        json_t *ok = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:o}", "status", "completed",
+                               "endpoint", endpoint, "total_records",
+                               (json_int_t)(r->accepted + r->refused), "validated_count",
+                               (json_int_t)(call->validate ? r->accepted : 0), "sent_count",
+                               (json_int_t)r->accepted, "rejected_count", (json_int_t)r->refused,
+                               "duplicate", r->duplicate, "errors", http_ingest_errors(r));
+        http_reply_json(reply, 200, ok);
+    }
+}
+
+void http_ingest_finish(struct http_request *req, struct http_reply *reply)
+{
+    struct http_ingest_call *call = reply->ingest;
+    reply->ingest = NULL;
+    if (call->rc < 0) {
+        /* Nothing is known about the batch: the client re-sends it. */
+        http_reply_error(reply, 503, "%s", call->err);
+        reply->retry_after = HTTP_RETRY_AFTER_S;
+    } else if (!http_ingest_failure(reply, &call->reply)) {
+        http_ingest_answer(req, reply, call);
+    }
+    protocol_reply_clear(&call->reply);
+    free(call->header);
+    free(call->owned);
+    free(call);
 }

@@ -11,6 +11,10 @@
  *   http_query.c      /consumption...: read-only SQL (query.h)
  *   http_jobs.c       /transform...: jobs, runs, executions
  *   http_metrics.c    /metrics: Prometheus text from health.h and stats.h
+ *   http_guard.c      browser safety: Host, Origin and body type rules
+ *   http_work.c       worker threads that run handlers off the polling threads
+ *   http_async.c      ingest calls waited for by one thread, not one per request
+ *   http_watch.c      the whole-request deadline (http_request_timeout_ms)
  * Errors are answered as {"detail": "<what and where>"} with a fitting
  * status, the shape FastAPI clients of the reference API already handle. */
 #ifndef LAKEHOUSE_HTTP_INTERNAL_H
@@ -26,6 +30,7 @@
 #include "error.h"
 #include "event.h"
 #include "names.h"
+#include "protocol.h"
 
 #define HTTP_PARAMS_MAX 4
 #define HTTP_CONTROL_TIMEOUT_MS 5000
@@ -46,6 +51,44 @@ struct http_request {
     char params[HTTP_PARAMS_MAX][NAMES_MAX]; /* the {} parts of the route, checked names */
 };
 
+/* A batch for ingest, sent and waited for by http_async.c while no thread
+ * waits; http_ingest_finish then builds the answer from its result. */
+struct http_ingest_call {
+    char *header;              /* owned: the encoded protocol request */
+    size_t header_len;
+    char *owned;               /* owned: a body the handler built, or NULL */
+    const char *body;          /* owned or the request's body (alive until answered) */
+    size_t body_len;
+    bool single;               /* POST /ingest/{d}/{e} (else .../batch) */
+    bool validate;
+    int rc;                    /* result: 0 with reply, -1 with err (transport, timeout) */
+    char err[ERROR_MAX];
+    struct protocol_reply reply;
+    void (*done)(void *arg);   /* run by http_async.c's thread when finished */
+    void *done_arg;
+    struct http_ingest_call *next;
+};
+
+/* A response streamed while it is produced (Server-Sent Events). The
+ * handler sets reply->stream with status 200 and a content_type such as
+ * "text/event-stream". The server calls attach once, before the first read,
+ * with the wake handle of this stream. read runs on a polling thread when
+ * the client can take more and must not block: it returns the bytes it put
+ * in buf (> 0), 0 when it has nothing now, or -1 to end the stream. After a
+ * 0 the connection sleeps (suspended: it holds no thread) until
+ * http_stream_wake(wake) is called, from any thread, once there is
+ * something to read (an event, a ping). done runs once when the connection
+ * ends; wake must not be used after done returns (drop it there, under the
+ * lock the waker holds while calling http_stream_wake). */
+struct http_stream_wake;
+struct http_stream {
+    void (*attach)(void *cls, struct http_stream_wake *wake);
+    long (*read)(void *cls, char *buf, size_t max);
+    void (*done)(void *cls);
+    void *cls;
+};
+void http_stream_wake(struct http_stream_wake *wake);
+
 /* The answer a handler fills; the server sends it. */
 struct http_reply {
     unsigned status;
@@ -56,6 +99,8 @@ struct http_reply {
     char disposition[160];     /* Content-Disposition value, "" = none */
     char allow[64];            /* Allow header for 405, "" = none */
     int retry_after;           /* seconds, 0 = no Retry-After header */
+    struct http_ingest_call *ingest; /* owned: answer after this ingest call */
+    struct http_stream stream;  /* stream.read != NULL: streamed instead of json/text */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_reply *reply);
@@ -69,6 +114,60 @@ void *http_server_zmq(struct http_server *server);
 /* Publish a hint event on the server's PUB socket (serialised by a mutex).
  * Failures are logged only: events are hints. */
 void http_server_publish(struct http_server *server, const struct event *ev);
+
+/* Take one of the broker's query_max_concurrent query slots: true, or false
+ * when all are taken (answer 503). http_server_query_leave gives it back. */
+bool http_server_query_enter(struct http_server *server);
+void http_server_query_leave(struct http_server *server);
+
+/* ---- http_guard.c ---- */
+/* Host (NULL: none) names this server in token-less mode: listen_host, localhost,
+ * 127.0.0.1 or [::1], with the port (without: only the scheme's default). */
+bool http_guard_host_ok(const char *host, const char *listen_host, unsigned port, bool tls);
+/* origin is one of list (http_cors_origins: space or comma separated). */
+bool http_guard_origin_listed(const char *origin, const char *list);
+/* origin is this server's own: scheme (tls: https) + "://" + the Host header. */
+bool http_guard_origin_own(const char *origin, const char *host, bool tls);
+/* A request to path may carry this body type (NULL: none, which is fine only
+ * without a body): application/json; application/x-ndjson for
+ * /ingest/{d}/{e}/batch; application/yaml for /endpoints... */
+bool http_guard_type_ok(const char *path, const char *content_type, bool has_body);
+
+/* ---- http_work.c ---- */
+struct http_work;
+struct http_work_item {
+    void (*run)(struct http_work_item *item);
+    struct http_work_item *next;
+};
+struct http_work *http_work_start(size_t threads, char err[ERROR_MAX]);
+/* Queue item->run for a worker; -1 when stopping (nothing queued). */
+int http_work_submit(struct http_work *work, struct http_work_item *item);
+/* Run what is queued, join the workers, free, NULL *work. */
+void http_work_stop(struct http_work **work);
+
+/* ---- http_async.c ---- */
+struct http_async;
+/* At most limit calls in flight (more wait in a queue). zmq is the server's
+ * context; cfg gives ingest_endpoint, CURVE keys, http_ingest_timeout_ms. */
+struct http_async *http_async_start(void *zmq, const struct config *cfg, size_t limit,
+                                    char err[ERROR_MAX]);
+/* Queue call; its done callback runs later on the async thread, once.
+ * -1 when stopping (done is not run). */
+int http_async_submit(struct http_async *async, struct http_ingest_call *call);
+/* Finish every call (-1 "server is stopping"), join, free, NULL *async. */
+void http_async_stop(struct http_async **async);
+
+/* ---- http_watch.c ---- */
+struct http_watch;
+struct http_watch_entry;
+struct http_watch *http_watch_start(int64_t timeout_ms, char err[ERROR_MAX]);
+void http_watch_stop(struct http_watch **watch);
+/* Watch a new connection's socket, armed (NULL on out of memory). */
+struct http_watch_entry *http_watch_add(struct http_watch *watch, int fd);
+/* Arm (deadline from now) or disarm while a request is answered. */
+void http_watch_arm(struct http_watch *watch, struct http_watch_entry *entry, bool armed);
+/* Forget the entry before its socket is closed; frees it. */
+void http_watch_remove(struct http_watch *watch, struct http_watch_entry *entry);
 
 /* ---- http_route.c ---- */
 /* Find the route of method+path, check and copy its {} parts into
@@ -121,6 +220,8 @@ void http_endpoints_infer(struct http_request *req, struct http_reply *reply);
 
 void http_ingest_one(struct http_request *req, struct http_reply *reply);
 void http_ingest_batch(struct http_request *req, struct http_reply *reply);
+/* Build the answer of a finished reply->ingest call and free the call. */
+void http_ingest_finish(struct http_request *req, struct http_reply *reply);
 
 void http_query_run(struct http_request *req, struct http_reply *reply);
 void http_query_tables(struct http_request *req, struct http_reply *reply);

@@ -7,7 +7,8 @@
  * Read-only-ness, the time limit (query_timeout_ms) and the row limit
  * (query_max_rows) are enforced by query.c with the engine's own means; here
  * only the answer codes are chosen: 400 for anything wrong with the SQL,
- * 504 when it ran out of time. */
+ * 422 when it needed more than query_max_memory_mib, 504 when it ran out of
+ * time, 503 + Retry-After when query_max_concurrent queries are running. */
 #include "http_internal.h"
 
 #include <string.h>
@@ -31,10 +32,20 @@ void http_query_run(struct http_request *req, struct http_reply *reply)
         json_decref(body);
         return;
     }
+    if (!http_server_query_enter(req->server)) {
+        http_reply_error(reply, 503, "%lld queries are running, the most allowed at once "
+                                     "(query_max_concurrent); retry later",
+                         (long long)req->cfg->query_max_concurrent);
+        reply->retry_after = 1;
+        json_decref(body);
+        return;
+    }
     struct query_limits limits = {.timeout_ms = req->cfg->query_timeout_ms,
-                                  .max_rows = req->cfg->query_max_rows};
+                                  .max_rows = req->cfg->query_max_rows,
+                                  .max_memory_mib = req->cfg->query_max_memory_mib};
     json_t *result = NULL;
     int rc = query_run(req->cfg->data_dir, sql, &limits, &result, err);
+    http_server_query_leave(req->server);
     if (rc < 0)
         http_reply_failure(reply, rc, err);
     else

@@ -40,6 +40,7 @@ unsigned http_status_of(enum error_kind kind)
         [ERROR_NONE] = 200,      [ERROR_INTERNAL] = 500, [ERROR_INVALID] = 400,
         [ERROR_NOT_FOUND] = 404, [ERROR_CONFLICT] = 409, [ERROR_BUSY] = 503,
         [ERROR_TIMEOUT] = 504,   [ERROR_NO_SPACE] = 507,
+        [ERROR_TOO_LARGE] = 422,
     };
     return kind >= ERROR_NONE && kind < ERROR_KIND_COUNT ? statuses[kind] : 500;
 }
@@ -66,6 +67,14 @@ void http_reply_clear(struct http_reply *reply)
 {
     json_decref(reply->json);
     free(reply->text);
+    if (reply->stream.read != NULL && reply->stream.done != NULL)
+        reply->stream.done(reply->stream.cls); /* never sent */
+    if (reply->ingest != NULL) {
+        protocol_reply_clear(&reply->ingest->reply);
+        free(reply->ingest->header);
+        free(reply->ingest->owned);
+        free(reply->ingest);
+    }
     memset(reply, 0, sizeof *reply);
 }
 

@@ -35,6 +35,15 @@
 #define QUERY_PROGRESS_STEPS 1000
 /* A writer checkpointing may hold a lock for a moment; never wait longer. */
 #define QUERY_BUSY_TIMEOUT_MS 5000
+/* SQLite heap outside queries (catalog and history connections) that the
+ * process-wide cap leaves room for. */
+#define QUERY_HEAP_BASE_MIB 64
+
+void query_memory_limit(int64_t concurrent, int64_t per_query_mib)
+{
+    int64_t mib = concurrent * per_query_mib + QUERY_HEAP_BASE_MIB;
+    sqlite3_hard_heap_limit64(mib * 1024 * 1024);
+}
 
 struct query_auth {
     char denied[ERROR_MAX]; /* what the authorizer refused, for the message */
@@ -364,6 +373,11 @@ static int query_check_tail(sqlite3 *db, const char *tail, char err[ERROR_MAX])
     return 0;
 }
 
+static bool query_memory_error(int rc)
+{
+    return (rc & 0xff) == SQLITE_TOOBIG || (rc & 0xff) == SQLITE_NOMEM;
+}
+
 static int query_open_memory(sqlite3 **out, char err[ERROR_MAX])
 {
     sqlite3 *db = NULL;
@@ -389,7 +403,8 @@ static int query_open_memory(sqlite3 **out, char err[ERROR_MAX])
  * until max_rows rows (0: no limit) or QUERY_MAX_RESULT_BYTES, which set
  * *truncated. */
 static int query_rows(sqlite3 *db, sqlite3_stmt *stmt, json_t *columns, json_t *data,
-                      int64_t max_rows, const struct query_clock *clock, int64_t timeout_ms,
+                      int64_t max_rows, size_t max_bytes, int64_t max_memory,
+                      const struct query_clock *clock, int64_t timeout_ms,
                       const struct sqlref *refs, size_t ref_count, int64_t *rows,
                       bool *truncated, char err[ERROR_MAX])
 {
@@ -401,28 +416,28 @@ static int query_rows(sqlite3 *db, sqlite3_stmt *stmt, json_t *columns, json_t *
             break;
         if (rc != SQLITE_ROW) {
             if (clock->expired)
-                error_set(err, "query exceeded the time limit of %lld ms", (long long)timeout_ms);
-            else {
-                error_set(err, "%s", sqlite3_errmsg(db));
-                query_translate_message(err, ERROR_MAX, refs, ref_count);
-            }
-            return -1;
+                return error_fail(err, ERROR_TIMEOUT, "query exceeded the time limit of %lld ms",
+                                  (long long)timeout_ms);
+            if (query_memory_error(rc) && max_memory > 0)
+                return error_fail(err, ERROR_TOO_LARGE,
+                                  "query needs more memory than the %lld MiB allowed "
+                                  "(query_max_memory_mib): %s",
+                                  (long long)(max_memory / (1024 * 1024)), sqlite3_errmsg(db));
+            error_set(err, "%s", sqlite3_errmsg(db));
+            query_translate_message(err, ERROR_MAX, refs, ref_count);
+            return -(int)ERROR_INVALID;
         }
-        if ((max_rows > 0 && *rows >= max_rows) || bytes >= QUERY_MAX_RESULT_BYTES) {
+        if ((max_rows > 0 && *rows >= max_rows) || bytes >= max_bytes) {
             *truncated = true;
             break;
         }
         json_t *row = json_object();
-        if (row == NULL || json_array_append_new(data, row) != 0) {
-            error_set(err, "out of memory");
-            return -1;
-        }
+        if (row == NULL || json_array_append_new(data, row) != 0)
+            return error_fail(err, ERROR_INTERNAL, "out of memory");
         for (int i = 0; i < ncol; i++) {
             json_t *v = query_value(stmt, i, &bytes);
-            if (v == NULL || json_object_set_new(row, json_string_value(json_array_get(columns, (size_t)i)), v) != 0) {
-                error_set(err, "out of memory");
-                return -1;
-            }
+            if (v == NULL || json_object_set_new(row, json_string_value(json_array_get(columns, (size_t)i)), v) != 0)
+                return error_fail(err, ERROR_INTERNAL, "out of memory");
         }
         (*rows)++;
     }
@@ -442,8 +457,10 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
     struct query_clock clock = {0};
     int64_t timeout_ms = limits != NULL ? limits->timeout_ms : 0;
     int64_t max_rows = limits != NULL ? limits->max_rows : 0;
-    /* a query that fails is the query's to fix, unless it ran out of time */
+    /* a query that fails is the query's to fix, unless it ran out of time or memory */
     enum error_kind kind = ERROR_INVALID;
+    int64_t max_memory = limits != NULL ? limits->max_memory_mib * 1024 * 1024 : 0;
+    size_t max_bytes = QUERY_MAX_RESULT_BYTES;
 
     *result = NULL;
     if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
@@ -452,6 +469,12 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
         goto fail;
     if (query_open_memory(&db, err) != 0)
         goto fail;
+    if (max_memory > 0) {
+        int64_t value = max_memory / 4 < INT32_MAX ? max_memory / 4 : INT32_MAX;
+        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, (int)value);
+        if ((uint64_t)value < max_bytes)
+            max_bytes = (size_t)value;
+    }
     if (query_attach(db, data_dir, refs, ref_count, err) != 0)
         goto fail;
     if (strchr(sql, '@') != NULL) {
@@ -513,10 +536,10 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
 
     int64_t rows = 0;
     bool truncated = false;
-    if (query_rows(db, stmt, columns, data, max_rows, &clock, timeout_ms, refs, ref_count, &rows,
-                   &truncated, err) < 0) {
-        if (clock.expired)
-            kind = ERROR_TIMEOUT;
+    rc = query_rows(db, stmt, columns, data, max_rows, max_bytes, max_memory, &clock, timeout_ms,
+                    refs, ref_count, &rows, &truncated, err);
+    if (rc < 0) {
+        kind = error_kind_of(rc);
         goto fail;
     }
     json_object_set_new(out, "row_count", json_integer(rows));

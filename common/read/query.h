@@ -31,16 +31,26 @@
 #include "error.h"
 
 struct query_limits {
-    int64_t timeout_ms;  /* 0 = none */
-    int64_t max_rows;    /* 0 = none */
+    int64_t timeout_ms;     /* 0 = none */
+    int64_t max_rows;       /* 0 = none */
+    int64_t max_memory_mib; /* 0 = none; see query_memory_limit */
 };
+
+/* Memory bound of queries. A query's strings and blobs are limited to a
+ * quarter of max_memory_mib each (SQLite's SQLITE_LIMIT_LENGTH, checked
+ * before allocating, so randomblob(900000000) fails at once), its result to
+ * a quarter too; and the SQLite heap of the whole process is capped at
+ * concurrent x per_query_mib + 64 MiB (sqlite3_hard_heap_limit64: sorts,
+ * caches, group_concat...). A query reaching either limit fails with
+ * ERROR_TOO_LARGE. Call once at start, before any query. */
+void query_memory_limit(int64_t concurrent, int64_t per_query_mib);
 
 /* Run sql against data_dir. On success *result is a new object:
  *   {"columns":[names], "data":[{col:value,...}], "row_count":n, "truncated":bool}
  * On failure err names the problem ("no such table: demo.silver.x",
  * "query exceeded the time limit of 10000 ms", "not allowed: write to ...")
  * and the kind (error.h) is ERROR_TIMEOUT when the time limit was reached,
- * else ERROR_INVALID.
+ * ERROR_TOO_LARGE when the memory bound was, else ERROR_INVALID.
  * A reference to a domain whose database does not exist is an error naming it. */
 int query_run(const char *data_dir, const char *sql, const struct query_limits *limits,
               json_t **result, char err[ERROR_MAX]);

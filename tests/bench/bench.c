@@ -18,7 +18,9 @@
  *                          steady run: time from ack to readable (silver
  *                          max(id), gold sum(flights)), polled every 2/10 ms
  *   lakehouse-bench http --port P --table D/E --src200 F --src20 F --records N
- *       --connections C [--batch B]   POST /ingest/D/E/batch, keep-alive
+ *       --connections C [--batch B] [--rate R]   POST /ingest/D/E/batch, keep-alive;
+ *                          --rate: open loop, R records/s offered in total
+ *                          (each connection paced, starts spread)
  *   lakehouse-bench bare --out DB --silver DB --table T --list FILE [--history]
  *       the bare loop: read the bronze files listed (one per line), parse
  *       each line with jansson and upsert it with ONE prepared statement,
@@ -833,6 +835,8 @@ static int cmd_load(int argc, char **argv)
 
 struct http_load {
     int port, conns;
+    int64_t interval_ns;   /* per connection between requests; 0 = closed loop */
+    int64_t start_ns;
     char domain[NAMES_MAX], table[NAMES_MAX], run[32];
     struct batch *b;
     size_t nb;
@@ -873,13 +877,14 @@ static int write_all(int fd, const char *p, size_t n)
 
 /* One request/response on a keep-alive connection. Returns the status code,
  * -1 on a broken connection. *close_after set when the server closes. */
-static int http_post(int fd, const char *path, const char *body, size_t len, bool *close_after)
+static int http_post(int fd, int port, const char *path, const char *body, size_t len,
+                     bool *close_after)
 {
     char hdr[1024];
     int hn = snprintf(hdr, sizeof hdr,
-                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\n\r\n",
-                      path, len);
+                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                      path, port, len);
     if (write_all(fd, hdr, (size_t)hn) < 0 || write_all(fd, body, len) < 0)
         return -1;
     static _Thread_local char in[65536];
@@ -923,7 +928,14 @@ static void *http_main(void *arg)
     struct http_conn *c = arg;
     struct http_load *h = c->h;
     int fd = -1;
+    int64_t due = h->start_ns + (h->interval_ns ? h->interval_ns * c->index / h->conns : 0);
     for (size_t k = (size_t)c->index; k < h->nb; k += (size_t)h->conns) {
+        if (h->interval_ns) { /* open loop: a late request is not made up for by a burst */
+            int64_t now = now_ns();
+            if (due > now)
+                sleep_ns(due - now);
+            due += h->interval_ns;
+        }
         char path[512];
         snprintf(path, sizeof path, "/ingest/%s/%s/batch?batch_id=%s-%zu", h->domain, h->table,
                  h->run, k);
@@ -934,7 +946,8 @@ static void *http_main(void *arg)
                 return NULL;
             }
             bool close_after = false;
-            int st = http_post(fd, path, h->b[k].body, h->b[k].len, &close_after);
+            h->b[k].sent_ns = now_ns();
+            int st = http_post(fd, h->port, path, h->b[k].body, h->b[k].len, &close_after);
             if (st < 0 || close_after) {
                 close(fd);
                 fd = -1;
@@ -972,8 +985,11 @@ static int cmd_http(int argc, char **argv)
     h.conns = atoi(opt(argc, argv, "--connections", "4"));
     int64_t n = atoll(opt(argc, argv, "--records", "1000"));
     int64_t per = atoll(opt(argc, argv, "--batch", "1000"));
-    if (h.conns < 1 || n < 1 || per < 1)
+    int64_t rate = atoll(opt(argc, argv, "--rate", "0"));
+    if (h.conns < 1 || n < 1 || per < 1 || rate < 0)
         return 2;
+    if (rate > 0)
+        h.interval_ns = (int64_t)((double)h.conns * (double)per * 1e9 / (double)rate);
     snprintf(h.run, sizeof h.run, "http%lld", (long long)(now_ns() / 1000) % 1000000000);
     int64_t count = 0;
     struct rec *r = records_make("base", n, 0, 1, 0, &count);
@@ -982,6 +998,7 @@ static int cmd_http(int argc, char **argv)
     pthread_t *th = xmalloc((size_t)h.conns * sizeof *th);
     struct http_conn *cs = xmalloc((size_t)h.conns * sizeof *cs);
     int64_t t0 = now_ns();
+    h.start_ns = t0 + 100000000; /* all threads up before the first paced request */
     for (int i = 0; i < h.conns; i++) {
         cs[i] = (struct http_conn){&h, i};
         pthread_create(&th[i], NULL, http_main, &cs[i]);
@@ -990,11 +1007,19 @@ static int cmd_http(int argc, char **argv)
         pthread_join(th[i], NULL);
     double secs = (double)(now_ns() - t0) / 1e9;
     int64_t acked = 0;
+    int64_t *lat = xmalloc((h.nb + 1) * sizeof *lat);
+    size_t nl = 0;
     for (size_t k = 0; k < h.nb; k++)
-        if (h.b[k].ack_ns)
+        if (h.b[k].ack_ns) {
             acked += h.b[k].records;
-    printf("acked=%" PRId64 "\nseconds=%.3f\nrate=%.0f\nretries=%ld\nfailed=%ld\n", acked, secs,
-           (double)acked / secs, atomic_load(&h.retries), atomic_load(&h.failed));
+            lat[nl++] = h.b[k].ack_ns - h.b[k].sent_ns; /* the last attempt's request */
+        }
+    qsort(lat, nl, sizeof *lat, cmp_i64);
+    printf("acked=%" PRId64 "\nseconds=%.3f\nrate=%.0f\nretries=%ld\nfailed=%ld\n"
+           "p50_ms=%.2f\np99_ms=%.2f\n",
+           acked, secs, (double)acked / secs, atomic_load(&h.retries), atomic_load(&h.failed),
+           pct(lat, nl, 50) / 1e6, pct(lat, nl, 99) / 1e6);
+    free(lat);
     for (size_t k = 0; k < h.nb; k++)
         free(h.b[k].body);
     free(h.b);

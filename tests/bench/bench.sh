@@ -268,6 +268,17 @@ profile_start http "$BRK"
     --records "$RECORDS" --connections "$PRODUCERS" >"$W/http.out" 2>"$W/http.out.err" ||
     { cat "$W/http.out.err" >&2; die "HTTP load failed"; }
 profile_stop
+# many producers: 1,000 keep-alive connections against 4, same batches of 100
+log "ingest HTTP, 4 and 1,000 producers, batches of 100"
+"$BIN/lakehouse-bench" http --port "$PORT" --table bench/http --src200 "$S200" --src20 "$S20" \
+    --records "$RECORDS" --batch 100 --connections 4 >"$W/http4.out" 2>"$W/http4.out.err" ||
+    { cat "$W/http4.out.err" >&2; die "HTTP load (4 producers) failed"; }
+"$BIN/lakehouse-bench" http --port "$PORT" --table bench/http --src200 "$S200" --src20 "$S20" \
+    --records "$RECORDS" --batch 100 --connections 1000 >"$W/http1000.out" 2>"$W/http1000.out.err" ||
+    { cat "$W/http1000.out.err" >&2; die "HTTP load (1,000 producers) failed"; }
+"$BIN/lakehouse-bench" http --port "$PORT" --table bench/http --src200 "$S200" --src20 "$S20" \
+    --records "$RECORDS" --batch 100 --connections 1000 --rate "$RATE" >"$W/http1000r.out" 2>"$W/http1000r.out.err" ||
+    { cat "$W/http1000r.out.err" >&2; die "HTTP load (1,000 producers, paced) failed"; }
 note_hwm broker "$BRK"
 note_hwm ingest "$ING"
 stop_proc "$BRK"
@@ -392,6 +403,14 @@ row "durable ingest, JSON (rec/s)" "$(k "$JSON_RATE")k" "jansson parse $(k "$PAR
     "$(( $(ge "$JSON_RATE" 400000) & $(ge "$JSON_RATE / $PARSE_RATE" 0.6) ))"
 row "durable ingest, msgpack (rec/s)" "$(k "$MP_RATE")k" "msgpack unpack $(k "$MP_PARSE")k" "$(r "$MP_RATE" "$MP_PARSE")" "≥ 1,000k" "$(ge "$MP_RATE" 1000000)"
 row "HTTP ingest, POST …/batch keep-alive (rec/s)" "$(k "$HTTP_RATE")k" "native JSON ingest $(k "$JSON_RATE")k" "$(r "$HTTP_RATE" "$JSON_RATE")" "≥ 150k" "$(ge "$HTTP_RATE" 150000)"
+H4=$W/http4.out; H1000=$W/http1000.out
+row "HTTP ingest, 1,000 keep-alive producers, batches of 100 (rec/s; p99)" "$(k "$(kv "$H1000" rate)")k; p99 $(kv "$H1000" p99_ms) ms" \
+    "4 producers $(k "$(kv "$H4" rate)")k; p99 $(kv "$H4" p99_ms) ms" "$(r "$(kv "$H1000" rate)" "$(kv "$H4" rate)")" "≥ 0.8, none failed" \
+    "$(( $(ge "$(kv "$H1000" rate) / $(kv "$H4" rate)" 0.8) & $(ge 0 "$(kv "$H1000" failed)") ))"
+H1000R=$W/http1000r.out
+row "HTTP ingest, 1,000 producers at $(k "$RATE")k rec/s offered: request p50 / p99" "$(kv "$H1000R" p50_ms) / $(kv "$H1000R" p99_ms) ms" \
+    "achieved $(k "$(kv "$H1000R" rate)")k rec/s" "-" "p99 ≤ 250 ms, none failed" \
+    "$(( $(le "$(kv "$H1000R" p99_ms)" 250) & $(ge 0 "$(kv "$H1000R" failed)") ))"
 row "ack latency p50 / p99 at $(k "$RATE")k rec/s offered" "$(kv "$ST" ack_p50_ms) / $(kv "$ST" ack_p99_ms) ms" "achieved $(k "$(kv "$ST" rate)")k rec/s" "-" "p99 ≤ 5 ms" "$(le "$(kv "$ST" ack_p99_ms)" 5)"
 # the target is the ratio to the bare loop; the ratio to the bare loop that also writes row
 # history (the same _h_ layout) is printed beside it: it says how much of a miss that layout costs

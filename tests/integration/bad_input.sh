@@ -179,7 +179,7 @@ kw() { sql_silver bad 'SELECT "where" FROM "select" WHERE "from" = 1;'; }
 if wait_eq 60 'x"; DROP TABLE items; --' kw; then pass "keywords as names: value stored verbatim"; else fail "keywords as names" "got '$WAIT_LAST'"; fi
 
 # ---- HTTP paths
-http_code() { curl -s --path-as-is -o "$T/http.out" -w '%{http_code}' "$@"; }
+http_code() { curl -s --path-as-is -o "$T/http.out" -w '%{http_code}' -H 'Content-Type: application/json' "$@"; }
 for path in '/endpoints/..%2F..%2Fetc/passwd' '/endpoints/bad/items%22' "/endpoints/bad/$long" \
             '/endpoints/BAD/items' '/endpoints/bad/%D1%95elect' '/transform/jobs/bad/..' \
             '/transform/executions/1%20OR%201=1' '/ingest/bad/..%2Fitems'; do

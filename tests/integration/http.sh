@@ -9,17 +9,7 @@ source "$(dirname "$0")/../lib.sh"
 PORT=$(free_port) || { fail "port" "no free port"; exit 1; }
 export LAKEHOUSE_LISTEN="127.0.0.1:$PORT"
 B="http://127.0.0.1:$PORT"
-SERVE_PIDS=()
-stop_serves() { for p in "${SERVE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap 'stop_serves; cleanup' EXIT
-
-# serve LOG ENV... : start the driver with extra environment; prints nothing.
-serve() {
-    local log=$1; shift
-    env "$@" lakehouse-http-serve --data "$LAKEHOUSE_DATA" >"$log.out" 2>"$log" &
-    SERVE_PIDS+=($!)
-    wait_until 10 grep -q '^http port=' "$log.out"
-}
 
 # req METHOD PATH [BODY] [curl args...]: sets CODE and BODY (response body).
 req() {
@@ -200,7 +190,7 @@ expect "create par/events" 201
 par_pids=()
 for i in $(seq 0 19); do
     seq $((i * 50 + 1)) $((i * 50 + 50)) | jq -cs 'map({n: .})' > "$T/par-$i.json"
-    curl -s -o /dev/null -w '%{http_code}\n' -X POST --data-binary "@$T/par-$i.json" "$B/ingest/par/events/batch" > "$T/par-$i.code" &
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Content-Type: application/json" --data-binary "@$T/par-$i.json" "$B/ingest/par/events/batch" > "$T/par-$i.code" &
     par_pids+=($!)
 done
 wait "${par_pids[@]}" # not a bare wait: the group and the server run in the background too
@@ -214,9 +204,9 @@ serve "$T/http-limits.log" LAKEHOUSE_LISTEN="127.0.0.1:$LPORT" LAKEHOUSE_HTTP_BO
       LAKEHOUSE_INGEST_ENDPOINT="ipc://$T/nobody.sock" LAKEHOUSE_HTTP_INGEST_TIMEOUT_MS=500 \
     || fail "limits server" "$(cat "$T/http-limits.log")"
 big=$(printf '[%s{"id":1}]' "$(printf '{"id":1},%.0s' $(seq 1 20))")
-code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST --data-binary "$big" "http://127.0.0.1:$LPORT/ingest/demo/flights/batch")
+code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST -H "Content-Type: application/json" --data-binary "$big" "http://127.0.0.1:$LPORT/ingest/demo/flights/batch")
 check_eq "body over the limit 413" 413 "$code"
-hdr=$(curl -s -D - -o "$T/resp" -X POST --data-binary '{"data":{"id":1}}' "http://127.0.0.1:$LPORT/ingest/demo/flights" | tr -d '\r')
+hdr=$(curl -s -D - -o "$T/resp" -X POST -H "Content-Type: application/json" --data-binary '{"data":{"id":1}}' "http://127.0.0.1:$LPORT/ingest/demo/flights" | tr -d '\r')
 case "$hdr" in *" 503 "*"Retry-After: 1"*) pass "ingest not answering 503 + Retry-After";; *) fail "ingest not answering 503 + Retry-After" "$hdr $(cat "$T/resp")";; esac
 
 # ---- auth ----

@@ -30,8 +30,21 @@ if [ -f "$D/usr/lib/sysusers.d/lakehouse.conf" ]; then pass "sysusers file"; els
 CONF="$D/etc/lakehouse/lakehouse.json"
 if [ -f "$CONF" ] && jq -e '.data_dir == "/var/lib/lakehouse" and .log_format == "text"' "$CONF" >/dev/null; then
     pass "default config"; else fail "default config" "$(head -3 "$CONF" 2>&1)"; fi
-check_cmd "default config checks" "$D/usr/bin/lakehouse" config check "$CONF"
+TOKEN="$D/etc/lakehouse/http_token"
+check_eq "default config names the token file" /etc/lakehouse/http_token "$(jq -r .http_token_file "$CONF")"
+if [ -f "$TOKEN" ] && grep -qE '^[0-9a-f]{64}$' "$TOKEN"; then pass "install generates a random token"; else fail "install generates a random token" "$(ls -l "$TOKEN" 2>&1)"; fi
+check_eq "token file mode 0640" 640 "$(stat -c %a "$TOKEN" 2>&1)"
+if getent group lakehouse >/dev/null; then check_eq "token file group lakehouse" lakehouse "$(stat -c %G "$TOKEN")"; fi
+# (the installed config names /etc/...: checked here with the staged path)
+sed "s#/etc/lakehouse/http_token#$TOKEN#" "$CONF" >"$T/staged.json"
+check_cmd "default config checks" "$D/usr/bin/lakehouse" config check "$T/staged.json"
+out=$("$D/usr/bin/lakehouse" config check "$CONF" 2>&1)
+case "$out" in *"http_token_file '/etc/lakehouse/http_token': cannot read"*) pass "config check names an unreadable token file";;
+    *) [ -r /etc/lakehouse/http_token ] && pass "config check names an unreadable token file (host has one)" || fail "config check names an unreadable token file" "$out";; esac
 check_cmd "default config loads" "$D/usr/bin/lakehouse" --config "$CONF" --data "$T/data" config print
+before=$(cat "$TOKEN")
+mk install >/dev/null 2>&1
+check_eq "re-install keeps the token" "$before" "$(cat "$TOKEN")"
 
 # a changed config survives a re-install
 echo '{"log_level": "debug"}' >"$CONF"

@@ -43,7 +43,8 @@ int main(int argc, char **argv)
     static struct config cfg;
     char err[ERROR_MAX];
     log_init("http", LOG_LEVEL_INFO);
-    if (config_load(&cfg, config_path, data, err) < 0 || layout_create(cfg.data_dir, err) < 0) {
+    if (config_load(&cfg, config_path, data, err) < 0 || config_read_token_file(&cfg, err) < 0 ||
+        layout_create(cfg.data_dir, err) < 0) {
         log_error("start_failed reason=\"%s\"", err);
         return 1;
     }

@@ -224,6 +224,34 @@ static void test_time_limit(void **state)
     assert_non_null(strstr(err, "time limit of 200 ms"));
 }
 
+/* A value over a quarter of max_memory_mib fails before it is allocated;
+ * so does a string built up by an aggregate; a small one runs. */
+static void test_memory_limit(void **state)
+{
+    (void)state;
+    struct query_limits limits = {.timeout_ms = 10000, .max_rows = 10, .max_memory_mib = 16};
+    static const char *const big[] = {
+        "SELECT length(randomblob(900000000))",
+        "SELECT zeroblob(2000000000)",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 500) "
+        "SELECT length(group_concat(hex(randomblob(20000)))) FROM c",
+    };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        json_t *result = NULL;
+        char err[ERROR_MAX] = "";
+        int rc = query_run(data_dir, big[i], &limits, &result, err);
+        assert_int_equal(error_kind_of(rc), ERROR_TOO_LARGE);
+        assert_null(result);
+        assert_non_null(strstr(err, "query_max_memory_mib"));
+    }
+    json_t *result = NULL;
+    char err[ERROR_MAX] = "";
+    assert_int_equal(query_run(data_dir, "SELECT length(randomblob(1000000)) AS n", &limits,
+                               &result, err),
+                     0);
+    json_decref(result);
+}
+
 static void test_row_limit(void **state)
 {
     (void)state;
@@ -284,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_problem),
         cmocka_unit_test(test_refuses_writes),
         cmocka_unit_test(test_time_limit),
+        cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_row_limit),
         cmocka_unit_test(test_list_tables),
     };
