@@ -19,7 +19,7 @@ static void test_fail_carries_kind(void **state)
         assert_true(rc < 0);
         assert_int_equal(error_kind_of(rc), k);
     }
-    assert_string_equal(err, "thing 7");
+    assert_string_equal(err, "thing 8");
     /* plain -1 is internal; success is none; a stray value is internal */
     assert_int_equal(error_fail(NULL, ERROR_INTERNAL, "x"), -1);
     assert_int_equal(error_kind_of(-1), ERROR_INTERNAL);
@@ -34,7 +34,8 @@ static void test_kind_names(void **state)
 {
     (void)state;
     const char *expected[ERROR_KIND_COUNT] = {"",         "internal", "invalid", "not_found",
-                                              "conflict", "busy",     "timeout", "no_space"};
+                                              "conflict", "busy",     "timeout", "no_space",
+                                              "too_large"};
     for (int k = ERROR_NONE; k < ERROR_KIND_COUNT; k++) {
         assert_string_equal(error_kind_name((enum error_kind)k), expected[k]);
         enum error_kind back = ERROR_KIND_COUNT;
