@@ -26,6 +26,7 @@
 struct lineage_tree_opts {
     const char *data_dir;
     int64_t files_max; /* 0 = all */
+    bool missing;      /* the asked table or snapshot is not there */
 };
 
 /* Open the silver or gold database of domain read-only; NULL with err. */
@@ -231,10 +232,10 @@ db_fail:
 
 /* The lineage tree of a gold table's snapshot (0 = latest). */
 static json_t *lineage_tree_node(const char *domain, const char *table, int64_t snapshot, int depth,
-                            const struct lineage_tree_opts *o, char err[ERROR_MAX]);
+                            struct lineage_tree_opts *o, char err[ERROR_MAX]);
 
 /* Fill one input node (table "d.layer.t" at snapshot_id). */
-static int lineage_tree_input(json_t *node, int depth, const struct lineage_tree_opts *o,
+static int lineage_tree_input(json_t *node, int depth, struct lineage_tree_opts *o,
                          char err[ERROR_MAX])
 {
     const char *key = json_string_value(json_object_get(node, "table"));
@@ -281,7 +282,7 @@ done:
 }
 
 static json_t *lineage_tree_node(const char *domain, const char *table, int64_t snapshot, int depth,
-                            const struct lineage_tree_opts *o, char err[ERROR_MAX])
+                            struct lineage_tree_opts *o, char err[ERROR_MAX])
 {
     if (depth > LINEAGE_TREE_DEPTH_MAX) {
         error_set(err, "lineage deeper than %d gold tables", LINEAGE_TREE_DEPTH_MAX);
@@ -290,9 +291,13 @@ static json_t *lineage_tree_node(const char *domain, const char *table, int64_t 
     char name[3 * NAMES_MAX + 8];
     snprintf(name, sizeof name, "%s.gold.%s", domain, table);
     sqlite3 *db = lineage_tree_open(o->data_dir, SQLREF_GOLD, domain, err);
-    if (db == NULL)
+    if (db == NULL) {
+        o->missing = depth == 0;
         return NULL;
+    }
     json_t *node = lineage_tree_snapshot(db, name, table, snapshot, err);
+    if (node == NULL)
+        o->missing = depth == 0;
     json_t *inputs = node ? lineage_tree_gold_inputs(
                                 db, json_integer_value(json_object_get(node, "snapshot_id")), err)
                           : NULL;
@@ -318,5 +323,5 @@ int lineage_tree_gold(const char *data_dir, const char *domain, const char *tabl
 {
     struct lineage_tree_opts o = {.data_dir = data_dir, .files_max = files_max};
     *out = lineage_tree_node(domain, table, snapshot, 0, &o, err);
-    return *out != NULL ? 0 : -1;
+    return *out != NULL ? 0 : o.missing ? 1 : -1;
 }

@@ -21,8 +21,8 @@
 
 /* The tree of domain.gold.table at snapshot (0 = its latest), listing at most
  * files_max bronze files per input (0 = all; the counts always cover all).
- * 0 with *out, or -1 with err (no database, table or snapshot: the message
- * starts "no " or names the table; a read error). */
+ * 0 with *out; 1 with err when the table or that snapshot of it is not
+ * there; -1 with err on any other failure (an input that cannot be read). */
 int lineage_tree_gold(const char *data_dir, const char *domain, const char *table,
                       int64_t snapshot, int64_t files_max, json_t **out, char err[ERROR_MAX]);
 
