@@ -37,8 +37,10 @@ static json_t *http_lineage_node(json_t *nodes, json_t *order, const char *domai
 
 static int http_lineage_edge(json_t *edges, const json_t *from, const json_t *to, const char *job)
 {
-    json_t *e = json_pack("{s:O, s:O, s:s?}", "from", json_object_get(from, "id"), "to",
-                          json_object_get(to, "id"), "job", job);
+    json_t *e = json_pack("{s:O, s:O}", "from", json_object_get(from, "id"), "to",
+                          json_object_get(to, "id"));
+    if (e != NULL && job != NULL)
+        json_object_set_new(e, "job", json_string(job));
     return e != NULL ? json_array_append_new(edges, e) : -1;
 }
 

@@ -149,10 +149,10 @@ static int http_rejected_dates(const char *dir, char ***out, size_t *count, char
     while ((e = readdir(d)) != NULL) {
         const char *name = e->d_name;
         size_t len = strlen(name);
-        if (len < 16 || strcmp(name + len - 7, ".ndjson") != 0 || name[4] != '-' ||
+        if (len < 17 || strcmp(name + len - 7, ".ndjson") != 0 || name[4] != '-' ||
             name[7] != '-' || strspn(name, "0123456789-") < 10)
             continue;
-        if (len != 16 && strcmp(name + 10, "-expectations.ndjson") != 0)
+        if (len != 17 && strcmp(name + 10, "-expectations.ndjson") != 0)
             continue;
         bool seen = false;
         for (size_t i = 0; i < *count && !seen; i++)
