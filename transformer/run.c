@@ -159,6 +159,10 @@ static int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out
     if (run_exec(db, layout_gold_ddl, err, path) < 0 ||
         run_exec(db, run_executions_ddl, err, path) < 0)
         goto fail;
+    if (version < LAYOUT_DB_VERSION && layout_migrate_v2(db, err) < 0) {
+        error_prefix(err, path);
+        goto fail;
+    }
     if (version < LAYOUT_DB_VERSION) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", LAYOUT_DB_VERSION);
@@ -803,6 +807,11 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
         res->rows = inserted + updated;
     }
 
+    /* kept with the snapshot, so that listings never count the table (a
+     * gold write already costs a query over its inputs) */
+    int64_t row_count = 0;
+    if (run_count_rows(db, def->name, &row_count, err) < 0)
+        goto done;
     char now[TIMEUTIL_TIMESTAMP_MAX], source[64];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
     snprintf(source, sizeof source, "execution:%lld", (long long)execution_id);
@@ -810,8 +819,8 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO main._snapshots (table_name, committed_at, operation,"
                            " source, rows_inserted, rows_updated, rows_unchanged, rows_deleted,"
-                           " schema_version, snapshot_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 0,"
-                           " ?8)",
+                           " schema_version, snapshot_id, row_count) VALUES (?1, ?2, ?3, ?4, ?5,"
+                           " ?6, 0, ?7, 0, ?8, ?9)",
                            -1, &stmt, NULL) != SQLITE_OK) {
         run_db_error(db, err, "record the snapshot");
         goto done;
@@ -824,6 +833,7 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
     sqlite3_bind_int64(stmt, 6, updated);
     sqlite3_bind_int64(stmt, 7, deleted);
     sqlite3_bind_int64(stmt, 8, snapshot_id);
+    sqlite3_bind_int64(stmt, 9, row_count);
     int step = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if (step != SQLITE_DONE) {

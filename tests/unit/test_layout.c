@@ -87,7 +87,8 @@ static void table_shape(sqlite3 *db, const char *table, char *out, size_t out_si
 static const char *const snapshots_shape =
     "snapshot_id INTEGER 0 1,table_name TEXT 1 0,committed_at TEXT 1 0,operation TEXT 1 0,"
     "source TEXT 1 0,rows_inserted INTEGER 1 0,rows_updated INTEGER 1 0,"
-    "rows_unchanged INTEGER 1 0,rows_deleted INTEGER 1 0,schema_version INTEGER 1 0,";
+    "rows_unchanged INTEGER 1 0,rows_deleted INTEGER 1 0,schema_version INTEGER 1 0,"
+    "row_count INTEGER 0 0,";
 
 static sqlite3 *open_with(const char *ddl)
 {
@@ -154,7 +155,7 @@ static void test_gold_ddl(void **state)
     table_shape(db, "_snapshots", shape, sizeof shape);
     assert_string_equal(shape, snapshots_shape);
     sqlite3_close(db);
-    assert_int_equal(LAYOUT_DB_VERSION, 1);
+    assert_int_equal(LAYOUT_DB_VERSION, 2);
 }
 
 int main(void)
