@@ -14,11 +14,12 @@
  * At most cfg->http_max_event_streams streams at once (503 with Retry-After
  * beyond), so streams never take every connection. A stream's reader waits
  * for events in slices of HTTP_EVENTS_SLICE_MS and notices the server's
- * stop at the next slice. */
+ * stop, or the client hanging up, at the next slice. */
 #include "http_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct http_events {
 
 struct http_events_stream {
     struct http_events *hub;
+    int fd;                    /* the client's socket: a hang-up ends the stream */
     int64_t last_id;           /* the last event sent */
     int64_t last_write_ms;     /* monotonic */
     char *pending;             /* formatted text not yet handed to libmicrohttpd */
@@ -281,6 +283,16 @@ static void http_events_format(struct http_events_stream *s)
     s->pending_off = 0;
 }
 
+/* Has the client gone? (checked while waiting: a closed stream frees its
+ * slot at once instead of at the next write) */
+static bool http_events_gone(const struct http_events_stream *s)
+{
+    if (s->fd < 0)
+        return false;
+    struct pollfd p = {.fd = s->fd, .events = POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 static ssize_t http_events_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -298,6 +310,10 @@ static ssize_t http_events_read(void *cls, uint64_t pos, char *buf, size_t max)
                 until.tv_nsec -= 1000000000L;
             }
             pthread_cond_timedwait(&hub->cond, &hub->lock, &until);
+            if (http_events_gone(s)) {
+                pthread_mutex_unlock(&hub->lock);
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
         }
         if (hub->stop) {
             pthread_mutex_unlock(&hub->lock);
@@ -367,6 +383,9 @@ void http_events_stream(struct http_request *req, struct http_reply *reply)
         return;
     }
     s->hub = hub;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    s->fd = info != NULL ? info->connect_fd : -1;
     pthread_mutex_lock(&hub->lock);
     bool full = hub->streams >= hub->max_streams;
     if (!full) {
