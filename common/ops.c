@@ -65,6 +65,15 @@ void ops_rollback_gold_reason(const char *domain, const char *table, char err[ER
               domain, table, domain, table, domain, table);
 }
 
+static void ops_scope(struct control_request *req, const char *cmd, const char *domain,
+                      const char *table)
+{
+    memset(req, 0, sizeof *req);
+    snprintf(req->cmd, sizeof req->cmd, "%s", cmd);
+    snprintf(req->domain, sizeof req->domain, "%s", domain ? domain : "");
+    snprintf(req->name, sizeof req->name, "%s", table ? table : "");
+}
+
 /* Is there a table of that name in the layer (it has snapshots)? */
 static bool ops_has_table(const struct config *cfg, enum sqlref_layer layer, const char *domain,
                           const char *table)
@@ -83,10 +92,7 @@ enum ops_status ops_rollback(void *zmq_context, const struct config *cfg, const 
 {
     *out = NULL;
     struct control_request req;
-    memset(&req, 0, sizeof req);
-    snprintf(req.cmd, sizeof req.cmd, "rollback");
-    snprintf(req.domain, sizeof req.domain, "%s", domain);
-    snprintf(req.name, sizeof req.name, "%s", table);
+    ops_scope(&req, "rollback", domain, table);
     snprintf(req.from, sizeof req.from, "%" PRId64, snapshot);
     struct control_reply reply;
     enum ops_status st = ops_call(zmq_context, cfg->processor_control_endpoint, "processor",
@@ -173,15 +179,6 @@ static enum ops_status ops_maint(void *zmq_context, const char *endpoint, const 
         return OPS_CONFLICT;
     }
     return OPS_OK;
-}
-
-static void ops_scope(struct control_request *req, const char *cmd, const char *domain,
-                      const char *table)
-{
-    memset(req, 0, sizeof *req);
-    snprintf(req->cmd, sizeof req->cmd, "%s", cmd);
-    snprintf(req->domain, sizeof req->domain, "%s", domain ? domain : "");
-    snprintf(req->name, sizeof req->name, "%s", table ? table : "");
 }
 
 enum ops_status ops_expire(void *zmq_context, const struct config *cfg, const char *domain,
