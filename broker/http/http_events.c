@@ -415,6 +415,7 @@ void http_events_stream(struct http_request *req, struct http_reply *reply)
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     log_info("http events_stream_open last_id=%" PRId64 " streams=%" PRId64, s->last_id,
              streams);
     reply->status = 200;
