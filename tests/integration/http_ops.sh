@@ -16,22 +16,6 @@ STREAM_PIDS=()
 stop_streams() { for p in "${STREAM_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; STREAM_PIDS=(); }
 trap 'stop_streams; cleanup' EXIT
 
-# req METHOD PATH [BODY]: sets CODE and BODY.
-req() {
-    local method=$1 path=$2; shift 2
-    local data=()
-    if [ $# -gt 0 ]; then data=(--data-binary "$1"); shift; fi
-    CODE=$(curl -s -o "$T/resp" -D "$T/headers" -w '%{http_code}' -X "$method" \
-           -H 'Content-Type: application/json' "${data[@]}" "$@" "$B$path")
-    BODY=$(cat "$T/resp")
-}
-jf() { echo "$BODY" | jq -r "$1"; }
-expect() { # NAME CODE [JQ-EXPR EXPECTED]
-    local name=$1 code=$2
-    if [ "$CODE" != "$code" ]; then fail "$name" "HTTP $CODE (expected $code): $BODY"; return; fi
-    if [ $# -ge 4 ] && [ "$(jf "$3")" != "$4" ]; then fail "$name" "$3 = '$(jf "$3")' (expected '$4'): $BODY"; return; fi
-    pass "$name"
-}
 flight() { # DAY HOUR ORIGIN DELAY
     printf '{"date":"2024/01/%s %s:00","delay":%s,"distance":100,"origin":"%s","destination":"LAX"}\n' "$1" "$2" "$4" "$3"
 }
