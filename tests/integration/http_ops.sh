@@ -157,6 +157,7 @@ replay_status() { curl -s "$B/replay/$RID" | jq -r .status; }
 wait_eq 60 succeeded replay_status || fail "replay finishes" "$(curl -s "$B/replay/$RID")"
 req GET "/replay/$RID"
 expect "GET /replay/{id}" 200 '.status' succeeded
+check_eq "replay progress: its one table done" "1/1" "$(jf '"\(.progress.tables_done)/\(.progress.tables_total)"')"
 HTTP_FILES=$(jf .files_merged)
 check_eq "HTTP replay rebuilds the same table" "$BEFORE" "$(table_dump)"
 CLI_OUT=$(lakehouse replay demo/flights)
@@ -251,6 +252,12 @@ expect "query API answers _domain and _endpoint" 200 '.data[0] | "\(._domain)/\(
 req GET /consumption/query '' -G --data-urlencode "sql=SELECT * FROM demo.silver.flights LIMIT 1"
 check_eq "SELECT * carries them too" "_domain _endpoint" "$(jf '.columns[-2:] | join(" ")')"
 check_cmd "consumption/tables rows equal count(*) after a new table" counts_match
+req POST /replay '{"domain": "demo"}'
+expect "domain replay is 202" 202 '.progress.tables_done' 0
+RID=$(jf .id)
+wait_eq 60 succeeded replay_status || fail "domain replay finishes" "$(curl -s "$B/replay/$RID")"
+req GET "/replay/$RID"
+check_eq "domain replay progress counts its tables" "2/2" "$(jf '"\(.progress.tables_done)/\(.progress.tables_total)"')"
 
 # ---------------------------------------------------------------- more topics
 curl -sN "$B/events" >"$T/events4" 2>/dev/null &
