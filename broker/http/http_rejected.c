@@ -71,6 +71,7 @@ static int http_rejected_lines(FILE *f, long **out, size_t *count)
 
 struct http_rejected_page {
     const char *reason;
+    bool raw_match;  /* reason has nothing JSON escapes: the raw line must contain it */
     int64_t skip;  /* matches still to skip (offset) */
     int64_t limit;
     json_t *records;
@@ -107,7 +108,7 @@ static int http_rejected_file(const char *path, const char *date, const char *so
             break;
         }
         line[len] = '\0';
-        if (page->reason != NULL && strstr(line, page->reason) == NULL)
+        if (page->reason != NULL && page->raw_match && strstr(line, page->reason) == NULL)
             continue; /* cheap test first; the reason field itself is checked below */
         json_t *o = json_loads(line, 0, NULL);
         const char *why = json_string_value(json_object_get(o, "reason"));
@@ -227,6 +228,9 @@ void http_rejected_list(struct http_request *req, struct http_reply *reply)
     size_t ndates = 0;
     struct http_rejected_page page = {.reason = reason, .skip = offset, .limit = limit,
                                       .records = json_array()};
+    page.raw_match = reason != NULL && strpbrk(reason, "\"\\/") == NULL;
+    for (const char *c = reason; page.raw_match && *c; c++)
+        page.raw_match = (unsigned char)*c >= 0x20;
     int rc = http_rejected_dates(dir, &dates, &ndates, err);
     for (size_t i = 0; rc == 0 && i < ndates && !page.more; i++) {
         if (date != NULL && strcmp(dates[i], date) != 0)
