@@ -9,6 +9,7 @@
  *       date the expectation drops (merged after ingest) then the validation
  *       refusals, each file from its last line up. reason filters on a
  *       substring of the reason (case-sensitive). limit default 100, max 1000.
+ *       404 when the endpoint is unknown and nothing of it was refused.
  *   GET /tables/{domain}/silver/{table}/quarantine
  *       -> {"domain","table","files":[{"file","reason","at"}]}  newest first
  * Memory: one file's line offsets at a time (8 bytes a line) and one page of
@@ -223,6 +224,24 @@ void http_rejected_list(struct http_request *req, struct http_reply *reply)
     if (n < 0 || (size_t)n >= sizeof dir) {
         http_reply_error(reply, 500, "data directory path too long");
         return;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        /* nothing refused yet, or no such endpoint: which one */
+        struct catalog *catalog = http_catalog(req, reply);
+        if (catalog == NULL)
+            return;
+        int version = 0;
+        int found = catalog_endpoint_version(catalog, d, e, &version, err);
+        catalog_close(&catalog);
+        if (found < 0) {
+            http_reply_error(reply, 500, "catalog: %s", err);
+            return;
+        }
+        if (found == 0) {
+            http_reply_error(reply, 404, "no endpoint %s/%s", d, e);
+            return;
+        }
     }
     char **dates = NULL;
     size_t ndates = 0;

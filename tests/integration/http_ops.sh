@@ -217,6 +217,8 @@ req GET "/tables/demo/flights/rejected?date=2000-01-01"
 expect "other date: none" 200 '.records | length' 0
 req GET '/tables/demo/flights/rejected?limit=0'
 expect "limit 0 is 400" 400
+req GET /tables/demo/nope/rejected
+expect "rejected of an unknown endpoint is 404" 404
 
 DIR="$LAKEHOUSE_DATA/bronze/demo/flights/dt=$TODAY"
 printf 'not an lz4 frame\n' >"$DIR/.junk.tmp" && mv "$DIR/.junk.tmp" "$DIR/00000000000000000001-00000000000000000001.ndjson.lz4"
