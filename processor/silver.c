@@ -202,6 +202,60 @@ fail:
     return -1;
 }
 
+/* The row counts kept in _snapshots are sums of each commit's inserts and
+ * deletes: once per start they are checked against the tables, and a count
+ * that drifted is corrected (and logged) rather than shown forever. */
+static void silver_verify_row_counts(struct silver_db *sdb)
+{
+    sqlite3_stmt *st = NULL;
+    struct strlist tables = {0};
+    if (sqlite3_prepare_v2(sdb->db,
+                           "SELECT s.table_name FROM _snapshots AS s JOIN (SELECT table_name, "
+                           "max(snapshot_id) AS id FROM _snapshots GROUP BY table_name) AS m "
+                           "ON s.snapshot_id = m.id WHERE s.row_count IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (name != NULL && names_is_valid_object(name) && strlist_push(&tables, name) < 0)
+            break;
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < tables.count; i++) {
+        const char *t = tables.items[i];
+        char sql[NAMES_MAX + 256];
+        /* the name passed names.h: safe inside double quotes */
+        snprintf(sql, sizeof sql,
+                 "SELECT s.snapshot_id, s.row_count, (SELECT count(*) FROM \"%s\") FROM "
+                 "_snapshots AS s WHERE s.table_name = ?1 ORDER BY s.snapshot_id DESC LIMIT 1",
+                 t);
+        if (sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL) != SQLITE_OK) {
+            sqlite3_finalize(st);
+            continue; /* a table dropped with its snapshots kept: nothing to check */
+        }
+        sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+        int64_t id = 0, kept = 0, rows = 0;
+        bool differs = false;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            id = sqlite3_column_int64(st, 0);
+            kept = sqlite3_column_int64(st, 1);
+            rows = sqlite3_column_int64(st, 2);
+            differs = kept != rows;
+        }
+        sqlite3_finalize(st);
+        if (!differs)
+            continue;
+        log_warn("row_count_corrected table=%s.%s snapshot_id=%lld kept=%lld rows=%lld",
+                 sdb->domain, t, (long long)id, (long long)kept, (long long)rows);
+        snprintf(sql, sizeof sql, "UPDATE _snapshots SET row_count = %lld WHERE snapshot_id = %lld",
+                 (long long)rows, (long long)id);
+        char err[ERROR_MAX];
+        if (silver_exec(sdb, sql, err) < 0)
+            log_warn("row_count_correct_failed table=%s.%s reason=\"%s\"", sdb->domain, t, err);
+    }
+    strlist_clear(&tables);
+}
+
 static int silver_db_open(const char *data_dir, const char *domain, int64_t cache_mib,
                           struct silver_db **out, char err[ERROR_MAX])
 {
@@ -219,6 +273,7 @@ static int silver_db_open(const char *data_dir, const char *domain, int64_t cach
     if (silver_exec(sdb, "PRAGMA journal_mode=WAL", err) < 0 ||
         silver_exec(sdb, "PRAGMA synchronous=NORMAL", err) < 0 || silver_migrate(sdb, err) < 0)
         goto fail;
+    silver_verify_row_counts(sdb);
     /* A merge of updates touches a random page of the table, of its row
      * history and of their key indexes per row: with SQLite's default 2 MiB
      * cache the pages spill mid-transaction once the table is large

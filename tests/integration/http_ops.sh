@@ -298,5 +298,15 @@ check_eq "upgraded tables have _domain and _endpoint again" "demo|flights demo|o
     "$(sql_silver demo "SELECT (SELECT DISTINCT _domain || '|' || _endpoint FROM flights) || ' ' || (SELECT DISTINCT _domain || '|' || _endpoint FROM orders)")"
 check_cmd "consumption/tables rows equal count(*) after the upgrade" counts_match
 
+# A kept count that drifted from its table is corrected when the processor opens it.
+stop_group; check_eq "group stops" 0 "$?"
+sqlite3 "$LAKEHOUSE_DATA/silver/demo.db" "UPDATE _snapshots SET row_count = 999 WHERE snapshot_id =
+    (SELECT max(snapshot_id) FROM _snapshots WHERE table_name = 'flights')"
+start_group --demo || { fail "restart" "group did not start"; exit 1; }
+flight 05 10 SEA 3 | lakehouse send demo/flights >/dev/null 2>&1
+wait_eq 30 $((ROWS + 2)) silver_rows || fail "merge after restart" "$WAIT_LAST"
+check_cmd "a drifted row count is corrected" counts_match
+check_cmd "the correction is logged" grep -q 'row_count_corrected table=demo.flights' "$T/group.log"
+
 stop_group; check_eq "group stops with status 0" 0 "$?"
 finish
