@@ -125,6 +125,8 @@ static const struct config_option config_options[] = {
     INT_OPTION(http_request_timeout_ms, 30000,
                "time to receive a whole request (headers and body, counted from the "
                "connection or the previous answer); a slower one is closed"),
+    INT_RANGE_OPTION(http_max_event_streams, 16, 0, 1024,
+                     "concurrent GET /events streams; one more is answered 503 with Retry-After"),
     STRING_OPTION(curve_server_secret_key_file, "", NULL,
                   "ingest's CURVE secret key file (Z85, `lakehouse keygen`); turns CURVE on "
                   "for a tcp:// ingest_endpoint (relative paths: to data_dir)"),

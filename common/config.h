@@ -80,6 +80,7 @@ struct config {
     int64_t http_max_connections;   /* open connections at once; default 4096 */
     int64_t http_max_connections_per_ip; /* ...from one address; default 1024 */
     int64_t http_request_timeout_ms; /* receive a whole request within; default 30000 */
+    int64_t http_max_event_streams; /* concurrent GET /events streams; default 16 */
 
     /* ZeroMQ CURVE on a tcp:// ingest_endpoint (curve.h); "" = off */
     char curve_server_secret_key_file[PATH_MAX]; /* ingest's secret key */

@@ -25,7 +25,8 @@
     "  rows_updated INTEGER NOT NULL,\n"                                                     \
     "  rows_unchanged INTEGER NOT NULL,\n"                                                   \
     "  rows_deleted INTEGER NOT NULL,\n"                                                     \
-    "  schema_version INTEGER NOT NULL\n"                                                    \
+    "  schema_version INTEGER NOT NULL,\n"                                                   \
+    "  row_count INTEGER\n"                                                                  \
     ");\n"
 
 const char *const layout_silver_ddl = LAYOUT_SNAPSHOTS_DDL
@@ -44,6 +45,29 @@ const char *const layout_silver_ddl = LAYOUT_SNAPSHOTS_DDL
     ");\n";
 
 const char *const layout_gold_ddl = LAYOUT_SNAPSHOTS_DDL;
+
+int layout_migrate_v2(sqlite3 *db, char err[ERROR_MAX])
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT count(*) FROM pragma_table_info('_snapshots') "
+                                "WHERE name = 'row_count'",
+                                -1, &st, NULL);
+    int has = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (has < 0)
+        return error_set(err, "reading the columns of _snapshots: %s", sqlite3_errmsg(db));
+    if (has > 0)
+        return 0;
+    char *msg = NULL;
+    if (sqlite3_exec(db, "ALTER TABLE _snapshots ADD COLUMN row_count INTEGER", NULL, NULL,
+                     &msg) != SQLITE_OK) {
+        error_set(err, "adding _snapshots.row_count: %s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
 
 static const char *const layout_subdirs[] = {"spool", "bronze", "rejected", "silver", "gold", "run"};
 

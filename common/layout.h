@@ -12,10 +12,13 @@
  *              committed_at TEXT NOT NULL, operation TEXT NOT NULL,
  *              source TEXT NOT NULL, rows_inserted INTEGER NOT NULL,
  *              rows_updated INTEGER NOT NULL, rows_unchanged INTEGER NOT NULL,
- *              rows_deleted INTEGER NOT NULL, schema_version INTEGER NOT NULL)
+ *              rows_deleted INTEGER NOT NULL, schema_version INTEGER NOT NULL,
+ *              row_count INTEGER)
  *       operation: silver "merge" | "replay" | "rollback" (source "snapshot:<id>") |
  *                  "schema_change" (source "schema v<N>: rename a -> b; drop c"); gold "overwrite" | "append" | "upsert"
  *       source:    silver: the bronze file (relative path); gold: "execution:<id>"
+ *       row_count: rows in the table after the commit (version 2; NULL in rows
+ *                  written before), so listings need not count the table
  *   _ledger(file TEXT PRIMARY KEY, table_name TEXT NOT NULL, snapshot_id INTEGER NOT NULL,
  *           records INTEGER NOT NULL, merged_at TEXT NOT NULL)      -- silver only
  *   _schema_changes(table_name, snapshot_id, schema_version, change, column_name,
@@ -49,7 +52,8 @@
  *       (job.h); written in the run's transaction (transformer/lineage.c)
  * A bronze file is merged and recorded in _ledger in one transaction (rule 2).
  * Silver tables carry the user columns plus _seq INTEGER (the winning record's
- * ingest sequence), _insert_date TEXT, _schema_version INTEGER and _rescued TEXT.
+ * ingest sequence), _insert_date TEXT, _schema_version INTEGER and _rescued TEXT,
+ * and the generated (VIRTUAL) columns _domain and _endpoint (constant per table).
  * The databases use WAL; the processor is the only writer of silver, the
  * transformer the only writer of gold; PRAGMA user_version = LAYOUT_DB_VERSION. */
 #ifndef LAKEHOUSE_LAYOUT_H
@@ -60,13 +64,19 @@
 #include <stdint.h>
 #include "error.h"
 
-#define LAYOUT_DB_VERSION 1
+/* 1: the DDL below; 2: _snapshots.row_count, and silver tables' generated
+ * _domain and _endpoint columns (processor/silver.c) */
+#define LAYOUT_DB_VERSION 2
 #define LAYOUT_DIR_MODE 0750
 #define LAYOUT_FILE_MODE 0640
 
 /* The DDL above (CREATE TABLE IF NOT EXISTS ...), for silver and gold. */
 extern const char *const layout_silver_ddl;
 extern const char *const layout_gold_ddl;
+
+/* Version 1 -> 2 of the internal tables (either layer): add
+ * _snapshots.row_count when missing. Call inside the migration's transaction. */
+int layout_migrate_v2(sqlite3 *db, char err[ERROR_MAX]);
 
 /* "<data_dir>/silver/<domain>.db" etc. Return 0 or -1 if the path is too long. */
 int layout_silver_db(char *out, size_t out_size, const char *data_dir, const char *domain);

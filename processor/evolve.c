@@ -201,7 +201,7 @@ static int evolve_has(struct silver_db *sdb, const char *table, const char *colu
 static int evolve_rebuild_text(struct silver_db *sdb, const char *table, const char *column,
                                bool silver_table, char err[ERROR_MAX])
 {
-    struct strbuf b = {0}, keys = {0};
+    struct strbuf b = {0}, keys = {0}, cols = {0};
     struct strlist indexes = {0};
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(sdb->db,
@@ -229,6 +229,7 @@ static int evolve_rebuild_text(struct silver_db *sdb, const char *table, const c
                                                                            : "";
         if (strcasecmp(name, column) == 0)
             t = "TEXT";
+        strbuf_addf(&cols, "%s\"%s\"", n ? ", " : "", name);
         strbuf_addf(&b, "%s\"%s\" %s%s", n++ ? ", " : "", name, t, notnull ? " NOT NULL" : "");
         if (pk > 0 && pk <= 256) {
             snprintf(pk_names[pk - 1], NAMES_MAX, "%s", name);
@@ -238,6 +239,7 @@ static int evolve_rebuild_text(struct silver_db *sdb, const char *table, const c
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         strbuf_free(&b);
+        strbuf_free(&cols);
         return error_set(err, "silver/%s.db: columns of %s: unexpected column", sdb->domain,
                          table);
     }
@@ -247,8 +249,12 @@ static int evolve_rebuild_text(struct silver_db *sdb, const char *table, const c
         strbuf_addf(&b, ", PRIMARY KEY (%s)", keys.s ? keys.s : "");
     else if (silver_table)
         strbuf_addf(&b, ", UNIQUE (\"_seq\")");
-    strbuf_addf(&b, "); INSERT INTO \"_evolve_%s\" SELECT * FROM \"%s\"", table, table);
+    /* named columns: the generated _domain and _endpoint are not copied (the
+     * next snapshot adds them again, silver.c) */
+    strbuf_addf(&b, "); INSERT INTO \"_evolve_%s\" (%s) SELECT %s FROM \"%s\"", table,
+                cols.s ? cols.s : "", cols.s ? cols.s : "", table);
     strbuf_free(&keys);
+    strbuf_free(&cols);
     /* the explicit indexes (the history's), re-created after the swap */
     rc = sqlite3_prepare_v2(sdb->db,
                             "SELECT sql FROM sqlite_master WHERE type = 'index' AND "

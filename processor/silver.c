@@ -99,6 +99,80 @@ static int silver_user_version(struct silver_db *sdb, int *version, char err[ERR
     return 0;
 }
 
+/* _domain and _endpoint of a silver table: generated (VIRTUAL, so stored
+ * nowhere) constants, as every record of the reference API carries them.
+ * Added to a table that lacks them (new, rebuilt by evolve.c or replay, or
+ * from before version 2); a table that does not exist is left alone. The
+ * names passed the object-name rule: safe inside quotes. */
+static int silver_meta_columns(struct silver_db *sdb, const char *table, char err[ERROR_MAX])
+{
+    sqlite3_stmt *st = NULL;
+    if (silver_prepare(sdb,
+                       "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                       "name = ?1), (SELECT count(*) FROM pragma_table_xinfo(?1) WHERE name = "
+                       "'_domain'), (SELECT count(*) FROM pragma_table_xinfo(?1) WHERE name = "
+                       "'_endpoint')",
+                       &st, err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    bool exists = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    bool has_domain = rc == SQLITE_ROW && sqlite3_column_int(st, 1) > 0;
+    bool has_endpoint = rc == SQLITE_ROW && sqlite3_column_int(st, 2) > 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return error_set(err, "silver/%s.db: columns of %s: %s", sdb->domain, table,
+                         sqlite3_errmsg(sdb->db));
+    if (!exists || !names_is_valid_object(table))
+        return 0;
+    char sql[3 * NAMES_MAX + 128];
+    if (!has_domain) {
+        snprintf(sql, sizeof sql,
+                 "ALTER TABLE \"%s\" ADD COLUMN \"_domain\" TEXT GENERATED ALWAYS AS ('%s') "
+                 "VIRTUAL",
+                 table, sdb->domain);
+        if (silver_exec(sdb, sql, err) < 0)
+            return -1;
+    }
+    if (!has_endpoint) {
+        snprintf(sql, sizeof sql,
+                 "ALTER TABLE \"%s\" ADD COLUMN \"_endpoint\" TEXT GENERATED ALWAYS AS ('%s') "
+                 "VIRTUAL",
+                 table, table);
+        if (silver_exec(sdb, sql, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Version 1 -> 2: _snapshots.row_count, and _domain/_endpoint on every
+ * silver table. */
+static int silver_migrate_v2(struct silver_db *sdb, char err[ERROR_MAX])
+{
+    if (layout_migrate_v2(sdb->db, err) < 0)
+        return error_prefix(err, "%s", sdb->domain);
+    struct strlist tables = {0};
+    sqlite3_stmt *st = NULL;
+    if (silver_prepare(sdb, "SELECT name FROM sqlite_master WHERE type = 'table'", &st, err) < 0)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (name != NULL && names_is_valid_object(name) && strlist_push(&tables, name) < 0) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    int status = rc == SQLITE_DONE ? 0
+                                   : error_set(err, "silver/%s.db: listing tables: %s",
+                                               sdb->domain, sqlite3_errmsg(sdb->db));
+    for (size_t i = 0; status == 0 && i < tables.count; i++)
+        status = silver_meta_columns(sdb, tables.items[i], err);
+    strlist_clear(&tables);
+    return status;
+}
+
 /* Bring the database to LAYOUT_DB_VERSION. Migrations run in order inside
  * one transaction; version 1 is the layout DDL. */
 static int silver_migrate(struct silver_db *sdb, char err[ERROR_MAX])
@@ -115,6 +189,8 @@ static int silver_migrate(struct silver_db *sdb, char err[ERROR_MAX])
         return -1;
     if (version < 1 && silver_exec(sdb, layout_silver_ddl, err) < 0)
         goto fail;
+    if (version < 2 && silver_migrate_v2(sdb, err) < 0)
+        goto fail;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", LAYOUT_DB_VERSION);
     if (silver_exec(sdb, sql, err) < 0 || silver_exec(sdb, "COMMIT", err) < 0)
@@ -123,6 +199,60 @@ static int silver_migrate(struct silver_db *sdb, char err[ERROR_MAX])
 fail:
     sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
+}
+
+/* The row counts kept in _snapshots are sums of each commit's inserts and
+ * deletes: once per start they are checked against the tables, and a count
+ * that drifted is corrected (and logged) rather than shown forever. */
+static void silver_verify_row_counts(struct silver_db *sdb)
+{
+    sqlite3_stmt *st = NULL;
+    struct strlist tables = {0};
+    if (sqlite3_prepare_v2(sdb->db,
+                           "SELECT s.table_name FROM _snapshots AS s JOIN (SELECT table_name, "
+                           "max(snapshot_id) AS id FROM _snapshots GROUP BY table_name) AS m "
+                           "ON s.snapshot_id = m.id WHERE s.row_count IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (name != NULL && names_is_valid_object(name) && strlist_push(&tables, name) < 0)
+            break;
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < tables.count; i++) {
+        const char *t = tables.items[i];
+        char sql[NAMES_MAX + 256];
+        /* the name passed names.h: safe inside double quotes */
+        snprintf(sql, sizeof sql,
+                 "SELECT s.snapshot_id, s.row_count, (SELECT count(*) FROM \"%s\") FROM "
+                 "_snapshots AS s WHERE s.table_name = ?1 ORDER BY s.snapshot_id DESC LIMIT 1",
+                 t);
+        if (sqlite3_prepare_v2(sdb->db, sql, -1, &st, NULL) != SQLITE_OK) {
+            sqlite3_finalize(st);
+            continue; /* a table dropped with its snapshots kept: nothing to check */
+        }
+        sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+        int64_t id = 0, kept = 0, rows = 0;
+        bool differs = false;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            id = sqlite3_column_int64(st, 0);
+            kept = sqlite3_column_int64(st, 1);
+            rows = sqlite3_column_int64(st, 2);
+            differs = kept != rows;
+        }
+        sqlite3_finalize(st);
+        if (!differs)
+            continue;
+        log_warn("row_count_corrected table=%s.%s snapshot_id=%lld kept=%lld rows=%lld",
+                 sdb->domain, t, (long long)id, (long long)kept, (long long)rows);
+        snprintf(sql, sizeof sql, "UPDATE _snapshots SET row_count = %lld WHERE snapshot_id = %lld",
+                 (long long)rows, (long long)id);
+        char err[ERROR_MAX];
+        if (silver_exec(sdb, sql, err) < 0)
+            log_warn("row_count_correct_failed table=%s.%s reason=\"%s\"", sdb->domain, t, err);
+    }
+    strlist_clear(&tables);
 }
 
 static int silver_db_open(const char *data_dir, const char *domain, int64_t cache_mib,
@@ -142,6 +272,7 @@ static int silver_db_open(const char *data_dir, const char *domain, int64_t cach
     if (silver_exec(sdb, "PRAGMA journal_mode=WAL", err) < 0 ||
         silver_exec(sdb, "PRAGMA synchronous=NORMAL", err) < 0 || silver_migrate(sdb, err) < 0)
         goto fail;
+    silver_verify_row_counts(sdb);
     /* A merge of updates touches a random page of the table, of its row
      * history and of their key indexes per row: with SQLite's default 2 MiB
      * cache the pages spill mid-transaction once the table is large
@@ -162,8 +293,8 @@ static int silver_db_open(const char *data_dir, const char *domain, int64_t cach
         silver_prepare(sdb,
                        "INSERT INTO _snapshots (table_name, committed_at, operation, source, "
                        "rows_inserted, rows_updated, rows_unchanged, rows_deleted, "
-                       "schema_version, snapshot_id) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                       "schema_version, snapshot_id, row_count) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                        &sdb->snapshot, err) < 0 ||
         silver_prepare(sdb,
                        "INSERT OR REPLACE INTO _ledger (file, table_name, snapshot_id, records, "
@@ -255,9 +386,58 @@ int silver_files_done_under(struct silver_db *sdb, const char *prefix, struct st
     return 0;
 }
 
+/* Rows in the table after this commit: the previous snapshot's count plus
+ * the commit's inserts minus its deletes (every change of a silver table is
+ * a snapshot with those counts), so nothing is counted in proportion to the
+ * table; counted once when no earlier count exists (a new table, a database
+ * from before version 2). */
+static int silver_row_count(struct silver_db *sdb, const struct silver_snapshot *snap,
+                            int64_t *rows, char err[ERROR_MAX])
+{
+    sqlite3_stmt *st = NULL;
+    if (silver_prepare(sdb,
+                       "SELECT row_count FROM _snapshots WHERE table_name = ?1 "
+                       "ORDER BY snapshot_id DESC LIMIT 1",
+                       &st, err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, snap->table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    bool known = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    int64_t before = known ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return error_set(err, "silver/%s.db: last row count of %s: %s", sdb->domain,
+                         snap->table, sqlite3_errmsg(sdb->db));
+    if (known) {
+        *rows = before + snap->inserted - snap->deleted;
+        return 0;
+    }
+    int exists = silver_table_exists(sdb, snap->table, err);
+    if (exists <= 0) {
+        *rows = 0;
+        return exists;
+    }
+    char sql[NAMES_MAX + 40];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", snap->table);
+    if (silver_prepare(sdb, sql, &st, err) < 0)
+        return -1;
+    rc = sqlite3_step(st);
+    *rows = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return error_set(err, "silver/%s.db: counting %s: %s", sdb->domain, snap->table,
+                         sqlite3_errmsg(sdb->db));
+    return 0;
+}
+
 int silver_record_snapshot(struct silver_db *sdb, const struct silver_snapshot *snap,
                            int64_t *snapshot_id, char err[ERROR_MAX])
 {
+    int64_t rows = 0;
+    if (!names_is_valid_object(snap->table))
+        return error_set(err, "silver/%s.db: invalid table name '%s'", sdb->domain, snap->table);
+    if (silver_meta_columns(sdb, snap->table, err) < 0 || silver_row_count(sdb, snap, &rows, err) < 0)
+        return -1;
     char now[TIMEUTIL_TIMESTAMP_MAX];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
     sqlite3_stmt *st = sdb->snapshot;
@@ -274,6 +454,7 @@ int silver_record_snapshot(struct silver_db *sdb, const struct silver_snapshot *
         sqlite3_bind_int64(st, 10, snap->id);
     else
         sqlite3_bind_null(st, 10);
+    sqlite3_bind_int64(st, 11, rows);
     if (silver_step_done(sdb, st, "insert into _snapshots", err) < 0)
         return -1;
     *snapshot_id = sqlite3_last_insert_rowid(sdb->db);

@@ -134,6 +134,25 @@ serve() {
     wait_until 10 grep -q '^http port=' "$log.out"
 }
 
+# HTTP checks against the API at $B (set by the test):
+# req METHOD PATH [BODY] [curl args...]: sets CODE and BODY (response body);
+# the response headers are in $T/headers.
+req() {
+    local method=$1 path=$2; shift 2
+    local data=()
+    if [ $# -gt 0 ]; then data=(--data-binary "$1"); shift; fi
+    CODE=$(curl -s -o "$T/resp" -D "$T/headers" -w '%{http_code}' -X "$method" \
+           -H 'Content-Type: application/json' "${data[@]}" "$@" "$B$path")
+    BODY=$(cat "$T/resp")
+}
+jf() { echo "$BODY" | jq -r "$1"; }
+expect() { # NAME CODE [JQ-EXPR EXPECTED]
+    local name=$1 code=$2
+    if [ "$CODE" != "$code" ]; then fail "$name" "HTTP $CODE (expected $code): $BODY"; return; fi
+    if [ $# -ge 4 ] && [ "$(jf "$3")" != "$4" ]; then fail "$name" "$3 = '$(jf "$3")' (expected '$4'): $BODY"; return; fi
+    pass "$name"
+}
+
 # A sanitizer report from any process of the group is a failure, even when the
 # supervisor restarted the process and the checks above all passed.
 finish() {

@@ -103,6 +103,10 @@ static int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out
     if (sqlutil_exec(db, layout_gold_ddl, err, "%s", path) < 0 ||
         sqlutil_exec(db, run_executions_ddl, err, "%s", path) < 0)
         goto fail;
+    if (version < LAYOUT_DB_VERSION && layout_migrate_v2(db, err) < 0) {
+        error_prefix(err, "%s", path);
+        goto fail;
+    }
     if (version < LAYOUT_DB_VERSION) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", LAYOUT_DB_VERSION);
@@ -258,6 +262,11 @@ static int run_record(sqlite3 *db, const struct job_def *def, int64_t execution_
                       int64_t snapshot_id, const struct run_counts *n, const json_t *changes,
                       struct run_result *res, char err[ERROR_MAX])
 {
+    /* kept with the snapshot, so that listings never count the table (a
+     * gold write already costs a query over its inputs) */
+    int64_t row_count = 0;
+    if (write_count_rows(db, def->name, &row_count, err) < 0)
+        return -1;
     char now[TIMEUTIL_TIMESTAMP_MAX], source[64];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
     snprintf(source, sizeof source, "execution:%lld", (long long)execution_id);
@@ -265,8 +274,8 @@ static int run_record(sqlite3 *db, const struct job_def *def, int64_t execution_
     if (sqlutil_prepare(db,
                         "INSERT INTO main._snapshots (table_name, committed_at, operation,"
                         " source, rows_inserted, rows_updated, rows_unchanged, rows_deleted,"
-                        " schema_version, snapshot_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, 0,"
-                        " ?8)",
+                        " schema_version, snapshot_id, row_count) VALUES (?1, ?2, ?3, ?4, ?5,"
+                        " ?6, 0, ?7, 0, ?8, ?9)",
                         &stmt, err, "record the snapshot") < 0)
         return -1;
     sqlite3_bind_text(stmt, 1, def->name, -1, SQLITE_STATIC);
@@ -277,6 +286,7 @@ static int run_record(sqlite3 *db, const struct job_def *def, int64_t execution_
     sqlite3_bind_int64(stmt, 6, n->updated);
     sqlite3_bind_int64(stmt, 7, n->deleted);
     sqlite3_bind_int64(stmt, 8, snapshot_id);
+    sqlite3_bind_int64(stmt, 9, row_count);
     int rc = sqlutil_step_done(db, stmt, err, "record the snapshot");
     sqlite3_finalize(stmt);
     if (rc < 0)
@@ -370,6 +380,20 @@ done:
     return rc;
 }
 
+/* job.started / job.finished: hints for watchers (GET /events). */
+static void run_publish(struct transformer_ctx *ctx, enum event_topic topic,
+                        const struct job_def *def, int64_t execution_id, const char *status,
+                        int64_t snapshot_id)
+{
+    char err[ERROR_MAX];
+    struct event ev = {.topic = topic, .count = execution_id, .snapshot_id = snapshot_id};
+    snprintf(ev.domain, sizeof ev.domain, "%s", def->domain);
+    snprintf(ev.name, sizeof ev.name, "%s", def->name);
+    snprintf(ev.file, sizeof ev.file, "%s", status);
+    if (ctx->pub != NULL && event_publish(ctx->pub, &ev, err) < 0)
+        log_debug("event_dropped topic=%s reason=\"%s\"", event_topic_name(topic), err);
+}
+
 int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
             int64_t execution_id, int64_t *snapshot_id)
 {
@@ -386,6 +410,7 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
     }
     log_info("run_start job=%s.%s execution=%lld trigger=%s", def->domain, def->name,
              (long long)execution_id, trigger);
+    run_publish(ctx, EVENT_JOB_STARTED, def, execution_id, "", 0);
     int64_t started = timeutil_monotonic_ms();
 
     struct run_result res = {0};
@@ -417,6 +442,7 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
         ctx->runs_failed++;
         log_warn("run_failed job=%s.%s execution=%lld ms=%lld reason=\"%s\"", def->domain,
                  def->name, (long long)execution_id, (long long)ms, err);
+        run_publish(ctx, EVENT_JOB_FINISHED, def, execution_id, "FAILED", 0);
         return -1;
     }
     ctx->runs_ok++;
@@ -430,6 +456,7 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
     snprintf(ev.name, sizeof ev.name, "%s", def->name);
     if (ctx->pub != NULL && event_publish(ctx->pub, &ev, cerr) < 0)
         log_debug("event_dropped topic=gold.committed reason=\"%s\"", cerr);
+    run_publish(ctx, EVENT_JOB_FINISHED, def, execution_id, "SUCCEEDED", res.snapshot_id);
     *snapshot_id = res.snapshot_id;
     return 0;
 }

@@ -142,6 +142,8 @@ struct write_columns {
     size_t count;
 };
 
+/* The rows of main.`table`. */
+int write_count_rows(sqlite3 *db, const char *table, int64_t *out, char err[ERROR_MAX]);
 /* Is there a table named `table` in main? */
 int write_table_exists(sqlite3 *db, const char *table, bool *exists, char err[ERROR_MAX]);
 /* Prepare the rewritten query alone: one SELECT, its output columns (cols,

@@ -247,8 +247,7 @@ static int write_ensure_unique_index(sqlite3 *db, const char *table, char keys[]
     return 0;
 }
 
-static int write_count_rows(sqlite3 *db, const char *table, int64_t *out, char err[ERROR_MAX])
-
+int write_count_rows(sqlite3 *db, const char *table, int64_t *out, char err[ERROR_MAX])
 {
     char sql[NAMES_MAX + 48];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM main.\"%s\"", table);

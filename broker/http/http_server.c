@@ -61,6 +61,7 @@ struct http_server {
     struct http_work *work;
     struct http_async *async;
     struct http_watch *watch;
+    struct http_events *events;   /* GET /events (http_events.c) */
 };
 
 enum http_conn_state { HTTP_RECEIVING, HTTP_RUNNING, HTTP_DONE };
@@ -174,7 +175,16 @@ const char *http_request_header(const struct http_request *req, const char *name
     return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
 }
 
+int http_request_fd(const struct http_request *req)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info != NULL ? info->connect_fd : -1;
+}
+
 void *http_server_zmq(struct http_server *server) { return server->zmq; }
+
+struct http_events *http_server_events(struct http_server *server) { return server->events; }
 
 void http_server_publish(struct http_server *server, const struct event *ev)
 {
@@ -728,11 +738,13 @@ static int http_tls_load(struct http_server *server, char err[ERROR_MAX])
 
 static void http_server_free(struct http_server *server)
 {
+    http_events_stop(server->events); /* ends the streams */
     http_work_stop(&server->work);
     http_async_stop(&server->async);
     if (server->daemon != NULL)
         MHD_stop_daemon(server->daemon);
     http_watch_stop(&server->watch);
+    http_events_free(&server->events);
     if (server->publisher)
         zmq_close(server->publisher);
     if (server->zmq)
@@ -782,7 +794,8 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
     if ((server->watch = http_watch_start(cfg->http_request_timeout_ms, err)) == NULL ||
         (server->work = http_work_start(HTTP_WORKERS, err)) == NULL ||
         (server->async = http_async_start(server->zmq, cfg, (size_t)cfg->http_max_connections,
-                                          err)) == NULL)
+                                          err)) == NULL ||
+        (server->events = http_events_start(server->zmq, cfg, err)) == NULL)
         goto fail;
     bool ipv6 = false;
     fd = http_listen_socket(server, &ipv6, err);

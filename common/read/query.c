@@ -651,6 +651,38 @@ static int query_list_db(const char *path, const char *domain, int layer,
     }
     for (size_t i = first; i < list->count; i++) {
         struct query_table *t = &list->items[i];
+        bool counted = false;
+        /* the row count kept with the newest snapshot (layout.h version 2);
+         * older databases have no such column: count them instead */
+        if (has_snapshots &&
+            (sqlite3_prepare_v2(db,
+                                "SELECT snapshot_id, committed_at, row_count FROM _snapshots "
+                                "WHERE table_name = ?1 ORDER BY snapshot_id DESC LIMIT 1",
+                                -1, &stmt, NULL) == SQLITE_OK ||
+             sqlite3_prepare_v2(db,
+                                "SELECT snapshot_id, committed_at, NULL FROM _snapshots "
+                                "WHERE table_name = ?1 ORDER BY snapshot_id DESC LIMIT 1",
+                                -1, &stmt, NULL) == SQLITE_OK)) {
+            sqlite3_bind_text(stmt, 1, t->table, -1, SQLITE_STATIC);
+            rc = sqlite3_step(stmt);
+            if (rc == SQLITE_ROW) {
+                t->snapshot_id = sqlite3_column_int64(stmt, 0);
+                const char *at = (const char *)sqlite3_column_text(stmt, 1);
+                snprintf(t->last_commit, sizeof t->last_commit, "%s", at != NULL ? at : "");
+                counted = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
+                t->rows = sqlite3_column_int64(stmt, 2);
+            } else if (rc != SQLITE_DONE) {
+                error_set(err, "%s: reading _snapshots: %s", path, sqlite3_errmsg(db));
+                goto fail;
+            }
+            sqlite3_finalize(stmt);
+            stmt = NULL;
+        } else if (has_snapshots) {
+            error_set(err, "%s: reading _snapshots: %s", path, sqlite3_errmsg(db));
+            goto fail;
+        }
+        if (counted)
+            continue;
         char sql[NAMES_MAX + 64];
         /* The name passed names_is_valid_object: safe inside double quotes. */
         snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", t->table);
@@ -660,27 +692,6 @@ static int query_list_db(const char *path, const char *domain, int layer,
             goto fail;
         }
         t->rows = sqlite3_column_int64(stmt, 0);
-        sqlite3_finalize(stmt);
-        stmt = NULL;
-        if (!has_snapshots)
-            continue;
-        if (sqlite3_prepare_v2(db,
-                               "SELECT snapshot_id, committed_at FROM _snapshots "
-                               "WHERE table_name = ?1 ORDER BY snapshot_id DESC LIMIT 1",
-                               -1, &stmt, NULL) != SQLITE_OK) {
-            error_set(err, "%s: reading _snapshots: %s", path, sqlite3_errmsg(db));
-            goto fail;
-        }
-        sqlite3_bind_text(stmt, 1, t->table, -1, SQLITE_STATIC);
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW) {
-            t->snapshot_id = sqlite3_column_int64(stmt, 0);
-            const char *at = (const char *)sqlite3_column_text(stmt, 1);
-            snprintf(t->last_commit, sizeof t->last_commit, "%s", at != NULL ? at : "");
-        } else if (rc != SQLITE_DONE) {
-            error_set(err, "%s: reading _snapshots: %s", path, sqlite3_errmsg(db));
-            goto fail;
-        }
         sqlite3_finalize(stmt);
         stmt = NULL;
     }

@@ -59,7 +59,9 @@ int query_run(const char *data_dir, const char *sql, const struct query_limits *
  * layer (silver first) and table:
  * [{"domain","layer","table","rows","snapshot_id","last_commit"}] where the
  * last two come from the database's _snapshots (null when it has none).
- * Internal tables (names starting with '_') are not listed. A missing
+ * rows is the count kept with the newest snapshot (layout.h), so listing
+ * costs nothing in proportion to the data; a table without one (no
+ * snapshot, a database from before it was kept) is counted. Internal tables (names starting with '_') are not listed. A missing
  * silver/ or gold/ directory lists nothing. New reference in *result. */
 int query_list_tables(const char *data_dir, json_t **result, char err[ERROR_MAX]);
 

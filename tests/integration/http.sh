@@ -11,22 +11,6 @@ export LAKEHOUSE_LISTEN="127.0.0.1:$PORT"
 B="http://127.0.0.1:$PORT"
 trap 'stop_serves; cleanup' EXIT
 
-# req METHOD PATH [BODY] [curl args...]: sets CODE and BODY (response body).
-req() {
-    local method=$1 path=$2; shift 2
-    local data=()
-    if [ $# -gt 0 ]; then data=(--data-binary "$1"); shift; fi
-    CODE=$(curl -s -o "$T/resp" -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' \
-           "${data[@]}" "$@" "$B$path")
-    BODY=$(cat "$T/resp")
-}
-jf() { echo "$BODY" | jq -r "$1"; }
-expect() { # NAME CODE [JQ-EXPR EXPECTED]
-    local name=$1 code=$2
-    if [ "$CODE" != "$code" ]; then fail "$name" "HTTP $CODE (expected $code): $BODY"; return; fi
-    if [ $# -ge 4 ] && [ "$(jf "$3")" != "$4" ]; then fail "$name" "$3 = '$(jf "$3")' (expected '$4'): $BODY"; return; fi
-    pass "$name"
-}
 
 start_group || { fail "start" "group did not start"; exit 1; }
 if wait_until 10 curl -sf -o /dev/null "$B/"; then pass "broker serves the HTTP API"; else

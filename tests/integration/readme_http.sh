@@ -50,7 +50,8 @@ answers=$(cat "$T/answers")
 for want in '"status":"ok"' '"id":"demo/orders"' '"endpoint_url":"http://' '"version":2' \
             '"status":"sent"' '"records_sent":1' '"status":"completed"' '"sent_count":1' \
             '"rejected_count":1' '"row_count":' '"layer":"gold"' '"status":"RUNNING"' \
-            '"avg_delay"' '"status":"deleted"' '"data_kept":false' '"silver_rows":'; do
+            '"avg_delay"' '"status":"deleted"' '"data_kept":false' '"silver_rows":' \
+            '"nodes":[' '"to_snapshot":1' '"dry_run":true' '"files_written":' 'event:silver.committed'; do
     if echo "$answers" | tr -d ' \n' | grep -qF "$want"; then pass "answer has $want"; else fail "answer has $want" "$(tail -c 600 "$T/answers")"; fi
 done
 check_cmd "download saved the schema file" ls "$T/work/demo.orders.v1.json"

@@ -94,7 +94,7 @@ check_eq "current table: count, sum(dep_delay)" "$exp_now" "$(q "SELECT count(*)
 check_eq "old field names go to _rescued" "3|3|3" \
     "$(q "SELECT count(*), count(json_extract(_rescued,'\$.delay')), count(json_extract(_rescued,'\$.distance')) FROM air.silver.flights WHERE _rescued IS NOT NULL")"
 check_eq "new and updated rows carry schema version 3" 5103 "$(q "SELECT count(*) FROM air.silver.flights WHERE _schema_version = 3")"
-check_eq "current columns in queries" "id,date,dep_delay,origin,destination,_seq,_insert_date,_schema_version,_rescued" \
+check_eq "current columns in queries" "id,date,dep_delay,origin,destination,_seq,_insert_date,_schema_version,_rescued,_domain,_endpoint" \
     "$(qcols "SELECT * FROM air.silver.flights LIMIT 1")"
 
 # ---- time travel: the schema of each snapshot's time ------------------------------------------

@@ -147,7 +147,8 @@ static void table_shape(sqlite3 *db, const char *table, char *out, size_t out_si
 static const char *const snapshots_shape =
     "snapshot_id INTEGER 0 1,table_name TEXT 1 0,committed_at TEXT 1 0,operation TEXT 1 0,"
     "source TEXT 1 0,rows_inserted INTEGER 1 0,rows_updated INTEGER 1 0,"
-    "rows_unchanged INTEGER 1 0,rows_deleted INTEGER 1 0,schema_version INTEGER 1 0,";
+    "rows_unchanged INTEGER 1 0,rows_deleted INTEGER 1 0,schema_version INTEGER 1 0,"
+    "row_count INTEGER 0 0,";
 
 static sqlite3 *open_with(const char *ddl)
 {
@@ -214,7 +215,44 @@ static void test_gold_ddl(void **state)
     table_shape(db, "_snapshots", shape, sizeof shape);
     assert_string_equal(shape, snapshots_shape);
     sqlite3_close(db);
-    assert_int_equal(LAYOUT_DB_VERSION, 1);
+    assert_int_equal(LAYOUT_DB_VERSION, 2);
+}
+
+/* A version-1 _snapshots (no row_count) gains the column, keeps its rows,
+ * and a second migration changes nothing; a version-2 one is left alone. */
+static void test_migrate_v2(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_with(
+        "CREATE TABLE IF NOT EXISTS _snapshots (snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "table_name TEXT NOT NULL, committed_at TEXT NOT NULL, operation TEXT NOT NULL, "
+        "source TEXT NOT NULL, rows_inserted INTEGER NOT NULL, rows_updated INTEGER NOT NULL, "
+        "rows_unchanged INTEGER NOT NULL, rows_deleted INTEGER NOT NULL, "
+        "schema_version INTEGER NOT NULL);"
+        "INSERT OR IGNORE INTO _snapshots VALUES (1, 't', 'x', 'merge', '', 2, 0, 0, 0, 1);");
+    char err[ERROR_MAX] = "";
+    char shape[1024];
+    assert_int_equal(layout_migrate_v2(db, err), 0);
+    table_shape(db, "_snapshots", shape, sizeof shape);
+    assert_string_equal(shape, snapshots_shape);
+    assert_int_equal(layout_migrate_v2(db, err), 0);
+    table_shape(db, "_snapshots", shape, sizeof shape);
+    assert_string_equal(shape, snapshots_shape);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), count(row_count) FROM _snapshots",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    assert_int_equal(sqlite3_column_int(st, 1), 0); /* unknown until the next commit */
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    db = open_with(layout_gold_ddl);
+    assert_int_equal(layout_migrate_v2(db, err), 0);
+    table_shape(db, "_snapshots", shape, sizeof shape);
+    assert_string_equal(shape, snapshots_shape);
+    sqlite3_close(db);
 }
 
 int main(void)
@@ -225,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_silver_ddl),
         cmocka_unit_test(test_gold_ddl),
+        cmocka_unit_test(test_migrate_v2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
