@@ -86,6 +86,22 @@ $(eval $(call link_process,lakehouse-http-serve,$(HTTP_SERVE_SRCS)))
 $(eval $(call link_process,lakehouse-ingest-tool,tests/tools/ingest_tool.c))
 $(eval $(call link_process,lakehouse-notify-listen,tests/tools/notify_listen.c))
 
+# The web console (broker/console/) is embedded in the broker: embed.sh turns
+# its files into one generated C source (bytes by .incbin, gzip'd copies,
+# ETags); `make console-vendor` refreshes the vendored libraries from npm.
+CONSOLE_FILES := $(filter-out %/vendor.sh %/package.json %/package-lock.json %-entry.js, \
+                   $(shell find broker/console -type f ! -path '*/licenses/*' 2>/dev/null))
+CONSOLE_OBJ   := $(BUILD)/obj/gen/console_assets.o
+$(BUILD)/gen/console_assets.c: $(CONSOLE_FILES)
+	broker/console/embed.sh $@ $(BUILD)/gen/console
+$(CONSOLE_OBJ): $(BUILD)/gen/console_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ibroker/http $(CFLAGS) -c $< -o $@
+$(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-http-serve: $(CONSOLE_OBJ)
+.PHONY: console-vendor
+console-vendor:
+	broker/console/vendor.sh
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

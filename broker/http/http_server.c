@@ -9,6 +9,7 @@
  * publisher socket behind publish_lock. */
 #include "http.h"
 #include "http_internal.h"
+#include "http_console.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -298,6 +299,8 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const
             return MHD_NO;
         hc->started_ms = timeutil_monotonic_ms();
         *con_cls = hc;
+        if (http_console_owns(conn, method, url))
+            return http_console_answer(conn, method, url);
         if (!http_authorized(server, conn, method, url)) {
             http_reply_error(&reply, MHD_HTTP_UNAUTHORIZED,
                              "missing or wrong bearer token (Authorization: Bearer <token>)");

@@ -1,0 +1,58 @@
+// The strip under the header: each process (up/down, memory, restarts),
+// ingest accepted/refused per second as sparklines, the merge queue, from
+// /status and /metrics sampled every 5 s while the tab is visible.
+import { api, metrics } from "./api.js";
+import { h, fmtBytes } from "./dom.js";
+
+const KEEP = 60;
+const history = [];
+export const samples = () => history;
+
+const total = (m, name) => ((m && m[name]) || []).reduce((s, x) => s + x.value, 0);
+
+function series(name) {
+  const xs = [], ys = [];
+  for (let i = 1; i < history.length; i++) {
+    const a = history[i - 1], b = history[i];
+    xs.push(b.t / 1000);
+    ys.push(Math.max(0, (total(b.m, name) - total(a.m, name)) / ((b.t - a.t) / 1000)));
+  }
+  return [xs, ys];
+}
+
+function spark(label, name) {
+  const [xs, ys] = series(name);
+  const last = ys.length ? ys[ys.length - 1] : 0;
+  const fig = h("figure", { "aria-label": `${label}: ${last.toFixed(0)} per second` },
+    h("figcaption", null, `${label} ${last.toFixed(0)}/s`));
+  if (xs.length > 1 && typeof uPlot !== "undefined") {
+    const box = h("div", { "aria-hidden": "true" });
+    fig.append(box);
+    new uPlot({ width: 120, height: 28, legend: { show: false }, cursor: { show: false },
+      axes: [{ show: false }, { show: false }], scales: { x: { time: false } },
+      series: [{}, { stroke: "#0b57a4", width: 1.5 }] }, [xs, ys], box);
+  }
+  return fig;
+}
+
+export async function sampleAndDraw(strip) {
+  let status, m;
+  try {
+    [status, m] = await Promise.all([api("/status"), metrics()]);
+  } catch {
+    return;
+  }
+  history.push({ t: Date.now(), m });
+  while (history.length > KEEP) history.shift();
+  const restarts = (p) => {
+    const x = (m.lakehouse_process_restarts_total || []).find((r) => r.labels.process === p);
+    return x ? x.value : 0;
+  };
+  strip.replaceChildren(
+    (status.processes || []).map((p) => h("span", { class: "proc", "data-process": p.process, "data-state": p.state },
+      `${p.process} ${p.state}`, p.rss_bytes ? ` · ${fmtBytes(p.rss_bytes)}` : "", ` · ${restarts(p.process)} restarts`,
+      p.lagging ? " · lagging" : "")),
+    spark("accepted", "lakehouse_ingest_records_accepted_total"),
+    spark("refused", "lakehouse_ingest_records_refused_total"),
+    h("span", { class: "proc" }, `merge queue ${total(m, "lakehouse_processor_pending_files")} files`));
+}
