@@ -48,6 +48,8 @@ struct supervisor;
  * the children, as is cfg->data_dir. Nothing is started yet. Caller owns *out. */
 int supervise_open(const struct config *cfg, const char *config_path, struct supervisor **out,
                    char err[ERROR_MAX]);
+/* Publish process.up / process.down of the children through proxy (events.h). */
+void supervise_set_events(struct supervisor *sup, struct proxy *proxy);
 /* Start every child (order: ingest, processor, transformer). */
 void supervise_start(struct supervisor *sup);
 /* Collect exited children (waitpid WNOHANG), log how each died, and schedule

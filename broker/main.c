@@ -257,6 +257,7 @@ int main(int argc, char **argv)
             log_error("start_failed reason=\"%s\"", err);
             goto done;
         }
+        supervise_set_events(ctx.sup, ctx.proxy);
         supervise_start(ctx.sup);
     }
     log_info("started data=%s events_in=%s events_out=%s http=%s port=%u supervise=%s",

@@ -60,10 +60,30 @@ struct supervisor {
     bool kill_sent;
     int64_t stop_deadline_ms;
     char **env;                 /* children's environment: pointers into environ */
+    struct proxy *events;       /* process.up / process.down go here; NULL = none */
 };
 
 static const char *const supervise_names[SUPERVISE_CHILDREN] = {"ingest", "processor",
                                                                 "transformer"};
+
+void supervise_set_events(struct supervisor *sup, struct proxy *proxy)
+{
+    sup->events = proxy;
+}
+
+/* process.up / process.down: hints for watchers (GET /events). */
+static void supervise_publish(struct supervisor *sup, enum event_topic topic,
+                              const struct supervise_child *c, pid_t pid, const char *how)
+{
+    if (sup->events == NULL)
+        return;
+    struct event ev = {.topic = topic, .count = (int64_t)pid};
+    snprintf(ev.name, sizeof ev.name, "%s", c->name);
+    snprintf(ev.file, sizeof ev.file, "%s", how ? how : "");
+    char err[ERROR_MAX];
+    if (proxy_publish(sup->events, &ev, err) != 0)
+        log_debug("event_dropped topic=%s reason=\"%s\"", event_topic_name(topic), err);
+}
 
 static int64_t supervise_now_ms(void)
 {
@@ -194,6 +214,7 @@ static void supervise_spawn(struct supervisor *sup, struct supervise_child *c)
     else
         log_info("child_restarted proc=%s pid=%ld restarts=%u", c->name, (long)pid,
                  c->restarts);
+    supervise_publish(sup, EVENT_PROCESS_UP, c, pid, NULL);
 }
 
 void supervise_start(struct supervisor *sup)
@@ -239,6 +260,7 @@ void supervise_reap(struct supervisor *sup)
         pid_t pid = c->pid;
         int64_t uptime = now - c->started_ms;
         c->pid = 0;
+        supervise_publish(sup, EVENT_PROCESS_DOWN, c, pid, how);
         if (sup->stopping) {
             bool clean = r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
             if (clean)

@@ -103,6 +103,8 @@ static const struct config_option config_options[] = {
                "largest HTTP request body; a larger one is answered 413"),
     INT_OPTION(http_ingest_timeout_ms, 15000,
                "how long POST /ingest waits for ingest's durable ack before answering 503"),
+    INT_RANGE_OPTION(http_max_event_streams, 16, 0, 1024,
+                     "concurrent GET /events streams; one more is answered 503 with Retry-After"),
     STRING_OPTION(curve_server_secret_key_file, "", NULL,
                   "ingest's CURVE secret key file (Z85, `lakehouse keygen`); turns CURVE on "
                   "for a tcp:// ingest_endpoint (relative paths: to data_dir)"),

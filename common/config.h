@@ -71,6 +71,7 @@ struct config {
     char http_token[256];           /* bearer token; "" = none (then loopback only) */
     int64_t http_body_max_bytes;    /* request body limit, larger -> 413; default 16 MiB */
     int64_t http_ingest_timeout_ms; /* wait for ingest's ack, then 503; default 15000 */
+    int64_t http_max_event_streams; /* concurrent GET /events streams; default 16 */
 
     /* ZeroMQ CURVE on a tcp:// ingest_endpoint (curve.h); "" = off */
     char curve_server_secret_key_file[PATH_MAX]; /* ingest's secret key */

@@ -16,6 +16,11 @@ static const char *const event_topic_names[EVENT_TOPIC_COUNT] = {
     [EVENT_GOLD_COMMITTED] = "gold.committed",
     [EVENT_SCHEMA_CHANGED] = "schema.changed",
     [EVENT_JOB_CHANGED] = "job.changed",
+    [EVENT_JOB_STARTED] = "job.started",
+    [EVENT_JOB_FINISHED] = "job.finished",
+    [EVENT_PROCESS_UP] = "process.up",
+    [EVENT_PROCESS_DOWN] = "process.down",
+    [EVENT_MERGE_BLOCKED] = "merge.blocked",
 };
 
 const char *event_topic_name(enum event_topic topic)

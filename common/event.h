@@ -14,6 +14,14 @@
  *   gold.committed    name=table (= job name), snapshot_id, count=rows written
  *   schema.changed    name=endpoint, count=new schema version
  *   job.changed       name=job name
+ *   job.started       name=job name, count=execution id
+ *   job.finished      name=job name, count=execution id, file=status ("SUCCEEDED" |
+ *                     "FAILED"), snapshot_id=the gold snapshot written (0: none)
+ *   process.up        domain="", name=process ("ingest", ...), count=pid
+ *   process.down      domain="", name=process, count=pid, file=how it ended
+ *                     ("exited with status 1", "killed by signal 9 (Killed)")
+ *   merge.blocked     name=table, file=bronze file whose merge a "fail"
+ *                     expectation stopped (retried every reconcile)
  * Publishers connect a PUB socket to config.events_pub_endpoint; subscribers
  * connect a SUB socket to config.events_sub_endpoint (the broker proxies). */
 #ifndef LAKEHOUSE_EVENT_H
@@ -38,6 +46,11 @@ enum event_topic {
     EVENT_GOLD_COMMITTED,
     EVENT_SCHEMA_CHANGED,
     EVENT_JOB_CHANGED,
+    EVENT_JOB_STARTED,
+    EVENT_JOB_FINISHED,
+    EVENT_PROCESS_UP,
+    EVENT_PROCESS_DOWN,
+    EVENT_MERGE_BLOCKED,
     EVENT_TOPIC_COUNT
 };
 

@@ -474,3 +474,65 @@ oom:
     json_decref(databases);
     return error_set(err, "health: out of memory");
 }
+
+/* The processes for output: without the raw stats, with their last errors. */
+static json_t *health_status_processes(json_t *health, json_t *errors)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(health, "processes"), i, p) {
+        json_t *copy = json_deep_copy(p);
+        json_t *stats = json_object_get(copy, "stats");
+        json_t *list = json_object_get(stats, "errors");
+        json_object_set(copy, "last_errors", json_is_array(list) ? list : json_array());
+        size_t k;
+        json_t *e;
+        json_array_foreach(list, k, e) {
+            json_t *row = json_deep_copy(e);
+            json_object_set(row, "process", json_object_get(copy, "process"));
+            json_array_append_new(errors, row);
+        }
+        json_object_del(copy, "stats");
+        json_array_append_new(out, copy);
+    }
+    return out;
+}
+
+static int health_status_cmp_at(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "at"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "at"));
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+int health_status(const char *data_dir, int64_t lag_ms, json_t **out, char err[ERROR_MAX])
+{
+    json_t *health = NULL;
+    *out = NULL;
+    if (health_collect(data_dir, lag_ms, &health, err) != 0)
+        return -1;
+    json_t *errors = json_array();
+    json_t *processes = health_status_processes(health, errors);
+    /* oldest first, across processes */
+    size_t ne = json_array_size(errors);
+    json_t **items = calloc(ne ? ne : 1, sizeof *items);
+    json_t *sorted = json_array();
+    for (size_t i = 0; items != NULL && i < ne; i++)
+        items[i] = json_array_get(errors, i);
+    if (items != NULL)
+        qsort(items, ne, sizeof *items, health_status_cmp_at);
+    for (size_t i = 0; items != NULL && i < ne; i++)
+        json_array_append(sorted, items[i]);
+    free(items);
+    json_decref(errors);
+    *out = json_pack("{s:O, s:O, s:O, s:o, s:O, s:o}", "data_dir",
+                     json_object_get(health, "data_dir"), "collected_at",
+                     json_object_get(health, "collected_at"), "lag_ms",
+                     json_object_get(health, "lag_ms"), "processes", processes, "tables",
+                     json_object_get(health, "tables"), "last_errors", sorted);
+    json_decref(health);
+    if (*out == NULL)
+        return error_set(err, "out of memory");
+    return 0;
+}

@@ -44,4 +44,12 @@ extern const char *const health_processes[4];
  * or corrupt database) are left out rather than failing the whole view. */
 int health_collect(const char *data_dir, int64_t lag_ms, json_t **out, char err[ERROR_MAX]);
 
+/* The view `lakehouse status --json` prints and GET /status answers:
+ *   {"data_dir","collected_at","lag_ms",
+ *    "processes":[{... as above but "stats", plus "last_errors":[...]}],
+ *    "tables":[... as above],
+ *    "last_errors":[{"at","level","message","process"}] (oldest first, all processes)}
+ * 0 with *out (caller owns), or -1 with err. */
+int health_status(const char *data_dir, int64_t lag_ms, json_t **out, char err[ERROR_MAX]);
+
 #endif

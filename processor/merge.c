@@ -1769,6 +1769,12 @@ int merge_one(struct processor_ctx *ctx, const char *rel)
         ctx->failed_merges++;
         log_error("merge_blocked file=%s table=%s.%s reason=\"%s\" retry=next_reconcile", rel,
                   domain, endpoint, res.reason);
+        struct event ev = {.topic = EVENT_MERGE_BLOCKED};
+        snprintf(ev.domain, sizeof ev.domain, "%s", domain);
+        snprintf(ev.name, sizeof ev.name, "%s", endpoint);
+        snprintf(ev.file, sizeof ev.file, "%s", rel);
+        if (event_publish(ctx->publisher, &ev, err) < 0)
+            log_debug("event_dropped topic=merge.blocked reason=\"%s\"", err);
         return 0;
     }
     return 0;

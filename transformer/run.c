@@ -888,6 +888,20 @@ done:
     return rc;
 }
 
+/* job.started / job.finished: hints for watchers (GET /events). */
+static void run_publish(struct transformer_ctx *ctx, enum event_topic topic,
+                        const struct job_def *def, int64_t execution_id, const char *status,
+                        int64_t snapshot_id)
+{
+    char err[ERROR_MAX];
+    struct event ev = {.topic = topic, .count = execution_id, .snapshot_id = snapshot_id};
+    snprintf(ev.domain, sizeof ev.domain, "%s", def->domain);
+    snprintf(ev.name, sizeof ev.name, "%s", def->name);
+    snprintf(ev.file, sizeof ev.file, "%s", status);
+    if (ctx->pub != NULL && event_publish(ctx->pub, &ev, err) < 0)
+        log_debug("event_dropped topic=%s reason=\"%s\"", event_topic_name(topic), err);
+}
+
 int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
             int64_t execution_id)
 {
@@ -903,6 +917,7 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
     }
     log_info("run_start job=%s.%s execution=%lld trigger=%s", def->domain, def->name,
              (long long)execution_id, trigger);
+    run_publish(ctx, EVENT_JOB_STARTED, def, execution_id, "", 0);
     int64_t started = timeutil_monotonic_ms();
 
     struct run_result res = {0};
@@ -934,6 +949,7 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
         ctx->runs_failed++;
         log_warn("run_failed job=%s.%s execution=%lld ms=%lld error=\"%s\"", def->domain,
                  def->name, (long long)execution_id, (long long)ms, err);
+        run_publish(ctx, EVENT_JOB_FINISHED, def, execution_id, "FAILED", 0);
         return -1;
     }
     ctx->runs_ok++;
@@ -947,6 +963,7 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
     snprintf(ev.name, sizeof ev.name, "%s", def->name);
     if (ctx->pub != NULL && event_publish(ctx->pub, &ev, cerr) < 0)
         log_debug("event_dropped topic=gold.committed reason=\"%s\"", cerr);
+    run_publish(ctx, EVENT_JOB_FINISHED, def, execution_id, "SUCCEEDED", res.snapshot_id);
     schedule_table_committed(ctx, def->domain, SQLREF_GOLD, def->name, res.snapshot_id);
     return 0;
 }

@@ -26,6 +26,7 @@
 #include "error.h"
 #include "event.h"
 #include "names.h"
+#include "ops.h"
 
 #define CLI_OK 0
 #define CLI_FAILED 1
@@ -79,6 +80,9 @@ int cli_control_scope(const char *target, struct control_request *req);
 int cli_control_call(struct cli *cli, const char *endpoint, const char *who,
                      const struct control_request *req, int timeout_ms, const char *what,
                      struct control_reply *reply);
+
+/* An ops.h operation's outcome: CLI_OK, or CLI_FAILED after printing err. */
+int cli_ops_failed(enum ops_status st, const char *err);
 
 /* query.c: print rows as an aligned table. columns: array of names; data:
  * array of objects keyed by those names. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ops.h"
 
 int cli_control_scope(const char *target, struct control_request *req)
 {
@@ -29,23 +30,23 @@ int cli_control_call(struct cli *cli, const char *endpoint, const char *who,
                      struct control_reply *reply)
 {
     char err[ERROR_MAX];
-    if (!cli_endpoint_present(endpoint)) {
-        /* not present is only ever said of ipc:// endpoints: name the path */
-        cli_error("the %s is not running (nothing listens on %s)", who, endpoint + 6);
-        return CLI_FAILED;
-    }
     void *zctx = cli_zmq(cli);
     if (zctx == NULL)
         return CLI_FAILED;
-    memset(reply, 0, sizeof *reply);
-    if (control_call(zctx, endpoint, req, timeout_ms, reply, err) != 0) {
-        if (what != NULL)
-            cli_error("%s: %s", what, err);
-        else
-            cli_error("%s", err);
+    if (ops_call(zctx, endpoint, who, req, timeout_ms, what, reply, err) != OPS_OK) {
+        cli_error("%s", err);
         return CLI_FAILED;
     }
     return CLI_OK;
+}
+
+/* Print an operation's failure; the exit status. */
+int cli_ops_failed(enum ops_status st, const char *err)
+{
+    if (st == OPS_OK)
+        return CLI_OK;
+    cli_error("%s", err);
+    return CLI_FAILED;
 }
 
 int cli_dispatch(struct cli *cli, int argc, char **argv, const char *group, const char *usage,

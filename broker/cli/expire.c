@@ -13,44 +13,10 @@
 #include "control.h"
 #include "timeutil.h"
 
-#define CLI_MAINT_TIMEOUT_MS (3600 * 1000)
 
 static const char expire_usage[] = "usage: lakehouse expire [--dry-run] [DOMAIN[/TABLE]]\n";
 static const char compact_usage[] =
     "usage: lakehouse compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]\n";
-
-/* One request to the worker on endpoint (who: "processor", "transformer");
- * CLI_OK only when it succeeded. */
-static int maint_call(struct cli *cli, const char *endpoint, const char *who,
-                      const struct control_request *req, const char *what,
-                      struct control_reply *reply)
-{
-    if (cli_control_call(cli, endpoint, who, req, CLI_MAINT_TIMEOUT_MS, what, reply) != CLI_OK)
-        return CLI_FAILED;
-    if (!reply->ok) {
-        cli_error("%s", reply->message);
-        return CLI_FAILED;
-    }
-    return CLI_OK;
-}
-
-/* Gold history is the transformer's (its only writer): the same request
- * goes there too. Not running: said on stderr, not an error (it also expires
- * gold daily by itself). */
-static int expire_gold(struct cli *cli, const struct control_request *req)
-{
-    if (!cli_endpoint_present(cli->cfg.transformer_control_endpoint)) {
-        fprintf(stderr, "gold: not expired, the transformer is not running (nothing listens on "
-                        "%s)\n", cli->cfg.transformer_control_endpoint + 6);
-        return CLI_OK;
-    }
-    struct control_reply reply;
-    int rc = maint_call(cli, cli->cfg.transformer_control_endpoint, "transformer", req,
-                        "expire gold", &reply);
-    if (rc == CLI_OK)
-        printf("%s\n", reply.message);
-    return rc;
-}
 
 int cli_expire(struct cli *cli, int argc, char **argv)
 {
@@ -74,14 +40,25 @@ int cli_expire(struct cli *cli, int argc, char **argv)
         fputs(expire_usage, stderr);
         return CLI_USAGE;
     }
-    struct control_reply reply;
-    int rc = maint_call(cli, cli->cfg.processor_control_endpoint, "processor", &req, "expire",
-                        &reply);
-    if (rc == CLI_OK)
-        printf("%s\n", reply.message);
-    if (rc == CLI_OK)
-        rc = expire_gold(cli, &req);
-    return rc;
+    void *zctx = cli_zmq(cli);
+    if (zctx == NULL)
+        return CLI_FAILED;
+    json_t *out = NULL;
+    char err[ERROR_MAX];
+    enum ops_status st = ops_expire(zctx, &cli->cfg, req.domain, req.name,
+                                    strcmp(req.cmd, "expire_dry_run") == 0, &out, err);
+    if (st != OPS_OK)
+        return cli_ops_failed(st, err);
+    printf("%s\n", json_string_value(json_object_get(json_object_get(out, "silver"), "message")));
+    json_t *gold = json_object_get(out, "gold");
+    if (json_is_object(gold))
+        printf("%s\n", json_string_value(json_object_get(gold, "message")));
+    size_t i;
+    json_t *note;
+    json_array_foreach(json_object_get(out, "notes"), i, note)
+        fprintf(stderr, "%s\n", json_string_value(note));
+    json_decref(out);
+    return CLI_OK;
 }
 
 int cli_compact(struct cli *cli, int argc, char **argv)
@@ -114,10 +91,14 @@ int cli_compact(struct cli *cli, int argc, char **argv)
         fputs(compact_usage, stderr);
         return CLI_USAGE;
     }
-    struct control_reply reply;
-    int rc = maint_call(cli, cli->cfg.processor_control_endpoint, "processor", &req, "compact",
-                        &reply);
-    if (rc == CLI_OK)
-        printf("%s\n", reply.message);
-    return rc;
+    void *zctx = cli_zmq(cli);
+    if (zctx == NULL)
+        return CLI_FAILED;
+    json_t *out = NULL;
+    enum ops_status st = ops_compact(zctx, &cli->cfg, req.domain, req.name, req.from, &out, err);
+    if (st != OPS_OK)
+        return cli_ops_failed(st, err);
+    printf("%s\n", json_string_value(json_object_get(out, "message")));
+    json_decref(out);
+    return CLI_OK;
 }

@@ -24,7 +24,6 @@
 #include "sqlref.h"
 #include "timetravel.h"
 
-#define CLI_ROLLBACK_TIMEOUT_MS (3600 * 1000)
 /* snapshot by snapshot; within one: deletes, inserts, then update pairs */
 #define CLI_CHANGES_ORDER                                                                       \
     "ORDER BY _snapshot_id, CASE _change_type WHEN 'delete' THEN 1 WHEN 'insert' THEN 2 "      \
@@ -212,32 +211,20 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     if (layer == SQLREF_GOLD) {
-        cli_error("rollback is for silver tables: gold table %s.gold.%s is rewritten by its job "
-                  "(lakehouse job run %s/%s); read an older state with %s.gold.%s@SNAPSHOT",
-                  req.domain, req.name, req.domain, req.name, req.domain, req.name);
+        ops_rollback_gold_reason(req.domain, req.name, err);
+        cli_error("%s", err);
         return CLI_FAILED;
     }
     if (history_snapshot_arg(argv[2], &snapshot) != 0)
         return CLI_USAGE;
-    snprintf(req.from, sizeof req.from, "%" PRId64, snapshot);
-    struct control_reply reply;
-    if (cli_control_call(cli, cli->cfg.processor_control_endpoint, "processor", &req,
-                         CLI_ROLLBACK_TIMEOUT_MS, NULL, &reply) != CLI_OK)
+    void *zctx = cli_zmq(cli);
+    if (zctx == NULL)
         return CLI_FAILED;
-    if (!reply.ok) {
-        json_t *gold = NULL;
-        if (strncmp(reply.message, "no silver", 9) == 0 &&
-            timetravel_history(cli->cfg.data_dir, SQLREF_GOLD, req.domain, req.name, 1, &gold,
-                               err) == 0) {
-            json_decref(gold);
-            cli_error("rollback failed: %s; %s.gold.%s is a gold table: its job rewrites it "
-                      "(lakehouse job run %s/%s), rollback is for silver tables",
-                      reply.message, req.domain, req.name, req.domain, req.name);
-            return CLI_FAILED;
-        }
-        cli_error("rollback failed: %s", reply.message);
-        return CLI_FAILED;
-    }
-    printf("%s\n", reply.message);
+    json_t *out = NULL;
+    enum ops_status st = ops_rollback(zctx, &cli->cfg, req.domain, req.name, snapshot, &out, err);
+    if (st != OPS_OK)
+        return cli_ops_failed(st, err);
+    printf("%s\n", json_string_value(json_object_get(out, "message")));
+    json_decref(out);
     return CLI_OK;
 }

@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "ops.h"
 
 /* How long a catalog write waits for the broker to pass on subscriptions
  * before it publishes its hint (a new publisher's first message is dropped
@@ -98,23 +99,7 @@ int cli_catalog_open(struct cli *cli, bool write, struct catalog **out, char err
 
 bool cli_endpoint_present(const char *endpoint)
 {
-    if (strncmp(endpoint, "ipc://", 6) != 0)
-        return true;
-    /* A socket file outlives its process (ZeroMQ leaves it behind), so try
-     * to connect: refused means nobody listens. */
-    struct sockaddr_un addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sun_family = AF_UNIX;
-    if (strlen(endpoint + 6) >= sizeof addr.sun_path)
-        return true; /* let ZeroMQ report it */
-    memcpy(addr.sun_path, endpoint + 6, strlen(endpoint + 6));
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return true;
-    int rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
-    int e = errno;
-    close(fd);
-    return rc == 0 || (e != ECONNREFUSED && e != ENOENT && e != ENOTSOCK);
+    return ops_endpoint_present(endpoint);
 }
 
 void cli_publish(struct cli *cli, const struct event *ev)

@@ -1,8 +1,7 @@
 /* replay.c - `lakehouse replay [DOMAIN[/TABLE]] [--from YYYY-MM-DD]
  * [--to YYYY-MM-DD]`: ask the processor (control socket, control.h) to rebuild
  * silver tables from bronze, or to merge the files of a date range again.
- * The processor replies when it is done; a ping first tells a stopped
- * processor apart from a long replay. */
+ * The processor replies when it is done (ops.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,8 +10,6 @@
 #include "control.h"
 #include "timeutil.h"
 
-#define CLI_PING_TIMEOUT_MS 5000
-#define CLI_REPLAY_TIMEOUT_MS (6 * 3600 * 1000) /* a rebuild of a big table takes a while */
 
 static const char replay_usage[] =
     "usage: lakehouse replay [DOMAIN[/TABLE]] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n";
@@ -67,21 +64,18 @@ int cli_replay(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
 
-    const char *endpoint = cli->cfg.processor_control_endpoint;
-    struct control_request ping;
-    memset(&ping, 0, sizeof ping);
-    snprintf(ping.cmd, sizeof ping.cmd, "ping");
-    struct control_reply reply;
-    if (cli_control_call(cli, endpoint, "processor", &ping, CLI_PING_TIMEOUT_MS,
-                         "the processor does not answer", &reply) != CLI_OK ||
-        cli_control_call(cli, endpoint, "processor", &req, CLI_REPLAY_TIMEOUT_MS, "replay",
-                         &reply) != CLI_OK)
+    void *zctx = cli_zmq(cli);
+    if (zctx == NULL)
         return CLI_FAILED;
-    if (!reply.ok) {
-        cli_error("replay failed: %s", reply.message);
-        return CLI_FAILED;
-    }
-    printf("replay done: %lld file%s merged%s%s\n", (long long)reply.count,
-           reply.count == 1 ? "" : "s", reply.message[0] ? " - " : "", reply.message);
+    json_t *out = NULL;
+    char err[ERROR_MAX];
+    enum ops_status st = ops_replay(zctx, &cli->cfg, &req, &out, err);
+    if (st != OPS_OK)
+        return cli_ops_failed(st, err);
+    json_int_t files = json_integer_value(json_object_get(out, "files_merged"));
+    const char *message = json_string_value(json_object_get(out, "message"));
+    printf("replay done: %lld file%s merged%s%s\n", (long long)files, files == 1 ? "" : "s",
+           message[0] ? " - " : "", message);
+    json_decref(out);
     return CLI_OK;
 }

@@ -11,6 +11,10 @@
  *   http_query.c      /consumption...: read-only SQL (query.h)
  *   http_jobs.c       /transform...: jobs, runs, executions
  *   http_metrics.c    /metrics: Prometheus text from health.h and stats.h
+ *   http_ops.c        /status, rollback, /replay, /maintenance (ops.h)
+ *   http_lineage.c    /lineage/graph, gold table lineage
+ *   http_rejected.c   refused records and quarantined bronze files
+ *   http_events.c     /events: Server-Sent Events from the event bus
  * Errors are answered as {"detail": "<what and where>"} with a fitting
  * status, the shape FastAPI clients of the reference API already handle. */
 #ifndef LAKEHOUSE_HTTP_INTERNAL_H
@@ -54,6 +58,7 @@ struct http_reply {
     char disposition[160];     /* Content-Disposition value, "" = none */
     char allow[64];            /* Allow header for 405, "" = none */
     int retry_after;           /* seconds, 0 = no Retry-After header */
+    void *response;            /* struct MHD_Response * sent as is (a stream), or NULL */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_reply *reply);
@@ -64,6 +69,8 @@ const char *http_request_arg(const struct http_request *req, const char *name);
 const char *http_request_header(const struct http_request *req, const char *name);
 /* The server's ZeroMQ context (thread-safe) for per-request sockets. */
 void *http_server_zmq(struct http_server *server);
+/* The server's event hub (http_events.c); NULL when it could not start. */
+struct http_events *http_server_events(struct http_server *server);
 /* Publish a hint event on the server's PUB socket (serialised by a mutex).
  * Failures are logged only: events are hints. */
 void http_server_publish(struct http_server *server, const struct event *ev);
@@ -128,6 +135,30 @@ void http_jobs_delete(struct http_request *req, struct http_reply *reply);
 void http_jobs_run(struct http_request *req, struct http_reply *reply);
 void http_jobs_execution(struct http_request *req, struct http_reply *reply);
 void http_jobs_executions(struct http_request *req, struct http_reply *reply);
+
+/* http_ops.c */
+void http_ops_status(struct http_request *req, struct http_reply *reply);
+void http_ops_rollback(struct http_request *req, struct http_reply *reply);
+void http_ops_rollback_gold(struct http_request *req, struct http_reply *reply);
+void http_ops_replay(struct http_request *req, struct http_reply *reply);
+void http_ops_replay_get(struct http_request *req, struct http_reply *reply);
+void http_ops_expire(struct http_request *req, struct http_reply *reply);
+void http_ops_compact(struct http_request *req, struct http_reply *reply);
+/* http_lineage.c */
+void http_lineage_graph(struct http_request *req, struct http_reply *reply);
+void http_lineage_gold(struct http_request *req, struct http_reply *reply);
+/* http_rejected.c */
+void http_rejected_list(struct http_request *req, struct http_reply *reply);
+void http_rejected_quarantine(struct http_request *req, struct http_reply *reply);
+/* http_events.c: GET /events answers with reply->response (a stream). The
+ * hub subscribes to the event bus in a thread of its own: start it with the
+ * server; stop it (wakes and ends every stream) before stopping the daemon,
+ * free it after (streams still reference it until then). */
+void http_events_stream(struct http_request *req, struct http_reply *reply);
+struct http_events *http_events_start(void *zmq_context, const struct config *cfg,
+                                      char err[ERROR_MAX]);
+void http_events_stop(struct http_events *hub);
+void http_events_free(struct http_events **hub);
 
 /* ---- http_yaml.c ---- */
 /* Render a JSON value as a YAML document (malloc'd, caller frees; NULL on

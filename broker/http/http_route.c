@@ -47,6 +47,18 @@ static const struct http_route http_routes[] = {
     {"POST", "/transform/jobs/{domain}/{job}/run", http_jobs_run},
     {"GET", "/transform/executions", http_jobs_executions},
     {"GET", "/transform/executions/{execution_id}", http_jobs_execution},
+    {"GET", "/status", http_ops_status},
+    {"POST", "/tables/{domain}/silver/{table}/rollback", http_ops_rollback},
+    {"POST", "/tables/{domain}/gold/{table}/rollback", http_ops_rollback_gold},
+    {"POST", "/replay", http_ops_replay},
+    {"GET", "/replay/{replay_id}", http_ops_replay_get},
+    {"POST", "/maintenance/expire", http_ops_expire},
+    {"POST", "/maintenance/compact", http_ops_compact},
+    {"GET", "/lineage/graph", http_lineage_graph},
+    {"GET", "/tables/{domain}/gold/{table}/lineage", http_lineage_gold},
+    {"GET", "/tables/{domain}/{endpoint}/rejected", http_rejected_list},
+    {"GET", "/tables/{domain}/silver/{table}/quarantine", http_rejected_quarantine},
+    {"GET", "/events", http_events_stream},
 };
 #define HTTP_ROUTE_COUNT (sizeof http_routes / sizeof http_routes[0])
 
@@ -91,8 +103,8 @@ static int http_match(const char *pattern, char **seg, int nseg)
     return 1;
 }
 
-/* Copy the {} segments into req->params; the execution id is a number,
- * every other one an object name. */
+/* Copy the {} segments into req->params; ids ({execution_id}, {replay_id})
+ * are numbers, every other one an object name. */
 static int http_params(const struct http_route *route, char **seg, struct http_request *req,
                        struct http_reply *reply)
 {
@@ -105,9 +117,11 @@ static int http_params(const struct http_route *route, char **seg, struct http_r
             continue;
         char kind[32];
         snprintf(kind, sizeof kind, "%.*s", (int)strlen(pat[i]) - 2, pat[i] + 1);
-        if (strcmp(kind, "execution_id") == 0) {
+        size_t klen = strlen(kind);
+        if (klen > 3 && strcmp(kind + klen - 3, "_id") == 0) {
             if (strlen(seg[i]) >= NAMES_MAX || strspn(seg[i], "0123456789") != strlen(seg[i])) {
-                http_reply_error(reply, 400, "execution id '%.80s' is not a number", seg[i]);
+                http_reply_error(reply, 400, "%.*s id '%.80s' is not a number", (int)klen - 3,
+                                 kind, seg[i]);
                 return -1;
             }
         } else {

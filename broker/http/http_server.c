@@ -39,6 +39,7 @@ struct http_server {
     void *zmq;
     void *publisher;
     pthread_mutex_t publish_lock;
+    struct http_events *events;   /* GET /events (http_events.c) */
 };
 
 /* Per-connection state between the calls libmicrohttpd makes for one request. */
@@ -136,6 +137,8 @@ const char *http_request_header(const struct http_request *req, const char *name
 
 void *http_server_zmq(struct http_server *server) { return server->zmq; }
 
+struct http_events *http_server_events(struct http_server *server) { return server->events; }
+
 void http_server_publish(struct http_server *server, const struct event *ev)
 {
     char err[ERROR_MAX];
@@ -185,6 +188,13 @@ static bool http_authorized(struct http_server *server, struct MHD_Connection *c
 
 static enum MHD_Result http_send(struct MHD_Connection *conn, struct http_reply *reply)
 {
+    if (reply->response != NULL) { /* a stream, built by its handler */
+        struct MHD_Response *stream = reply->response;
+        reply->response = NULL;
+        enum MHD_Result queued = MHD_queue_response(conn, reply->status, stream);
+        MHD_destroy_response(stream);
+        return queued;
+    }
     char *buf = NULL;
     size_t len = 0;
     const char *type = "application/json";
@@ -390,6 +400,9 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
         error_prefix(err, "http");
         goto fail;
     }
+    server->events = http_events_start(server->zmq, cfg, err);
+    if (server->events == NULL)
+        goto fail;
     bool ipv6 = false;
     fd = http_listen_socket(server, &ipv6, err);
     if (fd < 0)
@@ -413,6 +426,7 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
 fail:
     if (fd >= 0)
         close(fd);
+    http_events_free(&server->events);
     if (server->publisher)
         zmq_close(server->publisher);
     if (server->zmq)
@@ -429,8 +443,10 @@ void http_server_stop(struct http_server **server)
     if (server == NULL || *server == NULL)
         return;
     struct http_server *s = *server;
+    http_events_stop(s->events); /* ends the streams, so that their threads return */
     /* Joins every connection thread: no handler runs after this. */
     MHD_stop_daemon(s->daemon);
+    http_events_free(&s->events);
     if (s->publisher)
         zmq_close(s->publisher);
     zmq_ctx_term(s->zmq);
