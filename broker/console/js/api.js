@@ -47,7 +47,7 @@ export function authHeaders() {
 // Before the first call: the health answer says whether a token is needed,
 // so the page asks for it up front rather than after a refused call.
 export async function ensureSignedIn() {
-  const r = await fetch("/health", { headers: { Accept: "application/json" } });
+  const r = await fetch("/", { headers: { Accept: "application/json" } });
   const health = await r.json();
   if (health.auth === "bearer" && !sessionStorage.getItem(TOKEN_KEY)) await askToken();
 }

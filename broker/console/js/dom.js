@@ -1,5 +1,5 @@
 // DOM helpers: every element is built with createElement and text nodes,
-// never innerHTML, so data can never become markup.
+// never through HTML strings, so data can never become markup.
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 export function h(tag, attrs, ...kids) {

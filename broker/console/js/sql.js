@@ -134,6 +134,9 @@ function chartControls(r) {
       : Plot.barY(r.data, { x, y, ...(color ? { fill: color } : {}) });
     const chart = Plot.plot({ width: Math.min(1100, box.clientWidth || 900), height: 360, marginBottom: 60,
       x: { tickRotate: type === "bar" ? -45 : 0 }, color: color ? { legend: true } : undefined, marks: [mark, Plot.ruleY([0])] });
+    // Plot labels its mark groups, which is not allowed on a plain <g>;
+    // the chart as a whole carries one label instead.
+    chart.querySelectorAll("g[aria-label]").forEach((g) => g.removeAttribute("aria-label"));
     chart.setAttribute("role", "img");
     chart.setAttribute("aria-label", `${type} chart of ${y} by ${x}${color ? " coloured by " + color : ""}`);
     box.replaceChildren(chart);
