@@ -38,6 +38,8 @@ DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
                 libmicrohttpd-dev curl jq systemd clang libclang-rt-14-dev
 DEB_PACKAGES += libssl-dev
+# The console's browser tests (tests/integration/console.sh) drive Debian's chromium.
+DEB_PACKAGES += chromium
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)

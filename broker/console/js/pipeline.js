@@ -59,7 +59,7 @@ function graphView(p, nav) {
     lines.map((t, i) => h("svg:text", { x: "10", y: String(36 + i * 15), class: i === 0 ? "state" : null }, t)));
     if (n.layer === "gold") {
       n.runs.slice(0, 5).reverse().forEach((r, i) => {
-        node.append(h("svg:circle", { cx: String(NODE_W - 60 + i * 11), cy: "14", r: "4", class: "dot-" + r.status },
+        node.append(h("svg:circle", { cx: String(NODE_W - 58 + i * 11), cy: String(NODE_H - 12), r: "4", class: "dot-" + r.status },
           h("svg:title", null, `run ${r.execution_id}: ${r.status}`)));
       });
     }

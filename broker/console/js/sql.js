@@ -101,14 +101,14 @@ async function runQuery(sql, out) {
   remember(sql);
   const ms = Math.round(performance.now() - started);
   const table = grid(r.columns, r.data, { label: "query result", table: { "data-result": "", "data-row-count": String(r.row_count) } });
-  out.replaceChildren(
+  out.replaceChildren(...[
     h("p", { class: "muted" }, `${r.row_count} rows in ${ms} ms.`),
     r.truncated ? h("p", { class: "banner", "data-truncated": "" }, "Truncated: the query returned more rows than the API sends; refine it or add LIMIT.") : null,
     h("div", { class: "toolbar" },
       h("button", { onclick: () => download("result.csv", "text/csv", toCsv(r.columns, r.data)) }, "Export CSV"),
       h("button", { onclick: () => download("result.json", "application/json", JSON.stringify(r.data, null, 1)) }, "Export JSON")),
     table,
-    chartControls(r));
+    chartControls(r)].filter(Boolean));
 }
 
 function chartControls(r) {

@@ -25,12 +25,12 @@ function spark(label, name) {
   const last = ys.length ? ys[ys.length - 1] : 0;
   const fig = h("figure", { "aria-label": `${label}: ${last.toFixed(0)} per second` },
     h("figcaption", null, `${label} ${last.toFixed(0)}/s`));
-  if (xs.length > 1 && typeof uPlot !== "undefined") {
-    const box = h("div", { "aria-hidden": "true" });
-    fig.append(box);
-    new uPlot({ width: 120, height: 28, legend: { show: false }, cursor: { show: false },
-      axes: [{ show: false }, { show: false }], scales: { x: { time: false } },
-      series: [{}, { stroke: "#0b57a4", width: 1.5 }] }, [xs, ys], box);
+  if (ys.length > 1) {
+    // A sparkline is a polyline: no axes, no legend, just the shape.
+    const max = Math.max(1, ...ys), w = 100, ht = 22;
+    const pts = ys.map((y, i) => `${((i / (ys.length - 1)) * w).toFixed(1)},${(ht - (y / max) * (ht - 2) - 1).toFixed(1)}`).join(" ");
+    fig.append(h("svg:svg", { width: String(w), height: String(ht), class: "spark", "aria-hidden": "true" },
+      h("svg:polyline", { points: pts, fill: "none", stroke: "currentColor", "stroke-width": "1.5" })));
   }
   return fig;
 }
@@ -49,7 +49,7 @@ export async function sampleAndDraw(strip) {
     return x ? x.value : 0;
   };
   strip.replaceChildren(
-    (status.processes || []).map((p) => h("span", { class: "proc", "data-process": p.process, "data-state": p.state },
+    ...(status.processes || []).map((p) => h("span", { class: "proc", "data-process": p.process, "data-state": p.state },
       `${p.process} ${p.state}`, p.rss_bytes ? ` · ${fmtBytes(p.rss_bytes)}` : "", ` · ${restarts(p.process)} restarts`,
       p.lagging ? " · lagging" : "")),
     spark("accepted", "lakehouse_ingest_records_accepted_total"),
