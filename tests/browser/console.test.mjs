@@ -247,6 +247,38 @@ try {
   await axe("history");
   await shot("table-history");
 
+  // ---- rollback from the History tab, behind a confirmation naming the snapshot ----
+  await go("#/t/demo/silver/checks?tab=history");
+  await page.waitForSelector("table[data-history]");
+  const hist = (await api("/tables/demo/silver/checks/history?limit=1000")).json.history;
+  const oldest = Math.min(...hist.map((x) => x.snapshot_id));
+  const newest = Math.max(...hist.map((x) => x.snapshot_id));
+  const buttons = await page.$$("table[data-history] tbody button");
+  await buttons[buttons.length - 1].click();
+  await page.waitForSelector("dialog#confirm[open]");
+  const text = await page.$eval("dialog#confirm", (d) => d.textContent);
+  check("the rollback confirmation names the snapshot and the call",
+    text.includes(`snapshot ${oldest}`) && text.includes(`POST /tables/demo/silver/checks/rollback {"snapshot_id": ${oldest}}`), text);
+  await shot("rollback-confirm");
+  await page.click("#confirm-ok");
+  await waitFor((b) => Number(document.querySelector("table[data-history] tbody tr td")?.textContent) > b, newest, 10000);
+  const rows = (await sql("SELECT count(*) AS n FROM demo.silver.checks")).data[0].n;
+  const then = (await sql(`SELECT count(*) AS n FROM demo.silver.checks@${oldest}`)).data[0].n;
+  eq("after the rollback the table holds the rows of that snapshot", then, rows);
+
+  // ---- Run now, behind a confirmation naming the API call ----
+  await go("#/jobs/demo/flights_by_origin");
+  await page.waitForSelector("table[data-runs]");
+  const runsBefore = (await api("/transform/executions?domain=demo&job_name=flights_by_origin&limit=100")).json.length;
+  const [runBtn] = await page.$$("xpath/.//button[contains(., 'Run now')]");
+  await runBtn.click();
+  await page.waitForSelector("dialog#confirm[open]");
+  check("Run now names the API call", (await page.$eval("#confirm-call", (c) => c.textContent)) === "POST /transform/jobs/demo/flights_by_origin/run", "");
+  await page.click("#confirm-ok");
+  await page.waitForFunction(() => /Started/.test(document.getElementById("job-run-status").textContent), { timeout: 10000 });
+  const runsAfter = (await api("/transform/executions?domain=demo&job_name=flights_by_origin&limit=100")).json.length;
+  check("Run now started a run", runsAfter > runsBefore, `${runsBefore} -> ${runsAfter}`);
+
   check("no console errors, page errors, failed requests or CSP violations", problems.length === 0, problems.join(" | "));
 } catch (e) {
   fail("browser run", e.stack || e);

@@ -10,18 +10,18 @@ export const samples = () => history;
 
 const total = (m, name) => ((m && m[name]) || []).reduce((s, x) => s + x.value, 0);
 
-function series(name) {
-  const xs = [], ys = [];
+// Per-second rates of a counter between consecutive samples.
+function rates(name) {
+  const ys = [];
   for (let i = 1; i < history.length; i++) {
     const a = history[i - 1], b = history[i];
-    xs.push(b.t / 1000);
     ys.push(Math.max(0, (total(b.m, name) - total(a.m, name)) / ((b.t - a.t) / 1000)));
   }
-  return [xs, ys];
+  return ys;
 }
 
 function spark(label, name) {
-  const [xs, ys] = series(name);
+  const ys = rates(name);
   const last = ys.length ? ys[ys.length - 1] : 0;
   const fig = h("figure", { "aria-label": `${label}: ${last.toFixed(0)} per second` },
     h("figcaption", null, `${label} ${last.toFixed(0)}/s`));
