@@ -76,10 +76,20 @@ const refresh = debounce(() => {
   route(true);
 }, 250);
 
+// Whether an event touches what the current page shows: a table page
+// follows its own table (and the tables a gold lineage reads), the other
+// pages follow everything.
+function touches(ev) {
+  const m = /^#\/t\/([^/?]+)\/(bronze|silver|gold)\/([^/?]+)/.exec(location.hash);
+  if (!m || !ev.data || !ev.data.table) return true;
+  if (m[2] === "gold" && new URLSearchParams(location.hash.split("?")[1] || "").get("tab") === "lineage") return true;
+  return ev.data.domain === m[1] && ev.data.table === m[3];
+}
+
 function onEvent(ev) {
   if (ev.topic === "schema.changed" || ev.topic === "job.changed") { forgetSchema(); fillSearch(); }
   if (ev.topic.startsWith("process.")) sampleAndDraw(strip);
-  refresh();
+  if (touches(ev)) refresh();
 }
 
 function setLive(state) {
