@@ -44,6 +44,8 @@ DEB_PACKAGES += libssl-dev
 DEB_PACKAGES += dpkg-dev help2man lintian
 # tests: the HTTP load tool (tests/tools/http_load.py), certificates for the TLS test
 DEB_PACKAGES += python3 openssl
+# The console's browser tests (tests/integration/console.sh) drive Debian's chromium.
+DEB_PACKAGES += chromium
 
 # common/read/: what only the read side (broker HTTP API, lakehouse) uses.
 COMMON_SRCS := $(wildcard common/*.c) $(wildcard common/read/*.c)
@@ -105,6 +107,22 @@ $(eval $(call link_process,lakehouse,broker/cli/main.c $(BUILD)/lib/liblakehouse
 $(eval $(call link_process,lakehouse-http-serve,tests/tools/http_serve.c $(BUILD)/lib/liblakehouse-broker.a))
 $(eval $(call link_process,lakehouse-ingest-tool,tests/tools/ingest_tool.c))
 $(eval $(call link_process,lakehouse-notify-listen,tests/tools/notify_listen.c))
+
+# The web console (broker/console/) is embedded in the broker: embed.sh turns
+# its files into one generated C source (bytes by .incbin, gzip'd copies,
+# ETags); `make console-vendor` refreshes the vendored libraries from npm.
+CONSOLE_FILES := $(filter-out %/vendor.sh %/package.json %/package-lock.json %-entry.js, \
+                   $(shell find broker/console -type f ! -path '*/licenses/*' 2>/dev/null))
+CONSOLE_OBJ   := $(BUILD)/obj/gen/console_assets.o
+$(BUILD)/gen/console_assets.c: $(CONSOLE_FILES)
+	broker/console/embed.sh $@ $(BUILD)/gen/console
+$(CONSOLE_OBJ): $(BUILD)/gen/console_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ibroker/http $(CFLAGS) -c $< -o $@
+$(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-http-serve: $(CONSOLE_OBJ)
+.PHONY: console-vendor
+console-vendor:
+	broker/console/vendor.sh
 
 # A unit test links the library of the process its name starts with
 # (test_ingest_*, test_processor_*, test_transformer_*, test_broker_*,

@@ -26,8 +26,11 @@ static const char *const http_endpoint_orders[] = {"domain", "name", "version", 
 
 void http_health(struct http_request *req, struct http_reply *reply)
 {
-    (void)req;
-    http_reply_json(reply, 200, json_pack("{s:s, s:s}", "status", "ok", "service", "lakehouse"));
+    /* "auth" lets a client (the console) know whether to ask for a token
+     * before its first call instead of after a 401. */
+    http_reply_json(reply, 200,
+                    json_pack("{s:s, s:s, s:s}", "status", "ok", "service", "lakehouse", "auth",
+                              req->cfg->http_token[0] ? "bearer" : "none"));
 }
 
 /* "http://<Host header>" (or the listen address) so that the URLs in answers

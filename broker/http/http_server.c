@@ -14,6 +14,7 @@
  * behind publish_lock and the query slot counter. */
 #include "http.h"
 #include "http_internal.h"
+#include "http_console.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -575,6 +576,8 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const
         hc->server = server;
         hc->connection = conn;
         *con_cls = hc;
+        if (http_console_owns(conn, method, url))
+            return http_console_answer(conn, method, url);
         struct http_reply reply;
         memset(&reply, 0, sizeof reply);
         if (http_screen(server, hc, method, url, &reply))
