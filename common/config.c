@@ -75,6 +75,8 @@ static const struct config_option config_options[] = {
                   "transformer control socket (empty: ipc://<data_dir>/run/transformer.sock)"),
     INT_OPTION(seal_max_bytes, 4 * 1024 * 1024, "seal a spool file into bronze at this size"),
     INT_OPTION(seal_max_age_ms, 200, "...or when it is this old"),
+    INT_RANGE_OPTION(seal_quiet_ms, 10, 0, 3600000,
+               "...or when no record reached it for this long (0: seal by size and age only)"),
     INT_OPTION(batch_max_records, 10000, "records per producer batch"),
     INT_OPTION(batch_max_bytes, 16 * 1024 * 1024, "body bytes per producer batch"),
     INT_OPTION(record_max_bytes, 1024 * 1024, "bytes per record"),

@@ -45,6 +45,7 @@ struct config {
     /* ingest */
     int64_t seal_max_bytes;         /* seal a spool file at this size; default 4 MiB */
     int64_t seal_max_age_ms;        /* ...or this old; default 200 (sub-second freshness) */
+    int64_t seal_quiet_ms;          /* ...or this long without a commit; default 10, 0 = off */
     int64_t batch_max_records;      /* records per producer batch; default 10000 */
     int64_t batch_max_bytes;        /* body bytes per producer batch; default 16 MiB */
     int64_t record_max_bytes;       /* bytes per record; default 1 MiB */

@@ -67,5 +67,7 @@ void ingest_publish(struct ingest_ctx *ctx, enum event_topic topic, const char *
 /* spool_sealed_fn for the spool module: publishes bronze.sealed. arg is the ctx. */
 void ingest_on_sealed(const char *domain, const char *endpoint, const char *rel_path,
                       uint64_t records, void *arg);
+/* Hand the spools that are due (size, age, quiet) to the sealer. */
+void ingest_seal_due(struct ingest_ctx *ctx, int64_t now_ms);
 
 #endif

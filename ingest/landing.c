@@ -423,8 +423,7 @@ static void landing_chunk(struct ingest_ctx *ctx, uint64_t first, uint64_t n)
         l->settle_pending = true;
         landing_retry_later(l);
     }
-    spool_seal_due(ctx->spools, timeutil_monotonic_ms(), (uint64_t)ctx->cfg->seal_max_bytes,
-                   ctx->cfg->seal_max_age_ms, ingest_on_sealed, ctx);
+    ingest_seal_due(ctx, timeutil_monotonic_ms());
 }
 
 static void landing_step_ingest(struct ingest_ctx *ctx)

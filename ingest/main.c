@@ -11,7 +11,9 @@
  * commits, group.c), the schema.changed subscription and the sealer
  * thread's results (sealer.h: spools are sealed off the loop), with a
  * housekeeping tick every HOUSEKEEPING_MS (hand spools due by age/size to
- * the sealer, re-check catalog versions, log counters). SIGTERM/SIGINT only set a flag: the loop
+ * the sealer, re-check catalog versions, log counters); a spool that falls
+ * due by seal_quiet_ms or age wakes the loop before the tick. SIGTERM/SIGINT
+ * only set a flag: the loop
  * finishes its group, seals every spool and exits 0. */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,10 +80,27 @@ static void ingest_on_event(const struct event *ev, void *arg)
     }
 }
 
-static void ingest_seal_due(struct ingest_ctx *ctx, int64_t now_ms)
+static struct spool_seal_rule ingest_seal_rule(const struct config *cfg)
 {
-    spool_seal_due(ctx->spools, now_ms, (uint64_t)ctx->cfg->seal_max_bytes,
-                   ctx->cfg->seal_max_age_ms, ingest_on_sealed, ctx);
+    return (struct spool_seal_rule){.max_bytes = (uint64_t)cfg->seal_max_bytes,
+                                    .max_age_ms = cfg->seal_max_age_ms,
+                                    .quiet_ms = cfg->seal_quiet_ms};
+}
+
+void ingest_seal_due(struct ingest_ctx *ctx, int64_t now_ms)
+{
+    struct spool_seal_rule rule = ingest_seal_rule(ctx->cfg);
+    spool_seal_due(ctx->spools, now_ms, &rule, ingest_on_sealed, ctx);
+}
+
+/* When the loop must wake next: the housekeeping tick, or earlier when a
+ * spool falls due by age or quiet (a spool already overdue - the sealer's
+ * queue is full - waits for the tick instead of spinning). */
+static int64_t ingest_next_wake(const struct ingest_ctx *ctx, int64_t now, int64_t housekeeping)
+{
+    struct spool_seal_rule rule = ingest_seal_rule(ctx->cfg);
+    int64_t due = spool_next_due_ms(ctx->spools, &rule);
+    return due > now && due < housekeeping ? due : housekeeping;
 }
 
 static void ingest_log_stats(const struct ingest_ctx *ctx)
@@ -114,6 +133,7 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
     int64_t next_catalog_check = now + CATALOG_CHECK_MS;
     int64_t next_stats = now + STATS_LOG_MS;
     uint64_t logged_batches = 0;
+    int64_t wake = next_housekeeping;
     while (!daemon_stopping()) {
         zmq_pollitem_t items[] = {
             {.socket = ctx->router, .events = ZMQ_POLLIN},
@@ -122,7 +142,7 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
             {.fd = spool_seal_fd(ctx->spools), .events = ZMQ_POLLIN},
             {.socket = zap_socket(ctx->zap), .events = ZMQ_POLLIN},
         };
-        long timeout = landing_busy(ctx->landing) ? 0 : (long)(next_housekeeping - now);
+        long timeout = landing_busy(ctx->landing) ? 0 : (long)(wake - now);
         if (zmq_poll(items, ctx->zap != NULL ? 5 : 4, timeout < 0 ? 0 : timeout) < 0) {
             if (errno == EINTR)
                 continue;
@@ -145,11 +165,18 @@ static void ingest_loop(struct ingest_ctx *ctx, struct notify *notify)
             landing_read_events(ctx);
         landing_step(ctx); /* one bounded step of a landing file, if any */
         now = timeutil_monotonic_ms();
-        if (now < next_housekeeping)
+        if (now < next_housekeeping) {
+            /* A spool gone quiet is sealed at once, so the processor merges
+             * a lone record without waiting for seal_max_age_ms. */
+            if (now >= wake)
+                ingest_seal_due(ctx, now);
+            wake = ingest_next_wake(ctx, now, next_housekeeping);
             continue;
+        }
         next_housekeeping = now + HOUSEKEEPING_MS;
         notify_watchdog(notify);
         ingest_seal_due(ctx, now);
+        wake = ingest_next_wake(ctx, now, next_housekeeping);
         ingest_publish_stats(ctx);
         landing_tick(ctx, now);
         if (now >= next_catalog_check) {
@@ -255,8 +282,10 @@ int main(int argc, char **argv)
         error_set(err, "bind %s: %s", cfg.ingest_endpoint, zmq_strerror(errno));
         goto fail;
     }
-    log_info("started endpoint=%s data=%s seal_max_bytes=%" PRId64 " seal_max_age_ms=%" PRId64,
-             cfg.ingest_endpoint, cfg.data_dir, cfg.seal_max_bytes, cfg.seal_max_age_ms);
+    log_info("started endpoint=%s data=%s seal_max_bytes=%" PRId64 " seal_max_age_ms=%" PRId64
+             " seal_quiet_ms=%" PRId64,
+             cfg.ingest_endpoint, cfg.data_dir, cfg.seal_max_bytes, cfg.seal_max_age_ms,
+             cfg.seal_quiet_ms);
 
     notify_ready(d.notify, "accepting batches");
     ingest_loop(&ctx, d.notify);

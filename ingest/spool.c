@@ -385,6 +385,7 @@ static int spool_create(struct spool_set *set, struct spool_table *t, char err[E
     t->size = 0;
     t->records = 0;
     t->opened_ms = timeutil_monotonic_ms();
+    t->committed_ms = t->opened_ms;
     t->seal_retry_ms = 0;
     t->seal_now = false;
     return 0;
@@ -436,8 +437,10 @@ static int spool_commit_table(struct spool_set *set, struct spool_table *t, char
     }
     t->size += t->pending.len;
     t->records += t->pending_records;
-    if (t->pending_records > 0)
+    if (t->pending_records > 0) {
         t->durable_last_seq = t->last_seq;
+        t->committed_ms = timeutil_monotonic_ms();
+    }
     return 0;
 
 fail:;
@@ -598,16 +601,36 @@ static int spool_seal_table(struct spool_set *set, struct spool_table *t, spool_
     return 0;
 }
 
-void spool_seal_due(struct spool_set *set, int64_t now_ms, uint64_t max_bytes,
-                    int64_t max_age_ms, spool_sealed_fn sealed, void *arg)
+/* When the table's open spool is due by age or quietness. */
+static int64_t spool_due_ms(const struct spool_table *t, const struct spool_seal_rule *rule)
+{
+    int64_t due = t->opened_ms + rule->max_age_ms;
+    if (rule->quiet_ms > 0 && t->committed_ms + rule->quiet_ms < due)
+        due = t->committed_ms + rule->quiet_ms;
+    return due > t->seal_retry_ms ? due : t->seal_retry_ms;
+}
+
+void spool_seal_due(struct spool_set *set, int64_t now_ms, const struct spool_seal_rule *rule,
+                    spool_sealed_fn sealed, void *arg)
 {
     for (size_t i = 0; i < set->count; i++) {
         struct spool_table *t = set->tables[i];
         if (t->fd < 0 || now_ms < t->seal_retry_ms)
             continue;
-        if (t->seal_now || t->size >= max_bytes || now_ms - t->opened_ms >= max_age_ms)
+        if (t->seal_now || t->size >= rule->max_bytes || now_ms >= spool_due_ms(t, rule))
             spool_seal_table(set, t, sealed, arg, true);
     }
+}
+
+int64_t spool_next_due_ms(const struct spool_set *set, const struct spool_seal_rule *rule)
+{
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < set->count; i++) {
+        const struct spool_table *t = set->tables[i];
+        if (t->fd >= 0 && spool_due_ms(t, rule) < next)
+            next = spool_due_ms(t, rule);
+    }
+    return next;
 }
 
 int spool_seal_fd(const struct spool_set *set)

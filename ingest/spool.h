@@ -13,7 +13,8 @@
  * previous value survives restarts through spool_note_seq (recover.c feeds it
  * the newest bronze names; spool_recover the leftover spools).
  *
- * Sealing (size >= seal_max_bytes, age >= seal_max_age_ms, stop): bronze_seal
+ * Sealing (size >= seal_max_bytes, age >= seal_max_age_ms, no commit for
+ * seal_quiet_ms, stop): bronze_seal
  * of the durable bytes, then unlink of the spool, then the callback (which
  * publishes bronze.sealed). Sealing by size or age runs on the sealer thread
  * (sealer.h): the table starts a new spool file at once, and the callback
@@ -60,6 +61,7 @@ struct spool_table {
     uint64_t records;          /* durable records */
     uint64_t durable_last_seq; /* _seq of the last durable record */
     int64_t opened_ms;         /* monotonic time the file was created */
+    int64_t committed_ms;      /* monotonic time records last became durable in it */
     int64_t seal_retry_ms;     /* after a failed seal, not before this time */
     bool seal_now;             /* a failed rollback: seal the durable part at once */
     enum error_kind failure;   /* of the last failed commit: ERROR_NO_SPACE or ERROR_INTERNAL */
@@ -147,9 +149,20 @@ size_t spool_pending_bytes(const struct spool_set *set);
  * number of failed tables. */
 size_t spool_commit(struct spool_set *set, spool_failed_fn failed, void *arg);
 
-/* Seal the spools that are due (size, age, or a failed rollback). */
-void spool_seal_due(struct spool_set *set, int64_t now_ms, uint64_t max_bytes,
-                    int64_t max_age_ms, spool_sealed_fn sealed, void *arg);
+/* When to seal: at max_bytes, at max_age_ms after the file was created, or
+ * quiet_ms after its last commit (0: never for quiet). */
+struct spool_seal_rule {
+    uint64_t max_bytes;
+    int64_t max_age_ms;
+    int64_t quiet_ms;
+};
+
+/* Seal the spools that are due (the rule, or a failed rollback). */
+void spool_seal_due(struct spool_set *set, int64_t now_ms, const struct spool_seal_rule *rule,
+                    spool_sealed_fn sealed, void *arg);
+/* The earliest monotonic time a spool becomes due by age or quiet; INT64_MAX
+ * when no spool is open. */
+int64_t spool_next_due_ms(const struct spool_set *set, const struct spool_seal_rule *rule);
 /* Readable when sealed files wait to be reported; -1 if none can. */
 int spool_seal_fd(const struct spool_set *set);
 /* Report the files the sealer thread sealed (the sealed callback). */

@@ -16,6 +16,7 @@
 #   BENCH_RATE      offered records/s of the steady run (default 100000)
 #   BENCH_PRODUCERS producers of the throughput runs (default 4)
 #   BENCH_PROBES    1,000-row update batches per table size (default 10)
+#   BENCH_IDLE_TRIES single records posted to the idle group (default 60)
 #   BENCH_PROFILE=1 sample ingest, processor and broker with `perf record`
 #                   (cpu-clock) and append the top symbols to the results
 #   BENCH_DIR       work directory (default <build>/bench-run, removed first)
@@ -31,6 +32,7 @@ STEADY_S=${BENCH_STEADY_S:-30}
 RATE=${BENCH_RATE:-100000}
 PRODUCERS=${BENCH_PRODUCERS:-4}
 PROBES=${BENCH_PROBES:-10}
+IDLE_TRIES=${BENCH_IDLE_TRIES:-60}
 PROFILE=${BENCH_PROFILE:-0}
 W=${BENCH_DIR:-$SRC/$BUILD/bench-run}
 CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lakehouse-bench}
@@ -373,6 +375,30 @@ ST_GOLD_CHG=$(grep ' run_changes ' "$W/group.log" | grep 'job=bench.steady_by_or
 GOLD_GROUPS=$(sqlite3 -batch -noheader "file:$D3/gold/bench.db?mode=ro" 'SELECT count(*) FROM steady_by_origin' 2>/dev/null)
 
 ########################################################################
+# Phase 8: idle freshness: one record at a time over HTTP to an idle group, then the
+# query API polled until silver (and a dependency gold job counting silver's rows) has it
+D4=$W/idle
+mkdir -p "$D4"
+PORT=$(( 20000 + RANDOM % 20000 ))
+LAKEHOUSE_LISTEN=127.0.0.1:$PORT "$BIN/lakehouse-broker" --data "$D4" >>"$W/idle.log" 2>&1 &
+GRP=$!; PIDS+=("$GRP")
+for s in ingest processor transformer; do wait_sock "$D4/run/$s.sock"; done
+make_endpoints "$D4" idle
+cat >"$W/idle_count.sql" <<'EOF'
+-- job: idle_count
+-- domain: bench
+-- schedule: dependency
+SELECT count(*) AS n FROM bench.silver.idle
+EOF
+"$BIN/lakehouse" --data "$D4" job add "$W/idle_count.sql" >/dev/null || die "job add failed"
+log "idle freshness: $IDLE_TRIES single records over HTTP"
+python3 "$SRC/tests/bench/idle.py" --port "$PORT" --domain bench --endpoint idle \
+    --gold-table idle_count --tries "$IDLE_TRIES" >"$W/idle.out" 2>"$W/idle.out.err" ||
+    log "idle freshness: $(cat "$W/idle.out.err")"
+kill -TERM "$GRP"; wait "$GRP" 2>/dev/null
+IDLE_FILES=$(bronze_files "$D4" idle)
+
+########################################################################
 # The table
 I=$W/ingest_json.out
 JSON_RATE=$(kv "$I" rate); PARSE_RATE=$(kv "$I" parse_rate)
@@ -419,6 +445,9 @@ row "silver merge, updates (rows/s)" "$(k "$UPD_RATE")k" "bare loop $(k "$BARE_U
 row "merge cost vs table size (1,000-row batch, median ms)" "$PROBE_BIG_MS ms @ $(k "$RECORDS")k rows" "$PROBE_SMALL_MS ms @ 30k rows" "$(calc "$PROBE_BIG_MS / ($PROBE_SMALL_MS > 0 ? $PROBE_SMALL_MS : 1)" 2)" "≤ 3" "$(le "$PROBE_BIG_MS / ($PROBE_SMALL_MS > 0 ? $PROBE_SMALL_MS : 1)" 3)"
 row "freshness ack → silver, p50 / p99" "$(kv "$ST" silver_p50_ms) / $(kv "$ST" silver_p99_ms) ms" "poll every 2 ms" "-" "p99 ≤ 100 ms" "$(le "$(kv "$ST" silver_p99_ms)" 100)"
 row "gold freshness ack → gold, p50 / p99" "$(kv "$ST" gold_p50_ms) / $(kv "$ST" gold_p99_ms) ms" "poll every 10 ms" "-" "p99 ≤ 1000 ms" "$(le "$(kv "$ST" gold_p99_ms)" 1000)"
+IO=$W/idle.out
+row "idle freshness, one record → silver, p50 / p99" "$(kv "$IO" silver_p50_ms) / $(kv "$IO" silver_p99_ms) ms" "poll back to back" "-" "p99 ≤ 50 ms" "$(le "$(kv "$IO" silver_p99_ms)" 50)"
+row "idle freshness, one record → dependency gold job, p50 / p99" "$(kv "$IO" gold_p50_ms) / $(kv "$IO" gold_p99_ms) ms" "poll back to back" "-" "p99 ≤ 250 ms" "$(le "$(kv "$IO" gold_p99_ms)" 250)"
 row "replay, rebuild from bronze (rows/s)" "$(k "$REPLAY_RATE")k" "bare loop $(k "$BARE_REPLAY")k" "$(r "$REPLAY_RATE" "$BARE_REPLAY")" "≥ 0.7" "$(ge "$REPLAY_RATE / $BARE_REPLAY" 0.7)"
 for s in broker ingest processor transformer; do
     read -r g a b <<<"$(growth "$s")"
@@ -468,6 +497,7 @@ CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
     echo "change rows read per run: $ST_GOLD_CHG."
     echo "Cores used during the steady load (of $(nproc); machine = all processes, the load generator included):${ST_CORES%,}."
     echo "Mean RSS per 10 s of the steady load, MiB:${ST_RSS%;}."
+    echo "Idle freshness: $(kv "$IO" tries) single records (POST /ingest/bench/idle, one at a time, 300 ms apart), not seen within 10 s: $(kv "$IO" missed); silver max $(kv "$IO" silver_max_ms) ms, gold max $(kv "$IO" gold_max_ms) ms; bronze files left: $IDLE_FILES (one per record: every record was sealed on its own, seal_quiet_ms)."
     echo "Busy answers: JSON $(kv "$I" busy), msgpack $(kv "$W/ingest_mp.out" busy), HTTP retries $(kv "$W/http.out" retries)."
     [ "$PROFILE" = 1 ] && echo "Profiled run: perf sampled ingest (JSON phase), processor (insert merge) and broker (HTTP phase) at 999 Hz."
     echo "Merge times are the processor's own per-file times (log \`merged ... ms=\`); replay is its \`replayed ... ms=\`."
