@@ -1,6 +1,6 @@
 /* demo.c - `lakehouse-broker --demo` (what `make run` starts): make sure the
  * demo endpoint and the demo job exist, so that
- *   lakehouse send demo/flights ../shared/data/flights-20k.json
+ *   lakehouse send demo/flights tests/data/flights-20k.json
  * works on a fresh data directory and fills demo.gold.flights_by_origin.
  * Existing definitions are never replaced: a user may have changed them. */
 #include <stdio.h>

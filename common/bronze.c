@@ -284,6 +284,42 @@ static int bronze_fsync_created(const char *dir, int levels, char err[ERROR_MAX]
     return 0;
 }
 
+/* Compress the first len bytes of in_fd into out_fd (tmp), chunk by chunk;
+ * they must end with a complete line. */
+static int bronze_seal_body(int in_fd, int out_fd, LZ4F_cctx *cctx, char *in_buf, char *out_buf,
+                            size_t out_cap, size_t len, const char *spool_path,
+                            const char *bronze_path, const char *tmp, char err[ERROR_MAX])
+{
+    size_t remaining = len;
+    char last = '\n';
+    while (remaining > 0) {
+        size_t want = remaining < BRONZE_CHUNK ? remaining : BRONZE_CHUNK;
+        size_t got = 0;
+        if (bronze_read_full(in_fd, in_buf, want, &got, spool_path, err) < 0)
+            return -1;
+        if (got < want) {
+            error_set(err, "seal %s: spool %s shrank while sealing", bronze_path, spool_path);
+            return -1;
+        }
+        last = in_buf[got - 1];
+        size_t rc = LZ4F_compressUpdate(cctx, out_buf, out_cap, in_buf, got, NULL);
+        if (LZ4F_isError(rc)) {
+            error_set(err, "seal %s: %s", bronze_path, LZ4F_getErrorName(rc));
+            return -1;
+        }
+        if (bronze_write_lz4(out_fd, out_buf, rc, tmp, err) < 0)
+            return -1;
+        remaining -= got;
+    }
+    /* Bronze holds complete lines only; the reader would reject the file. */
+    if (last != '\n') {
+        error_set(err, "seal %s: the first %zu bytes of %s do not end with a complete line",
+                  bronze_path, len, spool_path);
+        return -1;
+    }
+    return 0;
+}
+
 int bronze_seal(const char *spool_path, size_t len, const char *bronze_path, char err[ERROR_MAX])
 {
     char tmp[PATH_MAX];
@@ -351,33 +387,9 @@ int bronze_seal(const char *spool_path, size_t len, const char *bronze_path, cha
     if (bronze_write_lz4(out_fd, out_buf, rc, tmp, err) < 0)
         goto fail;
 
-    size_t remaining = len;
-    char last = '\n';
-    while (remaining > 0) {
-        size_t want = remaining < BRONZE_CHUNK ? remaining : BRONZE_CHUNK;
-        size_t got = 0;
-        if (bronze_read_full(in_fd, in_buf, want, &got, spool_path, err) < 0)
-            goto fail;
-        if (got < want) {
-            error_set(err, "seal %s: spool %s shrank while sealing", bronze_path, spool_path);
-            goto fail;
-        }
-        last = in_buf[got - 1];
-        rc = LZ4F_compressUpdate(cctx, out_buf, out_cap, in_buf, got, NULL);
-        if (LZ4F_isError(rc)) {
-            error_set(err, "seal %s: %s", bronze_path, LZ4F_getErrorName(rc));
-            goto fail;
-        }
-        if (bronze_write_lz4(out_fd, out_buf, rc, tmp, err) < 0)
-            goto fail;
-        remaining -= got;
-    }
-    /* Bronze holds complete lines only; the reader would reject the file. */
-    if (last != '\n') {
-        error_set(err, "seal %s: the first %zu bytes of %s do not end with a complete line",
-                  bronze_path, len, spool_path);
+    if (bronze_seal_body(in_fd, out_fd, cctx, in_buf, out_buf, out_cap, len, spool_path,
+                         bronze_path, tmp, err) < 0)
         goto fail;
-    }
     rc = LZ4F_compressEnd(cctx, out_buf, out_cap, NULL);
     if (LZ4F_isError(rc)) {
         error_set(err, "seal %s: %s", bronze_path, LZ4F_getErrorName(rc));

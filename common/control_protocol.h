@@ -36,7 +36,7 @@
  *               snapshot of another table.
  *     "expire"  domain ("" = every domain), name = table ("" = every table):
  *               delete what is older than the retention horizons
- *               (common/retention.h): bronze files of earlier dt= dates
+ *               (common/retention_policy.h): bronze files of earlier dt= dates
  *               (merged or quarantined ones only; their ledger rows stay),
  *               silver _snapshots rows and ended _h_<table> versions; never
  *               a table's newest snapshot or current rows. count = bronze
@@ -56,11 +56,11 @@
  *     "reload"  -> re-read jobs from the catalog; count = jobs.
  *     "expire"  domain ("" = every domain), name = gold table ("" = every
  *               table): delete gold _snapshots rows committed before the
- *               gold retention horizon (retention.h, RETENTION_GOLD) and their
+ *               gold retention horizon (retention_policy.h, RETENTION_GOLD) and their
  *               _lineage rows; never a table's newest snapshot, never table
  *               rows or catalog executions. id = snapshots, count = lineage
  *               rows, message "gold: expired N snapshots (M lineage rows)"
- *               plus per-table detail (transformer/retention.c).
+ *               plus per-table detail (transformer/gold_retention.c).
  *     "expire_dry_run" the same scope: nothing is deleted, the message says
  *               "gold: would expire ...". */
 #ifndef LAKEHOUSE_CONTROL_PROTOCOL_H

@@ -88,6 +88,29 @@ static int cron_value(const char **p, const struct cron_field *f, int *out, char
     return -1;
 }
 
+/* "v" or "lo-hi" at *p (advanced past it) into lo..hi; *range tells
+ * which. A weekday range may end at SUN (0): FRI-SUN. */
+static int cron_range(const char **p, const struct cron_field *f, int *lo, int *hi, bool *range,
+                      char *what, size_t what_size)
+{
+    if (cron_value(p, f, lo, what, what_size) < 0)
+        return -1;
+    *hi = *lo;
+    *range = **p == '-';
+    if (!*range)
+        return 0;
+    (*p)++;
+    if (cron_value(p, f, hi, what, what_size) < 0)
+        return -1;
+    if (f->names == cron_weekday_names && *hi == 0 && *lo > 0)
+        *hi = 7;
+    if (*hi < *lo) {
+        snprintf(what, what_size, "range %d-%d is backwards", *lo, *hi);
+        return -1;
+    }
+    return 0;
+}
+
 /* Parse one field into bits (bit v for each value v). `what` receives the
  * reason on error. */
 static int cron_field_parse(const char *text, const struct cron_field *f, uint64_t *bits,
@@ -108,20 +131,10 @@ static int cron_field_parse(const char *text, const struct cron_field *f, uint64
             hi = f->max;
             p++;
         } else {
-            if (cron_value(&p, f, &lo, what, what_size) < 0)
+            bool range = false;
+            if (cron_range(&p, f, &lo, &hi, &range, what, what_size) < 0)
                 return -1;
-            hi = lo;
-            if (*p == '-') {
-                p++;
-                if (cron_value(&p, f, &hi, what, what_size) < 0)
-                    return -1;
-                if (f->names == cron_weekday_names && hi == 0 && lo > 0)
-                    hi = 7; /* FRI-SUN */
-                if (hi < lo) {
-                    snprintf(what, what_size, "range %d-%d is backwards", lo, hi);
-                    return -1;
-                }
-            } else if (*p == '/') {
+            if (!range && *p == '/') {
                 hi = f->max; /* "a/n": a..max step n */
             }
         }
@@ -173,18 +186,9 @@ static int cron_year_parse(const char *text, int *from, int *to, char *what, siz
             snprintf(what, what_size, "empty list element");
             return -1;
         }
-        if (cron_value(&p, f, &lo, what, what_size) < 0)
+        bool range = false;
+        if (cron_range(&p, f, &lo, &hi, &range, what, what_size) < 0)
             return -1;
-        hi = lo;
-        if (*p == '-') {
-            p++;
-            if (cron_value(&p, f, &hi, what, what_size) < 0)
-                return -1;
-            if (hi < lo) {
-                snprintf(what, what_size, "range %d-%d is backwards", lo, hi);
-                return -1;
-            }
-        }
         if (*p == '/') {
             snprintf(what, what_size, "steps are not supported for years");
             return -1;

@@ -34,15 +34,22 @@ const char *job_write_mode_name(enum job_write_mode m)
     return (m == JOB_WRITE_OVERWRITE || m == JOB_WRITE_APPEND) ? job_write_mode_names[m] : "?";
 }
 
+/* Index of name (any case) in names[0..n), or -1. */
+static int job_name_index(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; name != NULL && i < n; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 int job_write_mode_from_name(const char *name, enum job_write_mode *out)
 {
-    for (int i = 0; i < 2; i++) {
-        if (name != NULL && strcasecmp(name, job_write_mode_names[i]) == 0) {
-            *out = (enum job_write_mode)i;
-            return 0;
-        }
-    }
-    return -1;
+    int i = job_name_index(job_write_mode_names, 2, name);
+    if (i < 0)
+        return -1;
+    *out = (enum job_write_mode)i;
+    return 0;
 }
 
 const char *job_schedule_name(enum job_schedule s)
@@ -52,13 +59,11 @@ const char *job_schedule_name(enum job_schedule s)
 
 int job_schedule_from_name(const char *name, enum job_schedule *out)
 {
-    for (int i = 0; i < 2; i++) {
-        if (name != NULL && strcasecmp(name, job_schedule_names[i]) == 0) {
-            *out = (enum job_schedule)i;
-            return 0;
-        }
-    }
-    return -1;
+    int i = job_name_index(job_schedule_names, 2, name);
+    if (i < 0)
+        return -1;
+    *out = (enum job_schedule)i;
+    return 0;
 }
 
 /* Copy s[0..n) into out (size out_size) without surrounding blanks.

@@ -166,8 +166,10 @@ static int dedup_put(struct dedup *d, const char *key, uint64_t hash,
     return 0;
 }
 
-int dedup_insert(struct dedup *d, const char *domain, const char *endpoint, const char *id,
-                 const struct dedup_counts *counts)
+/* Store counts under the batch id. A stored id: add to its counts (add) or
+ * replace them (the newest counts win, keeping its age). */
+static int dedup_store(struct dedup *d, const char *domain, const char *endpoint, const char *id,
+                       const struct dedup_counts *counts, bool add)
 {
     if (d->window == 0 || id[0] == '\0')
         return 0;
@@ -175,28 +177,28 @@ int dedup_insert(struct dedup *d, const char *domain, const char *endpoint, cons
     dedup_key(key, domain, endpoint, id);
     uint64_t hash = dedup_hash(key);
     size_t slot = dedup_find_slot(d, key, hash);
-    if (d->slots[slot] != 0) /* re-stored: the newest counts win, keep its age */
+    if (d->slots[slot] != 0 && add) {
+        struct dedup_counts *c = &d->ring[d->slots[slot] - 1].counts;
+        c->accepted += counts->accepted;
+        c->refused += counts->refused;
+        return 0;
+    }
+    if (d->slots[slot] != 0)
         dedup_kill(d, &d->ring[d->slots[slot] - 1]);
     return dedup_put(d, key, hash, counts);
+}
+
+int dedup_insert(struct dedup *d, const char *domain, const char *endpoint, const char *id,
+                 const struct dedup_counts *counts)
+{
+    return dedup_store(d, domain, endpoint, id, counts, false);
 }
 
 int dedup_add(struct dedup *d, const char *domain, const char *endpoint, const char *id,
               uint64_t accepted, uint64_t refused)
 {
-    if (d->window == 0 || id[0] == '\0')
-        return 0;
-    char key[DEDUP_KEY_MAX];
-    dedup_key(key, domain, endpoint, id);
-    uint64_t hash = dedup_hash(key);
-    size_t slot = dedup_find_slot(d, key, hash);
-    if (d->slots[slot] != 0) {
-        struct dedup_counts *c = &d->ring[d->slots[slot] - 1].counts;
-        c->accepted += accepted;
-        c->refused += refused;
-        return 0;
-    }
     struct dedup_counts counts = {.accepted = accepted, .refused = refused, .group = 0};
-    return dedup_put(d, key, hash, &counts);
+    return dedup_store(d, domain, endpoint, id, &counts, true);
 }
 
 void dedup_remove(struct dedup *d, const char *domain, const char *endpoint, const char *id)

@@ -16,8 +16,7 @@
 /* Fraction digits tried: with a >= 1e-3 enough for 17 significant digits. */
 #define JSONOUT_FRACTION_MAX 20
 
-/* Decimal digits of v into out (no terminator); returns the count. */
-static size_t jsonout_u64(char *out, uint64_t v)
+size_t jsonout_u64(char *out, uint64_t v)
 {
     char tmp[24];
     size_t n = 0;

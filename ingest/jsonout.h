@@ -30,6 +30,9 @@ bool jsonout_value(struct buf *b, const json_t *value);
 bool jsonout_schema_value(struct buf *b, const struct schema_value *v);
 /* Append s[0..len) as a JSON string (quotes included). */
 bool jsonout_string(struct buf *b, const char *s, size_t len);
+/* Decimal digits of v into out (at least 20 bytes; no terminator); returns
+ * the count. */
+size_t jsonout_u64(char *out, uint64_t v);
 /* Append a real as described above. */
 bool jsonout_real(struct buf *b, double d);
 

@@ -167,27 +167,19 @@ void spool_touch(struct spool_set *set, struct spool_table *t)
     set->touched = t;
 }
 
-static size_t spool_format_u64(char out[24], uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* Finish the line whose object text (fields only, no closing brace) starts
  * at `start` in the pending buffer: size check, then the metadata fields and
- * the closing brace, then the table's counters. */
+ * the closing brace, then the table's counters. written false (out of
+ * memory while writing the fields): the line is cut. */
 static int spool_finish_line(struct spool_set *set, struct spool_table *t, size_t start,
-                             bool empty, const struct spool_meta *meta, size_t record_max,
-                             char err[ERROR_MAX])
+                             bool written, bool empty, const struct spool_meta *meta,
+                             size_t record_max, char err[ERROR_MAX])
 {
     struct buf *b = &t->pending;
+    if (!written) {
+        b->len = start;
+        return error_set(err, "out of memory");
+    }
     size_t n = b->len - start + 1; /* the record as its own object, "}" included */
     if (n > record_max) {
         b->len = start;
@@ -206,7 +198,7 @@ static int spool_finish_line(struct spool_set *set, struct spool_table *t, size_
     size_t skip = empty ? 1 : 0;
     memcpy(p, meta->head + skip, meta->head_len - skip);
     p += meta->head_len - skip;
-    p += spool_format_u64(p, seq);
+    p += jsonout_u64(p, seq);
     memcpy(p, meta->tail, meta->tail_len);
     p += meta->tail_len;
 
@@ -244,11 +236,7 @@ int spool_append(struct spool_set *set, struct spool_table *t, const json_t *rec
         if (ok)
             ok = spool_member(b, &first, key, value);
     }
-    if (!ok) {
-        b->len = start;
-        return error_set(err, "out of memory");
-    }
-    return spool_finish_line(set, t, start, first, meta, record_max, err);
+    return spool_finish_line(set, t, start, ok, first, meta, record_max, err);
 }
 
 int spool_append_values(struct spool_set *set, struct spool_table *t,
@@ -265,11 +253,7 @@ int spool_append_values(struct spool_set *set, struct spool_table *t,
     }
     if (ok && rescued != NULL)
         ok = spool_member(b, &first, SCHEMA_RESCUED_COLUMN, rescued);
-    if (!ok) {
-        b->len = start;
-        return error_set(err, "out of memory");
-    }
-    return spool_finish_line(set, t, start, first, meta, record_max, err);
+    return spool_finish_line(set, t, start, ok, first, meta, record_max, err);
 }
 
 int spool_append_fields(struct spool_set *set, struct spool_table *t,
@@ -290,11 +274,7 @@ int spool_append_fields(struct spool_set *set, struct spool_table *t,
     }
     if (ok && rescued != NULL)
         ok = spool_member(b, &first, SCHEMA_RESCUED_COLUMN, rescued);
-    if (!ok) {
-        b->len = start;
-        return error_set(err, "out of memory");
-    }
-    return spool_finish_line(set, t, start, first, meta, record_max, err);
+    return spool_finish_line(set, t, start, ok, first, meta, record_max, err);
 }
 
 void spool_mark(const struct spool_table *t, struct spool_mark *m)

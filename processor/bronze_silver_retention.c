@@ -1,4 +1,4 @@
-/* bronze_silver_retention.c - expiring old history of bronze and silver (issue 4).
+/* bronze_silver_retention.c - expiring old history of bronze and silver.
  *
  * Horizons per layer and table come from common/retention_policy.h. For each table:
  *   bronze  files under dt=<date> with date before the horizon date are

@@ -359,6 +359,20 @@ static int write_rows(sqlite3 *db, const char *table, const char *body,
     return 0;
 }
 
+/* "DELETE FROM main.<table> WHERE (<keys>) IN (SELECT <keys> FROM
+ * temp._run_rows" into t: the caller adds a filter and the closing ")". */
+static void write_delete_keyed(struct strbuf *t, const char *table, char (*keys)[NAMES_MAX],
+                               size_t nkeys)
+{
+    strbuf_addf(t, "DELETE FROM main.\"%s\" WHERE (", table);
+    for (size_t i = 0; i < nkeys; i++)
+        strbuf_addf(t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    strbuf_addf(t, ") IN (SELECT ");
+    for (size_t i = 0; i < nkeys; i++)
+        strbuf_addf(t, "%s\"%s\"", i ? ", " : "", keys[i]);
+    strbuf_addf(t, " FROM temp.\"_run_rows\"");
+}
+
 /* Accumulating jobs (job.h): the rows of the keys this run wrote whose
  * accumulated columns all came to 0 (or NULL) are deleted: their group has
  * no rows left. Adds to *deleted. */
@@ -369,13 +383,8 @@ static int write_delete_emptied(sqlite3 *db, const char *table, char (*keys)[NAM
     if (accumulate[0] == '\0')
         return 0;
     struct strbuf t = {0};
-    strbuf_addf(&t, "DELETE FROM main.\"%s\" WHERE (", table);
-    for (size_t i = 0; i < nkeys; i++)
-        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
-    strbuf_addf(&t, ") IN (SELECT ");
-    for (size_t i = 0; i < nkeys; i++)
-        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
-    strbuf_addf(&t, " FROM temp.\"_run_rows\")");
+    write_delete_keyed(&t, table, keys, nkeys);
+    strbuf_addf(&t, ")");
     const char *p = accumulate;
     while (*p != '\0') {
         size_t n = strcspn(p, ",");
@@ -481,13 +490,8 @@ int write_append(sqlite3 *db, const char *table, const char *body,
         rc = 0;
         goto done;
     }
-    strbuf_addf(&t, "DELETE FROM main.\"%s\" WHERE (", table);
-    for (size_t i = 0; i < nkeys; i++)
-        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
-    strbuf_addf(&t, ") IN (SELECT ");
-    for (size_t i = 0; i < nkeys; i++)
-        strbuf_addf(&t, "%s\"%s\"", i ? ", " : "", keys[i]);
-    strbuf_addf(&t, " FROM temp.\"_run_rows\" WHERE coalesce(\"%s\", 0))", cols->names[del]);
+    write_delete_keyed(&t, table, keys, nkeys);
+    strbuf_addf(&t, " WHERE coalesce(\"%s\", 0))", cols->names[del]);
     if (sqlutil_exec_buf(db, &t, err, "delete the _delete rows") < 0)
         goto done;
     *deleted += sqlite3_changes64(db);

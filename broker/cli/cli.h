@@ -64,6 +64,10 @@ int cli_parse_ref(const char *text, const char *kind, char domain[NAMES_MAX],
  * and name. CLI_OK, or CLI_USAGE after printing usage or the error. */
 int cli_only_ref(int argc, char **argv, const char *kind, const char *usage,
                  char domain[NAMES_MAX], char name[NAMES_MAX]);
+/* For "COMMAND [--FLAG] DOMAIN/NAME": *set tells whether --flag was given.
+ * CLI_OK, or CLI_USAGE after printing usage or the error. */
+int cli_flag_ref(int argc, char **argv, const char *flag, const char *kind, const char *usage,
+                 bool *set, char domain[NAMES_MAX], char name[NAMES_MAX]);
 /* Open the catalog. Reading: returns 1 (and *out NULL) when the catalog does
  * not exist yet, so that lists are simply empty. Writing: the data directory
  * must exist (a mistyped --data must not create a new lakehouse). */

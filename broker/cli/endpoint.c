@@ -209,29 +209,10 @@ static int endpoint_show(struct cli *cli, int argc, char **argv)
  * data is left (an earlier delete whose data part failed). */
 static int endpoint_delete(struct cli *cli, int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"data", no_argument, NULL, 'd'},
-        {NULL, 0, NULL, 0},
-    };
-    bool data = false;
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (opt != 'd') {
-            fputs(endpoint_usage, stderr);
-            return CLI_USAGE;
-        }
-        data = true;
-    }
-    if (argc - optind != 1) {
-        fputs(endpoint_usage, stderr);
-        return CLI_USAGE;
-    }
+    bool data;
     char domain[NAMES_MAX], name[NAMES_MAX], err[ERROR_MAX];
-    if (cli_parse_ref(argv[optind], "endpoint", domain, name, err) != 0) {
-        cli_error("%s", err);
+    if (cli_flag_ref(argc, argv, "data", "endpoint", endpoint_usage, &data, domain, name) != CLI_OK)
         return CLI_USAGE;
-    }
     if (data && !cli_endpoint_present(cli->cfg.processor_control_endpoint)) {
         cli_error("the processor is not running (nothing listens on %s): it deletes the data; "
                   "nothing was deleted",

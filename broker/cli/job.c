@@ -273,31 +273,11 @@ static int job_wait(struct cli *cli, int64_t id)
 
 static int job_run(struct cli *cli, int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"wait", no_argument, NULL, 'w'},
-        {NULL, 0, NULL, 0},
-    };
-    bool wait = false;
-    int opt;
-    optind = 0;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (opt != 'w') {
-            fputs(job_usage, stderr);
-            return CLI_USAGE;
-        }
-        wait = true;
-    }
-    if (argc - optind != 1) {
-        fputs(job_usage, stderr);
-        return CLI_USAGE;
-    }
+    bool wait;
     struct control_request req;
     memset(&req, 0, sizeof req);
-    char err[ERROR_MAX];
-    if (cli_parse_ref(argv[optind], "job", req.domain, req.name, err) != 0) {
-        cli_error("%s", err);
+    if (cli_flag_ref(argc, argv, "wait", "job", job_usage, &wait, req.domain, req.name) != CLI_OK)
         return CLI_USAGE;
-    }
     struct job_def job;
     memset(&job, 0, sizeof job);
     if (job_lookup(cli, req.domain, req.name, &job) != 1)

@@ -79,6 +79,35 @@ int cli_only_ref(int argc, char **argv, const char *kind, const char *usage,
     return CLI_OK;
 }
 
+int cli_flag_ref(int argc, char **argv, const char *flag, const char *kind, const char *usage,
+                 bool *set, char domain[NAMES_MAX], char name[NAMES_MAX])
+{
+    const struct option options[] = {
+        {flag, no_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    *set = false;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt != 'f') {
+            fputs(usage, stderr);
+            return CLI_USAGE;
+        }
+        *set = true;
+    }
+    if (argc - optind != 1) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    char err[ERROR_MAX];
+    if (cli_parse_ref(argv[optind], kind, domain, name, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 int cli_catalog_open(struct cli *cli, bool write, struct catalog **out, char err[ERROR_MAX])
 {
     struct stat st;

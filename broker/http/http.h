@@ -1,4 +1,4 @@
-/* http.h - the broker's HTTP API (issue 3): schema registry, ingestion,
+/* http.h - the broker's HTTP API: schema registry, ingestion,
  * query, transform jobs, health. The only header of broker/http/ that the
  * rest of the broker includes.
  *

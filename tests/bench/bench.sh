@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/bench.sh - the driver of `make bench` / `make bench-check` (issue 7).
+# tests/bench/bench.sh - the driver of `make bench` / `make bench-check`.
 #
 #   tests/bench/bench.sh [--check] BUILD_DIR
 #

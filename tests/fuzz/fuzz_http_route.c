@@ -1,5 +1,6 @@
 /* fuzz_http_route.c - libFuzzer target: HTTP path routing
- * (broker/http/http_route.c, compiled in with stub handlers): any method and
+ * (broker/http/http_route.c from the broker library, linked against the stub
+ * handlers below, which take precedence over the archive's): any method and
  * path either reaches a handler with checked names in req->params, or is
  * answered 400/404/405. Input: method, a NUL byte, the path. */
 #include <stddef.h>
@@ -7,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../broker/http/http_route.c"
+#include "http_internal.h"
 
 static void fuzz_stub(struct http_request *req, struct http_reply *reply)
 {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The HTTP API (issue 3) driven with curl against the real server and the
+# The HTTP API driven with curl against the real server and the
 # real group: schema registry, ingestion with its durability and error
 # answers, query, transform jobs, bearer-token auth and the body limit.
 # The broker serves the API; the test driver lakehouse-http-serve starts

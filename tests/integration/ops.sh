@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# ops.sh - operations (issue 6): GET /metrics, `lakehouse status`,
+# ops.sh - operations: GET /metrics, `lakehouse status`,
 # `lakehouse config check`, log_format json and SIGHUP reload.
-#  - /metrics is Prometheus text with every series issue 6 names, and the
+#  - /metrics is Prometheus text with every series it documents, and the
 #    values move as data flows: ingest counters per endpoint go up, rows go
 #    up, the merge/transform histograms count, the bronze backlog returns
 #    to 0, a killed worker shows in process_restarts_total;

@@ -3,7 +3,7 @@
 #  - `systemd-analyze verify` accepts every unit with no warning at all (the
 #    units are copied with ExecStart pointing at the binaries under test,
 #    since verify insists that the command exists); each service has the
-#    settings issue 6 asks for; lakehouse.sysusers.conf creates the user;
+#    hardening settings; lakehouse.sysusers.conf creates the user;
 #  - against a fake NOTIFY_SOCKET (tests/tools/notify_listen.c) each process
 #    sends READY=1 only once it serves (its sockets exist when READY=1
 #    arrives), WATCHDOG=1 repeatedly when WATCHDOG_USEC is set, STOPPING=1 on
