@@ -20,7 +20,7 @@ SANFLAGS :=
 OPTFLAGS := -O2 -g
 endif
 
-PKGS     := libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd
+PKGS     := libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd yaml-0.1
 # libcrypto (libssl-dev): SHA-256 of landing files (ingest/landing.c)
 PKGS     += libcrypto
 CC       ?= cc
@@ -37,7 +37,7 @@ LDFLAGS  += $(SANFLAGS)
 DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3-dev \
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
                 libmicrohttpd-dev curl jq systemd clang libclang-rt-14-dev
-DEB_PACKAGES += libssl-dev
+DEB_PACKAGES += libssl-dev libyaml-dev
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)

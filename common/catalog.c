@@ -68,6 +68,15 @@ static const char *const catalog_migrations[] = {
     "ALTER TABLE jobs ADD COLUMN incremental INTEGER NOT NULL DEFAULT 0;",
     /* 3: accumulating jobs (job.h) */
     "ALTER TABLE jobs ADD COLUMN accumulate TEXT NOT NULL DEFAULT '';",
+    /* 4: secondary indexes of gold tables, models and the jobs they manage (model.h) */
+    "ALTER TABLE jobs ADD COLUMN index_columns TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN model TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE models ("
+    "  name TEXT PRIMARY KEY,"
+    "  concept_file TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ");",
 };
 #define CATALOG_VERSION ((int)(sizeof catalog_migrations / sizeof catalog_migrations[0]))
 
@@ -86,6 +95,11 @@ enum catalog_stmt {
     CATALOG_JOB_GET,
     CATALOG_JOB_LIST,
     CATALOG_JOB_DELETE,
+    CATALOG_MODEL_UPSERT,
+    CATALOG_MODEL_GET,
+    CATALOG_MODEL_LIST,
+    CATALOG_MODEL_DELETE,
+    CATALOG_MODEL_JOBS_DELETE,
     CATALOG_EXECUTION_START,
     CATALOG_EXECUTION_FINISH,
     CATALOG_EXECUTION_LAST_SUCCESS,
@@ -124,21 +138,32 @@ static const char *const catalog_sql[CATALOG_STMT_COUNT] = {
     [CATALOG_ENDPOINT_DELETE] = "DELETE FROM endpoints WHERE domain = ?1 AND name = ?2",
     [CATALOG_JOB_UPSERT] =
         "INSERT INTO jobs (domain, name, sql, write_mode, unique_key, schedule, cron,"
-        " created_at, updated_at, incremental, accumulate)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)"
+        " created_at, updated_at, incremental, accumulate, index_columns, model)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)"
         " ON CONFLICT (domain, name) DO UPDATE SET sql = excluded.sql,"
         " write_mode = excluded.write_mode, unique_key = excluded.unique_key,"
         " schedule = excluded.schedule, cron = excluded.cron, updated_at = excluded.updated_at,"
-        " incremental = excluded.incremental, accumulate = excluded.accumulate",
+        " incremental = excluded.incremental, accumulate = excluded.accumulate,"
+        " index_columns = excluded.index_columns, model = excluded.model",
     [CATALOG_JOB_GET] =
         "SELECT domain, name, sql, write_mode, unique_key, schedule, cron, incremental,"
-        " accumulate FROM jobs"
+        " accumulate, index_columns, model FROM jobs"
         " WHERE domain = ?1 AND name = ?2",
     [CATALOG_JOB_LIST] =
         "SELECT domain, name, sql, write_mode, unique_key, schedule, cron, incremental,"
-        " accumulate FROM jobs"
+        " accumulate, index_columns, model FROM jobs"
         " ORDER BY domain, name",
     [CATALOG_JOB_DELETE] = "DELETE FROM jobs WHERE domain = ?1 AND name = ?2",
+    [CATALOG_MODEL_UPSERT] =
+        "INSERT INTO models (name, concept_file, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)"
+        " ON CONFLICT (name) DO UPDATE SET concept_file = excluded.concept_file,"
+        " updated_at = excluded.updated_at",
+    [CATALOG_MODEL_GET] = "SELECT concept_file FROM models WHERE name = ?1",
+    [CATALOG_MODEL_LIST] =
+        "SELECT m.name, m.created_at, m.updated_at,"
+        " (SELECT count(*) FROM jobs j WHERE j.model = m.name) FROM models m ORDER BY m.name",
+    [CATALOG_MODEL_DELETE] = "DELETE FROM models WHERE name = ?1",
+    [CATALOG_MODEL_JOBS_DELETE] = "DELETE FROM jobs WHERE model = ?1",
     [CATALOG_EXECUTION_START] =
         "INSERT INTO executions (domain, job, \"trigger\", status, started_at)"
         " VALUES (?1, ?2, ?3, 'RUNNING', ?4)",
@@ -721,6 +746,8 @@ static int catalog_job_from_row(struct catalog *catalog, sqlite3_stmt *stmt, str
     snprintf(out->cron, sizeof out->cron, "%s", catalog_column_text(stmt, 6));
     out->incremental = sqlite3_column_int(stmt, 7) != 0;
     snprintf(out->accumulate, sizeof out->accumulate, "%s", catalog_column_text(stmt, 8));
+    snprintf(out->index, sizeof out->index, "%s", catalog_column_text(stmt, 9));
+    snprintf(out->model, sizeof out->model, "%s", catalog_column_text(stmt, 10));
     out->sql = strdup(catalog_column_text(stmt, 2));
     if (out->sql == NULL)
         return error_set(err, "out of memory");
@@ -774,11 +801,30 @@ fail:
     return -1;
 }
 
+/* Bind and run the upsert of one job (inside the caller's transaction). */
+static int catalog_store_job(struct catalog *catalog, const struct job_def *job,
+                             char err[ERROR_MAX])
+{
+    char now[TIMEUTIL_TIMESTAMP_MAX];
+    catalog_now(now);
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_UPSERT, job->domain, job->name);
+    catalog_bind_text(stmt, 3, job->sql);
+    catalog_bind_text(stmt, 4, job_write_mode_name(job->write_mode));
+    catalog_bind_text(stmt, 5, job->unique_key);
+    catalog_bind_text(stmt, 6, job_schedule_name(job->schedule));
+    catalog_bind_text(stmt, 7, job->cron);
+    catalog_bind_text(stmt, 8, now);
+    sqlite3_bind_int(stmt, 9, job->incremental ? 1 : 0);
+    catalog_bind_text(stmt, 10, job->accumulate);
+    catalog_bind_text(stmt, 11, job->index);
+    catalog_bind_text(stmt, 12, job->model);
+    return catalog_exec(catalog, stmt, err, "store job");
+}
+
 int catalog_put_job(struct catalog *catalog, const struct job_def *job, char err[ERROR_MAX])
 {
     struct job_def *jobs = NULL;
     size_t count = 0;
-    char now[TIMEUTIL_TIMESTAMP_MAX];
 
     if (job_validate(job, err) < 0)
         return -1; /* the message names the job */
@@ -791,17 +837,7 @@ int catalog_put_job(struct catalog *catalog, const struct job_def *job, char err
         error_prefix(err, "job %s/%s", job->domain, job->name);
         goto fail;
     }
-    catalog_now(now);
-    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_UPSERT, job->domain, job->name);
-    catalog_bind_text(stmt, 3, job->sql);
-    catalog_bind_text(stmt, 4, job_write_mode_name(job->write_mode));
-    catalog_bind_text(stmt, 5, job->unique_key);
-    catalog_bind_text(stmt, 6, job_schedule_name(job->schedule));
-    catalog_bind_text(stmt, 7, job->cron);
-    catalog_bind_text(stmt, 8, now);
-    sqlite3_bind_int(stmt, 9, job->incremental ? 1 : 0);
-    catalog_bind_text(stmt, 10, job->accumulate);
-    if (catalog_exec(catalog, stmt, err, "store job") < 0 || catalog_commit(catalog, err) < 0)
+    if (catalog_store_job(catalog, job, err) < 0 || catalog_commit(catalog, err) < 0)
         goto fail;
     catalog_free_jobs(jobs, count);
     return 0;
@@ -957,4 +993,122 @@ int catalog_fail_running_executions(struct catalog *catalog, const char *reason,
     catalog_bind_text(stmt, 1, now);
     catalog_bind_text(stmt, 2, reason ? reason : "interrupted");
     return catalog_exec(catalog, stmt, err, "fail running executions");
+}
+
+/* ---------------------------------------------------------------- models */
+
+int catalog_put_model(struct catalog *catalog, const char *name, const char *concept_file,
+                      const struct job_def *set, size_t set_count, char err[ERROR_MAX])
+{
+    struct job_def *jobs = NULL, *final = NULL;
+    size_t count = 0, nfinal = 0;
+    int rc = -1;
+    for (size_t i = 0; i < set_count; i++)
+        if (job_validate(&set[i], err) < 0)
+            return CATALOG_REFUSED;
+    if (catalog_begin(catalog, err) < 0)
+        return -1;
+    if (catalog_list_jobs(catalog, &jobs, &count, err) < 0)
+        goto fail;
+    final = calloc(count + set_count + 1, sizeof *final);
+    if (final == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
+    /* The whole set replaces the model's jobs: others' jobs stay, and none of
+     * them may be taken over. */
+    for (size_t i = 0; i < count; i++) {
+        bool replaced = false;
+        for (size_t k = 0; k < set_count && !replaced; k++)
+            replaced = strcmp(jobs[i].domain, set[k].domain) == 0 &&
+                       strcmp(jobs[i].name, set[k].name) == 0;
+        if (replaced && strcmp(jobs[i].model, name) != 0) {
+            error_set(err, "job %s/%s exists and is not managed by model %s", jobs[i].domain,
+                      jobs[i].name, name);
+            rc = CATALOG_REFUSED;
+            goto fail;
+        }
+        if (strcmp(jobs[i].model, name) != 0)
+            final[nfinal++] = jobs[i];
+    }
+    for (size_t k = 0; k < set_count; k++)
+        final[nfinal++] = set[k];
+    for (size_t k = 0; k < set_count; k++) {
+        if (job_check_cycle(final, nfinal, &set[k], err) < 0) {
+            error_prefix(err, "job %s/%s", set[k].domain, set[k].name);
+            rc = CATALOG_REFUSED;
+            goto fail;
+        }
+    }
+    char now[TIMEUTIL_TIMESTAMP_MAX];
+    catalog_now(now);
+    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_MODEL_JOBS_DELETE);
+    catalog_bind_text(stmt, 1, name);
+    if (catalog_exec(catalog, stmt, err, "delete model jobs") < 0)
+        goto fail;
+    for (size_t k = 0; k < set_count; k++)
+        if (catalog_store_job(catalog, &set[k], err) < 0)
+            goto fail;
+    stmt = catalog_stmt(catalog, CATALOG_MODEL_UPSERT);
+    catalog_bind_text(stmt, 1, name);
+    catalog_bind_text(stmt, 2, concept_file);
+    catalog_bind_text(stmt, 3, now);
+    if (catalog_exec(catalog, stmt, err, "store model") < 0 || catalog_commit(catalog, err) < 0)
+        goto fail;
+    free(final);
+    catalog_free_jobs(jobs, count);
+    return 0;
+fail:
+    catalog_rollback(catalog);
+    free(final);
+    catalog_free_jobs(jobs, count);
+    return rc;
+}
+
+int catalog_get_model(struct catalog *catalog, const char *name, char **concept_file,
+                      char err[ERROR_MAX])
+{
+    *concept_file = NULL;
+    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_MODEL_GET);
+    catalog_bind_text(stmt, 1, name);
+    int rc = catalog_step_row(catalog, stmt, err, "read model");
+    if (rc <= 0)
+        return rc;
+    *concept_file = strdup(catalog_column_text(stmt, 0));
+    sqlite3_reset(stmt);
+    return *concept_file == NULL ? error_set(err, "out of memory") : 1;
+}
+
+static json_t *catalog_model_row(struct catalog *catalog, sqlite3_stmt *stmt, char err[ERROR_MAX])
+{
+    static const char *const keys[] = {"name", "created_at", "updated_at", "jobs"};
+    (void)catalog;
+    return catalog_row_object(stmt, keys, 4, err);
+}
+
+int catalog_list_models(struct catalog *catalog, json_t **out, char err[ERROR_MAX])
+{
+    return catalog_collect(catalog, catalog_stmt(catalog, CATALOG_MODEL_LIST), catalog_model_row,
+                           "list models", out, err);
+}
+
+int catalog_delete_model(struct catalog *catalog, const char *name, char err[ERROR_MAX])
+{
+    if (catalog_begin(catalog, err) < 0)
+        return -1;
+    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_MODEL_JOBS_DELETE);
+    catalog_bind_text(stmt, 1, name);
+    if (catalog_exec(catalog, stmt, err, "delete model jobs") < 0)
+        goto fail;
+    stmt = catalog_stmt(catalog, CATALOG_MODEL_DELETE);
+    catalog_bind_text(stmt, 1, name);
+    if (catalog_exec(catalog, stmt, err, "delete model") < 0)
+        goto fail;
+    int deleted = sqlite3_changes(catalog->db) > 0;
+    if (catalog_commit(catalog, err) < 0)
+        goto fail;
+    return deleted;
+fail:
+    catalog_rollback(catalog);
+    return -1;
 }

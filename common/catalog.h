@@ -7,7 +7,9 @@
  *             PRIMARY KEY(domain, name, version))
  *   jobs(domain, name, sql, write_mode, unique_key, schedule, cron,
  *        created_at, updated_at, PRIMARY KEY(domain, name),
- *        incremental INTEGER 0/1 -- version 2)
+ *        incremental INTEGER 0/1 -- version 2, accumulate -- version 3,
+        index_columns, model ('' = not managed by a model) -- version 4)
+ *   models(name PRIMARY KEY, concept_file, created_at, updated_at) -- version 4
  *   executions(id INTEGER PRIMARY KEY, domain, job, trigger, status
  *              (RUNNING|SUCCEEDED|FAILED), started_at, finished_at, rows,
  *              error, inputs_json)
@@ -77,6 +79,22 @@ int catalog_list_jobs(struct catalog *catalog, struct job_def **jobs, size_t *co
 /* 0 deleted; -1 with err "no job d/n" when there is none, or on error. */
 int catalog_delete_job(struct catalog *catalog, const char *domain, const char *name,
                        char err[ERROR_MAX]);
+
+/* Models (model.h): name, the concept file as given, and the jobs it
+ * generated (jobs.model = name). put_model replaces the model's whole job
+ * set in one transaction: jobs of the model not in set are deleted; a job of
+ * set that exists unmanaged or under another model, a job that does not
+ * validate, or a cycle over the resulting set of all jobs is
+ * CATALOG_REFUSED; -1 is a storage error. The caller publishes job.changed. */
+int catalog_put_model(struct catalog *catalog, const char *name, const char *concept_file,
+                      const struct job_def *set, size_t set_count, char err[ERROR_MAX]);
+/* 1 found (*concept_file: caller frees), 0 not found, -1 error. */
+int catalog_get_model(struct catalog *catalog, const char *name, char **concept_file,
+                      char err[ERROR_MAX]);
+/* JSON array of {name, created_at, updated_at, jobs (count)}. */
+int catalog_list_models(struct catalog *catalog, json_t **out, char err[ERROR_MAX]);
+/* Deletes the model and its jobs (not their tables): 1 deleted, 0 none, -1 error. */
+int catalog_delete_model(struct catalog *catalog, const char *name, char err[ERROR_MAX]);
 
 /* Executions. */
 int catalog_execution_start(struct catalog *catalog, const char *domain, const char *job,

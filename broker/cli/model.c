@@ -1,0 +1,468 @@
+/* model.c - `lakehouse model check FILE | plan FILE [--out DIR] [--profile
+ * full] | apply FILE | list | show NAME | status NAME | delete NAME [--tables]
+ * | docs NAME --format md|mermaid`: concept files compiled into transform
+ * jobs (common/model.h) and stored in the catalog with the jobs they manage.
+ * apply installs the whole job set in one catalog transaction and asks the
+ * transformer to reload, which queues every new or changed job (its first
+ * run); the DAG's dependency triggers do the rest. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "model.h"
+
+#define MODEL_FILE_MAX (4 * 1024 * 1024)
+#define MODEL_CONTROL_TIMEOUT_MS 5000
+
+static const char model_usage[] =
+    "usage: lakehouse model check FILE\n"
+    "       lakehouse model plan FILE [--out DIR|-] [--profile full]\n"
+    "       lakehouse model apply FILE\n"
+    "       lakehouse model list\n"
+    "       lakehouse model show NAME\n"
+    "       lakehouse model status NAME\n"
+    "       lakehouse model delete NAME [--tables]\n"
+    "       lakehouse model docs NAME --format md|mermaid\n";
+
+/* Compile a concept file (read from path, or text when given). Prints the
+ * refusals. CLI_OK with *model, *jobs; CLI_FAILED otherwise. */
+static int model_load(struct cli *cli, const char *path, const char *text, struct model **model,
+                      struct model_job **jobs, size_t *count)
+{
+    char err[ERROR_MAX];
+    char *owned = NULL;
+    size_t len = 0;
+    if (text == NULL) {
+        if (fsutil_read_file(path, MODEL_FILE_MAX, &owned, &len, err) != 0) {
+            cli_error("%s", err);
+            return CLI_FAILED;
+        }
+        text = owned;
+    } else {
+        len = strlen(text);
+    }
+    struct catalog *catalog = NULL;
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc != 0) {
+        cli_error("%s", rc == 1 ? "no catalog yet: create the source endpoints first" : err);
+        free(owned);
+        return CLI_FAILED;
+    }
+    struct strbuf problems = {0};
+    rc = model_compile(catalog, text, len, path, model, jobs, count, &problems, err);
+    catalog_close(&catalog);
+    free(owned);
+    if (rc == CATALOG_REFUSED)
+        fputs(problems.s != NULL ? problems.s : "", stderr);
+    else if (rc < 0)
+        cli_error("%s", err);
+    strbuf_free(&problems);
+    return rc == 0 ? CLI_OK : CLI_FAILED;
+}
+
+static int model_check_cmd(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs(model_usage, stderr);
+        return CLI_USAGE;
+    }
+    struct model *m = NULL;
+    struct model_job *jobs = NULL;
+    size_t count = 0;
+    if (model_load(cli, argv[1], NULL, &m, &jobs, &count) != CLI_OK)
+        return CLI_FAILED;
+    printf("model %s: %zu bags, %zu jobs, valid\n", m->name, m->nbags, count);
+    model_jobs_free(jobs, count);
+    model_free(&m);
+    return CLI_OK;
+}
+
+/* Same definition as installed? */
+static bool model_job_same(const struct job_def *a, const struct job_def *b)
+{
+    return strcmp(a->sql, b->sql) == 0 && a->write_mode == b->write_mode &&
+           strcmp(a->unique_key, b->unique_key) == 0 && a->incremental == b->incremental &&
+           strcmp(a->accumulate, b->accumulate) == 0 && strcmp(a->index, b->index) == 0 &&
+           strcmp(a->model, b->model) == 0 && a->schedule == b->schedule;
+}
+
+/* Print the difference between the generated jobs and the installed ones:
+ * "+ new", "~ changed", "= unchanged", "- removed". */
+static int model_diff(struct cli *cli, const char *name, const struct model_job *jobs,
+                      size_t count, size_t *changes)
+{
+    char err[ERROR_MAX];
+    struct catalog *catalog = NULL;
+    struct job_def *installed = NULL;
+    size_t n = 0;
+    *changes = 0;
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc < 0 || (rc == 0 && catalog_list_jobs(catalog, &installed, &n, err) != 0)) {
+        cli_error("%s", err);
+        catalog_close(&catalog);
+        return CLI_FAILED;
+    }
+    catalog_close(&catalog);
+    for (size_t i = 0; i < count; i++) {
+        const struct job_def *old = NULL;
+        for (size_t k = 0; k < n && old == NULL; k++)
+            if (strcmp(installed[k].domain, jobs[i].def.domain) == 0 &&
+                strcmp(installed[k].name, jobs[i].def.name) == 0)
+                old = &installed[k];
+        char mark = old == NULL ? '+' : model_job_same(old, &jobs[i].def) ? '=' : '~';
+        *changes += mark != '=';
+        printf("%c %s/%s%s\n", mark, jobs[i].def.domain, jobs[i].def.name,
+               old != NULL && old->model[0] == '\0' ? " (exists, not managed by a model)" : "");
+    }
+    for (size_t k = 0; k < n; k++) {
+        bool kept = false;
+        for (size_t i = 0; i < count && !kept; i++)
+            kept = strcmp(installed[k].domain, jobs[i].def.domain) == 0 &&
+                   strcmp(installed[k].name, jobs[i].def.name) == 0;
+        if (!kept && strcmp(installed[k].model, name) == 0) {
+            printf("- %s/%s\n", installed[k].domain, installed[k].name);
+            (*changes)++;
+        }
+        job_clear(&installed[k]);
+    }
+    free(installed);
+    return CLI_OK;
+}
+
+static int model_write_files(const char *dir, const struct model_job *jobs, size_t count)
+{
+    char err[ERROR_MAX];
+    for (size_t i = 0; i < count; i++) {
+        char sub[PATH_MAX], path[PATH_MAX];
+        snprintf(sub, sizeof sub, "%s/%s", dir, jobs[i].def.domain);
+        if (snprintf(path, sizeof path, "%s/%s.sql", sub, jobs[i].def.name) >= (int)sizeof path) {
+            cli_error("%s: path too long", sub);
+            return CLI_FAILED;
+        }
+        if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
+            (mkdir(sub, 0755) != 0 && errno != EEXIST)) {
+            cli_error("%s: %s", sub, strerror(errno));
+            return CLI_FAILED;
+        }
+        if (fsutil_write_file_atomic(path, jobs[i].text, strlen(jobs[i].text), 0644, err) != 0) {
+            cli_error("%s", err);
+            return CLI_FAILED;
+        }
+    }
+    return CLI_OK;
+}
+
+static int model_plan(struct cli *cli, int argc, char **argv)
+{
+    const char *file = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+            if (strcmp(argv[++i], "full") != 0) {
+                cli_error("unknown profile '%s' (full)", argv[i]);
+                return CLI_USAGE;
+            }
+        } else if (file == NULL && argv[i][0] != '-') {
+            file = argv[i];
+        } else {
+            fputs(model_usage, stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (file == NULL) {
+        fputs(model_usage, stderr);
+        return CLI_USAGE;
+    }
+    struct model *m = NULL;
+    struct model_job *jobs = NULL;
+    size_t count = 0, changes = 0;
+    if (model_load(cli, file, NULL, &m, &jobs, &count) != CLI_OK)
+        return CLI_FAILED;
+    int rc = CLI_OK;
+    if (out != NULL && strcmp(out, "-") == 0) {
+        char *text = model_plan_text(jobs, count);
+        fputs(text != NULL ? text : "", stdout);
+        free(text);
+    } else {
+        if (out != NULL)
+            rc = model_write_files(out, jobs, count);
+        if (rc == CLI_OK)
+            rc = model_diff(cli, m->name, jobs, count, &changes);
+        if (rc == CLI_OK)
+            printf("model %s: %zu jobs, %zu to change%s%s\n", m->name, count, changes,
+                   out != NULL ? "; files in " : "", out != NULL ? out : "");
+    }
+    model_jobs_free(jobs, count);
+    model_free(&m);
+    return rc;
+}
+
+static int model_apply(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs(model_usage, stderr);
+        return CLI_USAGE;
+    }
+    char err[ERROR_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    if (fsutil_read_file(argv[1], MODEL_FILE_MAX, &text, &len, err) != 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    struct model *m = NULL;
+    struct model_job *jobs = NULL;
+    size_t count = 0, changes = 0;
+    if (model_load(cli, argv[1], text, &m, &jobs, &count) != CLI_OK ||
+        model_diff(cli, m->name, jobs, count, &changes) != CLI_OK) {
+        free(text);
+        model_jobs_free(jobs, count);
+        model_free(&m);
+        return CLI_FAILED;
+    }
+    struct job_def *set = calloc(count + 1, sizeof *set);
+    struct catalog *catalog = NULL;
+    int rc = set == NULL ? -1 : cli_catalog_open(cli, true, &catalog, err);
+    if (set == NULL)
+        error_set(err, "out of memory");
+    for (size_t i = 0; set != NULL && i < count; i++)
+        set[i] = jobs[i].def; /* shallow: jobs keep ownership */
+    if (rc == 0)
+        rc = catalog_put_model(catalog, m->name, text, set, count, err);
+    catalog_close(&catalog);
+    free(set);
+    free(text);
+    if (rc != 0) {
+        cli_error("model %s: %s", m->name, err);
+        model_jobs_free(jobs, count);
+        model_free(&m);
+        return CLI_FAILED;
+    }
+    for (size_t i = 0; i < count; i++) {
+        struct event ev = {.topic = EVENT_JOB_CHANGED};
+        snprintf(ev.domain, sizeof ev.domain, "%s", jobs[i].def.domain);
+        snprintf(ev.name, sizeof ev.name, "%s", jobs[i].def.name);
+        cli_publish(cli, &ev);
+    }
+    /* The reload queues new and changed jobs at once; without a transformer
+     * they run when it starts. */
+    struct control_request req = {0};
+    snprintf(req.cmd, sizeof req.cmd, "reload");
+    struct control_reply reply;
+    const char *ep = cli->cfg.transformer_control_endpoint;
+    bool queued = cli_endpoint_present(ep) &&
+                  cli_control_call(cli, ep, "transformer", &req, MODEL_CONTROL_TIMEOUT_MS, NULL,
+                                   &reply) == CLI_OK &&
+                  reply.ok;
+    printf("model %s applied: %zu jobs (%zu changed); %s\n", m->name, count, changes,
+           queued ? "the transformer queued the new and changed jobs"
+                  : "the transformer is not running: the jobs run when it starts");
+    model_jobs_free(jobs, count);
+    model_free(&m);
+    return CLI_OK;
+}
+
+static int model_list(struct cli *cli, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fputs(model_usage, stderr);
+        return CLI_USAGE;
+    }
+    char err[ERROR_MAX];
+    struct catalog *catalog = NULL;
+    json_t *rows = NULL;
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc < 0 || (rc == 0 && catalog_list_models(catalog, &rows, err) != 0)) {
+        cli_error("%s", err);
+        catalog_close(&catalog);
+        return CLI_FAILED;
+    }
+    catalog_close(&catalog);
+    if (rows == NULL)
+        rows = json_array();
+    static const char *const columns[] = {"name", "jobs", "created_at", "updated_at"};
+    cli_print_objects(stdout, columns, 4, rows);
+    printf("(%zu model%s)\n", json_array_size(rows), json_array_size(rows) == 1 ? "" : "s");
+    json_decref(rows);
+    return CLI_OK;
+}
+
+/* The stored concept file of NAME: CLI_OK with *text (caller frees). */
+static int model_stored(struct cli *cli, const char *name, char **text)
+{
+    char err[ERROR_MAX];
+    struct catalog *catalog = NULL;
+    *text = NULL;
+    if (!names_is_valid_object(name)) {
+        cli_error("invalid model name '%s'", name);
+        return CLI_USAGE;
+    }
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc == 0)
+        rc = catalog_get_model(catalog, name, text, err);
+    else if (rc == 1)
+        rc = 0;
+    catalog_close(&catalog);
+    if (rc < 0)
+        cli_error("%s", err);
+    else if (rc == 0)
+        cli_error("unknown model %s", name);
+    return rc == 1 ? CLI_OK : CLI_FAILED;
+}
+
+static int model_show(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs(model_usage, stderr);
+        return CLI_USAGE;
+    }
+    char *text = NULL;
+    int rc = model_stored(cli, argv[1], &text);
+    if (rc == CLI_OK) {
+        size_t n = strlen(text);
+        printf("%s%s", text, n > 0 && text[n - 1] == '\n' ? "" : "\n");
+    }
+    free(text);
+    return rc;
+}
+
+static int model_docs_cmd(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 4 || strcmp(argv[2], "--format") != 0) {
+        fputs(model_usage, stderr);
+        return CLI_USAGE;
+    }
+    char *text = NULL;
+    int rc = model_stored(cli, argv[1], &text);
+    if (rc != CLI_OK)
+        return rc;
+    struct model *m = NULL;
+    struct model_job *jobs = NULL;
+    size_t count = 0;
+    char label[NAMES_MAX + 16];
+    snprintf(label, sizeof label, "model %s", argv[1]);
+    rc = model_load(cli, label, text, &m, &jobs, &count);
+    free(text);
+    if (rc != CLI_OK)
+        return rc;
+    char err[ERROR_MAX];
+    char *docs = model_docs(m, argv[3], err);
+    if (docs == NULL) {
+        cli_error("%s", err);
+        rc = CLI_USAGE;
+    } else {
+        fputs(docs, stdout);
+        free(docs);
+    }
+    model_jobs_free(jobs, count);
+    model_free(&m);
+    return rc;
+}
+
+/* Drift: the plan of the stored file against the installed jobs (new silver
+ * columns change the bags), and each job's last execution. */
+static int model_status(struct cli *cli, int argc, char **argv)
+{
+    if (argc != 2) {
+        fputs(model_usage, stderr);
+        return CLI_USAGE;
+    }
+    char *text = NULL;
+    int rc = model_stored(cli, argv[1], &text);
+    if (rc != CLI_OK)
+        return rc;
+    struct model *m = NULL;
+    struct model_job *jobs = NULL;
+    size_t count = 0, changes = 0;
+    char label[NAMES_MAX + 16];
+    snprintf(label, sizeof label, "model %s", argv[1]);
+    rc = model_load(cli, label, text, &m, &jobs, &count);
+    free(text);
+    if (rc != CLI_OK)
+        return rc;
+    printf("plan against the installed jobs:\n");
+    rc = model_diff(cli, m->name, jobs, count, &changes);
+    char err[ERROR_MAX];
+    struct catalog *catalog = NULL;
+    size_t failing = 0;
+    if (rc == CLI_OK && cli_catalog_open(cli, false, &catalog, err) == 0) {
+        for (size_t i = 0; i < count; i++) {
+            json_t *ex = NULL;
+            if (catalog_list_executions(catalog, jobs[i].def.domain, jobs[i].def.name, 1, &ex,
+                                        err) != 0)
+                break;
+            json_t *last = json_array_get(ex, 0);
+            const char *status = json_string_value(json_object_get(last, "status"));
+            if (status != NULL && strcmp(status, "FAILED") == 0) {
+                failing++;
+                printf("failing: %s/%s: %s\n", jobs[i].def.domain, jobs[i].def.name,
+                       json_string_value(json_object_get(last, "error")));
+            }
+            json_decref(ex);
+        }
+    }
+    catalog_close(&catalog);
+    printf("model %s: %zu jobs, %s, %zu failing\n", m->name, count,
+           changes ? "drift (silver columns or the file changed: model apply)" : "no drift",
+           failing);
+    model_jobs_free(jobs, count);
+    model_free(&m);
+    return rc == CLI_OK && changes == 0 && failing == 0 ? CLI_OK : CLI_FAILED;
+}
+
+static int model_delete(struct cli *cli, int argc, char **argv)
+{
+    bool tables = argc == 3 && strcmp(argv[2], "--tables") == 0;
+    if (argc != 2 && !tables) {
+        fputs(model_usage, stderr);
+        return CLI_USAGE;
+    }
+    if (!names_is_valid_object(argv[1])) {
+        cli_error("invalid model name '%s'", argv[1]);
+        return CLI_USAGE;
+    }
+    if (tables) {
+        /* Gold tables have one writer, the transformer, which has no drop
+         * command yet. */
+        cli_error("model delete --tables is not supported yet: delete the model, then the "
+                  "gold databases %s_dab, %s_dar, %s_kimball while the transformer is stopped",
+                  argv[1], argv[1], argv[1]);
+        return CLI_FAILED;
+    }
+    char err[ERROR_MAX];
+    struct catalog *catalog = NULL;
+    int rc = cli_catalog_open(cli, true, &catalog, err);
+    if (rc == 0)
+        rc = catalog_delete_model(catalog, argv[1], err);
+    else
+        rc = -1;
+    catalog_close(&catalog);
+    if (rc < 0) {
+        cli_error("%s", err);
+        return CLI_FAILED;
+    }
+    if (rc == 0) {
+        cli_error("unknown model %s", argv[1]);
+        return CLI_FAILED;
+    }
+    struct event ev = {.topic = EVENT_JOB_CHANGED};
+    cli_publish(cli, &ev);
+    printf("model %s deleted with its jobs (their gold tables are kept)\n", argv[1]);
+    return CLI_OK;
+}
+
+int cli_model(struct cli *cli, int argc, char **argv)
+{
+    static const struct cli_subcommand commands[] = {
+        {"check", model_check_cmd}, {"plan", model_plan},     {"apply", model_apply},
+        {"list", model_list},       {"show", model_show},     {"status", model_status},
+        {"delete", model_delete},   {"docs", model_docs_cmd}, {NULL, NULL},
+    };
+    return cli_dispatch(cli, argc, argv, "model", model_usage, commands);
+}
