@@ -120,7 +120,11 @@ static int gen_bridge_stage(struct gen *g, const struct model_bag *bag)
     strbuf_addf(&b, "\nFROM %s.gold.bag__%s AS b\n", g->dab, bag->table);
     for (size_t h = 0; h < bag->nhooks; h++) {
         const struct model_hook *hook = &bag->hooks[h];
-        if (hook->parent < 0 || hook->parent == (int)(bag - g->m->bags))
+        bool used = false;
+        for (size_t i = 0; i < bag->nstage; i++)
+            for (size_t k = 0; k < bag->stage[i].nsources; k++)
+                used |= bag->stage[i].via[k] == (int)h;
+        if (!used) /* a parent with nothing to inherit (no join, no fan-out) */
             continue;
         strbuf_addf(&b, "LEFT JOIN %s.gold.bridge__%s AS p%zu ON p%zu.bridge_key = b.\"%s\"\n",
                     g->dar, g->m->bags[hook->parent].table, h, h, hook->name);
@@ -274,6 +278,15 @@ static int gen_flatten_hook(const struct model *m, const struct model_bag *bag, 
     return -1;
 }
 
+/* ",\n    a."col" AS "col"", or NULL AS "col" for the unknown member (alias NULL). */
+static void gen_dim_column(struct strbuf *b, const char *alias, const char *column)
+{
+    if (alias == NULL)
+        strbuf_addf(b, ",\n    NULL AS \"%s\"", column);
+    else
+        strbuf_addf(b, ",\n    %s.\"%s\" AS \"%s\"", alias, column, column);
+}
+
 static int gen_dimension(struct gen *g, const struct model_dimension *d)
 {
     const struct model *m = g->m;
@@ -314,25 +327,19 @@ static int gen_dimension(struct gen *g, const struct model_dimension *d)
             strbuf_addf(&b, "b.\"%s\"", primary->name);
         strbuf_addf(&b, " AS \"key__%s\"", key);
         for (size_t h = 0; h < bag->nhooks; h++)
-            strbuf_addf(&b, ",\n    %s%s\"%s\" AS \"%s\"", unknown ? "NULL" : src,
-                        unknown ? "" : ".", unknown ? "" : bag->hooks[h].name, bag->hooks[h].name);
+            gen_dim_column(&b, unknown ? NULL : src, bag->hooks[h].name);
         for (size_t c = 0; c < bag->ncolumns; c++)
-            strbuf_addf(&b, ",\n    %s%s\"%s\" AS \"%s\"", unknown ? "NULL" : src,
-                        unknown ? "" : ".", unknown ? "" : bag->columns[c].name,
-                        bag->columns[c].name);
+            gen_dim_column(&b, unknown ? NULL : src, bag->columns[c].name);
         for (size_t f = 0; f < d->nflatten; f++) {
             int pi = -1;
             for (size_t o = 0; o < m->nbags; o++)
                 if (strcmp(m->bags[o].table, d->flatten[f]) == 0)
                     pi = (int)o;
             const struct model_bag *p = &m->bags[pi];
-            for (size_t c = 0; c < p->ncolumns; c++) {
-                if (unknown)
-                    strbuf_addf(&b, ",\n    NULL AS \"%s\"", p->columns[c].name);
-                else
-                    strbuf_addf(&b, ",\n    f%zu.\"%s\" AS \"%s\"", f, p->columns[c].name,
-                                p->columns[c].name);
-            }
+            char alias[16];
+            snprintf(alias, sizeof alias, "f%zu", f);
+            for (size_t c = 0; c < p->ncolumns; c++)
+                gen_dim_column(&b, unknown ? NULL : alias, p->columns[c].name);
         }
         if (d->scd == 2) {
             if (unknown)

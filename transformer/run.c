@@ -719,6 +719,50 @@ done:
 }
 
 /* The whole gold transaction. */
+/* The job's secondary index (-- index: a, b) as _ix_<table>, created after
+ * the write (an overwrite makes a new table) and re-created when the list
+ * changed. The list holds checked column names (job.h), so it can be spliced;
+ * a column the table lacks fails the run with SQLite's message. */
+static int run_ensure_index(sqlite3 *db, const struct job_def *def, char err[ERROR_MAX])
+{
+    char sql[2 * JOB_UNIQUE_KEY_MAX + 3 * NAMES_MAX], cols[2 * JOB_UNIQUE_KEY_MAX] = "";
+    if (def->index[0] == '\0')
+        return 0;
+    size_t n = 0;
+    for (const char *p = def->index; *p != '\0' && n + 4 < sizeof cols; p++) {
+        if (*p == ',') {
+            memcpy(cols + n, "\", \"", 4);
+            n += 4;
+        } else {
+            cols[n++] = *p;
+        }
+    }
+    cols[n] = '\0';
+    /* unqualified: the index goes to the table's database, and the text is
+     * what sqlite_master keeps, to compare with */
+    snprintf(sql, sizeof sql, "CREATE INDEX \"_ix_%s\" ON \"%s\" (\"%s\")", def->name,
+             def->name, cols);
+    sqlite3_stmt *stmt = NULL;
+    bool same = false;
+    if (sqlite3_prepare_v2(db, "SELECT sql FROM main.sqlite_master WHERE type = 'index'"
+                               " AND name = '_ix_' || ?1", -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, def->name, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *old = (const char *)sqlite3_column_text(stmt, 0);
+            same = old != NULL && strcmp(old, sql) == 0;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (same)
+        return 0;
+    char drop[NAMES_MAX + 48];
+    snprintf(drop, sizeof drop, "DROP INDEX IF EXISTS main.\"_ix_%s\"", def->name);
+    if (run_exec(db, drop, err, "drop the secondary index") < 0 ||
+        run_exec(db, sql, err, "create the secondary index") < 0)
+        return -1;
+    return 0;
+}
+
 static int run_execute(const char *data_dir, const struct tjob *job, int64_t execution_id,
                        bool full, struct run_result *res, char err[ERROR_MAX])
 {
@@ -802,6 +846,9 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
             goto done;
         res->rows = inserted + updated;
     }
+
+    if (run_ensure_index(db, def, err) < 0)
+        goto done;
 
     char now[TIMEUTIL_TIMESTAMP_MAX], source[64];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
