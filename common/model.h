@@ -208,6 +208,10 @@ int model_compile(struct catalog *catalog, const char *text, size_t len, const c
                   struct model **model, struct model_job **jobs, size_t *count,
                   struct strbuf *problems, char err[ERROR_MAX]);
 
+/* Is the generated job the same definition as the installed one? (what
+ * `model plan` marks "=" and apply leaves alone) */
+bool model_job_same(const struct job_def *generated, const struct job_def *installed);
+
 /* The gold domains of a model: <name>_dab, <name>_dar, <name>_kimball. */
 int model_domain(const char *model_name, const char *layer, char out[NAMES_MAX]);
 

@@ -45,3 +45,12 @@ int model_compile(struct catalog *catalog, const char *text, size_t len, const c
     *model = m;
     return 0;
 }
+
+bool model_job_same(const struct job_def *a, const struct job_def *b)
+{
+    return strcmp(a->sql ? a->sql : "", b->sql ? b->sql : "") == 0 &&
+           a->write_mode == b->write_mode && strcmp(a->unique_key, b->unique_key) == 0 &&
+           a->incremental == b->incremental && strcmp(a->accumulate, b->accumulate) == 0 &&
+           strcmp(a->index, b->index) == 0 && strcmp(a->model, b->model) == 0 &&
+           a->schedule == b->schedule && strcmp(a->cron, b->cron) == 0;
+}

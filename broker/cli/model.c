@@ -81,15 +81,6 @@ static int model_check_cmd(struct cli *cli, int argc, char **argv)
     return CLI_OK;
 }
 
-/* Same definition as installed? */
-static bool model_job_same(const struct job_def *a, const struct job_def *b)
-{
-    return strcmp(a->sql, b->sql) == 0 && a->write_mode == b->write_mode &&
-           strcmp(a->unique_key, b->unique_key) == 0 && a->incremental == b->incremental &&
-           strcmp(a->accumulate, b->accumulate) == 0 && strcmp(a->index, b->index) == 0 &&
-           strcmp(a->model, b->model) == 0 && a->schedule == b->schedule;
-}
-
 /* Print the difference between the generated jobs and the installed ones:
  * "+ new", "~ changed", "= unchanged", "- removed". */
 static int model_diff(struct cli *cli, const char *name, const struct model_job *jobs,

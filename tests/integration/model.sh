@@ -174,6 +174,24 @@ check_eq "secondary index on the bag" "1" \
 lakehouse model docs tpch --format mermaid >"$T/docs.mmd" 2>&1
 check_eq "model docs mermaid draws the relations" "yes" \
     "$(grep -q 'lineitem }o--|| orders' "$T/docs.mmd" && grep -q '^flowchart' "$T/docs.mmd" && echo yes)"
+# the HTTP form
+B="http://$LAKEHOUSE_LISTEN"
+code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/yaml' \
+    --data-binary "@$DEF/tpch.yaml" "$B/models/tpch")
+check_eq "PUT /models/tpch again" "200 26" "$code $(jq '.jobs | length' "$T/put.json")"
+check_eq "GET /models/tpch/plan: nothing to change" "26 0" \
+    "$(curl -s "$B/models/tpch/plan" | jq -r '[(.jobs | map(select(.status == "unchanged")) | length), (.removed | length)] | join(" ")')"
+check_eq "GET /models" "tpch 26" "$(curl -s "$B/models" | jq -r '.[0] | "\(.name) \(.jobs)"')"
+curl -s "$B/models/tpch/docs?format=md" >"$T/docs.md"
+check_eq "GET /models/tpch/docs (md)" "yes" \
+    "$(grep -q '^## Glossary' "$T/docs.md" && grep -q 'customer__acctbal' "$T/docs.md" && echo yes)"
+code=$(curl -s -o "$T/bad.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/yaml' \
+    --data-binary "@$T/bad.yaml" "$B/models/tpch")
+check_eq "PUT a refused concept file: 400 with file:line:column" "400 1" \
+    "$code $(jq '[.problems[] | select(test("^models/tpch:[0-9]+:[0-9]+: event placed"))] | length' "$T/bad.json")"
+check_eq "DELETE of a managed job: 409" "409" \
+    "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$B/transform/jobs/tpch_dab/bag__customer")"
+
 check_cmd "model status: no drift, nothing failing" lakehouse model status tpch
 check_cmd "model delete" lakehouse model delete tpch
 check_eq "model delete removes its jobs" "0" "$(cat_sql "SELECT count(*) FROM jobs WHERE model = 'tpch'")"
