@@ -21,6 +21,11 @@ lakehouse model plan "$DEF/tpch.yaml" --out "$T/plan" >"$T/plan.out" 2>&1
 check_eq "model plan lists every job as new" "26" "$(grep -c '^+ ' "$T/plan.out")"
 check_eq "model plan writes the job files" "26" "$(find "$T/plan" -name '*.sql' | wc -l)"
 
+# the README's concept file is valid too
+awk '/^### The concept file/ { on = 1 } on && /^```yaml/ { b = 1; next } b && /^```/ { exit } b' \
+    "$LAKEHOUSE_SOURCE/README.md" >"$T/readme.yaml"
+check_cmd "model check of the README's concept file" lakehouse model check "$T/readme.yaml"
+
 # a refusal names file:line:column
 sed 's/o_orderdate}/o_orderstatus}/' "$DEF/tpch.yaml" >"$T/bad.yaml"
 out=$(lakehouse model check "$T/bad.yaml" 2>&1)
