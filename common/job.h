@@ -23,8 +23,8 @@
  * are the tables its SQL references (sqlref.h). A job may not read its own
  * output table, and a set of jobs may not form a cycle through gold tables.
  *
- * Incremental jobs: in the SQL of a job with incremental: true, a silver
- * reference followed by a bare @changes (demo.silver.flights@changes) reads
+ * Incremental jobs: in the SQL of a job with incremental: true, a silver or
+ * gold reference followed by a bare @changes (demo.silver.flights@changes) reads
  * the change feed (timetravel.h: the table's columns plus _change_type,
  * _snapshot_id, _committed_at) of the snapshots after the one the job's last
  * successful run read (as in its execution's inputs_json; taken from the
