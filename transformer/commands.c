@@ -94,10 +94,15 @@ static void commands_dispatch(struct transformer_ctx *ctx, const struct control_
             reply->ok = false;
             snprintf(reply->message, sizeof reply->message, "%s", err);
         }
+    } else if (strcmp(req->cmd, "drop") == 0) {
+        if (gold_drop(ctx, req->domain, req->name, reply, err) < 0) {
+            reply->ok = false;
+            snprintf(reply->message, sizeof reply->message, "%s", err);
+        }
     } else {
         snprintf(reply->message, sizeof reply->message,
                  "unknown command '%s' (transformer: ping, run, reload, expire, "
-                 "expire_dry_run)", req->cmd);
+                 "expire_dry_run, drop)", req->cmd);
     }
 }
 

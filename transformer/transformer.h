@@ -14,7 +14,8 @@
  *   history.c   the row history of gold tables (_h_<table>), in the run's
  *               transaction
  *   retention.c expiring old gold snapshots, lineage and row versions
- *   commands.c  the control socket (ping / run / reload)
+ *   commands.c  the control socket (ping / run / reload / expire / drop)
+ *   drop.c      deleting a gold table no job writes any more
  * Everything runs on the one thread of the poll loop; a job runs to its end
  * before the loop looks at sockets again, which is what makes "finish the
  * current job on SIGTERM" and coalescing simple. */
@@ -188,6 +189,11 @@ int history_record_upsert(sqlite3 *db, const char *table, char keys[][NAMES_MAX]
 struct control_reply;
 int gold_expire(struct transformer_ctx *ctx, const char *domain, const char *table, bool dry_run,
                 struct control_reply *reply, char err[ERROR_MAX]);
+/* drop.c: delete gold table domain.table (no job may still write it) with
+ * its row history, _snapshots and _lineage rows, in one transaction; fills
+ * reply. */
+int gold_drop(struct transformer_ctx *ctx, const char *domain, const char *table,
+              struct control_reply *reply, char err[ERROR_MAX]);
 /* From the housekeeping timer: the daily expiry when it is due. */
 void gold_retention_tick(struct transformer_ctx *ctx);
 

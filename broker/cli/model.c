@@ -407,6 +407,38 @@ static int model_status(struct cli *cli, int argc, char **argv)
     return rc == CLI_OK && changes == 0 && failing == 0 ? CLI_OK : CLI_FAILED;
 }
 
+/* Ask the transformer (gold's only writer) to reload, then to drop each
+ * table of jobs. Returns the number of failures (printed). */
+static int model_drop_tables(struct cli *cli, const struct job_def *jobs, size_t count)
+{
+    const char *ep = cli->cfg.transformer_control_endpoint;
+    struct control_request req = {0};
+    struct control_reply reply;
+    snprintf(req.cmd, sizeof req.cmd, "reload");
+    if (cli_control_call(cli, ep, "transformer", &req, MODEL_CONTROL_TIMEOUT_MS, "reload",
+                         &reply) != CLI_OK || !reply.ok) {
+        cli_error("transformer reload: %s", reply.message);
+        return (int)count;
+    }
+    int failures = 0;
+    for (size_t i = 0; i < count; i++) {
+        memset(&req, 0, sizeof req);
+        snprintf(req.cmd, sizeof req.cmd, "drop");
+        snprintf(req.domain, sizeof req.domain, "%s", jobs[i].domain);
+        snprintf(req.name, sizeof req.name, "%s", jobs[i].name);
+        if (cli_control_call(cli, ep, "transformer", &req, MODEL_CONTROL_TIMEOUT_MS, "drop",
+                             &reply) != CLI_OK) {
+            failures++;
+        } else if (!reply.ok) {
+            cli_error("%s", reply.message);
+            failures++;
+        } else {
+            printf("%s\n", reply.message);
+        }
+    }
+    return failures;
+}
+
 static int model_delete(struct cli *cli, int argc, char **argv)
 {
     bool tables = argc == 3 && strcmp(argv[2], "--tables") == 0;
@@ -418,34 +450,50 @@ static int model_delete(struct cli *cli, int argc, char **argv)
         cli_error("invalid model name '%s'", argv[1]);
         return CLI_USAGE;
     }
-    if (tables) {
-        /* Gold tables have one writer, the transformer, which has no drop
-         * command yet. */
-        cli_error("model delete --tables is not supported yet: delete the model, then the "
-                  "gold databases %s_dab, %s_dar, %s_kimball while the transformer is stopped",
-                  argv[1], argv[1], argv[1]);
+    if (tables && !cli_endpoint_present(cli->cfg.transformer_control_endpoint)) {
+        cli_error("model delete --tables: the transformer (the only writer of gold) is not "
+                  "running; nothing deleted");
         return CLI_FAILED;
     }
     char err[ERROR_MAX];
     struct catalog *catalog = NULL;
+    struct job_def *all = NULL;
+    size_t n = 0, mine = 0;
     int rc = cli_catalog_open(cli, true, &catalog, err);
+    if (rc == 0 && tables)
+        rc = catalog_list_jobs(catalog, &all, &n, err);
+    /* the model's jobs first in the array: their tables go after the model */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (strcmp(all[i].model, argv[1]) == 0) {
+            struct job_def t = all[mine];
+            all[mine++] = all[i];
+            all[i] = t;
+        }
+    }
     if (rc == 0)
         rc = catalog_delete_model(catalog, argv[1], err);
     else
         rc = -1;
     catalog_close(&catalog);
-    if (rc < 0) {
+    int failures = 0;
+    if (rc < 0)
         cli_error("%s", err);
-        return CLI_FAILED;
-    }
-    if (rc == 0) {
+    else if (rc == 0)
         cli_error("unknown model %s", argv[1]);
-        return CLI_FAILED;
+    if (rc == 1) {
+        struct event ev = {.topic = EVENT_JOB_CHANGED};
+        cli_publish(cli, &ev);
+        if (tables)
+            failures = model_drop_tables(cli, all, mine);
+        printf("model %s deleted with its jobs%s\n", argv[1],
+               !tables ? " (their gold tables are kept)"
+                       : failures ? "; some gold tables are left (above)"
+                                  : " and their gold tables");
     }
-    struct event ev = {.topic = EVENT_JOB_CHANGED};
-    cli_publish(cli, &ev);
-    printf("model %s deleted with its jobs (their gold tables are kept)\n", argv[1]);
-    return CLI_OK;
+    for (size_t i = 0; i < n; i++)
+        job_clear(&all[i]);
+    free(all);
+    return rc == 1 && failures == 0 ? CLI_OK : CLI_FAILED;
 }
 
 int cli_model(struct cli *cli, int argc, char **argv)

@@ -231,6 +231,12 @@ if [ -n "$rows" ] && [ "$rows" -le 12 ]; then pass "the incremental run read onl
 else fail "the incremental run read only the changed bag rows" "change_rows '$rows'"; fi
 
 check_cmd "model status: no drift, nothing failing" lakehouse model status tpch
-check_cmd "model delete" lakehouse model delete tpch
+check_cmd "job delete (unmanaged)" lakehouse job delete tpch_x/orders_per_customer
+check_cmd "model delete --tables" lakehouse model delete tpch --tables
 check_eq "model delete removes its jobs" "0" "$(cat_sql "SELECT count(*) FROM jobs WHERE model = 'tpch'")"
+check_eq "model delete --tables drops the gold tables, their history and snapshots" "0 0 0 0" \
+    "$(q "SELECT (SELECT count(*) FROM dab.sqlite_master WHERE name IN ('bag__customer', '_h_bag__customer')),
+             (SELECT count(*) FROM dab._snapshots WHERE table_name = 'bag__customer'),
+             (SELECT count(*) FROM dar.sqlite_master WHERE name = 'uss_bridge'),
+             (SELECT count(*) FROM kim.sqlite_master WHERE type = 'table' AND (name LIKE 'dim\_%' ESCAPE '\' OR name LIKE 'fct\_%' ESCAPE '\'))" | tr '|' ' ')"
 finish
