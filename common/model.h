@@ -212,6 +212,15 @@ int model_compile(struct catalog *catalog, const char *text, size_t len, const c
  * `model plan` marks "=" and apply leaves alone) */
 bool model_job_same(const struct job_def *generated, const struct job_def *installed);
 
+/* The plan against the installed jobs: fn is called for each generated job
+ * in order (installed: the job of that name, or NULL), then for each
+ * installed job of the model that the plan no longer has (job NULL). */
+enum model_change { MODEL_JOB_NEW, MODEL_JOB_CHANGED, MODEL_JOB_UNCHANGED, MODEL_JOB_REMOVED };
+typedef void (*model_diff_fn)(void *arg, enum model_change change, const struct model_job *job,
+                              const struct job_def *installed);
+void model_diff(const char *name, const struct model_job *jobs, size_t count,
+                const struct job_def *installed, size_t ninstalled, model_diff_fn fn, void *arg);
+
 /* The gold domains of a model: <name>_dab, <name>_dar, <name>_kimball. */
 int model_domain(const char *model_name, const char *layer, char out[NAMES_MAX]);
 

@@ -54,3 +54,33 @@ bool model_job_same(const struct job_def *a, const struct job_def *b)
            strcmp(a->index, b->index) == 0 && strcmp(a->model, b->model) == 0 &&
            a->schedule == b->schedule && strcmp(a->cron, b->cron) == 0;
 }
+
+static const struct job_def *model_find_job(const struct job_def *jobs, size_t n,
+                                            const char *domain, const char *name)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(jobs[k].domain, domain) == 0 && strcmp(jobs[k].name, name) == 0)
+            return &jobs[k];
+    return NULL;
+}
+
+void model_diff(const char *name, const struct model_job *jobs, size_t count,
+                const struct job_def *installed, size_t ninstalled, model_diff_fn fn, void *arg)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct job_def *old =
+            model_find_job(installed, ninstalled, jobs[i].def.domain, jobs[i].def.name);
+        fn(arg, old == NULL ? MODEL_JOB_NEW
+                : model_job_same(&jobs[i].def, old) ? MODEL_JOB_UNCHANGED
+                                                    : MODEL_JOB_CHANGED,
+           &jobs[i], old);
+    }
+    for (size_t k = 0; k < ninstalled; k++) {
+        bool kept = false;
+        for (size_t i = 0; i < count && !kept; i++)
+            kept = strcmp(installed[k].domain, jobs[i].def.domain) == 0 &&
+                   strcmp(installed[k].name, jobs[i].def.name) == 0;
+        if (!kept && strcmp(installed[k].model, name) == 0)
+            fn(arg, MODEL_JOB_REMOVED, NULL, &installed[k]);
+    }
+}

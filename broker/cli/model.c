@@ -81,9 +81,22 @@ static int model_check_cmd(struct cli *cli, int argc, char **argv)
     return CLI_OK;
 }
 
+static void model_diff_print(void *arg, enum model_change change, const struct model_job *job,
+                             const struct job_def *installed)
+{
+    static const char marks[] = {[MODEL_JOB_NEW] = '+', [MODEL_JOB_CHANGED] = '~',
+                                 [MODEL_JOB_UNCHANGED] = '=', [MODEL_JOB_REMOVED] = '-'};
+    const struct job_def *def = job != NULL ? &job->def : installed;
+    *(size_t *)arg += change != MODEL_JOB_UNCHANGED;
+    printf("%c %s/%s%s\n", marks[change], def->domain, def->name,
+           job != NULL && installed != NULL && installed->model[0] == '\0'
+               ? " (exists, not managed by a model)"
+               : "");
+}
+
 /* Print the difference between the generated jobs and the installed ones:
  * "+ new", "~ changed", "= unchanged", "- removed". */
-static int model_diff(struct cli *cli, const char *name, const struct model_job *jobs,
+static int model_diff_show(struct cli *cli, const char *name, const struct model_job *jobs,
                       size_t count, size_t *changes)
 {
     char err[ERROR_MAX];
@@ -98,28 +111,9 @@ static int model_diff(struct cli *cli, const char *name, const struct model_job 
         return CLI_FAILED;
     }
     catalog_close(&catalog);
-    for (size_t i = 0; i < count; i++) {
-        const struct job_def *old = NULL;
-        for (size_t k = 0; k < n && old == NULL; k++)
-            if (strcmp(installed[k].domain, jobs[i].def.domain) == 0 &&
-                strcmp(installed[k].name, jobs[i].def.name) == 0)
-                old = &installed[k];
-        char mark = old == NULL ? '+' : model_job_same(old, &jobs[i].def) ? '=' : '~';
-        *changes += mark != '=';
-        printf("%c %s/%s%s\n", mark, jobs[i].def.domain, jobs[i].def.name,
-               old != NULL && old->model[0] == '\0' ? " (exists, not managed by a model)" : "");
-    }
-    for (size_t k = 0; k < n; k++) {
-        bool kept = false;
-        for (size_t i = 0; i < count && !kept; i++)
-            kept = strcmp(installed[k].domain, jobs[i].def.domain) == 0 &&
-                   strcmp(installed[k].name, jobs[i].def.name) == 0;
-        if (!kept && strcmp(installed[k].model, name) == 0) {
-            printf("- %s/%s\n", installed[k].domain, installed[k].name);
-            (*changes)++;
-        }
+    model_diff(name, jobs, count, installed, n, model_diff_print, changes);
+    for (size_t k = 0; k < n; k++)
         job_clear(&installed[k]);
-    }
     free(installed);
     return CLI_OK;
 }
@@ -183,7 +177,7 @@ static int model_plan(struct cli *cli, int argc, char **argv)
         if (out != NULL)
             rc = model_write_files(out, jobs, count);
         if (rc == CLI_OK)
-            rc = model_diff(cli, m->name, jobs, count, &changes);
+            rc = model_diff_show(cli, m->name, jobs, count, &changes);
         if (rc == CLI_OK)
             printf("model %s: %zu jobs, %zu to change%s%s\n", m->name, count, changes,
                    out != NULL ? "; files in " : "", out != NULL ? out : "");
@@ -210,7 +204,7 @@ static int model_apply(struct cli *cli, int argc, char **argv)
     struct model_job *jobs = NULL;
     size_t count = 0, changes = 0;
     if (model_load(cli, argv[1], text, &m, &jobs, &count) != CLI_OK ||
-        model_diff(cli, m->name, jobs, count, &changes) != CLI_OK) {
+        model_diff_show(cli, m->name, jobs, count, &changes) != CLI_OK) {
         free(text);
         model_jobs_free(jobs, count);
         model_free(&m);
@@ -307,6 +301,21 @@ static int model_stored(struct cli *cli, const char *name, char **text)
     return rc == 1 ? CLI_OK : CLI_FAILED;
 }
 
+/* The stored concept file of NAME, compiled against the current schemas. */
+static int model_load_stored(struct cli *cli, const char *name, struct model **m,
+                             struct model_job **jobs, size_t *count)
+{
+    char *text = NULL;
+    int rc = model_stored(cli, name, &text);
+    if (rc != CLI_OK)
+        return rc;
+    char label[NAMES_MAX + 16];
+    snprintf(label, sizeof label, "model %s", name);
+    rc = model_load(cli, label, text, m, jobs, count);
+    free(text);
+    return rc;
+}
+
 static int model_show(struct cli *cli, int argc, char **argv)
 {
     if (argc != 2) {
@@ -329,17 +338,10 @@ static int model_docs_cmd(struct cli *cli, int argc, char **argv)
         fputs(model_usage, stderr);
         return CLI_USAGE;
     }
-    char *text = NULL;
-    int rc = model_stored(cli, argv[1], &text);
-    if (rc != CLI_OK)
-        return rc;
     struct model *m = NULL;
     struct model_job *jobs = NULL;
     size_t count = 0;
-    char label[NAMES_MAX + 16];
-    snprintf(label, sizeof label, "model %s", argv[1]);
-    rc = model_load(cli, label, text, &m, &jobs, &count);
-    free(text);
+    int rc = model_load_stored(cli, argv[1], &m, &jobs, &count);
     if (rc != CLI_OK)
         return rc;
     char err[ERROR_MAX];
@@ -364,21 +366,14 @@ static int model_status(struct cli *cli, int argc, char **argv)
         fputs(model_usage, stderr);
         return CLI_USAGE;
     }
-    char *text = NULL;
-    int rc = model_stored(cli, argv[1], &text);
-    if (rc != CLI_OK)
-        return rc;
     struct model *m = NULL;
     struct model_job *jobs = NULL;
     size_t count = 0, changes = 0;
-    char label[NAMES_MAX + 16];
-    snprintf(label, sizeof label, "model %s", argv[1]);
-    rc = model_load(cli, label, text, &m, &jobs, &count);
-    free(text);
+    int rc = model_load_stored(cli, argv[1], &m, &jobs, &count);
     if (rc != CLI_OK)
         return rc;
     printf("plan against the installed jobs:\n");
-    rc = model_diff(cli, m->name, jobs, count, &changes);
+    rc = model_diff_show(cli, m->name, jobs, count, &changes);
     char err[ERROR_MAX];
     struct catalog *catalog = NULL;
     size_t failing = 0;

@@ -138,6 +138,22 @@ void http_models_list(struct http_request *req, struct http_reply *reply)
 /* GET /models/{name}, /plan and /docs share: the stored file, compiled. */
 enum http_model_view { HTTP_MODEL_GET, HTTP_MODEL_PLAN, HTTP_MODEL_DOCS };
 
+static void http_model_plan_row(void *arg, enum model_change change, const struct model_job *job,
+                                const struct job_def *installed)
+{
+    static const char *const names[] = {[MODEL_JOB_NEW] = "new", [MODEL_JOB_CHANGED] = "changed",
+                                        [MODEL_JOB_UNCHANGED] = "unchanged"};
+    json_t *out = arg;
+    if (change == MODEL_JOB_REMOVED)
+        json_array_append_new(json_object_get(out, "removed"),
+                              json_sprintf("%s/%s", installed->domain, installed->name));
+    else
+        json_array_append_new(json_object_get(out, "jobs"),
+                              json_pack("{s:s, s:s, s:s, s:s}", "domain", job->def.domain,
+                                        "job_name", job->def.name, "status", names[change],
+                                        "file", job->text));
+}
+
 static json_t *http_model_plan(struct catalog *catalog, const struct model *m,
                                const struct model_job *jobs, size_t count, char err[ERROR_MAX])
 {
@@ -146,30 +162,13 @@ static json_t *http_model_plan(struct catalog *catalog, const struct model *m,
     if (catalog_list_jobs(catalog, &installed, &n, err) < 0)
         return NULL;
     json_t *out = json_pack("{s:s, s:[], s:[]}", "name", m->name, "jobs", "removed");
-    json_t *list = json_object_get(out, "jobs"), *removed = json_object_get(out, "removed");
-    for (size_t i = 0; i < count; i++) {
-        const struct job_def *old = NULL;
-        for (size_t k = 0; k < n && old == NULL; k++)
-            if (strcmp(installed[k].domain, jobs[i].def.domain) == 0 &&
-                strcmp(installed[k].name, jobs[i].def.name) == 0)
-                old = &installed[k];
-        const char *status = old == NULL ? "new" : model_job_same(&jobs[i].def, old) ? "unchanged"
-                                                                                     : "changed";
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "domain", jobs[i].def.domain,
-                                              "job_name", jobs[i].def.name, "status", status,
-                                              "file", jobs[i].text));
-    }
-    for (size_t k = 0; k < n; k++) {
-        bool kept = false;
-        for (size_t i = 0; i < count && !kept; i++)
-            kept = strcmp(installed[k].domain, jobs[i].def.domain) == 0 &&
-                   strcmp(installed[k].name, jobs[i].def.name) == 0;
-        if (!kept && strcmp(installed[k].model, m->name) == 0)
-            json_array_append_new(removed,
-                                  json_sprintf("%s/%s", installed[k].domain, installed[k].name));
+    if (out != NULL)
+        model_diff(m->name, jobs, count, installed, n, http_model_plan_row, out);
+    for (size_t k = 0; k < n; k++)
         job_clear(&installed[k]);
-    }
     free(installed);
+    if (out == NULL)
+        error_set(err, "out of memory");
     return out;
 }
 
