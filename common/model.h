@@ -196,6 +196,12 @@ void model_jobs_free(struct model_job *jobs, size_t count);
  * test compares). Caller frees. */
 char *model_plan_text(const struct model_job *jobs, size_t count);
 
+/* A query over the generated tables giving, per diamond (a stage hook
+ * reached by several paths), the rows whose paths disagree:
+ * columns stage, hook, disagreeing. NULL (and err "") when the model has none.
+ * Caller frees. */
+char *model_diamond_sql(const struct model *model, char err[ERROR_MAX]);
+
 /* Documentation of a checked model: format "md" or "mermaid". Caller frees. */
 char *model_docs(const struct model *model, const char *format, char err[ERROR_MAX]);
 

@@ -96,6 +96,8 @@ static int gen_bag(struct gen *g, const struct model_bag *bag)
 
 /* -------------------------------------------------------------------- DAR */
 
+static void gen_source(struct strbuf *b, const struct model_stage_hook *sh, size_t k);
+
 static int gen_bridge_stage(struct gen *g, const struct model_bag *bag)
 {
     struct strbuf b = {0};
@@ -110,10 +112,8 @@ static int gen_bridge_stage(struct gen *g, const struct model_bag *bag)
         if (sh->nsources > 1)
             strbuf_addf(&b, "coalesce(");
         for (size_t s = 0; s < sh->nsources; s++) {
-            if (sh->via[s] < 0)
-                strbuf_addf(&b, "%sb.\"%s\"", s ? ", " : "", sh->from[s]);
-            else
-                strbuf_addf(&b, "%sp%d.\"%s\"", s ? ", " : "", sh->via[s], sh->from[s]);
+            strbuf_addf(&b, "%s", s ? ", " : "");
+            gen_source(&b, sh, s);
         }
         strbuf_addf(&b, "%s AS \"%s\"", sh->nsources > 1 ? ")" : "", sh->name);
     }
@@ -406,6 +406,55 @@ static int gen_fact(struct gen *g, const struct model_fact *f)
     strbuf_addf(&b, "\nFROM src AS s\nJOIN %s.gold.bridge__%s AS st ON st.bridge_key = s.bridge_key\n",
                 g->dar, bag->table);
     return gen_add(g, &b);
+}
+
+/* The value of source k of a stage hook, in the FROM of gen_bridge_stage. */
+static void gen_source(struct strbuf *b, const struct model_stage_hook *sh, size_t k)
+{
+    if (sh->via[k] < 0)
+        strbuf_addf(b, "b.\"%s\"", sh->from[k]);
+    else
+        strbuf_addf(b, "p%d.\"%s\"", sh->via[k], sh->from[k]);
+}
+
+char *model_diamond_sql(const struct model *m, char err[ERROR_MAX])
+{
+    char dab[NAMES_MAX], dar[NAMES_MAX];
+    model_domain(m->name, "dab", dab);
+    model_domain(m->name, "dar", dar);
+    struct strbuf b = {0};
+    err[0] = '\0';
+    for (size_t bi = 0; bi < m->nbags; bi++) {
+        const struct model_bag *bag = &m->bags[bi];
+        for (size_t i = 0; i < bag->nstage; i++) {
+            const struct model_stage_hook *sh = &bag->stage[i];
+            if (sh->nsources < 2)
+                continue;
+            strbuf_addf(&b, "%sSELECT '%s' AS stage, '%s' AS hook, count(*) AS disagreeing\n"
+                            "FROM %s.gold.bag__%s AS b\n",
+                        b.s != NULL ? "UNION ALL\n" : "", bag->table, sh->name, dab, bag->table);
+            for (size_t k = 0; k < sh->nsources; k++) {
+                int h = sh->via[k];
+                if (h >= 0)
+                    strbuf_addf(&b, "LEFT JOIN %s.gold.bridge__%s AS p%d ON p%d.bridge_key = b.\"%s\"\n",
+                                dar, m->bags[bag->hooks[h].parent].table, h, h, bag->hooks[h].name);
+            }
+            strbuf_addf(&b, "WHERE ");
+            for (size_t k = 1; k < sh->nsources; k++) {
+                strbuf_addf(&b, "%s", k > 1 ? " OR " : "");
+                gen_source(&b, sh, 0);
+                strbuf_addf(&b, " <> ");
+                gen_source(&b, sh, k);
+            }
+            strbuf_addf(&b, "\n");
+        }
+    }
+    if (b.failed) {
+        strbuf_free(&b);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    return b.s;
 }
 
 int model_generate(const struct model *model, enum model_profile profile,

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "model.h"
+#include "query.h"
 
 #define MODEL_FILE_MAX (4 * 1024 * 1024)
 #define MODEL_CONTROL_TIMEOUT_MS 5000
@@ -394,12 +395,60 @@ static int model_status(struct cli *cli, int argc, char **argv)
         }
     }
     catalog_close(&catalog);
-    printf("model %s: %zu jobs, %s, %zu failing\n", m->name, count,
+    /* silver columns the installed bags do not copy (schema evolution) */
+    size_t missing = 0;
+    if (rc == CLI_OK && cli_catalog_open(cli, false, &catalog, err) == 0) {
+        char dab[NAMES_MAX];
+        model_domain(m->name, "dab", dab);
+        for (size_t b = 0; b < m->nbags; b++) {
+            const struct model_bag *bag = &m->bags[b];
+            char job[NAMES_MAX + 8];
+            snprintf(job, sizeof job, "bag__%s", bag->table);
+            struct job_def installed;
+            if (catalog_get_job(catalog, dab, job, &installed, err) != 1)
+                continue;
+            for (size_t c = 0; c < bag->ncolumns; c++) {
+                char as[NAMES_MAX + 8];
+                snprintf(as, sizeof as, "AS \"%s\"", bag->columns[c].name);
+                if (strstr(installed.sql, as) == NULL) {
+                    printf("drift: %s.silver.%s.%s is not in %s.gold.%s\n", m->source,
+                           bag->table, bag->columns[c].source, dab, job);
+                    missing++;
+                }
+            }
+            job_clear(&installed);
+        }
+    }
+    catalog_close(&catalog);
+    /* diamonds: the paths must agree (the stage keeps the first) */
+    size_t disagreeing = 0;
+    char *sql = model_diamond_sql(m, err);
+    if (sql != NULL) {
+        struct query_limits limits = {.timeout_ms = 60000, .max_rows = 0};
+        json_t *result = NULL;
+        if (query_run(cli->cfg.data_dir, sql, &limits, &result, err) != 0) {
+            printf("diamonds: not checked (%s)\n", err);
+        } else {
+            size_t i;
+            json_t *row;
+            json_array_foreach(json_object_get(result, "data"), i, row) {
+                json_int_t rows = json_integer_value(json_object_get(row, "disagreeing"));
+                printf("diamond %s.%s: %lld rows whose paths disagree\n",
+                       json_string_value(json_object_get(row, "stage")),
+                       json_string_value(json_object_get(row, "hook")), (long long)rows);
+                disagreeing += rows > 0;
+            }
+            json_decref(result);
+        }
+        free(sql);
+    }
+    printf("model %s: %zu jobs, %s, %zu failing, %zu diamonds disagreeing\n", m->name, count,
            changes ? "drift (silver columns or the file changed: model apply)" : "no drift",
-           failing);
+           failing, disagreeing);
     model_jobs_free(jobs, count);
     model_free(&m);
-    return rc == CLI_OK && changes == 0 && failing == 0 ? CLI_OK : CLI_FAILED;
+    return rc == CLI_OK && changes == 0 && failing == 0 && disagreeing == 0 ? CLI_OK
+                                                                          : CLI_FAILED;
 }
 
 /* Ask the transformer (gold's only writer) to reload, then to drop each

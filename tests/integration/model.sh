@@ -230,7 +230,18 @@ rows=$(sqlite3 -batch -noheader "file:$G/tpch_x.db?mode=ro" \
 if [ -n "$rows" ] && [ "$rows" -le 12 ]; then pass "the incremental run read only the changed bag rows ($rows)"
 else fail "the incremental run read only the changed bag rows" "change_rows '$rows'"; fi
 
-check_cmd "model status: no drift, nothing failing" lakehouse model status tpch
+lakehouse model status tpch >"$T/status.out" 2>&1
+check_eq "model status: no drift, nothing failing, diamonds agree" \
+    "0 diamond lineitem.hook__part: 0 rows whose paths disagree" \
+    "$? $(grep 'diamond lineitem.hook__part:' "$T/status.out")"
+# drift: a column added to the customer endpoint is not in the bag until apply
+sed 's/{"name": "c_comment", "type": "string"}/{"name": "c_comment", "type": "string"}, {"name": "c_tier", "type": "string"}/' \
+    "$DEF/customer.json" >"$T/customer2.json"
+lakehouse endpoint create "$T/customer2.json" >/dev/null 2>&1 || fail "evolve customer" "refused"
+lakehouse model status tpch >"$T/status2.out" 2>&1
+check_eq "model status reports a new silver column as drift" "1 1" \
+    "$? $(grep -c 'drift: tpch.silver.customer.c_tier is not in tpch_dab.gold.bag__customer' "$T/status2.out")"
+
 check_cmd "job delete (unmanaged)" lakehouse job delete tpch_x/orders_per_customer
 check_cmd "model delete --tables" lakehouse model delete tpch --tables
 check_eq "model delete removes its jobs" "0" "$(cat_sql "SELECT count(*) FROM jobs WHERE model = 'tpch'")"
