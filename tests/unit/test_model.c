@@ -344,6 +344,15 @@ static void test_plan_golden(void **state)
     assert_non_null(strstr(docs, "lineitem }o--|| partsupp : \"hook__partsupp\""));
     free(docs);
     assert_null(model_docs(m, "html", err));
+    /* the four diamonds of lineitem: one agreement query each */
+    char *diamonds = model_diamond_sql(m, err);
+    assert_non_null(diamonds);
+    size_t n = 0;
+    for (const char *p = diamonds; (p = strstr(p, "SELECT 'lineitem'")) != NULL; p++)
+        n++;
+    assert_int_equal(4, n);
+    assert_non_null(strstr(diamonds, "'hook__part' AS hook"));
+    free(diamonds);
     free(plan);
     model_jobs_free(jobs, count);
     strbuf_free(&problems);
