@@ -112,9 +112,11 @@ static void mc_measures(struct mc *mc, struct model_bag *bag, const struct schem
         else if (sqlite3_prepare_v2(db, q.s, -1, &stmt, &tail) != SQLITE_OK)
             mc_fail(mc, me->expr_pos, "measure %s: expression does not prepare against %s.%s: %s",
                     me->name, mc->m->source, bag->table, sqlite3_errmsg(db));
-        else if (tail != NULL && strspn(tail, " \t\r\n") != strlen(tail))
-            mc_fail(mc, me->expr_pos, "measure %s: the expression must be one expression",
-                    me->name);
+        else if ((tail != NULL && strspn(tail, " \t\r\n") != strlen(tail)) ||
+                 sqlite3_column_count(stmt) != 1 || strstr(me->expr, "--") != NULL ||
+                 strstr(me->expr, "/*") != NULL)
+            mc_fail(mc, me->expr_pos,
+                    "measure %s: the expression must be one expression (no comments)", me->name);
         sqlite3_finalize(stmt);
         strbuf_free(&q);
         char name[NAMES_MAX];

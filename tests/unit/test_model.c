@@ -251,6 +251,16 @@ static void test_refuse_events_and_measures(void **state)
                    "     events: {placed: o_orderdate},\n"
                    "     measures: {total: {expr: o_totalprise * 2, event: placed}}}\n",
                    "13:31", "expression does not prepare against tpch.orders");
+    expect_refusal(BASE_HEAD BAG_CUSTOMER
+                   "  - {table: orders, primary: hook__order, hooks: {hook__order: o_orderkey},\n"
+                   "     events: {placed: o_orderdate},\n"
+                   "     measures: {total: {expr: \"o_totalprice), (1\", event: placed}}}\n",
+                   "13:31", "must be one expression");
+    expect_refusal(BASE_HEAD BAG_CUSTOMER
+                   "  - {table: orders, primary: hook__order, hooks: {hook__order: o_orderkey},\n"
+                   "     events: {placed: o_orderdate},\n"
+                   "     measures: {total: {expr: \"o_totalprice) FROM orders --\", event: placed}}}\n",
+                   "13:31", "must be one expression");
 }
 
 static void test_refuse_long_names(void **state)
