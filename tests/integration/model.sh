@@ -179,6 +179,14 @@ check_eq "secondary index on the bag" "1" \
 lakehouse model docs tpch --format mermaid >"$T/docs.mmd" 2>&1
 check_eq "model docs mermaid draws the relations" "yes" \
     "$(grep -q 'lineitem }o--|| orders' "$T/docs.mmd" && grep -q '^flowchart' "$T/docs.mmd" && echo yes)"
+# a definition change (a new measure) changes exactly the jobs that carry it
+sed 's/^      revenue: {expr: "l_extendedprice \* (1 - l_discount)", event: shipped}$/&\n      tax: {expr: l_tax, event: shipped}/' \
+    "$DEF/tpch.yaml" >"$T/tax.yaml"
+lakehouse model plan "$T/tax.yaml" >"$T/tax.out" 2>&1
+check_eq "a new measure changes the lineitem events, the bridge and the lineitem fact only" \
+    "~ tpch_dar/events__lineitem ~ tpch_dar/uss_bridge ~ tpch_kimball/fct_lineitem" \
+    "$(grep -v '^= ' "$T/tax.out" | grep '^[~+-] ' | tr '\n' ' ' | sed 's/ $//')"
+
 # the HTTP form
 B="http://$LAKEHOUSE_LISTEN"
 code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/yaml' \
