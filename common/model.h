@@ -111,6 +111,7 @@ struct model_bag {
     int primary_hook;            /* index into hooks */
     struct model_column *columns; /* owned */
     size_t ncolumns;
+    bool key_is_primary;         /* the primary hook's columns are the table's primary key */
     struct model_stage_hook *stage; /* owned */
     size_t nstage;
     int order;                   /* position in dependency order (parents first) */
@@ -176,7 +177,11 @@ typedef int (*model_schema_fn)(void *arg, const char *domain, const char *table,
 int model_check(struct model *model, model_schema_fn schema_fn, void *arg,
                 struct strbuf *problems, char err[ERROR_MAX]);
 
-enum model_profile { MODEL_PROFILE_FULL };
+/* incremental (the default): a bag whose primary hook is its table's
+ * primary key reads the silver change feed and upserts the touched keys;
+ * every other job is a full rebuild. full: every job a full rebuild (the
+ * fallback, and the oracle the incremental tables must equal). */
+enum model_profile { MODEL_PROFILE_INCREMENTAL, MODEL_PROFILE_FULL };
 
 /* One generated job: its SQL-file text and the parsed definition. */
 struct model_job {
@@ -211,7 +216,8 @@ char *model_docs(const struct model *model, const char *format, char err[ERROR_M
  * line, problems every line), -1 on a storage error (err). */
 struct catalog;
 int model_compile(struct catalog *catalog, const char *text, size_t len, const char *file,
-                  struct model **model, struct model_job **jobs, size_t *count,
+                  enum model_profile profile, struct model **model, struct model_job **jobs,
+                  size_t *count,
                   struct strbuf *problems, char err[ERROR_MAX]);
 
 /* Is the generated job the same definition as the installed one? (what

@@ -214,6 +214,15 @@ static int mc_bag(struct mc *mc, size_t bi, model_schema_fn schema_fn, void *arg
             bag->primary_hook = (int)h;
         }
     }
+    if (bag->primary_hook >= 0) {
+        const struct model_hook *ph = &bag->hooks[bag->primary_hook];
+        size_t pk = schema_primary_key_count(s);
+        bag->key_is_primary = pk == ph->ncolumns;
+        for (size_t k = 0; k < ph->ncolumns; k++) {
+            const struct schema_column *c = mc_column(s, ph->columns[k]);
+            bag->key_is_primary &= c != NULL && c->primary_key;
+        }
+    }
     if (bag->primary[0] == '\0')
         mc_fail(mc, bag->pos, "bag %s has no primary hook (primary: hook__...)", bag->table);
     else if (primaries != 1)

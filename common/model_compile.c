@@ -15,7 +15,8 @@ static int model_catalog_schema(void *arg, const char *domain, const char *table
 }
 
 int model_compile(struct catalog *catalog, const char *text, size_t len, const char *file,
-                  struct model **model, struct model_job **jobs, size_t *count,
+                  enum model_profile profile, struct model **model, struct model_job **jobs,
+                  size_t *count,
                   struct strbuf *problems, char err[ERROR_MAX])
 {
     *model = NULL;
@@ -38,7 +39,7 @@ int model_compile(struct catalog *catalog, const char *text, size_t len, const c
         model_free(&m);
         return CATALOG_REFUSED;
     }
-    if (model_generate(m, MODEL_PROFILE_FULL, jobs, count, err) < 0) {
+    if (model_generate(m, profile, jobs, count, err) < 0) {
         model_free(&m);
         return -1;
     }

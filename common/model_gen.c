@@ -16,6 +16,7 @@
 
 struct gen {
     const struct model *m;
+    enum model_profile profile;
     char dab[NAMES_MAX], dar[NAMES_MAX], kimball[NAMES_MAX];
     struct model_job *jobs;
     size_t count;
@@ -31,15 +32,26 @@ static void gen_hook_expr(struct strbuf *b, const struct model_hook *h, const ch
                     h->columns[i]);
 }
 
-static void gen_header(struct strbuf *b, const struct gen *g, const char *domain,
-                       const char *job, const char *index)
+/* The header; upsert_key != NULL makes an incremental upsert job on it. */
+static void gen_header_mode(struct strbuf *b, const struct gen *g, const char *domain,
+                            const char *job, const char *index, const char *upsert_key)
 {
     strbuf_addf(b,
                 "-- generated from the concept file of model %s (lakehouse model show %s)\n"
-                "-- job: %s\n-- domain: %s\n-- model: %s\n-- write_mode: overwrite\n",
+                "-- job: %s\n-- domain: %s\n-- model: %s\n",
                 g->m->name, g->m->name, job, domain, g->m->name);
+    if (upsert_key != NULL)
+        strbuf_addf(b, "-- unique_key: %s\n-- incremental: true\n", upsert_key);
+    else
+        strbuf_addf(b, "-- write_mode: overwrite\n");
     if (index != NULL)
         strbuf_addf(b, "-- index: %s\n", index);
+}
+
+static void gen_header(struct strbuf *b, const struct gen *g, const char *domain,
+                       const char *job, const char *index)
+{
+    gen_header_mode(b, g, domain, job, index, NULL);
 }
 
 /* Parse the text back into a job and keep both. */
@@ -75,8 +87,39 @@ static size_t gen_event_index(const struct model_bag *bag, const char *name)
 
 /* -------------------------------------------------------------------- DAB */
 
+/* Incremental bag: the keys the silver change feed touched, upserted from
+ * the table's current rows; a key the table no longer has is deleted. */
+static int gen_bag_incremental(struct gen *g, const struct model_bag *bag)
+{
+    const struct model_hook *ph = &bag->hooks[bag->primary_hook];
+    struct strbuf b = {0};
+    char job[NAMES_MAX];
+    snprintf(job, sizeof job, "bag__%s", bag->table);
+    gen_header_mode(&b, g, g->dab, job, NULL, ph->name);
+    strbuf_addf(&b, "WITH touched AS (\n    SELECT DISTINCT ");
+    for (size_t k = 0; k < ph->ncolumns; k++)
+        strbuf_addf(&b, "%s\"%s\"", k ? ", " : "", ph->columns[k]);
+    strbuf_addf(&b, " FROM %s.silver.%s@changes)\nSELECT", g->m->source, bag->table);
+    /* the same columns in the same order as the full profile's */
+    for (size_t h = 0; h < bag->nhooks; h++) {
+        strbuf_addf(&b, "%s\n    ", h ? "," : "");
+        gen_hook_expr(&b, &bag->hooks[h], (int)h == bag->primary_hook ? "t" : "s");
+        strbuf_addf(&b, " AS \"%s\"", bag->hooks[h].name);
+    }
+    for (size_t c = 0; c < bag->ncolumns; c++)
+        strbuf_addf(&b, ",\n    s.\"%s\" AS \"%s\"", bag->columns[c].source, bag->columns[c].name);
+    strbuf_addf(&b, ",\n    s.\"%s\" IS NULL AS _delete\nFROM touched AS t\nLEFT JOIN %s.silver.%s AS s ON ",
+                ph->columns[0], g->m->source, bag->table);
+    for (size_t k = 0; k < ph->ncolumns; k++)
+        strbuf_addf(&b, "%ss.\"%s\" = t.\"%s\"", k ? " AND " : "", ph->columns[k], ph->columns[k]);
+    strbuf_addf(&b, "\n");
+    return gen_add(g, &b);
+}
+
 static int gen_bag(struct gen *g, const struct model_bag *bag)
 {
+    if (g->profile == MODEL_PROFILE_INCREMENTAL && bag->key_is_primary)
+        return gen_bag_incremental(g, bag);
     struct strbuf b = {0};
     char job[NAMES_MAX];
     snprintf(job, sizeof job, "bag__%s", bag->table);
@@ -460,12 +503,11 @@ char *model_diamond_sql(const struct model *m, char err[ERROR_MAX])
 int model_generate(const struct model *model, enum model_profile profile,
                    struct model_job **jobs, size_t *count, char err[ERROR_MAX])
 {
-    (void)profile;
     *jobs = NULL;
     *count = 0;
     if (!model->checked)
         return error_set(err, "model %s is not checked", model->name);
-    struct gen g = {.m = model, .err = err};
+    struct gen g = {.m = model, .profile = profile, .err = err};
     model_domain(model->name, "dab", g.dab);
     model_domain(model->name, "dar", g.dar);
     model_domain(model->name, "kimball", g.kimball);

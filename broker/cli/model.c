@@ -21,8 +21,8 @@
 
 static const char model_usage[] =
     "usage: lakehouse model check FILE\n"
-    "       lakehouse model plan FILE [--out DIR|-] [--profile full]\n"
-    "       lakehouse model apply FILE\n"
+    "       lakehouse model plan FILE [--out DIR|-] [--profile incremental|full]\n"
+    "       lakehouse model apply FILE [--profile incremental|full]\n"
     "       lakehouse model list\n"
     "       lakehouse model show NAME\n"
     "       lakehouse model status NAME\n"
@@ -31,8 +31,9 @@ static const char model_usage[] =
 
 /* Compile a concept file (read from path, or text when given). Prints the
  * refusals. CLI_OK with *model, *jobs; CLI_FAILED otherwise. */
-static int model_load(struct cli *cli, const char *path, const char *text, struct model **model,
-                      struct model_job **jobs, size_t *count)
+static int model_load(struct cli *cli, const char *path, const char *text,
+                      enum model_profile profile, struct model **model, struct model_job **jobs,
+                      size_t *count)
 {
     char err[ERROR_MAX];
     char *owned = NULL;
@@ -54,7 +55,7 @@ static int model_load(struct cli *cli, const char *path, const char *text, struc
         return CLI_FAILED;
     }
     struct strbuf problems = {0};
-    rc = model_compile(catalog, text, len, path, model, jobs, count, &problems, err);
+    rc = model_compile(catalog, text, len, path, profile, model, jobs, count, &problems, err);
     catalog_close(&catalog);
     free(owned);
     if (rc == CATALOG_REFUSED)
@@ -74,7 +75,7 @@ static int model_check_cmd(struct cli *cli, int argc, char **argv)
     struct model *m = NULL;
     struct model_job *jobs = NULL;
     size_t count = 0;
-    if (model_load(cli, argv[1], NULL, &m, &jobs, &count) != CLI_OK)
+    if (model_load(cli, argv[1], NULL, MODEL_PROFILE_INCREMENTAL, &m, &jobs, &count) != CLI_OK)
         return CLI_FAILED;
     printf("model %s: %zu bags, %zu jobs, valid\n", m->name, m->nbags, count);
     model_jobs_free(jobs, count);
@@ -142,17 +143,29 @@ static int model_write_files(const char *dir, const struct model_job *jobs, size
     return CLI_OK;
 }
 
+static int model_profile_arg(const char *text, enum model_profile *out)
+{
+    if (strcmp(text, "full") == 0)
+        *out = MODEL_PROFILE_FULL;
+    else if (strcmp(text, "incremental") == 0)
+        *out = MODEL_PROFILE_INCREMENTAL;
+    else {
+        cli_error("unknown profile '%s' (incremental | full)", text);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int model_plan(struct cli *cli, int argc, char **argv)
 {
     const char *file = NULL, *out = NULL;
+    enum model_profile profile = MODEL_PROFILE_INCREMENTAL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             out = argv[++i];
         } else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
-            if (strcmp(argv[++i], "full") != 0) {
-                cli_error("unknown profile '%s' (full)", argv[i]);
+            if (model_profile_arg(argv[++i], &profile) != CLI_OK)
                 return CLI_USAGE;
-            }
         } else if (file == NULL && argv[i][0] != '-') {
             file = argv[i];
         } else {
@@ -167,7 +180,7 @@ static int model_plan(struct cli *cli, int argc, char **argv)
     struct model *m = NULL;
     struct model_job *jobs = NULL;
     size_t count = 0, changes = 0;
-    if (model_load(cli, file, NULL, &m, &jobs, &count) != CLI_OK)
+    if (model_load(cli, file, NULL, profile, &m, &jobs, &count) != CLI_OK)
         return CLI_FAILED;
     int rc = CLI_OK;
     if (out != NULL && strcmp(out, "-") == 0) {
@@ -190,6 +203,12 @@ static int model_plan(struct cli *cli, int argc, char **argv)
 
 static int model_apply(struct cli *cli, int argc, char **argv)
 {
+    enum model_profile profile = MODEL_PROFILE_INCREMENTAL;
+    if (argc == 4 && strcmp(argv[2], "--profile") == 0) {
+        if (model_profile_arg(argv[3], &profile) != CLI_OK)
+            return CLI_USAGE;
+        argc = 2;
+    }
     if (argc != 2) {
         fputs(model_usage, stderr);
         return CLI_USAGE;
@@ -204,7 +223,7 @@ static int model_apply(struct cli *cli, int argc, char **argv)
     struct model *m = NULL;
     struct model_job *jobs = NULL;
     size_t count = 0, changes = 0;
-    if (model_load(cli, argv[1], text, &m, &jobs, &count) != CLI_OK ||
+    if (model_load(cli, argv[1], text, profile, &m, &jobs, &count) != CLI_OK ||
         model_diff_show(cli, m->name, jobs, count, &changes) != CLI_OK) {
         free(text);
         model_jobs_free(jobs, count);
@@ -303,6 +322,27 @@ static int model_stored(struct cli *cli, const char *name, char **text)
 }
 
 /* The stored concept file of NAME, compiled against the current schemas. */
+/* The profile the model was applied with: incremental when one of its
+ * installed jobs is. */
+static enum model_profile model_installed_profile(struct cli *cli, const char *name)
+{
+    char err[ERROR_MAX];
+    struct catalog *catalog = NULL;
+    struct job_def *jobs = NULL;
+    size_t n = 0;
+    bool incremental = false;
+    if (cli_catalog_open(cli, false, &catalog, err) == 0 &&
+        catalog_list_jobs(catalog, &jobs, &n, err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            incremental |= strcmp(jobs[i].model, name) == 0 && jobs[i].incremental;
+            job_clear(&jobs[i]);
+        }
+        free(jobs);
+    }
+    catalog_close(&catalog);
+    return incremental ? MODEL_PROFILE_INCREMENTAL : MODEL_PROFILE_FULL;
+}
+
 static int model_load_stored(struct cli *cli, const char *name, struct model **m,
                              struct model_job **jobs, size_t *count)
 {
@@ -310,9 +350,10 @@ static int model_load_stored(struct cli *cli, const char *name, struct model **m
     int rc = model_stored(cli, name, &text);
     if (rc != CLI_OK)
         return rc;
+    enum model_profile profile = model_installed_profile(cli, name);
     char label[NAMES_MAX + 16];
     snprintf(label, sizeof label, "model %s", name);
-    rc = model_load(cli, label, text, m, jobs, count);
+    rc = model_load(cli, label, text, profile, m, jobs, count);
     free(text);
     return rc;
 }

@@ -2,10 +2,12 @@
  * managed transform jobs, the HTTP form of `lakehouse model`.
  *   PUT    /models/{name}        body: the concept file (application/json or
  *                                application/yaml); checked, generated and
- *                                installed as one job set (catalog_put_model)
+ *                                installed as one job set (catalog_put_model);
+ *                                ?profile=full: every job a full rebuild
  *   GET    /models               [{name, jobs, created_at, updated_at}]
  *   GET    /models/{name}        {name, concept_file, jobs: ["d/n", ...]}
  *   GET    /models/{name}/plan   the generated jobs against the installed ones
+ *                                (?profile=full as for PUT)
  *   GET    /models/{name}/docs   ?format=md (default) | mermaid, as text
  *   DELETE /models/{name}        the model and its jobs (the tables stay)
  * A refused concept file is 400 {"detail": first problem, "problems": [every
@@ -21,13 +23,22 @@
 #include "strbuf.h"
 
 /* Compile text (named file in messages); answers the refusal itself. 0 or -1. */
-static int http_model_compile(struct catalog *catalog, struct http_reply *reply, const char *text,
-                              size_t len, const char *file, struct model **m,
-                              struct model_job **jobs, size_t *count)
+static int http_model_compile(struct catalog *catalog, struct http_request *req,
+                              struct http_reply *reply, const char *text, size_t len,
+                              const char *file, struct model **m, struct model_job **jobs,
+                              size_t *count)
 {
     char err[ERROR_MAX];
+    const char *arg = http_request_arg(req, "profile");
+    enum model_profile profile = MODEL_PROFILE_INCREMENTAL;
+    if (arg != NULL && strcmp(arg, "full") == 0) {
+        profile = MODEL_PROFILE_FULL;
+    } else if (arg != NULL && strcmp(arg, "incremental") != 0) {
+        http_reply_error(reply, 400, "profile must be incremental or full");
+        return -1;
+    }
     struct strbuf problems = {0};
-    int rc = model_compile(catalog, text, len, file, m, jobs, count, &problems, err);
+    int rc = model_compile(catalog, text, len, file, profile, m, jobs, count, &problems, err);
     if (rc == CATALOG_REFUSED) {
         json_t *list = json_array();
         for (const char *p = problems.s; p != NULL && *p != '\0';) {
@@ -83,7 +94,7 @@ void http_models_put(struct http_request *req, struct http_reply *reply)
     char file[NAMES_MAX + 16];
     snprintf(file, sizeof file, "models/%s", req->params[0]);
     struct job_def *set = NULL;
-    if (http_model_compile(catalog, reply, req->body, req->body_len, file, &m, &jobs, &count) < 0)
+    if (http_model_compile(catalog, req, reply, req->body, req->body_len, file, &m, &jobs, &count) < 0)
         goto done;
     if (strcmp(m->name, req->params[0]) != 0) {
         http_reply_error(reply, 400, "%s: the file says 'model: %s', the path %s", file, m->name,
@@ -193,7 +204,7 @@ static void http_model_view(struct http_request *req, struct http_reply *reply,
     char file[NAMES_MAX + 16];
     snprintf(file, sizeof file, "models/%s", req->params[0]);
     if (http_model_stored(catalog, req, reply, &text) != 1 ||
-        http_model_compile(catalog, reply, text, strlen(text), file, &m, &jobs, &count) < 0)
+        http_model_compile(catalog, req, reply, text, strlen(text), file, &m, &jobs, &count) < 0)
         goto done;
     if (view == HTTP_MODEL_GET) {
         http_reply_json(reply, 200, json_pack("{s:s, s:s, s:o}", "name", m->name, "concept_file",

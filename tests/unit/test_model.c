@@ -1,8 +1,9 @@
 /* test_model.c - unit tests of the concept-file compiler (model.h): parsing
  * with positions (YAML and JSON), every refusal of model_check at its
  * file:line:column, and the plan of the TPC-H concept file compared byte for
- * byte with tests/data/tpch/tpch.plan (regenerate it with `lakehouse model
- * plan tests/data/tpch/tpch.yaml --out -` over the endpoints of
+ * byte with tests/data/tpch/tpch.plan and, --profile full, tpch.full.plan
+ * (regenerate them with `lakehouse model plan tests/data/tpch/tpch.yaml
+ * [--profile full] --out -` over the endpoints of
  * the tests/data/tpch endpoint files when the generation changes on purpose). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -319,15 +320,14 @@ static void test_diamond_accepted(void **state)
     free(text);
 }
 
-static void test_plan_golden(void **state)
+static void plan_golden(enum model_profile profile, const char *golden_file)
 {
-    (void)state;
     char path[512], err[ERROR_MAX] = "";
     char *text = NULL, *golden = NULL;
     size_t len = 0, glen = 0;
     data_path("tpch.yaml", path);
     assert_int_equal(0, fsutil_read_file(path, 1 << 20, &text, &len, err));
-    data_path("tpch.plan", path);
+    data_path(golden_file, path);
     assert_int_equal(0, fsutil_read_file(path, 1 << 22, &golden, &glen, err));
     struct model *m = NULL;
     assert_int_equal(0, model_parse(text, len, "tpch.yaml", &m, err));
@@ -335,20 +335,24 @@ static void test_plan_golden(void **state)
     assert_int_equal(0, model_check(m, tpch_schema, NULL, &problems, err));
     struct model_job *jobs = NULL;
     size_t count = 0;
-    assert_int_equal(0, model_generate(m, MODEL_PROFILE_FULL, &jobs, &count, err));
+    assert_int_equal(0, model_generate(m, profile, &jobs, &count, err));
     assert_int_equal(26, count);
     char *plan = model_plan_text(jobs, count);
     if (strcmp(plan, golden) != 0) {
         size_t i = 0;
         while (plan[i] != '\0' && plan[i] == golden[i])
             i++;
-        fail_msg("plan differs from tests/data/tpch/tpch.plan at byte %zu: '%.60s' vs '%.60s'", i,
-                 plan + i, golden + i);
+        fail_msg("plan differs from tests/data/tpch/%s at byte %zu: '%.60s' vs '%.60s'",
+                 golden_file, i, plan + i, golden + i);
     }
     /* every job is managed by the model and parses as a job */
     for (size_t i = 0; i < count; i++)
         assert_string_equal("tpch", jobs[i].def.model);
-    assert_string_equal("hook__customer", jobs[2].def.index);
+    /* full: every job an overwrite; incremental: the bags are upserts */
+    assert_int_equal(profile == MODEL_PROFILE_INCREMENTAL, jobs[2].def.incremental);
+    assert_int_equal(false, jobs[8].def.incremental);
+    if (profile == MODEL_PROFILE_FULL)
+        assert_string_equal("hook__customer", jobs[2].def.index);
     char *docs = model_docs(m, "mermaid", err);
     assert_non_null(docs);
     assert_non_null(strstr(docs, "lineitem }o--|| partsupp : \"hook__partsupp\""));
@@ -371,6 +375,18 @@ static void test_plan_golden(void **state)
     free(golden);
 }
 
+static void test_plan_golden(void **state)
+{
+    (void)state;
+    plan_golden(MODEL_PROFILE_INCREMENTAL, "tpch.plan");
+}
+
+static void test_plan_golden_full(void **state)
+{
+    (void)state;
+    plan_golden(MODEL_PROFILE_FULL, "tpch.full.plan");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_refuse_ambiguous_inheritance),
         cmocka_unit_test(test_diamond_accepted),
         cmocka_unit_test(test_plan_golden),
+        cmocka_unit_test(test_plan_golden_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
