@@ -35,6 +35,7 @@ static int fuzz_schema(void *arg, const char *domain, const char *table, struct 
     for (size_t i = 0; i < s->column_count; i++) {
         strcpy(s->columns[i].name, cols[i].name);
         s->columns[i].type = cols[i].type;
+        s->columns[i].primary_key = i == 0; /* id: the incremental bags */
     }
     *out = s;
     return 1;
@@ -50,11 +51,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct strbuf problems = {0};
     if (model_check(m, fuzz_schema, NULL, &problems, err) == 0) {
-        struct model_job *jobs = NULL;
-        size_t count = 0;
-        if (model_generate(m, MODEL_PROFILE_FULL, &jobs, &count, err) == 0) {
-            free(model_plan_text(jobs, count));
-            model_jobs_free(jobs, count);
+        for (int p = 0; p < 2; p++) {
+            struct model_job *jobs = NULL;
+            size_t count = 0;
+            if (model_generate(m, p ? MODEL_PROFILE_FULL : MODEL_PROFILE_INCREMENTAL, &jobs,
+                               &count, err) == 0) {
+                free(model_plan_text(jobs, count));
+                model_jobs_free(jobs, count);
+            }
         }
         free(model_docs(m, "md", err));
         free(model_diamond_sql(m, err));
