@@ -11,6 +11,7 @@
  *   http_query.c      /consumption...: read-only SQL (query.h)
  *   http_jobs.c       /transform...: jobs, runs, executions
  *   http_metrics.c    /metrics: Prometheus text from health.h and stats.h
+ *   http_models.c     /models...: concept files compiled into jobs (model.h)
  * Errors are answered as {"detail": "<what and where>"} with a fitting
  * status, the shape FastAPI clients of the reference API already handle. */
 #ifndef LAKEHOUSE_HTTP_INTERNAL_H
@@ -135,6 +136,13 @@ void http_jobs_delete(struct http_request *req, struct http_reply *reply);
 void http_jobs_run(struct http_request *req, struct http_reply *reply);
 void http_jobs_execution(struct http_request *req, struct http_reply *reply);
 void http_jobs_executions(struct http_request *req, struct http_reply *reply);
+/* http_models.c */
+void http_models_put(struct http_request *req, struct http_reply *reply);
+void http_models_list(struct http_request *req, struct http_reply *reply);
+void http_models_get(struct http_request *req, struct http_reply *reply);
+void http_models_plan(struct http_request *req, struct http_reply *reply);
+void http_models_docs(struct http_request *req, struct http_reply *reply);
+void http_models_delete(struct http_request *req, struct http_reply *reply);
 
 /* ---- http_yaml.c ---- */
 /* Render a JSON value as a YAML document (malloc'd, caller frees; NULL on

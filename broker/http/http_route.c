@@ -47,6 +47,12 @@ static const struct http_route http_routes[] = {
     {"POST", "/transform/jobs/{domain}/{job}/run", http_jobs_run},
     {"GET", "/transform/executions", http_jobs_executions},
     {"GET", "/transform/executions/{execution_id}", http_jobs_execution},
+    {"PUT", "/models/{name}", http_models_put},
+    {"GET", "/models", http_models_list},
+    {"GET", "/models/{name}", http_models_get},
+    {"GET", "/models/{name}/plan", http_models_plan},
+    {"GET", "/models/{name}/docs", http_models_docs},
+    {"DELETE", "/models/{name}", http_models_delete},
 };
 #define HTTP_ROUTE_COUNT (sizeof http_routes / sizeof http_routes[0])
 
