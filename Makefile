@@ -22,7 +22,7 @@ SANFLAGS :=
 OPTFLAGS := -O2 -g
 endif
 
-PKGS     := libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd
+PKGS     := libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd yaml-0.1
 # libcrypto (libssl-dev): SHA-256 of landing files (ingest/landing.c)
 PKGS     += libcrypto
 CC       ?= cc
@@ -39,7 +39,7 @@ LDFLAGS  += $(SANFLAGS)
 DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3-dev \
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
                 libmicrohttpd-dev curl jq systemd clang libclang-rt-14-dev
-DEB_PACKAGES += libssl-dev
+DEB_PACKAGES += libssl-dev libyaml-dev
 # make deb: dpkg-shlibdeps (dpkg-dev), man pages from --help, the package check
 DEB_PACKAGES += dpkg-dev help2man lintian
 # tests: the HTTP load tool (tests/tools/http_load.py), certificates for the TLS test

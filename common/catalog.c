@@ -1,5 +1,5 @@
-/* catalog.c - catalog.db access (catalog.h): endpoint schema versions,
- * transform jobs and their executions.
+/* catalog.c - catalog.db access (catalog.h): the database, its statements
+ * and endpoint schema versions (jobs, models and executions: catalog_jobs.c).
  *
  * Every statement is declared once, by name, in catalog_sql[] and prepared
  * when the catalog is opened; values are always bound. Writes that read
@@ -68,6 +68,15 @@ static const char *const catalog_migrations[] = {
     "ALTER TABLE jobs ADD COLUMN incremental INTEGER NOT NULL DEFAULT 0;",
     /* 3: accumulating jobs (job.h) */
     "ALTER TABLE jobs ADD COLUMN accumulate TEXT NOT NULL DEFAULT '';",
+    /* 4: secondary indexes of gold tables, models and the jobs they manage (model.h) */
+    "ALTER TABLE jobs ADD COLUMN index_columns TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN model TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE models ("
+    "  name TEXT PRIMARY KEY,"
+    "  concept_file TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL"
+    ");",
 };
 #define CATALOG_VERSION ((int)(sizeof catalog_migrations / sizeof catalog_migrations[0]))
 
@@ -101,21 +110,32 @@ static const char *const catalog_sql[CATALOG_STMT_COUNT] = {
     [CATALOG_ENDPOINT_DELETE] = "DELETE FROM endpoints WHERE domain = ?1 AND name = ?2",
     [CATALOG_JOB_UPSERT] =
         "INSERT INTO jobs (domain, name, sql, write_mode, unique_key, schedule, cron,"
-        " created_at, updated_at, incremental, accumulate)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)"
+        " created_at, updated_at, incremental, accumulate, index_columns, model)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)"
         " ON CONFLICT (domain, name) DO UPDATE SET sql = excluded.sql,"
         " write_mode = excluded.write_mode, unique_key = excluded.unique_key,"
         " schedule = excluded.schedule, cron = excluded.cron, updated_at = excluded.updated_at,"
-        " incremental = excluded.incremental, accumulate = excluded.accumulate",
+        " incremental = excluded.incremental, accumulate = excluded.accumulate,"
+        " index_columns = excluded.index_columns, model = excluded.model",
     [CATALOG_JOB_GET] =
         "SELECT domain, name, sql, write_mode, unique_key, schedule, cron, incremental,"
-        " accumulate FROM jobs"
+        " accumulate, index_columns, model FROM jobs"
         " WHERE domain = ?1 AND name = ?2",
     [CATALOG_JOB_LIST] =
         "SELECT domain, name, sql, write_mode, unique_key, schedule, cron, incremental,"
-        " accumulate FROM jobs"
+        " accumulate, index_columns, model FROM jobs"
         " ORDER BY domain, name",
     [CATALOG_JOB_DELETE] = "DELETE FROM jobs WHERE domain = ?1 AND name = ?2",
+    [CATALOG_MODEL_UPSERT] =
+        "INSERT INTO models (name, concept_file, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)"
+        " ON CONFLICT (name) DO UPDATE SET concept_file = excluded.concept_file,"
+        " updated_at = excluded.updated_at",
+    [CATALOG_MODEL_GET] = "SELECT concept_file FROM models WHERE name = ?1",
+    [CATALOG_MODEL_LIST] =
+        "SELECT m.name, m.created_at, m.updated_at,"
+        " (SELECT count(*) FROM jobs j WHERE j.model = m.name) FROM models m ORDER BY m.name",
+    [CATALOG_MODEL_DELETE] = "DELETE FROM models WHERE name = ?1",
+    [CATALOG_MODEL_JOBS_DELETE] = "DELETE FROM jobs WHERE model = ?1",
     [CATALOG_EXECUTION_START] =
         "INSERT INTO executions (domain, job, \"trigger\", status, started_at)"
         " VALUES (?1, ?2, ?3, 'RUNNING', ?4)",

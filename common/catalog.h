@@ -7,7 +7,9 @@
  *             PRIMARY KEY(domain, name, version))
  *   jobs(domain, name, sql, write_mode, unique_key, schedule, cron,
  *        created_at, updated_at, PRIMARY KEY(domain, name),
- *        incremental INTEGER 0/1 -- version 2)
+ *        incremental INTEGER 0/1 -- version 2, accumulate -- version 3,
+ *        index_columns, model ('' = not managed by a model) -- version 4)
+ *   models(name PRIMARY KEY, concept_file, created_at, updated_at) -- version 4
  *   executions(id INTEGER PRIMARY KEY, domain, job, trigger, status
  *              (RUNNING|SUCCEEDED|FAILED), started_at, finished_at, rows,
  *              error, inputs_json)
@@ -73,6 +75,24 @@ int catalog_list_jobs(struct catalog *catalog, struct job_def **jobs, size_t *co
 /* 0 deleted; ERROR_NOT_FOUND (error.h) when there is none, -1 on error. */
 int catalog_delete_job(struct catalog *catalog, const char *domain, const char *name,
                        char err[ERROR_MAX]);
+
+/* Models (model.h): name, the concept file as given, and the jobs it
+ * generated (jobs.model = name). put_model replaces the model's whole job
+ * set in one transaction: jobs of the model not in set are deleted; a job of
+ * set that exists unmanaged or under another model, or a cycle over the
+ * resulting set of all jobs, is -(ERROR_CONFLICT); a job that does not
+ * validate -(ERROR_INVALID) (error.h); -1 is a storage error. The caller
+ * publishes job.changed. */
+int catalog_put_model(struct catalog *catalog, const char *name, const char *concept_file,
+                      const struct job_def *set, size_t set_count, char err[ERROR_MAX]);
+/* 1 found (*concept_file: caller frees), 0 not found, -1 error. */
+int catalog_get_model(struct catalog *catalog, const char *name, char **concept_file,
+                      char err[ERROR_MAX]);
+/* JSON array of {name, created_at, updated_at, jobs (count)}. */
+int catalog_list_models(struct catalog *catalog, json_t **out, char err[ERROR_MAX]);
+/* Deletes the model and its jobs (not their tables): 0 deleted,
+ * -(ERROR_NOT_FOUND) when there is no such model, -1 error. */
+int catalog_delete_model(struct catalog *catalog, const char *name, char err[ERROR_MAX]);
 
 /* Executions. */
 int catalog_execution_start(struct catalog *catalog, const char *domain, const char *job,

@@ -1,7 +1,7 @@
 /* catalog_internal.h - what the catalog's files share (catalog.c: the
- * database, its statements, endpoints; catalog_jobs.c: jobs and their
- * executions): the named statements and the helpers that run them. Only
- * the catalog's own files include it. */
+ * database, its statements, endpoints; catalog_jobs.c: jobs, the models
+ * that manage job sets, and executions): the named statements and the
+ * helpers that run them. Only the catalog's own files include it. */
 #ifndef LAKEHOUSE_CATALOG_INTERNAL_H
 #define LAKEHOUSE_CATALOG_INTERNAL_H
 
@@ -26,6 +26,11 @@ enum catalog_stmt {
     CATALOG_JOB_GET,
     CATALOG_JOB_LIST,
     CATALOG_JOB_DELETE,
+    CATALOG_MODEL_UPSERT,
+    CATALOG_MODEL_GET,
+    CATALOG_MODEL_LIST,
+    CATALOG_MODEL_DELETE,
+    CATALOG_MODEL_JOBS_DELETE,
     CATALOG_EXECUTION_START,
     CATALOG_EXECUTION_FINISH,
     CATALOG_EXECUTION_LAST_SUCCESS,

@@ -1,5 +1,6 @@
-/* catalog_jobs.c - transform jobs and their executions in catalog.db
- * (catalog.h; statements and helpers in catalog_internal.h). */
+/* catalog_jobs.c - transform jobs, the models that install job sets, and
+ * the jobs' executions in catalog.db (catalog.h; statements and helpers in
+ * catalog_internal.h). */
 #include "catalog.h"
 #include "catalog_internal.h"
 
@@ -25,6 +26,8 @@ static int catalog_job_from_row(struct catalog *catalog, sqlite3_stmt *stmt, str
     snprintf(out->cron, sizeof out->cron, "%s", catalog_column_text(stmt, 6));
     out->incremental = sqlite3_column_int(stmt, 7) != 0;
     snprintf(out->accumulate, sizeof out->accumulate, "%s", catalog_column_text(stmt, 8));
+    snprintf(out->index, sizeof out->index, "%s", catalog_column_text(stmt, 9));
+    snprintf(out->model, sizeof out->model, "%s", catalog_column_text(stmt, 10));
     out->sql = strdup(catalog_column_text(stmt, 2));
     if (out->sql == NULL)
         return error_set(err, "out of memory");
@@ -78,11 +81,30 @@ fail:
     return -1;
 }
 
+/* Bind and run the upsert of one job (inside the caller's transaction). */
+static int catalog_store_job(struct catalog *catalog, const struct job_def *job,
+                             char err[ERROR_MAX])
+{
+    char now[TIMEUTIL_TIMESTAMP_MAX];
+    catalog_now(now);
+    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_UPSERT, job->domain, job->name);
+    catalog_bind_text(stmt, 3, job->sql);
+    catalog_bind_text(stmt, 4, job_write_mode_name(job->write_mode));
+    catalog_bind_text(stmt, 5, job->unique_key);
+    catalog_bind_text(stmt, 6, job_schedule_name(job->schedule));
+    catalog_bind_text(stmt, 7, job->cron);
+    catalog_bind_text(stmt, 8, now);
+    sqlite3_bind_int(stmt, 9, job->incremental ? 1 : 0);
+    catalog_bind_text(stmt, 10, job->accumulate);
+    catalog_bind_text(stmt, 11, job->index);
+    catalog_bind_text(stmt, 12, job->model);
+    return catalog_exec(catalog, stmt, err, "store job");
+}
+
 int catalog_put_job(struct catalog *catalog, const struct job_def *job, char err[ERROR_MAX])
 {
     struct job_def *jobs = NULL;
     size_t count = 0;
-    char now[TIMEUTIL_TIMESTAMP_MAX];
 
     if (job_validate(job, err) < 0)
         return -1; /* the message names the job */
@@ -95,17 +117,7 @@ int catalog_put_job(struct catalog *catalog, const struct job_def *job, char err
         error_prefix(err, "job %s/%s", job->domain, job->name);
         goto fail;
     }
-    catalog_now(now);
-    sqlite3_stmt *stmt = catalog_stmt_named(catalog, CATALOG_JOB_UPSERT, job->domain, job->name);
-    catalog_bind_text(stmt, 3, job->sql);
-    catalog_bind_text(stmt, 4, job_write_mode_name(job->write_mode));
-    catalog_bind_text(stmt, 5, job->unique_key);
-    catalog_bind_text(stmt, 6, job_schedule_name(job->schedule));
-    catalog_bind_text(stmt, 7, job->cron);
-    catalog_bind_text(stmt, 8, now);
-    sqlite3_bind_int(stmt, 9, job->incremental ? 1 : 0);
-    catalog_bind_text(stmt, 10, job->accumulate);
-    if (catalog_exec(catalog, stmt, err, "store job") < 0 || catalog_commit(catalog, err) < 0)
+    if (catalog_store_job(catalog, job, err) < 0 || catalog_commit(catalog, err) < 0)
         goto fail;
     catalog_free_jobs(jobs, count);
     return 0;
@@ -141,6 +153,137 @@ int catalog_delete_job(struct catalog *catalog, const char *domain, const char *
     if (sqlite3_changes(catalog->db) == 0)
         return error_fail(err, ERROR_NOT_FOUND, "no job %s/%s", domain, name);
     return 0;
+}
+
+/* ---------------------------------------------------------------- models */
+
+/* The jobs the catalog will hold once set replaces model `name`'s jobs
+ * (others' jobs stay; none of them may be taken over), into final (room for
+ * count + set_count). -(ERROR_CONFLICT) for a job of set that another model
+ * or no model owns. */
+static int catalog_model_final_set(const char *name, const struct job_def *jobs, size_t count,
+                                   const struct job_def *set, size_t set_count,
+                                   struct job_def *final, size_t *nfinal, char err[ERROR_MAX])
+{
+    *nfinal = 0;
+    for (size_t i = 0; i < count; i++) {
+        bool replaced = false;
+        for (size_t k = 0; k < set_count && !replaced; k++)
+            replaced = strcmp(jobs[i].domain, set[k].domain) == 0 &&
+                       strcmp(jobs[i].name, set[k].name) == 0;
+        if (replaced && strcmp(jobs[i].model, name) != 0)
+            return error_fail(err, ERROR_CONFLICT, "job %s/%s exists and is not managed by model %s",
+                              jobs[i].domain, jobs[i].name, name);
+        if (strcmp(jobs[i].model, name) != 0)
+            final[(*nfinal)++] = jobs[i];
+    }
+    for (size_t k = 0; k < set_count; k++)
+        final[(*nfinal)++] = set[k];
+    for (size_t k = 0; k < set_count; k++) {
+        if (job_check_cycle(final, *nfinal, &set[k], err) < 0) {
+            error_prefix(err, "job %s/%s", set[k].domain, set[k].name);
+            return -(int)ERROR_CONFLICT;
+        }
+    }
+    return 0;
+}
+
+int catalog_put_model(struct catalog *catalog, const char *name, const char *concept_file,
+                      const struct job_def *set, size_t set_count, char err[ERROR_MAX])
+{
+    struct job_def *jobs = NULL, *final = NULL;
+    size_t count = 0, nfinal = 0;
+    int rc = -1;
+    for (size_t i = 0; i < set_count; i++)
+        if (job_validate(&set[i], err) < 0)
+            return -(int)ERROR_INVALID;
+    if (catalog_begin(catalog, err) < 0)
+        return -1;
+    if (catalog_list_jobs(catalog, &jobs, &count, err) < 0)
+        goto fail;
+    final = calloc(count + set_count + 1, sizeof *final);
+    if (final == NULL) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
+    rc = catalog_model_final_set(name, jobs, count, set, set_count, final, &nfinal, err);
+    if (rc < 0)
+        goto fail;
+    rc = -1;
+    char now[TIMEUTIL_TIMESTAMP_MAX];
+    catalog_now(now);
+    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_MODEL_JOBS_DELETE);
+    catalog_bind_text(stmt, 1, name);
+    if (catalog_exec(catalog, stmt, err, "delete model jobs") < 0)
+        goto fail;
+    for (size_t k = 0; k < set_count; k++)
+        if (catalog_store_job(catalog, &set[k], err) < 0)
+            goto fail;
+    stmt = catalog_stmt(catalog, CATALOG_MODEL_UPSERT);
+    catalog_bind_text(stmt, 1, name);
+    catalog_bind_text(stmt, 2, concept_file);
+    catalog_bind_text(stmt, 3, now);
+    if (catalog_exec(catalog, stmt, err, "store model") < 0 || catalog_commit(catalog, err) < 0)
+        goto fail;
+    free(final);
+    catalog_free_jobs(jobs, count);
+    return 0;
+fail:
+    catalog_rollback(catalog);
+    free(final);
+    catalog_free_jobs(jobs, count);
+    return rc;
+}
+
+int catalog_get_model(struct catalog *catalog, const char *name, char **concept_file,
+                      char err[ERROR_MAX])
+{
+    *concept_file = NULL;
+    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_MODEL_GET);
+    catalog_bind_text(stmt, 1, name);
+    int rc = catalog_step_row(catalog, stmt, err, "read model");
+    if (rc <= 0)
+        return rc;
+    *concept_file = strdup(catalog_column_text(stmt, 0));
+    sqlite3_reset(stmt);
+    return *concept_file == NULL ? error_set(err, "out of memory") : 1;
+}
+
+static json_t *catalog_model_row(struct catalog *catalog, sqlite3_stmt *stmt, char err[ERROR_MAX])
+{
+    static const char *const keys[] = {"name", "created_at", "updated_at", "jobs"};
+    (void)catalog;
+    return catalog_row_object(stmt, keys, 4, err);
+}
+
+int catalog_list_models(struct catalog *catalog, json_t **out, char err[ERROR_MAX])
+{
+    return catalog_collect(catalog, catalog_stmt(catalog, CATALOG_MODEL_LIST), catalog_model_row,
+                           "list models", out, err);
+}
+
+int catalog_delete_model(struct catalog *catalog, const char *name, char err[ERROR_MAX])
+{
+    if (catalog_begin(catalog, err) < 0)
+        return -1;
+    sqlite3_stmt *stmt = catalog_stmt(catalog, CATALOG_MODEL_JOBS_DELETE);
+    catalog_bind_text(stmt, 1, name);
+    if (catalog_exec(catalog, stmt, err, "delete model jobs") < 0)
+        goto fail;
+    stmt = catalog_stmt(catalog, CATALOG_MODEL_DELETE);
+    catalog_bind_text(stmt, 1, name);
+    if (catalog_exec(catalog, stmt, err, "delete model") < 0)
+        goto fail;
+    if (sqlite3_changes(catalog->db) == 0) {
+        catalog_rollback(catalog);
+        return error_fail(err, ERROR_NOT_FOUND, "no model %s", name);
+    }
+    if (catalog_commit(catalog, err) < 0)
+        goto fail;
+    return 0;
+fail:
+    catalog_rollback(catalog);
+    return -1;
 }
 
 /* ------------------------------------------------------------ executions */

@@ -62,7 +62,10 @@
  *               rows, message "gold: expired N snapshots (M lineage rows)"
  *               plus per-table detail (transformer/gold_retention.c).
  *     "expire_dry_run" the same scope: nothing is deleted, the message says
- *               "gold: would expire ...". */
+ *               "gold: would expire ...".
+ *     "drop"    domain, name = gold table no job writes (delete the job and
+ *               reload first): the table, its _h_ history, its _snapshots
+ *               and _lineage rows, in one transaction; count = snapshots. */
 #ifndef LAKEHOUSE_CONTROL_PROTOCOL_H
 #define LAKEHOUSE_CONTROL_PROTOCOL_H
 

@@ -390,9 +390,10 @@ int job_dependencies(const struct job_def *job, struct sqlref **refs, size_t *co
 /* Header keys of the SQL-file form. */
 enum job_key { JOB_KEY_JOB, JOB_KEY_DOMAIN, JOB_KEY_WRITE_MODE, JOB_KEY_UNIQUE_KEY,
                JOB_KEY_SCHEDULE, JOB_KEY_CRON, JOB_KEY_INCREMENTAL, JOB_KEY_ACCUMULATE,
-               JOB_KEY_COUNT };
+               JOB_KEY_INDEX, JOB_KEY_MODEL, JOB_KEY_COUNT };
 static const char *const job_key_names[JOB_KEY_COUNT] = {
-    "job", "domain", "write_mode", "unique_key", "schedule", "cron", "incremental", "accumulate"};
+    "job", "domain", "write_mode", "unique_key", "schedule", "cron", "incremental", "accumulate",
+    "index", "model"};
 
 /* The base name of a path without ".sql". */
 static void job_default_name(const char *in, char out[NAMES_MAX + 8])
@@ -465,7 +466,7 @@ static int job_read_header(const char *text, struct job_header *h, const char **
                 return error_set(err,
                                  "line %d: unknown header key '%.*s' (known: job, domain, "
                                  "write_mode, unique_key, schedule, cron, incremental, "
-                                 "accumulate)",
+                                 "accumulate, index, model)",
                                  line_no, (int)(k > JOB_SHOWN_MAX ? JOB_SHOWN_MAX : k), s);
             if (h->have[key])
                 return error_set(err, "line %d: '%s' given twice (first on line %d)", line_no,
@@ -527,6 +528,18 @@ static int job_from_header(const struct job_header *h, const char *default_name,
     if (h->have[JOB_KEY_ACCUMULATE] &&
         job_columns_normalize("accumulate", h->values[JOB_KEY_ACCUMULATE], job->accumulate, err) < 0)
         return error_prefix(err, "line %d", h->line[JOB_KEY_ACCUMULATE]);
+    if (h->have[JOB_KEY_INDEX] &&
+        job_columns_normalize("index", h->values[JOB_KEY_INDEX], job->index, err) < 0)
+        return error_prefix(err, "line %d", h->line[JOB_KEY_INDEX]);
+    if (h->have[JOB_KEY_MODEL]) {
+        if (strlen(h->values[JOB_KEY_MODEL]) >= NAMES_MAX ||
+            names_check_object("model", h->values[JOB_KEY_MODEL], err) < 0) {
+            if (strlen(h->values[JOB_KEY_MODEL]) >= NAMES_MAX)
+                error_set(err, "model name is longer than %d characters", NAMES_MAX - 1);
+            return error_prefix(err, "line %d", h->line[JOB_KEY_MODEL]);
+        }
+        strcpy(job->model, h->values[JOB_KEY_MODEL]);
+    }
     if (h->have[JOB_KEY_WRITE_MODE]) {
         if (job_write_mode_from_name(h->values[JOB_KEY_WRITE_MODE], &job->write_mode) < 0)
             return error_set(err, "line %d: unknown write_mode '%.*s' (overwrite | append)",
@@ -659,7 +672,7 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
 {
     static const char *const keys[] = {"domain", "job_name", "query", "write_mode",
                                        "unique_key", "schedule_type", "cron_schedule",
-                                       "incremental", "accumulate", NULL};
+                                       "incremental", "accumulate", "index", "model", NULL};
     memset(out, 0, sizeof *out);
     if (!json_is_object(json))
         return error_set(err, "job: expected a JSON object");
@@ -673,7 +686,7 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
             return error_set(err,
                              "job: unknown key '%.*s' (known: domain, job_name, query, write_mode, "
                              "unique_key, schedule_type, cron_schedule, incremental, "
-                             "accumulate)",
+                             "accumulate, index, model)",
                              JOB_SHOWN_MAX, key);
     }
 
@@ -687,8 +700,13 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
         return -1;
 
     if (job_json_columns(json, "unique_key", job.unique_key, err) < 0 ||
-        job_json_columns(json, "accumulate", job.accumulate, err) < 0)
+        job_json_columns(json, "accumulate", job.accumulate, err) < 0 ||
+        job_json_columns(json, "index", job.index, err) < 0)
         return error_prefix(err, "job %s.%s", job.domain, job.name);
+    if (job_json_string(json, "model", false, job.model, sizeof job.model, err) < 0)
+        return -1;
+    if (job.model[0] != '\0' && names_check_object("model", job.model, err) < 0)
+        return -1;
 
     job.write_mode = job.unique_key[0] != '\0' ? JOB_WRITE_APPEND : JOB_WRITE_OVERWRITE;
     if (mode[0] != '\0' && job_write_mode_from_name(mode, &job.write_mode) < 0)
@@ -720,13 +738,16 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
 
 json_t *job_to_json(const struct job_def *job)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b, s:s?}", "domain", job->domain,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:b, s:s?, s:s?, s:s?}", "domain",
+                     job->domain,
                      "job_name", job->name, "query", job->sql ? job->sql : "", "write_mode",
                      job_write_mode_name(job->write_mode), "unique_key",
                      job->unique_key[0] ? job->unique_key : NULL, "schedule_type",
                      job_schedule_name(job->schedule), "cron_schedule",
                      job->cron[0] ? job->cron : NULL, "incremental", job->incremental,
-                     "accumulate", job->accumulate[0] ? job->accumulate : NULL);
+                     "accumulate", job->accumulate[0] ? job->accumulate : NULL, "index",
+                     job->index[0] ? job->index : NULL, "model",
+                     job->model[0] ? job->model : NULL);
 }
 
 /* Cycle search over the job graph: edge a -> b when job a reads b's table. */

@@ -6,6 +6,7 @@
  *              second "run" of a job whose forced run has not started yet is
  *              answered with the same execution id (coalesced).
  *   expire, expire_dry_run -> gold retention (gold_retention.c)
+ *   drop    -> delete a gold table no job writes any more (drop.c)
  * A malformed request gets an error reply (REP must always answer), never
  * stops the process. */
 #include <errno.h>
@@ -100,16 +101,24 @@ static void commands_dispatch(struct transformer_ctx *ctx, const struct control_
             snprintf(reply->message, sizeof reply->message, "%s", err);
         }
         break;
+    case CONTROL_DROP: {
+        int rc = gold_drop(ctx, req->domain, req->name, reply, err);
+        if (rc < 0) {
+            reply->ok = false;
+            reply->kind = error_kind_of(rc);
+            snprintf(reply->message, sizeof reply->message, "%s", err);
+        }
+        break;
+    }
     case CONTROL_REPLAY:
     case CONTROL_RECONCILE:
-    case CONTROL_DROP:
     case CONTROL_ROLLBACK:
     case CONTROL_COMPACT:
     case CONTROL_CMD_COUNT:
         reply->kind = ERROR_INVALID;
         snprintf(reply->message, sizeof reply->message,
                  "unknown command '%s' (transformer: ping, run, reload, expire, "
-                 "expire_dry_run)", control_cmd_name(req->cmd));
+                 "expire_dry_run, drop)", control_cmd_name(req->cmd));
         break;
     }
 }

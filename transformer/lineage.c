@@ -68,7 +68,8 @@ static int lineage_last_input(sqlite3 *db, const char *table, const char *key, i
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* sqlref_at_fn: a bare @changes becomes the change feed since the last run;
+/* sqlref_at_fn: a bare @changes becomes the change feed since the last run
+ * (of a silver or a gold input: both keep their row history by snapshot id);
  * every other form is timetravel's. */
 static int lineage_expand(void *arg, const struct sqlref *ref, const struct sqlref_at *at,
                           char **text, char err[ERROR_MAX])
@@ -83,8 +84,6 @@ static int lineage_expand(void *arg, const struct sqlref *ref, const struct sqlr
     if (!c->job->def.incremental)
         return error_set(err, "%s@changes: only incremental jobs read the changes since their "
                               "last run", key);
-    if (ref->layer != SQLREF_SILVER)
-        return error_set(err, "%s@changes: only silver tables have a change feed", key);
     int64_t cur = json_integer_value(json_object_get(c->inputs, key));
     int64_t last = 0;
     int found = c->full ? 0 : lineage_last_input(c->db, c->job->def.name, key, &last, err);
@@ -107,6 +106,8 @@ static int lineage_expand(void *arg, const struct sqlref *ref, const struct sqlr
      * took a sixth of a gold run under steady load). */
     char schema[SQLREF_SCHEMA_MAX];
     sqlref_schema_name(ref->layer, ref->domain, schema);
+    if (ref->layer == SQLREF_GOLD && strcmp(ref->domain, c->job->def.domain) == 0)
+        snprintf(schema, sizeof schema, "main"); /* the job's own gold database */
     char sql[2 * SQLREF_SCHEMA_MAX + 2 * NAMES_MAX + 256];
     int64_t last_read = from <= cur ? cur : from - 1; /* empty range when nothing is new */
     snprintf(sql, sizeof sql,

@@ -250,6 +250,8 @@ static int run_write(sqlite3 *db, const struct job_def *def, const char *body,
             goto done;
         res->rows = n->inserted + n->updated;
     }
+    if (write_ensure_index(db, def, err) < 0)
+        goto done;
     rc = 0;
 done:
     free(keys);

@@ -16,7 +16,8 @@
  *   gold_history.c    the row history of gold tables (_h_<table>), in the run's
  *                     transaction
  *   gold_retention.c  expiring old gold snapshots, lineage and row versions
- *   commands.c        the control socket (ping / run / reload)
+ *   commands.c        the control socket (ping / run / reload / expire / drop)
+ *   drop.c            deleting a gold table no job writes any more
  * Everything runs on the one thread of the poll loop; a job runs to its end
  * before the loop looks at sockets again, which is what makes "finish the
  * current job on SIGTERM" and coalescing simple. */
@@ -170,6 +171,11 @@ int write_append(sqlite3 *db, const char *table, const char *body,
                  const struct write_columns *cols, const char *unique_key, const char *accumulate,
                  int64_t *inserted, int64_t *updated, int64_t *deleted, char err[ERROR_MAX]);
 
+/* The job's secondary index (-- index: a, b) as main."_ix_<table>",
+ * created after the write (an overwrite makes a new table) and re-created
+ * when the list changed; nothing without an index header. */
+int write_ensure_index(sqlite3 *db, const struct job_def *def, char err[ERROR_MAX]);
+
 /* run.c ---------------------------------------------------------------- */
 
 /* Run job now and record it: an execution row (created unless
@@ -227,6 +233,11 @@ int history_record_upsert(sqlite3 *db, const char *table, char keys[][NAMES_MAX]
 struct control_reply;
 int gold_expire(struct transformer_ctx *ctx, const char *domain, const char *table, bool dry_run,
                 struct control_reply *reply, char err[ERROR_MAX]);
+/* drop.c: delete gold table domain.table (no job may still write it) with
+ * its row history, _snapshots and _lineage rows, in one transaction; fills
+ * reply. */
+int gold_drop(struct transformer_ctx *ctx, const char *domain, const char *table,
+              struct control_reply *reply, char err[ERROR_MAX]);
 /* From the housekeeping timer: the daily retention run when it is due. */
 void gold_retention_tick(struct transformer_ctx *ctx);
 

@@ -1,7 +1,7 @@
 /* write.c - the gold write of a job run per write mode (transformer.h):
  * checking the query and its output columns, overwrite (a new table swapped
  * in), append, upsert through a unique key (accumulate columns, _delete
- * rows); the caller (run.c) holds the transaction. */
+ * rows), the job's secondary index; the caller (run.c) holds the transaction. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -501,4 +501,43 @@ done:
     free(keys);
     free(kept.names);
     return rc;
+}
+
+/* The list holds checked column names (job.h), so it can be spliced; a
+ * column the table lacks fails the run with SQLite's message. */
+int write_ensure_index(sqlite3 *db, const struct job_def *def, char err[ERROR_MAX])
+{
+    char sql[2 * JOB_UNIQUE_KEY_MAX + 3 * NAMES_MAX], cols[2 * JOB_UNIQUE_KEY_MAX] = "";
+    if (def->index[0] == '\0')
+        return 0;
+    size_t n = 0;
+    for (const char *p = def->index; *p != '\0' && n + 4 < sizeof cols; p++) {
+        if (*p == ',') {
+            memcpy(cols + n, "\", \"", 4);
+            n += 4;
+        } else {
+            cols[n++] = *p;
+        }
+    }
+    cols[n] = '\0';
+    /* unqualified: the index goes to the table's database, and the text is
+     * what sqlite_master keeps, to compare with */
+    snprintf(sql, sizeof sql, "CREATE INDEX \"_ix_%s\" ON \"%s\" (\"%s\")", def->name,
+             def->name, cols);
+    char old[2 * sizeof sql]; /* any earlier list fits */
+    char query[NAMES_MAX + 96];
+    snprintf(query, sizeof query,
+             "SELECT sql FROM main.sqlite_master WHERE type = 'index' AND name = '_ix_%s'",
+             def->name);
+    int found = sqlutil_text(db, query, old, sizeof old, err, "read the secondary index");
+    if (found < 0)
+        return -1;
+    if (found == 1 && strcmp(old, sql) == 0)
+        return 0;
+    char drop[NAMES_MAX + 48];
+    snprintf(drop, sizeof drop, "DROP INDEX IF EXISTS main.\"_ix_%s\"", def->name);
+    if (sqlutil_exec(db, drop, err, "drop the secondary index") < 0 ||
+        sqlutil_exec(db, sql, err, "create the secondary index") < 0)
+        return -1;
+    return 0;
 }

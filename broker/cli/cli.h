@@ -9,6 +9,7 @@
  *   cli_history.c  history, changes, rollback (silver row history)
  *   cli_retention.c  expire, compact (retention and compaction requests)
  *   lineage.c   lineage (what a gold snapshot stands on)
+ *   model.c     model         check / plan / apply / list / show / status / delete / docs
  *   cli_control.c the control-socket call the worker commands share (below)
  *   progress.c  the progress line of send and replay (below)
  *   main.c      global options, config, dispatch, shared helpers below.
@@ -132,5 +133,7 @@ int cli_changes(struct cli *cli, int argc, char **argv);
 int cli_rollback(struct cli *cli, int argc, char **argv);
 /* lineage.c: silver snapshots and bronze files under a gold snapshot */
 int cli_lineage(struct cli *cli, int argc, char **argv);
+/* model.c: concept files compiled into managed transform jobs */
+int cli_model(struct cli *cli, int argc, char **argv);
 
 #endif

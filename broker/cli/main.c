@@ -197,6 +197,8 @@ static void cli_usage(FILE *out)
             "  expire [--dry-run] [DOMAIN[/TABLE]]  remove bronze files and silver history\n"
             "                                    older than the retention horizons\n"
             "  compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]  small bronze files of a day -> one\n"
+            "  model check|plan|apply FILE, model list|show|status|delete|docs NAME\n"
+            "                                    concept files compiled into gold jobs\n"
             "  keygen DIR [--client NAME]        CURVE key pair for a tcp:// ingest_endpoint:\n"
             "                                    DIR/server.key + .pub, or DIR/NAME.key + .pub\n"
             "\n"
@@ -249,6 +251,7 @@ int main(int argc, char **argv)
         {"lineage", cli_lineage},
         {"expire", cli_expire},   {"compact", cli_compact},
         {"keygen", cli_keygen},
+        {"model", cli_model},
     };
     int (*run)(struct cli *, int, char **) = NULL;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

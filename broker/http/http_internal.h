@@ -19,6 +19,7 @@
  *   http_lineage.c    /lineage/graph, gold table lineage
  *   http_rejected.c   refused records and quarantined bronze files
  *   http_events.c     /events: Server-Sent Events from the event bus
+ *   http_models.c     /models...: concept files compiled into jobs (model.h)
  * Errors are answered as {"detail": "<what and where>"} with a fitting
  * status, the shape FastAPI clients of the reference API already handle. */
 #ifndef LAKEHOUSE_HTTP_INTERNAL_H
@@ -244,6 +245,13 @@ void http_jobs_delete(struct http_request *req, struct http_reply *reply);
 void http_jobs_run(struct http_request *req, struct http_reply *reply);
 void http_jobs_execution(struct http_request *req, struct http_reply *reply);
 void http_jobs_executions(struct http_request *req, struct http_reply *reply);
+/* http_models.c */
+void http_models_put(struct http_request *req, struct http_reply *reply);
+void http_models_list(struct http_request *req, struct http_reply *reply);
+void http_models_get(struct http_request *req, struct http_reply *reply);
+void http_models_plan(struct http_request *req, struct http_reply *reply);
+void http_models_docs(struct http_request *req, struct http_reply *reply);
+void http_models_delete(struct http_request *req, struct http_reply *reply);
 
 /* http_ops.c */
 void http_ops_status(struct http_request *req, struct http_reply *reply);

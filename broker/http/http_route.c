@@ -59,6 +59,12 @@ static const struct http_route http_routes[] = {
     {"GET", "/tables/{domain}/{endpoint}/rejected", http_rejected_list},
     {"GET", "/tables/{domain}/silver/{table}/quarantine", http_rejected_quarantine},
     {"GET", "/events", http_events_stream},
+    {"PUT", "/models/{name}", http_models_put},
+    {"GET", "/models", http_models_list},
+    {"GET", "/models/{name}", http_models_get},
+    {"GET", "/models/{name}/plan", http_models_plan},
+    {"GET", "/models/{name}/docs", http_models_docs},
+    {"DELETE", "/models/{name}", http_models_delete},
 };
 #define HTTP_ROUTE_COUNT (sizeof http_routes / sizeof http_routes[0])
 

@@ -119,7 +119,8 @@ static void test_open_creates_wal_catalog(void **state)
     sqlite3_finalize(stmt);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(stmt, 0), 3); /* 2: jobs.incremental, 3: jobs.accumulate */
+    assert_int_equal(sqlite3_column_int(stmt, 0), 4); /* 2: jobs.incremental, 3: jobs.accumulate,
+                                                        4: jobs.index_columns/model, models */
     sqlite3_finalize(stmt);
     sqlite3_close(db);
 
@@ -375,6 +376,55 @@ static void test_job_cycle_refused(void **state)
     job_clear(&c);
 }
 
+/* A model's job set goes in as a whole: replaced, refused together, deleted. */
+static void test_model_job_set(void **state)
+{
+    struct fixture *f = *state;
+    char err[ERROR_MAX];
+    struct job_def set[3], mine;
+    make_job(&set[0], "m_dab", "a", "SELECT * FROM demo.silver.flights");
+    make_job(&set[1], "m_dab", "b", "SELECT * FROM m_dab.gold.a");
+    make_job(&set[2], "m_dab", "c", "SELECT * FROM m_dab.gold.b");
+    for (int i = 0; i < 3; i++)
+        snprintf(set[i].model, sizeof set[i].model, "m");
+    snprintf(set[0].index, sizeof set[0].index, "origin");
+    assert_int_equal(catalog_put_model(f->catalog, "m", "model: m\n", set, 3, err), 0);
+    struct job_def got;
+    assert_int_equal(catalog_get_job(f->catalog, "m_dab", "a", &got, err), 1);
+    assert_string_equal(got.model, "m");
+    assert_string_equal(got.index, "origin");
+    job_clear(&got);
+    /* the new set drops c */
+    assert_int_equal(catalog_put_model(f->catalog, "m", "model: m\n# 2\n", set, 2, err), 0);
+    assert_int_equal(catalog_get_job(f->catalog, "m_dab", "c", &got, err), 0);
+    /* a job of nobody's with a name of the set refuses the whole set */
+    make_job(&mine, "m_dab", "c", "SELECT * FROM demo.silver.flights");
+    assert_int_equal(catalog_put_job(f->catalog, &mine, err), 0);
+    assert_int_equal(catalog_put_model(f->catalog, "m", "x", set, 3, err), -(int)ERROR_CONFLICT);
+    assert_non_null(strstr(err, "job m_dab/c exists and is not managed by model m"));
+    /* a cycle over the set is refused and nothing changes */
+    free(set[0].sql);
+    set[0].sql = strdup("SELECT * FROM m_dab.gold.b");
+    assert_int_equal(catalog_put_model(f->catalog, "m", "x", set, 2, err), -(int)ERROR_CONFLICT);
+    assert_non_null(strstr(err, "cycle"));
+    char *text = NULL;
+    assert_int_equal(catalog_get_model(f->catalog, "m", &text, err), 1);
+    assert_string_equal(text, "model: m\n# 2\n");
+    free(text);
+    json_t *list = NULL;
+    assert_int_equal(catalog_list_models(f->catalog, &list, err), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "jobs")), 2);
+    json_decref(list);
+    assert_int_equal(catalog_delete_model(f->catalog, "m", err), 0);
+    assert_int_equal(catalog_get_job(f->catalog, "m_dab", "a", &got, err), 0);
+    assert_int_equal(catalog_get_job(f->catalog, "m_dab", "c", &got, err), 1); /* not its job */
+    job_clear(&got);
+    assert_int_equal(catalog_delete_model(f->catalog, "m", err), -(int)ERROR_NOT_FOUND);
+    for (int i = 0; i < 3; i++)
+        job_clear(&set[i]);
+    job_clear(&mine);
+}
+
 static void test_executions(void **state)
 {
     struct fixture *f = *state;
@@ -504,6 +554,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_endpoint_evolved_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_cycle_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_job_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
     };

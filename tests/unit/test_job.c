@@ -29,6 +29,27 @@ static void expect_parse_error(const char *text, const char *fragment)
         fail_msg("error is '%s', expected it to contain '%s'\n--- text:\n%s", err, fragment, text);
 }
 
+static void test_index_and_model(void **state)
+{
+    (void)state;
+    struct job_def job = parse_ok("-- domain: demo\n-- index: origin , day\n-- model: shop\n"
+                                  "SELECT origin, day FROM demo.silver.flights\n", "x");
+    assert_string_equal("origin,day", job.index);
+    assert_string_equal("shop", job.model);
+    json_t *j = job_to_json(&job);
+    assert_string_equal("origin,day", json_string_value(json_object_get(j, "index")));
+    struct job_def back;
+    char err[ERROR_MAX] = "";
+    assert_int_equal(0, job_from_json(j, &back, err));
+    assert_string_equal("shop", back.model);
+    assert_string_equal("origin,day", back.index);
+    json_decref(j);
+    job_clear(&back);
+    job_clear(&job);
+    expect_parse_error("-- domain: demo\n-- model: Shop\nSELECT 1 AS a\n", "line 2");
+    expect_parse_error("-- domain: demo\n-- index: a b\nSELECT 1 AS a\n", "line 2");
+}
+
 static void test_full_header(void **state)
 {
     (void)state;
@@ -441,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_dependencies),
         cmocka_unit_test(test_single_select),
         cmocka_unit_test(test_cycles),
+        cmocka_unit_test(test_index_and_model),
         cmocka_unit_test(test_copy),
         cmocka_unit_test(test_mode_names),
     };

@@ -1,0 +1,559 @@
+/* model_gen.c - the jobs of a checked model (model.h), as SQL-file text in the
+ * job format (job.h), parsed back so that what is installed is exactly what
+ * a user reads. Deterministic: names and columns come in file order (bags in
+ * dependency order for the bridge stages), nothing depends on time or memory.
+ *
+ * Full profile: every job is an overwrite that recomputes its table from its
+ * inputs; the DAG of dependency triggers (bag -> bridge stage -> events ->
+ * union -> calendar; dimension -> fact) keeps everything current. */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GEN_EPOCH_KEYSET "epoch.date"
+
+struct gen {
+    const struct model *m;
+    enum model_profile profile;
+    char dab[NAMES_MAX], dar[NAMES_MAX], kimball[NAMES_MAX];
+    struct model_job *jobs;
+    size_t count;
+    char *err;
+};
+
+/* '<keyset>|' || a."c1" || '~' || a."c2" ; alias may be "". */
+static void gen_hook_expr(struct strbuf *b, const struct model_hook *h, const char *alias)
+{
+    strbuf_addf(b, "'%s|'", h->keyset);
+    for (size_t i = 0; i < h->ncolumns; i++)
+        strbuf_addf(b, "%s || %s%s\"%s\"", i ? " || '~'" : "", alias, alias[0] ? "." : "",
+                    h->columns[i]);
+}
+
+/* The header; upsert_key != NULL makes an incremental upsert job on it. */
+static void gen_header_mode(struct strbuf *b, const struct gen *g, const char *domain,
+                            const char *job, const char *index, const char *upsert_key)
+{
+    strbuf_addf(b,
+                "-- generated from the concept file of model %s (lakehouse model show %s)\n"
+                "-- job: %s\n-- domain: %s\n-- model: %s\n",
+                g->m->name, g->m->name, job, domain, g->m->name);
+    if (upsert_key != NULL)
+        strbuf_addf(b, "-- unique_key: %s\n-- incremental: true\n", upsert_key);
+    else
+        strbuf_addf(b, "-- write_mode: overwrite\n");
+    if (index != NULL)
+        strbuf_addf(b, "-- index: %s\n", index);
+}
+
+static void gen_header(struct strbuf *b, const struct gen *g, const char *domain,
+                       const char *job, const char *index)
+{
+    gen_header_mode(b, g, domain, job, index, NULL);
+}
+
+/* Parse the text back into a job and keep both. */
+static int gen_add(struct gen *g, struct strbuf *text)
+{
+    if (text->failed)
+        return error_set(g->err, "out of memory");
+    struct model_job *grown = realloc(g->jobs, (g->count + 1) * sizeof *grown);
+    if (grown == NULL)
+        return error_set(g->err, "out of memory");
+    g->jobs = grown;
+    struct model_job *j = &g->jobs[g->count];
+    memset(j, 0, sizeof *j);
+    char err[ERROR_MAX];
+    if (job_parse_sql_file(text->s, NULL, &j->def, err) < 0) {
+        job_clear(&j->def);
+        return error_set(g->err, "generated job does not parse (a bug): %s", err);
+    }
+    j->text = text->s;
+    text->s = NULL;
+    strbuf_free(text);
+    g->count++;
+    return 0;
+}
+
+static size_t gen_event_index(const struct model_bag *bag, const char *name)
+{
+    for (size_t e = 0; e < bag->nevents; e++)
+        if (strcmp(bag->events[e].name, name) == 0)
+            return e;
+    return 0;
+}
+
+/* -------------------------------------------------------------------- DAB */
+
+/* Incremental bag: the keys the silver change feed touched, upserted from
+ * the table's current rows; a key the table no longer has is deleted. */
+static int gen_bag_incremental(struct gen *g, const struct model_bag *bag)
+{
+    const struct model_hook *ph = &bag->hooks[bag->primary_hook];
+    struct strbuf b = {0};
+    char job[NAMES_MAX];
+    snprintf(job, sizeof job, "bag__%s", bag->table);
+    gen_header_mode(&b, g, g->dab, job, NULL, ph->name);
+    strbuf_addf(&b, "WITH touched AS (\n    SELECT DISTINCT ");
+    for (size_t k = 0; k < ph->ncolumns; k++)
+        strbuf_addf(&b, "%s\"%s\"", k ? ", " : "", ph->columns[k]);
+    strbuf_addf(&b, " FROM %s.silver.%s@changes)\nSELECT", g->m->source, bag->table);
+    /* the same columns in the same order as the full profile's */
+    for (size_t h = 0; h < bag->nhooks; h++) {
+        strbuf_addf(&b, "%s\n    ", h ? "," : "");
+        gen_hook_expr(&b, &bag->hooks[h], (int)h == bag->primary_hook ? "t" : "s");
+        strbuf_addf(&b, " AS \"%s\"", bag->hooks[h].name);
+    }
+    for (size_t c = 0; c < bag->ncolumns; c++)
+        strbuf_addf(&b, ",\n    s.\"%s\" AS \"%s\"", bag->columns[c].source, bag->columns[c].name);
+    strbuf_addf(&b, ",\n    s.\"%s\" IS NULL AS _delete\nFROM touched AS t\nLEFT JOIN %s.silver.%s AS s ON ",
+                ph->columns[0], g->m->source, bag->table);
+    for (size_t k = 0; k < ph->ncolumns; k++)
+        strbuf_addf(&b, "%ss.\"%s\" = t.\"%s\"", k ? " AND " : "", ph->columns[k], ph->columns[k]);
+    strbuf_addf(&b, "\n");
+    return gen_add(g, &b);
+}
+
+static int gen_bag(struct gen *g, const struct model_bag *bag)
+{
+    if (g->profile == MODEL_PROFILE_INCREMENTAL && bag->key_is_primary)
+        return gen_bag_incremental(g, bag);
+    struct strbuf b = {0};
+    char job[NAMES_MAX];
+    snprintf(job, sizeof job, "bag__%s", bag->table);
+    gen_header(&b, g, g->dab, job, bag->primary);
+    strbuf_addf(&b, "SELECT\n");
+    for (size_t h = 0; h < bag->nhooks; h++) {
+        strbuf_addf(&b, "    ");
+        gen_hook_expr(&b, &bag->hooks[h], "");
+        strbuf_addf(&b, " AS \"%s\",\n", bag->hooks[h].name);
+    }
+    for (size_t c = 0; c < bag->ncolumns; c++)
+        strbuf_addf(&b, "    \"%s\" AS \"%s\"%s\n", bag->columns[c].source, bag->columns[c].name,
+                    c + 1 < bag->ncolumns ? "," : "");
+    strbuf_addf(&b, "FROM %s.silver.%s\n", g->m->source, bag->table);
+    return gen_add(g, &b);
+}
+
+/* -------------------------------------------------------------------- DAR */
+
+static void gen_source(struct strbuf *b, const struct model_stage_hook *sh, size_t k);
+
+static int gen_bridge_stage(struct gen *g, const struct model_bag *bag)
+{
+    struct strbuf b = {0};
+    char job[NAMES_MAX];
+    snprintf(job, sizeof job, "bridge__%s", bag->table);
+    gen_header(&b, g, g->dar, job, "bridge_key");
+    strbuf_addf(&b, "SELECT\n    '%s' AS stage,\n    b.\"%s\" AS bridge_key", bag->table,
+                bag->primary);
+    for (size_t i = 0; i < bag->nstage; i++) {
+        const struct model_stage_hook *sh = &bag->stage[i];
+        strbuf_addf(&b, ",\n    ");
+        if (sh->nsources > 1)
+            strbuf_addf(&b, "coalesce(");
+        for (size_t s = 0; s < sh->nsources; s++) {
+            strbuf_addf(&b, "%s", s ? ", " : "");
+            gen_source(&b, sh, s);
+        }
+        strbuf_addf(&b, "%s AS \"%s\"", sh->nsources > 1 ? ")" : "", sh->name);
+    }
+    strbuf_addf(&b, "\nFROM %s.gold.bag__%s AS b\n", g->dab, bag->table);
+    for (size_t h = 0; h < bag->nhooks; h++) {
+        const struct model_hook *hook = &bag->hooks[h];
+        bool used = false;
+        for (size_t i = 0; i < bag->nstage; i++)
+            for (size_t k = 0; k < bag->stage[i].nsources; k++)
+                used |= bag->stage[i].via[k] == (int)h;
+        if (!used) /* a parent with nothing to inherit (no join, no fan-out) */
+            continue;
+        strbuf_addf(&b, "LEFT JOIN %s.gold.bridge__%s AS p%zu ON p%zu.bridge_key = b.\"%s\"\n",
+                    g->dar, g->m->bags[hook->parent].table, h, h, hook->name);
+    }
+    return gen_add(g, &b);
+}
+
+/* src: one row per source row with its key, event days and measures. */
+static void gen_src_cte(struct strbuf *b, const struct gen *g, const struct model_bag *bag)
+{
+    strbuf_addf(b, "WITH src AS MATERIALIZED (\n    SELECT ");
+    gen_hook_expr(b, &bag->hooks[bag->primary_hook], "");
+    strbuf_addf(b, " AS bridge_key");
+    for (size_t e = 0; e < bag->nevents; e++)
+        strbuf_addf(b, ",\n           substr(\"%s\", 1, 10) AS d%zu", bag->events[e].column, e);
+    for (size_t i = 0; i < bag->nmeasures; i++)
+        strbuf_addf(b, ",\n           (%s) AS m%zu", bag->measures[i].expr, i);
+    strbuf_addf(b, "\n    FROM %s.silver.%s)", g->m->source, bag->table);
+}
+
+static int gen_events(struct gen *g, const struct model_bag *bag)
+{
+    struct strbuf b = {0};
+    char job[NAMES_MAX];
+    snprintf(job, sizeof job, "events__%s", bag->table);
+    gen_header(&b, g, g->dar, job, NULL);
+    gen_src_cte(&b, g, bag);
+    strbuf_addf(&b, ",\ndays AS (\n");
+    for (size_t e = 0; e < bag->nevents; e++)
+        strbuf_addf(&b, "    %sSELECT bridge_key, d%zu AS day FROM src WHERE d%zu IS NOT NULL\n",
+                    e ? "UNION " : "", e, e);
+    strbuf_addf(&b, "),\nevent_rows AS (\n    SELECT bridge_key, day FROM days\n"
+                    "    UNION ALL SELECT bridge_key, NULL FROM src WHERE");
+    for (size_t e = 0; e < bag->nevents; e++)
+        strbuf_addf(&b, "%s d%zu IS NULL", e ? " AND" : "", e);
+    strbuf_addf(&b, ")\nSELECT\n    '%s' AS stage,\n"
+                    "    CASE WHEN r.day IS NULL THEN r.bridge_key"
+                    " ELSE r.bridge_key || '@' || r.day END AS bridge_key",
+                bag->table);
+    for (size_t i = 0; i < bag->nstage; i++)
+        strbuf_addf(&b, ",\n    st.\"%s\" AS \"%s\"", bag->stage[i].name, bag->stage[i].name);
+    strbuf_addf(&b, ",\n    '" GEN_EPOCH_KEYSET "|' || r.day AS hook__epoch__date");
+    for (size_t e = 0; e < bag->nevents; e++)
+        strbuf_addf(&b, ",\n    coalesce(s.d%zu = r.day, 0) AS \"event__%s__%s\"", e, bag->prefix,
+                    bag->events[e].name);
+    for (size_t i = 0; i < bag->nmeasures; i++)
+        strbuf_addf(&b, ",\n    CASE WHEN s.d%zu = r.day THEN s.m%zu END AS \"measure__%s__%s\"",
+                    gen_event_index(bag, bag->measures[i].event), i, bag->prefix,
+                    bag->measures[i].name);
+    strbuf_addf(&b,
+                "\nFROM event_rows AS r\nJOIN src AS s ON s.bridge_key = r.bridge_key\n"
+                "JOIN %s.gold.bridge__%s AS st ON st.bridge_key = r.bridge_key\n",
+                g->dar, bag->table);
+    return gen_add(g, &b);
+}
+
+/* Every hook name of the union, in bag and stage order. */
+static size_t gen_union_hooks(const struct model *m, const char **names, size_t cap)
+{
+    size_t n = 0;
+    for (size_t bi = 0; bi < m->nbags; bi++) {
+        const struct model_bag *bag = &m->bags[bi];
+        for (size_t i = 0; i < bag->nstage; i++) {
+            bool seen = false;
+            for (size_t k = 0; k < n && !seen; k++)
+                seen = strcmp(names[k], bag->stage[i].name) == 0;
+            if (!seen && n < cap)
+                names[n++] = bag->stage[i].name;
+        }
+    }
+    return n;
+}
+
+static bool gen_stage_has(const struct model_bag *bag, const char *name)
+{
+    for (size_t i = 0; i < bag->nstage; i++)
+        if (strcmp(bag->stage[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static int gen_union(struct gen *g)
+{
+    const struct model *m = g->m;
+    size_t cap = 0;
+    for (size_t bi = 0; bi < m->nbags; bi++)
+        cap += m->bags[bi].nstage;
+    const char **hooks = calloc(cap + 1, sizeof *hooks);
+    if (hooks == NULL)
+        return error_set(g->err, "out of memory");
+    size_t nhooks = gen_union_hooks(m, hooks, cap);
+    struct strbuf b = {0};
+    gen_header(&b, g, g->dar, m->bridge, NULL);
+    for (size_t bi = 0; bi < m->nbags; bi++) {
+        const struct model_bag *bag = &m->bags[bi];
+        bool events = bag->nevents > 0;
+        strbuf_addf(&b, "%sSELECT stage, bridge_key", bi ? "UNION ALL\n" : "");
+        for (size_t k = 0; k < nhooks; k++)
+            strbuf_addf(&b, ", %s\"%s\"", gen_stage_has(bag, hooks[k]) ? "" : "NULL AS ",
+                        hooks[k]);
+        strbuf_addf(&b, ", %shook__epoch__date", events ? "" : "NULL AS ");
+        for (size_t ob = 0; ob < m->nbags; ob++)
+            for (size_t e = 0; e < m->bags[ob].nevents; e++)
+                strbuf_addf(&b, ", %s\"event__%s__%s\"", ob == bi ? "" : "0 AS ",
+                            m->bags[ob].prefix, m->bags[ob].events[e].name);
+        for (size_t ob = 0; ob < m->nbags; ob++)
+            for (size_t i = 0; i < m->bags[ob].nmeasures; i++)
+                strbuf_addf(&b, ", %s\"measure__%s__%s\"", ob == bi ? "" : "NULL AS ",
+                            m->bags[ob].prefix, m->bags[ob].measures[i].name);
+        strbuf_addf(&b, "\nFROM %s.gold.%s__%s\n", g->dar, events ? "events" : "bridge",
+                    bag->table);
+    }
+    free(hooks);
+    return gen_add(g, &b);
+}
+
+static int gen_calendar(struct gen *g)
+{
+    struct strbuf b = {0};
+    gen_header(&b, g, g->dar, g->m->calendar, NULL);
+    size_t skip = strlen(GEN_EPOCH_KEYSET) + 2;
+    strbuf_addf(&b,
+                "WITH RECURSIVE bounds AS (\n"
+                "    SELECT min(substr(hook__epoch__date, %zu)) AS lo,"
+                " max(substr(hook__epoch__date, %zu)) AS hi\n"
+                "    FROM %s.gold.%s),\n"
+                "days(day) AS (\n"
+                "    SELECT lo FROM bounds WHERE lo IS NOT NULL\n"
+                "    UNION ALL SELECT date(day, '+1 day') FROM days, bounds WHERE day < hi)\n"
+                "SELECT\n"
+                "    '" GEN_EPOCH_KEYSET "|' || day AS hook__epoch__date,\n"
+                "    day AS epoch__date,\n"
+                "    CAST(strftime('%%Y', day) AS INTEGER) AS epoch__year,\n"
+                "    (CAST(strftime('%%m', day) AS INTEGER) + 2) / 3 AS epoch__quarter,\n"
+                "    CAST(strftime('%%m', day) AS INTEGER) AS epoch__month,\n"
+                "    CAST(strftime('%%d', day) AS INTEGER) AS epoch__day,\n"
+                "    CAST(strftime('%%w', day) AS INTEGER) AS epoch__weekday\n"
+                "FROM days\n",
+                skip, skip, g->dar, g->m->bridge);
+    return gen_add(g, &b);
+}
+
+/* ---------------------------------------------------------------- Kimball */
+
+static int gen_flatten_hook(const struct model *m, const struct model_bag *bag, const char *table)
+{
+    for (size_t h = 0; h < bag->nhooks; h++)
+        if (bag->hooks[h].parent >= 0 &&
+            strcmp(m->bags[bag->hooks[h].parent].table, table) == 0)
+            return (int)h;
+    return -1;
+}
+
+/* ",\n    a."col" AS "col"", or NULL AS "col" for the unknown member (alias NULL). */
+static void gen_dim_column(struct strbuf *b, const char *alias, const char *column)
+{
+    if (alias == NULL)
+        strbuf_addf(b, ",\n    NULL AS \"%s\"", column);
+    else
+        strbuf_addf(b, ",\n    %s.\"%s\" AS \"%s\"", alias, column, column);
+}
+
+static int gen_dimension(struct gen *g, const struct model_dimension *d)
+{
+    const struct model *m = g->m;
+    const struct model_bag *bag = &m->bags[d->bag_index];
+    const struct model_hook *primary = &bag->hooks[bag->primary_hook];
+    struct strbuf b = {0};
+    char job[NAMES_MAX];
+    snprintf(job, sizeof job, "dim_%s", bag->table);
+    gen_header(&b, g, g->kimball, job, primary->name);
+    const char *key = primary->name + strlen("hook__");
+    const char *src = d->scd == 2 ? "v" : "b";
+    if (d->scd == 2) {
+        strbuf_addf(&b, "WITH v AS (\n    SELECT");
+        for (size_t h = 0; h < bag->nhooks; h++) {
+            strbuf_addf(&b, "%s\n        ", h ? "," : "");
+            gen_hook_expr(&b, &bag->hooks[h], "h");
+            strbuf_addf(&b, " AS \"%s\"", bag->hooks[h].name);
+        }
+        for (size_t c = 0; c < bag->ncolumns; c++)
+            strbuf_addf(&b, ",\n        h.\"%s\" AS \"%s\"", bag->columns[c].source,
+                        bag->columns[c].name);
+        strbuf_addf(&b, ",\n        h._from_snapshot AS from_snapshot, h._valid_from AS valid_from,"
+                        " h._valid_to AS valid_to, h._is_current AS is_current,\n"
+                        "        row_number() OVER (PARTITION BY ");
+        gen_hook_expr(&b, primary, "h");
+        strbuf_addf(&b, " ORDER BY h._from_snapshot) AS version\n    FROM %s.silver.%s@scd2 AS h)\n",
+                    m->source, bag->table);
+    }
+    /* the unknown member, then every row (every version) */
+    for (int pass = 0; pass < 2; pass++) {
+        bool unknown = pass == 0;
+        strbuf_addf(&b, "%sSELECT\n    ", unknown ? "" : "UNION ALL\n");
+        if (unknown)
+            strbuf_addf(&b, "'unknown'");
+        else if (d->scd == 2)
+            strbuf_addf(&b, "v.\"%s\" || '#' || v.from_snapshot", primary->name);
+        else
+            strbuf_addf(&b, "b.\"%s\"", primary->name);
+        strbuf_addf(&b, " AS \"key__%s\"", key);
+        for (size_t h = 0; h < bag->nhooks; h++)
+            gen_dim_column(&b, unknown ? NULL : src, bag->hooks[h].name);
+        for (size_t c = 0; c < bag->ncolumns; c++)
+            gen_dim_column(&b, unknown ? NULL : src, bag->columns[c].name);
+        for (size_t f = 0; f < d->nflatten; f++) {
+            int pi = -1;
+            for (size_t o = 0; o < m->nbags; o++)
+                if (strcmp(m->bags[o].table, d->flatten[f]) == 0)
+                    pi = (int)o;
+            const struct model_bag *p = &m->bags[pi];
+            char alias[16];
+            snprintf(alias, sizeof alias, "f%zu", f);
+            for (size_t c = 0; c < p->ncolumns; c++)
+                gen_dim_column(&b, unknown ? NULL : alias, p->columns[c].name);
+        }
+        if (d->scd == 2) {
+            if (unknown)
+                strbuf_addf(&b, ",\n    NULL AS valid_from,\n    NULL AS valid_to,\n"
+                                "    NULL AS is_current\n");
+            else
+                strbuf_addf(&b, ",\n    CASE WHEN v.version = 1 THEN '0001-01-01'"
+                                " ELSE v.valid_from END,\n    v.valid_to,\n    v.is_current\n");
+        } else {
+            strbuf_addf(&b, "\n");
+        }
+        if (!unknown) {
+            if (d->scd == 2)
+                strbuf_addf(&b, "FROM v\n");
+            else
+                strbuf_addf(&b, "FROM %s.gold.bag__%s AS b\n", g->dab, bag->table);
+            for (size_t f = 0; f < d->nflatten; f++) {
+                int h = gen_flatten_hook(m, bag, d->flatten[f]);
+                const struct model_bag *p = &m->bags[bag->hooks[h].parent];
+                strbuf_addf(&b, "LEFT JOIN %s.gold.bag__%s AS f%zu ON f%zu.\"%s\" = %s.\"%s\"\n",
+                            g->dab, p->table, f, f, p->primary, src, bag->hooks[h].name);
+            }
+        }
+    }
+    return gen_add(g, &b);
+}
+
+static int gen_fact(struct gen *g, const struct model_fact *f)
+{
+    const struct model *m = g->m;
+    const struct model_bag *bag = &m->bags[f->bag_index];
+    struct strbuf b = {0};
+    char job[NAMES_MAX];
+    snprintf(job, sizeof job, "fct_%s", bag->table);
+    gen_header(&b, g, g->kimball, job, NULL);
+    gen_src_cte(&b, g, bag);
+    size_t ev = gen_event_index(bag, f->event);
+    strbuf_addf(&b, "\nSELECT\n    s.bridge_key AS \"%s\",\n    s.d%zu AS \"date__%s\",\n"
+                    "    '" GEN_EPOCH_KEYSET "|' || s.d%zu AS hook__epoch__date",
+                bag->primary, ev, f->event, ev);
+    for (size_t di = 0; di < m->ndimensions; di++) {
+        const struct model_dimension *d = &m->dimensions[di];
+        if (d->bag_index == f->bag_index)
+            continue;
+        const struct model_bag *db = &m->bags[d->bag_index];
+        const struct model_hook *dp = &db->hooks[db->primary_hook];
+        for (size_t i = 0; i < bag->nstage; i++) {
+            const struct model_stage_hook *sh = &bag->stage[i];
+            if (strcmp(sh->keyset, dp->keyset) != 0)
+                continue;
+            strbuf_addf(&b,
+                        ",\n    coalesce((SELECT d.\"key__%s\" FROM %s.gold.dim_%s AS d"
+                        " WHERE d.\"%s\" = st.\"%s\"",
+                        dp->name + 6, g->kimball, db->table, dp->name, sh->name);
+            if (d->scd == 2)
+                strbuf_addf(&b, " AND d.valid_from <= s.d%zu"
+                                " AND (d.valid_to IS NULL OR s.d%zu < d.valid_to)",
+                            ev, ev);
+            strbuf_addf(&b, " LIMIT 1), 'unknown') AS \"key__%s\"", sh->name + 6);
+        }
+    }
+    for (size_t i = 0; i < bag->nmeasures; i++)
+        strbuf_addf(&b, ",\n    s.m%zu AS \"%s\"", i, bag->measures[i].name);
+    strbuf_addf(&b, "\nFROM src AS s\nJOIN %s.gold.bridge__%s AS st ON st.bridge_key = s.bridge_key\n",
+                g->dar, bag->table);
+    return gen_add(g, &b);
+}
+
+/* The value of source k of a stage hook, in the FROM of gen_bridge_stage. */
+static void gen_source(struct strbuf *b, const struct model_stage_hook *sh, size_t k)
+{
+    if (sh->via[k] < 0)
+        strbuf_addf(b, "b.\"%s\"", sh->from[k]);
+    else
+        strbuf_addf(b, "p%d.\"%s\"", sh->via[k], sh->from[k]);
+}
+
+char *model_diamond_sql(const struct model *m, char err[ERROR_MAX])
+{
+    char dab[NAMES_MAX], dar[NAMES_MAX];
+    model_domain(m->name, "dab", dab);
+    model_domain(m->name, "dar", dar);
+    struct strbuf b = {0};
+    err[0] = '\0';
+    for (size_t bi = 0; bi < m->nbags; bi++) {
+        const struct model_bag *bag = &m->bags[bi];
+        for (size_t i = 0; i < bag->nstage; i++) {
+            const struct model_stage_hook *sh = &bag->stage[i];
+            if (sh->nsources < 2)
+                continue;
+            strbuf_addf(&b, "%sSELECT '%s' AS stage, '%s' AS hook, count(*) AS disagreeing\n"
+                            "FROM %s.gold.bag__%s AS b\n",
+                        b.s != NULL ? "UNION ALL\n" : "", bag->table, sh->name, dab, bag->table);
+            for (size_t k = 0; k < sh->nsources; k++) {
+                int h = sh->via[k];
+                if (h >= 0)
+                    strbuf_addf(&b, "LEFT JOIN %s.gold.bridge__%s AS p%d ON p%d.bridge_key = b.\"%s\"\n",
+                                dar, m->bags[bag->hooks[h].parent].table, h, h, bag->hooks[h].name);
+            }
+            strbuf_addf(&b, "WHERE ");
+            for (size_t k = 1; k < sh->nsources; k++) {
+                strbuf_addf(&b, "%s", k > 1 ? " OR " : "");
+                gen_source(&b, sh, 0);
+                strbuf_addf(&b, " <> ");
+                gen_source(&b, sh, k);
+            }
+            strbuf_addf(&b, "\n");
+        }
+    }
+    if (b.failed) {
+        strbuf_free(&b);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    return b.s;
+}
+
+int model_generate(const struct model *model, enum model_profile profile,
+                   struct model_job **jobs, size_t *count, char err[ERROR_MAX])
+{
+    *jobs = NULL;
+    *count = 0;
+    if (!model->checked)
+        return error_set(err, "model %s is not checked", model->name);
+    struct gen g = {.m = model, .profile = profile, .err = err};
+    model_domain(model->name, "dab", g.dab);
+    model_domain(model->name, "dar", g.dar);
+    model_domain(model->name, "kimball", g.kimball);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < model->nbags; i++)
+        rc = gen_bag(&g, &model->bags[i]);
+    for (size_t i = 0; rc == 0 && i < model->nbags; i++)
+        rc = gen_bridge_stage(&g, &model->bags[model->order[i]]);
+    for (size_t i = 0; rc == 0 && i < model->nbags; i++)
+        if (model->bags[i].nevents > 0)
+            rc = gen_events(&g, &model->bags[i]);
+    if (rc == 0 && model->nbags > 0)
+        rc = gen_union(&g);
+    if (rc == 0 && model->nbags > 0)
+        rc = gen_calendar(&g);
+    for (size_t i = 0; rc == 0 && i < model->ndimensions; i++)
+        rc = gen_dimension(&g, &model->dimensions[i]);
+    for (size_t i = 0; rc == 0 && i < model->nfacts; i++)
+        rc = gen_fact(&g, &model->facts[i]);
+    if (rc < 0) {
+        model_jobs_free(g.jobs, g.count);
+        return -1;
+    }
+    *jobs = g.jobs;
+    *count = g.count;
+    return 0;
+}
+
+void model_jobs_free(struct model_job *jobs, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(jobs[i].text);
+        job_clear(&jobs[i].def);
+    }
+    free(jobs);
+}
+
+char *model_plan_text(const struct model_job *jobs, size_t count)
+{
+    struct strbuf b = {0};
+    for (size_t i = 0; i < count; i++)
+        strbuf_addf(&b, "%s-- file: %s/%s.sql\n%s", i ? "\n" : "", jobs[i].def.domain,
+                    jobs[i].def.name, jobs[i].text);
+    if (b.failed || b.s == NULL) {
+        strbuf_free(&b);
+        return strdup("");
+    }
+    return b.s;
+}
