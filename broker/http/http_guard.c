@@ -98,7 +98,7 @@ bool http_guard_type_ok(const char *path, const char *content_type, bool has_bod
     size_t n = strlen(path);
     if (strcmp(type, "application/x-ndjson") == 0)
         return strncmp(path, "/ingest/", 8) == 0 && n > 6 && strcmp(path + n - 6, "/batch") == 0;
-    if (strcmp(type, "application/yaml") == 0)
-        return strncmp(path, "/endpoints", 10) == 0;
+    if (strcmp(type, "application/yaml") == 0) /* schemas and concept files */
+        return strncmp(path, "/endpoints", 10) == 0 || strncmp(path, "/models/", 8) == 0;
     return false;
 }

@@ -68,6 +68,7 @@ static void test_type(void **state)
     assert_false(http_guard_type_ok("/ingest/d/e", "application/x-ndjson", true));
     assert_false(http_guard_type_ok("/endpoints", "application/x-ndjson", true));
     assert_true(http_guard_type_ok("/endpoints", "application/yaml", true));
+    assert_true(http_guard_type_ok("/models/tpch", "application/yaml", true));
     assert_false(http_guard_type_ok("/ingest/d/e/batch", "application/yaml", true));
 }
 
