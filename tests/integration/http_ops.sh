@@ -80,11 +80,19 @@ CODE=$(curl -s -m 3 -o "$T/resp" -D "$T/headers" -w '%{http_code}' "$B/events");
 expect "third stream over http_max_event_streams is 503" 503
 grep -qi '^Retry-After: ' "$T/headers" && pass "503 carries Retry-After" || fail "503 carries Retry-After" "$(cat "$T/headers")"
 stop_streams
-# clients that hang up free their slots: two new streams open (the cap is 2)
-for i in 1 2; do curl -sN "$B/events" >"$T/events_again$i" 2>/dev/null & STREAM_PIDS+=($!); done
-if wait_until 10 bash -c "grep -q ': connected' '$T/events_again1' && grep -q ': connected' '$T/events_again2'"
-then pass "hung-up streams free their slots"; else
-    fail "hung-up streams free their slots" "$(cat "$T/events_again1" "$T/events_again2")"; fi
+# clients that hang up free their slots: with two streams open (the cap),
+# both clients gone, two new streams open (the readers above end at their
+# next event or ping: wait for two to open first)
+open_two() {
+    rm -f "$T/ev_a" "$T/ev_b"
+    for f in ev_a ev_b; do curl -sN "$B/events" >"$T/$f" 2>/dev/null & STREAM_PIDS+=($!); done
+    wait_until 5 bash -c "grep -q ': connected' '$T/ev_a' && grep -q ': connected' '$T/ev_b'" && return 0
+    stop_streams; return 1
+}
+wait_until 60 open_two || fail "two streams open" "$(cat "$T/ev_a" "$T/ev_b")"
+stop_streams
+if open_two; then pass "hung-up streams free their slots"; else
+    fail "hung-up streams free their slots" "$(cat "$T/ev_a" "$T/ev_b")"; fi
 stop_streams
 
 # resume: after Last-Event-ID N the first event is N+1 (the ring still holds it)
