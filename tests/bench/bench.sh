@@ -38,6 +38,7 @@ W=${BENCH_DIR:-$SRC/$BUILD/bench-run}
 CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lakehouse-bench}
 VEGA=3.2.1
 RESULTS=$SRC/tests/bench/results.md
+KEPT=$(sed -n '/^## Profile of the update merge$/,$p' "$RESULTS" 2>/dev/null)
 SMALL=30000
 T_START=$(date +%s)
 # machine busy time (jiffies: user+nice+system+irq+softirq+steal) and load at the start,
@@ -496,7 +497,10 @@ CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
             echo '```'
         done
     fi
-} >"$RESULTS"
+    # hand-written profiles (sections from "## Profile of the update merge" on) are kept
+    if [ -n "$KEPT" ]; then echo; printf '%s\n' "$KEPT"; fi
+} >"$RESULTS.new"
+mv "$RESULTS.new" "$RESULTS"
 cat "$RESULTS"
 [ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"
 if [ "$CHECK" = 1 ] && [ "$MISSES" -gt 0 ]; then
