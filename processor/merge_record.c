@@ -15,13 +15,8 @@ static int merge_delete(struct merge_table *t, const struct merge_meta *m, int64
     int rc = merge_step(t, t->del, msg);
     if (rc == 1) {
         res->deleted++;
-        if (t->history && t->hclose != NULL) {
-            merge_bind(t, t->hclose, m);
-            sqlite3_bind_int64(t->hclose, (int)t->ncols + 4, t->snapshot_id);
-            rc = merge_step(t, t->hclose, msg);
-            if (rc > 0)
-                t->closed += rc;
-        }
+        if (t->history)
+            rc = merge_history_close(t, m, msg);
     } else if (rc == 0) {
         merge_bind(t, t->has, m);
         int src = sqlite3_step(t->has);

@@ -90,8 +90,9 @@ void merge_finalize(struct merge_table *t)
     sqlite3_finalize(t->upd);
     sqlite3_finalize(t->touch);
     sqlite3_finalize(t->hins);
+    sqlite3_finalize(t->hopen);
     sqlite3_finalize(t->hclose);
-    t->ins = t->upd = t->touch = t->hins = t->hclose = NULL;
+    t->ins = t->upd = t->touch = t->hins = t->hopen = t->hclose = NULL;
     sqlite3_finalize(t->del);
     sqlite3_finalize(t->has);
     sqlite3_finalize(t->tput);

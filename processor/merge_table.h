@@ -70,7 +70,8 @@ struct merge_table {
     sqlite3_stmt *upd;
     sqlite3_stmt *touch;
     sqlite3_stmt *hins;   /* INSERT INTO _h_<table>: ?n+4 = _valid_from */
-    sqlite3_stmt *hclose; /* close the current version of a key (keyed tables) */
+    sqlite3_stmt *hopen;  /* rowids of a key's open versions (keyed tables) */
+    sqlite3_stmt *hclose; /* close a version: ?1 = _valid_to, ?2 = its rowid */
     bool history;         /* write history rows (replay's rebuild turns it off) */
     int64_t snapshot_id;  /* the snapshot the current file commits as */
     int64_t closed;       /* versions closed by the current file */
@@ -142,6 +143,9 @@ int merge_prepare_tombstones(struct merge_table *t, char err[ERROR_MAX]);
 int merge_prepare(struct merge_table *t, char err[ERROR_MAX]);
 void merge_bind(struct merge_table *t, sqlite3_stmt *st, const struct merge_meta *m);
 int merge_step(struct merge_table *t, sqlite3_stmt *st, char msg[ERROR_MAX]);
+/* Close the open history versions of the bound record's key: how many, or
+ * -1 / -2 (permanent) with a message. */
+int merge_history_close(struct merge_table *t, const struct merge_meta *m, char msg[ERROR_MAX]);
 int merge_history(struct merge_table *t, const struct merge_meta *m, bool close,
                   char msg[ERROR_MAX]);
 

@@ -38,6 +38,7 @@ W=${BENCH_DIR:-$SRC/$BUILD/bench-run}
 CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lakehouse-bench}
 VEGA=3.2.1
 RESULTS=$SRC/tests/bench/results.md
+KEPT=$(sed -n '/^## Profile of the update merge$/,$p' "$RESULTS" 2>/dev/null)
 SMALL=30000
 T_START=$(date +%s)
 # machine busy time (jiffies: user+nice+system+irq+softirq+steal) and load at the start,
@@ -142,6 +143,14 @@ make_endpoints() { # make_endpoints DATA TABLE...
         endpoint_json "$t" >"$W/ep_$t.json"
         "$BIN/lakehouse" --data "$d" endpoint create "$W/ep_$t.json" >/dev/null || die "endpoint $t"
     done
+}
+start_group() { # start_group DATA LOG TABLE: the supervised group with HTTP on $PORT, one endpoint
+    mkdir -p "$1"
+    PORT=$(( 20000 + RANDOM % 20000 ))
+    LAKEHOUSE_LISTEN=127.0.0.1:$PORT "$BIN/lakehouse-broker" --data "$1" >>"$2" 2>&1 &
+    GRP=$!; PIDS+=("$GRP")
+    for s in ingest processor transformer; do wait_sock "$1/run/$s.sock"; done
+    make_endpoints "$1" "$3"
 }
 load() { # load OUT DATA ARGS...: the native load generator
     local out=$1 data=$2; shift 2
@@ -290,12 +299,7 @@ rm -rf "$D2"
 ########################################################################
 # Phase 7: steady load on the whole supervised group: ack latency, freshness, memory
 D3=$W/steady
-mkdir -p "$D3"
-PORT=$(( 20000 + RANDOM % 20000 ))
-LAKEHOUSE_LISTEN=127.0.0.1:$PORT "$BIN/lakehouse-broker" --data "$D3" >>"$W/group.log" 2>&1 &
-GRP=$!; PIDS+=("$GRP")
-for s in ingest processor transformer; do wait_sock "$D3/run/$s.sock"; done
-make_endpoints "$D3" steady
+start_group "$D3" "$W/group.log" steady
 # The accumulating incremental form of README "Incremental transforms": each run
 # reads the change feed since its last success and adds the signed counts and
 # sums per (origin, day) to the stored groups (a group whose count comes to 0 is
@@ -378,12 +382,7 @@ GOLD_GROUPS=$(sqlite3 -batch -noheader "file:$D3/gold/bench.db?mode=ro" 'SELECT 
 # Phase 8: idle freshness: one record at a time over HTTP to an idle group, then the
 # query API polled until silver (and a dependency gold job counting silver's rows) has it
 D4=$W/idle
-mkdir -p "$D4"
-PORT=$(( 20000 + RANDOM % 20000 ))
-LAKEHOUSE_LISTEN=127.0.0.1:$PORT "$BIN/lakehouse-broker" --data "$D4" >>"$W/idle.log" 2>&1 &
-GRP=$!; PIDS+=("$GRP")
-for s in ingest processor transformer; do wait_sock "$D4/run/$s.sock"; done
-make_endpoints "$D4" idle
+start_group "$D4" "$W/idle.log" idle
 cat >"$W/idle_count.sql" <<'EOF'
 -- job: idle_count
 -- domain: bench
@@ -515,7 +514,10 @@ CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
             echo '```'
         done
     fi
-} >"$RESULTS"
+    # hand-written profiles (sections from "## Profile of the update merge" on) are kept
+    if [ -n "$KEPT" ]; then echo; printf '%s\n' "$KEPT"; fi
+} >"$RESULTS.new"
+mv "$RESULTS.new" "$RESULTS"
 cat "$RESULTS"
 [ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"
 if [ "$CHECK" = 1 ] && [ "$MISSES" -gt 0 ]; then

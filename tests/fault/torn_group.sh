@@ -11,7 +11,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/fault.bash"
 cat >"$T/torn.json" <<'JSON'
-{"seal_max_age_ms": 600000, "restart_backoff_min_ms": 4000, "restart_backoff_max_ms": 4000}
+{"seal_max_age_ms": 600000, "seal_quiet_ms": 0, "restart_backoff_min_ms": 4000, "restart_backoff_max_ms": 4000}
 JSON
 start_group --config "$T/torn.json" || { fail "start" "group did not start"; exit 1; }
 check_cmd "endpoint and job" fault_setup_events
@@ -19,7 +19,7 @@ check_cmd "endpoint and job" fault_setup_events
 records() { # records FROM TO: events of producer 7
     seq "$1" "$2" | awk '{ printf "{\"rid\":\"t-%d\",\"producer\":7,\"n\":%d}\n", $1, $1 }'
 }
-# batch "torn-1": 10 records, acknowledged, kept in the spool (10 min seal age)
+# batch "torn-1": 10 records, acknowledged, kept in the spool (10 min seal age, no quiet seal)
 records 1 10 >"$T/batch.ndjson"
 check_cmd "first attempt acknowledged" lakehouse send fault/events --batch-size 10 --id-prefix torn "$T/batch.ndjson"
 SPOOL_DIR="$LAKEHOUSE_DATA/spool/fault/events"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deleting an endpoint with its data (DELETE /endpoints/{d}/{n}?delete_data=true,
 # `lakehouse endpoint delete D/N --data`) and reading bronze with SQL
-# (domain.bronze.table). The group runs with a long seal age so that the
+# (domain.bronze.table). The group runs with a long seal age (and no sealing
+# when quiet) so that the
 # delete meets a spool ingest still holds open (the processor answers
 # "busy" and the client retries until ingest has sealed it): afterwards
 # no bronze, silver (table, ledger, snapshots), rejected or spool data of
@@ -10,7 +11,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 D=$LAKEHOUSE_DATA
-export LAKEHOUSE_SEAL_MAX_AGE_MS=3000
+export LAKEHOUSE_SEAL_MAX_AGE_MS=3000 LAKEHOUSE_SEAL_QUIET_MS=0
 start_group || { fail "start" "group did not start"; exit 1; }
 
 cat > "$T/orders.json" <<'JSON'

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lifecycle.sh - behaviours of the group that the other tests pass over:
 #  - ingest seals a spool file into bronze when it reaches seal_max_bytes,
-#    long before seal_max_age_ms;
+#    long before seal_max_age_ms (seal_quiet_ms off), and a spool that has
+#    gone quiet at once (seal_quiet_ms on, its default);
 #  - group commit: many batches in flight share one fdatasync (the stats
 #    count fewer commit groups than batches);
 #  - Ctrl-C (SIGINT, how `make run` is stopped) stops the group in order
@@ -14,7 +15,7 @@ source "$(dirname "$0")/../lib.sh"
 B="http://$LAKEHOUSE_LISTEN"
 
 cat >"$T/lifecycle.json" <<'JSON'
-{"seal_max_bytes": 20000, "seal_max_age_ms": 600000,
+{"seal_max_bytes": 20000, "seal_max_age_ms": 600000, "seal_quiet_ms": 0,
  "restart_backoff_min_ms": 100, "restart_backoff_max_ms": 300}
 JSON
 cat >"$T/events.json" <<'JSON'
@@ -88,4 +89,14 @@ check_eq "SIGINT: group exits 0" 0 "$rc"
 check_eq "SIGINT: ingest sealed its spool (every record in bronze)" 2005 "$(bronze_records)"
 order=$(grep -o 'child_stopping proc=[a-z]*' "$T/group.log" | sed 's/.*=//' | tr '\n' ' ')
 check_eq "SIGINT: workers stopped in order" "ingest processor transformer " "$order"
+
+# ---- seal when quiet: the same size and age limits, seal_quiet_ms at its default ----
+printf '{"seal_max_bytes": 20000, "seal_max_age_ms": 600000}\n' >"$T/quiet.json"
+start_group --config "$T/quiet.json" || { fail "restart" "group did not start"; finish; exit 1; }
+wait_until 20 curl -sf "$B/metrics"
+seq 2006 2010 | awk '{ printf "{\"id\":%d,\"payload\":\"q\"}\n", $1 }' >"$T/quiet.ndjson"
+check_cmd "send 5 records in one batch" lakehouse send life/events "$T/quiet.ndjson"
+if wait_eq 20 2010 bronze_records; then pass "a spool gone quiet is sealed long before seal_max_age_ms"
+else fail "a spool gone quiet is sealed long before seal_max_age_ms" "$WAIT_LAST records in bronze"; fi
+wait_eq 20 2010 silver_n || fail "silver has the quiet spool's records" "got '$WAIT_LAST'"
 finish

@@ -17,8 +17,9 @@ source "$(dirname "$0")/../lib.sh"
 B="http://$LAKEHOUSE_LISTEN"
 RUN="$LAKEHOUSE_DATA/run"
 CONF="$T/lakehouse.json"
-# A 4 s seal age lets a scrape see acknowledged records waiting in the spool.
-echo '{"log_level": "info", "seal_max_age_ms": 4000}' >"$CONF"
+# A 4 s seal age (and no sealing when quiet) lets a scrape see acknowledged records
+# waiting in the spool.
+echo '{"log_level": "info", "seal_max_age_ms": 4000, "seal_quiet_ms": 0}' >"$CONF"
 
 scrape() { curl -s "$B/metrics"; }
 # metric 'name{labels}': its value in a fresh scrape ("" when absent)
@@ -180,7 +181,7 @@ check_eq "daemon refuses a bad config" 1 "$rc"
 if grep -q "unknown key 'seal_ms'.*unknown key 'http_lisen'" "$T/bad.log"; then pass "daemon names every unknown key"; else fail "daemon names every unknown key" "$(tail -1 "$T/bad.log")"; fi
 
 # ---- SIGHUP: log_format json, log_level debug ----
-echo '{"log_level": "debug", "log_format": "json", "seal_max_age_ms": 4000}' >"$CONF"
+echo '{"log_level": "debug", "log_format": "json", "seal_max_age_ms": 4000, "seal_quiet_ms": 0}' >"$CONF"
 lines_before=$(wc -l <"$T/group.log")
 kill -HUP "$GROUP_PID"
 if wait_until 20 bash -c "tail -n +$((lines_before + 1)) '$T/group.log' | grep -q '\"proc\":\"processor\".*\"event\":\"reloaded\"'"; then
@@ -192,7 +193,7 @@ json_lines=$(tail -n +$((lines_before + 1)) "$T/group.log" | grep '^{' )
 if [ -n "$json_lines" ] && echo "$json_lines" | jq -e -s 'all(.ts and .level and .proc and .event)' >/dev/null 2>&1; then
     pass "log_format json lines parse"; else fail "log_format json lines parse" "$(echo "$json_lines" | head -3)"; fi
 if echo "$json_lines" | grep -q '"level":"debug"'; then pass "log_level debug reloaded"; else fail "log_level debug reloaded" "no debug line"; fi
-echo '{"log_level": "info", "seal_max_bytes": 1000, "seal_max_age_ms": 4000}' >"$CONF"
+echo '{"log_level": "info", "seal_max_bytes": 1000, "seal_max_age_ms": 4000, "seal_quiet_ms": 0}' >"$CONF"
 kill -HUP "$GROUP_PID"
 if wait_until 20 grep -q 'reloaded .*restart_needed="seal_max_bytes"' "$T/group.log"; then
     pass "reload names settings needing a restart"; else fail "reload names settings needing a restart" "$(tail -3 "$T/group.log")"; fi
