@@ -71,13 +71,13 @@ bool jobs_has_pending_upstream(const struct jobs *jobs, const struct tjob *job)
     return false;
 }
 
-/* Did anything that changes the job's output change? */
+/* Did anything that changes the job's output (or its table's index) change? */
 static bool jobs_definition_changed(const struct job_def *a, const struct job_def *b)
 {
     return strcmp(a->sql ? a->sql : "", b->sql ? b->sql : "") != 0 ||
            a->write_mode != b->write_mode || strcmp(a->unique_key, b->unique_key) != 0 ||
            a->schedule != b->schedule || strcmp(a->cron, b->cron) != 0 ||
-           a->incremental != b->incremental;
+           a->incremental != b->incremental || strcmp(a->index, b->index) != 0;
 }
 
 /* Build one table entry from a catalog definition (takes ownership of def);

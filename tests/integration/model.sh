@@ -225,15 +225,15 @@ per_customer_job() {
     sqlite3 -batch -noheader "file:$G/tpch_x.db?mode=ro" \
         "SELECT hook__customer, orders, printf('%.2f', total) FROM orders_per_customer ORDER BY 1"
 }
-if wait_eq 120 "$(per_customer_bag)" per_customer_job; then pass "incremental job over a gold change feed equals the bag"
+if wait_eq 600 "$(per_customer_bag)" per_customer_job; then pass "incremental job over a gold change feed equals the bag"
 else fail "incremental job over a gold change feed equals the bag" "$(echo "$WAIT_LAST" | head -3)"; fi
 # three orders move to customer 1
 head -3 "$TPCH/orders.ndjson" | sed 's/"o_custkey":[0-9]*/"o_custkey":1/' >"$T/move.ndjson"
 echo '{"o_orderkey": 4, "_op": "delete"}' >>"$T/move.ndjson"   # and order 4 goes
 lakehouse send tpch/orders "$T/move.ndjson" >/dev/null 2>&1 || fail "send moved orders" "refused"
 moved() { q "SELECT count(*) FROM dab.bag__orders WHERE hook__customer = 'tpch.customer|1' AND order__orderkey IN (1, 2, 3)"; }
-wait_eq 60 3 moved || fail "moved orders in the bag" "$WAIT_LAST of 3"
-if wait_eq 120 "$(per_customer_bag)" per_customer_job; then pass "after an update batch the incremental job still equals the bag"
+wait_eq 300 3 moved || fail "moved orders in the bag" "$WAIT_LAST of 3"
+if wait_eq 600 "$(per_customer_bag)" per_customer_job; then pass "after an update batch the incremental job still equals the bag"
 else fail "after an update batch the incremental job still equals the bag" "$(echo "$WAIT_LAST" | head -3)"; fi
 rows=$(sqlite3 -batch -noheader "file:$G/tpch_x.db?mode=ro" \
     "SELECT change_rows FROM _lineage WHERE input_table = 'tpch_dab.gold.bag__orders' ORDER BY snapshot_id DESC LIMIT 1")
