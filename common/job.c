@@ -379,6 +379,20 @@ int job_validate(const struct job_def *job, char err[ERROR_MAX])
     return rc;
 }
 
+/* The end of a parse: job (its SQL just copied, NULL when out of memory)
+ * validated and moved to *out, or cleared. */
+static int job_done(struct job_def *job, struct job_def *out, char err[ERROR_MAX])
+{
+    if (job->sql == NULL)
+        return error_set(err, "out of memory");
+    if (job_validate(job, err) < 0) {
+        job_clear(job);
+        return -1;
+    }
+    *out = *job;
+    return 0;
+}
+
 int job_dependencies(const struct job_def *job, struct sqlref **refs, size_t *count,
                      char err[ERROR_MAX])
 {
@@ -607,14 +621,7 @@ int job_parse_sql_file(const char *text, const char *default_name, struct job_de
     while (sql_len > 0 && isspace((unsigned char)sql_start[sql_len - 1]))
         sql_len--;
     job.sql = strndup(sql_start, sql_len);
-    if (job.sql == NULL)
-        return error_set(err, "out of memory");
-    if (job_validate(&job, err) < 0) {
-        job_clear(&job);
-        return -1;
-    }
-    *out = job;
-    return 0;
+    return job_done(&job, out, err);
 }
 
 /* A string member of the JSON form: absent/null -> "" (when optional). */
@@ -726,14 +733,7 @@ int job_from_json(const json_t *json, struct job_def *out, char err[ERROR_MAX])
     if (!json_is_string(q))
         return error_set(err, "job: 'query' must be a string");
     job.sql = strdup(json_string_value(q));
-    if (job.sql == NULL)
-        return error_set(err, "out of memory");
-    if (job_validate(&job, err) < 0) {
-        job_clear(&job);
-        return -1;
-    }
-    *out = job;
-    return 0;
+    return job_done(&job, out, err);
 }
 
 json_t *job_to_json(const struct job_def *job)

@@ -37,7 +37,7 @@ void strbuf_addf(struct strbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-bool strbuf_reserve(struct strbuf *b, size_t more)
+bool strbuf_grow(struct strbuf *b, size_t more)
 {
     if (b->failed)
         return false;
@@ -61,20 +61,27 @@ bool strbuf_reserve(struct strbuf *b, size_t more)
     return true;
 }
 
-bool strbuf_append(struct strbuf *b, const void *data, size_t n)
-{
-    if (!strbuf_reserve(b, n))
-        return false;
-    memcpy(b->s + b->len, data, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return true;
-}
-
 void strbuf_free(struct strbuf *b)
 {
     free(b->s);
     memset(b, 0, sizeof *b);
+}
+
+void strbuf_cut(struct strbuf *b, size_t len)
+{
+    b->len = len;
+    b->failed = false;
+    if (b->s != NULL)
+        b->s[len] = '\0';
+}
+
+void strbuf_reset(struct strbuf *b, size_t keep)
+{
+    if (b->cap > keep) {
+        strbuf_free(b);
+        return;
+    }
+    strbuf_cut(b, 0);
 }
 
 void strbuf_fixed_appendf(char *buf, size_t size, const char *fmt, ...)

@@ -539,6 +539,19 @@ static bool batch_store_fields(struct batch_run *run, const struct schema *schem
     return rc == 0;
 }
 
+/* After a fast reader returned read (1: fields read, 0: not simple, -1: out
+ * of memory): 1 stored, 0 for the jansson path, -1 failed (run->failed). */
+static int batch_fast_store(struct batch_run *run, const struct schema *schema,
+                            const struct spool_meta *meta, int read)
+{
+    if (read < 0) {
+        run->failed = true;
+        snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+        return -1;
+    }
+    return read == 1 && batch_store_fields(run, schema, meta) ? 1 : 0;
+}
+
 /* NDJSON when no record depends on the others (not AUTO_INFERENCE): each
  * line is parsed, validated, written and freed before the next, instead of
  * holding the batch's decoded records (profiles showed the allocator
@@ -586,13 +599,10 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
             continue;
         }
         if (values != NULL) {
-            int fast = jsonfields_read(p, n, &run->dec->fields);
-            if (fast < 0) {
-                run->failed = true;
-                snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+            int fast = batch_fast_store(run, schema, &meta, jsonfields_read(p, n, &run->dec->fields));
+            if (fast < 0)
                 break;
-            }
-            if (fast == 1 && batch_store_fields(run, schema, &meta))
+            if (fast == 1)
                 continue;
         }
         json_error_t e;
@@ -638,13 +648,11 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
         size_t raw_len;
         if (values != NULL) {
             struct mpjson_reader at = r;
-            int fast = mpjson_next_fields(&r, &run->dec->fields, &raw, &raw_len);
-            if (fast < 0) {
-                run->failed = true;
-                snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+            int fast = batch_fast_store(run, schema, &meta,
+                                        mpjson_next_fields(&r, &run->dec->fields, &raw, &raw_len));
+            if (fast < 0)
                 break;
-            }
-            if (fast == 1 && batch_store_fields(run, schema, &meta))
+            if (fast == 1)
                 continue;
             r = at; /* read it again the jansson way */
         }

@@ -6,15 +6,15 @@
 bool fields_begin(struct fields *fs, size_t bytes)
 {
     fs->count = 0;
-    fs->arena.len = 0;
-    return buf_reserve(&fs->arena, bytes);
+    strbuf_cut(&fs->arena, 0);
+    return strbuf_reserve(&fs->arena, bytes);
 }
 
 char *fields_copy(struct fields *fs, const void *s, size_t n)
 {
     if (fs->arena.cap - fs->arena.len <= n)
         return NULL;
-    char *out = fs->arena.data + fs->arena.len;
+    char *out = fs->arena.s + fs->arena.len;
     memcpy(out, s, n);
     out[n] = '\0';
     fs->arena.len += n + 1;
@@ -32,6 +32,6 @@ bool fields_has_key(const struct fields *fs, const char *key, size_t len)
 
 void fields_free(struct fields *fs)
 {
-    buf_free(&fs->arena);
+    strbuf_free(&fs->arena);
     fs->count = 0;
 }

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "strbuf.h"
 #include "schema.h"
 #include "validate.h"
 
@@ -31,7 +31,7 @@ struct fields {
     struct schema_field f[FIELDS_MAX];
     size_t key_len[FIELDS_MAX]; /* strlen(f[i].key): the duplicate check compares lengths first */
     size_t count;
-    struct buf arena;
+    struct strbuf arena;
 };
 
 /* Start a record of at most `bytes` bytes of keys and strings (plus their

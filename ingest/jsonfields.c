@@ -35,7 +35,7 @@ static bool jf_delimiter(const struct jf *j)
 static bool jf_string(struct jf *j, struct fields *fs, const char **out, size_t *out_len)
 {
     j->p++;
-    char *dst = fs->arena.data + fs->arena.len;
+    char *dst = fs->arena.s + fs->arena.len;
     size_t n = 0;
     bool high = false;
     for (;;) {

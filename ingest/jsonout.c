@@ -29,25 +29,25 @@ size_t jsonout_u64(char *out, uint64_t v)
     return n;
 }
 
-static bool jsonout_integer(struct buf *b, json_int_t v)
+static bool jsonout_integer(struct strbuf *b, json_int_t v)
 {
-    if (!buf_reserve(b, 24))
+    if (!strbuf_reserve(b, 24))
         return false;
-    char *p = b->data + b->len;
+    char *p = b->s + b->len;
     uint64_t u = (uint64_t)v;
     if (v < 0) {
         *p++ = '-';
         u = 0 - u;
     }
     p += jsonout_u64(p, u);
-    b->len = (size_t)(p - b->data);
+    b->len = (size_t)(p - b->s);
     return true;
 }
 
 /* jansson's form (strconv.c jsonp_dtostr with precision 17): "%.17g", ".0"
  * appended when neither '.' nor 'e' is present, and the exponent without '+'
  * or leading zeros. The C locale is in effect (ingest never sets one). */
-static bool jsonout_real_printf(struct buf *b, double d)
+static bool jsonout_real_printf(struct strbuf *b, double d)
 {
     char tmp[64];
     int n = snprintf(tmp, sizeof tmp, "%.17g", d);
@@ -70,7 +70,7 @@ static bool jsonout_real_printf(struct buf *b, double d)
             len -= (size_t)(end - start);
         }
     }
-    return buf_append(b, tmp, len);
+    return strbuf_append(b, tmp, len);
 }
 
 /* Shortest plain decimal that reads back as a, for 1e-3 <= a < 2^53: the
@@ -112,10 +112,10 @@ static int jsonout_shortest(double a, uint64_t *digits, int *fraction)
     return -1;
 }
 
-bool jsonout_real(struct buf *b, double d)
+bool jsonout_real(struct strbuf *b, double d)
 {
     if (d == 0.0)
-        return buf_append(b, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
+        return strbuf_append(b, signbit(d) ? "-0.0" : "0.0", signbit(d) ? 4 : 3);
     double a = fabs(d);
     uint64_t u;
     int f;
@@ -123,9 +123,9 @@ bool jsonout_real(struct buf *b, double d)
         uint64_t p10 = 1;
         for (int k = 0; k < f; k++)
             p10 *= 10;
-        if (!buf_reserve(b, 48))
+        if (!strbuf_reserve(b, 48))
             return false;
-        char *p = b->data + b->len;
+        char *p = b->s + b->len;
         if (d < 0)
             *p++ = '-';
         p += jsonout_u64(p, u / p10);
@@ -140,18 +140,18 @@ bool jsonout_real(struct buf *b, double d)
             }
             p += f;
         }
-        b->len = (size_t)(p - b->data);
+        b->len = (size_t)(p - b->s);
         return true;
     }
     return jsonout_real_printf(b, d);
 }
 
-bool jsonout_string(struct buf *b, const char *s, size_t len)
+bool jsonout_string(struct strbuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
-    if (len > SIZE_MAX - 16 || !buf_reserve(b, len + 2))
+    if (len > SIZE_MAX - 16 || !strbuf_reserve(b, len + 2))
         return false;
-    b->data[b->len++] = '"';
+    b->s[b->len++] = '"';
     size_t i = 0;
     while (i < len) {
         /* Copy the run of bytes that need no escape in one go. */
@@ -162,16 +162,16 @@ bool jsonout_string(struct buf *b, const char *s, size_t len)
                 break;
             run++;
         }
-        memcpy(b->data + b->len, s + i, run - i);
+        memcpy(b->s + b->len, s + i, run - i);
         b->len += run - i;
         i = run;
         if (i == len)
             break;
         /* One escape: up to 6 bytes instead of 1 (room for the rest stays). */
-        if (!buf_reserve(b, 6 + (len - i) + 1))
+        if (!strbuf_reserve(b, 6 + (len - i) + 1))
             return false;
         unsigned char c = (unsigned char)s[i++];
-        char *p = b->data + b->len;
+        char *p = b->s + b->len;
         *p++ = '\\';
         switch (c) {
         case '"': *p++ = '"'; break;
@@ -189,42 +189,42 @@ bool jsonout_string(struct buf *b, const char *s, size_t len)
             *p++ = hex[c & 15];
             break;
         }
-        b->len = (size_t)(p - b->data);
+        b->len = (size_t)(p - b->s);
     }
-    b->data[b->len++] = '"';
+    b->s[b->len++] = '"';
     return true;
 }
 
-static bool jsonout_value_depth(struct buf *b, const json_t *v, int depth)
+static bool jsonout_value_depth(struct strbuf *b, const json_t *v, int depth)
 {
     if (depth > JSONOUT_DEPTH_MAX)
         return false;
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
-        if (!buf_append(b, "{", 1))
+        if (!strbuf_append(b, "{", 1))
             return false;
         bool first = true;
         const char *key;
         json_t *item;
         json_object_foreach((json_t *)v, key, item) {
-            if ((!first && !buf_append(b, ",", 1)) ||
-                !jsonout_string(b, key, strlen(key)) || !buf_append(b, ":", 1) ||
+            if ((!first && !strbuf_append(b, ",", 1)) ||
+                !jsonout_string(b, key, strlen(key)) || !strbuf_append(b, ":", 1) ||
                 !jsonout_value_depth(b, item, depth + 1))
                 return false;
             first = false;
         }
-        return buf_append(b, "}", 1);
+        return strbuf_append(b, "}", 1);
     }
     case JSON_ARRAY: {
-        if (!buf_append(b, "[", 1))
+        if (!strbuf_append(b, "[", 1))
             return false;
         size_t n = json_array_size(v);
         for (size_t i = 0; i < n; i++) {
-            if ((i > 0 && !buf_append(b, ",", 1)) ||
+            if ((i > 0 && !strbuf_append(b, ",", 1)) ||
                 !jsonout_value_depth(b, json_array_get(v, i), depth + 1))
                 return false;
         }
-        return buf_append(b, "]", 1);
+        return strbuf_append(b, "]", 1);
     }
     case JSON_STRING:
         return jsonout_string(b, json_string_value(v), json_string_length(v));
@@ -233,26 +233,26 @@ static bool jsonout_value_depth(struct buf *b, const json_t *v, int depth)
     case JSON_REAL:
         return jsonout_real(b, json_real_value(v));
     case JSON_TRUE:
-        return buf_append(b, "true", 4);
+        return strbuf_append(b, "true", 4);
     case JSON_FALSE:
-        return buf_append(b, "false", 5);
+        return strbuf_append(b, "false", 5);
     case JSON_NULL:
-        return buf_append(b, "null", 4);
+        return strbuf_append(b, "null", 4);
     }
     return false;
 }
 
-bool jsonout_value(struct buf *b, const json_t *value)
+bool jsonout_value(struct strbuf *b, const json_t *value)
 {
     return jsonout_value_depth(b, value, 0);
 }
 
-bool jsonout_schema_value(struct buf *b, const struct schema_value *v)
+bool jsonout_schema_value(struct strbuf *b, const struct schema_value *v)
 {
     switch (v->kind) {
-    case SCHEMA_VALUE_NULL: return buf_append(b, "null", 4);
-    case SCHEMA_VALUE_FALSE: return buf_append(b, "false", 5);
-    case SCHEMA_VALUE_TRUE: return buf_append(b, "true", 4);
+    case SCHEMA_VALUE_NULL: return strbuf_append(b, "null", 4);
+    case SCHEMA_VALUE_FALSE: return strbuf_append(b, "false", 5);
+    case SCHEMA_VALUE_TRUE: return strbuf_append(b, "true", 4);
     case SCHEMA_VALUE_INTEGER: return jsonout_integer(b, v->i);
     case SCHEMA_VALUE_REAL: return jsonout_real(b, v->d);
     case SCHEMA_VALUE_STRING: return jsonout_string(b, v->s, v->len);

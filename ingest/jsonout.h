@@ -18,22 +18,22 @@
 #include <stddef.h>
 #include <stdint.h> /* buf.h uses SIZE_MAX */
 
-#include "buf.h"
+#include "strbuf.h"
 #include "schema.h"
 #include "validate.h"
 
 /* Append one value. false when out of memory or nested too deep (the
  * buffer may then hold a partial value: the caller cuts it back). */
-bool jsonout_value(struct buf *b, const json_t *value);
+bool jsonout_value(struct strbuf *b, const json_t *value);
 /* Append a validated value (schema.h): the same text jsonout_value writes
  * for the jansson value it stands for. false for ABSENT. */
-bool jsonout_schema_value(struct buf *b, const struct schema_value *v);
+bool jsonout_schema_value(struct strbuf *b, const struct schema_value *v);
 /* Append s[0..len) as a JSON string (quotes included). */
-bool jsonout_string(struct buf *b, const char *s, size_t len);
+bool jsonout_string(struct strbuf *b, const char *s, size_t len);
 /* Decimal digits of v into out (at least 20 bytes; no terminator); returns
  * the count. */
 size_t jsonout_u64(char *out, uint64_t v);
 /* Append a real as described above. */
-bool jsonout_real(struct buf *b, double d);
+bool jsonout_real(struct strbuf *b, double d);
 
 #endif

@@ -17,7 +17,7 @@
 
 #include "batch.h"
 #include "bronze.h"
-#include "buf.h"
+#include "strbuf.h"
 #include "csv.h"
 #include "endpoints.h"
 #include "files.h"
@@ -368,7 +368,7 @@ static void landing_chunk(struct ingest_ctx *ctx, uint64_t first, uint64_t n)
     memset(&reply, 0, sizeof reply);
     struct spool_mark mark;
     spool_mark(table, &mark);
-    bool stored = batch_process(ctx, &req, l->body.data, l->body.len, table, schema, &reply);
+    bool stored = batch_process(ctx, &req, l->body.s, l->body.len, table, schema, &reply);
     enum protocol_status status = reply.status;
     uint64_t accepted = reply.accepted, refused = reply.refused;
     if (status != PROTOCOL_STATUS_OK && status != PROTOCOL_STATUS_PARTIAL) {
@@ -456,7 +456,7 @@ static void landing_step_ingest(struct ingest_ctx *ctx)
         }
         return;
     }
-    l->body.len = 0;
+    strbuf_cut(&l->body, 0);
     uint64_t n = 0;
     while (n < (uint64_t)cfg->batch_max_records) {
         int rc = landing_reader_next(&f->reader, err);
@@ -473,13 +473,13 @@ static void landing_step_ingest(struct ingest_ctx *ctx)
             f->reader.held = true;
             break;
         }
-        if (!buf_reserve(&l->body, rec->len + 1)) {
+        if (!strbuf_reserve(&l->body, rec->len + 1)) {
             log_warn("landing_retry file=%s reason=\"out of memory\"", f->rel);
             landing_ingest_again(l);
             return;
         }
-        buf_append(&l->body, rec->rec, rec->len);
-        buf_append(&l->body, "\n", 1);
+        strbuf_append(&l->body, rec->rec, rec->len);
+        strbuf_append(&l->body, "\n", 1);
         n++;
     }
     if (n == 0) {
@@ -489,7 +489,7 @@ static void landing_step_ingest(struct ingest_ctx *ctx)
         return;
     }
     landing_chunk(ctx, f->done, n);
-    buf_reset(&l->body, (size_t)4 * 1024 * 1024);
+    strbuf_reset(&l->body, (size_t)4 * 1024 * 1024);
 }
 
 static void landing_step_finish(struct ingest_ctx *ctx)
@@ -583,7 +583,7 @@ void landing_close(struct landing **landing)
         close(l->ifd);
     free(l->watches);
     free(l->queue);
-    buf_free(&l->body);
+    strbuf_free(&l->body);
     free(l);
     *landing = NULL;
 }

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "buf.h"
+#include "strbuf.h"
 #include "error.h"
 #include "landing.h"
 #include "names.h"
@@ -106,7 +106,7 @@ struct landing {
     bool active;
     struct landing_file cur;
     bool settle_pending; /* the state row must still learn of a committed chunk */
-    struct buf body;
+    struct strbuf body;
     uint64_t files_done, files_failed, files_duplicate;
 };
 

@@ -66,7 +66,7 @@ static json_t *rejected_reason(const char *reason)
     return json_string("(reason is not valid UTF-8)");
 }
 
-int rejected_format(struct buf *buf, const char *rejected_at, const char *batch_id,
+int rejected_format(struct strbuf *buf, const char *rejected_at, const char *batch_id,
                     uint64_t index, const char *reason, const json_t *record, const char *raw,
                     size_t raw_len, bool base64_only)
 {
@@ -90,10 +90,10 @@ int rejected_format(struct buf *buf, const char *rejected_at, const char *batch_
     }
     size_t need = json_dumpb(line, NULL, 0, JSON_COMPACT);
     int rc = -1;
-    if (need > 0 && buf_reserve(buf, need + 1)) {
-        json_dumpb(line, buf->data + buf->len, need, JSON_COMPACT);
+    if (need > 0 && strbuf_reserve(buf, need + 1)) {
+        json_dumpb(line, buf->s + buf->len, need, JSON_COMPACT);
         buf->len += need;
-        buf->data[buf->len++] = '\n';
+        buf->s[buf->len++] = '\n';
         rc = 0;
     }
     json_decref(line);

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "buf.h"
+#include "strbuf.h"
 #include "error.h"
 
 struct rejected_file {
@@ -41,7 +41,7 @@ void rejected_file_close(struct rejected_file *f);
  * used: record when not NULL, else raw_len bytes of raw (base64 when
  * base64_only or when not valid UTF-8). batch_id "" is written as null.
  * -1 only on allocation failure. */
-int rejected_format(struct buf *buf, const char *rejected_at, const char *batch_id,
+int rejected_format(struct strbuf *buf, const char *rejected_at, const char *batch_id,
                     uint64_t index, const char *reason, const json_t *record, const char *raw,
                     size_t raw_len, bool base64_only);
 

@@ -58,8 +58,8 @@ static void spool_table_free(struct spool_table *t)
     if (t->fd >= 0)
         close(t->fd);
     rejected_file_close(&t->rejected_file);
-    buf_free(&t->pending);
-    buf_free(&t->rejected);
+    strbuf_free(&t->pending);
+    strbuf_free(&t->rejected);
     free(t);
 }
 
@@ -175,26 +175,26 @@ static int spool_finish_line(struct spool_set *set, struct spool_table *t, size_
                              bool written, bool empty, const struct spool_meta *meta,
                              size_t record_max, char err[ERROR_MAX])
 {
-    struct buf *b = &t->pending;
+    struct strbuf *b = &t->pending;
     if (!written) {
-        b->len = start;
+        strbuf_cut(b, start);
         return error_set(err, "out of memory");
     }
     size_t n = b->len - start + 1; /* the record as its own object, "}" included */
     if (n > record_max) {
-        b->len = start;
+        strbuf_cut(b, start);
         return error_set(err, "record of %zu bytes exceeds record_max_bytes (%zu)", n, record_max);
     }
     size_t meta_len = meta->head_len + 20 + meta->tail_len;
-    if (!buf_reserve(b, meta_len)) {
-        b->len = start;
+    if (!strbuf_reserve(b, meta_len)) {
+        strbuf_cut(b, start);
         return error_set(err, "out of memory");
     }
     uint64_t seq = t->last_seq + 1;
     if ((uint64_t)meta->now_us > seq)
         seq = (uint64_t)meta->now_us;
     /* The metadata follows the record's fields (no comma after "{"). */
-    char *p = b->data + b->len;
+    char *p = b->s + b->len;
     size_t skip = empty ? 1 : 0;
     memcpy(p, meta->head + skip, meta->head_len - skip);
     p += meta->head_len - skip;
@@ -206,7 +206,7 @@ static int spool_finish_line(struct spool_set *set, struct spool_table *t, size_
         t->pending_first_seq = seq;
         memcpy(t->pending_date, meta->date, sizeof t->pending_date);
     }
-    b->len = (size_t)(p - b->data);
+    b->len = (size_t)(p - b->s);
     t->pending_records++;
     t->last_seq = seq;
     spool_touch(set, t);
@@ -214,10 +214,10 @@ static int spool_finish_line(struct spool_set *set, struct spool_table *t, size_
 }
 
 /* One "key":value member, preceded by a comma unless it is the first. */
-static bool spool_member(struct buf *b, bool *first, const char *key, const json_t *value)
+static bool spool_member(struct strbuf *b, bool *first, const char *key, const json_t *value)
 {
-    bool ok = (*first || buf_append(b, ",", 1)) && jsonout_string(b, key, strlen(key)) &&
-              buf_append(b, ":", 1) && jsonout_value(b, value);
+    bool ok = (*first || strbuf_append(b, ",", 1)) && jsonout_string(b, key, strlen(key)) &&
+              strbuf_append(b, ":", 1) && jsonout_value(b, value);
     *first = false;
     return ok;
 }
@@ -227,9 +227,9 @@ int spool_append(struct spool_set *set, struct spool_table *t, const json_t *rec
 {
     if (!json_is_object(record))
         return error_set(err, "normalised record is not a JSON object");
-    struct buf *b = &t->pending;
+    struct strbuf *b = &t->pending;
     size_t start = b->len;
-    bool first = true, ok = buf_append(b, "{", 1);
+    bool first = true, ok = strbuf_append(b, "{", 1);
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)record, key, value) {
@@ -244,9 +244,9 @@ int spool_append_values(struct spool_set *set, struct spool_table *t,
                         const json_t *rescued, const struct spool_meta *meta, size_t record_max,
                         char err[ERROR_MAX])
 {
-    struct buf *b = &t->pending;
+    struct strbuf *b = &t->pending;
     size_t start = b->len;
-    bool first = true, ok = buf_append(b, "{", 1);
+    bool first = true, ok = strbuf_append(b, "{", 1);
     for (size_t i = 0; ok && i < schema->column_count; i++) {
         if (values[i] != NULL)
             ok = spool_member(b, &first, schema->columns[i].name, values[i]);
@@ -261,15 +261,15 @@ int spool_append_fields(struct spool_set *set, struct spool_table *t,
                         const json_t *rescued, const struct spool_meta *meta, size_t record_max,
                         char err[ERROR_MAX])
 {
-    struct buf *b = &t->pending;
+    struct strbuf *b = &t->pending;
     size_t start = b->len;
-    bool first = true, ok = buf_append(b, "{", 1);
+    bool first = true, ok = strbuf_append(b, "{", 1);
     for (size_t i = 0; ok && i < schema->column_count; i++) {
         if (values[i].kind == SCHEMA_VALUE_ABSENT)
             continue;
         const char *key = schema->columns[i].name;
-        ok = (first || buf_append(b, ",", 1)) && jsonout_string(b, key, strlen(key)) &&
-             buf_append(b, ":", 1) && jsonout_schema_value(b, &values[i]);
+        ok = (first || strbuf_append(b, ",", 1)) && jsonout_string(b, key, strlen(key)) &&
+             strbuf_append(b, ":", 1) && jsonout_schema_value(b, &values[i]);
         first = false;
     }
     if (ok && rescued != NULL)
@@ -287,28 +287,28 @@ void spool_mark(const struct spool_table *t, struct spool_mark *m)
 
 void spool_rollback(struct spool_table *t, const struct spool_mark *m)
 {
-    t->pending.len = m->pending_len;
-    t->rejected.len = m->rejected_len;
+    strbuf_cut(&t->pending, m->pending_len);
+    strbuf_cut(&t->rejected, m->rejected_len);
     t->pending_records = m->pending_records;
     t->last_seq = m->last_seq;
 }
 
 /* Cut the first n lines of b after byte `from`; returns how many it cut. */
-static uint64_t spool_cut_lines(struct buf *b, size_t from, uint64_t n)
+static uint64_t spool_cut_lines(struct strbuf *b, size_t from, uint64_t n)
 {
     size_t end = from;
     uint64_t cut = 0;
-    if (b->data == NULL)
+    if (b->s == NULL)
         return 0;
     while (cut < n && end < b->len) {
-        const char *nl = memchr(b->data + end, '\n', b->len - end);
+        const char *nl = memchr(b->s + end, '\n', b->len - end);
         if (nl == NULL)
             break;
-        end = (size_t)(nl - b->data) + 1;
+        end = (size_t)(nl - b->s) + 1;
         cut++;
     }
     if (end > from) {
-        memmove(b->data + from, b->data + end, b->len - end);
+        memmove(b->s + from, b->s + end, b->len - end);
         b->len -= end - from;
     }
     return cut;
@@ -317,9 +317,9 @@ static uint64_t spool_cut_lines(struct buf *b, size_t from, uint64_t n)
 /* The _seq of the line starting at offset `at`: the metadata ends each line,
  * so its "_seq" member is the last one (a nested json value may hold its own
  * "_seq" key earlier in the line). 0 if none. */
-static uint64_t spool_line_seq(const struct buf *b, size_t at)
+static uint64_t spool_line_seq(const struct strbuf *b, size_t at)
 {
-    const char *line = b->data + at;
+    const char *line = b->s + at;
     const char *nl = memchr(line, '\n', b->len - at);
     size_t len = nl != NULL ? (size_t)(nl - line) : b->len - at;
     static const char key[] = "\"_seq\":";
@@ -393,7 +393,7 @@ static int spool_commit_table(struct spool_set *set, struct spool_table *t, char
         char date[16];
         timeutil_format_date(timeutil_now_ms(), date);
         if (rejected_write(&t->rejected_file, set->data_dir, t->domain, t->endpoint, date,
-                           t->rejected.data, t->rejected.len, err) < 0)
+                           t->rejected.s, t->rejected.len, err) < 0)
             goto fail;
         rejected_start = t->rejected_file.written - (off_t)t->rejected.len;
         if (rejected_sync(&t->rejected_file, err) < 0)
@@ -406,7 +406,7 @@ static int spool_commit_table(struct spool_set *set, struct spool_table *t, char
                 goto fail;
             created = true;
         }
-        if (fsutil_write_all(t->fd, t->pending.data, t->pending.len, err) < 0) {
+        if (fsutil_write_all(t->fd, t->pending.s, t->pending.len, err) < 0) {
             error_prefix(err, "spool %s", t->path);
             goto fail;
         }
@@ -460,8 +460,8 @@ size_t spool_commit(struct spool_set *set, spool_failed_fn failed, void *arg)
             failed(t, err, arg);
             failures++;
         }
-        buf_reset(&t->pending, SPOOL_BUFFER_KEEP);
-        buf_reset(&t->rejected, SPOOL_BUFFER_KEEP);
+        strbuf_reset(&t->pending, SPOOL_BUFFER_KEEP);
+        strbuf_reset(&t->rejected, SPOOL_BUFFER_KEEP);
         t->pending_records = 0;
         t->touched = false;
         t->next_touched = NULL;

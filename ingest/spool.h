@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "strbuf.h"
 #include "error.h"
 #include "names.h"
 #include "rejected.h"
@@ -67,11 +67,11 @@ struct spool_table {
     enum error_kind failure;   /* of the last failed commit: ERROR_NO_SPACE or ERROR_INTERNAL */
 
     /* The current group. */
-    struct buf pending;
+    struct strbuf pending;
     uint64_t pending_records;
     uint64_t pending_first_seq;
     char pending_date[11];
-    struct buf rejected;
+    struct strbuf rejected;
     struct rejected_file rejected_file;
     struct spool_table *next_touched; /* list of tables touched by the group */
     bool touched;

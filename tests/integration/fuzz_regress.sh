@@ -9,6 +9,9 @@ SRC="$LAKEHOUSE_SOURCE"
 LIB="$LAKEHOUSE_BIN/../lib/liblakehouse-common.a"
 # Targets of ingest's code (validation, the fast readers) link its library.
 INGEST_LIB="$LAKEHOUSE_BIN/../lib/liblakehouse-ingest.a"
+# fuzz_http_route links the router from the broker's library (its stub
+# handlers come first and stand in for the real ones).
+BROKER_LIB="$LAKEHOUSE_BIN/../lib/liblakehouse-broker.a"
 LIBS="$(pkg-config --libs libzmq msgpack jansson sqlite3 liblz4 libmicrohttpd) $(pkg-config --libs libcrypto 2>/dev/null) -linotifytools -lm"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 "$SRC/tests/fuzz/stubs.sh" "$T"
@@ -18,7 +21,7 @@ for f in "$SRC"/tests/fuzz/fuzz_*.c; do
     if ! cc -std=c17 -D_GNU_SOURCE -I"$SRC/common" -I"$SRC/broker/http" -I"$T" -O1 -g \
             -fsanitize=address,undefined -fno-sanitize-recover=undefined \
             $(pkg-config --cflags libzmq msgpack jansson sqlite3 liblz4 libmicrohttpd) \
-            "$f" "$SRC/tests/fuzz/replay_main.c" "$INGEST_LIB" "$LIB" $LIBS -o "$T/$name" 2>"$T/$name.build"; then
+            "$f" "$SRC/tests/fuzz/replay_main.c" "$BROKER_LIB" "$INGEST_LIB" "$LIB" $LIBS -o "$T/$name" 2>"$T/$name.build"; then
         fail "fuzz corpus $name: build" "$(head -5 "$T/$name.build")"
         continue
     fi

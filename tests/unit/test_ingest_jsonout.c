@@ -23,10 +23,10 @@
 /* The writer's text of v, NUL-terminated; caller frees. */
 static char *write_value(const json_t *v)
 {
-    struct buf b = {0};
+    struct strbuf b = {0};
     assert_true(jsonout_value(&b, v));
-    assert_true(buf_append(&b, "", 1));
-    return b.data;
+    assert_true(strbuf_append(&b, "", 1));
+    return b.s;
 }
 
 static void same_as_jansson(const char *doc)
@@ -55,10 +55,10 @@ static void test_structure_and_strings(void **state)
 
 static char *write_real(double d)
 {
-    struct buf b = {0};
+    struct strbuf b = {0};
     assert_true(jsonout_real(&b, d));
-    assert_true(buf_append(&b, "", 1));
-    return b.data;
+    assert_true(strbuf_append(&b, "", 1));
+    return b.s;
 }
 
 static void expect_real(double d, const char *want)
@@ -244,24 +244,24 @@ static void test_fast_reader_matches_jansson(void **state)
                 assert_string_equal(err_fast, err_slow);
                 continue;
             }
-            struct buf a = {0}, b = {0};
+            struct strbuf a = {0}, b = {0};
             for (size_t c = 0; c < schema->column_count; c++) {
                 assert_int_equal(values[c] == NULL, out[c].kind == SCHEMA_VALUE_ABSENT);
                 if (values[c] == NULL)
                     continue;
                 assert_true(jsonout_value(&a, values[c]));
                 assert_true(jsonout_schema_value(&b, &out[c]));
-                assert_true(buf_append(&a, ",", 1) && buf_append(&b, ",", 1));
+                assert_true(strbuf_append(&a, ",", 1) && strbuf_append(&b, ",", 1));
                 json_decref(values[c]);
             }
             assert_int_equal(rescued == NULL, rescued_fast == NULL);
             if (rescued != NULL) {
                 assert_true(jsonout_value(&a, rescued) && jsonout_value(&b, rescued_fast));
             }
-            assert_true(buf_append(&a, "", 1) && buf_append(&b, "", 1));
-            assert_string_equal(b.data, a.data);
-            buf_free(&a);
-            buf_free(&b);
+            assert_true(strbuf_append(&a, "", 1) && strbuf_append(&b, "", 1));
+            assert_string_equal(b.s, a.s);
+            strbuf_free(&a);
+            strbuf_free(&b);
             schema_values_clear(out, schema->column_count);
             json_decref(rescued);
             json_decref(rescued_fast);
