@@ -315,62 +315,14 @@ static const json_t *batch_op(const json_t *record)
     return op != NULL && !json_is_null(op) ? op : NULL;
 }
 
-/* {"_op":"delete", <key fields>} removes the key's row in silver (the
- * processor decides by _seq, or by sequence_by then _seq). It is stored in
- * bronze as the key columns (and the sequence_by column, which it must
- * carry), validated as such, plus "_op":"delete"; other fields are ignored
- * and need not be present. 0 appended, -1 refused with err. */
+/* A delete (batch_delete_record) appended to the spool. 0 appended, -1
+ * refused with err. */
 static int batch_delete(struct batch_run *run, const struct schema *schema, const json_t *record,
                         const json_t *op, const struct spool_meta *meta, char err[ERROR_MAX])
 {
-    if (!json_is_string(op) || strcmp(json_string_value(op), "delete") != 0)
-        return error_set(err, "field '_op': the only operation is \"delete\" (got %s)",
-                         json_is_string(op) ? json_string_value(op) : "a non-string");
-    if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN || schema_primary_key_count(schema) == 0)
-        return error_set(err,
-                         "field '_op': endpoint %s/%s has no primary key, so a delete cannot "
-                         "name a row (declare \"primary_key\" columns to use deletes)",
-                         schema->domain, schema->name);
-    if (schema->sequence_by[0] != '\0') {
-        const json_t *v = json_object_get(record, schema->sequence_by);
-        if (v == NULL || json_is_null(v))
-            return error_set(err,
-                             "field '%s': a delete on an endpoint with sequence_by must carry "
-                             "it (it decides whether the delete is newer than the row)",
-                             schema->sequence_by);
-    }
-    if (run->delete_schema == NULL) {
-        struct schema *k = schema_copy(schema);
-        if (k == NULL)
-            return error_set(err, "out of memory");
-        size_t n = 0;
-        for (size_t i = 0; i < k->column_count; i++) {
-            struct schema_column c = k->columns[i];
-            if (c.primary_key || strcmp(c.name, k->sequence_by) == 0)
-                k->columns[n++] = c;
-        }
-        k->column_count = n;
-        k->mode = SCHEMA_MODE_MANUAL;
-        run->delete_schema = k;
-    }
-    json_t *key = json_object();
-    if (key == NULL)
-        return error_set(err, "out of memory");
-    for (size_t i = 0; i < run->delete_schema->column_count; i++) {
-        const char *name = run->delete_schema->columns[i].name;
-        json_t *v = json_object_get(record, name);
-        if (v != NULL && json_object_set(key, name, v) < 0) {
-            json_decref(key);
-            return error_set(err, "out of memory");
-        }
-    }
     json_t *normalized = NULL;
-    int rc = run->req->validate
-                 ? schema_validate_record(run->delete_schema, key, &normalized, err)
-                 : schema_passthrough_record(run->delete_schema, key, &normalized, err);
-    json_decref(key);
-    if (rc == 0 && json_object_set_new(normalized, "_op", json_string("delete")) < 0)
-        rc = error_set(err, "out of memory");
+    int rc = batch_delete_record(schema, &run->delete_schema, record, op, run->req->validate,
+                                 &normalized, err);
     if (rc == 0)
         rc = spool_append(run->ctx->spools, run->table, normalized, meta,
                           (size_t)run->ctx->cfg->record_max_bytes, err);
@@ -539,6 +491,16 @@ static bool batch_store_fields(struct batch_run *run, const struct schema *schem
     return rc == 0;
 }
 
+/* Forget the per-record errors listed so far (the batch is refused whole or
+ * taken again another way). */
+static void batch_drop_errors(struct batch_run *run)
+{
+    free(run->reply->errors);
+    run->reply->errors = NULL;
+    run->reply->error_count = 0;
+    run->refused = 0;
+}
+
 /* After a fast reader returned read (1: fields read, 0: not simple, -1: out
  * of memory): 1 stored, 0 for the jansson path, -1 failed (run->failed). */
 static int batch_fast_store(struct batch_run *run, const struct schema *schema,
@@ -599,7 +561,8 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
             continue;
         }
         if (values != NULL) {
-            int fast = batch_fast_store(run, schema, &meta, jsonfields_read(p, n, &run->dec->fields));
+            int fast =
+                batch_fast_store(run, schema, &meta, jsonfields_read(p, n, &run->dec->fields));
             if (fast < 0)
                 break;
             if (fast == 1)
@@ -659,10 +622,7 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
         int next = mpjson_next(&r, &record, &raw, &raw_len, err);
         if (next < 0) {
             batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED, "%s", err);
-            free(run->reply->errors);
-            run->reply->errors = NULL;
-            run->reply->error_count = 0;
-            run->refused = 0;
+            batch_drop_errors(run);
             rc = -1;
             break;
         }
@@ -760,10 +720,7 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
         return 1;
     }
     spool_rollback(run->table, mark);
-    free(run->reply->errors);
-    run->reply->errors = NULL;
-    run->reply->error_count = 0;
-    run->refused = 0;
+    batch_drop_errors(run);
     run->failed = false;
     run->reply->message[0] = '\0';
     return 0;

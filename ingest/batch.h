@@ -58,4 +58,15 @@ bool batch_process(struct ingest_ctx *ctx, const struct protocol_request *req, c
                    size_t len, struct spool_table *table, const struct schema *schema,
                    struct protocol_reply *reply);
 
+/* {"_op":"delete", <key fields>} (op is the "_op" value) removes the key's
+ * row in silver (the processor decides by _seq, or by sequence_by then
+ * _seq). It is stored in bronze as the key columns (and the sequence_by
+ * column, which it must carry), validated as such (validate) or passed
+ * through, plus "_op":"delete"; other fields are ignored and need not be
+ * present. *delete_schema caches the key-only schema (built on first use,
+ * the caller frees it). 0 and *out (caller owns), or -1 refused with err. */
+int batch_delete_record(const struct schema *schema, struct schema **delete_schema,
+                        const json_t *record, const json_t *op, bool validate, json_t **out,
+                        char err[ERROR_MAX]);
+
 #endif

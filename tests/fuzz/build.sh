@@ -12,37 +12,33 @@ CFLAGS="-std=c17 -D_GNU_SOURCE -Icommon -Ibroker/http -O1 -g $SAN $(pkg-config -
 LIBS="$(pkg-config --libs $PKGS) $(pkg-config --libs libcrypto 2>/dev/null) -linotifytools -lm"
 mkdir -p "$OUT/obj" "$OUT/bin"
 tests/fuzz/stubs.sh "$OUT"
-objs=()
-for c in common/*.c common/read/*.c; do
-    o="$OUT/obj/$(basename "$c" .c).o"
-    if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find common -name '*.h' -newer "$o")" ]; then
-        $CLANG $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"
-    fi
-    objs+=("$o")
-done
+# compile PREFIX HEADER_DIRS FILE...: FILE.c into $OUT/obj/PREFIX<name>.o when
+# it or a header under HEADER_DIRS changed; the objects in $objs
+compile() {
+    local prefix=$1 dirs=$2 c o
+    shift 2
+    objs=()
+    for c in "$@"; do
+        [ "$c" = ingest/main.c ] && continue
+        o="$OUT/obj/$prefix$(basename "$c" .c).o"
+        # shellcheck disable=SC2086
+        if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find $dirs -name '*.h' -newer "$o")" ]; then
+            $CLANG $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"
+        fi
+        objs+=("$o")
+    done
+}
+compile "" common common/*.c common/read/*.c
+common_objs=("${objs[@]}")
 # ingest's code without main() (validation lives there)
-for c in ingest/*.c; do
-    [ "$c" = ingest/main.c ] && continue
-    o="$OUT/obj/ingest_$(basename "$c" .c).o"
-    if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find common ingest -name '*.h' -newer "$o")" ]; then
-        $CLANG $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"
-    fi
-    objs+=("$o")
-done
+compile ingest_ "common ingest" ingest/*.c
 rm -f "$OUT/libcommon-fuzz.a"
-ar rcs "$OUT/libcommon-fuzz.a" "${objs[@]}"
+ar rcs "$OUT/libcommon-fuzz.a" "${common_objs[@]}" "${objs[@]}"
 # the broker's HTTP code as a library: fuzz_http_route links its router from
 # there, its own stub handlers being found before the archive's
-bobjs=()
-for c in broker/http/*.c; do
-    o="$OUT/obj/broker_$(basename "$c" .c).o"
-    if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find common broker -name '*.h' -newer "$o")" ]; then
-        $CLANG $CFLAGS -fsanitize=fuzzer-no-link -c "$c" -o "$o"
-    fi
-    bobjs+=("$o")
-done
+compile broker_ "common broker" broker/http/*.c
 rm -f "$OUT/libbroker-fuzz.a"
-ar rcs "$OUT/libbroker-fuzz.a" "${bobjs[@]}"
+ar rcs "$OUT/libbroker-fuzz.a" "${objs[@]}"
 for f in tests/fuzz/fuzz_*.c; do
     name=$(basename "$f" .c)
     $CLANG $CFLAGS -I"$OUT" -fsanitize=fuzzer "$f" "$OUT/libbroker-fuzz.a" "$OUT/libcommon-fuzz.a" $LIBS -o "$OUT/bin/$name"
