@@ -16,7 +16,7 @@ static int merge_delete(struct merge_table *t, const struct merge_meta *m, int64
     if (rc == 1) {
         res->deleted++;
         if (t->history)
-            rc = merge_history_close(t, m, msg);
+            rc = merge_history_close(t, msg);
     } else if (rc == 0) {
         merge_bind(t, t->has, m);
         int src = sqlite3_step(t->has);

@@ -222,25 +222,30 @@ int merge_prepare(struct merge_table *t, char err[ERROR_MAX])
     return -1;
 }
 
+/* Column i of the record as parameter ?i+1. */
+static void merge_bind_col(struct merge_table *t, sqlite3_stmt *st, size_t i)
+{
+    int p = (int)i + 1;
+    if (t->stamp[i] != t->gen) {
+        sqlite3_bind_null(st, p);
+        return;
+    }
+    const struct jsonflat_field *v = &t->vals[i];
+    switch (v->type) {
+    case JSONFLAT_STRING: sqlite3_bind_text(st, p, v->str, (int)v->len, SQLITE_STATIC); break;
+    case JSONFLAT_INTEGER: sqlite3_bind_int64(st, p, v->integer); break;
+    case JSONFLAT_REAL: sqlite3_bind_double(st, p, v->real); break;
+    case JSONFLAT_TRUE: sqlite3_bind_int(st, p, 1); break;
+    case JSONFLAT_FALSE: sqlite3_bind_int(st, p, 0); break;
+    default: sqlite3_bind_null(st, p); break;
+    }
+}
+
 void merge_bind(struct merge_table *t, sqlite3_stmt *st, const struct merge_meta *m)
 {
     size_t n = t->ncols;
-    for (size_t i = 0; i < n; i++) {
-        int p = (int)i + 1;
-        if (t->stamp[i] != t->gen) {
-            sqlite3_bind_null(st, p);
-            continue;
-        }
-        const struct jsonflat_field *v = &t->vals[i];
-        switch (v->type) {
-        case JSONFLAT_STRING: sqlite3_bind_text(st, p, v->str, (int)v->len, SQLITE_STATIC); break;
-        case JSONFLAT_INTEGER: sqlite3_bind_int64(st, p, v->integer); break;
-        case JSONFLAT_REAL: sqlite3_bind_double(st, p, v->real); break;
-        case JSONFLAT_TRUE: sqlite3_bind_int(st, p, 1); break;
-        case JSONFLAT_FALSE: sqlite3_bind_int(st, p, 0); break;
-        default: sqlite3_bind_null(st, p); break;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        merge_bind_col(t, st, i);
     sqlite3_bind_int64(st, (int)n + 1, m->seq);
     if (m->insert_date != NULL)
         sqlite3_bind_text(st, (int)n + 2, m->insert_date, (int)m->insert_date_len, SQLITE_STATIC);
@@ -263,9 +268,9 @@ int merge_step(struct merge_table *t, sqlite3_stmt *st, char msg[ERROR_MAX])
     return merge_permanent(rc) ? -2 : -1;
 }
 
-/* Close the open versions of the bound record's key (one, unless history
- * was written otherwise): versions closed, or merge_step's -1 / -2. */
-int merge_history_close(struct merge_table *t, const struct merge_meta *m, char msg[ERROR_MAX])
+/* Close the open versions of the current record's key (t->vals; one,
+ * unless history was written otherwise): versions closed, or -1 / -2. */
+int merge_history_close(struct merge_table *t, char msg[ERROR_MAX])
 {
     if (t->hopen == NULL)
         return 0;
@@ -276,7 +281,8 @@ int merge_history_close(struct merge_table *t, const struct merge_meta *m, char 
         enum { BATCH = 8 };
         sqlite3_int64 rowids[BATCH];
         int n = 0, rc;
-        merge_bind(t, t->hopen, m);
+        for (size_t k = 0; k < t->npk; k++) /* its only parameters */
+            merge_bind_col(t, t->hopen, t->pk[k]);
         while (n < BATCH && (rc = sqlite3_step(t->hopen)) == SQLITE_ROW)
             rowids[n++] = sqlite3_column_int64(t->hopen, 0);
         if (n < BATCH && rc != SQLITE_DONE) {
@@ -309,7 +315,7 @@ int merge_history(struct merge_table *t, const struct merge_meta *m, bool close,
         return 1;
     int valid_from = (int)t->ncols + 4;
     if (close) {
-        int rc = merge_history_close(t, m, msg);
+        int rc = merge_history_close(t, msg);
         if (rc < 0)
             return rc;
     }

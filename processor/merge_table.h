@@ -143,9 +143,9 @@ int merge_prepare_tombstones(struct merge_table *t, char err[ERROR_MAX]);
 int merge_prepare(struct merge_table *t, char err[ERROR_MAX]);
 void merge_bind(struct merge_table *t, sqlite3_stmt *st, const struct merge_meta *m);
 int merge_step(struct merge_table *t, sqlite3_stmt *st, char msg[ERROR_MAX]);
-/* Close the open history versions of the bound record's key: how many, or
+/* Close the open history versions of the current record's key: how many, or
  * -1 / -2 (permanent) with a message. */
-int merge_history_close(struct merge_table *t, const struct merge_meta *m, char msg[ERROR_MAX]);
+int merge_history_close(struct merge_table *t, char msg[ERROR_MAX]);
 int merge_history(struct merge_table *t, const struct merge_meta *m, bool close,
                   char msg[ERROR_MAX]);
 
