@@ -68,14 +68,46 @@ export async function api(path, opts = {}) {
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  if (!r.ok) throw new ApiError(r.status, (data && data.detail) || text || r.statusText);
+  if (!r.ok) {
+    const err = new ApiError(r.status, (data && data.detail) || text || r.statusText);
+    err.retryAfter = Number(r.headers.get("Retry-After")) || 0;
+    throw err;
+  }
   return opts.raw ? text : data;
 }
 
 export const enc = encodeURIComponent;
 
+// The server runs a few queries at a time (query_max_concurrent) and answers
+// 503 beyond that: the page keeps at most two of its own in flight, and
+// waits out a 503's Retry-After before trying again.
+const QUERY_SLOTS = 2;
+let queriesRunning = 0;
+const queryQueue = [];
+
+async function querySlot(fn) {
+  if (queriesRunning >= QUERY_SLOTS) await new Promise((resolve) => queryQueue.push(resolve));
+  queriesRunning++;
+  try {
+    return await fn();
+  } finally {
+    queriesRunning--;
+    const next = queryQueue.shift();
+    if (next) next();
+  }
+}
+
 export function query(sql, opts = {}) {
-  return api("/consumption/query", { method: "POST", body: { sql, ...(opts.body || {}) }, signal: opts.signal });
+  const run = async (attempt) => {
+    try {
+      return await api("/consumption/query", { method: "POST", body: { sql, ...(opts.body || {}) }, signal: opts.signal });
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 503 || attempt >= 5) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * (e.retryAfter || 1)));
+      return run(attempt + 1);
+    }
+  };
+  return querySlot(() => run(0));
 }
 
 // Prometheus text into {name: [{labels, value}]}.
