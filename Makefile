@@ -33,6 +33,13 @@ CFLAGS   += -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissin
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   += $(PKG_LIBS) -linotifytools -lm
+# What to compile and link against, for builds outside this Makefile (the
+# fuzz targets): one list of libraries, here.
+.PHONY: print-cflags print-ldlibs
+print-cflags:
+	@echo $(PKG_CFLAGS)
+print-ldlibs:
+	@echo $(LDLIBS)
 LDFLAGS  += $(SANFLAGS)
 
 # Debian 12 packages: build dependencies and the tools the tests use.

@@ -6,10 +6,10 @@ set -eu
 cd "$(dirname "$0")/../.."
 OUT=${1:-build/fuzz}
 CLANG=${CLANG:-clang}
-PKGS="libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd yaml-0.1"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-std=c17 -D_GNU_SOURCE -Icommon -Ibroker/http -O1 -g $SAN $(pkg-config --cflags $PKGS)"
-LIBS="$(pkg-config --libs $PKGS) $(pkg-config --libs libcrypto 2>/dev/null) -linotifytools -lm"
+# The libraries are the Makefile's (one list).
+CFLAGS="-std=c17 -D_GNU_SOURCE -Icommon -Ibroker/http -O1 -g $SAN $(make -s --no-print-directory print-cflags)"
+LIBS=$(make -s --no-print-directory print-ldlibs)
 mkdir -p "$OUT/obj" "$OUT/bin"
 tests/fuzz/stubs.sh "$OUT"
 # compile PREFIX HEADER_DIRS FILE...: FILE.c into $OUT/obj/PREFIX<name>.o when

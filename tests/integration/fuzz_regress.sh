@@ -12,7 +12,8 @@ INGEST_LIB="$LAKEHOUSE_BIN/../lib/liblakehouse-ingest.a"
 # fuzz_http_route links the router from the broker's library (its stub
 # handlers come first and stand in for the real ones).
 BROKER_LIB="$LAKEHOUSE_BIN/../lib/liblakehouse-broker.a"
-LIBS="$(pkg-config --libs libzmq msgpack jansson sqlite3 liblz4 libmicrohttpd) $(pkg-config --libs libcrypto 2>/dev/null) -linotifytools -lm"
+LIBS=$(make -s --no-print-directory -C "$SRC" print-ldlibs)
+PKG_CFLAGS=$(make -s --no-print-directory -C "$SRC" print-cflags)
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 "$SRC/tests/fuzz/stubs.sh" "$T"
 for f in "$SRC"/tests/fuzz/fuzz_*.c; do
@@ -20,7 +21,7 @@ for f in "$SRC"/tests/fuzz/fuzz_*.c; do
     corpus="$SRC/tests/fuzz/corpus/$name"
     if ! cc -std=c17 -D_GNU_SOURCE -I"$SRC/common" -I"$SRC/broker/http" -I"$T" -O1 -g \
             -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-            $(pkg-config --cflags libzmq msgpack jansson sqlite3 liblz4 libmicrohttpd) \
+            $PKG_CFLAGS \
             "$f" "$SRC/tests/fuzz/replay_main.c" "$BROKER_LIB" "$INGEST_LIB" "$LIB" $LIBS -o "$T/$name" 2>"$T/$name.build"; then
         fail "fuzz corpus $name: build" "$(head -5 "$T/$name.build")"
         continue
