@@ -23,6 +23,8 @@ endif
 PKGS     := libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd
 # libcrypto (libssl-dev): SHA-256 of landing files (ingest/landing.c)
 PKGS     += libcrypto
+# libzstd, snappy: the compression codecs of Parquet data files (common/parquet.c)
+PKGS     += libzstd snappy
 CC       ?= cc
 CPPFLAGS += -D_GNU_SOURCE -Icommon
 # -Wformat-truncation is off: truncation is handled by checking snprintf results
@@ -38,6 +40,7 @@ DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
                 libmicrohttpd-dev curl jq systemd clang libclang-rt-14-dev
 DEB_PACKAGES += libssl-dev
+DEB_PACKAGES += libzstd-dev libsnappy-dev
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -56,7 +59,8 @@ UNIT_SRCS        := $(wildcard tests/unit/test_*.c)
 BINS := $(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-ingest \
         $(BUILD)/bin/lakehouse-processor $(BUILD)/bin/lakehouse-transformer \
         $(BUILD)/bin/lakehouse $(BUILD)/bin/lakehouse-http-serve \
-        $(BUILD)/bin/lakehouse-ingest-tool $(BUILD)/bin/lakehouse-notify-listen
+        $(BUILD)/bin/lakehouse-ingest-tool $(BUILD)/bin/lakehouse-notify-listen \
+        $(BUILD)/bin/lakehouse-iceberg-tool
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all build run test test-only unit clean deps
@@ -85,6 +89,8 @@ $(eval $(call link_process,lakehouse,$(CLI_SRCS)))
 $(eval $(call link_process,lakehouse-http-serve,$(HTTP_SERVE_SRCS)))
 $(eval $(call link_process,lakehouse-ingest-tool,tests/tools/ingest_tool.c))
 $(eval $(call link_process,lakehouse-notify-listen,tests/tools/notify_listen.c))
+# Writes Parquet / Avro / Iceberg files from JSON for the readers of the tests.
+$(eval $(call link_process,lakehouse-iceberg-tool,tests/tools/iceberg_tool.c))
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
