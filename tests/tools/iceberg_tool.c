@@ -10,12 +10,32 @@
  *     rows: one JSON array a line, values in column order: null, numbers,
  *     booleans, strings (date "YYYY-MM-DD", timestamptz ISO 8601, decimal
  *     "-12.50"). Prints {"file_size":N,"rows":N,"columns":[{"values","nulls",
- *     "bytes","min","max"}]} (bounds as text, absent without bounds). */
+ *     "bytes","min","max","metrics":{Iceberg metrics, bounds in hex}}]} (bounds
+ *     as text, absent without bounds).
+ *
+ *   lakehouse-iceberg-tool manifest OUT SPEC.json
+ *     SPEC: {"schema":{Iceberg schema},"schema_id":N,"content":"data"|"deletes",
+ *            "entries":[{"status":0|1|2,"snapshot_id":N,"sequence_number":N|null,
+ *            "file_sequence_number":N|null,"file":{"path":..,"record_count":N,
+ *            "metrics":[metrics as the parquet command prints them]}}]}
+ *     file_size_in_bytes is the size of the file at "path" (stat).
+ *   lakehouse-iceberg-tool manifest-list OUT SPEC.json
+ *     SPEC: {"snapshot_id":N,"parent_id":N|null,"sequence_number":N,
+ *            "manifests":[{"path":..,"content":..,"sequence_number":N,
+ *            "min_sequence_number":N,"added_snapshot_id":N,"added_files":N,
+ *            "existing_files":N,"deleted_files":N,"added_rows":N,
+ *            "existing_rows":N,"deleted_rows":N}]}
+ *     manifest_length is the size of the file at "path". Both print
+ *     {"file_size":N}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <jansson.h>
 
+#include "bytebuf.h"
+#include "fsutil.h"
+#include "iceberg_manifest.h"
 #include "parquet.h"
 #include "timeutil.h"
 
@@ -112,6 +132,160 @@ static json_t *bound_json(const struct parquet_column *c, const struct parquet_c
     }
 }
 
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+    char out[2 * ICEBERG_BOUND_MAX + 1];
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+    out[2 * n] = '\0';
+    return json_string(out);
+}
+
+static size_t hex_get(const char *s, uint8_t *out)
+{
+    size_t n = s ? strlen(s) / 2 : 0;
+    for (size_t i = 0; i < n && i < ICEBERG_BOUND_MAX; i++)
+        sscanf(s + 2 * i, "%2hhx", &out[i]);
+    return n < ICEBERG_BOUND_MAX ? n : ICEBERG_BOUND_MAX;
+}
+
+static json_t *metrics_json(const struct iceberg_metrics *m)
+{
+    json_t *j = json_pack("{sIsIsIsIsI}", "field_id", (json_int_t)m->field_id, "column_size",
+                          (json_int_t)m->column_size, "value_count", (json_int_t)m->value_count,
+                          "null_count", (json_int_t)m->null_count, "nan_count",
+                          (json_int_t)m->nan_count);
+    if (m->has_lower)
+        json_object_set_new(j, "lower", hex_json(m->lower, m->lower_len));
+    if (m->has_upper)
+        json_object_set_new(j, "upper", hex_json(m->upper, m->upper_len));
+    return j;
+}
+
+static void metrics_get(json_t *j, struct iceberg_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    m->field_id = (int32_t)json_integer_value(json_object_get(j, "field_id"));
+    m->column_size = json_integer_value(json_object_get(j, "column_size"));
+    m->value_count = json_integer_value(json_object_get(j, "value_count"));
+    m->null_count = json_integer_value(json_object_get(j, "null_count"));
+    m->nan_count = json_integer_value(json_object_get(j, "nan_count"));
+    const char *lo = json_string_value(json_object_get(j, "lower"));
+    const char *hi = json_string_value(json_object_get(j, "upper"));
+    m->has_lower = lo != NULL;
+    m->has_upper = hi != NULL;
+    m->lower_len = hex_get(lo, m->lower);
+    m->upper_len = hex_get(hi, m->upper);
+}
+
+static int64_t file_size_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+static int64_t opt_long(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+static int write_out(const char *out, struct bytebuf *b)
+{
+    char err[ERROR_MAX];
+    if (fsutil_write_file_exclusive(out, b->p, b->len, 0640, err) < 0)
+        return die(err);
+    printf("{\"file_size\":%zu}\n", b->len);
+    bytebuf_free(b);
+    return 0;
+}
+
+static int cmd_manifest(const char *out, const char *spec_path)
+{
+    json_error_t jerr;
+    json_t *spec = json_load_file(spec_path, 0, &jerr);
+    if (spec == NULL)
+        return die(jerr.text);
+    char *schema = json_dumps(json_object_get(spec, "schema"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    const char *content = json_string_value(json_object_get(spec, "content")) ?: "data";
+    struct iceberg_manifest_info info = {
+        .schema_json = schema ? schema : "{}",
+        .schema_id = (int32_t)json_integer_value(json_object_get(spec, "schema_id")),
+        .partition_spec_json = "[]",
+        .content = strcmp(content, "deletes") == 0 ? ICEBERG_POSITION_DELETES : ICEBERG_DATA,
+    };
+    json_t *jentries = json_object_get(spec, "entries");
+    size_t n = json_array_size(jentries);
+    struct iceberg_manifest_entry *e = calloc(n ? n : 1, sizeof *e);
+    for (size_t i = 0; i < n; i++) {
+        json_t *je = json_array_get(jentries, i), *jf = json_object_get(je, "file");
+        e[i].status = (enum iceberg_status)json_integer_value(json_object_get(je, "status"));
+        e[i].snapshot_id = json_integer_value(json_object_get(je, "snapshot_id"));
+        e[i].sequence_number = opt_long(je, "sequence_number");
+        e[i].file_sequence_number = opt_long(je, "file_sequence_number");
+        e[i].file.content = info.content;
+        e[i].file.path = json_string_value(json_object_get(jf, "path"));
+        e[i].file.format = "PARQUET";
+        e[i].file.record_count = json_integer_value(json_object_get(jf, "record_count"));
+        e[i].file.file_size = file_size_of(e[i].file.path);
+        json_t *jm = json_object_get(jf, "metrics");
+        size_t nm = json_array_size(jm);
+        struct iceberg_metrics *m = calloc(nm ? nm : 1, sizeof *m);
+        for (size_t k = 0; k < nm; k++)
+            metrics_get(json_array_get(jm, k), &m[k]);
+        e[i].file.metrics = m;
+        e[i].file.nmetrics = nm;
+    }
+    struct bytebuf b = {0};
+    char err[ERROR_MAX];
+    int rc = iceberg_manifest_encode(&b, &info, e, n, err);
+    for (size_t i = 0; i < n; i++)
+        free((void *)e[i].file.metrics);
+    free(e);
+    free(schema);
+    json_decref(spec);
+    if (rc < 0)
+        return die(err);
+    return write_out(out, &b);
+}
+
+static int cmd_manifest_list(const char *out, const char *spec_path)
+{
+    json_error_t jerr;
+    json_t *spec = json_load_file(spec_path, 0, &jerr);
+    if (spec == NULL)
+        return die(jerr.text);
+    json_t *jm = json_object_get(spec, "manifests");
+    size_t n = json_array_size(jm);
+    struct iceberg_manifest_file *m = calloc(n ? n : 1, sizeof *m);
+    for (size_t i = 0; i < n; i++) {
+        json_t *j = json_array_get(jm, i);
+        const char *content = json_string_value(json_object_get(j, "content")) ?: "data";
+        m[i].path = json_string_value(json_object_get(j, "path"));
+        m[i].length = file_size_of(m[i].path);
+        m[i].content = strcmp(content, "deletes") == 0 ? ICEBERG_POSITION_DELETES : ICEBERG_DATA;
+        m[i].sequence_number = opt_long(j, "sequence_number");
+        m[i].min_sequence_number = opt_long(j, "min_sequence_number");
+        m[i].added_snapshot_id = opt_long(j, "added_snapshot_id");
+        m[i].added_files = (int32_t)opt_long(j, "added_files");
+        m[i].existing_files = (int32_t)opt_long(j, "existing_files");
+        m[i].deleted_files = (int32_t)opt_long(j, "deleted_files");
+        m[i].added_rows = opt_long(j, "added_rows");
+        m[i].existing_rows = opt_long(j, "existing_rows");
+        m[i].deleted_rows = opt_long(j, "deleted_rows");
+    }
+    struct bytebuf b = {0};
+    char err[ERROR_MAX];
+    int rc = iceberg_manifest_list_encode(&b, opt_long(spec, "snapshot_id"),
+                                          opt_long(spec, "parent_id"),
+                                          opt_long(spec, "sequence_number"), m, n, err);
+    free(m);
+    json_decref(spec);
+    if (rc < 0)
+        return die(err);
+    return write_out(out, &b);
+}
+
 static int cmd_parquet(const char *out, const char *spec_path)
 {
     json_error_t jerr;
@@ -180,6 +354,9 @@ static int cmd_parquet(const char *out, const char *spec_path)
             json_object_set_new(c, "min", bound_json(&cols[i], &stats[i], false));
             json_object_set_new(c, "max", bound_json(&cols[i], &stats[i], true));
         }
+        struct iceberg_metrics m;
+        iceberg_metrics_from_parquet(&cols[i], &stats[i], &m);
+        json_object_set_new(c, "metrics", metrics_json(&m));
         json_array_append_new(rc, c);
         parquet_stats_free(&stats[i]);
     }
@@ -197,6 +374,10 @@ int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "parquet") == 0)
         return cmd_parquet(argv[2], argv[3]);
-    fprintf(stderr, "usage: lakehouse-iceberg-tool parquet OUT SPEC.json < rows.ndjson\n");
+    if (argc == 4 && strcmp(argv[1], "manifest") == 0)
+        return cmd_manifest(argv[2], argv[3]);
+    if (argc == 4 && strcmp(argv[1], "manifest-list") == 0)
+        return cmd_manifest_list(argv[2], argv[3]);
+    fprintf(stderr, "usage: lakehouse-iceberg-tool parquet|manifest|manifest-list OUT SPEC.json\n");
     return 2;
 }
