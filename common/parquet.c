@@ -921,6 +921,11 @@ static int pq_footer(struct parquet_writer *w, char err[ERROR_MAX])
     return rc;
 }
 
+uint64_t parquet_writer_bytes(const struct parquet_writer *w)
+{
+    return w->offset + w->chunk_bytes + w->pending;
+}
+
 static void pq_fill_stats(const struct pq_col *c, struct parquet_column_stats *s)
 {
     memset(s, 0, sizeof *s);

@@ -112,6 +112,9 @@ int parquet_add_decimal_text(struct parquet_writer *w, size_t col, const char *t
  * row group to the file. 0 or -1 with err. */
 int parquet_end_row(struct parquet_writer *w, char err[ERROR_MAX]);
 
+/* Bytes the file will have before its footer: written plus buffered. */
+uint64_t parquet_writer_bytes(const struct parquet_writer *w);
+
 /* Flush the last row group, write the footer, fsync, close. On success
  * *file_size is the file's size and, when stats is not NULL, stats[0..ncols)
  * are filled (free each with parquet_stats_free). On error the file is
