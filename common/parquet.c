@@ -257,7 +257,8 @@ static int pq_page_flush(struct parquet_writer *w, struct pq_col *c, char err[ER
 
 static int pq_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
-    int r = memcmp(a, b, an < bn ? an : bn);
+    size_t n = an < bn ? an : bn;
+    int r = n > 0 ? memcmp(a, b, n) : 0; /* an empty bound has no bytes (p may be NULL) */
     if (r != 0)
         return r;
     return an < bn ? -1 : an > bn;
@@ -946,6 +947,10 @@ static void pq_fill_stats(const struct pq_col *c, struct parquet_column_stats *s
         s->max_s = strndup(m->max_s.len ? (const char *)m->max_s.p : "", m->max_s.len);
         s->min_len = m->min_s.len;
         s->max_len = m->max_s.len;
+        if (s->min_s == NULL || s->max_s == NULL) {
+            parquet_stats_free(s); /* out of memory: no bounds rather than wrong ones */
+            s->has_bounds = false;
+        }
     }
 }
 
