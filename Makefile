@@ -1,6 +1,8 @@
 # lakehouse - build, run and test.
 #
 #   make run [DATA=dir]   install missing packages, build, start the process group
+#   make demo [DATA=dir]  send the sample flights to the demo endpoint of a running group
+#   make deb              Debian package build/lakehouse_<version>_<arch>.deb
 #   make test             install missing packages, build with ASan+UBSan, run every test
 #   make                  build (build/bin/)
 #   make SANITIZE=1       build with ASan+UBSan (build/asan/bin/)
@@ -41,6 +43,8 @@ DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3
                 libmicrohttpd-dev curl jq systemd clang libclang-rt-14-dev
 DEB_PACKAGES += libssl-dev
 DEB_PACKAGES += libzstd-dev libsnappy-dev
+# make deb: dpkg-shlibdeps (dpkg-dev), man pages from --help, the package check
+DEB_PACKAGES += dpkg-dev help2man lintian
 
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -63,7 +67,7 @@ BINS := $(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-ingest \
         $(BUILD)/bin/lakehouse-iceberg-tool
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all build run test test-only unit clean deps
+.PHONY: all build run demo test test-only unit clean deps
 all: build
 build: $(BINS)
 
@@ -114,6 +118,11 @@ run: deps
 	$(MAKE) build SANITIZE=0
 	exec build/bin/lakehouse-broker --data "$(DATA)" --demo
 
+# The quick start's data: tests/data/flights-20k.json into demo/flights of the
+# group `make run` started on the same DATA (the README's quick start).
+demo: $(BUILD)/bin/lakehouse
+	$(BUILD)/bin/lakehouse --data "$(DATA)" send demo/flights < tests/data/flights-20k.json
+
 # The whole suite under ASan+UBSan: unit tests, then integration tests that
 # start the real processes. Ends with "N passed, N failed". The optimised
 # build (the one `make run` uses) is built first so that its warnings fail too.
@@ -141,7 +150,7 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-# Benchmarks (tests/bench/, issue 7): an optimised build (never sanitizers),
+# Benchmarks (tests/bench/): an optimised build (never sanitizers),
 # never part of `make test`. `make bench` prints one table and writes
 # tests/bench/results.md; `make bench-check` also exits non-zero when a target
 # is missed. BENCH_RECORDS=3000000 BENCH_STEADY_S=60 is the full-size run.
@@ -154,7 +163,7 @@ bench-check:
 	$(MAKE) build $(BUILD)/bin/lakehouse-bench SANITIZE=0
 	tests/bench/bench.sh --check $(BUILD)
 
-# Install (issue 6): the four daemons and `lakehouse` (no test tools) into
+# Install: the four daemons and `lakehouse` (no test tools) into
 # $(PREFIX)/bin, the systemd units into $(PREFIX)/lib/systemd/system (their
 # /usr/local/bin and /etc/lakehouse paths rewritten), the sysusers file, and
 # a default $(SYSCONFDIR)/lakehouse/lakehouse.json (never overwritten; removed
@@ -164,7 +173,12 @@ SYSCONFDIR ?= /etc
 INSTALL_BINS  := lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer
 INSTALL_UNITS := lakehouse.target lakehouse-broker.service lakehouse-ingest.service \
                  lakehouse-processor.service lakehouse-transformer.service
-.PHONY: install uninstall
+# The default configuration: `config print --defaults` for /var/lib/lakehouse,
+# with http_token_file naming the token the package generates (where the
+# build knows that key). $(call default_config,LAKEHOUSE_PROGRAM,SYSCONFDIR)
+default_config = { d=$$(env -i $(1) --data /var/lib/lakehouse config print --defaults) && \
+  printf '%s\n' "$$d" | sed 's\#"http_token_file": ""\#"http_token_file": "$(2)/lakehouse/http_token"\#'; }
+.PHONY: install uninstall deb
 install: $(INSTALL_BINS:%=$(BUILD)/bin/%)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(SYSCONFDIR)/lakehouse
@@ -174,15 +188,25 @@ install: $(INSTALL_BINS:%=$(BUILD)/bin/%)
 	    deploy/systemd/$$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
 	  chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; done
 	install -m 0644 deploy/systemd/lakehouse.sysusers.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf
-	env -i $(BUILD)/bin/lakehouse --data /var/lib/lakehouse config print --defaults >$(BUILD)/lakehouse.json
+	$(call default_config,$(BUILD)/bin/lakehouse,$(SYSCONFDIR)) >$(BUILD)/lakehouse.json
 	[ -e $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json ] || \
 	  install -m 0644 $(BUILD)/lakehouse.json $(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json
 uninstall:
 	c=$(DESTDIR)$(SYSCONFDIR)/lakehouse/lakehouse.json; \
 	if [ -x $(DESTDIR)$(PREFIX)/bin/lakehouse ] && [ -e $$c ]; then \
-	  env -i $(DESTDIR)$(PREFIX)/bin/lakehouse --data /var/lib/lakehouse config print --defaults | cmp -s - $$c \
+	  $(call default_config,$(DESTDIR)$(PREFIX)/bin/lakehouse,$(SYSCONFDIR)) | cmp -s - $$c \
 	    && rm -f $$c || echo "kept $$c (changed from the default)"; fi
 	rm -f $(INSTALL_BINS:%=$(DESTDIR)$(PREFIX)/bin/%) \
 	  $(INSTALL_UNITS:%=$(DESTDIR)$(PREFIX)/lib/systemd/system/%) \
 	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/lakehouse.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/lakehouse 2>/dev/null
+
+# Debian package (deploy/debian/): $(DEB_OUT)/lakehouse_<version>_<arch>.deb
+# with the five programs, the units, the sysusers file, the default
+# configuration as a conffile and man pages; postinst makes the user,
+# /var/lib/lakehouse and /etc/lakehouse/http_token.
+DEB_OUT ?= $(BUILD)
+deb: $(INSTALL_BINS:%=$(BUILD)/bin/%)
+	@mkdir -p $(DEB_OUT)
+	$(call default_config,$(BUILD)/bin/lakehouse,/etc) >$(DEB_OUT)/deb-lakehouse.json
+	deploy/debian/build.sh $(BUILD) $(DEB_OUT)/deb-lakehouse.json $(DEB_OUT)

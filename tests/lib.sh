@@ -6,7 +6,10 @@
 set -u
 LAKEHOUSE_BIN=${LAKEHOUSE_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/asan/bin}
 LAKEHOUSE_SOURCE=${LAKEHOUSE_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-SHARED_DATA=${SHARED_DATA:-$LAKEHOUSE_SOURCE/../shared/data}
+# Sample data shipped in the repository (tests/data/README.md says what and
+# from where): flights-20k.json, airports.csv, tpch-dbt3/*.ndjson.
+SAMPLE_DATA=${SAMPLE_DATA:-$LAKEHOUSE_SOURCE/tests/data}
+SHARED_DATA=${SHARED_DATA:-$SAMPLE_DATA}    # former name, for tests not yet renamed
 export PATH="$LAKEHOUSE_BIN:$PATH"
 # Leak checking is done by the unit tests; long-running processes killed by
 # signals in fault tests would report spurious leaks.
@@ -86,6 +89,18 @@ start_group() {
     wait_until 20 test -S "$LAKEHOUSE_DATA/run/ingest.sock" || { echo "group did not start"; tail -50 "$T/group.log"; return 1; }
     wait_until 20 test -S "$LAKEHOUSE_DATA/run/processor.sock" || { echo "processor did not start"; tail -50 "$T/group.log"; return 1; }
     wait_until 20 test -S "$LAKEHOUSE_DATA/run/transformer.sock" || { echo "transformer did not start"; tail -50 "$T/group.log"; return 1; }
+}
+
+# make_prebuilt ARGS...: make in the source tree with BUILD = the build under
+# test, whose five installed programs are taken as they are (make -o: never
+# rebuilt, whatever their timestamps say).
+make_prebuilt() {
+    local build_dir o="" b
+    build_dir=$(dirname "$LAKEHOUSE_BIN")
+    for b in lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer; do
+        o="$o -o $build_dir/bin/$b"
+    done
+    make -s -C "$LAKEHOUSE_SOURCE" BUILD="$build_dir" $o "$@"
 }
 
 # Stop the group with SIGTERM and wait for it; returns its exit status.

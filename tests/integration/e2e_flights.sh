@@ -2,12 +2,12 @@
 # End to end on real data: the supervised group on a temporary directory, the
 # flights-20k records sent with `lakehouse send`, an update batch (CSV), and a
 # two-job DAG. Every expectation is computed independently of the pipeline,
-# with sqlite3's JSON functions straight from ../shared/data/flights-20k.json.
+# with sqlite3's JSON functions straight from tests/data/flights-20k.json.
 # Leak checking on for every process of this test: they all stop cleanly here,
 # so LeakSanitizer reports at exit are real leaks (checked at the end).
 export LAKEHOUSE_PROCESS_ASAN_OPTIONS=${LAKEHOUSE_PROCESS_ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 source "$(dirname "$0")/../lib.sh"
-DATA_FILE="$SHARED_DATA/flights-20k.json"
+DATA_FILE="$SAMPLE_DATA/flights-20k.json"
 [ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
 
 start_group || { fail "start" "group did not start"; exit 1; }

@@ -6,7 +6,7 @@
 # recomputation after insert and update batches (rows moving between groups
 # included) while reading only the changed rows.
 source "$(dirname "$0")/../lib.sh"
-DATA_FILE="$SHARED_DATA/flights-20k.json"
+DATA_FILE="$SAMPLE_DATA/flights-20k.json"
 [ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
 
 start_group || { fail "start" "group did not start"; exit 1; }

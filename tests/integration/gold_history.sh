@@ -11,7 +11,7 @@
 # next run; rollback of a gold table is refused; retention expires gold row
 # versions but never current ones.
 source "$(dirname "$0")/../lib.sh"
-DATA_FILE="$SHARED_DATA/flights-20k.json"
+DATA_FILE="$SAMPLE_DATA/flights-20k.json"
 [ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
 HTTP="http://$LAKEHOUSE_LISTEN"
 

@@ -6,7 +6,7 @@
 # earthquakes feed of the vega-datasets npm package (key = id); expectations
 # are computed from the source files with sqlite3 alone.
 source "$(dirname "$0")/../lib.sh"
-DATA_FILE="$SHARED_DATA/flights-20k.json"
+DATA_FILE="$SAMPLE_DATA/flights-20k.json"
 [ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
 
 VEGA_VERSION=3.2.1

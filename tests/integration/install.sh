@@ -6,12 +6,9 @@
 # the build under test are installed as they are (make -o: never rebuilt).
 source "$(dirname "$0")/../lib.sh"
 
-BUILD_DIR=$(dirname "$LAKEHOUSE_BIN")
 D="$T/root"
 BINS="lakehouse lakehouse-broker lakehouse-ingest lakehouse-processor lakehouse-transformer"
-noremake=""
-for b in $BINS; do noremake="$noremake -o $BUILD_DIR/bin/$b"; done
-mk() { make -s -C "$LAKEHOUSE_SOURCE" BUILD="$BUILD_DIR" PREFIX=/usr DESTDIR="$D" $noremake "$@"; }
+mk() { make_prebuilt PREFIX=/usr DESTDIR="$D" "$@"; }
 
 if mk install >"$T/install.log" 2>&1; then pass "make install"; else fail "make install" "$(tail -5 "$T/install.log")"; fi
 for b in $BINS; do

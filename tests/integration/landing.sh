@@ -11,7 +11,7 @@ source "$(dirname "$0")/../lib.sh"
 export LAKEHOUSE_RESTART_BACKOFF_MAX_MS=${LAKEHOUSE_RESTART_BACKOFF_MAX_MS:-1000}
 # Small chunks: many chunk commits, so the kill lands between or inside them.
 export LAKEHOUSE_BATCH_MAX_RECORDS=${LAKEHOUSE_BATCH_MAX_RECORDS:-2000}
-AIRPORTS="$SHARED_DATA/airports.csv"
+AIRPORTS="$SAMPLE_DATA/airports.csv"
 L="$LAKEHOUSE_DATA/landing"
 
 start_group || { fail "start" "group did not start"; exit 1; }

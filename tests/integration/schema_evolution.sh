@@ -8,7 +8,7 @@
 # unsafe changes are refused with the column and the reason; and a replay of
 # bronze written under the old versions rebuilds the same table (rule 6).
 source "$(dirname "$0")/../lib.sh"
-DATA_FILE="$SHARED_DATA/flights-20k.json"
+DATA_FILE="$SAMPLE_DATA/flights-20k.json"
 [ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
 
 start_group || { fail "start" "group did not start"; exit 1; }

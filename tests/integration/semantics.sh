@@ -5,7 +5,7 @@
 # first, older ones after: silver keeps the newer). Expectations are
 # computed from the source files with jq and sqlite3 alone.
 source "$(dirname "$0")/../lib.sh"
-DATA_FILE="$SHARED_DATA/flights-20k.json"
+DATA_FILE="$SAMPLE_DATA/flights-20k.json"
 [ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
 
 VEGA_VERSION=3.2.1
