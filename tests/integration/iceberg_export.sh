@@ -32,6 +32,8 @@ check_eq "pointer in SQLite" "1|$S|$TD/metadata/v1.metadata.json" \
 lakehouse query --json "SELECT * FROM air.silver.flights" | jq '.data' >"$T/flights.rows.json"
 node "$READERS/table_check.mjs" "$TD" "$T/flights.rows.json" "$S" "[1]" id | sed 's/^\(PASS\|FAIL\) /\1 flights: /'
 out=$(lakehouse export air/flights 2>&1)
+if wait_until 30 bash -c "curl -s http://$LAKEHOUSE_LISTEN/metrics | grep -q '^lakehouse_iceberg_export_duration_seconds_count{domain=\"air\",table=\"flights\"} 1'"; then
+    pass "export duration in /metrics"; else fail "export duration in /metrics" "$(curl -s "http://$LAKEHOUSE_LISTEN/metrics" | grep iceberg)"; fi
 check_eq "nothing new: nothing exported" "exported 0 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" "$out"
 
 # ---- every column type, with nulls ---------------------------------------------
