@@ -124,6 +124,11 @@ static const struct config_option config_options[] = {
                   "per-table retention overrides, e.g. \"bronze:demo/flights=30 "
                   "silver:demo/flights=365 gold:demo/flights_by_origin=3650\""),
     INT_OPTION(vacuum_interval_days, 7, "VACUUM each silver database this often (daily maintenance)"),
+    STRING_OPTION(iceberg_export, "local", NULL,
+                  "publish silver tables as Iceberg v2 tables: off or local (under "
+                  "<data_dir>/iceberg/); s3 is not supported yet"),
+    INT_OPTION(iceberg_export_interval_s, 60,
+               "export the tables that changed this often (seconds; `lakehouse export` at once)"),
 };
 
 #define CONFIG_OPTION_COUNT (sizeof config_options / sizeof config_options[0])
@@ -463,6 +468,15 @@ static int config_check_values(const struct config *cfg, config_report_fn report
     }
     if (log_format_from_name(cfg->log_format, &format) < 0) {
         error_set(err, "log_format '%.100s': must be text or json", cfg->log_format);
+        report(err, arg);
+        problems++;
+    }
+    if (strcmp(cfg->iceberg_export, "off") != 0 && strcmp(cfg->iceberg_export, "local") != 0) {
+        if (strcmp(cfg->iceberg_export, "s3") == 0)
+            error_set(err, "iceberg_export 's3': export to S3 is not supported by this version "
+                           "yet (use local or off)");
+        else
+            error_set(err, "iceberg_export '%.100s': must be off or local", cfg->iceberg_export);
         report(err, arg);
         problems++;
     }

@@ -84,6 +84,10 @@ struct config {
     int64_t retention_gold_days;    /* gold snapshots; default 2555 */
     char retention_tables[1024];    /* per-table overrides "layer:domain/table=days ..."; "" none */
     int64_t vacuum_interval_days;   /* VACUUM silver databases this often; default 7 */
+
+    /* Iceberg export (processor/export.c) */
+    char iceberg_export[16];        /* off | local (| s3, not yet); default local */
+    int64_t iceberg_export_interval_s; /* export changed tables this often; default 60 */
 };
 
 /* Fill cfg from defaults, then the JSON file at path (NULL: none), then the

@@ -76,11 +76,13 @@ static void control_dispatch(struct processor_ctx *ctx, const struct control_req
         expire_run(ctx, req, reply);
     } else if (strcmp(req->cmd, "compact") == 0) {
         compact_run(ctx, req, reply);
+    } else if (strcmp(req->cmd, "export") == 0) {
+        export_run(ctx, req, reply);
     } else {
         reply->ok = false;
         snprintf(reply->message, sizeof reply->message,
                  "unknown command '%s' (processor knows ping, reconcile, replay, rollback, drop, "
-                 "expire, expire_dry_run, compact)",
+                 "expire, expire_dry_run, compact, export)",
                  req->cmd);
     }
 }

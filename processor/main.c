@@ -187,6 +187,7 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
         }
         processor_housekeeping(ctx);
         maintenance_tick(ctx); /* retention, compaction, checkpoints (maintenance.c) */
+        export_tick(ctx);      /* Iceberg export of changed tables (export.c) */
         if (pending_count(ctx->pending) == 0 && pending_take_overflow(ctx->pending))
             ctx->need_reconcile = true; /* files were left out: look again */
     }

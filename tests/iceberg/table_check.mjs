@@ -1,4 +1,4 @@
-// table_check.mjs TABLE_DIR EXPECTED_JSON [LAKEHOUSE_SNAPSHOT_ID IDENTIFIER_IDS_JSON]
+// table_check.mjs TABLE_DIR EXPECTED_JSON [LAKEHOUSE_SNAPSHOT_ID IDENTIFIER_IDS_JSON [SORT_KEY]]
 // Reads a local Iceberg table with icebird (an Iceberg reader in JavaScript)
 // and its data files with DuckDB, and compares both with the expected rows
 // of parquet_gen.mjs (or, for EXPECTED_JSON ending in .rows.json, a plain
@@ -30,7 +30,7 @@ globalThis.fetch = async (url, init = {}) => {
   return new Response(data, { status: 200, headers: { 'content-length': String(data.length) } });
 };
 
-const [dir, expectedPath, lhSnapshot, identifierIds] = process.argv.slice(2);
+const [dir, expectedPath, lhSnapshot, identifierIds, sortKey] = process.argv.slice(2);
 let failures = 0;
 const check = (n, ok, why) => { if (ok) console.log(`PASS ${n}`); else { failures++; console.log(`FAIL ${n}: ${why}`); } };
 const LIMIT = 2n ** 53n;
@@ -69,17 +69,24 @@ if (expectedPath.endsWith('.rows.json')) {
   const exp = JSON.parse(readFileSync(expectedPath, 'utf8'));
   expected = exp.rows.map((r) => Object.fromEntries(exp.columns.map((c, i) => [c.name, r[i]])));
 }
+// ISO 8601 text to ms (Date.parse takes at most 3 fraction digits; no zone = UTC)
+const isoMs = (s) => Date.parse(s.replace(/(\.\d{3})\d+/, '$1').replace(/^(\d{4}-\d\d-\d\dT[\d:.]+)$/, '$1Z'));
 function same(type, got, want) {
   if (want === null || want === undefined) return got === null || got === undefined;
   if (got === null || got === undefined) return false;
-  // icebird gives milliseconds (truncated or floored): within 1 ms of the micros
+  // icebird gives milliseconds (truncated toward zero or floored): within 1 ms
   if (type === 'timestamptz') return Math.abs((got instanceof Date ? got.getTime() : Number(got)) -
-    (/^-?\d+$/.test(String(want)) ? Number(want) / 1000 : Date.parse(want))) < 1;
+    (/^-?\d+$/.test(String(want)) ? Number(want) / 1000 : isoMs(want))) <= 1;
   if (type === 'date') return (got instanceof Date ? got.getTime() / 86400000 : Number(got)) ===
     (/^-?\d+$/.test(String(want)) ? Number(want) : Date.parse(want + 'T00:00:00Z') / 86400000);
   if (type.startsWith('decimal')) return Math.abs(Number(got) - Number(want)) <= 1e-12 * Math.max(1, Math.abs(Number(want)));
   if (type === 'double') return Number(got) === Number(want);
   return String(got) === String(want);
+}
+if (sortKey) { // compare in key order (a query and a scan need not agree on row order)
+  const k = (r) => Number(r[sortKey]);
+  rows.sort((a, b) => k(a) - k(b));
+  expected.sort((a, b) => k(a) - k(b));
 }
 check('icebird row count', rows.length === expected.length, `${rows.length} vs ${expected.length}`);
 let bad = null;
