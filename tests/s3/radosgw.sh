@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# radosgw.sh start DIR PORT | stop DIR - a throw-away single-node Ceph cluster
+# radosgw.sh start DIR PORT [MON_PORT] | stop DIR - a throw-away single-node Ceph cluster
 # (one monitor, one in-memory OSD, one radosgw) on loopback, for tests that
 # need a real S3 server. start prints, one per line:
 #   endpoint=http://127.0.0.1:PORT  access_key=...  secret_key=...  region=...
@@ -24,7 +24,7 @@ stop() {
 if [[ $cmd == stop ]]; then stop; exit 0; fi
 [[ $cmd == start ]] || { echo "radosgw.sh: unknown command $cmd" >&2; exit 2; }
 port=${3:?PORT}
-mon_port=$((port + 1))
+mon_port=${4:-$((port + 1))}
 access_key=lakehousetest
 secret_key=lakehousetestsecret0123456789
 region=us-east-1
