@@ -23,6 +23,7 @@
 #include <zmq.h>
 
 #include "broker.h"
+#include "s3.h"
 #include "config.h"
 #include "fsutil.h"
 #include "layout.h"
@@ -171,6 +172,18 @@ static int broker_loop(struct broker_ctx *ctx)
     return status;
 }
 
+static void broker_s3_fatal(const char *problem, void *arg)
+{
+    (void)arg;
+    log_error("start_failed reason=\"%s\"", problem);
+}
+
+static void broker_s3_warn(const char *problem, void *arg)
+{
+    (void)arg;
+    log_warn("s3_unavailable reason=\"%s\" action=export_retries", problem);
+}
+
 int main(int argc, char **argv)
 {
     struct broker_ctx ctx;
@@ -213,6 +226,12 @@ int main(int argc, char **argv)
     enum log_level level;
     if (log_level_from_name(ctx.cfg.log_level, &level) == 0)
         log_init("broker", level);
+    /* iceberg_export s3 without bucket or credentials cannot work: refuse to
+     * start; an S3 server that does not answer now may later (the export
+     * retries), so that is only named. */
+    if (s3_check_config(&ctx.cfg, false, broker_s3_fatal, NULL) > 0)
+        return 1;
+    s3_check_config(&ctx.cfg, true, broker_s3_warn, NULL);
     if (broker_signals() != 0) {
         log_error("start_failed reason=\"sigaction: %s\"", strerror(errno));
         return 1;

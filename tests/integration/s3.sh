@@ -5,7 +5,8 @@
 # keys that need encoding, a body of several MiB, wrong credentials refused
 # as "auth", the exclusive put (If-None-Match: *) refused as "exists" the
 # second time, a missing key as "not found", a closed port as
-# "unreachable", and `lakehouse config check` on the s3 settings.
+# "unreachable", and `lakehouse config check` and the broker's start on the
+# s3 settings.
 source "$(dirname "$0")/../lib.sh"
 RGW="$T/rgw"
 trap 'bash "$LAKEHOUSE_SOURCE/tests/s3/radosgw.sh" stop "$RGW" >/dev/null 2>&1; cleanup' EXIT
@@ -83,4 +84,7 @@ out=$(cfg "{\"iceberg_export\": \"s3\", \"s3_endpoint\": \"http://127.0.0.1:$clo
 case "$out" in *unreachable*) pass "config check: unreachable endpoint";; *) fail "config check: unreachable endpoint" "$out";; esac
 out=$(cfg '{"iceberg_export": "ftp"}')
 case "$out" in *"iceberg_export 'ftp': must be off, local or s3"*) pass "config check: unknown mode";; *) fail "config check: unknown mode" "$out";; esac
+rc=0; out=$(LAKEHOUSE_ICEBERG_EXPORT=s3 LAKEHOUSE_S3_ACCESS_KEY_ID= timeout 20 "$LAKEHOUSE_BIN/lakehouse-broker" --data "$T/nobucket" 2>&1) || rc=$?
+case "$rc:$out" in 1:*"needs s3_bucket"*"no S3 credentials"*) pass "broker refuses to start: s3 without bucket and credentials";;
+    *) fail "broker refuses to start: s3 without bucket and credentials" "rc=$rc $out";; esac
 finish
