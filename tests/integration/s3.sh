@@ -5,8 +5,8 @@
 # keys that need encoding, a body of several MiB, wrong credentials refused
 # as "auth", the exclusive put (If-None-Match: *) refused as "exists" the
 # second time, a missing key as "not found", a closed port as
-# "unreachable", and `lakehouse config check` and the broker's start on the
-# s3 settings.
+# "unreachable"; the table store (iceberg_store.h) on S3 and on disk; and
+# `lakehouse config check` and the broker's start on the s3 settings.
 source "$(dirname "$0")/../lib.sh"
 RGW="$T/rgw"
 trap 'bash "$LAKEHOUSE_SOURCE/tests/s3/radosgw.sh" stop "$RGW" >/dev/null 2>&1; cleanup' EXIT
@@ -65,6 +65,21 @@ closed=$(free_port)
 got=0; "$LAKEHOUSE_BIN/lakehouse-s3-tool" "http://127.0.0.1:$closed" lakehouse-test headbucket 2>/dev/null || got=$?
 check_eq "closed port: unreachable" 14 "$got"
 S3_VIRTUAL_HOST=0 s3_rc "path style explicitly" 0 head t/big.bin
+
+# ---- the table store (common/iceberg_store.h) on S3 and on local disk --------------------
+store_expect() {
+    printf '%s\n' "put ok, put-new ok, put-new again exists" 'get ok {"v":1}' "uri $1" \
+        "list ns_silver/t/data/0-a.parquet 4 mtime" "list ns_silver/t/metadata/v1.metadata.json 7 mtime" \
+        "list ok" "delete ok, get after delete not found, delete again ok"
+}
+"$LAKEHOUSE_BIN/lakehouse-s3-tool" "$E" lakehouse-test store /group-a/ 2>&1 | sort >"$T/store"
+check_eq "table store on S3: exclusive metadata put, get, uri, list, delete" \
+    "$(store_expect s3://lakehouse-test/group-a/ns_silver/t/metadata/v1.metadata.json | sort)" "$(cat "$T/store")"
+check_eq "table store on S3: keys under s3_prefix" "group-a/ns_silver/t/metadata/v1.metadata.json" \
+    "$(s3 list group-a/ | cut -f1 | paste -sd' ')"
+"$LAKEHOUSE_BIN/lakehouse-s3-tool" "$T/local" - store "" 2>&1 | sort >"$T/store"
+check_eq "table store on disk: the same operations" \
+    "$(store_expect "$T/local/iceberg/ns_silver/t/metadata/v1.metadata.json" | sort)" "$(cat "$T/store")"
 
 # ---- lakehouse config check on the s3 settings ---------------------------------------
 cfg() { echo "$1" >"$T/c.json"; "$LAKEHOUSE_BIN/lakehouse" config check "$T/c.json" 2>&1; }
