@@ -265,18 +265,27 @@ static json_t *iceberg_tables(const struct config *cfg, const char *domain, cons
     return out;
 }
 
-void http_iceberg_tables(struct http_request *req, struct http_reply *reply)
+/* The tables of namespace ns ({name: metadata location}, new reference), or
+ * NULL with the error answered (404 for an unknown namespace). */
+static json_t *iceberg_namespace_tables(struct http_request *req, struct http_reply *reply,
+                                        const char *ns)
 {
     char domain[NAMES_MAX], err[ERROR_MAX];
     const char *layer;
-    const char *ns = iceberg_param_ns(req);
     if (iceberg_namespace_exists(req, reply, ns, domain, &layer) != 1)
-        return;
+        return NULL;
     json_t *tables = iceberg_tables(req->cfg, domain, layer, err);
-    if (tables == NULL) {
+    if (tables == NULL)
         http_iceberg_error(reply, 500, "ServiceFailureException", "%s", err);
+    return tables;
+}
+
+void http_iceberg_tables(struct http_request *req, struct http_reply *reply)
+{
+    const char *ns = iceberg_param_ns(req);
+    json_t *tables = iceberg_namespace_tables(req, reply, ns);
+    if (tables == NULL)
         return;
-    }
     json_t *ids = json_array(), *names = iceberg_sorted_keys(tables);
     size_t i;
     json_t *name;
@@ -330,16 +339,11 @@ static json_t *iceberg_read_metadata(const struct config *cfg, const char *locat
 
 void http_iceberg_table(struct http_request *req, struct http_reply *reply)
 {
-    char domain[NAMES_MAX], err[ERROR_MAX];
-    const char *layer;
+    char err[ERROR_MAX];
     const char *ns = iceberg_param_ns(req), *table = iceberg_param_table(req);
-    if (iceberg_namespace_exists(req, reply, ns, domain, &layer) != 1)
+    json_t *tables = iceberg_namespace_tables(req, reply, ns);
+    if (tables == NULL)
         return;
-    json_t *tables = iceberg_tables(req->cfg, domain, layer, err);
-    if (tables == NULL) {
-        http_iceberg_error(reply, 500, "ServiceFailureException", "%s", err);
-        return;
-    }
     const char *location = json_string_value(json_object_get(tables, table));
     if (location == NULL) {
         http_iceberg_error(reply, 404, "NoSuchTableException",
