@@ -5,7 +5,7 @@
 # pointer committed in SQLite, metadata = that file), HEAD, errors in the
 # catalog's shape ({"error": {"message", "type", "code"}}) for a missing
 # namespace or table, the bearer token, and a second export moving the
-# loaded metadata to the next version.
+# loaded metadata to the next version; then the same through npm iceberg-js.
 source "$(dirname "$0")/../lib.sh"
 DATA_FILE="$SAMPLE_DATA/flights-20k.json"
 export TZ=UTC LAKEHOUSE_HTTP_TOKEN=catalog-token
@@ -71,5 +71,22 @@ if wait_eq 60 600 sql_silver air "SELECT count(*) FROM flights;"; then pass "mor
 check_cmd "second export" lakehouse export air/flights --wait
 get "$P/namespaces/air_silver/tables/flights" >/dev/null
 check_eq "load after a second export: v2" "$TD/metadata/v2.metadata.json" "$(jq -r '."metadata-location"' "$T/body")"
+
+# ---- a client nobody on the team wrote: iceberg-js (pinned by tests/catalog/package-lock.json)
+CLIENT=${LAKEHOUSE_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lakehouse-test-data}/catalog-client-$(cat "$LAKEHOUSE_SOURCE"/tests/catalog/package*.json | sha256sum | cut -c1-16)
+if [ ! -f "$CLIENT/.installed" ]; then
+    mkdir -p "$CLIENT" && cp "$LAKEHOUSE_SOURCE"/tests/catalog/package*.json "$CLIENT/" &&
+        (cd "$CLIENT" && npm ci --no-audit --no-fund --silent >/dev/null 2>&1) && touch "$CLIENT/.installed"
+fi
+if [ -f "$CLIENT/.installed" ]; then
+    cp "$LAKEHOUSE_SOURCE/tests/catalog/catalog.mjs" "$CLIENT/"
+    out=$(node "$CLIENT/catalog.mjs" "http://$LAKEHOUSE_LISTEN/iceberg" "$LAKEHOUSE_HTTP_TOKEN" air_silver flights 2>&1)
+    snap=$(jq -r '."current-snapshot-id"' "$TD/metadata/v2.metadata.json")
+    check_eq "iceberg-js: namespaces, tables, load, missing table" \
+        "namespaces air_bronze,air_silver,air_gold|tables flights|location $TD/metadata/v2.metadata.json|snapshot $snap|missing 404 NoSuchTableException" \
+        "$(echo "$out" | paste -sd'|')"
+else
+    fail "iceberg-js" "npm could not install tests/catalog/package-lock.json"
+fi
 stop_group || fail "group stop" "non-zero exit"
 finish
