@@ -11,7 +11,9 @@
  * A crash before the commit leaves version N readable; the files of the
  * failed attempt are removed when the error is seen, and those a crash left
  * are swept at the next start once older than EXPORT_SWEEP_GRACE_S
- * (_iceberg_files lists every file a committed snapshot references). The export reads the table in the processor's thread
+ * (_iceberg_files lists every file a committed snapshot references); a
+ * crash after the commit leaves the hint one version behind (still a
+ * readable version) until the start repairs it. The export reads the table in the processor's thread
  * between merges, so the rows are exactly S's. Field ids stay with a column
  * name and type; a new or retyped column gets the next id. */
 #include "processor.h"
@@ -744,6 +746,20 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
             const char *table = (const char *)sqlite3_column_text(st, 0);
             const char *location = (const char *)sqlite3_column_text(st, 1);
             int64_t version = sqlite3_column_int64(st, 2);
+            /* a crash between the commit and the hint left the hint behind */
+            char hint[PATH_MAX], *text = NULL;
+            size_t len;
+            if (fsutil_path(hint, sizeof hint, err, "%s/metadata/version-hint.text", location) == 0 &&
+                (fsutil_read_file(hint, 64, &text, &len, err) < 0 ||
+                 strtoll(text, NULL, 10) != version)) {
+                if (iceberg_write_version_hint(location, version, err) < 0)
+                    log_warn("iceberg_version_hint_failed table=%s/%s error=\"%s\"",
+                             domains.items[i], table, err);
+                else
+                    log_info("iceberg_version_hint_repaired table=%s/%s version=%" PRId64,
+                             domains.items[i], table, version);
+            }
+            free(text);
             if (export_has_files(sdb->db, table) != 1)
                 continue; /* nothing recorded: keep everything rather than guess */
             char sub[PATH_MAX];
