@@ -157,12 +157,13 @@ void iceberg_files_free(struct iceberg_files **fp, bool remove)
 int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
                            const struct iceberg_manifest_info *info, int64_t snapshot_id,
                            int64_t parent_id, int64_t sequence_number,
-                           char list_path[PATH_MAX], char err[ERROR_MAX])
+                           char manifest[PATH_MAX], char list_path[PATH_MAX],
+                           char err[ERROR_MAX])
 {
-    char meta_dir[PATH_MAX], manifest[PATH_MAX];
+    char meta_dir[PATH_MAX];
     if (fsutil_path(meta_dir, sizeof meta_dir, err, "%s/metadata", dir) < 0 ||
         fsutil_mkdirs(meta_dir, 0750, err) < 0 ||
-        fsutil_path(manifest, sizeof manifest, err, "%s/%s-m0.avro", meta_dir, files->uuid) < 0 ||
+        fsutil_path(manifest, PATH_MAX, err, "%s/%s-m0.avro", meta_dir, files->uuid) < 0 ||
         fsutil_path(list_path, PATH_MAX, err, "%s/snap-%" PRId64 "-1-%s.avro", meta_dir,
                     snapshot_id, files->uuid) < 0)
         return -1;

@@ -56,12 +56,13 @@ void iceberg_files_free(struct iceberg_files **f, bool remove);
 
 /* Write the snapshot's manifest (every file ADDED, sequence numbers
  * inherited) and manifest list (that one manifest: a snapshot that replaces
- * the table's content) under <dir>/metadata. *list_path gets the manifest
- * list's path. 0, or -1 with err (files written so far removed). */
+ * the table's content) under <dir>/metadata. manifest_path and list_path
+ * get their paths. 0, or -1 with err (files written so far removed). */
 int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
                            const struct iceberg_manifest_info *info, int64_t snapshot_id,
                            int64_t parent_id, int64_t sequence_number,
-                           char list_path[PATH_MAX], char err[ERROR_MAX]);
+                           char manifest_path[PATH_MAX], char list_path[PATH_MAX],
+                           char err[ERROR_MAX]);
 
 /* metadata/v<version>.metadata.json, created exclusively. path gets it. */
 int iceberg_write_metadata(const char *dir, int64_t version, const json_t *metadata,

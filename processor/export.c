@@ -9,18 +9,24 @@
  * the pointer in _iceberg_tables (the commit, one SQLite transaction with
  * the snapshot, schema and field-id rows), then metadata/version-hint.text.
  * A crash before the commit leaves version N readable; the files of the
- * failed attempt are removed when the error is seen (a crash leaves them as
- * unreferenced files). The export reads the table in the processor's thread
+ * failed attempt are removed when the error is seen, and those a crash left
+ * are swept at the next start once older than EXPORT_SWEEP_GRACE_S
+ * (_iceberg_files lists every file a committed snapshot references); a
+ * crash after the commit leaves the hint one version behind (still a
+ * readable version) until the start repairs it. The export reads the table in the processor's thread
  * between merges, so the rows are exactly S's. Field ids stay with a column
  * name and type; a new or retyped column gets the next id. */
 #include "processor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -50,7 +56,16 @@ static const char export_ddl[] =
     "type TEXT NOT NULL, field_id INTEGER NOT NULL, PRIMARY KEY (table_name, name, type));"
     "CREATE TABLE IF NOT EXISTS _iceberg_metadata_log (table_name TEXT NOT NULL, "
     "version INTEGER NOT NULL, file TEXT NOT NULL, timestamp_ms INTEGER NOT NULL, "
-    "PRIMARY KEY (table_name, version));";
+    "PRIMARY KEY (table_name, version));"
+    /* every data file, manifest and manifest list a committed snapshot
+     * references: what the sweep at start keeps */
+    "CREATE TABLE IF NOT EXISTS _iceberg_files (table_name TEXT NOT NULL, path TEXT NOT NULL, "
+    "snapshot_id INTEGER NOT NULL, PRIMARY KEY (table_name, path));";
+
+/* Files of a table that no committed version references (an export that
+ * crashed before its commit) are deleted at start once they are this old:
+ * younger ones may belong to an export of a process still running. */
+#define EXPORT_SWEEP_GRACE_S 600
 
 /* The table's current export state (no row: never exported). */
 struct export_state {
@@ -340,6 +355,7 @@ static int export_commit(sqlite3 *db, const char *table, const char *location,
                          const char *previous_file, int64_t previous_ms,
                          const struct iceberg_snapshot *snap, const char *schema_json,
                          bool schema_added, const struct iceberg_field *f, size_t n,
+                         const struct iceberg_files *files, const char *manifest,
                          int64_t duration_ms, char err[ERROR_MAX])
 {
     char *summary = json_dumps(snap->summary_extra, JSON_COMPACT);
@@ -404,6 +420,17 @@ static int export_commit(sqlite3 *db, const char *table, const char *location,
                      sqlite3_bind_text(st, 2, f[i].name, -1, SQLITE_STATIC),
                      sqlite3_bind_text(st, 3, f[i].type, -1, SQLITE_STATIC),
                      sqlite3_bind_int64(st, 4, f[i].id)));
+    size_t nfiles;
+    const struct iceberg_file *df = iceberg_files_list(files, &nfiles);
+    for (size_t i = 0; i < nfiles + 2; i++)
+        EXPORT_STEP("INSERT OR IGNORE INTO _iceberg_files VALUES (?1, ?2, ?3)",
+                    (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                     sqlite3_bind_text(st, 2,
+                                       i < nfiles ? df[i].path
+                                       : i == nfiles ? manifest
+                                                     : snap->manifest_list,
+                                       -1, SQLITE_STATIC),
+                     sqlite3_bind_int64(st, 3, snap->snapshot_id)));
 #undef EXPORT_STEP
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         error_set(err, "export commit: %s", sqlite3_errmsg(db));
@@ -468,7 +495,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
     struct iceberg_metadata_log *log = NULL;
     size_t nsnaps = 0, nlog = 0, nstrings = 0;
     char **strings = calloc(EXPORT_STRINGS_MAX, sizeof *strings);
-    char list[PATH_MAX] = "", meta_path[PATH_MAX] = "", previous[PATH_MAX] = "";
+    char list[PATH_MAX] = "", manifest[PATH_MAX] = "", meta_path[PATH_MAX] = "";
+    char previous[PATH_MAX] = "";
     int rc = -1;
     bool committed = false;
     if (strings == NULL) {
@@ -477,7 +505,9 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
     }
     if (export_fields(ctx, db, domain, table, &s, &fields, &n, err) < 0)
         goto done;
-    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD};
+    /* 16 MiB row groups: the export's share of the processor's memory bound */
+    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
+                                        .row_group_bytes = 16 << 20};
     if ((files = iceberg_files_open(location, fields, n, &opt, err)) == NULL ||
         export_rows(db, table, fields, n, files, err) < 0)
         goto done;
@@ -492,7 +522,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
                                          .partition_spec_json = "[]", .content = ICEBERG_DATA};
     if (schema_text == NULL ||
         iceberg_write_snapshot(location, files, &info, snapshot_id,
-                               s.exists ? s.current_snapshot : -1, sequence, list, err) < 0)
+                               s.exists ? s.current_snapshot : -1, sequence, manifest, list,
+                               err) < 0)
         goto done;
 
     if (export_history(db, table, &snaps, &nsnaps, &log, &nlog, strings, &nstrings, err) < 0)
@@ -545,7 +576,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
     }
     int64_t duration = timeutil_monotonic_ms() - started;
     if (export_commit(db, table, location, &s, meta_path, s.exists ? previous : NULL, now_ms, snap,
-                      schema_text, schema_added, fields, n, duration, err) < 0) {
+                      schema_text, schema_added, fields, n, files, manifest, duration,
+                      err) < 0) {
         unlink(meta_path);
         goto done;
     }
@@ -562,8 +594,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
     rc = 1;
 done:
     if (!committed && list[0] != '\0') {
-        /* the manifest shares the list's uuid: remove both (and data files below) */
-        unlink(list);
+        unlink(list); /* and the data files below */
+        unlink(manifest);
     }
     iceberg_files_free(&files, !committed);
     for (size_t i = 0; snaps != NULL && i < nsnaps; i++)
@@ -623,6 +655,124 @@ static int export_domain(struct processor_ctx *ctx, const char *domain, const ch
     if (only != NULL && only[0] && tables.count == 0 && rc == 0)
         rc = error_set(err, "no silver table %s/%s", domain, only);
     strlist_clear(&tables);
+    return rc;
+}
+
+/* Delete the files of dir (data/ or metadata/ of a table) that nothing
+ * committed references and that are older than the grace period. */
+static int export_sweep_dir(sqlite3 *db, const char *table, const char *dir,
+                            int64_t metadata_version, int64_t *removed, char err[ERROR_MAX])
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? 0 : error_set(err, "%s: %s", dir, strerror(errno));
+    sqlite3_stmt *st;
+    if (export_prepare(db, "SELECT 1 FROM _iceberg_files WHERE table_name = ?1 AND path = ?2",
+                       &st, err) < 0) {
+        closedir(d);
+        return -1;
+    }
+    time_t horizon = time(NULL) - EXPORT_SWEEP_GRACE_S;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        long long v;
+        int used = 0;
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "version-hint.text") == 0)
+            continue;
+        if (sscanf(e->d_name, "v%lld.metadata.json%n", &v, &used) == 1 &&
+            e->d_name[used] == '\0' && v <= metadata_version)
+            continue; /* a committed version */
+        if (fsutil_path(path, sizeof path, err, "%s/%s", dir, e->d_name) < 0)
+            continue;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            continue;
+        struct stat sb;
+        if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < horizon &&
+            unlink(path) == 0) {
+            log_info("iceberg_orphan_removed table=%s file=%s", table, path);
+            (*removed)++;
+        }
+    }
+    sqlite3_finalize(st);
+    closedir(d);
+    return 0;
+}
+
+/* 1 when _iceberg_files lists files of the table, 0 when not, -1 error. */
+static int export_has_files(sqlite3 *db, const char *table)
+{
+    sqlite3_stmt *st;
+    char err[ERROR_MAX];
+    if (export_prepare(db, "SELECT 1 FROM _iceberg_files WHERE table_name = ?1 LIMIT 1", &st,
+                       err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX])
+{
+    *removed = 0;
+    char bronze[PATH_MAX];
+    struct strlist domains = {0};
+    if (layout_dir(bronze, sizeof bronze, ctx->cfg->data_dir, "bronze") < 0 ||
+        scan_dir(bronze, SCAN_OBJECT_DIRS, &domains, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < domains.count && rc == 0; i++) {
+        char path[PATH_MAX];
+        struct silver_db *sdb;
+        if (layout_silver_db(path, sizeof path, ctx->cfg->data_dir, domains.items[i]) < 0 ||
+            access(path, F_OK) != 0)
+            continue;
+        if (silver_get(ctx->silver, domains.items[i], &sdb, err) < 0 ||
+            sqlite3_exec(sdb->db, export_ddl, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = -1;
+            break;
+        }
+        sqlite3_stmt *st;
+        if (export_prepare(sdb->db, "SELECT table_name, location, metadata_version "
+                                    "FROM _iceberg_tables", &st, err) < 0) {
+            rc = -1;
+            break;
+        }
+        while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+            const char *table = (const char *)sqlite3_column_text(st, 0);
+            const char *location = (const char *)sqlite3_column_text(st, 1);
+            int64_t version = sqlite3_column_int64(st, 2);
+            /* a crash between the commit and the hint left the hint behind */
+            char hint[PATH_MAX], *text = NULL;
+            size_t len;
+            if (fsutil_path(hint, sizeof hint, err, "%s/metadata/version-hint.text", location) == 0 &&
+                (fsutil_read_file(hint, 64, &text, &len, err) < 0 ||
+                 strtoll(text, NULL, 10) != version)) {
+                if (iceberg_write_version_hint(location, version, err) < 0)
+                    log_warn("iceberg_version_hint_failed table=%s/%s error=\"%s\"",
+                             domains.items[i], table, err);
+                else
+                    log_info("iceberg_version_hint_repaired table=%s/%s version=%" PRId64,
+                             domains.items[i], table, version);
+            }
+            free(text);
+            if (export_has_files(sdb->db, table) != 1)
+                continue; /* nothing recorded: keep everything rather than guess */
+            char sub[PATH_MAX];
+            for (int k = 0; k < 2 && rc == 0; k++) {
+                if (fsutil_path(sub, sizeof sub, err, "%s/%s", location,
+                                k ? "metadata" : "data") < 0 ||
+                    export_sweep_dir(sdb->db, table, sub, version, removed, err) < 0)
+                    rc = -1;
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    strlist_clear(&domains);
     return rc;
 }
 

@@ -273,6 +273,9 @@ int main(int argc, char **argv)
              cfg.processor_control_endpoint, cfg.reconcile_interval_ms);
     if (reconcile_scan(&ctx, err) < 0)
         log_error("reconcile_failed error=\"%s\"", err); /* retried by the loop */
+    int64_t swept;
+    if (export_enabled(&cfg) && export_sweep(&ctx, &swept, err) < 0)
+        log_error("iceberg_sweep_failed error=\"%s\"", err); /* tried again at the next start */
     notify_ready(notify, "watching bronze");
     if (processor_loop(&ctx, notify) < 0) {
         error_set(err, "poll loop failed");

@@ -387,6 +387,10 @@ bool export_enabled(const struct config *cfg);
  * are logged per table; -1 names the first. */
 int export_run_scope(struct processor_ctx *ctx, const char *domain, const char *table,
                      int64_t *exported, char err[ERROR_MAX]);
+/* At start: delete files under the exported tables that no committed
+ * version references and that are older than a grace period (left by an
+ * export that crashed). *removed counts them. */
+int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX]);
 /* Every iceberg_export_interval_s while no file waits to be merged. */
 void export_tick(struct processor_ctx *ctx);
 /* The "export" control request: domain / name = table scope, answered when

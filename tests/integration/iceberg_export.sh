@@ -92,9 +92,18 @@ if out=$(lakehouse export air/nosuch 2>&1); then fail "unknown table refused" "$
     check_cmd "unknown table refused" grep -q "no silver table air/nosuch" <<<"$out"; fi
 stop_group || fail "group stop" "non-zero exit"
 
+# ---- files a crashed export left: swept at start once old, the rest kept ---------
+touch -d '2 hours ago' "$TD/data/99999-stray.parquet" "$TD/metadata/v9.metadata.json" "$TD/metadata/stray-m0.avro"
+touch "$TD/data/99998-young.parquet"
+
 # ---- the periodic export: changed tables only, without `lakehouse export` ------
 export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=1
 start_group || { fail "restart" "group did not start"; exit 1; }
+if wait_until 30 bash -c "! test -e '$TD/data/99999-stray.parquet'"; then pass "old orphan data file swept"; else fail "old orphan data file swept" "still there"; fi
+check_eq "orphan metadata swept, a young file kept" "no|no|yes" \
+    "$(for f in metadata/v9.metadata.json metadata/stray-m0.avro data/99998-young.parquet; do [ -e "$TD/$f" ] && printf yes || printf no; printf '|'; done | sed 's/|$//')"
+missing=$(sql_silver air "SELECT path FROM _iceberg_files WHERE table_name='flights';" | while read -r f; do [ -f "$f" ] || echo "$f"; done)
+check_eq "every referenced file kept" "" "$missing"
 kinds_version=$(cat "$KD/metadata/version-hint.text")
 seq 20101 20110 | while read -r i; do echo "{\"id\":$i,\"date\":\"2001/06/02 10:00\",\"delay\":3,\"distance\":4,\"origin\":\"CCC\",\"destination\":\"DDD\"}"; done >"$T/more2.ndjson"
 lakehouse send air/flights "$T/more2.ndjson" >/dev/null
@@ -103,6 +112,8 @@ wait_until 10 grep -qx 3 "$TD/metadata/version-hint.text"
 check_eq "periodic export equals the newest snapshot" "$(last_snapshot air flights)" \
     "$(jq -r '.snapshots[-1].summary["lakehouse.snapshot-id"]' "$TD/metadata/v3.metadata.json")"
 check_eq "an unchanged table is not exported again" "$kinds_version" "$(cat "$KD/metadata/version-hint.text")"
+lakehouse query --json "SELECT * FROM air.silver.flights" | jq '.data' >"$T/flights3.rows.json"
+node "$READERS/table_check.mjs" "$TD" "$T/flights3.rows.json" "$(last_snapshot air flights)" "[1]" id | sed 's/^\(PASS\|FAIL\) /\1 flights v3: /'
 stop_group || fail "group stop" "non-zero exit"
 
 # ---- settings ------------------------------------------------------------------

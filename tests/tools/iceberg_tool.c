@@ -356,8 +356,8 @@ static int cmd_table(const char *dir, const char *spec_path)
     struct iceberg_manifest_info info = {.schema_json = schema_text, .schema_id = 0,
                                          .partition_spec_json = "[]", .content = ICEBERG_DATA};
     int64_t snapshot_id = iceberg_random_snapshot_id();
-    char list[PATH_MAX], meta_path[PATH_MAX], uuid[ICEBERG_UUID_MAX];
-    if (iceberg_write_snapshot(dir, files, &info, snapshot_id, -1, 1, list, err) < 0)
+    char manifest[PATH_MAX], list[PATH_MAX], meta_path[PATH_MAX], uuid[ICEBERG_UUID_MAX];
+    if (iceberg_write_snapshot(dir, files, &info, snapshot_id, -1, 1, manifest, list, err) < 0)
         return die(err);
     size_t nfiles;
     iceberg_files_list(files, &nfiles);
