@@ -48,6 +48,11 @@
  *               merged bronze files of a table and day into one file each
  *               (processor/compaction.c); count = input files, id = files
  *               written. The inputs are deleted after a grace period.
+ *     "export"  domain ("" = every domain), name = table ("" = every table;
+ *               needs a domain): publish now, as Iceberg tables, the silver
+ *               tables whose newest snapshot is not exported yet
+ *               (processor/export.c); replies when done, count = tables
+ *               exported. Kind "invalid" when iceberg_export is off.
  *   transformer (config.transformer_control_endpoint)
  *     "ping"    -> ok
  *     "run"     domain, name = job: start a run now; replies at once with
@@ -84,6 +89,7 @@ enum control_cmd {
     CONTROL_EXPIRE,
     CONTROL_EXPIRE_DRY_RUN,
     CONTROL_COMPACT,
+    CONTROL_EXPORT,
     CONTROL_RUN,
     CONTROL_RELOAD,
     CONTROL_CMD_COUNT

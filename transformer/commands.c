@@ -105,6 +105,7 @@ static void commands_dispatch(struct transformer_ctx *ctx, const struct control_
     case CONTROL_DROP:
     case CONTROL_ROLLBACK:
     case CONTROL_COMPACT:
+    case CONTROL_EXPORT:
     case CONTROL_CMD_COUNT:
         reply->kind = ERROR_INVALID;
         snprintf(reply->message, sizeof reply->message,

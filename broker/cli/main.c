@@ -183,6 +183,7 @@ static void cli_usage(FILE *out)
             "  expire [--dry-run] [DOMAIN[/TABLE]]  remove bronze files and silver history\n"
             "                                    older than the retention horizons\n"
             "  compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]  small bronze files of a day -> one\n"
+            "  export [DOMAIN[/TABLE]] [--wait]  publish changed silver tables as Iceberg now\n"
             "  keygen DIR [--client NAME]        CURVE key pair for a tcp:// ingest_endpoint:\n"
             "                                    DIR/server.key + .pub, or DIR/NAME.key + .pub\n"
             "\n"
@@ -234,6 +235,7 @@ int main(int argc, char **argv)
         {"rollback", cli_rollback},
         {"lineage", cli_lineage},
         {"expire", cli_expire},   {"compact", cli_compact},
+        {"export", cli_export},
         {"keygen", cli_keygen},
     };
     int (*run)(struct cli *, int, char **) = NULL;

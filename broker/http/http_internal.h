@@ -11,6 +11,7 @@
  *   http_query.c      /consumption...: read-only SQL (query.h)
  *   http_jobs.c       /transform...: jobs, runs, executions
  *   http_metrics.c    /metrics: Prometheus text from health.h and stats.h
+ *   http_iceberg.c    /iceberg/v1/...: read-only Iceberg REST catalog of the exported tables
  * Errors are answered as {"detail": "<what and where>"} with a fitting
  * status, the shape FastAPI clients of the reference API already handle. */
 #ifndef LAKEHOUSE_HTTP_INTERNAL_H
@@ -135,6 +136,14 @@ void http_jobs_delete(struct http_request *req, struct http_reply *reply);
 void http_jobs_run(struct http_request *req, struct http_reply *reply);
 void http_jobs_execution(struct http_request *req, struct http_reply *reply);
 void http_jobs_executions(struct http_request *req, struct http_reply *reply);
+/* http_iceberg.c: errors there are {"error": {"message", "type", "code"}} */
+void http_iceberg_error(struct http_reply *reply, unsigned code, const char *type,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void http_iceberg_config(struct http_request *req, struct http_reply *reply);
+void http_iceberg_namespaces(struct http_request *req, struct http_reply *reply);
+void http_iceberg_namespace(struct http_request *req, struct http_reply *reply); /* GET|HEAD */
+void http_iceberg_tables(struct http_request *req, struct http_reply *reply);
+void http_iceberg_table(struct http_request *req, struct http_reply *reply);     /* GET|HEAD */
 
 /* ---- http_yaml.c ---- */
 /* Render a JSON value as a YAML document (malloc'd, caller frees; NULL on

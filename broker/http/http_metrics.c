@@ -39,6 +39,8 @@ static const struct http_metrics_family http_metrics_families[] = {
     {"ingest_group_commits_total", NULL, NULL, "Group commits (one fdatasync per touched spool)."},
     {"ingest_sealed_files_total", NULL, NULL, "Spool files sealed into bronze."},
     {"merge_duration_seconds", "domain", "table", "Time to merge one bronze file into silver."},
+    {"iceberg_export_duration_seconds", "domain", "table",
+     "Time of one Iceberg export of a silver table."},
     {"processor_pending_files", NULL, NULL, "Bronze files queued in the processor (queue depth)."},
     {"processor_files_merged_total", NULL, NULL, "Bronze files merged into silver."},
     {"processor_files_quarantined_total", NULL, NULL, "Bronze files quarantined (unreadable)."},

@@ -47,6 +47,13 @@ static const struct http_route http_routes[] = {
     {"POST", "/transform/jobs/{domain}/{job}/run", http_jobs_run},
     {"GET", "/transform/executions", http_jobs_executions},
     {"GET", "/transform/executions/{execution_id}", http_jobs_execution},
+    {"GET", "/iceberg/v1/config", http_iceberg_config},
+    {"GET", "/iceberg/v1/{prefix}/namespaces", http_iceberg_namespaces},
+    {"GET", "/iceberg/v1/{prefix}/namespaces/{namespace}", http_iceberg_namespace},
+    {"HEAD", "/iceberg/v1/{prefix}/namespaces/{namespace}", http_iceberg_namespace},
+    {"GET", "/iceberg/v1/{prefix}/namespaces/{namespace}/tables", http_iceberg_tables},
+    {"GET", "/iceberg/v1/{prefix}/namespaces/{namespace}/tables/{table}", http_iceberg_table},
+    {"HEAD", "/iceberg/v1/{prefix}/namespaces/{namespace}/tables/{table}", http_iceberg_table},
 };
 #define HTTP_ROUTE_COUNT (sizeof http_routes / sizeof http_routes[0])
 
@@ -113,7 +120,13 @@ static int http_params(const struct http_route *route, char **seg, struct http_r
         } else {
             char err[ERROR_MAX];
             if (names_check_object(kind, seg[i], err) < 0) {
-                http_reply_error(reply, 400, "%s", err);
+                if (strncmp(route->pattern, "/iceberg/", 9) == 0)
+                    http_iceberg_error(reply, 404,
+                                       strcmp(kind, "table") == 0 ? "NoSuchTableException"
+                                                                  : "NoSuchNamespaceException",
+                                       "%s", err);
+                else
+                    http_reply_error(reply, 400, "%s", err);
                 return -1;
             }
         }
