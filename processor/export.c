@@ -614,6 +614,31 @@ done:
     return rc;
 }
 
+/* lakehouse_iceberg_export_lag_seconds / _snapshots of a table: how far its
+ * export is behind (the age of the oldest snapshot not exported yet). */
+static void export_lag(sqlite3 *db, const char *domain, const char *table)
+{
+    sqlite3_stmt *st;
+    char err[ERROR_MAX];
+    if (export_prepare(db, "SELECT count(*), min(committed_at) FROM _snapshots WHERE "
+                           "table_name = ?1 AND snapshot_id > coalesce((SELECT exported_snapshot "
+                           "FROM _iceberg_tables WHERE table_name = ?1), 0)", &st, err) < 0)
+        return;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t behind = sqlite3_column_int64(st, 0), oldest_ms = 0;
+        double lag = 0;
+        if (behind > 0 &&
+            timeutil_parse_utc_ms((const char *)sqlite3_column_text(st, 1), &oldest_ms) == 0)
+            lag = (double)(timeutil_now_ms() - oldest_ms) / 1000.0;
+        char label[2 * NAMES_MAX];
+        snprintf(label, sizeof label, "%s/%s", domain, table);
+        stats_gauge("iceberg_export_lag_seconds", label, lag < 0 ? 0 : lag);
+        stats_gauge("iceberg_export_lag_snapshots", label, (double)behind);
+    }
+    sqlite3_finalize(st);
+}
+
 /* Tables of one domain (all with a snapshot), or just `only`. */
 static int export_domain(struct processor_ctx *ctx, const char *domain, const char *only,
                          int64_t *exported, char err[ERROR_MAX])
@@ -651,6 +676,7 @@ static int export_domain(struct processor_ctx *ctx, const char *domain, const ch
         } else {
             *exported += r;
         }
+        export_lag(sdb->db, domain, tables.items[i]);
     }
     if (only != NULL && only[0] && tables.count == 0 && rc == 0)
         rc = error_set(err, "no silver table %s/%s", domain, only);
