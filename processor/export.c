@@ -13,9 +13,10 @@
  * are swept at the next start once older than EXPORT_SWEEP_GRACE_S
  * (_iceberg_files lists every file a committed snapshot references); a
  * crash after the commit leaves the hint one version behind (still a
- * readable version) until the start repairs it. The export reads the table in the processor's thread
- * between merges, so the rows are exactly S's. Field ids stay with a column
- * name and type; a new or retyped column gets the next id. */
+ * readable version) until the start repairs it. The export reads the table
+ * in the processor's thread between merges, so the rows are exactly S's.
+ * Field ids stay with a column name and type; a new or retyped column gets
+ * the next id. */
 #include "processor.h"
 
 #include <dirent.h>
@@ -82,17 +83,26 @@ static int export_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, char 
     return 0;
 }
 
+/* A statement whose ?1 is the table name. */
+static int export_query(sqlite3 *db, const char *sql, const char *table, sqlite3_stmt **st,
+                        char err[ERROR_MAX])
+{
+    if (export_prepare(db, sql, st, err) < 0)
+        return -1;
+    sqlite3_bind_text(*st, 1, table, -1, SQLITE_STATIC);
+    return 0;
+}
+
 static int export_load_state(sqlite3 *db, const char *table, struct export_state *s,
                              char err[ERROR_MAX])
 {
     memset(s, 0, sizeof *s);
     sqlite3_stmt *st;
-    if (export_prepare(db, "SELECT uuid, metadata_version, last_sequence_number, "
+    if (export_query(db, "SELECT uuid, metadata_version, last_sequence_number, "
                            "current_snapshot_id, exported_snapshot, last_column_id, schema_id "
-                           "FROM _iceberg_tables WHERE table_name = ?1",
-                       &st, err) < 0)
+                         "FROM _iceberg_tables WHERE table_name = ?1",
+                     table, &st, err) < 0)
         return -1;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         s->exists = true;
@@ -254,12 +264,11 @@ static json_t *export_schemas(sqlite3 *db, const char *table, json_t *schema,
 {
     json_t *all = json_array();
     sqlite3_stmt *st;
-    if (export_prepare(db, "SELECT schema_id, schema_json FROM _iceberg_schemas "
-                           "WHERE table_name = ?1 ORDER BY schema_id", &st, err) < 0) {
+    if (export_query(db, "SELECT schema_id, schema_json FROM _iceberg_schemas "
+                           "WHERE table_name = ?1 ORDER BY schema_id", table, &st, err) < 0) {
         json_decref(all);
         return NULL;
     }
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     json_t *current = NULL;
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *j = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
@@ -291,12 +300,11 @@ static int export_history(sqlite3 *db, const char *table, struct iceberg_snapsho
 {
     sqlite3_stmt *st;
     *nsnaps = *nlog = 0;
-    if (export_prepare(db, "SELECT snapshot_id, parent_id, sequence_number, timestamp_ms, "
+    if (export_query(db, "SELECT snapshot_id, parent_id, sequence_number, timestamp_ms, "
                            "manifest_list, schema_id, operation, lakehouse_snapshot_id, summary "
-                           "FROM _iceberg_snapshots WHERE table_name = ?1 ORDER BY sequence_number",
-                       &st, err) < 0)
+                         "FROM _iceberg_snapshots WHERE table_name = ?1 ORDER BY sequence_number",
+                     table, &st, err) < 0)
         return -1;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     size_t cap = 8;
     *snaps = calloc(cap + 1, sizeof **snaps);
     while (*snaps != NULL && sqlite3_step(st) == SQLITE_ROW) {
@@ -326,10 +334,9 @@ static int export_history(sqlite3 *db, const char *table, struct iceberg_snapsho
     sqlite3_finalize(st);
     if (*snaps == NULL)
         return error_set(err, "out of memory");
-    if (export_prepare(db, "SELECT timestamp_ms, file FROM _iceberg_metadata_log "
-                           "WHERE table_name = ?1 ORDER BY version", &st, err) < 0)
+    if (export_query(db, "SELECT timestamp_ms, file FROM _iceberg_metadata_log "
+                           "WHERE table_name = ?1 ORDER BY version", table, &st, err) < 0)
         return -1;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     cap = 8;
     *log = calloc(cap, sizeof **log);
     while (*log != NULL && sqlite3_step(st) == SQLITE_ROW && *nstrings < 2 * 4096 + 4096) {
@@ -465,10 +472,9 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
         return -1;
     /* the project snapshot the table is at, and its commit time */
     sqlite3_stmt *st;
-    if (export_prepare(db, "SELECT snapshot_id, committed_at FROM _snapshots WHERE table_name = ?1 "
-                           "ORDER BY snapshot_id DESC LIMIT 1", &st, err) < 0)
+    if (export_query(db, "SELECT snapshot_id, committed_at FROM _snapshots WHERE table_name = ?1 "
+                           "ORDER BY snapshot_id DESC LIMIT 1", table, &st, err) < 0)
         return -1;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     int64_t project = 0, committed_ms = timeutil_now_ms();
     if (sqlite3_step(st) == SQLITE_ROW) {
         project = sqlite3_column_int64(st, 0);
@@ -614,6 +620,31 @@ done:
     return rc;
 }
 
+/* lakehouse_iceberg_export_lag_seconds / _snapshots of a table: how far its
+ * export is behind (the age of the oldest snapshot not exported yet). */
+static void export_lag(sqlite3 *db, const char *domain, const char *table)
+{
+    sqlite3_stmt *st;
+    char err[ERROR_MAX];
+    if (export_prepare(db, "SELECT count(*), min(committed_at) FROM _snapshots WHERE "
+                           "table_name = ?1 AND snapshot_id > coalesce((SELECT exported_snapshot "
+                           "FROM _iceberg_tables WHERE table_name = ?1), 0)", &st, err) < 0)
+        return;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t behind = sqlite3_column_int64(st, 0), oldest_ms = 0;
+        double lag = 0;
+        if (behind > 0 &&
+            timeutil_parse_utc_ms((const char *)sqlite3_column_text(st, 1), &oldest_ms) == 0)
+            lag = (double)(timeutil_now_ms() - oldest_ms) / 1000.0;
+        char label[2 * NAMES_MAX];
+        snprintf(label, sizeof label, "%s/%s", domain, table);
+        stats_gauge("iceberg_export_lag_seconds", label, lag < 0 ? 0 : lag);
+        stats_gauge("iceberg_export_lag_snapshots", label, (double)behind);
+    }
+    sqlite3_finalize(st);
+}
+
 /* Tables of one domain (all with a snapshot), or just `only`. */
 static int export_domain(struct processor_ctx *ctx, const char *domain, const char *only,
                          int64_t *exported, char err[ERROR_MAX])
@@ -651,6 +682,7 @@ static int export_domain(struct processor_ctx *ctx, const char *domain, const ch
         } else {
             *exported += r;
         }
+        export_lag(sdb->db, domain, tables.items[i]);
     }
     if (only != NULL && only[0] && tables.count == 0 && rc == 0)
         rc = error_set(err, "no silver table %s/%s", domain, only);
@@ -707,10 +739,9 @@ static int export_has_files(sqlite3 *db, const char *table)
 {
     sqlite3_stmt *st;
     char err[ERROR_MAX];
-    if (export_prepare(db, "SELECT 1 FROM _iceberg_files WHERE table_name = ?1 LIMIT 1", &st,
-                       err) < 0)
+    if (export_query(db, "SELECT 1 FROM _iceberg_files WHERE table_name = ?1 LIMIT 1", table,
+                     &st, err) < 0)
         return -1;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;

@@ -34,6 +34,8 @@ node "$READERS/table_check.mjs" "$TD" "$T/flights.rows.json" "$S" "[1]" id | sed
 out=$(lakehouse export air/flights 2>&1)
 if wait_until 30 bash -c "curl -s http://$LAKEHOUSE_LISTEN/metrics | grep -q '^lakehouse_iceberg_export_duration_seconds_count{domain=\"air\",table=\"flights\"} 1'"; then
     pass "export duration in /metrics"; else fail "export duration in /metrics" "$(curl -s "http://$LAKEHOUSE_LISTEN/metrics" | grep iceberg)"; fi
+if wait_until 30 bash -c "curl -s http://$LAKEHOUSE_LISTEN/metrics | grep -q '^lakehouse_iceberg_export_lag_snapshots{domain=\"air\",table=\"flights\"} 0'"; then
+    pass "export lag in /metrics"; else fail "export lag in /metrics" "$(curl -s "http://$LAKEHOUSE_LISTEN/metrics" | grep iceberg)"; fi
 check_eq "nothing new: nothing exported" "exported 0 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" "$out"
 
 # ---- every column type, with nulls ---------------------------------------------
