@@ -225,6 +225,7 @@ int fsutil_write_file_exclusive(const char *path, const void *buf, size_t len, m
     int saved = errno;
     unlink(tmp);
     if (rc < 0)
-        return error_set(err, "create %s: %s", path, strerror(saved));
+        return error_fail(err, saved == EEXIST ? ERROR_CONFLICT : ERROR_INTERNAL, "create %s: %s",
+                          path, strerror(saved));
     return fsutil_fsync_parent(path, err);
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fsutil.h"
+#include "layout.h"
 #include "timeutil.h"
 
 #define ICEBERG_STORE_FILE_MAX ((size_t)1 << 34)
@@ -34,7 +35,8 @@ struct iceberg_store *iceberg_store_open(const struct config *cfg, char err[ERRO
         return NULL;
     }
     if (!s3) {
-        if (fsutil_path(st->root, sizeof st->root, err, "%s/iceberg", cfg->data_dir) < 0) {
+        if (layout_iceberg_dir(st->root, sizeof st->root, cfg->data_dir, NULL, NULL, NULL, err) <
+            0) {
             free(st);
             return NULL;
         }
@@ -121,11 +123,8 @@ enum s3_status iceberg_store_put(struct iceberg_store *st, const char *key, cons
     if (!exclusive)
         return fsutil_write_file_atomic(name, data, len, ICEBERG_STORE_MODE, err) < 0 ? S3_OTHER
                                                                                       : S3_OK;
-    errno = 0;
-    if (fsutil_write_file_exclusive(name, data, len, ICEBERG_STORE_MODE, err) == 0)
-        return S3_OK;
-    struct stat sb;
-    return errno == EEXIST || stat(name, &sb) == 0 ? S3_EXISTS : S3_OTHER;
+    int rc = fsutil_write_file_exclusive(name, data, len, ICEBERG_STORE_MODE, err);
+    return rc == 0 ? S3_OK : error_kind_of(rc) == ERROR_CONFLICT ? S3_EXISTS : S3_OTHER;
 }
 
 enum s3_status iceberg_store_put_file(struct iceberg_store *st, const char *key,

@@ -204,11 +204,38 @@ int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
     return rc;
 }
 
+int iceberg_metadata_path(char path[PATH_MAX], const char *dir, int64_t version,
+                          char err[ERROR_MAX])
+{
+    return fsutil_path(path, PATH_MAX, err, "%s/metadata/v%" PRId64 ".metadata.json", dir,
+                       version);
+}
+
+int iceberg_version_hint_path(char path[PATH_MAX], const char *dir, char err[ERROR_MAX])
+{
+    return fsutil_path(path, PATH_MAX, err, "%s/metadata/version-hint.text", dir);
+}
+
+int64_t iceberg_read_version_hint(const char *dir, char err[ERROR_MAX])
+{
+    char path[PATH_MAX], *text = NULL;
+    size_t len;
+    if (iceberg_version_hint_path(path, dir, err) < 0 ||
+        fsutil_read_file(path, 64, &text, &len, err) < 0)
+        return -1;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    bool ok = end != text && v > 0;
+    free(text);
+    if (!ok)
+        return error_set(err, "%s: not a version number", path);
+    return (int64_t)v;
+}
+
 int iceberg_write_metadata(const char *dir, int64_t version, const json_t *metadata,
                            char path[PATH_MAX], char err[ERROR_MAX])
 {
-    if (fsutil_path(path, PATH_MAX, err, "%s/metadata/v%" PRId64 ".metadata.json", dir,
-                    version) < 0)
+    if (iceberg_metadata_path(path, dir, version, err) < 0)
         return -1;
     char *text = json_dumps(metadata, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text == NULL)
@@ -221,7 +248,7 @@ int iceberg_write_metadata(const char *dir, int64_t version, const json_t *metad
 int iceberg_write_version_hint(const char *dir, int64_t version, char err[ERROR_MAX])
 {
     char path[PATH_MAX], text[24];
-    if (fsutil_path(path, sizeof path, err, "%s/metadata/version-hint.text", dir) < 0)
+    if (iceberg_version_hint_path(path, dir, err) < 0)
         return -1;
     int n = snprintf(text, sizeof text, "%" PRId64, version);
     return fsutil_write_file_atomic(path, text, (size_t)n, 0640, err);

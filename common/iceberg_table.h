@@ -64,7 +64,18 @@ int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
                            char manifest_path[PATH_MAX], char list_path[PATH_MAX],
                            char err[ERROR_MAX]);
 
-/* metadata/v<version>.metadata.json, created exclusively. path gets it. */
+/* "<dir>/metadata/v<version>.metadata.json" and "<dir>/metadata/version-hint.text":
+ * where a table's versions and its hint are, for writers and readers. 0, or
+ * -1 with err when the path does not fit. */
+int iceberg_metadata_path(char path[PATH_MAX], const char *dir, int64_t version,
+                          char err[ERROR_MAX]);
+int iceberg_version_hint_path(char path[PATH_MAX], const char *dir, char err[ERROR_MAX]);
+/* The version the hint of the table at dir names: > 0, or -1 with err when
+ * there is no readable hint. */
+int64_t iceberg_read_version_hint(const char *dir, char err[ERROR_MAX]);
+
+/* metadata/v<version>.metadata.json, created exclusively. path gets it.
+ * A version that exists already fails with kind ERROR_CONFLICT (error.h). */
 int iceberg_write_metadata(const char *dir, int64_t version, const json_t *metadata,
                            char path[PATH_MAX], char err[ERROR_MAX]);
 /* metadata/version-hint.text = "<version>" (atomic replace). */

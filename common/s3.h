@@ -16,13 +16,16 @@
 #include "config.h"
 #include "error.h"
 
+/* Each status is the error kind (error.h) callers decide on, so that
+ * error_fail / error_kind_of / http_status_of apply to it as they are:
+ * return error_fail(err, (enum error_kind)st, ...) or -(int)st. */
 enum s3_status {
-    S3_OK = 0,
-    S3_AUTH,        /* 401/403: credentials refused or not allowed */
-    S3_NOT_FOUND,   /* 404: no such key or bucket */
-    S3_EXISTS,      /* 412/409 on an exclusive put: the key is already there */
-    S3_UNREACHABLE, /* no connection, no answer in time */
-    S3_OTHER        /* any other answer or local failure */
+    S3_OK = ERROR_NONE,
+    S3_AUTH = ERROR_DENIED,             /* 401/403: credentials refused or not allowed */
+    S3_NOT_FOUND = ERROR_NOT_FOUND,     /* 404: no such key or bucket */
+    S3_EXISTS = ERROR_CONFLICT,         /* 412/409 on an exclusive put: the key is already there */
+    S3_UNREACHABLE = ERROR_UNAVAILABLE, /* no connection, no answer in time */
+    S3_OTHER = ERROR_INTERNAL           /* any other answer or local failure */
 };
 
 #define S3_KEY_MAX 1024

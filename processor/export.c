@@ -35,6 +35,7 @@
 #include "iceberg_table.h"
 #include "layout.h"
 #include "log.h"
+#include "sqlutil.h"
 #include "stats.h"
 #include "strbuf.h"
 #include "timeutil.h"
@@ -78,9 +79,7 @@ struct export_state {
 
 static int export_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, char err[ERROR_MAX])
 {
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-        return error_set(err, "export: %s", sqlite3_errmsg(db));
-    return 0;
+    return sqlutil_prepare(db, sql, st, err, "export");
 }
 
 /* A statement whose ?1 is the table name. */
@@ -368,8 +367,9 @@ static int export_commit(sqlite3 *db, const char *table, const char *location,
     char *summary = json_dumps(snap->summary_extra, JSON_COMPACT);
     sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (summary == NULL || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        error_set(err, "export commit: %s", summary ? sqlite3_errmsg(db) : "out of memory");
+    if (summary == NULL || sqlutil_exec(db, "BEGIN IMMEDIATE", err, "export commit") < 0) {
+        if (summary == NULL)
+            error_set(err, "export commit: out of memory");
         free(summary);
         return -1;
     }
@@ -439,18 +439,73 @@ static int export_commit(sqlite3 *db, const char *table, const char *location,
                                        -1, SQLITE_STATIC),
                      sqlite3_bind_int64(st, 3, snap->snapshot_id)));
 #undef EXPORT_STEP
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        error_set(err, "export commit: %s", sqlite3_errmsg(db));
+    if (sqlutil_exec(db, "COMMIT", err, "export commit") < 0)
         goto fail;
-    }
     rc = 0;
     goto done;
 fail:
     sqlite3_finalize(st);
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlutil_exec(db, "ROLLBACK", NULL, NULL);
 done:
     free(summary);
     return rc;
+}
+
+/* Whether the table's newest project snapshot is not exported yet: 1 with
+ * *db, the export state, that snapshot and its commit time; 0 when it is
+ * current (or has no snapshot); -1 error. */
+static int export_pending(struct processor_ctx *ctx, const char *domain, const char *table,
+                          sqlite3 **db, struct export_state *s, int64_t *project,
+                          int64_t *committed_ms, char err[ERROR_MAX])
+{
+    struct silver_db *sdb;
+    if (silver_get(ctx->silver, domain, &sdb, err) < 0)
+        return -1;
+    *db = sdb->db;
+    if (sqlutil_exec(*db, export_ddl, err, "export tables of %s", domain) < 0)
+        return -1;
+    int exists = silver_table_exists(sdb, table, err);
+    if (exists <= 0)
+        return exists;
+    if (export_load_state(*db, table, s, err) < 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (export_query(*db, "SELECT snapshot_id, committed_at FROM _snapshots WHERE table_name = ?1 "
+                          "ORDER BY snapshot_id DESC LIMIT 1", table, &st, err) < 0)
+        return -1;
+    *project = 0;
+    *committed_ms = timeutil_now_ms();
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *project = sqlite3_column_int64(st, 0);
+        timeutil_parse_utc_ms((const char *)sqlite3_column_text(st, 1), committed_ms);
+    }
+    sqlite3_finalize(st);
+    return *project != 0 && !(s->exists && s->exported_snapshot == *project);
+}
+
+/* The summary fields of a snapshot that holds files (new reference). */
+static json_t *export_summary(const struct iceberg_files *files)
+{
+    size_t nfiles;
+    iceberg_files_list(files, &nfiles);
+    char rows[24], count[24];
+    snprintf(rows, sizeof rows, "%" PRId64, iceberg_files_rows(files));
+    snprintf(count, sizeof count, "%zu", nfiles);
+    return json_pack("{ssssssss}", "added-data-files", count, "added-records", rows,
+                     "total-data-files", count, "total-records", rows);
+}
+
+/* v<version>.metadata.json, created exclusively; one that exists was left
+ * by an attempt that crashed before its commit: never referenced by the
+ * pointer, so it is replaced. */
+static int export_put_metadata(const char *location, int64_t version, const json_t *meta,
+                               char path[PATH_MAX], char err[ERROR_MAX])
+{
+    int rc = iceberg_write_metadata(location, version, meta, path, err);
+    if (rc >= 0 || error_kind_of(rc) != ERROR_CONFLICT)
+        return rc;
+    unlink(path);
+    return iceberg_write_metadata(location, version, meta, path, err);
 }
 
 /* Export one table if its newest snapshot is not exported yet. 1 exported,
@@ -458,36 +513,18 @@ done:
 static int export_table(struct processor_ctx *ctx, const char *domain, const char *table,
                         char err[ERROR_MAX])
 {
-    struct silver_db *sdb;
-    if (silver_get(ctx->silver, domain, &sdb, err) < 0)
-        return -1;
-    sqlite3 *db = sdb->db;
-    if (sqlite3_exec(db, export_ddl, NULL, NULL, NULL) != SQLITE_OK)
-        return error_set(err, "export tables: %s", sqlite3_errmsg(db));
-    int exists = silver_table_exists(sdb, table, err);
-    if (exists <= 0)
-        return exists;
+    sqlite3 *db;
     struct export_state s;
-    if (export_load_state(db, table, &s, err) < 0)
-        return -1;
-    /* the project snapshot the table is at, and its commit time */
-    sqlite3_stmt *st;
-    if (export_query(db, "SELECT snapshot_id, committed_at FROM _snapshots WHERE table_name = ?1 "
-                           "ORDER BY snapshot_id DESC LIMIT 1", table, &st, err) < 0)
-        return -1;
-    int64_t project = 0, committed_ms = timeutil_now_ms();
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        project = sqlite3_column_int64(st, 0);
-        timeutil_parse_utc_ms((const char *)sqlite3_column_text(st, 1), &committed_ms);
-    }
-    sqlite3_finalize(st);
-    if (project == 0 || (s.exists && s.exported_snapshot == project))
-        return 0;
+    int64_t project, committed_ms;
+    int pending = export_pending(ctx, domain, table, &db, &s, &project, &committed_ms, err);
+    if (pending <= 0)
+        return pending;
 
     int64_t started = timeutil_monotonic_ms();
     char location[PATH_MAX];
-    if (fsutil_path(location, sizeof location, err, "%s/iceberg/%s_silver/%s", ctx->cfg->data_dir,
-                    domain, table) < 0 || fsutil_mkdirs(location, 0750, err) < 0)
+    if (layout_iceberg_dir(location, sizeof location, ctx->cfg->data_dir, domain, "silver", table,
+                           err) < 0 ||
+        fsutil_mkdirs(location, 0750, err) < 0)
         return -1;
     if (!s.exists)
         iceberg_random_uuid(s.uuid);
@@ -536,24 +573,16 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
         goto done;
     size_t nfiles;
     iceberg_files_list(files, &nfiles);
-    char rows[24], count[24], lh[24];
-    snprintf(rows, sizeof rows, "%" PRId64, iceberg_files_rows(files));
-    snprintf(count, sizeof count, "%zu", nfiles);
-    snprintf(lh, sizeof lh, "%" PRId64, project);
-    extra = json_pack("{ssssssss}", "added-data-files", count, "added-records", rows,
-                      "total-data-files", count, "total-records", rows);
+    extra = export_summary(files);
     struct iceberg_snapshot *snap = &snaps[nsnaps];
     *snap = (struct iceberg_snapshot){
         .snapshot_id = snapshot_id, .parent_id = s.exists ? s.current_snapshot : -1,
         .sequence_number = sequence, .timestamp_ms = committed_ms, .manifest_list = list,
         .schema_id = s.schema_id, .operation = s.exists ? "overwrite" : "append",
         .lakehouse_snapshot_id = project, .summary_extra = extra};
-    if (s.exists) {
-        /* the version being replaced joins the metadata log */
-        if (fsutil_path(previous, sizeof previous, err, "%s/metadata/v%" PRId64 ".metadata.json",
-                        location, s.version) < 0)
-            goto done;
-    }
+    /* the version being replaced joins the metadata log */
+    if (s.exists && iceberg_metadata_path(previous, location, s.version, err) < 0)
+        goto done;
     int64_t now_ms = timeutil_now_ms();
     struct iceberg_metadata_log *all_log = realloc(log, (nlog + 1) * sizeof *log);
     if (all_log == NULL) {
@@ -571,15 +600,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
                               .nmetadata_log = nlog};
     if ((meta = iceberg_table_json(&t, err)) == NULL)
         goto done;
-    if (iceberg_write_metadata(location, s.version + 1, meta, meta_path, err) < 0) {
-        if (errno != EEXIST && strstr(err, "File exists") == NULL)
-            goto done;
-        /* left by an attempt that crashed before its commit: never
-         * referenced by the pointer, so it can go */
-        unlink(meta_path);
-        if (iceberg_write_metadata(location, s.version + 1, meta, meta_path, err) < 0)
-            goto done;
-    }
+    if (export_put_metadata(location, s.version + 1, meta, meta_path, err) < 0)
+        goto done;
     int64_t duration = timeutil_monotonic_ms() - started;
     if (export_commit(db, table, location, &s, meta_path, s.exists ? previous : NULL, now_ms, snap,
                       schema_text, schema_added, fields, n, files, manifest, duration,
@@ -589,11 +611,12 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
     }
     committed = true;
     if (iceberg_write_version_hint(location, s.version + 1, err) < 0)
-        log_warn("iceberg_version_hint_failed table=%s/%s error=\"%s\" action=retry_next_export",
+        log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
                  domain, table, err);
     log_info("iceberg_exported table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
-             " version=%" PRId64 " rows=%s files=%zu duration_ms=%" PRId64,
-             domain, table, project, snapshot_id, s.version + 1, rows, nfiles, duration);
+             " version=%" PRId64 " rows=%" PRId64 " files=%zu duration_ms=%" PRId64,
+             domain, table, project, snapshot_id, s.version + 1, iceberg_files_rows(files),
+             nfiles, duration);
     char label[2 * NAMES_MAX];
     snprintf(label, sizeof label, "%s/%s", domain, table);
     stats_observe("iceberg_export_duration_seconds", label, (double)duration / 1000.0);
@@ -674,7 +697,7 @@ static int export_domain(struct processor_ctx *ctx, const char *domain, const ch
         char terr[ERROR_MAX];
         int r = export_table(ctx, domain, tables.items[i], terr);
         if (r < 0) {
-            log_error("iceberg_export_failed table=%s/%s error=\"%s\" action=retry_next_tick",
+            log_error("iceberg_export_failed table=%s/%s reason=\"%s\" action=retry_next_tick",
                       domain, tables.items[i], terr);
             if (rc == 0)
                 error_set(err, "%s/%s: %s", domain, tables.items[i], terr);
@@ -763,7 +786,7 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
             access(path, F_OK) != 0)
             continue;
         if (silver_get(ctx->silver, domains.items[i], &sdb, err) < 0 ||
-            sqlite3_exec(sdb->db, export_ddl, NULL, NULL, NULL) != SQLITE_OK) {
+            sqlutil_exec(sdb->db, export_ddl, err, "export tables of %s", domains.items[i]) < 0) {
             rc = -1;
             break;
         }
@@ -778,19 +801,14 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
             const char *location = (const char *)sqlite3_column_text(st, 1);
             int64_t version = sqlite3_column_int64(st, 2);
             /* a crash between the commit and the hint left the hint behind */
-            char hint[PATH_MAX], *text = NULL;
-            size_t len;
-            if (fsutil_path(hint, sizeof hint, err, "%s/metadata/version-hint.text", location) == 0 &&
-                (fsutil_read_file(hint, 64, &text, &len, err) < 0 ||
-                 strtoll(text, NULL, 10) != version)) {
+            if (iceberg_read_version_hint(location, err) != version) {
                 if (iceberg_write_version_hint(location, version, err) < 0)
-                    log_warn("iceberg_version_hint_failed table=%s/%s error=\"%s\"",
+                    log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\"",
                              domains.items[i], table, err);
                 else
                     log_info("iceberg_version_hint_repaired table=%s/%s version=%" PRId64,
                              domains.items[i], table, version);
             }
-            free(text);
             if (export_has_files(sdb->db, table) != 1)
                 continue; /* nothing recorded: keep everything rather than guess */
             char sub[PATH_MAX];
@@ -857,12 +875,14 @@ void export_run(struct processor_ctx *ctx, const struct control_request *req,
     int64_t exported = 0;
     int rc;
     if (!export_enabled(ctx->cfg))
-        rc = error_set(err, "iceberg_export is '%s': nothing is exported", ctx->cfg->iceberg_export);
+        rc = error_fail(err, ERROR_INVALID, "iceberg_export is '%s': nothing is exported",
+                        ctx->cfg->iceberg_export);
     else if (req->name[0] && !req->domain[0])
-        rc = error_set(err, "export of table %s needs its domain", req->name);
+        rc = error_fail(err, ERROR_INVALID, "export of table %s needs its domain", req->name);
     else
         rc = export_run_scope(ctx, req->domain, req->name, &exported, err);
     reply->ok = rc == 0;
+    reply->kind = error_kind_of(rc);
     reply->count = exported;
     if (rc < 0)
         snprintf(reply->message, sizeof reply->message, "export failed: %s", err);

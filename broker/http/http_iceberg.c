@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include "fsutil.h"
 #include "http_internal.h"
+#include "iceberg_table.h"
 #include "job.h"
 #include "layout.h"
 #include "log.h"
@@ -238,7 +239,7 @@ static json_t *iceberg_tables(const struct config *cfg, const char *domain, cons
         return out;
     /* no export state for this layer: the committed version hints */
     char dir[PATH_MAX];
-    if (fsutil_path(dir, sizeof dir, err, "%s/iceberg/%s_%s", cfg->data_dir, domain, layer) < 0) {
+    if (layout_iceberg_dir(dir, sizeof dir, cfg->data_dir, domain, layer, NULL, err) < 0) {
         json_decref(out);
         return NULL;
     }
@@ -247,17 +248,13 @@ static json_t *iceberg_tables(const struct config *cfg, const char *domain, cons
     while (d != NULL && (de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
-        char hint[PATH_MAX], meta[PATH_MAX], ferr[ERROR_MAX];
-        char *text = NULL;
-        size_t len = 0;
-        if (fsutil_path(hint, sizeof hint, ferr, "%s/%s/metadata/version-hint.text", dir,
-                        de->d_name) < 0 ||
-            fsutil_read_file(hint, 64, &text, &len, ferr) < 0)
+        char table_dir[PATH_MAX], meta[PATH_MAX], ferr[ERROR_MAX];
+        int64_t v;
+        if (layout_iceberg_dir(table_dir, sizeof table_dir, cfg->data_dir, domain, layer,
+                               de->d_name, ferr) < 0 ||
+            (v = iceberg_read_version_hint(table_dir, ferr)) < 0)
             continue;
-        long long v = strtoll(text, NULL, 10);
-        free(text);
-        if (v > 0 && fsutil_path(meta, sizeof meta, ferr, "%s/%s/metadata/v%lld.metadata.json",
-                                 dir, de->d_name, v) == 0)
+        if (iceberg_metadata_path(meta, table_dir, v, ferr) == 0)
             json_object_set_new(out, de->d_name, json_string(meta));
     }
     if (d != NULL)

@@ -34,7 +34,8 @@ static void test_kind_names(void **state)
 {
     (void)state;
     const char *expected[ERROR_KIND_COUNT] = {"",         "internal", "invalid", "not_found",
-                                              "conflict", "busy",     "timeout", "no_space"};
+                                              "conflict", "busy",     "timeout", "no_space",
+                                              "denied",   "unavailable"};
     for (int k = ERROR_NONE; k < ERROR_KIND_COUNT; k++) {
         assert_string_equal(error_kind_name((enum error_kind)k), expected[k]);
         enum error_kind back = ERROR_KIND_COUNT;
