@@ -48,6 +48,10 @@
  *       -- gold only: per gold snapshot, the snapshot of every table the run read
  *       ("demo.silver.flights"); changes_from/change_rows when it read @changes
  *       (job.h); written in the run's transaction (transformer/lineage.c)
+ *   _iceberg_tables, _iceberg_snapshots, _iceberg_schemas, _iceberg_fields,
+ *   _iceberg_metadata_log, _iceberg_files -- silver only, created on first
+ *       export: the Iceberg export's pointer (the commit) and state
+ *       (processor/export.c)
  * A bronze file is merged and recorded in _ledger in one transaction (rule 2).
  * Silver tables carry the user columns plus _seq INTEGER (the winning record's
  * ingest sequence), _insert_date TEXT, _schema_version INTEGER and _rescued TEXT.
