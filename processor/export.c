@@ -508,6 +508,35 @@ static int export_put_metadata(const char *location, int64_t version, const json
     return iceberg_write_metadata(location, version, meta, path, err);
 }
 
+/* The table's rows as data files under location (caller owns them), or
+ * NULL with err. */
+static struct iceberg_files *export_data(sqlite3 *db, const char *table, const char *location,
+                                         const struct iceberg_field *fields, size_t n,
+                                         char err[ERROR_MAX])
+{
+    /* 16 MiB row groups: the export's share of the processor's memory bound */
+    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
+                                        .row_group_bytes = 16 << 20};
+    struct iceberg_files *files = iceberg_files_open(location, fields, n, &opt, err);
+    if (files != NULL && export_rows(db, table, fields, n, files, err) < 0)
+        iceberg_files_free(&files, true);
+    return files;
+}
+
+/* The version being replaced (file, NULL for none) joins the metadata log
+ * of the next one; the log is grown either way (the caller frees it). */
+static int export_log_append(struct iceberg_metadata_log **log, size_t *nlog, const char *file,
+                             int64_t now_ms, char err[ERROR_MAX])
+{
+    struct iceberg_metadata_log *grown = realloc(*log, (*nlog + 1) * sizeof **log);
+    if (grown == NULL)
+        return error_set(err, "out of memory");
+    *log = grown;
+    if (file != NULL)
+        (*log)[(*nlog)++] = (struct iceberg_metadata_log){.timestamp_ms = now_ms, .file = file};
+    return 0;
+}
+
 /* Export one table if its newest snapshot is not exported yet. 1 exported,
  * 0 already current (or no snapshot), -1 error. */
 static int export_table(struct processor_ctx *ctx, const char *domain, const char *table,
@@ -546,13 +575,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
         error_set(err, "out of memory");
         goto done;
     }
-    if (export_fields(ctx, db, domain, table, &s, &fields, &n, err) < 0)
-        goto done;
-    /* 16 MiB row groups: the export's share of the processor's memory bound */
-    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
-                                        .row_group_bytes = 16 << 20};
-    if ((files = iceberg_files_open(location, fields, n, &opt, err)) == NULL ||
-        export_rows(db, table, fields, n, files, err) < 0)
+    if (export_fields(ctx, db, domain, table, &s, &fields, &n, err) < 0 ||
+        (files = export_data(db, table, location, fields, n, err)) == NULL)
         goto done;
 
     schema = iceberg_schema_json(s.schema_id, fields, n);
@@ -584,14 +608,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
     if (s.exists && iceberg_metadata_path(previous, location, s.version, err) < 0)
         goto done;
     int64_t now_ms = timeutil_now_ms();
-    struct iceberg_metadata_log *all_log = realloc(log, (nlog + 1) * sizeof *log);
-    if (all_log == NULL) {
-        error_set(err, "out of memory");
+    if (export_log_append(&log, &nlog, s.exists ? previous : NULL, now_ms, err) < 0)
         goto done;
-    }
-    log = all_log;
-    if (s.exists)
-        log[nlog++] = (struct iceberg_metadata_log){.timestamp_ms = now_ms, .file = previous};
     struct iceberg_table t = {.uuid = s.uuid, .location = location,
                               .last_sequence_number = sequence, .last_updated_ms = now_ms,
                               .last_column_id = s.last_column_id, .current_schema_id = s.schema_id,
