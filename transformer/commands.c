@@ -6,6 +6,7 @@
  *              second "run" of a job whose forced run has not started yet is
  *              answered with the same execution id (coalesced).
  *   expire, expire_dry_run -> gold retention (retention.c)
+ *   export  -> Iceberg export of changed gold tables (gold_export.c)
  * A malformed request gets an error reply (REP must always answer), never
  * stops the process. */
 #include <errno.h>
@@ -94,10 +95,12 @@ static void commands_dispatch(struct transformer_ctx *ctx, const struct control_
             reply->ok = false;
             snprintf(reply->message, sizeof reply->message, "%s", err);
         }
+    } else if (strcmp(req->cmd, "export") == 0) {
+        gold_export_run(ctx, req, reply);
     } else {
         snprintf(reply->message, sizeof reply->message,
                  "unknown command '%s' (transformer: ping, run, reload, expire, "
-                 "expire_dry_run)", req->cmd);
+                 "expire_dry_run, export)", req->cmd);
     }
 }
 

@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 
 #include "event.h"
+#include "iceberg_export.h"
 #include "layout.h"
 #include "log.h"
 #include "strbuf.h"
@@ -135,9 +136,7 @@ static int run_table_exists(sqlite3 *db, const char *table, bool *exists, char e
     return 0;
 }
 
-/* Open gold/<domain>.db for writing: WAL, busy timeout, _snapshots, version. */
-static int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out,
-                         char err[ERROR_MAX])
+int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out, char err[ERROR_MAX])
 {
     char path[PATH_MAX];
     *out = NULL;
@@ -158,6 +157,8 @@ static int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out
     }
     if (run_exec(db, layout_gold_ddl, err, path) < 0 ||
         run_exec(db, run_executions_ddl, err, path) < 0)
+        goto fail;
+    if (version < 2 && run_exec(db, iceberg_export_ddl, err, path) < 0)
         goto fail;
     if (version < LAYOUT_DB_VERSION) {
         char pragma[64];
