@@ -125,7 +125,7 @@ static const struct config_option config_options[] = {
                   "silver:demo/flights=365 gold:demo/flights_by_origin=3650\""),
     INT_OPTION(vacuum_interval_days, 7, "VACUUM each silver database this often (daily maintenance)"),
     STRING_OPTION(iceberg_export, "local", NULL,
-                  "publish silver tables as Iceberg v2 tables: off or local (under "
+                  "publish silver and gold tables as Iceberg v2 tables: off or local (under "
                   "<data_dir>/iceberg/); s3 is not supported yet"),
     INT_OPTION(iceberg_export_interval_s, 60,
                "export the tables that changed this often (seconds; `lakehouse export` at once)"),

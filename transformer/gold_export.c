@@ -15,7 +15,6 @@
  * -> string (a column without values and without an INT or REAL affinity
  * is a string). The job's unique_key columns are identifier-field-ids when
  * they hold no NULL and are not double. */
-#include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -244,30 +243,6 @@ static int gold_export_domain(struct transformer_ctx *ctx, const char *domain, c
     return rc;
 }
 
-/* The domains with a gold database (names of gold/<domain>.db). */
-static json_t *gold_export_domains(const char *data_dir)
-{
-    json_t *out = json_array();
-    char dir[PATH_MAX];
-    if (layout_dir(dir, sizeof dir, data_dir, "gold") < 0)
-        return out;
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        char name[NAMES_MAX];
-        if (len <= 3 || len - 3 >= sizeof name || strcmp(e->d_name + len - 3, ".db") != 0)
-            continue;
-        memcpy(name, e->d_name, len - 3);
-        name[len - 3] = '\0';
-        if (names_is_valid_object(name))
-            json_array_append_new(out, json_string(name));
-    }
-    if (d != NULL)
-        closedir(d);
-    return out;
-}
-
 bool gold_export_enabled(const struct config *cfg)
 {
     return strcmp(cfg->iceberg_export, "local") == 0;
@@ -279,7 +254,7 @@ int gold_export_scope(struct transformer_ctx *ctx, const char *domain, const cha
     *exported = *matched = 0;
     if (domain != NULL && domain[0])
         return gold_export_domain(ctx, domain, table, exported, matched, err);
-    json_t *domains = gold_export_domains(ctx->cfg->data_dir);
+    json_t *domains = inputs_gold_domains(ctx->cfg->data_dir);
     int rc = 0;
     size_t i;
     json_t *v;
@@ -298,7 +273,7 @@ int gold_export_scope(struct transformer_ctx *ctx, const char *domain, const cha
 int gold_export_sweep(struct transformer_ctx *ctx, int64_t *removed, char err[ERROR_MAX])
 {
     *removed = 0;
-    json_t *domains = gold_export_domains(ctx->cfg->data_dir);
+    json_t *domains = inputs_gold_domains(ctx->cfg->data_dir);
     int rc = 0;
     size_t i;
     json_t *v;

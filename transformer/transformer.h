@@ -99,6 +99,9 @@ void jobs_input_key(const struct sqlref *ref, char out[3 * NAMES_MAX + 8]);
  * that does not fit. */
 int inputs_db_path(char *out, size_t out_size, const char *data_dir, enum sqlref_layer layer,
                    const char *domain);
+/* The domains with a gold database (names of gold/<domain>.db), as a JSON
+ * array of strings (new reference; empty when there is none). */
+json_t *inputs_gold_domains(const char *data_dir);
 /* "file:<path percent-encoded>?mode=ro"; -1 if it does not fit. */
 int inputs_uri(char *out, size_t out_size, const char *path);
 /* In schema (of db), does table exist (1/0), and its latest snapshot id
