@@ -675,3 +675,38 @@ int iceberg_export_sweep_db(sqlite3 *db, const char *domain, int64_t *removed,
     sqlite3_finalize(st);
     return rc;
 }
+
+bool iceberg_export_due(const struct config *cfg, int64_t *next_ms)
+{
+    int64_t now = timeutil_monotonic_ms();
+    if (*next_ms == 0)
+        *next_ms = now + cfg->iceberg_export_interval_s * 1000;
+    if (now < *next_ms)
+        return false;
+    *next_ms = now + cfg->iceberg_export_interval_s * 1000;
+    return true;
+}
+
+int iceberg_export_request_check(const struct config *cfg, const struct control_request *req,
+                                 char err[ERROR_MAX])
+{
+    if (strcmp(cfg->iceberg_export, "local") != 0)
+        return error_set(err, "iceberg_export is '%s': nothing is exported", cfg->iceberg_export);
+    if (req->name[0] && !req->domain[0])
+        return error_set(err, "export of table %s needs its domain", req->name);
+    return 0;
+}
+
+void iceberg_export_reply(struct control_reply *reply, int rc, int64_t exported, int64_t matched,
+                          const char *prefix, const char *data_dir, const char *err)
+{
+    reply->ok = rc == 0;
+    reply->count = exported;
+    reply->id = matched;
+    if (rc < 0)
+        snprintf(reply->message, sizeof reply->message, "%sexport failed: %s", prefix, err);
+    else
+        snprintf(reply->message, sizeof reply->message,
+                 "%sexported %" PRId64 " table(s) to %s/iceberg (the others were current)",
+                 prefix, exported, data_dir);
+}

@@ -22,9 +22,12 @@
 #ifndef LAKEHOUSE_ICEBERG_EXPORT_H
 #define LAKEHOUSE_ICEBERG_EXPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
+#include "config.h"
+#include "control.h"
 #include "error.h"
 #include "iceberg_meta.h"
 
@@ -73,5 +76,20 @@ void iceberg_export_lag(sqlite3 *db, const char *table, const char *label);
  * increased by the files deleted. */
 int iceberg_export_sweep_db(sqlite3 *db, const char *domain, int64_t *removed,
                             char err[ERROR_MAX]);
+
+/* The writer's export tick: true once every iceberg_export_interval_s (the
+ * first an interval after the first call); *next_ms (monotonic, 0 at
+ * start) is kept by the caller. */
+bool iceberg_export_due(const struct config *cfg, int64_t *next_ms);
+
+/* The "export" control request: -1 with err when it cannot run (export off,
+ * a table without its domain), else 0. */
+int iceberg_export_request_check(const struct config *cfg, const struct control_request *req,
+                                 char err[ERROR_MAX]);
+/* Its reply: ok = rc == 0, count = exported, id = matched (tables in
+ * scope), message "<prefix>exported N table(s) to <data>/iceberg ..." or
+ * "<prefix>export failed: <err>". */
+void iceberg_export_reply(struct control_reply *reply, int rc, int64_t exported, int64_t matched,
+                          const char *prefix, const char *data_dir, const char *err);
 
 #endif

@@ -20,7 +20,6 @@
 #include "iceberg_export.h"
 #include "layout.h"
 #include "log.h"
-#include "timeutil.h"
 
 /* What export_fields needs besides the table. */
 struct export_source {
@@ -206,12 +205,8 @@ void export_tick(struct processor_ctx *ctx)
 {
     if (!export_enabled(ctx->cfg) || pending_count(ctx->pending) > 0)
         return; /* merges come first */
-    int64_t now = timeutil_monotonic_ms();
-    if (ctx->next_export_ms == 0)
-        ctx->next_export_ms = now + ctx->cfg->iceberg_export_interval_s * 1000;
-    if (now < ctx->next_export_ms)
+    if (!iceberg_export_due(ctx->cfg, &ctx->next_export_ms))
         return;
-    ctx->next_export_ms = now + ctx->cfg->iceberg_export_interval_s * 1000;
     int64_t exported, matched;
     char err[ERROR_MAX];
     export_run_scope(ctx, NULL, NULL, &exported, &matched, err); /* failures logged per table */
@@ -222,20 +217,8 @@ void export_run(struct processor_ctx *ctx, const struct control_request *req,
 {
     char err[ERROR_MAX] = "";
     int64_t exported = 0, matched = 0;
-    int rc;
-    if (!export_enabled(ctx->cfg))
-        rc = error_set(err, "iceberg_export is '%s': nothing is exported", ctx->cfg->iceberg_export);
-    else if (req->name[0] && !req->domain[0])
-        rc = error_set(err, "export of table %s needs its domain", req->name);
-    else
+    int rc = iceberg_export_request_check(ctx->cfg, req, err);
+    if (rc == 0)
         rc = export_run_scope(ctx, req->domain, req->name, &exported, &matched, err);
-    reply->ok = rc == 0;
-    reply->count = exported;
-    reply->id = matched;
-    if (rc < 0)
-        snprintf(reply->message, sizeof reply->message, "export failed: %s", err);
-    else
-        snprintf(reply->message, sizeof reply->message,
-                 "exported %" PRId64 " table(s) to %s/iceberg (the others were current)",
-                 exported, ctx->cfg->data_dir);
+    iceberg_export_reply(reply, rc, exported, matched, "", ctx->cfg->data_dir, err);
 }

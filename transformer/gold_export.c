@@ -29,7 +29,6 @@
 #include "log.h"
 #include "names.h"
 #include "strbuf.h"
-#include "timeutil.h"
 #include "transformer.h"
 
 /* Columns typed per scan: two aggregates each, under SQLite's result limit. */
@@ -297,12 +296,8 @@ void gold_export_tick(struct transformer_ctx *ctx)
 {
     if (!gold_export_enabled(ctx->cfg) || schedule_has_work(ctx))
         return; /* runs come first */
-    int64_t now = timeutil_monotonic_ms();
-    if (ctx->next_export_ms == 0)
-        ctx->next_export_ms = now + ctx->cfg->iceberg_export_interval_s * 1000;
-    if (now < ctx->next_export_ms)
+    if (!iceberg_export_due(ctx->cfg, &ctx->next_export_ms))
         return;
-    ctx->next_export_ms = now + ctx->cfg->iceberg_export_interval_s * 1000;
     int64_t exported, matched;
     char err[ERROR_MAX];
     gold_export_scope(ctx, NULL, NULL, &exported, &matched, err); /* failures logged per table */
@@ -313,21 +308,8 @@ void gold_export_run(struct transformer_ctx *ctx, const struct control_request *
 {
     char err[ERROR_MAX] = "";
     int64_t exported = 0, matched = 0;
-    int rc;
-    if (!gold_export_enabled(ctx->cfg))
-        rc = error_set(err, "iceberg_export is '%s': nothing is exported",
-                       ctx->cfg->iceberg_export);
-    else if (req->name[0] && !req->domain[0])
-        rc = error_set(err, "export of table %s needs its domain", req->name);
-    else
+    int rc = iceberg_export_request_check(ctx->cfg, req, err);
+    if (rc == 0)
         rc = gold_export_scope(ctx, req->domain, req->name, &exported, &matched, err);
-    reply->ok = rc == 0;
-    reply->count = exported;
-    reply->id = matched;
-    if (rc < 0)
-        snprintf(reply->message, sizeof reply->message, "gold export failed: %s", err);
-    else
-        snprintf(reply->message, sizeof reply->message,
-                 "gold: exported %" PRId64 " table(s) to %s/iceberg (the others were current)",
-                 exported, ctx->cfg->data_dir);
+    iceberg_export_reply(reply, rc, exported, matched, "gold: ", ctx->cfg->data_dir, err);
 }
