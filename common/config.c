@@ -127,7 +127,7 @@ static const struct config_option config_options[] = {
                   "silver:demo/flights=365 gold:demo/flights_by_origin=3650\""),
     INT_OPTION(vacuum_interval_days, 7, "VACUUM each silver database this often (daily maintenance)"),
     STRING_OPTION(iceberg_export, "local", NULL,
-                  "publish silver tables as Iceberg v2 tables: off, local (under "
+                  "publish silver and gold tables as Iceberg v2 tables: off, local (under "
                   "<data_dir>/iceberg/) or s3 (under s3://<s3_bucket>/<s3_prefix>/)"),
     INT_OPTION(iceberg_export_interval_s, 60,
                "export the tables that changed this often (seconds; `lakehouse export` at once)"),

@@ -49,10 +49,12 @@
  *               (processor/compaction.c); count = input files, id = files
  *               written. The inputs are deleted after a grace period.
  *     "export"  domain ("" = every domain), name = table ("" = every table;
- *               needs a domain): publish now, as Iceberg tables, the silver
+ *               needs a domain): export now, as Iceberg tables, the silver
  *               tables whose newest snapshot is not exported yet
- *               (processor/export.c); replies when done, count = tables
- *               exported. Kind "invalid" when iceberg_export is off.
+ *               (processor/export.c). count = tables exported, id = silver
+ *               tables in scope (0 with a table that is not silver: the error
+ *               then says "no silver table"). Kind "invalid" when
+ *               iceberg_export is off.
  *   transformer (config.transformer_control_endpoint)
  *     "ping"    -> ok
  *     "run"     domain, name = job: start a run now; replies at once with
@@ -67,7 +69,10 @@
  *               rows, message "gold: expired N snapshots (M lineage rows)"
  *               plus per-table detail (transformer/retention.c).
  *     "expire_dry_run" the same scope: nothing is deleted, the message says
- *               "gold: would expire ...". */
+ *               "gold: would expire ...".
+ *     "export"  the same scope as the processor's, for gold tables
+ *               (transformer/gold_export.c): count = tables exported, id =
+ *               gold tables in scope (0 is no error: the table may be silver). */
 #ifndef LAKEHOUSE_CONTROL_PROTOCOL_H
 #define LAKEHOUSE_CONTROL_PROTOCOL_H
 

@@ -49,9 +49,8 @@
  *       ("demo.silver.flights"); changes_from/change_rows when it read @changes
  *       (job.h); written in the run's transaction (transformer/lineage.c)
  *   _iceberg_tables, _iceberg_snapshots, _iceberg_schemas, _iceberg_fields,
- *   _iceberg_metadata_log, _iceberg_files -- silver only, created on first
- *       export: the Iceberg export's pointer (the commit) and state
- *       (processor/export.c)
+ *   _iceberg_metadata_log, _iceberg_files -- silver and gold: the Iceberg export
+ *       state of each exported table (common/iceberg_export.h; version 2)
  * A bronze file is merged and recorded in _ledger in one transaction (rule 2).
  * Silver tables carry the user columns plus _seq INTEGER (the winning record's
  * ingest sequence), _insert_date TEXT, _schema_version INTEGER and _rescued TEXT.
@@ -65,7 +64,8 @@
 #include <stdint.h>
 #include "error.h"
 
-#define LAYOUT_DB_VERSION 1
+/* 1: the layout DDL; 2: the Iceberg export state (iceberg_export_ddl) */
+#define LAYOUT_DB_VERSION 2
 #define LAYOUT_DIR_MODE 0750
 #define LAYOUT_FILE_MODE 0640
 

@@ -390,10 +390,11 @@ struct processor_ctx {
 /* config iceberg_export is "local". */
 bool export_enabled(const struct config *cfg);
 /* Export every table (domain NULL/""), a domain's, or one table whose newest
- * snapshot is not exported yet; *exported counts the tables written. Errors
- * are logged per table; -1 names the first. */
+ * snapshot is not exported yet; *exported counts the tables written,
+ * *matched the tables in scope. Errors are logged per table; -1 names the
+ * first. */
 int export_run_scope(struct processor_ctx *ctx, const char *domain, const char *table,
-                     int64_t *exported, char err[ERROR_MAX]);
+                     int64_t *exported, int64_t *matched, char err[ERROR_MAX]);
 /* At start: delete files under the exported tables that no committed
  * version references and that are older than a grace period (left by an
  * export that crashed). *removed counts them. */
@@ -401,7 +402,7 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
 /* Every iceberg_export_interval_s while no file waits to be merged. */
 void export_tick(struct processor_ctx *ctx);
 /* The "export" control request: domain / name = table scope, answered when
- * done (count = tables exported). */
+ * done (count = tables exported, id = silver tables in scope). */
 void export_run(struct processor_ctx *ctx, const struct control_request *req,
                 struct control_reply *reply);
 

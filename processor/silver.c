@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iceberg_export.h"
 #include "layout.h"
 #include "log.h"
 #include "timeutil.h"
@@ -100,7 +101,7 @@ static int silver_user_version(struct silver_db *sdb, int *version, char err[ERR
 }
 
 /* Bring the database to LAYOUT_DB_VERSION. Migrations run in order inside
- * one transaction; version 1 is the layout DDL. */
+ * one transaction; version 1 is the layout DDL, 2 the Iceberg export state. */
 static int silver_migrate(struct silver_db *sdb, char err[ERROR_MAX])
 {
     int version;
@@ -114,6 +115,8 @@ static int silver_migrate(struct silver_db *sdb, char err[ERROR_MAX])
     if (silver_exec(sdb, "BEGIN IMMEDIATE", err) < 0)
         return -1;
     if (version < 1 && silver_exec(sdb, layout_silver_ddl, err) < 0)
+        goto fail;
+    if (version < 2 && silver_exec(sdb, iceberg_export_ddl, err) < 0)
         goto fail;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", LAYOUT_DB_VERSION);

@@ -6,6 +6,7 @@
  *              second "run" of a job whose forced run has not started yet is
  *              answered with the same execution id (coalesced).
  *   expire, expire_dry_run -> gold retention (gold_retention.c)
+ *   export  -> Iceberg export of changed gold tables (gold_export.c)
  * A malformed request gets an error reply (REP must always answer), never
  * stops the process. */
 #include <errno.h>
@@ -100,17 +101,17 @@ static void commands_dispatch(struct transformer_ctx *ctx, const struct control_
             snprintf(reply->message, sizeof reply->message, "%s", err);
         }
         break;
+    case CONTROL_EXPORT: gold_export_run(ctx, req, reply); break;
     case CONTROL_REPLAY:
     case CONTROL_RECONCILE:
     case CONTROL_DROP:
     case CONTROL_ROLLBACK:
     case CONTROL_COMPACT:
-    case CONTROL_EXPORT:
     case CONTROL_CMD_COUNT:
         reply->kind = ERROR_INVALID;
         snprintf(reply->message, sizeof reply->message,
                  "unknown command '%s' (transformer: ping, run, reload, expire, "
-                 "expire_dry_run)", control_cmd_name(req->cmd));
+                 "expire_dry_run, export)", control_cmd_name(req->cmd));
         break;
     }
 }

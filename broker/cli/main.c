@@ -183,7 +183,7 @@ static void cli_usage(FILE *out)
             "  expire [--dry-run] [DOMAIN[/TABLE]]  remove bronze files and silver history\n"
             "                                    older than the retention horizons\n"
             "  compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]  small bronze files of a day -> one\n"
-            "  export [DOMAIN[/TABLE]] [--wait]  publish changed silver tables as Iceberg now\n"
+            "  export [DOMAIN[/TABLE]] [--wait]  publish changed silver/gold tables as Iceberg\n"
             "  keygen DIR [--client NAME]        CURVE key pair for a tcp:// ingest_endpoint:\n"
             "                                    DIR/server.key + .pub, or DIR/NAME.key + .pub\n"
             "\n"

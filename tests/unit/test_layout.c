@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "iceberg_export.h"
 #include "layout.h"
 
 static void test_paths(void **state)
@@ -214,7 +215,19 @@ static void test_gold_ddl(void **state)
     table_shape(db, "_snapshots", shape, sizeof shape);
     assert_string_equal(shape, snapshots_shape);
     sqlite3_close(db);
-    assert_int_equal(LAYOUT_DB_VERSION, 1);
+    assert_int_equal(LAYOUT_DB_VERSION, 2);
+}
+
+/* Version 2 of silver and gold: the Iceberg export state, six tables. */
+static void test_iceberg_export_ddl(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_with(iceberg_export_ddl);
+    assert_int_equal(count_tables(db), 6);
+    char shape[1024];
+    table_shape(db, "_iceberg_files", shape, sizeof shape);
+    assert_non_null(strstr(shape, "path"));
+    sqlite3_close(db);
 }
 
 int main(void)
@@ -225,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_silver_ddl),
         cmocka_unit_test(test_gold_ddl),
+        cmocka_unit_test(test_iceberg_export_ddl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
