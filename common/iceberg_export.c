@@ -391,28 +391,96 @@ static int iceberg_export_field_ids(sqlite3 *db, const char *table, struct icebe
     return 0;
 }
 
+/* Whether the table's newest project snapshot is not exported yet: 1 with
+ * the export state, that snapshot and its commit time; 0 when it is current
+ * (or has no snapshot); -1 error. */
+static int iceberg_export_pending(const struct iceberg_export_source *src,
+                                  struct iceberg_export_state *s, int64_t *project,
+                                  int64_t *committed_ms, char err[ERROR_MAX])
+{
+    sqlite3 *db = src->db;
+    if (sqlutil_exec(db, iceberg_export_ddl, err, "export tables of %s", src->domain) < 0 ||
+        iceberg_export_load_state(db, src->table, s, err) < 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (iceberg_export_query(db, "SELECT snapshot_id, committed_at FROM _snapshots WHERE "
+                                 "table_name = ?1 ORDER BY snapshot_id DESC LIMIT 1",
+                             src->table, &st, err) < 0)
+        return -1;
+    *project = 0;
+    *committed_ms = timeutil_now_ms();
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *project = sqlite3_column_int64(st, 0);
+        timeutil_parse_utc_ms((const char *)sqlite3_column_text(st, 1), committed_ms);
+    }
+    sqlite3_finalize(st);
+    return *project != 0 && !(s->exists && s->exported_snapshot == *project);
+}
+
+/* The table's rows as data files under location (caller owns them), or
+ * NULL with err. */
+static struct iceberg_files *iceberg_export_data(sqlite3 *db, const char *table,
+                                                 const char *location,
+                                                 const struct iceberg_field *fields, size_t n,
+                                                 char err[ERROR_MAX])
+{
+    /* 16 MiB row groups: the export's share of the writer process's memory bound */
+    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
+                                        .row_group_bytes = 16 << 20};
+    struct iceberg_files *files = iceberg_files_open(location, fields, n, &opt, err);
+    if (files != NULL && iceberg_export_rows(db, table, fields, n, files, err) < 0)
+        iceberg_files_free(&files, true);
+    return files;
+}
+
+/* The summary fields of a snapshot that holds files (new reference). */
+static json_t *iceberg_export_summary(const struct iceberg_files *files)
+{
+    size_t nfiles;
+    iceberg_files_list(files, &nfiles);
+    char rows[24], count[24];
+    snprintf(rows, sizeof rows, "%" PRId64, iceberg_files_rows(files));
+    snprintf(count, sizeof count, "%zu", nfiles);
+    return json_pack("{ssssssss}", "added-data-files", count, "added-records", rows,
+                     "total-data-files", count, "total-records", rows);
+}
+
+/* The version being replaced (file, NULL for none) joins the metadata log
+ * of the next one; the log is grown either way (the caller frees it). */
+static int iceberg_export_log_append(struct iceberg_metadata_log **log, size_t *nlog,
+                                     const char *file, int64_t now_ms, char err[ERROR_MAX])
+{
+    struct iceberg_metadata_log *grown = realloc(*log, (*nlog + 1) * sizeof **log);
+    if (grown == NULL)
+        return error_set(err, "out of memory");
+    *log = grown;
+    if (file != NULL)
+        (*log)[(*nlog)++] = (struct iceberg_metadata_log){.timestamp_ms = now_ms, .file = file};
+    return 0;
+}
+
+/* v<version>.metadata.json, created exclusively; one that exists was left
+ * by an attempt that crashed before its commit: never referenced by the
+ * pointer, so it is replaced. */
+static int iceberg_export_put_metadata(const char *location, int64_t version, const json_t *meta,
+                                       char path[PATH_MAX], char err[ERROR_MAX])
+{
+    int rc = iceberg_write_metadata(location, version, meta, path, err);
+    if (rc >= 0 || error_kind_of(rc) != ERROR_CONFLICT)
+        return rc;
+    unlink(path);
+    return iceberg_write_metadata(location, version, meta, path, err);
+}
+
 int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR_MAX])
 {
     sqlite3 *db = src->db;
     const char *domain = src->domain, *table = src->table;
-    if (sqlutil_exec(db, iceberg_export_ddl, err, "export tables of %s", domain) < 0)
-        return -1;
     struct iceberg_export_state s;
-    if (iceberg_export_load_state(db, table, &s, err) < 0)
-        return -1;
-    /* the project snapshot the table is at, and its commit time */
-    sqlite3_stmt *st;
-    if (iceberg_export_query(db, "SELECT snapshot_id, committed_at FROM _snapshots WHERE table_name = ?1 "
-                           "ORDER BY snapshot_id DESC LIMIT 1", table, &st, err) < 0)
-        return -1;
-    int64_t project = 0, committed_ms = timeutil_now_ms();
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        project = sqlite3_column_int64(st, 0);
-        timeutil_parse_utc_ms((const char *)sqlite3_column_text(st, 1), &committed_ms);
-    }
-    sqlite3_finalize(st);
-    if (project == 0 || (s.exists && s.exported_snapshot == project))
-        return 0;
+    int64_t project, committed_ms;
+    int pending = iceberg_export_pending(src, &s, &project, &committed_ms, err);
+    if (pending <= 0)
+        return pending;
 
     int64_t started = timeutil_monotonic_ms();
     char location[PATH_MAX];
@@ -448,11 +516,7 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
     }
     if (iceberg_export_field_ids(db, table, &s, fields, n, err) < 0)
         goto done;
-    /* 16 MiB row groups: the export's share of the writer process's memory bound */
-    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
-                                        .row_group_bytes = 16 << 20};
-    if ((files = iceberg_files_open(location, fields, n, &opt, err)) == NULL ||
-        iceberg_export_rows(db, table, fields, n, files, err) < 0)
+    if ((files = iceberg_export_data(db, table, location, fields, n, err)) == NULL)
         goto done;
 
     schema = iceberg_schema_json(s.schema_id, fields, n);
@@ -473,12 +537,7 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
         goto done;
     size_t nfiles;
     iceberg_files_list(files, &nfiles);
-    char rows[24], count[24], lh[24];
-    snprintf(rows, sizeof rows, "%" PRId64, iceberg_files_rows(files));
-    snprintf(count, sizeof count, "%zu", nfiles);
-    snprintf(lh, sizeof lh, "%" PRId64, project);
-    extra = json_pack("{ssssssss}", "added-data-files", count, "added-records", rows,
-                      "total-data-files", count, "total-records", rows);
+    extra = iceberg_export_summary(files);
     struct iceberg_snapshot *snap = &snaps[nsnaps];
     *snap = (struct iceberg_snapshot){
         .snapshot_id = snapshot_id, .parent_id = s.exists ? s.current_snapshot : -1,
@@ -489,14 +548,8 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
     if (s.exists && iceberg_metadata_path(previous, location, s.version, err) < 0)
         goto done;
     int64_t now_ms = timeutil_now_ms();
-    struct iceberg_metadata_log *all_log = realloc(log, (nlog + 1) * sizeof *log);
-    if (all_log == NULL) {
-        error_set(err, "out of memory");
+    if (iceberg_export_log_append(&log, &nlog, s.exists ? previous : NULL, now_ms, err) < 0)
         goto done;
-    }
-    log = all_log;
-    if (s.exists)
-        log[nlog++] = (struct iceberg_metadata_log){.timestamp_ms = now_ms, .file = previous};
     struct iceberg_table t = {.uuid = s.uuid, .location = location,
                               .last_sequence_number = sequence, .last_updated_ms = now_ms,
                               .last_column_id = s.last_column_id, .current_schema_id = s.schema_id,
@@ -505,16 +558,8 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
                               .nmetadata_log = nlog};
     if ((meta = iceberg_table_json(&t, err)) == NULL)
         goto done;
-    int wrc = iceberg_write_metadata(location, s.version + 1, meta, meta_path, err);
-    if (wrc < 0) {
-        if (error_kind_of(wrc) != ERROR_CONFLICT)
-            goto done;
-        /* left by an attempt that crashed before its commit: never
-         * referenced by the pointer, so it can go */
-        unlink(meta_path);
-        if (iceberg_write_metadata(location, s.version + 1, meta, meta_path, err) < 0)
-            goto done;
-    }
+    if (iceberg_export_put_metadata(location, s.version + 1, meta, meta_path, err) < 0)
+        goto done;
     int64_t duration = timeutil_monotonic_ms() - started;
     if (iceberg_export_commit(db, table, location, &s, meta_path, s.exists ? previous : NULL, now_ms, snap,
                       schema_text, schema_added, fields, n, files, manifest, duration,
@@ -527,9 +572,9 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
         log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
                  domain, table, err);
     log_info("iceberg_exported layer=%s table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
-             " version=%" PRId64 " rows=%s files=%zu duration_ms=%" PRId64,
-             src->layer, domain, table, project, snapshot_id, s.version + 1, rows, nfiles,
-             duration);
+             " version=%" PRId64 " rows=%" PRId64 " files=%zu duration_ms=%" PRId64,
+             src->layer, domain, table, project, snapshot_id, s.version + 1,
+             iceberg_files_rows(files), nfiles, duration);
     stats_observe("iceberg_export_duration_seconds", src->metrics_label,
                   (double)duration / 1000.0);
     rc = 1;
