@@ -433,6 +433,18 @@ static struct iceberg_files *iceberg_export_data(sqlite3 *db, const char *table,
     return files;
 }
 
+/* The source's columns with their field ids (*fields: caller frees). */
+static int iceberg_export_fields(const struct iceberg_export_source *src,
+                                 struct iceberg_export_state *s, struct iceberg_field **fields,
+                                 size_t *n, char err[ERROR_MAX])
+{
+    if (src->fields(src->fields_arg, src->db, src->table, fields, n, err) < 0)
+        return -1;
+    if (*n == 0)
+        return error_set(err, "table %s has no columns", src->table);
+    return iceberg_export_field_ids(src->db, src->table, s, *fields, *n, err);
+}
+
 /* The summary fields of a snapshot that holds files (new reference). */
 static json_t *iceberg_export_summary(const struct iceberg_files *files)
 {
@@ -508,13 +520,7 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
         error_set(err, "out of memory");
         goto done;
     }
-    if (src->fields(src->fields_arg, db, table, &fields, &n, err) < 0)
-        goto done;
-    if (n == 0) {
-        error_set(err, "table %s has no columns", table);
-        goto done;
-    }
-    if (iceberg_export_field_ids(db, table, &s, fields, n, err) < 0)
+    if (iceberg_export_fields(src, &s, &fields, &n, err) < 0)
         goto done;
     if ((files = iceberg_export_data(db, table, location, fields, n, err)) == NULL)
         goto done;
