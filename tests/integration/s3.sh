@@ -5,11 +5,13 @@
 # keys that need encoding, a body of several MiB, wrong credentials refused
 # as "auth", the exclusive put (If-None-Match: *) refused as "exists" the
 # second time, a missing key as "not found", a closed port as
-# "unreachable"; the table store (iceberg_store.h) on S3 and on disk; and
+# "unreachable"; the table store (iceberg_store.h) on S3 and on disk; the
+# REST catalog loading a table whose metadata is on S3; and
 # `lakehouse config check` and the broker's start on the s3 settings.
 source "$(dirname "$0")/../lib.sh"
 RGW="$T/rgw"
-trap 'bash "$LAKEHOUSE_SOURCE/tests/s3/radosgw.sh" stop "$RGW" >/dev/null 2>&1; cleanup' EXIT
+SERVE_PID=""
+trap '[ -z "$SERVE_PID" ] || kill "$SERVE_PID" 2>/dev/null; bash "$LAKEHOUSE_SOURCE/tests/s3/radosgw.sh" stop "$RGW" >/dev/null 2>&1; cleanup' EXIT
 port=$(free_port); mon_port=$(free_port)
 if ! out=$(bash "$LAKEHOUSE_SOURCE/tests/s3/radosgw.sh" start "$RGW" "$port" "$mon_port" 2>&1); then
     fail "radosgw start" "$(echo "$out" | tail -3)"; exit 1
@@ -80,6 +82,36 @@ check_eq "table store on S3: keys under s3_prefix" "group-a/ns_silver/t/metadata
 "$LAKEHOUSE_BIN/lakehouse-s3-tool" "$T/local" - store "" 2>&1 | sort >"$T/store"
 check_eq "table store on disk: the same operations" \
     "$(store_expect "$T/local/iceberg/ns_silver/t/metadata/v1.metadata.json" | sort)" "$(cat "$T/store")"
+
+# ---- the REST catalog loads a table whose metadata is on S3 ------------------------------
+# (the export state names an s3:// metadata file; the broker's HTTP API alone serves it)
+CD="$T/catdata"; mkdir -p "$CD/silver"
+jq -n '{"format-version": 2, "table-uuid": "9c12d5a6-0000-4000-8000-000000000001",
+        "location": "s3://lakehouse-test/cat/air_silver/flights", "last-sequence-number": 0,
+        "last-updated-ms": 1, "last-column-id": 1, "current-schema-id": 0,
+        "schemas": [{"type": "struct", "schema-id": 0, "fields": [{"id": 1, "name": "id", "required": true, "type": "long"}]}],
+        "default-spec-id": 0, "partition-specs": [{"spec-id": 0, "fields": []}], "last-partition-id": 999,
+        "default-sort-order-id": 0, "sort-orders": [{"order-id": 0, "fields": []}],
+        "current-snapshot-id": -1, "snapshots": [], "snapshot-log": [], "metadata-log": []}' >"$T/meta.json"
+s3 put cat/air_silver/flights/metadata/v1.metadata.json "$T/meta.json"
+sqlite3 "$CD/silver/air.db" "CREATE TABLE _iceberg_tables (table_name TEXT PRIMARY KEY, metadata_file TEXT NOT NULL);
+  INSERT INTO _iceberg_tables VALUES ('flights', 's3://lakehouse-test/cat/air_silver/flights/metadata/v1.metadata.json');"
+cport=$(free_port)
+env LAKEHOUSE_LISTEN="127.0.0.1:$cport" LAKEHOUSE_ICEBERG_EXPORT=s3 LAKEHOUSE_S3_ENDPOINT="$E" \
+    LAKEHOUSE_S3_BUCKET=lakehouse-test LAKEHOUSE_S3_REGION="$S3_REGION" \
+    "$LAKEHOUSE_BIN/lakehouse-http-serve" --data "$CD" >"$T/serve.out" 2>"$T/serve.log" &
+SERVE_PID=$!
+wait_until 10 grep -q '^http port=' "$T/serve.out" || fail "http serve" "$(tail -3 "$T/serve.log")"
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @"$SAMPLE_DATA/air_flights.json" \
+    "http://127.0.0.1:$cport/endpoints"
+code=$(curl -s -o "$T/load.json" -w '%{http_code}' "http://127.0.0.1:$cport/iceberg/v1/lakehouse/namespaces/air_silver/tables/flights")
+check_eq "catalog: load a table on S3" 200 "$code"
+check_eq "catalog: its metadata read from S3" "$(jq -cS . "$T/meta.json")" "$(jq -cS .metadata "$T/load.json")"
+check_eq "catalog: metadata-location and S3 client config" \
+    "s3://lakehouse-test/cat/air_silver/flights/metadata/v1.metadata.json|$E|true|$S3_REGION" \
+    "$(jq -r '[."metadata-location", .config."s3.endpoint", .config."s3.path-style-access", .config."client.region"] | join("|")' "$T/load.json")"
+if grep -q "$LAKEHOUSE_S3_SECRET_ACCESS_KEY" "$T/load.json"; then fail "catalog: no credentials in the answer" "secret found"; else pass "catalog: no credentials in the answer"; fi
+kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=""
 
 # ---- lakehouse config check on the s3 settings ---------------------------------------
 cfg() { echo "$1" >"$T/c.json"; "$LAKEHOUSE_BIN/lakehouse" config check "$T/c.json" 2>&1; }

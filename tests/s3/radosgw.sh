@@ -32,6 +32,12 @@ region=us-east-1
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 conf=$dir/ceph.conf
+
+# bring_up: a fresh cluster in $dir; 1 with $why on failure. On a loaded
+# machine an OSD now and then starts with a superblock that does not match
+# the cluster ("wrong fsid" in its log) and never boots: the caller retries.
+bring_up() {
+rm -rf "$dir"/ceph.conf "$dir"/monmap "$dir"/keyring "$dir"/run "$dir"/log "$dir"/mon "$dir"/osd
 fsid=$(cat /proc/sys/kernel/random/uuid)
 cat > "$conf" <<CONF
 [global]
@@ -71,28 +77,55 @@ export CEPH_CONF=$conf
 
 monmaptool --create --clobber --fsid "$fsid" --addv a "[v1:127.0.0.1:$mon_port]" "$dir/monmap" >/dev/null
 ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
-ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring"
+ceph-mon -c "$conf" --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring" || { why="ceph-mon --mkfs failed"; return 1; }
 ceph-mon -c "$conf" -i a --foreground >"$dir/log/mon.out" 2>&1 &
 echo $! > "$dir/mon.pid"
 
 osd_uuid=$(cat /proc/sys/kernel/random/uuid)
-osd_id=$(timeout 30 ceph -c "$conf" osd create "$osd_uuid")
-ceph-osd -c "$conf" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" >"$dir/log/osd-mkfs.out" 2>&1
+osd_id=$(timeout 30 ceph -c "$conf" osd create "$osd_uuid") || { why="osd create failed"; return 1; }
+ceph-osd -c "$conf" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" >"$dir/log/osd-mkfs.out" 2>&1 || { why="ceph-osd --mkfs failed"; return 1; }
 ceph-osd -c "$conf" -i "$osd_id" --foreground >"$dir/log/osd.out" 2>&1 &
 echo $! > "$dir/osd.pid"
 
-radosgw -c "$conf" -n client.rgw.a --foreground >"$dir/log/rgw.out" 2>&1 &
-echo $! > "$dir/rgw.pid"
-
-up=0
-for _ in $(seq 600); do
-    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then up=1; break; fi
-    kill -0 "$(cat "$dir/rgw.pid")" 2>/dev/null || break
-    sleep 0.1
+# radosgw creates its pools at start and gives up when they do not become
+# active in time: start it once the OSD is up (slow on a loaded machine).
+osd_up=0
+for _ in $(seq 120); do
+    grep -q "wrong fsid" "$dir/log/osd.0.log" 2>/dev/null && break
+    if timeout 10 ceph -c "$conf" osd stat 2>/dev/null | grep -q ' 1 up'; then osd_up=1; break; fi
+    sleep 0.5
 done
-[[ $up == 1 ]] || { echo "radosgw.sh: radosgw did not answer on port $port (logs in $dir/log)" >&2; stop; exit 1; }
+[[ $osd_up == 1 ]] || { why="the OSD did not come up"; return 1; }
+
+# one retry: a radosgw that timed out waiting for its pools exits
+up=0
+for attempt in 1 2; do
+    radosgw -c "$conf" -n client.rgw.a --foreground >>"$dir/log/rgw.out" 2>&1 &
+    echo $! > "$dir/rgw.pid"
+    for _ in $(seq 1200); do
+        if curl -s -m 5 -o /dev/null "http://127.0.0.1:$port/"; then up=1; break; fi
+        kill -0 "$(cat "$dir/rgw.pid")" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ $up == 1 ]] && break
+    kill "$(cat "$dir/rgw.pid")" 2>/dev/null || true
+    sleep 1
+done
+[[ $up == 1 ]] || { why="radosgw did not answer on port $port"; return 1; }
+return 0
+}
+
+why=""
+ok=0
+for attempt in 1 2 3; do
+    if bring_up; then ok=1; break; fi
+    echo "radosgw.sh: attempt $attempt: $why" >&2
+    tail -n 3 "$dir/log/osd.0.log" "$dir/log/client.rgw.a.log" >&2 2>/dev/null || true
+    stop
+done
+[[ $ok == 1 ]] || { echo "radosgw.sh: no cluster after 3 attempts (logs in $dir/log)" >&2; exit 1; }
 timeout 60 radosgw-admin -c "$conf" -n client.rgw.a user create --uid=lakehouse --display-name=lakehouse \
-    --access-key="$access_key" --secret="$secret_key" >"$dir/log/user.out"
+    --access-key="$access_key" --secret="$secret_key" >"$dir/log/user.out" 2>&1 || { echo "radosgw.sh: radosgw-admin user create failed" >&2; stop; exit 1; }
 
 echo "endpoint=http://127.0.0.1:$port"
 echo "access_key=$access_key"
