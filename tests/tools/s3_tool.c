@@ -7,8 +7,7 @@
  * (or the file in S3_CREDENTIALS_FILE), region from S3_REGION, virtual-hosted
  * URLs when S3_VIRTUAL_HOST=1, LIST pages of S3_LIST_PAGE keys. head prints the size, list prints
  * "<key>\t<size>\t<last modified>" lines. Exit status: 0, 2 usage, or
- * 10 + the s3_status (11 auth, 12 not found, 13 exists, 14 unreachable,
- * 15 other), with the message on stderr.
+ * 11 auth, 12 not found, 13 exists, 14 unreachable, 15 other, with the message on stderr.
  *   lakehouse-s3-tool ENDPOINT BUCKET store PREFIX
  * runs the table store (common/iceberg_store.h) through a commit's
  * operations under s3_prefix PREFIX - or, when ENDPOINT is an absolute
@@ -28,6 +27,23 @@ static int s3_tool_store_entry(const char *key, int64_t size, int64_t mtime_ms, 
     return 0;
 }
 
+#define S3_TOOL_OTHER 15
+
+/* The exit status of a failure: fixed numbers, whatever the error kinds'
+ * values (s3.h). */
+static int s3_tool_status(enum s3_status st)
+{
+    switch (st) {
+    case S3_AUTH: return 11;
+    case S3_NOT_FOUND: return 12;
+    case S3_EXISTS: return 13;
+    case S3_UNREACHABLE: return 14;
+    case S3_OK:
+    case S3_OTHER: break;
+    }
+    return S3_TOOL_OTHER;
+}
+
 /* The store's operations in the order of a commit and a cleanup. */
 static int s3_tool_store(const char *endpoint, const char *bucket, const char *prefix)
 {
@@ -36,7 +52,7 @@ static int s3_tool_store(const char *endpoint, const char *bucket, const char *p
     bool local = endpoint[0] == '/';
     if (config_load(&cfg, NULL, local ? endpoint : "/tmp", err) < 0) {
         fprintf(stderr, "lakehouse-s3-tool: %s\n", err);
-        return 10 + S3_OTHER;
+        return S3_TOOL_OTHER;
     }
     snprintf(cfg.iceberg_export, sizeof cfg.iceberg_export, "%s", local ? "local" : "s3");
     snprintf(cfg.s3_endpoint, sizeof cfg.s3_endpoint, "%s", endpoint);
@@ -47,7 +63,7 @@ static int s3_tool_store(const char *endpoint, const char *bucket, const char *p
     struct iceberg_store *st = iceberg_store_open(&cfg, err);
     if (st == NULL) {
         fprintf(stderr, "lakehouse-s3-tool: %s\n", err);
-        return 10 + S3_OTHER;
+        return S3_TOOL_OTHER;
     }
     char uri[PATH_MAX];
     const char *meta = "ns_silver/t/metadata/v1.metadata.json";
@@ -104,7 +120,7 @@ int main(int argc, char **argv)
     char key[S3_SECRET_MAX], secret[S3_SECRET_MAX];
     if (s3_credentials_load(getenv("S3_CREDENTIALS_FILE"), key, secret, err) < 0) {
         fprintf(stderr, "lakehouse-s3-tool: %s\n", err);
-        return 10 + S3_OTHER;
+        return S3_TOOL_OTHER;
     }
     const char *virt = getenv("S3_VIRTUAL_HOST");
     struct s3_settings s = {argv[1], getenv("S3_REGION"), argv[2], key, secret,
@@ -114,7 +130,7 @@ int main(int argc, char **argv)
     struct s3_client *c = s3_client_new(&s, err);
     if (c == NULL) {
         fprintf(stderr, "lakehouse-s3-tool: %s\n", err);
-        return 10 + S3_OTHER;
+        return S3_TOOL_OTHER;
     }
     enum s3_status st = S3_OTHER;
     int rc = 0;
@@ -152,7 +168,7 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && st != S3_OK) {
         fprintf(stderr, "lakehouse-s3-tool: %s [%s]\n", err, s3_status_name(st));
-        rc = 10 + (int)st;
+        rc = s3_tool_status(st);
     }
     s3_client_free(&c);
     return rc;
