@@ -25,6 +25,10 @@ endif
 PKGS     := libzmq msgpack sqlite3 liblz4 jansson libmicrohttpd yaml-0.1
 # libcrypto (libssl-dev): SHA-256 of landing files (ingest/landing.c)
 PKGS     += libcrypto
+# libzstd, snappy: the compression codecs of Parquet data files (common/parquet.c)
+PKGS     += libzstd snappy
+# libcurl (SigV4 signing) and libxml2 (ListObjectsV2 answers): the S3 client (common/s3.c)
+PKGS     += libcurl libxml-2.0
 CC       ?= cc
 CPPFLAGS += -D_GNU_SOURCE -Icommon
 # -Wformat-truncation is off: truncation is handled by checking snprintf results
@@ -47,6 +51,9 @@ DEB_PACKAGES := build-essential pkg-config libzmq3-dev libmsgpack-dev libsqlite3
                 liblz4-dev libinotifytools0-dev libjansson-dev libcmocka-dev sqlite3 lz4 \
                 libmicrohttpd-dev curl jq systemd clang libclang-rt-14-dev
 DEB_PACKAGES += libssl-dev libyaml-dev
+DEB_PACKAGES += libzstd-dev libsnappy-dev
+# the S3 client; radosgw and a one-node Ceph cluster are the tests' S3 server (tests/s3/radosgw.sh)
+DEB_PACKAGES += libcurl4-openssl-dev libxml2-dev radosgw ceph-mon ceph-osd
 # make deb: dpkg-shlibdeps (dpkg-dev), man pages from --help, the package check
 DEB_PACKAGES += dpkg-dev help2man lintian
 # tests: the HTTP load tool (tests/tools/http_load.py), certificates for the TLS test
@@ -71,7 +78,8 @@ PROCESSES        := broker ingest processor transformer cli
 BINS := $(BUILD)/bin/lakehouse-broker $(BUILD)/bin/lakehouse-ingest \
         $(BUILD)/bin/lakehouse-processor $(BUILD)/bin/lakehouse-transformer \
         $(BUILD)/bin/lakehouse $(BUILD)/bin/lakehouse-http-serve \
-        $(BUILD)/bin/lakehouse-ingest-tool $(BUILD)/bin/lakehouse-notify-listen
+        $(BUILD)/bin/lakehouse-ingest-tool $(BUILD)/bin/lakehouse-notify-listen \
+        $(BUILD)/bin/lakehouse-iceberg-tool $(BUILD)/bin/lakehouse-s3-tool
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all build run demo test test-only unit clean deps
@@ -114,6 +122,10 @@ $(eval $(call link_process,lakehouse,broker/cli/main.c $(BUILD)/lib/liblakehouse
 $(eval $(call link_process,lakehouse-http-serve,tests/tools/http_serve.c $(BUILD)/lib/liblakehouse-broker.a))
 $(eval $(call link_process,lakehouse-ingest-tool,tests/tools/ingest_tool.c))
 $(eval $(call link_process,lakehouse-notify-listen,tests/tools/notify_listen.c))
+# Writes Parquet / Avro / Iceberg files from JSON for the readers of the tests.
+$(eval $(call link_process,lakehouse-iceberg-tool,tests/tools/iceberg_tool.c))
+# The S3 client from the command line (tests/integration/s3.sh against radosgw).
+$(eval $(call link_process,lakehouse-s3-tool,tests/tools/s3_tool.c))
 
 # The web console (broker/console/) is embedded in the broker: embed.sh turns
 # its files into one generated C source (bytes by .incbin, gzip'd copies,

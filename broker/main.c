@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "s3.h"
 #include "http/http.h"
 
 #define BROKER_HOUSEKEEPING_MS 50
@@ -171,6 +172,18 @@ static void broker_option(int val, void *arg)
         ctx->supervise = false;
 }
 
+static void broker_s3_fatal(const char *problem, void *arg)
+{
+    (void)arg;
+    log_error("start_failed reason=\"%s\"", problem);
+}
+
+static void broker_s3_warn(const char *problem, void *arg)
+{
+    (void)arg;
+    log_warn("s3_unavailable reason=\"%s\" action=export_retries", problem);
+}
+
 int main(int argc, char **argv)
 {
     struct broker_ctx ctx;
@@ -195,6 +208,12 @@ int main(int argc, char **argv)
         goto done;
     }
     ctx.notify = d.notify;
+    /* iceberg_export s3 without bucket or credentials cannot work: refuse to
+     * start; an S3 server that does not answer now may later (the export
+     * retries), so that is only named. */
+    if (s3_check_config(&ctx.cfg, false, broker_s3_fatal, NULL) > 0)
+        goto done;
+    s3_check_config(&ctx.cfg, true, broker_s3_warn, NULL);
     int demo_version = 0;
     bool demo_job = false;
     if (ctx.demo && demo_ensure(&ctx.cfg, &demo_version, &demo_job, err) != 0) {

@@ -3,6 +3,7 @@
  * Each option is declared once in config_options[]; loading, --help and the
  * printed configuration all walk that table, so a new setting is one line. */
 #include "config.h"
+#include "s3.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -150,6 +151,25 @@ static const struct config_option config_options[] = {
                   "per-table retention overrides, e.g. \"bronze:demo/flights=30 "
                   "silver:demo/flights=365 gold:demo/flights_by_origin=3650\""),
     INT_OPTION(vacuum_interval_days, 7, "VACUUM each silver database this often (daily maintenance)"),
+    STRING_OPTION(iceberg_export, "local", NULL,
+                  "publish silver and gold tables as Iceberg v2 tables: off, local (under "
+                  "<data_dir>/iceberg/) or s3 (under s3://<s3_bucket>/<s3_prefix>/)"),
+    INT_OPTION(iceberg_export_interval_s, 60,
+               "export the tables that changed this often (seconds; `lakehouse export` at once)"),
+    STRING_OPTION(s3_endpoint, "", NULL,
+                  "S3 server of iceberg_export s3, http(s)://host[:port] (e.g. "
+                  "https://s3.eu-west-1.amazonaws.com)"),
+    STRING_OPTION(s3_region, "us-east-1", NULL, "S3 region (signs requests)"),
+    STRING_OPTION(s3_bucket, "", NULL, "S3 bucket of iceberg_export s3"),
+    STRING_OPTION(s3_prefix, "", NULL,
+                  "key prefix of the exported tables in s3_bucket (one per lakehouse group)"),
+    INT_RANGE_OPTION(s3_path_style, 1, 0, 1,
+                     "1 (or true): path-style URLs <endpoint>/<bucket>/<key>; 0 (false): "
+                     "virtual-hosted <bucket>.<host>"),
+    STRING_OPTION(s3_credentials_file, "", NULL,
+                  "file with aws_access_key_id = ... and aws_secret_access_key = ... lines "
+                  "(used when LAKEHOUSE_S3_ACCESS_KEY_ID / LAKEHOUSE_S3_SECRET_ACCESS_KEY "
+                  "are not set; never logged)"),
 };
 
 #define CONFIG_OPTION_COUNT (sizeof config_options / sizeof config_options[0])
@@ -282,6 +302,8 @@ static int config_apply_file(struct config *cfg, const char *path, config_report
         } else if (opt->type == CONFIG_INT) {
             if (json_is_integer(value))
                 *config_int(cfg, opt) = json_integer_value(value);
+            else if (json_is_boolean(value) && opt->min == 0 && opt->max == 1)
+                *config_int(cfg, opt) = json_is_true(value); /* a 0/1 switch */
             else
                 error_set(err, "%s: key '%s' must be an integer, got %s%.100s%s", source, key,
                           json_is_string(value) ? "'" : "",
@@ -540,6 +562,12 @@ static int config_check_values(const struct config *cfg, config_report_fn report
         report(err, arg);
         problems++;
     }
+    if (strcmp(cfg->iceberg_export, "off") != 0 && strcmp(cfg->iceberg_export, "local") != 0 &&
+        strcmp(cfg->iceberg_export, "s3") != 0) {
+        error_set(err, "iceberg_export '%.100s': must be off, local or s3", cfg->iceberg_export);
+        report(err, arg);
+        problems++;
+    }
     for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++) {
         const struct config_option *opt = &config_options[i];
         if (opt->type != CONFIG_INT)
@@ -642,6 +670,8 @@ int config_check_file(const char *path, config_report_fn report, void *arg)
     /* Keys with a bad type kept their defaults: the rest is still checked. */
     problems += config_check_values(cfg, report, arg);
     problems += config_check_files(cfg, report, arg);
+    /* bucket, credentials (from this environment too) and a HEAD on the bucket */
+    problems += s3_check_config(cfg, true, report, arg);
     if (config_absolute_data_dir(cfg, err) < 0 || config_endpoints(cfg, err) < 0) {
         report(err, arg);
         problems++;

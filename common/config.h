@@ -95,6 +95,17 @@ struct config {
     int64_t retention_gold_days;    /* gold snapshots; default 2555 */
     char retention_tables[1024];    /* per-table overrides "layer:domain/table=days ..."; "" none */
     int64_t vacuum_interval_days;   /* VACUUM silver databases this often; default 7 */
+
+    /* Iceberg export (processor/export.c) */
+    char iceberg_export[16];        /* off | local | s3; default local */
+    int64_t iceberg_export_interval_s; /* export changed tables this often; default 60 */
+    /* S3 target of the Iceberg export (s3.h); credentials never live here */
+    char s3_endpoint[CONFIG_ENDPOINT_MAX]; /* http(s)://host[:port] */
+    char s3_region[64];             /* default "us-east-1" */
+    char s3_bucket[256];
+    char s3_prefix[512];            /* key prefix of the table tree; "" = bucket root */
+    int64_t s3_path_style;          /* 1 (default): <endpoint>/<bucket>/<key>; 0: virtual-hosted */
+    char s3_credentials_file[PATH_MAX]; /* aws_access_key_id / aws_secret_access_key lines */
 };
 
 /* Fill cfg from defaults, then the JSON file at path (NULL: none), then the

@@ -14,6 +14,7 @@ static const char *const control_cmd_names[CONTROL_CMD_COUNT] = {
     [CONTROL_RECONCILE] = "reconcile", [CONTROL_DROP] = "drop",
     [CONTROL_ROLLBACK] = "rollback", [CONTROL_EXPIRE] = "expire",
     [CONTROL_EXPIRE_DRY_RUN] = "expire_dry_run", [CONTROL_COMPACT] = "compact",
+    [CONTROL_EXPORT] = "export",
     [CONTROL_RUN] = "run",         [CONTROL_RELOAD] = "reload",
 };
 

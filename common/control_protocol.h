@@ -48,6 +48,13 @@
  *               merged bronze files of a table and day into one file each
  *               (processor/compaction.c); count = input files, id = files
  *               written. The inputs are deleted after a grace period.
+ *     "export"  domain ("" = every domain), name = table ("" = every table;
+ *               needs a domain): export now, as Iceberg tables, the silver
+ *               tables whose newest snapshot is not exported yet
+ *               (processor/export.c). count = tables exported, id = silver
+ *               tables in scope (0 with a table that is not silver: the error
+ *               then says "no silver table"). Kind "invalid" when
+ *               iceberg_export is off.
  *   transformer (config.transformer_control_endpoint)
  *     "ping"    -> ok
  *     "run"     domain, name = job: start a run now; replies at once with
@@ -65,7 +72,10 @@
  *               "gold: would expire ...".
  *     "drop"    domain, name = gold table no job writes (delete the job and
  *               reload first): the table, its _h_ history, its _snapshots
- *               and _lineage rows, in one transaction; count = snapshots. */
+ *               and _lineage rows, in one transaction; count = snapshots.
+ *     "export"  the same scope as the processor's, for gold tables
+ *               (transformer/gold_export.c): count = tables exported, id =
+ *               gold tables in scope (0 is no error: the table may be silver). */
 #ifndef LAKEHOUSE_CONTROL_PROTOCOL_H
 #define LAKEHOUSE_CONTROL_PROTOCOL_H
 
@@ -87,6 +97,7 @@ enum control_cmd {
     CONTROL_EXPIRE,
     CONTROL_EXPIRE_DRY_RUN,
     CONTROL_COMPACT,
+    CONTROL_EXPORT,
     CONTROL_RUN,
     CONTROL_RELOAD,
     CONTROL_CMD_COUNT

@@ -34,8 +34,8 @@ int error_prefix(char *err, const char *fmt, ...)
 static const char *const error_kind_names[ERROR_KIND_COUNT] = {
     [ERROR_NONE] = "",           [ERROR_INTERNAL] = "internal", [ERROR_INVALID] = "invalid",
     [ERROR_NOT_FOUND] = "not_found", [ERROR_CONFLICT] = "conflict", [ERROR_BUSY] = "busy",
-    [ERROR_TIMEOUT] = "timeout", [ERROR_NO_SPACE] = "no_space",
-    [ERROR_TOO_LARGE] = "too_large",
+    [ERROR_TIMEOUT] = "timeout", [ERROR_NO_SPACE] = "no_space", [ERROR_TOO_LARGE] = "too_large",
+    [ERROR_DENIED] = "denied",   [ERROR_UNAVAILABLE] = "unavailable",
 };
 
 int error_fail(char *err, enum error_kind kind, const char *fmt, ...)

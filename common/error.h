@@ -36,6 +36,8 @@ enum error_kind {
     ERROR_TIMEOUT,      /* a time limit was reached */
     ERROR_NO_SPACE,     /* the disk is full */
     ERROR_TOO_LARGE,    /* it needs more than a configured bound allows (a query's memory) */
+    ERROR_DENIED,       /* a peer refused the credentials or the access */
+    ERROR_UNAVAILABLE,  /* a peer does not answer: retry later */
     ERROR_KIND_COUNT
 };
 
@@ -45,7 +47,8 @@ int error_fail(char *err, enum error_kind kind, const char *fmt, ...)
 /* The kind a return value carries: ERROR_NONE for rc >= 0, ERROR_INTERNAL
  * for a negative value that names no kind. */
 enum error_kind error_kind_of(int rc);
-/* "internal", "invalid", "not_found", "conflict", "busy", "timeout", "no_space", "too_large" ("" for none). */
+/* "internal", "invalid", "not_found", "conflict", "busy", "timeout", "no_space", "too_large",
+ * "denied", "unavailable" ("" for none). */
 const char *error_kind_name(enum error_kind kind);
 /* The kind of a name; -1 for a name that is none. */
 int error_kind_from_name(const char *name, enum error_kind *out);

@@ -165,11 +165,12 @@ int fsutil_path(char *out, size_t out_size, char err[ERROR_MAX], const char *fmt
     return 0;
 }
 
-int fsutil_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-                             char err[ERROR_MAX])
+/* Write buf to a fresh temporary file beside path, fsync'd and closed; its
+ * name goes to tmp. 0, or -1 with err (the temporary file removed). */
+static int fsutil_write_tmp(const char *path, const void *buf, size_t len, mode_t mode,
+                            char tmp[PATH_MAX], char err[ERROR_MAX])
 {
-    char tmp[PATH_MAX];
-    if (fsutil_path(tmp, sizeof tmp, err, "%s.tmp.XXXXXX", path) < 0)
+    if (fsutil_path(tmp, PATH_MAX, err, "%s.tmp.XXXXXX", path) < 0)
         return -1;
     int fd = mkostemp(tmp, O_CLOEXEC); /* unique: concurrent writers never share a tmp file */
     if (fd < 0)
@@ -191,15 +192,40 @@ int fsutil_write_file_atomic(const char *path, const void *buf, size_t len, mode
         error_set(err, "close %s: %s", tmp, strerror(errno));
         goto fail;
     }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        error_set(err, "rename %s to %s: %s", tmp, path, strerror(errno));
-        goto fail;
-    }
-    return fsutil_fsync_parent(path, err);
+    return 0;
 fail:
     if (fd >= 0)
         close(fd);
     unlink(tmp);
     return -1;
+}
+
+int fsutil_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+                             char err[ERROR_MAX])
+{
+    char tmp[PATH_MAX];
+    if (fsutil_write_tmp(path, buf, len, mode, tmp, err) < 0)
+        return -1;
+    if (rename(tmp, path) < 0) {
+        error_set(err, "rename %s to %s: %s", tmp, path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return fsutil_fsync_parent(path, err);
+}
+
+int fsutil_write_file_exclusive(const char *path, const void *buf, size_t len, mode_t mode,
+                                char err[ERROR_MAX])
+{
+    char tmp[PATH_MAX];
+    if (fsutil_write_tmp(path, buf, len, mode, tmp, err) < 0)
+        return -1;
+    /* link() fails with EEXIST instead of replacing: the exclusive step */
+    int rc = link(tmp, path);
+    int saved = errno;
+    unlink(tmp);
+    if (rc < 0)
+        return error_fail(err, saved == EEXIST ? ERROR_CONFLICT : ERROR_INTERNAL, "create %s: %s",
+                          path, strerror(saved));
+    return fsutil_fsync_parent(path, err);
 }

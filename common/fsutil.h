@@ -24,5 +24,10 @@ int fsutil_path(char *out, size_t out_size, char err[ERROR_MAX], const char *fmt
 /* Write a whole file atomically: tmp in the same dir, fsync, rename, fsync dir. */
 int fsutil_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode,
                              char err[ERROR_MAX]);
+/* The same, but never replaces: fails with kind ERROR_CONFLICT (error.h)
+ * when path exists.
+ * Readers see the whole file or none. */
+int fsutil_write_file_exclusive(const char *path, const void *buf, size_t len, mode_t mode,
+                                char err[ERROR_MAX]);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "names.h"
 
 #define LAYOUT_SNAPSHOTS_DDL                                                                 \
     "CREATE TABLE IF NOT EXISTS _snapshots (\n"                                              \
@@ -222,6 +223,32 @@ int layout_landing_bucket_dir(char *out, size_t out_size, const char *data_dir,
 {
     const char *const parts[] = {"landing", bucket, domain, endpoint};
     return layout_join(out, out_size, err, data_dir, parts, 4);
+}
+
+int layout_iceberg_namespace(char *out, size_t out_size, const char *domain, const char *layer,
+                             char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s_%s", domain, layer);
+}
+
+int layout_iceberg_key(char *out, size_t out_size, const char *domain, const char *layer,
+                       const char *table, char err[ERROR_MAX])
+{
+    char ns[2 * NAMES_MAX];
+    if (layout_iceberg_namespace(ns, sizeof ns, domain, layer, err) < 0)
+        return -1;
+    const char *const parts[] = {table};
+    return layout_join(out, out_size, err, ns, parts, 1);
+}
+
+int layout_iceberg_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                       const char *layer, const char *table, char err[ERROR_MAX])
+{
+    char ns[2 * NAMES_MAX];
+    if (domain != NULL && layout_iceberg_namespace(ns, sizeof ns, domain, layer, err) < 0)
+        return -1;
+    const char *const parts[] = {"iceberg", domain != NULL ? ns : NULL, table};
+    return layout_join(out, out_size, err, data_dir, parts, 3);
 }
 
 int layout_landing_rel(char *out, size_t out_size, const char *domain, const char *endpoint,

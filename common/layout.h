@@ -3,6 +3,7 @@
  * Data directory (one root for everything):
  *   catalog.db  spool/  bronze/  rejected/  silver/<domain>.db  gold/<domain>.db  run/
  *   landing/ (drop folder, with its _state.db, _done/, _failed/)
+ *   iceberg/<domain>_<layer>/<table>/{metadata,data}/ (exported Iceberg tables)
  * Directories are created 0750, files 0640.
  *
  * Every silver and gold database holds, besides its tables, internal tables
@@ -50,6 +51,9 @@
  *       -- gold only: per gold snapshot, the snapshot of every table the run read
  *       ("demo.silver.flights"); changes_from/change_rows when it read @changes
  *       (job.h); written in the run's transaction (transformer/lineage.c)
+ *   _iceberg_tables, _iceberg_snapshots, _iceberg_schemas, _iceberg_fields,
+ *   _iceberg_metadata_log, _iceberg_files -- silver and gold: the Iceberg export
+ *       state of each exported table (common/iceberg_export.h; version 3)
  * A bronze file is merged and recorded in _ledger in one transaction (rule 2).
  * Silver tables carry the user columns plus _seq INTEGER (the winning record's
  * ingest sequence), _insert_date TEXT, _schema_version INTEGER and _rescued TEXT,
@@ -65,8 +69,9 @@
 #include "error.h"
 
 /* 1: the DDL below; 2: _snapshots.row_count, and silver tables' generated
- * _domain and _endpoint columns (processor/silver.c) */
-#define LAYOUT_DB_VERSION 2
+ * _domain and _endpoint columns (processor/silver.c); 3: the Iceberg export
+ * state (iceberg_export_ddl) */
+#define LAYOUT_DB_VERSION 3
 #define LAYOUT_DIR_MODE 0750
 #define LAYOUT_FILE_MODE 0640
 
@@ -148,6 +153,18 @@ int layout_landing_bucket_dir(char *out, size_t out_size, const char *data_dir,
 /* "landing[/<domain>[/<endpoint>[/<name>]]]": a dropped file as logged and stored */
 int layout_landing_rel(char *out, size_t out_size, const char *domain, const char *endpoint,
                        const char *name, char err[ERROR_MAX]);
+/* Exported Iceberg tables (layer "bronze", "silver" or "gold"): the
+ * namespace "<domain>_<layer>", a table's key "<domain>_<layer>[/<table>]"
+ * below the table store's root (iceberg_store.h: <data_dir>/iceberg or
+ * s3://<bucket>/<prefix>), and on local disk
+ * "<data_dir>/iceberg[/<domain>_<layer>[/<table>]]" (domain NULL: the root;
+ * table NULL: the namespace). */
+int layout_iceberg_namespace(char *out, size_t out_size, const char *domain, const char *layer,
+                             char err[ERROR_MAX]);
+int layout_iceberg_key(char *out, size_t out_size, const char *domain, const char *layer,
+                       const char *table, char err[ERROR_MAX]);
+int layout_iceberg_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
+                       const char *layer, const char *table, char err[ERROR_MAX]);
 /* Create data_dir and all its subdirectories (0750). */
 int layout_create(const char *data_dir, char err[ERROR_MAX]);
 /* Open (creating it if absent) a database of the data directory for

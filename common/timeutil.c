@@ -461,18 +461,42 @@ static int64_t timeutil_days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-int timeutil_parse_utc_ms(const char *in, int64_t *unix_ms)
+/* Parse to UTC with `digits` digits of the second's fraction (3 = ms, 6 = us);
+ * further digits are cut. */
+static int timeutil_parse_utc_frac(const char *in, int digits, int64_t *out)
 {
     char why[TIMEUTIL_WHY_MAX];
     struct ts t;
     if (in == NULL || timeutil_parse_iso(in, &t, why) < 0)
         return -1;
     size_t frac_len = strlen(t.frac);
-    int ms = 0;
-    for (size_t i = 0; i < 3; i++)
-        ms = ms * 10 + (i < frac_len ? t.frac[i] - '0' : 0);
+    int64_t frac = 0, unit = 1;
+    for (int i = 0; i < digits; i++) {
+        frac = frac * 10 + ((size_t)i < frac_len ? t.frac[i] - '0' : 0);
+        unit *= 10;
+    }
     int64_t secs = timeutil_days_from_civil(t.year, t.mon, t.mday) * 86400 + t.hour * 3600 +
                    t.min * 60 + t.sec - (int64_t)t.zone_minutes * 60;
-    *unix_ms = secs * 1000 + ms;
+    *out = secs * unit + frac;
+    return 0;
+}
+
+int timeutil_parse_utc_ms(const char *in, int64_t *unix_ms)
+{
+    return timeutil_parse_utc_frac(in, 3, unix_ms);
+}
+
+int timeutil_parse_utc_us(const char *in, int64_t *unix_us)
+{
+    return timeutil_parse_utc_frac(in, 6, unix_us);
+}
+
+int timeutil_parse_date_days(const char *in, int32_t *days)
+{
+    char why[TIMEUTIL_WHY_MAX];
+    struct ts t;
+    if (in == NULL || timeutil_parse_iso(in, &t, why) < 0 || t.has_time)
+        return -1;
+    *days = (int32_t)timeutil_days_from_civil(t.year, t.mon, t.mday);
     return 0;
 }

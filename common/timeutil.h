@@ -58,5 +58,9 @@ int timeutil_looks_like_date(const char *s);
  * Takes any ISO form accepted above; no zone means UTC; digits of the
  * fraction beyond milliseconds are cut. */
 int timeutil_parse_utc_ms(const char *in, int64_t *unix_ms);
+/* The same to unix microseconds (digits beyond microseconds are cut). */
+int timeutil_parse_utc_us(const char *in, int64_t *unix_us);
+/* A date "YYYY-MM-DD" (no time part) to days since 1970-01-01. 0 or -1. */
+int timeutil_parse_date_days(const char *in, int32_t *days);
 
 #endif

@@ -76,6 +76,7 @@ static void control_dispatch(struct processor_ctx *ctx, const struct control_req
     case CONTROL_EXPIRE:
     case CONTROL_EXPIRE_DRY_RUN: expire_run(ctx, req, reply); break;
     case CONTROL_COMPACT: compact_run(ctx, req, reply); break;
+    case CONTROL_EXPORT: export_run(ctx, req, reply); break;
     case CONTROL_RUN:
     case CONTROL_RELOAD:
     case CONTROL_CMD_COUNT:
@@ -83,7 +84,7 @@ static void control_dispatch(struct processor_ctx *ctx, const struct control_req
         reply->kind = ERROR_INVALID;
         snprintf(reply->message, sizeof reply->message,
                  "unknown command '%s' (processor knows ping, reconcile, replay, rollback, drop, "
-                 "expire, expire_dry_run, compact)",
+                 "expire, expire_dry_run, compact, export)",
                  control_cmd_name(req->cmd));
         break;
     }

@@ -158,6 +158,7 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
         }
         processor_housekeeping(ctx);
         maintenance_tick(ctx); /* retention, compaction, checkpoints (maintenance.c) */
+        export_tick(ctx);      /* Iceberg export of changed tables (export.c) */
         if (pending_count(ctx->pending) == 0 && pending_take_overflow(ctx->pending))
             ctx->need_reconcile = true; /* files were left out: look again */
     }
@@ -211,6 +212,9 @@ int main(int argc, char **argv)
              cfg.processor_control_endpoint, cfg.reconcile_interval_ms);
     if (reconcile_scan(&ctx, err) < 0)
         log_error("reconcile_failed reason=\"%s\"", err); /* retried by the loop */
+    int64_t swept;
+    if (export_enabled(&cfg) && export_sweep(&ctx, &swept, err) < 0)
+        log_error("iceberg_sweep_failed reason=\"%s\"", err); /* tried again at the next start */
     notify_ready(d.notify, "watching bronze");
     if (processor_loop(&ctx, d.notify) < 0) {
         error_set(err, "poll loop failed");

@@ -14,7 +14,8 @@
  *   bronze_silver_retention.c  expiring old bronze files and silver history
  *   compaction.c compacting the small bronze files of closed days
  *   evolve.c     declared schema changes (rename, drop, widen) on tables
- *   control_server.c the control socket (replay / reconcile / rollback / ping)
+ *   control_server.c the control socket (replay / reconcile / rollback / ping / export)
+ *   export.c     silver tables published as Iceberg tables (iceberg_export)
  *   main.c       the entry: config, resources, the one poll loop, tear-down
  *
  * A bronze file is always named by its path relative to the data directory,
@@ -381,6 +382,28 @@ struct processor_ctx {
     int64_t quarantined_files;
     int64_t failed_merges;
     struct maintenance *maintenance; /* maintenance.c: schedule of retention/compaction */
+    int64_t next_export_ms;       /* export.c: monotonic time of the next export tick */
 };
+
+/* ---- export.c: silver tables as Iceberg tables (iceberg/<domain>_silver/) ---- */
+
+/* config iceberg_export is "local". */
+bool export_enabled(const struct config *cfg);
+/* Export every table (domain NULL/""), a domain's, or one table whose newest
+ * snapshot is not exported yet; *exported counts the tables written,
+ * *matched the tables in scope. Errors are logged per table; -1 names the
+ * first. */
+int export_run_scope(struct processor_ctx *ctx, const char *domain, const char *table,
+                     int64_t *exported, int64_t *matched, char err[ERROR_MAX]);
+/* At start: delete files under the exported tables that no committed
+ * version references and that are older than a grace period (left by an
+ * export that crashed). *removed counts them. */
+int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX]);
+/* Every iceberg_export_interval_s while no file waits to be merged. */
+void export_tick(struct processor_ctx *ctx);
+/* The "export" control request: domain / name = table scope, answered when
+ * done (count = tables exported, id = silver tables in scope). */
+void export_run(struct processor_ctx *ctx, const struct control_request *req,
+                struct control_reply *reply);
 
 #endif

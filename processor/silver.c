@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iceberg_export.h"
 #include "layout.h"
 #include "log.h"
 #include "timeutil.h"
@@ -174,7 +175,8 @@ static int silver_migrate_v2(struct silver_db *sdb, char err[ERROR_MAX])
 }
 
 /* Bring the database to LAYOUT_DB_VERSION. Migrations run in order inside
- * one transaction; version 1 is the layout DDL. */
+ * one transaction: 1 the layout DDL, 2 kept row counts and the generated
+ * _domain/_endpoint columns, 3 the Iceberg export state. */
 static int silver_migrate(struct silver_db *sdb, char err[ERROR_MAX])
 {
     int version;
@@ -190,6 +192,8 @@ static int silver_migrate(struct silver_db *sdb, char err[ERROR_MAX])
     if (version < 1 && silver_exec(sdb, layout_silver_ddl, err) < 0)
         goto fail;
     if (version < 2 && silver_migrate_v2(sdb, err) < 0)
+        goto fail;
+    if (version < 3 && silver_exec(sdb, iceberg_export_ddl, err) < 0)
         goto fail;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", LAYOUT_DB_VERSION);

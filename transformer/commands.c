@@ -7,6 +7,7 @@
  *              answered with the same execution id (coalesced).
  *   expire, expire_dry_run -> gold retention (gold_retention.c)
  *   drop    -> delete a gold table no job writes any more (drop.c)
+ *   export  -> Iceberg export of changed gold tables (gold_export.c)
  * A malformed request gets an error reply (REP must always answer), never
  * stops the process. */
 #include <errno.h>
@@ -110,6 +111,7 @@ static void commands_dispatch(struct transformer_ctx *ctx, const struct control_
         }
         break;
     }
+    case CONTROL_EXPORT: gold_export_run(ctx, req, reply); break;
     case CONTROL_REPLAY:
     case CONTROL_RECONCILE:
     case CONTROL_ROLLBACK:
@@ -118,7 +120,7 @@ static void commands_dispatch(struct transformer_ctx *ctx, const struct control_
         reply->kind = ERROR_INVALID;
         snprintf(reply->message, sizeof reply->message,
                  "unknown command '%s' (transformer: ping, run, reload, expire, "
-                 "expire_dry_run, drop)", control_cmd_name(req->cmd));
+                 "expire_dry_run, drop, export)", control_cmd_name(req->cmd));
         break;
     }
 }

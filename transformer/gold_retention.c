@@ -18,7 +18,6 @@
  * every 24 h of uptime) and on the control command "expire" /
  * "expire_dry_run" (control_protocol.h, `lakehouse expire`). Between runs, in the one
  * poll loop, so it never overlaps a job's write. */
-#include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -172,21 +171,14 @@ int gold_expire(struct transformer_ctx *ctx, const char *domain, const char *tab
     if (domain[0] != '\0') {
         rc = gold_expire_domain(ctx->cfg, domain, table, dry_run, &totals, err);
     } else {
-        char dir[PATH_MAX];
-        DIR *d = layout_dir(dir, sizeof dir, ctx->cfg->data_dir, "gold") == 0 ? opendir(dir) : NULL;
-        struct dirent *e;
-        while (rc == 0 && d != NULL && (e = readdir(d)) != NULL) {
-            size_t len = strlen(e->d_name);
-            char name[NAMES_MAX];
-            if (len <= 3 || len - 3 >= sizeof name || strcmp(e->d_name + len - 3, ".db") != 0)
-                continue;
-            memcpy(name, e->d_name, len - 3);
-            name[len - 3] = '\0';
-            if (names_is_valid_object(name))
-                rc = gold_expire_domain(ctx->cfg, name, "", dry_run, &totals, err);
+        json_t *domains = inputs_gold_domains(ctx->cfg->data_dir);
+        size_t i;
+        json_t *v;
+        json_array_foreach(domains, i, v) {
+            if (rc == 0)
+                rc = gold_expire_domain(ctx->cfg, json_string_value(v), "", dry_run, &totals, err);
         }
-        if (d != NULL)
-            closedir(d);
+        json_decref(domains);
     }
     if (rc < 0)
         return -1;

@@ -5,6 +5,7 @@
  *
  * Databases are opened read-only (URI mode=ro): the processor is the only
  * writer of silver, and reading never blocks it (WAL). */
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "layout.h"
+#include "names.h"
 #include "transformer.h"
 
 #define INPUTS_BUSY_TIMEOUT_MS 5000
@@ -24,6 +26,29 @@ int inputs_db_path(char *out, size_t out_size, const char *data_dir, enum sqlref
     if (layer == SQLREF_GOLD)
         return layout_gold_db(out, out_size, data_dir, domain);
     return -1; /* bronze is files, not a database */
+}
+
+json_t *inputs_gold_domains(const char *data_dir)
+{
+    json_t *out = json_array();
+    char dir[PATH_MAX];
+    if (layout_dir(dir, sizeof dir, data_dir, "gold") < 0)
+        return out;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        char name[NAMES_MAX];
+        if (len <= 3 || len - 3 >= sizeof name || strcmp(e->d_name + len - 3, ".db") != 0)
+            continue;
+        memcpy(name, e->d_name, len - 3);
+        name[len - 3] = '\0';
+        if (names_is_valid_object(name))
+            json_array_append_new(out, json_string(name));
+    }
+    if (d != NULL)
+        closedir(d);
+    return out;
 }
 
 int inputs_uri(char *out, size_t out_size, const char *path)

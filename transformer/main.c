@@ -90,6 +90,7 @@ static void transformer_housekeeping(struct transformer_ctx *ctx)
     daemon_tick();
     schedule_cron_tick(ctx, time(NULL));
     gold_retention_tick(ctx);
+    gold_export_tick(ctx); /* Iceberg export of changed gold tables */
     if (timeutil_monotonic_ms() >= ctx->next_reconcile_ms) {
         transformer_reload(ctx);
         schedule_reconcile(ctx);
@@ -152,6 +153,9 @@ int main(int argc, char **argv)
         goto fail;
     if (jobs_reload(&ctx, err) < 0)
         goto fail;
+    int64_t swept = 0;
+    if (gold_export_enabled(&cfg) && gold_export_sweep(&ctx, &swept, err) < 0)
+        log_error("iceberg_sweep_failed reason=\"%s\"", err); /* tried again at the next start */
 
     ctx.zmq = zmq_ctx_new();
     if (ctx.zmq == NULL) {

@@ -49,6 +49,7 @@
 #include <sys/stat.h>
 
 #include "event.h"
+#include "iceberg_export.h"
 #include "layout.h"
 #include "log.h"
 #include "strbuf.h"
@@ -79,9 +80,9 @@ struct run_result {
     json_t *inputs;        /* snapshot ids read; owned */
 };
 
-/* Open gold/<domain>.db for writing: WAL, busy timeout, _snapshots, version. */
-static int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out,
-                         char err[ERROR_MAX])
+/* Open gold/<domain>.db for writing: WAL, busy timeout, _snapshots, version
+ * (transformer.h). */
+int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out, char err[ERROR_MAX])
 {
     char path[PATH_MAX];
     *out = NULL;
@@ -103,10 +104,12 @@ static int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out
     if (sqlutil_exec(db, layout_gold_ddl, err, "%s", path) < 0 ||
         sqlutil_exec(db, run_executions_ddl, err, "%s", path) < 0)
         goto fail;
-    if (version < LAYOUT_DB_VERSION && layout_migrate_v2(db, err) < 0) {
+    if (version < 2 && layout_migrate_v2(db, err) < 0) {
         error_prefix(err, "%s", path);
         goto fail;
     }
+    if (version < 3 && sqlutil_exec(db, iceberg_export_ddl, err, "%s", path) < 0)
+        goto fail;
     if (version < LAYOUT_DB_VERSION) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", LAYOUT_DB_VERSION);

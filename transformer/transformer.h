@@ -16,7 +16,8 @@
  *   gold_history.c    the row history of gold tables (_h_<table>), in the run's
  *                     transaction
  *   gold_retention.c  expiring old gold snapshots, lineage and row versions
- *   commands.c        the control socket (ping / run / reload / expire / drop)
+ *   gold_export.c     gold tables published as Iceberg tables (iceberg/<domain>_gold/)
+ *   commands.c        the control socket (ping / run / reload / expire / drop / export)
  *   drop.c            deleting a gold table no job writes any more
  * Everything runs on the one thread of the poll loop; a job runs to its end
  * before the loop looks at sockets again, which is what makes "finish the
@@ -75,6 +76,7 @@ struct transformer_ctx {
     int64_t runs_ok;
     int64_t runs_failed;
     int64_t next_expire_ms;    /* monotonic: next daily gold retention (gold_retention.c) */
+    int64_t next_export_ms;    /* monotonic: next Iceberg export tick (gold_export.c) */
 };
 
 /* jobs.c --------------------------------------------------------------- */
@@ -100,6 +102,9 @@ void jobs_input_key(const struct sqlref *ref, char out[3 * NAMES_MAX + 8]);
  * that does not fit. */
 int inputs_db_path(char *out, size_t out_size, const char *data_dir, enum sqlref_layer layer,
                    const char *domain);
+/* The domains with a gold database (names of gold/<domain>.db), as a JSON
+ * array of strings (new reference; empty when there is none). */
+json_t *inputs_gold_domains(const char *data_dir);
 /* "file:<path percent-encoded>?mode=ro"; -1 if it does not fit. */
 int inputs_uri(char *out, size_t out_size, const char *path);
 /* In schema (of db), does table exist (1/0), and its latest snapshot id
@@ -186,6 +191,11 @@ int write_ensure_index(sqlite3 *db, const struct job_def *def, char err[ERROR_MA
 int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
             int64_t execution_id, int64_t *snapshot_id);
 
+/* Open gold/<domain>.db for writing (created if missing): WAL, busy
+ * timeout, the internal tables, migrated to LAYOUT_DB_VERSION. Caller
+ * closes *out. */
+int run_open_gold(const char *data_dir, const char *domain, sqlite3 **out, char err[ERROR_MAX]);
+
 /* At start: executions left RUNNING by a crash. Those whose gold write had
  * committed (found in the gold database's _executions) are recorded as
  * SUCCEEDED with their rows and inputs; the others become FAILED. */
@@ -240,6 +250,29 @@ int gold_drop(struct transformer_ctx *ctx, const char *domain, const char *table
               struct control_reply *reply, char err[ERROR_MAX]);
 /* From the housekeeping timer: the daily retention run when it is due. */
 void gold_retention_tick(struct transformer_ctx *ctx);
+
+/* gold_export.c -------------------------------------------------------- */
+
+struct control_request;
+/* config iceberg_export is "local". */
+bool gold_export_enabled(const struct config *cfg);
+/* Export every gold table (domain NULL/""), a domain's, or one table whose
+ * newest snapshot is not exported yet; *exported counts the tables written,
+ * *matched the tables in scope. Errors are logged per table; -1 names the
+ * first. */
+int gold_export_scope(struct transformer_ctx *ctx, const char *domain, const char *table,
+                      int64_t *exported, int64_t *matched, char err[ERROR_MAX]);
+/* At start: repair version hints and delete files under exported gold
+ * tables that nothing committed references, once older than the grace
+ * period. *removed counts them. */
+int gold_export_sweep(struct transformer_ctx *ctx, int64_t *removed, char err[ERROR_MAX]);
+/* From the housekeeping timer: every iceberg_export_interval_s while no run
+ * is wanted. */
+void gold_export_tick(struct transformer_ctx *ctx);
+/* The "export" control request: domain / name = table scope, answered when
+ * done (count = tables exported, id = gold tables in scope). */
+void gold_export_run(struct transformer_ctx *ctx, const struct control_request *req,
+                     struct control_reply *reply);
 
 /* commands.c ----------------------------------------------------------- */
 

@@ -124,6 +124,7 @@ int cli_tables(struct cli *cli, int argc, char **argv);
 int cli_replay(struct cli *cli, int argc, char **argv);
 /* cli_retention.c: retention and compaction requests to the processor */
 int cli_expire(struct cli *cli, int argc, char **argv);
+int cli_export(struct cli *cli, int argc, char **argv);
 int cli_compact(struct cli *cli, int argc, char **argv);
 int cli_status(struct cli *cli, int argc, char **argv);
 int cli_config(struct cli *cli, int argc, char **argv);

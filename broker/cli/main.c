@@ -199,6 +199,7 @@ static void cli_usage(FILE *out)
             "  compact [DOMAIN[/TABLE]] [--date YYYY-MM-DD]  small bronze files of a day -> one\n"
             "  model check|plan|apply FILE, model list|show|status|delete|docs NAME\n"
             "                                    concept files compiled into gold jobs\n"
+            "  export [DOMAIN[/TABLE]] [--wait]  publish changed silver/gold tables as Iceberg\n"
             "  keygen DIR [--client NAME]        CURVE key pair for a tcp:// ingest_endpoint:\n"
             "                                    DIR/server.key + .pub, or DIR/NAME.key + .pub\n"
             "\n"
@@ -250,6 +251,7 @@ int main(int argc, char **argv)
         {"rollback", cli_rollback},
         {"lineage", cli_lineage},
         {"expire", cli_expire},   {"compact", cli_compact},
+        {"export", cli_export},
         {"keygen", cli_keygen},
         {"model", cli_model},
     };

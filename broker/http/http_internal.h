@@ -20,6 +20,7 @@
  *   http_rejected.c   refused records and quarantined bronze files
  *   http_events.c     /events: Server-Sent Events from the event bus
  *   http_models.c     /models...: concept files compiled into jobs (model.h)
+ *   http_iceberg.c    /iceberg/v1/...: read-only Iceberg REST catalog of the exported tables
  * Errors are answered as {"detail": "<what and where>"} with a fitting
  * status, the shape FastAPI clients of the reference API already handle. */
 #ifndef LAKEHOUSE_HTTP_INTERNAL_H
@@ -276,6 +277,14 @@ struct http_events *http_events_start(void *zmq_context, const struct config *cf
                                       char err[ERROR_MAX]);
 void http_events_stop(struct http_events *hub);
 void http_events_free(struct http_events **hub);
+/* http_iceberg.c: errors there are {"error": {"message", "type", "code"}} */
+void http_iceberg_error(struct http_reply *reply, unsigned code, const char *type,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void http_iceberg_config(struct http_request *req, struct http_reply *reply);
+void http_iceberg_namespaces(struct http_request *req, struct http_reply *reply);
+void http_iceberg_namespace(struct http_request *req, struct http_reply *reply); /* GET|HEAD */
+void http_iceberg_tables(struct http_request *req, struct http_reply *reply);
+void http_iceberg_table(struct http_request *req, struct http_reply *reply);     /* GET|HEAD */
 
 /* ---- http_yaml.c ---- */
 /* Render a JSON value as a YAML document (malloc'd, caller frees; NULL on

@@ -39,8 +39,9 @@ unsigned http_status_of(enum error_kind kind)
     static const unsigned statuses[ERROR_KIND_COUNT] = {
         [ERROR_NONE] = 200,      [ERROR_INTERNAL] = 500, [ERROR_INVALID] = 400,
         [ERROR_NOT_FOUND] = 404, [ERROR_CONFLICT] = 409, [ERROR_BUSY] = 503,
-        [ERROR_TIMEOUT] = 504,   [ERROR_NO_SPACE] = 507,
-        [ERROR_TOO_LARGE] = 422,
+        /* denied/unavailable are a peer's (S3) answers to us: a gateway error */
+        [ERROR_TIMEOUT] = 504,   [ERROR_NO_SPACE] = 507, [ERROR_TOO_LARGE] = 422,
+        [ERROR_DENIED] = 502,    [ERROR_UNAVAILABLE] = 503,
     };
     return kind >= ERROR_NONE && kind < ERROR_KIND_COUNT ? statuses[kind] : 500;
 }
@@ -49,7 +50,7 @@ void http_reply_failure(struct http_reply *reply, int rc, const char *err)
 {
     enum error_kind kind = error_kind_of(rc);
     http_reply_error(reply, http_status_of(kind), "%s", err);
-    if (kind == ERROR_BUSY || kind == ERROR_NO_SPACE)
+    if (kind == ERROR_BUSY || kind == ERROR_NO_SPACE || kind == ERROR_UNAVAILABLE)
         reply->retry_after = HTTP_RETRY_AFTER_S;
 }
 

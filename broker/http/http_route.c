@@ -65,6 +65,13 @@ static const struct http_route http_routes[] = {
     {"GET", "/models/{name}/plan", http_models_plan},
     {"GET", "/models/{name}/docs", http_models_docs},
     {"DELETE", "/models/{name}", http_models_delete},
+    {"GET", "/iceberg/v1/config", http_iceberg_config},
+    {"GET", "/iceberg/v1/{prefix}/namespaces", http_iceberg_namespaces},
+    {"GET", "/iceberg/v1/{prefix}/namespaces/{namespace}", http_iceberg_namespace},
+    {"HEAD", "/iceberg/v1/{prefix}/namespaces/{namespace}", http_iceberg_namespace},
+    {"GET", "/iceberg/v1/{prefix}/namespaces/{namespace}/tables", http_iceberg_tables},
+    {"GET", "/iceberg/v1/{prefix}/namespaces/{namespace}/tables/{table}", http_iceberg_table},
+    {"HEAD", "/iceberg/v1/{prefix}/namespaces/{namespace}/tables/{table}", http_iceberg_table},
 };
 #define HTTP_ROUTE_COUNT (sizeof http_routes / sizeof http_routes[0])
 
@@ -133,7 +140,13 @@ static int http_params(const struct http_route *route, char **seg, struct http_r
         } else {
             char err[ERROR_MAX];
             if (names_check_object(kind, seg[i], err) < 0) {
-                http_reply_error(reply, 400, "%s", err);
+                if (strncmp(route->pattern, "/iceberg/", 9) == 0)
+                    http_iceberg_error(reply, 404,
+                                       strcmp(kind, "table") == 0 ? "NoSuchTableException"
+                                                                  : "NoSuchNamespaceException",
+                                       "%s", err);
+                else
+                    http_reply_error(reply, 400, "%s", err);
                 return -1;
             }
         }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "iceberg_export.h"
 #include "layout.h"
 
 static void test_paths(void **state)
@@ -215,7 +216,7 @@ static void test_gold_ddl(void **state)
     table_shape(db, "_snapshots", shape, sizeof shape);
     assert_string_equal(shape, snapshots_shape);
     sqlite3_close(db);
-    assert_int_equal(LAYOUT_DB_VERSION, 2);
+    assert_int_equal(LAYOUT_DB_VERSION, 3);
 }
 
 /* A version-1 _snapshots (no row_count) gains the column, keeps its rows,
@@ -255,6 +256,18 @@ static void test_migrate_v2(void **state)
     sqlite3_close(db);
 }
 
+/* Version 3 of silver and gold: the Iceberg export state, six tables. */
+static void test_iceberg_export_ddl(void **state)
+{
+    (void)state;
+    sqlite3 *db = open_with(iceberg_export_ddl);
+    assert_int_equal(count_tables(db), 6);
+    char shape[1024];
+    table_shape(db, "_iceberg_files", shape, sizeof shape);
+    assert_non_null(strstr(shape, "path"));
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_silver_ddl),
         cmocka_unit_test(test_gold_ddl),
         cmocka_unit_test(test_migrate_v2),
+        cmocka_unit_test(test_iceberg_export_ddl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,758 @@
+/* iceberg_export.c - a silver or gold table as an Iceberg v2 table and its
+ * export state (iceberg_export.h). Moved from the processor's exporter so
+ * that the transformer exports gold with the same commit sequence. */
+#include "iceberg_export.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "iceberg_table.h"
+#include "layout.h"
+#include "log.h"
+#include "sqlutil.h"
+#include "stats.h"
+#include "strbuf.h"
+#include "timeutil.h"
+
+const char iceberg_export_ddl[] =
+    "CREATE TABLE IF NOT EXISTS _iceberg_tables (table_name TEXT PRIMARY KEY, uuid TEXT NOT NULL, "
+    "location TEXT NOT NULL, metadata_version INTEGER NOT NULL, metadata_file TEXT NOT NULL, "
+    "last_sequence_number INTEGER NOT NULL, last_column_id INTEGER NOT NULL, "
+    "schema_id INTEGER NOT NULL, current_snapshot_id INTEGER NOT NULL, "
+    "exported_snapshot INTEGER NOT NULL, exported_at_ms INTEGER NOT NULL, "
+    "duration_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS _iceberg_snapshots (table_name TEXT NOT NULL, "
+    "snapshot_id INTEGER NOT NULL, parent_id INTEGER NOT NULL, sequence_number INTEGER NOT NULL, "
+    "timestamp_ms INTEGER NOT NULL, manifest_list TEXT NOT NULL, schema_id INTEGER NOT NULL, "
+    "operation TEXT NOT NULL, lakehouse_snapshot_id INTEGER NOT NULL, summary TEXT NOT NULL, "
+    "PRIMARY KEY (table_name, snapshot_id));"
+    "CREATE TABLE IF NOT EXISTS _iceberg_schemas (table_name TEXT NOT NULL, "
+    "schema_id INTEGER NOT NULL, schema_json TEXT NOT NULL, PRIMARY KEY (table_name, schema_id));"
+    "CREATE TABLE IF NOT EXISTS _iceberg_fields (table_name TEXT NOT NULL, name TEXT NOT NULL, "
+    "type TEXT NOT NULL, field_id INTEGER NOT NULL, PRIMARY KEY (table_name, name, type));"
+    "CREATE TABLE IF NOT EXISTS _iceberg_metadata_log (table_name TEXT NOT NULL, "
+    "version INTEGER NOT NULL, file TEXT NOT NULL, timestamp_ms INTEGER NOT NULL, "
+    "PRIMARY KEY (table_name, version));"
+    /* every data file, manifest and manifest list a committed snapshot
+     * references: what the sweep at start keeps */
+    "CREATE TABLE IF NOT EXISTS _iceberg_files (table_name TEXT NOT NULL, path TEXT NOT NULL, "
+    "snapshot_id INTEGER NOT NULL, PRIMARY KEY (table_name, path));";
+
+/* The table's current export state (no row: never exported). */
+struct iceberg_export_state {
+    bool exists;
+    char uuid[ICEBERG_UUID_MAX];
+    int64_t version, last_sequence, current_snapshot, exported_snapshot;
+    int32_t last_column_id, schema_id;
+};
+
+static int iceberg_export_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, char err[ERROR_MAX])
+{
+    return sqlutil_prepare(db, sql, st, err, "export");
+}
+
+/* A statement whose ?1 is the table name. */
+static int iceberg_export_query(sqlite3 *db, const char *sql, const char *table, sqlite3_stmt **st,
+                        char err[ERROR_MAX])
+{
+    if (iceberg_export_prepare(db, sql, st, err) < 0)
+        return -1;
+    sqlite3_bind_text(*st, 1, table, -1, SQLITE_STATIC);
+    return 0;
+}
+
+static int iceberg_export_load_state(sqlite3 *db, const char *table, struct iceberg_export_state *s,
+                             char err[ERROR_MAX])
+{
+    memset(s, 0, sizeof *s);
+    sqlite3_stmt *st;
+    if (iceberg_export_query(db, "SELECT uuid, metadata_version, last_sequence_number, "
+                           "current_snapshot_id, exported_snapshot, last_column_id, schema_id "
+                         "FROM _iceberg_tables WHERE table_name = ?1",
+                     table, &st, err) < 0)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        s->exists = true;
+        snprintf(s->uuid, sizeof s->uuid, "%s", (const char *)sqlite3_column_text(st, 0));
+        s->version = sqlite3_column_int64(st, 1);
+        s->last_sequence = sqlite3_column_int64(st, 2);
+        s->current_snapshot = sqlite3_column_int64(st, 3);
+        s->exported_snapshot = sqlite3_column_int64(st, 4);
+        s->last_column_id = (int32_t)sqlite3_column_int(st, 5);
+        s->schema_id = (int32_t)sqlite3_column_int(st, 6);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return error_set(err, "export state of %s: %s", table, sqlite3_errmsg(db));
+    return 0;
+}
+
+/* One SQLite value into the Parquet writer as the field's kind. */
+static int iceberg_export_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
+                        sqlite3_stmt *st, char err[ERROR_MAX])
+{
+    int type = sqlite3_column_type(st, (int)col);
+    if (type == SQLITE_NULL)
+        return parquet_add_null(w, col, err);
+    const char *text = (const char *)sqlite3_column_text(st, (int)col);
+    switch (f->kind) {
+    case PARQUET_LONG:
+    case PARQUET_INT:
+        return parquet_add_int(w, col, sqlite3_column_int64(st, (int)col), err);
+    case PARQUET_DOUBLE:
+        return parquet_add_double(w, col, sqlite3_column_double(st, (int)col), err);
+    case PARQUET_BOOLEAN:
+        if (type == SQLITE_TEXT)
+            return parquet_add_bool(w, col, strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0,
+                                    err);
+        return parquet_add_bool(w, col, sqlite3_column_int64(st, (int)col) != 0, err);
+    case PARQUET_DATE: {
+        int32_t days;
+        if (timeutil_parse_date_days(text, &days) < 0)
+            return error_set(err, "column %s: '%.40s' is not a date", f->name, text);
+        return parquet_add_int(w, col, days, err);
+    }
+    case PARQUET_TIMESTAMPTZ: {
+        int64_t us;
+        if (timeutil_parse_utc_us(text, &us) < 0)
+            return error_set(err, "column %s: '%.40s' is not a timestamp", f->name, text);
+        return parquet_add_int(w, col, us, err);
+    }
+    case PARQUET_DECIMAL:
+        return parquet_add_decimal_text(w, col, text, err);
+    case PARQUET_STRING:
+        return parquet_add_string(w, col, text, (size_t)sqlite3_column_bytes(st, (int)col), err);
+    }
+    return error_set(err, "column %s: unknown kind", f->name);
+}
+
+/* Every row of the table into data files. */
+static int iceberg_export_rows(sqlite3 *db, const char *table, const struct iceberg_field *f, size_t n,
+                       struct iceberg_files *files, char err[ERROR_MAX])
+{
+    struct strbuf sql = {0};
+    strbuf_addf(&sql, "SELECT ");
+    for (size_t i = 0; i < n; i++)
+        strbuf_addf(&sql, "%s\"%s\"", i ? ", " : "", f[i].name);
+    strbuf_addf(&sql, " FROM \"%s\"", table);
+    if (sql.failed)
+        return error_set(err, "out of memory");
+    sqlite3_stmt *st;
+    int rc = iceberg_export_prepare(db, sql.s, &st, err);
+    strbuf_free(&sql);
+    if (rc < 0)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct parquet_writer *w = iceberg_files_row(files, err);
+        if (w == NULL)
+            goto fail;
+        for (size_t i = 0; i < n; i++) {
+            if (iceberg_export_value(w, i, &f[i], st, err) < 0)
+                goto fail;
+        }
+        if (parquet_end_row(w, err) < 0 || iceberg_files_row_done(files, err) < 0)
+            goto fail;
+    }
+    if (rc != SQLITE_DONE) {
+        error_set(err, "reading %s: %s", table, sqlite3_errmsg(db));
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    return iceberg_files_finish(files, err);
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+/* The schemas JSON array (stored ones plus, when it differs from the
+ * current one, the new schema as current_schema_id + 1). */
+static json_t *iceberg_export_schemas(sqlite3 *db, const char *table, json_t *schema,
+                              struct iceberg_export_state *s, bool *added, char err[ERROR_MAX])
+{
+    json_t *all = json_array();
+    sqlite3_stmt *st;
+    if (iceberg_export_query(db, "SELECT schema_id, schema_json FROM _iceberg_schemas "
+                           "WHERE table_name = ?1 ORDER BY schema_id", table, &st, err) < 0) {
+        json_decref(all);
+        return NULL;
+    }
+    json_t *current = NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *j = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+        if (j == NULL)
+            continue;
+        if (sqlite3_column_int(st, 0) == s->schema_id)
+            current = j;
+        json_array_append_new(all, j);
+    }
+    sqlite3_finalize(st);
+    /* compare without the id: the fields and identifier fields decide */
+    json_t *probe = json_deep_copy(schema);
+    json_object_set_new(probe, "schema-id", json_integer(s->schema_id));
+    *added = current == NULL || !json_equal(current, probe);
+    json_decref(probe);
+    if (*added) {
+        if (s->exists)
+            s->schema_id++;
+        json_object_set_new(schema, "schema-id", json_integer(s->schema_id));
+        json_array_append(all, schema);
+    }
+    return all;
+}
+
+/* Snapshots and metadata log from the state tables, plus the new snapshot. */
+static int iceberg_export_history(sqlite3 *db, const char *table, struct iceberg_snapshot **snaps,
+                          size_t *nsnaps, struct iceberg_metadata_log **log, size_t *nlog,
+                          char **strings, size_t *nstrings, char err[ERROR_MAX])
+{
+    sqlite3_stmt *st;
+    *nsnaps = *nlog = 0;
+    if (iceberg_export_query(db, "SELECT snapshot_id, parent_id, sequence_number, timestamp_ms, "
+                           "manifest_list, schema_id, operation, lakehouse_snapshot_id, summary "
+                         "FROM _iceberg_snapshots WHERE table_name = ?1 ORDER BY sequence_number",
+                     table, &st, err) < 0)
+        return -1;
+    size_t cap = 8;
+    *snaps = calloc(cap + 1, sizeof **snaps);
+    while (*snaps != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        if (*nsnaps == cap) {
+            cap *= 2;
+            struct iceberg_snapshot *g = realloc(*snaps, (cap + 1) * sizeof *g);
+            if (g == NULL)
+                break;
+            *snaps = g;
+        }
+        struct iceberg_snapshot *s = &(*snaps)[(*nsnaps)++];
+        memset(s, 0, sizeof *s);
+        s->snapshot_id = sqlite3_column_int64(st, 0);
+        s->parent_id = sqlite3_column_int64(st, 1);
+        s->sequence_number = sqlite3_column_int64(st, 2);
+        s->timestamp_ms = sqlite3_column_int64(st, 3);
+        strings[(*nstrings)++] = strdup((const char *)sqlite3_column_text(st, 4));
+        s->manifest_list = strings[*nstrings - 1];
+        s->schema_id = (int32_t)sqlite3_column_int(st, 5);
+        strings[(*nstrings)++] = strdup((const char *)sqlite3_column_text(st, 6));
+        s->operation = strings[*nstrings - 1];
+        s->lakehouse_snapshot_id = sqlite3_column_int64(st, 7);
+        s->summary_extra = json_loads((const char *)sqlite3_column_text(st, 8), 0, NULL);
+        if (*nstrings > 2 * 4096 - 4)
+            break; /* a bound on history kept in one metadata file */
+    }
+    sqlite3_finalize(st);
+    if (*snaps == NULL)
+        return error_set(err, "out of memory");
+    if (iceberg_export_query(db, "SELECT timestamp_ms, file FROM _iceberg_metadata_log "
+                           "WHERE table_name = ?1 ORDER BY version", table, &st, err) < 0)
+        return -1;
+    cap = 8;
+    *log = calloc(cap, sizeof **log);
+    while (*log != NULL && sqlite3_step(st) == SQLITE_ROW && *nstrings < 2 * 4096 + 4096) {
+        if (*nlog == cap) {
+            cap *= 2;
+            struct iceberg_metadata_log *g = realloc(*log, cap * sizeof *g);
+            if (g == NULL)
+                break;
+            *log = g;
+        }
+        (*log)[*nlog].timestamp_ms = sqlite3_column_int64(st, 0);
+        strings[(*nstrings)++] = strdup((const char *)sqlite3_column_text(st, 1));
+        (*log)[(*nlog)++].file = strings[*nstrings - 1];
+    }
+    sqlite3_finalize(st);
+    return *log == NULL ? error_set(err, "out of memory") : 0;
+}
+
+#define ICEBERG_EXPORT_STRINGS_MAX (3 * 4096 + 8)
+
+static int iceberg_export_commit(sqlite3 *db, const char *table, const char *location,
+                         const struct iceberg_export_state *s, const char *metadata_file,
+                         const char *previous_file, int64_t previous_ms,
+                         const struct iceberg_snapshot *snap, const char *schema_json,
+                         bool schema_added, const struct iceberg_field *f, size_t n,
+                         const struct iceberg_files *files, const char *manifest,
+                         int64_t duration_ms, char err[ERROR_MAX])
+{
+    char *summary = json_dumps(snap->summary_extra, JSON_COMPACT);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (summary == NULL || sqlutil_exec(db, "BEGIN IMMEDIATE", err, "export commit") < 0) {
+        if (summary == NULL)
+            error_set(err, "export commit: out of memory");
+        free(summary);
+        return -1;
+    }
+#define ICEBERG_EXPORT_STEP(sql, binds)                                                                    \
+    do {                                                                                           \
+        if (iceberg_export_prepare(db, sql, &st, err) < 0)                                                 \
+            goto fail;                                                                             \
+        binds;                                                                                     \
+        if (sqlite3_step(st) != SQLITE_DONE) {                                                     \
+            error_set(err, "export commit: %s", sqlite3_errmsg(db));                               \
+            goto fail;                                                                             \
+        }                                                                                          \
+        sqlite3_finalize(st);                                                                      \
+        st = NULL;                                                                                 \
+    } while (0)
+    ICEBERG_EXPORT_STEP("INSERT OR REPLACE INTO _iceberg_tables VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                "?9, ?10, ?11, ?12)",
+                (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                 sqlite3_bind_text(st, 2, s->uuid, -1, SQLITE_STATIC),
+                 sqlite3_bind_text(st, 3, location, -1, SQLITE_STATIC),
+                 sqlite3_bind_int64(st, 4, s->version + 1),
+                 sqlite3_bind_text(st, 5, metadata_file, -1, SQLITE_STATIC),
+                 sqlite3_bind_int64(st, 6, snap->sequence_number),
+                 sqlite3_bind_int64(st, 7, s->last_column_id),
+                 sqlite3_bind_int64(st, 8, s->schema_id),
+                 sqlite3_bind_int64(st, 9, snap->snapshot_id),
+                 sqlite3_bind_int64(st, 10, snap->lakehouse_snapshot_id),
+                 sqlite3_bind_int64(st, 11, timeutil_now_ms()),
+                 sqlite3_bind_int64(st, 12, duration_ms)));
+    ICEBERG_EXPORT_STEP("INSERT INTO _iceberg_snapshots VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                 sqlite3_bind_int64(st, 2, snap->snapshot_id),
+                 sqlite3_bind_int64(st, 3, snap->parent_id),
+                 sqlite3_bind_int64(st, 4, snap->sequence_number),
+                 sqlite3_bind_int64(st, 5, snap->timestamp_ms),
+                 sqlite3_bind_text(st, 6, snap->manifest_list, -1, SQLITE_STATIC),
+                 sqlite3_bind_int64(st, 7, snap->schema_id),
+                 sqlite3_bind_text(st, 8, snap->operation, -1, SQLITE_STATIC),
+                 sqlite3_bind_int64(st, 9, snap->lakehouse_snapshot_id),
+                 sqlite3_bind_text(st, 10, summary, -1, SQLITE_STATIC)));
+    if (schema_added)
+        ICEBERG_EXPORT_STEP("INSERT OR REPLACE INTO _iceberg_schemas VALUES (?1, ?2, ?3)",
+                    (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                     sqlite3_bind_int64(st, 2, s->schema_id),
+                     sqlite3_bind_text(st, 3, schema_json, -1, SQLITE_STATIC)));
+    if (previous_file != NULL)
+        ICEBERG_EXPORT_STEP("INSERT OR REPLACE INTO _iceberg_metadata_log VALUES (?1, ?2, ?3, ?4)",
+                    (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                     sqlite3_bind_int64(st, 2, s->version),
+                     sqlite3_bind_text(st, 3, previous_file, -1, SQLITE_STATIC),
+                     sqlite3_bind_int64(st, 4, previous_ms)));
+    for (size_t i = 0; i < n; i++)
+        ICEBERG_EXPORT_STEP("INSERT OR IGNORE INTO _iceberg_fields VALUES (?1, ?2, ?3, ?4)",
+                    (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                     sqlite3_bind_text(st, 2, f[i].name, -1, SQLITE_STATIC),
+                     sqlite3_bind_text(st, 3, f[i].type, -1, SQLITE_STATIC),
+                     sqlite3_bind_int64(st, 4, f[i].id)));
+    size_t nfiles;
+    const struct iceberg_file *df = iceberg_files_list(files, &nfiles);
+    for (size_t i = 0; i < nfiles + 2; i++)
+        ICEBERG_EXPORT_STEP("INSERT OR IGNORE INTO _iceberg_files VALUES (?1, ?2, ?3)",
+                    (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                     sqlite3_bind_text(st, 2,
+                                       i < nfiles ? df[i].path
+                                       : i == nfiles ? manifest
+                                                     : snap->manifest_list,
+                                       -1, SQLITE_STATIC),
+                     sqlite3_bind_int64(st, 3, snap->snapshot_id)));
+#undef ICEBERG_EXPORT_STEP
+    if (sqlutil_exec(db, "COMMIT", err, "export commit") < 0)
+        goto fail;
+    rc = 0;
+    goto done;
+fail:
+    sqlite3_finalize(st);
+    sqlutil_exec(db, "ROLLBACK", NULL, NULL);
+done:
+    free(summary);
+    return rc;
+}
+
+/* Ids of the fields: the recorded id of each name and type, or the next. */
+static int iceberg_export_field_ids(sqlite3 *db, const char *table, struct iceberg_export_state *s,
+                                    struct iceberg_field *f, size_t n, char err[ERROR_MAX])
+{
+    sqlite3_stmt *id;
+    if (iceberg_export_prepare(db, "SELECT field_id FROM _iceberg_fields WHERE table_name = ?1 "
+                                   "AND name = ?2 AND type = ?3", &id, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(id);
+        sqlite3_bind_text(id, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(id, 2, f[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(id, 3, f[i].type, -1, SQLITE_STATIC);
+        f[i].id = sqlite3_step(id) == SQLITE_ROW ? (int32_t)sqlite3_column_int(id, 0)
+                                                 : ++s->last_column_id;
+    }
+    sqlite3_finalize(id);
+    return 0;
+}
+
+/* Whether the table's newest project snapshot is not exported yet: 1 with
+ * the export state, that snapshot and its commit time; 0 when it is current
+ * (or has no snapshot); -1 error. */
+static int iceberg_export_pending(const struct iceberg_export_source *src,
+                                  struct iceberg_export_state *s, int64_t *project,
+                                  int64_t *committed_ms, char err[ERROR_MAX])
+{
+    sqlite3 *db = src->db;
+    if (sqlutil_exec(db, iceberg_export_ddl, err, "export tables of %s", src->domain) < 0 ||
+        iceberg_export_load_state(db, src->table, s, err) < 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (iceberg_export_query(db, "SELECT snapshot_id, committed_at FROM _snapshots WHERE "
+                                 "table_name = ?1 ORDER BY snapshot_id DESC LIMIT 1",
+                             src->table, &st, err) < 0)
+        return -1;
+    *project = 0;
+    *committed_ms = timeutil_now_ms();
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *project = sqlite3_column_int64(st, 0);
+        timeutil_parse_utc_ms((const char *)sqlite3_column_text(st, 1), committed_ms);
+    }
+    sqlite3_finalize(st);
+    return *project != 0 && !(s->exists && s->exported_snapshot == *project);
+}
+
+/* The table's rows as data files under location (caller owns them), or
+ * NULL with err. */
+static struct iceberg_files *iceberg_export_data(sqlite3 *db, const char *table,
+                                                 const char *location,
+                                                 const struct iceberg_field *fields, size_t n,
+                                                 char err[ERROR_MAX])
+{
+    /* 16 MiB row groups: the export's share of the writer process's memory bound */
+    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
+                                        .row_group_bytes = 16 << 20};
+    struct iceberg_files *files = iceberg_files_open(location, fields, n, &opt, err);
+    if (files != NULL && iceberg_export_rows(db, table, fields, n, files, err) < 0)
+        iceberg_files_free(&files, true);
+    return files;
+}
+
+/* The source's columns with their field ids (*fields: caller frees). */
+static int iceberg_export_fields(const struct iceberg_export_source *src,
+                                 struct iceberg_export_state *s, struct iceberg_field **fields,
+                                 size_t *n, char err[ERROR_MAX])
+{
+    if (src->fields(src->fields_arg, src->db, src->table, fields, n, err) < 0)
+        return -1;
+    if (*n == 0)
+        return error_set(err, "table %s has no columns", src->table);
+    return iceberg_export_field_ids(src->db, src->table, s, *fields, *n, err);
+}
+
+/* The summary fields of a snapshot that holds files (new reference). */
+static json_t *iceberg_export_summary(const struct iceberg_files *files)
+{
+    size_t nfiles;
+    iceberg_files_list(files, &nfiles);
+    char rows[24], count[24];
+    snprintf(rows, sizeof rows, "%" PRId64, iceberg_files_rows(files));
+    snprintf(count, sizeof count, "%zu", nfiles);
+    return json_pack("{ssssssss}", "added-data-files", count, "added-records", rows,
+                     "total-data-files", count, "total-records", rows);
+}
+
+/* The version being replaced (file, NULL for none) joins the metadata log
+ * of the next one; the log is grown either way (the caller frees it). */
+static int iceberg_export_log_append(struct iceberg_metadata_log **log, size_t *nlog,
+                                     const char *file, int64_t now_ms, char err[ERROR_MAX])
+{
+    struct iceberg_metadata_log *grown = realloc(*log, (*nlog + 1) * sizeof **log);
+    if (grown == NULL)
+        return error_set(err, "out of memory");
+    *log = grown;
+    if (file != NULL)
+        (*log)[(*nlog)++] = (struct iceberg_metadata_log){.timestamp_ms = now_ms, .file = file};
+    return 0;
+}
+
+/* v<version>.metadata.json, created exclusively; one that exists was left
+ * by an attempt that crashed before its commit: never referenced by the
+ * pointer, so it is replaced. */
+static int iceberg_export_put_metadata(const char *location, int64_t version, const json_t *meta,
+                                       char path[PATH_MAX], char err[ERROR_MAX])
+{
+    int rc = iceberg_write_metadata(location, version, meta, path, err);
+    if (rc >= 0 || error_kind_of(rc) != ERROR_CONFLICT)
+        return rc;
+    unlink(path);
+    return iceberg_write_metadata(location, version, meta, path, err);
+}
+
+int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR_MAX])
+{
+    sqlite3 *db = src->db;
+    const char *domain = src->domain, *table = src->table;
+    struct iceberg_export_state s;
+    int64_t project, committed_ms;
+    int pending = iceberg_export_pending(src, &s, &project, &committed_ms, err);
+    if (pending <= 0)
+        return pending;
+
+    int64_t started = timeutil_monotonic_ms();
+    char location[PATH_MAX];
+    if (layout_iceberg_dir(location, sizeof location, src->data_dir, domain, src->layer, table,
+                           err) < 0 ||
+        fsutil_mkdirs(location, 0750, err) < 0)
+        return -1;
+    if (!s.exists)
+        iceberg_random_uuid(s.uuid);
+
+    struct iceberg_field *fields = NULL;
+    size_t n = 0;
+    struct iceberg_files *files = NULL;
+    json_t *schema = NULL, *schemas = NULL, *meta = NULL, *extra = NULL;
+    char *schema_text = NULL;
+    struct iceberg_snapshot *snaps = NULL;
+    struct iceberg_metadata_log *log = NULL;
+    size_t nsnaps = 0, nlog = 0, nstrings = 0;
+    char **strings = calloc(ICEBERG_EXPORT_STRINGS_MAX, sizeof *strings);
+    char list[PATH_MAX] = "", manifest[PATH_MAX] = "", meta_path[PATH_MAX] = "";
+    char previous[PATH_MAX] = "";
+    int rc = -1;
+    bool committed = false;
+    if (strings == NULL) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    if (iceberg_export_fields(src, &s, &fields, &n, err) < 0)
+        goto done;
+    if ((files = iceberg_export_data(db, table, location, fields, n, err)) == NULL)
+        goto done;
+
+    schema = iceberg_schema_json(s.schema_id, fields, n);
+    bool schema_added = false;
+    if ((schemas = iceberg_export_schemas(db, table, schema, &s, &schema_added, err)) == NULL)
+        goto done;
+    schema_text = json_dumps(schema, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    int64_t snapshot_id = iceberg_random_snapshot_id(), sequence = s.last_sequence + 1;
+    struct iceberg_manifest_info info = {.schema_json = schema_text, .schema_id = s.schema_id,
+                                         .partition_spec_json = "[]", .content = ICEBERG_DATA};
+    if (schema_text == NULL ||
+        iceberg_write_snapshot(location, files, &info, snapshot_id,
+                               s.exists ? s.current_snapshot : -1, sequence, manifest, list,
+                               err) < 0)
+        goto done;
+
+    if (iceberg_export_history(db, table, &snaps, &nsnaps, &log, &nlog, strings, &nstrings, err) < 0)
+        goto done;
+    size_t nfiles;
+    iceberg_files_list(files, &nfiles);
+    extra = iceberg_export_summary(files);
+    struct iceberg_snapshot *snap = &snaps[nsnaps];
+    *snap = (struct iceberg_snapshot){
+        .snapshot_id = snapshot_id, .parent_id = s.exists ? s.current_snapshot : -1,
+        .sequence_number = sequence, .timestamp_ms = committed_ms, .manifest_list = list,
+        .schema_id = s.schema_id, .operation = s.exists ? "overwrite" : "append",
+        .lakehouse_snapshot_id = project, .summary_extra = extra};
+    /* the version being replaced joins the metadata log */
+    if (s.exists && iceberg_metadata_path(previous, location, s.version, err) < 0)
+        goto done;
+    int64_t now_ms = timeutil_now_ms();
+    if (iceberg_export_log_append(&log, &nlog, s.exists ? previous : NULL, now_ms, err) < 0)
+        goto done;
+    struct iceberg_table t = {.uuid = s.uuid, .location = location,
+                              .last_sequence_number = sequence, .last_updated_ms = now_ms,
+                              .last_column_id = s.last_column_id, .current_schema_id = s.schema_id,
+                              .schemas = schemas, .snapshots = snaps, .nsnapshots = nsnaps + 1,
+                              .current_snapshot_id = snapshot_id, .metadata_log = log,
+                              .nmetadata_log = nlog};
+    if ((meta = iceberg_table_json(&t, err)) == NULL)
+        goto done;
+    if (iceberg_export_put_metadata(location, s.version + 1, meta, meta_path, err) < 0)
+        goto done;
+    int64_t duration = timeutil_monotonic_ms() - started;
+    if (iceberg_export_commit(db, table, location, &s, meta_path, s.exists ? previous : NULL, now_ms, snap,
+                      schema_text, schema_added, fields, n, files, manifest, duration,
+                      err) < 0) {
+        unlink(meta_path);
+        goto done;
+    }
+    committed = true;
+    if (iceberg_write_version_hint(location, s.version + 1, err) < 0)
+        log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
+                 domain, table, err);
+    log_info("iceberg_exported layer=%s table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
+             " version=%" PRId64 " rows=%" PRId64 " files=%zu duration_ms=%" PRId64,
+             src->layer, domain, table, project, snapshot_id, s.version + 1,
+             iceberg_files_rows(files), nfiles, duration);
+    stats_observe("iceberg_export_duration_seconds", src->metrics_label,
+                  (double)duration / 1000.0);
+    rc = 1;
+done:
+    if (!committed && list[0] != '\0') {
+        unlink(list); /* and the data files below */
+        unlink(manifest);
+    }
+    iceberg_files_free(&files, !committed);
+    for (size_t i = 0; snaps != NULL && i < nsnaps; i++)
+        json_decref(snaps[i].summary_extra);
+    for (size_t i = 0; strings != NULL && i < nstrings; i++)
+        free(strings[i]);
+    free(strings);
+    free(snaps);
+    free(log);
+    free(fields);
+    free(schema_text);
+    json_decref(extra);
+    json_decref(meta);
+    json_decref(schemas);
+    json_decref(schema);
+    return rc;
+}
+
+void iceberg_export_lag(sqlite3 *db, const char *table, const char *label)
+{
+    sqlite3_stmt *st;
+    char err[ERROR_MAX];
+    if (iceberg_export_prepare(db, "SELECT count(*), min(committed_at) FROM _snapshots WHERE "
+                           "table_name = ?1 AND snapshot_id > coalesce((SELECT exported_snapshot "
+                           "FROM _iceberg_tables WHERE table_name = ?1), 0)", &st, err) < 0)
+        return;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t behind = sqlite3_column_int64(st, 0), oldest_ms = 0;
+        double lag = 0;
+        if (behind > 0 &&
+            timeutil_parse_utc_ms((const char *)sqlite3_column_text(st, 1), &oldest_ms) == 0)
+            lag = (double)(timeutil_now_ms() - oldest_ms) / 1000.0;
+        stats_gauge("iceberg_export_lag_seconds", label, lag < 0 ? 0 : lag);
+        stats_gauge("iceberg_export_lag_snapshots", label, (double)behind);
+    }
+    sqlite3_finalize(st);
+}
+
+/* Delete the files of dir (data/ or metadata/ of a table) that nothing
+ * committed references and that are older than the grace period. */
+static int iceberg_export_sweep_dir(sqlite3 *db, const char *table, const char *dir,
+                            int64_t metadata_version, int64_t *removed, char err[ERROR_MAX])
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? 0 : error_set(err, "%s: %s", dir, strerror(errno));
+    sqlite3_stmt *st;
+    if (iceberg_export_prepare(db, "SELECT 1 FROM _iceberg_files WHERE table_name = ?1 AND path = ?2",
+                       &st, err) < 0) {
+        closedir(d);
+        return -1;
+    }
+    time_t horizon = time(NULL) - ICEBERG_EXPORT_SWEEP_GRACE_S;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        long long v;
+        int used = 0;
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "version-hint.text") == 0)
+            continue;
+        if (sscanf(e->d_name, "v%lld.metadata.json%n", &v, &used) == 1 &&
+            e->d_name[used] == '\0' && v <= metadata_version)
+            continue; /* a committed version */
+        if (fsutil_path(path, sizeof path, err, "%s/%s", dir, e->d_name) < 0)
+            continue;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            continue;
+        struct stat sb;
+        if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < horizon &&
+            unlink(path) == 0) {
+            log_info("iceberg_orphan_removed table=%s file=%s", table, path);
+            (*removed)++;
+        }
+    }
+    sqlite3_finalize(st);
+    closedir(d);
+    return 0;
+}
+
+/* 1 when _iceberg_files lists files of the table, 0 when not, -1 error. */
+static int iceberg_export_has_files(sqlite3 *db, const char *table)
+{
+    sqlite3_stmt *st;
+    char err[ERROR_MAX];
+    if (iceberg_export_query(db, "SELECT 1 FROM _iceberg_files WHERE table_name = ?1 LIMIT 1", table,
+                     &st, err) < 0)
+        return -1;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int iceberg_export_sweep_db(sqlite3 *db, const char *domain, int64_t *removed,
+                            char err[ERROR_MAX])
+{
+    if (sqlutil_exec(db, iceberg_export_ddl, err, "export tables of %s", domain) < 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (iceberg_export_prepare(db, "SELECT table_name, location, metadata_version "
+                                   "FROM _iceberg_tables", &st, err) < 0)
+        return -1;
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *table = (const char *)sqlite3_column_text(st, 0);
+        const char *location = (const char *)sqlite3_column_text(st, 1);
+        int64_t version = sqlite3_column_int64(st, 2);
+        /* a crash between the commit and the hint left the hint behind */
+        if (iceberg_read_version_hint(location, err) != version) {
+            if (iceberg_write_version_hint(location, version, err) < 0)
+                log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\"", domain, table,
+                         err);
+            else
+                log_info("iceberg_version_hint_repaired table=%s/%s version=%" PRId64, domain,
+                         table, version);
+        }
+        if (iceberg_export_has_files(db, table) != 1)
+            continue; /* nothing recorded: keep everything rather than guess */
+        char sub[PATH_MAX];
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            if (fsutil_path(sub, sizeof sub, err, "%s/%s", location, k ? "metadata" : "data") < 0 ||
+                iceberg_export_sweep_dir(db, table, sub, version, removed, err) < 0)
+                rc = -1;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+bool iceberg_export_due(const struct config *cfg, int64_t *next_ms)
+{
+    int64_t now = timeutil_monotonic_ms();
+    if (*next_ms == 0)
+        *next_ms = now + cfg->iceberg_export_interval_s * 1000;
+    if (now < *next_ms)
+        return false;
+    *next_ms = now + cfg->iceberg_export_interval_s * 1000;
+    return true;
+}
+
+int iceberg_export_request_check(const struct config *cfg, const struct control_request *req,
+                                 char err[ERROR_MAX])
+{
+    if (strcmp(cfg->iceberg_export, "local") != 0)
+        return error_fail(err, ERROR_INVALID, "iceberg_export is '%s': nothing is exported",
+                          cfg->iceberg_export);
+    if (req->name[0] && !req->domain[0])
+        return error_fail(err, ERROR_INVALID, "export of table %s needs its domain", req->name);
+    return 0;
+}
+
+void iceberg_export_reply(struct control_reply *reply, int rc, int64_t exported, int64_t matched,
+                          const char *prefix, const char *data_dir, const char *err)
+{
+    reply->ok = rc == 0;
+    reply->kind = error_kind_of(rc);
+    reply->count = exported;
+    reply->id = matched;
+    if (rc < 0)
+        snprintf(reply->message, sizeof reply->message, "%sexport failed: %s", prefix, err);
+    else
+        snprintf(reply->message, sizeof reply->message,
+                 "%sexported %" PRId64 " table(s) to %s/iceberg (the others were current)",
+                 prefix, exported, data_dir);
+}

@@ -1,0 +1,255 @@
+/* iceberg_table.c - files of an Iceberg table on local disk (iceberg_table.h). */
+#include "iceberg_table.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bytebuf.h"
+#include "fsutil.h"
+
+#define IT_TARGET_DEFAULT (UINT64_C(128) << 20)
+
+struct iceberg_files {
+    char dir[PATH_MAX];
+    char uuid[ICEBERG_UUID_MAX]; /* names this snapshot's files */
+    struct iceberg_field *fields;
+    struct parquet_column *cols;
+    size_t n;
+    struct iceberg_write_options opt;
+    struct parquet_writer *w;    /* the open file, or NULL */
+    char open_path[PATH_MAX];
+    int64_t open_rows;
+    struct iceberg_file *files;
+    size_t nfiles, cap;
+    int64_t rows;
+};
+
+struct iceberg_files *iceberg_files_open(const char *dir, const struct iceberg_field *fields,
+                                         size_t n, const struct iceberg_write_options *opt,
+                                         char err[ERROR_MAX])
+{
+    char data[PATH_MAX];
+    if (fsutil_path(data, sizeof data, err, "%s/data", dir) < 0 ||
+        fsutil_mkdirs(data, 0750, err) < 0)
+        return NULL;
+    struct iceberg_files *f = calloc(1, sizeof *f);
+    if (f == NULL || (f->fields = calloc(n, sizeof *f->fields)) == NULL ||
+        (f->cols = calloc(n, sizeof *f->cols)) == NULL) {
+        if (f != NULL)
+            free(f->fields);
+        free(f);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    snprintf(f->dir, sizeof f->dir, "%s", dir);
+    iceberg_random_uuid(f->uuid);
+    memcpy(f->fields, fields, n * sizeof *fields);
+    for (size_t i = 0; i < n; i++)
+        iceberg_field_parquet(&f->fields[i], &f->cols[i]);
+    f->n = n;
+    f->opt = *opt;
+    if (f->opt.target_file_bytes == 0)
+        f->opt.target_file_bytes = IT_TARGET_DEFAULT;
+    return f;
+}
+
+struct parquet_writer *iceberg_files_row(struct iceberg_files *f, char err[ERROR_MAX])
+{
+    if (f->w != NULL)
+        return f->w;
+    if (fsutil_path(f->open_path, sizeof f->open_path, err, "%s/data/%05zu-%s.parquet", f->dir,
+                    f->nfiles, f->uuid) < 0)
+        return NULL;
+    struct parquet_options po = {.codec = f->opt.codec, .row_group_bytes = f->opt.row_group_bytes};
+    f->w = parquet_writer_open(f->open_path, f->cols, f->n, &po, err);
+    f->open_rows = 0;
+    return f->w;
+}
+
+static int it_close_file(struct iceberg_files *f, char err[ERROR_MAX])
+{
+    if (f->w == NULL)
+        return 0;
+    if (f->nfiles == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 4;
+        struct iceberg_file *files = realloc(f->files, cap * sizeof *files);
+        if (files == NULL) {
+            parquet_writer_abort(&f->w);
+            return error_set(err, "out of memory");
+        }
+        f->files = files;
+        f->cap = cap;
+    }
+    struct parquet_column_stats *st = calloc(f->n, sizeof *st);
+    struct iceberg_metrics *m = calloc(f->n, sizeof *m);
+    if (st == NULL || m == NULL) {
+        free(st);
+        free(m);
+        parquet_writer_abort(&f->w);
+        return error_set(err, "out of memory");
+    }
+    uint64_t size;
+    if (parquet_writer_close(&f->w, &size, st, err) < 0) {
+        free(st);
+        free(m);
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        iceberg_metrics_from_parquet(&f->cols[i], &st[i], &m[i]);
+        parquet_stats_free(&st[i]);
+    }
+    free(st);
+    struct iceberg_file *out = &f->files[f->nfiles++];
+    snprintf(out->path, sizeof out->path, "%s", f->open_path);
+    out->size = (int64_t)size;
+    out->rows = f->open_rows;
+    out->metrics = m;
+    out->nmetrics = f->n;
+    return 0;
+}
+
+int iceberg_files_row_done(struct iceberg_files *f, char err[ERROR_MAX])
+{
+    f->open_rows++;
+    f->rows++;
+    if (f->w != NULL && parquet_writer_bytes(f->w) >= f->opt.target_file_bytes)
+        return it_close_file(f, err);
+    return 0;
+}
+
+int iceberg_files_finish(struct iceberg_files *f, char err[ERROR_MAX])
+{
+    return it_close_file(f, err);
+}
+
+const struct iceberg_file *iceberg_files_list(const struct iceberg_files *f, size_t *n)
+{
+    *n = f->nfiles;
+    return f->files;
+}
+
+int64_t iceberg_files_rows(const struct iceberg_files *f)
+{
+    return f->rows;
+}
+
+void iceberg_files_free(struct iceberg_files **fp, bool remove)
+{
+    struct iceberg_files *f = *fp;
+    if (f == NULL)
+        return;
+    *fp = NULL;
+    parquet_writer_abort(&f->w);
+    for (size_t i = 0; i < f->nfiles; i++) {
+        if (remove)
+            unlink(f->files[i].path);
+        free(f->files[i].metrics);
+    }
+    free(f->files);
+    free(f->fields);
+    free(f->cols);
+    free(f);
+}
+
+int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
+                           const struct iceberg_manifest_info *info, int64_t snapshot_id,
+                           int64_t parent_id, int64_t sequence_number,
+                           char manifest[PATH_MAX], char list_path[PATH_MAX],
+                           char err[ERROR_MAX])
+{
+    char meta_dir[PATH_MAX];
+    if (fsutil_path(meta_dir, sizeof meta_dir, err, "%s/metadata", dir) < 0 ||
+        fsutil_mkdirs(meta_dir, 0750, err) < 0 ||
+        fsutil_path(manifest, PATH_MAX, err, "%s/%s-m0.avro", meta_dir, files->uuid) < 0 ||
+        fsutil_path(list_path, PATH_MAX, err, "%s/snap-%" PRId64 "-1-%s.avro", meta_dir,
+                    snapshot_id, files->uuid) < 0)
+        return -1;
+    struct iceberg_manifest_entry *e = calloc(files->nfiles ? files->nfiles : 1, sizeof *e);
+    if (e == NULL)
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < files->nfiles; i++) {
+        const struct iceberg_file *df = &files->files[i];
+        e[i].status = ICEBERG_ADDED;
+        e[i].snapshot_id = snapshot_id;
+        e[i].sequence_number = e[i].file_sequence_number = -1; /* inherited */
+        e[i].file = (struct iceberg_data_file){.content = info->content, .path = df->path,
+                                               .format = "PARQUET", .record_count = df->rows,
+                                               .file_size = df->size, .metrics = df->metrics,
+                                               .nmetrics = df->nmetrics};
+    }
+    struct bytebuf b = {0};
+    int rc = iceberg_manifest_encode(&b, info, e, files->nfiles, err);
+    free(e);
+    if (rc == 0)
+        rc = fsutil_write_file_exclusive(manifest, b.p, b.len, 0640, err);
+    if (rc < 0) {
+        bytebuf_free(&b);
+        return -1;
+    }
+    struct iceberg_manifest_file mf = {
+        .path = manifest, .length = (int64_t)b.len, .content = info->content,
+        .partition_spec_id = info->partition_spec_id, .sequence_number = sequence_number,
+        .min_sequence_number = sequence_number, .added_snapshot_id = snapshot_id,
+        .added_files = (int32_t)files->nfiles, .added_rows = files->rows};
+    bytebuf_reset(&b);
+    rc = iceberg_manifest_list_encode(&b, snapshot_id, parent_id, sequence_number, &mf, 1, err);
+    if (rc == 0)
+        rc = fsutil_write_file_exclusive(list_path, b.p, b.len, 0640, err);
+    bytebuf_free(&b);
+    if (rc < 0)
+        unlink(manifest);
+    return rc;
+}
+
+int iceberg_metadata_path(char path[PATH_MAX], const char *dir, int64_t version,
+                          char err[ERROR_MAX])
+{
+    return fsutil_path(path, PATH_MAX, err, "%s/metadata/v%" PRId64 ".metadata.json", dir,
+                       version);
+}
+
+int iceberg_version_hint_path(char path[PATH_MAX], const char *dir, char err[ERROR_MAX])
+{
+    return fsutil_path(path, PATH_MAX, err, "%s/metadata/version-hint.text", dir);
+}
+
+int64_t iceberg_read_version_hint(const char *dir, char err[ERROR_MAX])
+{
+    char path[PATH_MAX], *text = NULL;
+    size_t len;
+    if (iceberg_version_hint_path(path, dir, err) < 0 ||
+        fsutil_read_file(path, 64, &text, &len, err) < 0)
+        return -1;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    bool ok = end != text && v > 0;
+    free(text);
+    if (!ok)
+        return error_set(err, "%s: not a version number", path);
+    return (int64_t)v;
+}
+
+int iceberg_write_metadata(const char *dir, int64_t version, const json_t *metadata,
+                           char path[PATH_MAX], char err[ERROR_MAX])
+{
+    if (iceberg_metadata_path(path, dir, version, err) < 0)
+        return -1;
+    char *text = json_dumps(metadata, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text == NULL)
+        return error_set(err, "out of memory");
+    int rc = fsutil_write_file_exclusive(path, text, strlen(text), 0640, err);
+    free(text);
+    return rc;
+}
+
+int iceberg_write_version_hint(const char *dir, int64_t version, char err[ERROR_MAX])
+{
+    char path[PATH_MAX], text[24];
+    if (iceberg_version_hint_path(path, dir, err) < 0)
+        return -1;
+    int n = snprintf(text, sizeof text, "%" PRId64, version);
+    return fsutil_write_file_atomic(path, text, (size_t)n, 0640, err);
+}

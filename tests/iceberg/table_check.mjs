@@ -1,0 +1,109 @@
+// table_check.mjs TABLE_DIR EXPECTED_JSON [LAKEHOUSE_SNAPSHOT_ID IDENTIFIER_IDS_JSON [SORT_KEY]]
+// Reads a local Iceberg table with icebird (an Iceberg reader in JavaScript)
+// and its data files with DuckDB, and compares both with the expected rows
+// of parquet_gen.mjs (or, for EXPECTED_JSON ending in .rows.json, a plain
+// JSON array of row objects). Also checks the metadata document: format
+// version 2, ids positive and below 2^53, the lakehouse.snapshot-id summary
+// key, refs.main, identifier-field-ids, and data file sizes in the manifests
+// equal to the files' real sizes. icebird fetches everything by URL; local
+// paths are answered from disk by the fetch below (HEAD and byte ranges, as
+// an HTTP server would).
+import { readFileSync, statSync } from 'node:fs';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { icebergMetadata, icebergManifests, icebergRead } from 'icebird';
+
+const nativeFetch = globalThis.fetch;
+globalThis.fetch = async (url, init = {}) => {
+  const u = String(url);
+  if (!u.startsWith('/')) return nativeFetch(url, init);
+  let data;
+  try { data = readFileSync(u); } catch { return new Response('not found', { status: 404 }); }
+  if ((init.method || 'GET') === 'HEAD')
+    return new Response(null, { status: 200, headers: { 'content-length': String(data.length) } });
+  const range = init.headers && (init.headers.Range || init.headers.range || (init.headers.get && init.headers.get('range')));
+  if (range) {
+    const [, a, b] = range.match(/bytes=(\d+)-(\d*)/);
+    const end = b === '' ? data.length - 1 : Math.min(Number(b), data.length - 1);
+    return new Response(data.subarray(Number(a), end + 1), { status: 206,
+      headers: { 'content-length': String(end + 1 - Number(a)) } });
+  }
+  return new Response(data, { status: 200, headers: { 'content-length': String(data.length) } });
+};
+
+const [dir, expectedPath, lhSnapshot, identifierIds, sortKey] = process.argv.slice(2);
+let failures = 0;
+const check = (n, ok, why) => { if (ok) console.log(`PASS ${n}`); else { failures++; console.log(`FAIL ${n}: ${why}`); } };
+const LIMIT = 2n ** 53n;
+
+const meta = await icebergMetadata({ tableUrl: dir });
+check('metadata format-version 2', meta['format-version'] === 2, meta['format-version']);
+check('metadata location', meta.location === dir, meta.location);
+const ids = [meta['current-snapshot-id'], ...meta.snapshots.flatMap((s) => [s['snapshot-id'], s['sequence-number']]),
+  meta['last-sequence-number']];
+check('ids positive and below 2^53', ids.every((v) => Number.isSafeInteger(v) && v > 0 && BigInt(v) < LIMIT), JSON.stringify(ids));
+const current = meta.snapshots.find((s) => s['snapshot-id'] === meta['current-snapshot-id']);
+check('refs main is the current snapshot', meta.refs?.main?.['snapshot-id'] === meta['current-snapshot-id'] && current,
+  JSON.stringify(meta.refs));
+if (lhSnapshot)
+  check('summary lakehouse.snapshot-id', current?.summary?.['lakehouse.snapshot-id'] === lhSnapshot,
+    JSON.stringify(current?.summary));
+const schema = meta.schemas.find((s) => s['schema-id'] === meta['current-schema-id']);
+if (identifierIds)
+  check('identifier-field-ids', JSON.stringify(schema['identifier-field-ids']) === identifierIds,
+    JSON.stringify(schema['identifier-field-ids']));
+check('last-column-id', meta['last-column-id'] === Math.max(...schema.fields.map((f) => f.id)), meta['last-column-id']);
+
+const manifests = await icebergManifests(meta);
+const entries = manifests.flatMap((m) => m.entries);
+check('manifest file sizes are real sizes', entries.length > 0 && entries.every((e) =>
+  Number(e.data_file.file_size_in_bytes) === statSync(e.data_file.file_path).size),
+  JSON.stringify(entries.map((e) => [e.data_file.file_path, Number(e.data_file.file_size_in_bytes)])));
+const rows = await icebergRead({ tableUrl: dir, metadata: meta });
+
+// expected rows as objects keyed by column name, in icebird's value forms
+let expected;
+let types = Object.fromEntries(schema.fields.map((f) => [f.name, f.type]));
+if (expectedPath.endsWith('.rows.json')) {
+  expected = JSON.parse(readFileSync(expectedPath, 'utf8'));
+} else {
+  const exp = JSON.parse(readFileSync(expectedPath, 'utf8'));
+  expected = exp.rows.map((r) => Object.fromEntries(exp.columns.map((c, i) => [c.name, r[i]])));
+}
+// ISO 8601 text to ms (Date.parse takes at most 3 fraction digits; no zone = UTC)
+const isoMs = (s) => Date.parse(s.replace(/(\.\d{3})\d+/, '$1').replace(/^(\d{4}-\d\d-\d\dT[\d:.]+)$/, '$1Z'));
+function same(type, got, want) {
+  if (want === null || want === undefined) return got === null || got === undefined;
+  if (got === null || got === undefined) return false;
+  // icebird gives milliseconds (truncated toward zero or floored): within 1 ms
+  if (type === 'timestamptz') return Math.abs((got instanceof Date ? got.getTime() : Number(got)) -
+    (/^-?\d+$/.test(String(want)) ? Number(want) / 1000 : isoMs(want))) <= 1;
+  if (type === 'date') return (got instanceof Date ? got.getTime() / 86400000 : Number(got)) ===
+    (/^-?\d+$/.test(String(want)) ? Number(want) : Date.parse(want + 'T00:00:00Z') / 86400000);
+  if (type.startsWith('decimal')) return Math.abs(Number(got) - Number(want)) <= 1e-12 * Math.max(1, Math.abs(Number(want)));
+  if (type === 'double') return Number(got) === Number(want);
+  return String(got) === String(want);
+}
+if (sortKey) { // compare in key order (a query and a scan need not agree on row order)
+  const k = (r) => Number(r[sortKey]);
+  rows.sort((a, b) => k(a) - k(b));
+  expected.sort((a, b) => k(a) - k(b));
+}
+check('icebird row count', rows.length === expected.length, `${rows.length} vs ${expected.length}`);
+let bad = null;
+rows.forEach((row, r) => {
+  for (const [name, type] of Object.entries(types)) {
+    if (bad === null && !same(type, row[name], expected[r]?.[name]))
+      bad = `row ${r} ${name}: got ${String(row[name])}, want ${JSON.stringify(expected[r]?.[name])}`;
+  }
+});
+check('icebird values', bad === null, bad);
+
+// DuckDB over the data files the manifests list
+const db = await DuckDBInstance.create(':memory:');
+const con = await db.connect();
+const files = entries.map((e) => `'${e.data_file.file_path}'`).join(',');
+const n = (await con.runAndReadAll(`SELECT count(*) AS n FROM read_parquet([${files}])`)).getRowObjectsJson()[0].n;
+check('duckdb row count over the data files', Number(n) === expected.length, `${n}`);
+const recs = entries.reduce((a, e) => a + Number(e.data_file.record_count), 0);
+check('manifest record counts add up', recs === expected.length, `${recs}`);
+process.exit(failures ? 1 : 0);
