@@ -66,7 +66,7 @@ check_cmd "gold table layout" test -f "$FD/metadata/v1.metadata.json" -a -d "$FD
 check_eq "version hint" "1" "$(cat "$FD/metadata/version-hint.text" 2>/dev/null)"
 check_eq "pointer in the gold database" "1|$(gold_last delay_full)|$FD/metadata/v1.metadata.json" \
     "$(sql_gold air "SELECT metadata_version, exported_snapshot, metadata_file FROM _iceberg_tables WHERE table_name='delay_full';")"
-check_eq "gold database at layout version 2" "2" "$(sql_gold air "PRAGMA user_version;")"
+check_eq "gold database at layout version 3" "3" "$(sql_gold air "PRAGMA user_version;")"
 check_eq "types from the values" '["string","string","long","long","double"]' \
     "$(jq -c '[.schemas[-1].fields[].type]' "$FD/metadata/v1.metadata.json")"
 check_eq "Iceberg timestamp = the gold snapshot's commit time" \

@@ -196,7 +196,7 @@ check_eq "gold _snapshots row for the run" "overwrite|execution:$by_origin_id|3"
 check_eq "downstream inputs_json names the gold snapshot" \
     "$(sql_gold demo "SELECT max(snapshot_id) FROM _snapshots WHERE table_name='by_origin';")" \
     "$(last_exec demo top_origin "json_extract(inputs_json, '\$.\"demo.gold.by_origin\"')")"
-check_eq "gold database is WAL with user_version" "wal|2" \
+check_eq "gold database is WAL with user_version" "wal|3" \
     "$(sqlite3 -batch "$D/gold/demo.db" "PRAGMA journal_mode; PRAGMA user_version;" | paste -sd '|')"
 
 # --- failures ------------------------------------------------------------------
