@@ -29,6 +29,14 @@ void http_reply_error(struct http_reply *reply, unsigned status, const char *fmt
     reply->status = status;
 }
 
+void http_iceberg_error(struct http_reply *reply, unsigned code, const char *type,
+                        const char *fmt, ...)
+{
+    (void)type;
+    (void)fmt;
+    reply->status = code;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 8192)

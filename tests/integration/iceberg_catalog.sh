@@ -58,7 +58,7 @@ check_eq "unknown table: error shape" "NoSuchTableException|404" \
 check_eq "unknown table HEAD: 404" 404 "$(get -I "$P/namespaces/air_silver/tables/nope")"
 check_eq "table in an unknown namespace: NoSuchNamespace" "404|NoSuchNamespaceException" \
     "$(get "$P/namespaces/nope_silver/tables/flights")|$(jq -r .error.type "$T/body")"
-check_eq "read-only: POST refused" 405 "$(get -X POST -d '{}' "$P/namespaces")"
+check_eq "read-only: POST refused" 405 "$(get -X POST -H 'Content-Type: application/json' -d '{}' "$P/namespaces")"
 check_eq "no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$P/namespaces")"
 check_eq "wrong token: 401" 401 \
     "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' "$P/namespaces")"

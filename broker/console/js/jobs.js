@@ -79,11 +79,21 @@ export async function renderJob(main, [domain, name], params, nav) {
   const runNow = async () => {
     const ok = await confirmCall(`Run ${id} now?`, `POST /transform/jobs/${domain}/${name}/run`);
     if (!ok) return;
-    try {
-      const r = await api(`/transform/jobs/${enc(domain)}/${enc(name)}/run`, { method: "POST" });
-      status.textContent = `Started: execution ${r.execution_id ?? ""} ${r.status ?? ""}`.trim();
-    } catch (e) {
-      status.textContent = e instanceof ApiError ? `${e.status}: ${e.detail}` : String(e);
+    // A busy transformer answers 503 with Retry-After: wait and ask again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const r = await api(`/transform/jobs/${enc(domain)}/${enc(name)}/run`, { method: "POST" });
+        status.textContent = `Started: execution ${r.execution_id ?? ""} ${r.status ?? ""}`.trim();
+        return;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 503 && attempt < 6) {
+          status.textContent = `The transformer is busy; asking again in ${e.retryAfter || 1} s…`;
+          await new Promise((resolve) => setTimeout(resolve, 1000 * (e.retryAfter || 1)));
+          continue;
+        }
+        status.textContent = e instanceof ApiError ? `${e.status}: ${e.detail}` : String(e);
+        return;
+      }
     }
   };
   const chart = h("div", { class: "chart", role: "img", "aria-label": `Durations of the last ${runs.length} runs of ${id}` });
