@@ -6,6 +6,8 @@ import { h, grid, fmtSeconds } from "./dom.js";
 import { loadPipeline } from "./model.js";
 import { confirmCall } from "./confirm.js";
 
+const runAnswers = new Map(); // job id -> what Run now last answered
+
 const duration = (r) => (r.finished_at && r.started_at ? (Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000 : null);
 
 // The next time a five-field cron expression fires after `from` (UTC), or null.
@@ -75,7 +77,14 @@ export async function renderJob(main, [domain, name], params, nav) {
     api(`/transform/executions?domain=${enc(domain)}&job_name=${enc(name)}&limit=100`),
   ]);
   const inputs = inputsOf(p, job);
-  const status = h("p", { id: "job-run-status", role: "status" });
+  // The page re-renders on every event a run publishes: the answer of Run
+  // now is kept per job so that it survives those re-renders.
+  const status = h("p", { id: "job-run-status", role: "status" }, runAnswers.get(id) || "");
+  const say = (text) => {
+    runAnswers.set(id, text);
+    const el = document.getElementById("job-run-status");
+    if (el) el.textContent = text;
+  };
   const runNow = async () => {
     const ok = await confirmCall(`Run ${id} now?`, `POST /transform/jobs/${domain}/${name}/run`);
     if (!ok) return;
@@ -83,15 +92,15 @@ export async function renderJob(main, [domain, name], params, nav) {
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await api(`/transform/jobs/${enc(domain)}/${enc(name)}/run`, { method: "POST" });
-        status.textContent = `Started: execution ${r.execution_id ?? ""} ${r.status ?? ""}`.trim();
+        say(`Started: execution ${r.execution_id ?? ""} ${r.status ?? ""}`.trim());
         return;
       } catch (e) {
         if (e instanceof ApiError && e.status === 503 && attempt < 6) {
-          status.textContent = `The transformer is busy; asking again in ${e.retryAfter || 1} s…`;
+          say(`The transformer is busy; asking again in ${e.retryAfter || 1} s…`);
           await new Promise((resolve) => setTimeout(resolve, 1000 * (e.retryAfter || 1)));
           continue;
         }
-        status.textContent = e instanceof ApiError ? `${e.status}: ${e.detail}` : String(e);
+        say(e instanceof ApiError ? `${e.status}: ${e.detail}` : String(e));
         return;
       }
     }
