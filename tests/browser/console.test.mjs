@@ -68,6 +68,17 @@ const go = async (hash) => {
   await page.evaluate((h) => { location.hash = h; }, hash);
 };
 const waitFor = (fn, arg, timeout = 10000) => page.waitForFunction(fn, { timeout, polling: 100 }, arg);
+// Live events re-render the page at any moment, so an element handle taken in
+// one step may be detached by the next: find and click inside the page, in one
+// step, retrying until a matching button exists.
+const clickButton = (selector, { text = "", last = false } = {}) =>
+  waitFor(({ selector, text, last }) => {
+    const all = [...document.querySelectorAll(selector)].filter((b) => b.textContent.includes(text));
+    const b = last ? all[all.length - 1] : all[0];
+    if (!b) return false;
+    b.click();
+    return true;
+  }, { selector, text, last });
 
 try {
   // ---- sign-in ----
@@ -253,8 +264,7 @@ try {
   const hist = (await api("/tables/demo/silver/checks/history?limit=1000")).json.history;
   const oldest = Math.min(...hist.map((x) => x.snapshot_id));
   const newest = Math.max(...hist.map((x) => x.snapshot_id));
-  const buttons = await page.$$("table[data-history] tbody button");
-  await buttons[buttons.length - 1].click();
+  await clickButton("table[data-history] tbody button", { last: true });
   await page.waitForSelector("dialog#confirm[open]");
   const text = await page.$eval("dialog#confirm", (d) => d.textContent);
   check("the rollback confirmation names the snapshot and the call",
@@ -270,8 +280,7 @@ try {
   await go("#/jobs/demo/flights_by_origin");
   await page.waitForSelector("table[data-runs]");
   const runsBefore = (await api("/transform/executions?domain=demo&job_name=flights_by_origin&limit=100")).json.length;
-  const [runBtn] = await page.$$("xpath/.//button[contains(., 'Run now')]");
-  await runBtn.click();
+  await clickButton("button", { text: "Run now" });
   await page.waitForSelector("dialog#confirm[open]");
   check("Run now names the API call", (await page.$eval("#confirm-call", (c) => c.textContent)) === "POST /transform/jobs/demo/flights_by_origin/run", "");
   // A busy transformer may answer 503 first: the page waits and asks again.
