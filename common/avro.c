@@ -6,45 +6,45 @@
 
 #include "fsutil.h"
 
-void avro_put_long(struct bytebuf *b, int64_t v)
+void avro_put_long(struct strbuf *b, int64_t v)
 {
-    bytebuf_add_zigzag(b, v);
+    binenc_zigzag(b, v);
 }
 
-void avro_put_bool(struct bytebuf *b, bool v)
+void avro_put_bool(struct strbuf *b, bool v)
 {
-    bytebuf_add_byte(b, v ? 1 : 0);
+    binenc_byte(b, v ? 1 : 0);
 }
 
-void avro_put_bytes(struct bytebuf *b, const void *p, size_t n)
+void avro_put_bytes(struct strbuf *b, const void *p, size_t n)
 {
-    bytebuf_add_zigzag(b, (int64_t)n);
-    bytebuf_add(b, p, n);
+    binenc_zigzag(b, (int64_t)n);
+    strbuf_append(b, p, n);
 }
 
-void avro_put_string(struct bytebuf *b, const char *s)
+void avro_put_string(struct strbuf *b, const char *s)
 {
     avro_put_bytes(b, s, strlen(s));
 }
 
-void avro_put_union(struct bytebuf *b, int branch)
+void avro_put_union(struct strbuf *b, int branch)
 {
-    bytebuf_add_zigzag(b, branch);
+    binenc_zigzag(b, branch);
 }
 
-void avro_put_block(struct bytebuf *b, int64_t count)
+void avro_put_block(struct strbuf *b, int64_t count)
 {
-    bytebuf_add_zigzag(b, count);
+    binenc_zigzag(b, count);
 }
 
-int avro_file_encode(struct bytebuf *out, const char *schema_json, const struct avro_meta *meta,
-                     size_t nmeta, const struct bytebuf *records, int64_t count,
+int avro_file_encode(struct strbuf *out, const char *schema_json, const struct avro_meta *meta,
+                     size_t nmeta, const struct strbuf *records, int64_t count,
                      char err[ERROR_MAX])
 {
     uint8_t sync[16];
     if (getrandom(sync, sizeof sync, 0) != (ssize_t)sizeof sync)
         return error_set(err, "no random bytes for the Avro sync marker");
-    bytebuf_add(out, "Obj\x01", 4);
+    strbuf_append(out, "Obj\x01", 4);
     /* header metadata: a map<bytes> of one block */
     avro_put_block(out, (int64_t)nmeta + 2);
     avro_put_string(out, "avro.schema");
@@ -56,12 +56,12 @@ int avro_file_encode(struct bytebuf *out, const char *schema_json, const struct 
         avro_put_string(out, meta[i].value);
     }
     avro_put_block(out, 0);
-    bytebuf_add(out, sync, sizeof sync);
+    strbuf_append(out, sync, sizeof sync);
     if (count > 0) {
         avro_put_long(out, count);
         avro_put_long(out, (int64_t)records->len);
-        bytebuf_add(out, records->p, records->len);
-        bytebuf_add(out, sync, sizeof sync);
+        strbuf_append(out, records->s, records->len);
+        strbuf_append(out, sync, sizeof sync);
     }
     if (out->failed || records->failed)
         return error_set(err, "out of memory");
@@ -69,15 +69,15 @@ int avro_file_encode(struct bytebuf *out, const char *schema_json, const struct 
 }
 
 int avro_file_write(const char *path, const char *schema_json, const struct avro_meta *meta,
-                    size_t nmeta, const struct bytebuf *records, int64_t count,
+                    size_t nmeta, const struct strbuf *records, int64_t count,
                     uint64_t *file_size, char err[ERROR_MAX])
 {
-    struct bytebuf out = {0};
+    struct strbuf out = {0};
     int rc = avro_file_encode(&out, schema_json, meta, nmeta, records, count, err);
     if (rc == 0)
-        rc = fsutil_write_file_exclusive(path, out.p, out.len, 0640, err);
+        rc = fsutil_write_file_exclusive(path, out.s, out.len, 0640, err);
     if (rc == 0)
         *file_size = out.len;
-    bytebuf_free(&out);
+    strbuf_free(&out);
     return rc;
 }

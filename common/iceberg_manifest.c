@@ -232,7 +232,7 @@ enum im_map { IM_SIZES, IM_VALUES, IM_NULLS, IM_NANS, IM_LOWER, IM_UPPER };
 
 /* One optional int-keyed map over the file's metrics; null when no column
  * has the entry. */
-static void im_put_map(struct bytebuf *b, const struct iceberg_data_file *f, enum im_map which)
+static void im_put_map(struct strbuf *b, const struct iceberg_data_file *f, enum im_map which)
 {
     int64_t count = 0;
     for (size_t i = 0; i < f->nmetrics; i++) {
@@ -286,7 +286,7 @@ static void im_put_map(struct bytebuf *b, const struct iceberg_data_file *f, enu
     avro_put_block(b, 0);
 }
 
-static void im_put_optional_long(struct bytebuf *b, int64_t v)
+static void im_put_optional_long(struct strbuf *b, int64_t v)
 {
     if (v < 0) {
         avro_put_union(b, 0);
@@ -296,21 +296,21 @@ static void im_put_optional_long(struct bytebuf *b, int64_t v)
     }
 }
 
-int iceberg_manifest_encode(struct bytebuf *out, const struct iceberg_manifest_info *info,
+int iceberg_manifest_encode(struct strbuf *out, const struct iceberg_manifest_info *info,
                             const struct iceberg_manifest_entry *entries, size_t n,
                             char err[ERROR_MAX])
 {
-    struct bytebuf rec = {0};
+    struct strbuf rec = {0};
     for (size_t i = 0; i < n; i++) {
         const struct iceberg_manifest_entry *e = &entries[i];
         const struct iceberg_data_file *f = &e->file;
         if (e->status != ICEBERG_ADDED && (e->sequence_number < 0 || e->file_sequence_number < 0)) {
-            bytebuf_free(&rec);
+            strbuf_free(&rec);
             return error_set(err, "manifest entry %s: an existing or deleted file needs its "
                              "sequence numbers", f->path);
         }
         if (f->content != info->content) {
-            bytebuf_free(&rec);
+            strbuf_free(&rec);
             return error_set(err, "manifest entry %s: content %d in a manifest of content %d",
                              f->path, (int)f->content, (int)info->content);
         }
@@ -349,15 +349,15 @@ int iceberg_manifest_encode(struct bytebuf *out, const struct iceberg_manifest_i
     };
     int rc = avro_file_encode(out, IM_ENTRY_SCHEMA, meta, sizeof meta / sizeof meta[0], &rec,
                               (int64_t)n, err);
-    bytebuf_free(&rec);
+    strbuf_free(&rec);
     return rc;
 }
 
-int iceberg_manifest_list_encode(struct bytebuf *out, int64_t snapshot_id, int64_t parent_id,
+int iceberg_manifest_list_encode(struct strbuf *out, int64_t snapshot_id, int64_t parent_id,
                                  int64_t sequence_number, const struct iceberg_manifest_file *m,
                                  size_t n, char err[ERROR_MAX])
 {
-    struct bytebuf rec = {0};
+    struct strbuf rec = {0};
     for (size_t i = 0; i < n; i++) {
         avro_put_string(&rec, m[i].path);
         avro_put_long(&rec, m[i].length);
@@ -388,6 +388,6 @@ int iceberg_manifest_list_encode(struct bytebuf *out, int64_t snapshot_id, int64
     };
     int rc = avro_file_encode(out, IM_LIST_SCHEMA, meta, parent_id >= 0 ? 4 : 3, &rec,
                               (int64_t)n, err);
-    bytebuf_free(&rec);
+    strbuf_free(&rec);
     return rc;
 }

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "bytebuf.h"
+#include "binenc.h"
 #include "error.h"
 #include "parquet.h"
 
@@ -66,7 +66,7 @@ struct iceberg_manifest_info {
 
 /* Encode a manifest (Avro container) into out. 0, or -1 with err (an entry
  * that breaks the spec's rules, e.g. EXISTING without sequence numbers). */
-int iceberg_manifest_encode(struct bytebuf *out, const struct iceberg_manifest_info *info,
+int iceberg_manifest_encode(struct strbuf *out, const struct iceberg_manifest_info *info,
                             const struct iceberg_manifest_entry *entries, size_t n,
                             char err[ERROR_MAX]);
 
@@ -84,7 +84,7 @@ struct iceberg_manifest_file {
 
 /* Encode a manifest list for snapshot_id (parent < 0: none) at
  * sequence_number. 0, or -1 with err. */
-int iceberg_manifest_list_encode(struct bytebuf *out, int64_t snapshot_id, int64_t parent_id,
+int iceberg_manifest_list_encode(struct strbuf *out, int64_t snapshot_id, int64_t parent_id,
                                  int64_t sequence_number, const struct iceberg_manifest_file *m,
                                  size_t n, char err[ERROR_MAX]);
 

@@ -139,7 +139,7 @@ enum s3_status iceberg_store_put_file(struct iceberg_store *st, const char *key,
     return rc;
 }
 
-enum s3_status iceberg_store_get(struct iceberg_store *st, const char *key, struct bytebuf *out,
+enum s3_status iceberg_store_get(struct iceberg_store *st, const char *key, struct strbuf *out,
                                  char err[ERROR_MAX])
 {
     char name[PATH_MAX];
@@ -155,7 +155,7 @@ enum s3_status iceberg_store_get(struct iceberg_store *st, const char *key, stru
     }
     if (fsutil_read_file(name, ICEBERG_STORE_FILE_MAX, &data, &len, err) < 0)
         return S3_OTHER;
-    bytebuf_add(out, data, len);
+    strbuf_append(out, data, len);
     free(data);
     if (out->failed)
         return error_set(err, "%s: out of memory", name), S3_OTHER;

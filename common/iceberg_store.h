@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "bytebuf.h"
+#include "binenc.h"
 #include "config.h"
 #include "error.h"
 #include "s3.h"
@@ -41,7 +41,7 @@ enum s3_status iceberg_store_put(struct iceberg_store *st, const char *key, cons
 enum s3_status iceberg_store_put_file(struct iceberg_store *st, const char *key,
                                       const char *path, bool exclusive, char err[ERROR_MAX]);
 /* The bytes of key appended to out. */
-enum s3_status iceberg_store_get(struct iceberg_store *st, const char *key, struct bytebuf *out,
+enum s3_status iceberg_store_get(struct iceberg_store *st, const char *key, struct strbuf *out,
                                  char err[ERROR_MAX]);
 /* Remove key; a missing key is not an error. */
 enum s3_status iceberg_store_delete(struct iceberg_store *st, const char *key, char err[ERROR_MAX]);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bytebuf.h"
+#include "binenc.h"
 #include "fsutil.h"
 
 #define IT_TARGET_DEFAULT (UINT64_C(128) << 20)
@@ -180,13 +180,13 @@ int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
                                                .file_size = df->size, .metrics = df->metrics,
                                                .nmetrics = df->nmetrics};
     }
-    struct bytebuf b = {0};
+    struct strbuf b = {0};
     int rc = iceberg_manifest_encode(&b, info, e, files->nfiles, err);
     free(e);
     if (rc == 0)
-        rc = fsutil_write_file_exclusive(manifest, b.p, b.len, 0640, err);
+        rc = fsutil_write_file_exclusive(manifest, b.s, b.len, 0640, err);
     if (rc < 0) {
-        bytebuf_free(&b);
+        strbuf_free(&b);
         return -1;
     }
     struct iceberg_manifest_file mf = {
@@ -194,11 +194,11 @@ int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
         .partition_spec_id = info->partition_spec_id, .sequence_number = sequence_number,
         .min_sequence_number = sequence_number, .added_snapshot_id = snapshot_id,
         .added_files = (int32_t)files->nfiles, .added_rows = files->rows};
-    bytebuf_reset(&b);
+    strbuf_cut(&b, 0);
     rc = iceberg_manifest_list_encode(&b, snapshot_id, parent_id, sequence_number, &mf, 1, err);
     if (rc == 0)
-        rc = fsutil_write_file_exclusive(list_path, b.p, b.len, 0640, err);
-    bytebuf_free(&b);
+        rc = fsutil_write_file_exclusive(list_path, b.s, b.len, 0640, err);
+    strbuf_free(&b);
     if (rc < 0)
         unlink(manifest);
     return rc;

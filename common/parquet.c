@@ -75,52 +75,52 @@ int parquet_decimal_parse(const char *text, int precision, int scale, __int128 *
 
 /* ---- page layout ----------------------------------------------------------- */
 
-void parquet_encode_levels(struct bytebuf *out, const uint8_t *levels, size_t n)
+void parquet_encode_levels(struct strbuf *out, const uint8_t *levels, size_t n)
 {
     size_t ones = 0;
     for (size_t i = 0; i < n; i++)
         ones += levels[i];
     if (ones == n || ones == 0) { /* one RLE run: count << 1, then the value */
-        bytebuf_add_uvarint(out, (uint64_t)n << 1);
-        bytebuf_add_byte(out, ones ? 1 : 0);
+        binenc_uvarint(out, (uint64_t)n << 1);
+        binenc_byte(out, ones ? 1 : 0);
         return;
     }
     /* one bit-packed run of ceil(n/8) groups of 8 values, LSB first; the
      * padding of the last group is never read (num_values says how many) */
     size_t groups = (n + 7) / 8;
-    bytebuf_add_uvarint(out, (uint64_t)groups << 1 | 1);
-    if (bytebuf_reserve(out, groups) < 0)
+    binenc_uvarint(out, (uint64_t)groups << 1 | 1);
+    if (!strbuf_reserve(out, groups))
         return;
-    uint8_t *dst = out->p + out->len;
+    uint8_t *dst = (uint8_t *)out->s + out->len;
     memset(dst, 0, groups);
     for (size_t i = 0; i < n; i++)
         dst[i / 8] |= (uint8_t)(levels[i] << (i % 8));
     out->len += groups;
 }
 
-static int pq_compress(const struct parquet_writer *w, const struct bytebuf *in, struct bytebuf *out,
+static int pq_compress(const struct parquet_writer *w, const struct strbuf *in, struct strbuf *out,
                        char err[ERROR_MAX])
 {
-    bytebuf_reset(out);
+    strbuf_cut(out, 0);
     switch (w->opt.codec) {
     case PARQUET_CODEC_UNCOMPRESSED:
-        bytebuf_add(out, in->p, in->len);
+        strbuf_append(out, in->s, in->len);
         break;
     case PARQUET_CODEC_SNAPPY: {
         size_t cap = snappy_max_compressed_length(in->len);
-        if (bytebuf_reserve(out, cap) < 0)
+        if (!strbuf_reserve(out, cap))
             break;
         size_t n = cap;
-        if (snappy_compress((const char *)in->p, in->len, (char *)out->p, &n) != SNAPPY_OK)
+        if (snappy_compress((const char *)in->s, in->len, (char *)out->s, &n) != SNAPPY_OK)
             return error_set(err, "%s: snappy compression failed", w->path);
         out->len = n;
         break;
     }
     case PARQUET_CODEC_ZSTD: {
         size_t cap = ZSTD_compressBound(in->len);
-        if (bytebuf_reserve(out, cap) < 0)
+        if (!strbuf_reserve(out, cap))
             break;
-        size_t n = ZSTD_compress(out->p, cap, in->p, in->len, w->opt.zstd_level);
+        size_t n = ZSTD_compress(out->s, cap, in->s, in->len, w->opt.zstd_level);
         if (ZSTD_isError(n))
             return error_set(err, "%s: zstd compression failed: %s", w->path, ZSTD_getErrorName(n));
         out->len = n;
@@ -138,19 +138,19 @@ static int pq_page_flush(struct parquet_writer *w, struct pq_col *c, char err[ER
 {
     if (c->page_values == 0)
         return 0;
-    struct bytebuf *page = &w->page;
-    bytebuf_reset(page);
+    struct strbuf *page = &w->page;
+    strbuf_cut(page, 0);
     if (!c->def.required) {
-        bytebuf_add_u32le(page, 0); /* length, patched below */
+        binenc_u32le(page, 0); /* length, patched below */
         size_t start = page->len;
-        parquet_encode_levels(page, c->levels.p, c->levels.len);
+        parquet_encode_levels(page, binenc_bytes(&c->levels), c->levels.len);
         if (!page->failed) {
             uint32_t n = (uint32_t)(page->len - start);
             for (int i = 0; i < 4; i++)
-                page->p[start - 4 + i] = (uint8_t)(n >> (8 * i));
+                page->s[start - 4 + i] = (uint8_t)(n >> (8 * i));
         }
     }
-    bytebuf_add(page, c->values.p, c->values.len);
+    strbuf_append(page, c->values.s, c->values.len);
     if (page->failed)
         return error_set(err, "%s: out of memory", w->path);
     if (page->len > INT32_MAX)
@@ -158,7 +158,7 @@ static int pq_page_flush(struct parquet_writer *w, struct pq_col *c, char err[ER
     if (pq_compress(w, page, &w->packed, err) < 0)
         return -1;
 
-    bytebuf_reset(&w->header);
+    strbuf_cut(&w->header, 0);
     struct thrift_writer t;
     thrift_writer_init(&t, &w->header);
     thrift_field_i32(&t, 1, 0); /* DATA_PAGE */
@@ -173,16 +173,16 @@ static int pq_page_flush(struct parquet_writer *w, struct pq_col *c, char err[ER
     thrift_struct_end(&t);
 
     size_t before = c->chunk.len;
-    bytebuf_add(&c->chunk, w->header.p, w->header.len);
-    bytebuf_add(&c->chunk, w->packed.p, w->packed.len);
+    strbuf_append(&c->chunk, w->header.s, w->header.len);
+    strbuf_append(&c->chunk, w->packed.s, w->packed.len);
     if (c->chunk.failed || w->header.failed)
         return error_set(err, "%s: out of memory", w->path);
     c->chunk_uncompressed += w->header.len + page->len;
     c->chunk_values += c->page_values;
     w->chunk_bytes += c->chunk.len - before;
     w->pending -= c->values.len + c->levels.len;
-    bytebuf_reset(&c->values);
-    bytebuf_reset(&c->levels);
+    strbuf_cut(&c->values, 0);
+    strbuf_cut(&c->levels, 0);
     c->page_values = c->page_nonnull = 0;
     return 0;
 }
@@ -230,45 +230,45 @@ static void pq_mm_dec(struct pq_minmax *m, __int128 v)
 static void pq_mm_string(struct pq_minmax *m, const char *s, size_t len)
 {
     const uint8_t *u = (const uint8_t *)s;
-    if (!m->set || pq_bytes_cmp(u, len, m->min_s.p, m->min_s.len) < 0) {
-        bytebuf_reset(&m->min_s);
-        bytebuf_add(&m->min_s, s, len);
+    if (!m->set || pq_bytes_cmp(u, len, binenc_bytes(&m->min_s), m->min_s.len) < 0) {
+        strbuf_cut(&m->min_s, 0);
+        strbuf_append(&m->min_s, s, len);
     }
-    if (!m->set || pq_bytes_cmp(u, len, m->max_s.p, m->max_s.len) > 0) {
-        bytebuf_reset(&m->max_s);
-        bytebuf_add(&m->max_s, s, len);
+    if (!m->set || pq_bytes_cmp(u, len, binenc_bytes(&m->max_s), m->max_s.len) > 0) {
+        strbuf_cut(&m->max_s, 0);
+        strbuf_append(&m->max_s, s, len);
     }
     m->set = true;
 }
 
 static void pq_mm_clear(struct pq_minmax *m)
 {
-    bytebuf_free(&m->min_s);
-    bytebuf_free(&m->max_s);
+    strbuf_free(&m->min_s);
+    strbuf_free(&m->max_s);
     memset(m, 0, sizeof *m);
 }
 
-static void pq_put_be(struct bytebuf *out, __int128 v, int n)
+static void pq_put_be(struct strbuf *out, __int128 v, int n)
 {
     for (int i = n - 1; i >= 0; i--)
-        bytebuf_add_byte(out, (uint8_t)(v >> (8 * i)));
+        binenc_byte(out, (uint8_t)(v >> (8 * i)));
 }
 
 /* PLAIN form of one bound (no length prefix for byte arrays). */
 static void pq_encode_bound(const struct pq_col *c, const struct pq_minmax *m, bool max,
-                            struct bytebuf *out)
+                            struct strbuf *out)
 {
     switch (c->def.kind) {
     case PARQUET_LONG:
     case PARQUET_TIMESTAMPTZ:
-        bytebuf_add_u64le(out, (uint64_t)(max ? m->max_i : m->min_i));
+        binenc_u64le(out, (uint64_t)(max ? m->max_i : m->min_i));
         break;
     case PARQUET_INT:
     case PARQUET_DATE:
-        bytebuf_add_u32le(out, (uint32_t)(max ? m->max_i : m->min_i));
+        binenc_u32le(out, (uint32_t)(max ? m->max_i : m->min_i));
         break;
     case PARQUET_BOOLEAN:
-        bytebuf_add_byte(out, (uint8_t)(max ? m->max_i : m->min_i));
+        binenc_byte(out, (uint8_t)(max ? m->max_i : m->min_i));
         break;
     case PARQUET_DOUBLE: {
         double d = max ? m->max_d : m->min_d;
@@ -276,22 +276,22 @@ static void pq_encode_bound(const struct pq_col *c, const struct pq_minmax *m, b
             d = max ? 0.0 : -0.0; /* a zero bound covers both zeros */
         uint64_t bits;
         memcpy(&bits, &d, sizeof bits);
-        bytebuf_add_u64le(out, bits);
+        binenc_u64le(out, bits);
         break;
     }
     case PARQUET_DECIMAL: {
         __int128 v = max ? m->max_dec : m->min_dec;
         if (c->phys == PQ_INT32)
-            bytebuf_add_u32le(out, (uint32_t)(int32_t)v);
+            binenc_u32le(out, (uint32_t)(int32_t)v);
         else if (c->phys == PQ_INT64)
-            bytebuf_add_u64le(out, (uint64_t)(int64_t)v);
+            binenc_u64le(out, (uint64_t)(int64_t)v);
         else
             pq_put_be(out, v, c->type_length);
         break;
     }
     case PARQUET_STRING: {
-        const struct bytebuf *s = max ? &m->max_s : &m->min_s;
-        bytebuf_add(out, s->p, s->len);
+        const struct strbuf *s = max ? &m->max_s : &m->min_s;
+        strbuf_append(out, s->s, s->len);
         break;
     }
     }
@@ -309,15 +309,15 @@ static void pq_chunk_bounds(const struct pq_col *c, struct pq_chunk_meta *meta)
         size_t n = m->min_s.len;
         if (n > PARQUET_STRING_STAT_MAX) {
             n = PARQUET_STRING_STAT_MAX;
-            while (n > 0 && (m->min_s.p[n] & 0xc0) == 0x80)
+            while (n > 0 && ((uint8_t)m->min_s.s[n] & 0xc0) == 0x80)
                 n--;
             meta->min_exact = false;
         }
-        bytebuf_add(&meta->min, m->min_s.p, n);
+        strbuf_append(&meta->min, m->min_s.s, n);
         if (m->max_s.len > PARQUET_STRING_STAT_MAX)
             meta->has_max = false;
         else
-            bytebuf_add(&meta->max, m->max_s.p, m->max_s.len);
+            strbuf_append(&meta->max, m->max_s.s, m->max_s.len);
         return;
     }
     pq_encode_bound(c, m, false, &meta->min);
@@ -375,24 +375,24 @@ static void pq_free(struct parquet_writer *w)
     for (size_t i = 0; i < w->ncols; i++) {
         struct pq_col *c = &w->cols[i];
         free((char *)c->def.name);
-        bytebuf_free(&c->values);
-        bytebuf_free(&c->levels);
-        bytebuf_free(&c->chunk);
+        strbuf_free(&c->values);
+        strbuf_free(&c->levels);
+        strbuf_free(&c->chunk);
         pq_mm_clear(&c->chunk_mm);
         pq_mm_clear(&c->file_mm);
     }
     for (size_t g = 0; g < w->ngroups; g++) {
         for (size_t i = 0; i < w->ncols; i++) {
-            bytebuf_free(&w->groups[g].chunks[i].min);
-            bytebuf_free(&w->groups[g].chunks[i].max);
+            strbuf_free(&w->groups[g].chunks[i].min);
+            strbuf_free(&w->groups[g].chunks[i].max);
         }
         free(w->groups[g].chunks);
     }
     free(w->groups);
     free(w->cols);
-    bytebuf_free(&w->page);
-    bytebuf_free(&w->packed);
-    bytebuf_free(&w->header);
+    strbuf_free(&w->page);
+    strbuf_free(&w->packed);
+    strbuf_free(&w->header);
     free(w->path);
     free(w);
 }
@@ -480,7 +480,7 @@ static struct pq_col *pq_value_col(struct parquet_writer *w, size_t col, bool nu
     }
     if (!c->def.required) {
         size_t before = c->levels.len;
-        bytebuf_add_byte(&c->levels, null ? 0 : 1);
+        binenc_byte(&c->levels, null ? 0 : 1);
         w->pending += c->levels.len - before;
     }
     c->has_value = true;
@@ -538,9 +538,9 @@ int parquet_add_int(struct parquet_writer *w, size_t col, int64_t v, char err[ER
         return -1;
     size_t before = c->values.len;
     if (c->phys == PQ_INT32)
-        bytebuf_add_u32le(&c->values, (uint32_t)(int32_t)v);
+        binenc_u32le(&c->values, (uint32_t)(int32_t)v);
     else
-        bytebuf_add_u64le(&c->values, (uint64_t)v);
+        binenc_u64le(&c->values, (uint64_t)v);
     pq_mm_int(&c->chunk_mm, v);
     pq_mm_int(&c->file_mm, v);
     c->page_nonnull++;
@@ -557,9 +557,9 @@ int parquet_add_bool(struct parquet_writer *w, size_t col, bool v, char err[ERRO
     size_t before = c->values.len;
     /* PLAIN booleans: one bit each, LSB first */
     if (c->page_nonnull % 8 == 0)
-        bytebuf_add_byte(&c->values, 0);
+        binenc_byte(&c->values, 0);
     if (v && !c->values.failed)
-        c->values.p[c->values.len - 1] |= (uint8_t)(1 << (c->page_nonnull % 8));
+        c->values.s[c->values.len - 1] |= (uint8_t)(1 << (c->page_nonnull % 8));
     pq_mm_int(&c->chunk_mm, v);
     pq_mm_int(&c->file_mm, v);
     c->page_nonnull++;
@@ -576,7 +576,7 @@ int parquet_add_double(struct parquet_writer *w, size_t col, double v, char err[
     size_t before = c->values.len;
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
-    bytebuf_add_u64le(&c->values, bits);
+    binenc_u64le(&c->values, bits);
     pq_mm_double(&c->chunk_mm, v);
     pq_mm_double(&c->file_mm, v);
     c->file_nans += isnan(v) != 0;
@@ -595,8 +595,8 @@ int parquet_add_string(struct parquet_writer *w, size_t col, const char *s, size
     if (c == NULL)
         return -1;
     size_t before = c->values.len;
-    bytebuf_add_u32le(&c->values, (uint32_t)len);
-    bytebuf_add(&c->values, s, len);
+    binenc_u32le(&c->values, (uint32_t)len);
+    strbuf_append(&c->values, s, len);
     pq_mm_string(&c->chunk_mm, s, len);
     pq_mm_string(&c->file_mm, s, len);
     if (c->chunk_mm.min_s.failed || c->chunk_mm.max_s.failed || c->file_mm.min_s.failed ||
@@ -622,9 +622,9 @@ int parquet_add_decimal(struct parquet_writer *w, size_t col, __int128 unscaled,
         return -1;
     size_t before = c->values.len;
     if (c->phys == PQ_INT32)
-        bytebuf_add_u32le(&c->values, (uint32_t)(int32_t)unscaled);
+        binenc_u32le(&c->values, (uint32_t)(int32_t)unscaled);
     else if (c->phys == PQ_INT64)
-        bytebuf_add_u64le(&c->values, (uint64_t)(int64_t)unscaled);
+        binenc_u64le(&c->values, (uint64_t)(int64_t)unscaled);
     else
         pq_put_be(&c->values, unscaled, c->type_length);
     pq_mm_dec(&c->chunk_mm, unscaled);
@@ -685,12 +685,12 @@ static int pq_row_group_flush(struct parquet_writer *w, char err[ERROR_MAX])
         pq_chunk_bounds(c, m);
         if (m->min.failed || m->max.failed)
             return error_set(err, "out of memory");
-        if (pq_write(w, c->chunk.p, c->chunk.len, err) < 0)
+        if (pq_write(w, c->chunk.s, c->chunk.len, err) < 0)
             return -1;
         g->uncompressed += m->uncompressed;
         g->compressed += m->compressed;
         c->file_bytes += c->chunk.len;
-        bytebuf_reset(&c->chunk);
+        strbuf_cut(&c->chunk, 0);
         c->chunk_uncompressed = 0;
         c->chunk_values = c->chunk_nulls = 0;
         pq_mm_clear(&c->chunk_mm);
@@ -723,10 +723,10 @@ int parquet_end_row(struct parquet_writer *w, char err[ERROR_MAX])
 
 static int pq_footer(struct parquet_writer *w, char err[ERROR_MAX])
 {
-    struct bytebuf out = {0};
+    struct strbuf out = {0};
     parquet_footer_encode(w, &out);
-    int rc = out.failed ? error_set(err, "out of memory") : pq_write(w, out.p, out.len, err);
-    bytebuf_free(&out);
+    int rc = out.failed ? error_set(err, "out of memory") : pq_write(w, out.s, out.len, err);
+    strbuf_free(&out);
     return rc;
 }
 
@@ -751,8 +751,8 @@ static void pq_fill_stats(const struct pq_col *c, struct parquet_column_stats *s
     s->min_dec = m->min_dec;
     s->max_dec = m->max_dec;
     if (m->set && c->def.kind == PARQUET_STRING) {
-        s->min_s = strndup(m->min_s.len ? (const char *)m->min_s.p : "", m->min_s.len);
-        s->max_s = strndup(m->max_s.len ? (const char *)m->max_s.p : "", m->max_s.len);
+        s->min_s = strndup(m->min_s.len ? (const char *)m->min_s.s : "", m->min_s.len);
+        s->max_s = strndup(m->max_s.len ? (const char *)m->max_s.s : "", m->max_s.len);
         s->min_len = m->min_s.len;
         s->max_len = m->max_s.len;
         if (s->min_s == NULL || s->max_s == NULL) {

@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "bytebuf.h"
+#include "binenc.h"
 #include "error.h"
 
 enum parquet_kind {
@@ -136,6 +136,6 @@ int parquet_decimal_fixed_bytes(int precision);
 /* Page layout helpers, exposed for the unit tests. */
 /* Definition levels (0 = null, 1 = value) of n values in the RLE/bit-packed
  * hybrid with bit width 1, without the 4-byte length prefix. */
-void parquet_encode_levels(struct bytebuf *out, const uint8_t *levels, size_t n);
+void parquet_encode_levels(struct strbuf *out, const uint8_t *levels, size_t n);
 
 #endif

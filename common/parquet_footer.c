@@ -84,9 +84,9 @@ static void pq_column_chunk(struct thrift_writer *t, const struct parquet_writer
     thrift_field_struct_begin(t, 12);
     thrift_field_i64(t, 3, m->nulls);
     if (m->has_max)
-        thrift_field_binary(t, 5, m->max.p, m->max.len);
+        thrift_field_binary(t, 5, m->max.s, m->max.len);
     if (m->has_min)
-        thrift_field_binary(t, 6, m->min.p, m->min.len);
+        thrift_field_binary(t, 6, m->min.s, m->min.len);
     if (m->has_max)
         thrift_field_bool(t, 7, true);
     if (m->has_min)
@@ -96,7 +96,7 @@ static void pq_column_chunk(struct thrift_writer *t, const struct parquet_writer
     thrift_struct_end(t);
 }
 
-void parquet_footer_encode(const struct parquet_writer *w, struct bytebuf *out)
+void parquet_footer_encode(const struct parquet_writer *w, struct strbuf *out)
 {
     struct thrift_writer t;
     thrift_writer_init(&t, out);
@@ -132,6 +132,6 @@ void parquet_footer_encode(const struct parquet_writer *w, struct bytebuf *out)
         thrift_struct_end(&t);
     }
     thrift_struct_end(&t);
-    bytebuf_add_u32le(out, (uint32_t)out->len);
-    bytebuf_add(out, PQ_MAGIC, 4);
+    binenc_u32le(out, (uint32_t)out->len);
+    strbuf_append(out, PQ_MAGIC, 4);
 }

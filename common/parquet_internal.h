@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "bytebuf.h"
+#include "binenc.h"
 #include "parquet.h"
 
 /* Physical types, encodings, codecs and converted types as parquet.thrift
@@ -29,7 +29,7 @@ struct pq_minmax {
     int64_t min_i, max_i;
     double min_d, max_d;
     __int128 min_dec, max_dec;
-    struct bytebuf min_s, max_s;
+    struct strbuf min_s, max_s;
 };
 
 /* One column chunk as the footer describes it. */
@@ -37,7 +37,7 @@ struct pq_chunk_meta {
     int64_t num_values, nulls;
     uint64_t uncompressed, compressed;
     uint64_t data_page_offset;
-    struct bytebuf min, max;
+    struct strbuf min, max;
     bool has_min, has_max, min_exact;
 };
 
@@ -51,9 +51,9 @@ struct pq_col {
     struct parquet_column def;
     int phys;
     int type_length; /* FIXED_LEN_BYTE_ARRAY only */
-    struct bytebuf values, levels;
+    struct strbuf values, levels;
     uint32_t page_values, page_nonnull;
-    struct bytebuf chunk; /* finished pages of the current row group */
+    struct strbuf chunk; /* finished pages of the current row group */
     uint64_t chunk_uncompressed;
     int64_t chunk_values, chunk_nulls;
     struct pq_minmax chunk_mm, file_mm;
@@ -74,12 +74,12 @@ struct parquet_writer {
     uint64_t chunk_bytes; /* bytes in the finished pages of the current row group */
     struct pq_row_group *groups;
     size_t ngroups, groups_cap;
-    struct bytebuf page, packed, header;
+    struct strbuf page, packed, header;
     bool failed;
 };
 
 /* The footer of w's file (FileMetaData, its length, the magic) appended to
  * out; out->failed when memory ran out. */
-void parquet_footer_encode(const struct parquet_writer *w, struct bytebuf *out);
+void parquet_footer_encode(const struct parquet_writer *w, struct strbuf *out);
 
 #endif

@@ -142,7 +142,7 @@ struct s3_request {
     size_t body_len;
     bool exclusive;
     bool probe;          /* short timeout */
-    struct bytebuf *out; /* response body (NULL: a scratch buffer) */
+    struct strbuf *out; /* response body (NULL: a scratch buffer) */
     long status;
     int64_t length;      /* HEAD: Content-Length */
 };
@@ -164,22 +164,22 @@ static size_t s3_read_cb(char *buf, size_t size, size_t nitems, void *arg)
 
 static size_t s3_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
-    struct bytebuf *b = arg;
-    bytebuf_add(b, data, size * nmemb);
+    struct strbuf *b = arg;
+    strbuf_append(b, data, size * nmemb);
     return b->failed ? 0 : size * nmemb;
 }
 
 /* The <Code> of an S3 error document, or "". */
-static void s3_error_code(const struct bytebuf *body, char *code, size_t size)
+static void s3_error_code(const struct strbuf *body, char *code, size_t size)
 {
     code[0] = '\0';
     if (body->len == 0)
         return;
-    const char *start = memmem(body->p, body->len, "<Code>", 6);
+    const char *start = memmem(body->s, body->len, "<Code>", 6);
     if (start == NULL)
         return;
     start += 6;
-    const char *end = memmem(start, body->len - (size_t)(start - (const char *)body->p),
+    const char *end = memmem(start, body->len - (size_t)(start - (const char *)body->s),
                              "</Code>", 7);
     if (end != NULL)
         snprintf(code, size, "%.*s", (int)(end - start), start);
@@ -201,8 +201,8 @@ static enum s3_status s3_perform(struct s3_client *c, struct s3_request *r, char
         strbuf_free(&url);
         return error_set(err, "s3: out of memory"), S3_OTHER;
     }
-    struct bytebuf scratch = {0};
-    struct bytebuf *out = r->out != NULL ? r->out : &scratch;
+    struct strbuf scratch = {0};
+    struct strbuf *out = r->out != NULL ? r->out : &scratch;
     size_t out_start = out->len;
     CURL *h = c->curl;
     curl_easy_reset(h);
@@ -260,7 +260,7 @@ static enum s3_status s3_perform(struct s3_client *c, struct s3_request *r, char
         goto done;
     }
     char code[128];
-    struct bytebuf answer = {out->p + out_start, out->len - out_start, 0, false};
+    struct strbuf answer = {out->s + out_start, out->len - out_start, 0, false};
     s3_error_code(&answer, code, sizeof code);
     out->len = out_start;
     if (r->status == 401 || r->status == 403)
@@ -277,7 +277,7 @@ static enum s3_status s3_perform(struct s3_client *c, struct s3_request *r, char
               : st == S3_NOT_FOUND ? "not found"
                                    : "refused");
 done:
-    bytebuf_free(&scratch);
+    strbuf_free(&scratch);
     return st;
 }
 
@@ -289,7 +289,7 @@ enum s3_status s3_put(struct s3_client *c, const char *key, const void *data, si
     return s3_perform(c, &r, err);
 }
 
-enum s3_status s3_get(struct s3_client *c, const char *key, struct bytebuf *out,
+enum s3_status s3_get(struct s3_client *c, const char *key, struct strbuf *out,
                       char err[ERROR_MAX])
 {
     struct s3_request r = {.method = "GET", .key = key, .out = out};
@@ -337,11 +337,11 @@ static const char *s3_xml_text(xmlNode *n, const char *name, xmlChar **owned)
 
 /* One page of ListObjectsV2: calls fn per <Contents>; *next gets the
  * continuation token (NULL when the listing is complete). */
-static enum s3_status s3_list_page(struct s3_client *c, const struct bytebuf *xml, s3_list_fn fn,
+static enum s3_status s3_list_page(struct s3_client *c, const struct strbuf *xml, s3_list_fn fn,
                                    void *arg, char **next, bool *stopped, char err[ERROR_MAX])
 {
     *next = NULL;
-    xmlDoc *doc = xmlReadMemory((const char *)xml->p, (int)xml->len, "list.xml", NULL,
+    xmlDoc *doc = xmlReadMemory((const char *)xml->s, (int)xml->len, "list.xml", NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
     if (root == NULL || strcmp((const char *)root->name, "ListBucketResult") != 0) {
@@ -411,7 +411,7 @@ enum s3_status s3_list(struct s3_client *c, const char *prefix, s3_list_fn fn, v
         s3_encode(&q, prefix != NULL ? prefix : "", false);
         free(token);
         token = NULL;
-        struct bytebuf body = {0};
+        struct strbuf body = {0};
         struct s3_request r = {.method = "GET", .query = q.s, .out = &body};
         if (q.failed) {
             st = S3_OTHER;
@@ -422,7 +422,7 @@ enum s3_status s3_list(struct s3_client *c, const char *prefix, s3_list_fn fn, v
                 st = s3_list_page(c, &body, fn, arg, &token, &stopped, err);
         }
         strbuf_free(&q);
-        bytebuf_free(&body);
+        strbuf_free(&body);
     } while (st == S3_OK && token != NULL && !stopped);
     free(token);
     return st;

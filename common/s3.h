@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "bytebuf.h"
+#include "binenc.h"
 #include "config.h"
 #include "error.h"
 
@@ -54,7 +54,7 @@ void s3_client_free(struct s3_client **c);
 enum s3_status s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
                       bool exclusive, char err[ERROR_MAX]);
 /* The object's bytes appended to out. */
-enum s3_status s3_get(struct s3_client *c, const char *key, struct bytebuf *out,
+enum s3_status s3_get(struct s3_client *c, const char *key, struct strbuf *out,
                       char err[ERROR_MAX]);
 /* Whether key exists; *size gets its length (size may be NULL). */
 enum s3_status s3_head(struct s3_client *c, const char *key, int64_t *size, char err[ERROR_MAX]);

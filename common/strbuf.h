@@ -34,7 +34,8 @@ static inline bool strbuf_append(struct strbuf *b, const void *data, size_t n)
 {
     if (!strbuf_reserve(b, n))
         return false;
-    memcpy(b->s + b->len, data, n);
+    if (n > 0) /* data may be NULL when there is nothing to copy */
+        memcpy(b->s + b->len, data, n);
     b->len += n;
     b->s[b->len] = '\0';
     return true;

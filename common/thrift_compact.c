@@ -4,7 +4,7 @@
 #include <assert.h>
 #include <string.h>
 
-void thrift_writer_init(struct thrift_writer *w, struct bytebuf *out)
+void thrift_writer_init(struct thrift_writer *w, struct strbuf *out)
 {
     memset(w, 0, sizeof *w);
     w->out = out;
@@ -18,10 +18,10 @@ static void thrift_field_header(struct thrift_writer *w, int16_t id, uint8_t typ
     assert(id > last);
     int delta = id - last;
     if (delta <= 15) {
-        bytebuf_add_byte(w->out, (uint8_t)(delta << 4 | type));
+        binenc_byte(w->out, (uint8_t)(delta << 4 | type));
     } else {
-        bytebuf_add_byte(w->out, type);
-        bytebuf_add_zigzag(w->out, id);
+        binenc_byte(w->out, type);
+        binenc_zigzag(w->out, id);
     }
     w->last_id[w->depth] = id;
 }
@@ -29,25 +29,25 @@ static void thrift_field_header(struct thrift_writer *w, int16_t id, uint8_t typ
 void thrift_field_i8(struct thrift_writer *w, int16_t id, int8_t v)
 {
     thrift_field_header(w, id, THRIFT_I8);
-    bytebuf_add_byte(w->out, (uint8_t)v);
+    binenc_byte(w->out, (uint8_t)v);
 }
 
 void thrift_field_i16(struct thrift_writer *w, int16_t id, int16_t v)
 {
     thrift_field_header(w, id, THRIFT_I16);
-    bytebuf_add_zigzag(w->out, v);
+    binenc_zigzag(w->out, v);
 }
 
 void thrift_field_i32(struct thrift_writer *w, int16_t id, int32_t v)
 {
     thrift_field_header(w, id, THRIFT_I32);
-    bytebuf_add_zigzag(w->out, v);
+    binenc_zigzag(w->out, v);
 }
 
 void thrift_field_i64(struct thrift_writer *w, int16_t id, int64_t v)
 {
     thrift_field_header(w, id, THRIFT_I64);
-    bytebuf_add_zigzag(w->out, v);
+    binenc_zigzag(w->out, v);
 }
 
 void thrift_field_bool(struct thrift_writer *w, int16_t id, bool v)
@@ -59,8 +59,8 @@ void thrift_field_bool(struct thrift_writer *w, int16_t id, bool v)
 void thrift_field_binary(struct thrift_writer *w, int16_t id, const void *p, size_t n)
 {
     thrift_field_header(w, id, THRIFT_BINARY);
-    bytebuf_add_uvarint(w->out, n);
-    bytebuf_add(w->out, p, n);
+    binenc_uvarint(w->out, n);
+    strbuf_append(w->out, p, n);
 }
 
 void thrift_field_string(struct thrift_writer *w, int16_t id, const char *s)
@@ -85,28 +85,28 @@ void thrift_field_list_begin(struct thrift_writer *w, int16_t id, enum thrift_ty
 {
     thrift_field_header(w, id, THRIFT_LIST);
     if (n < 15) {
-        bytebuf_add_byte(w->out, (uint8_t)(n << 4 | elem_type));
+        binenc_byte(w->out, (uint8_t)(n << 4 | elem_type));
     } else {
-        bytebuf_add_byte(w->out, (uint8_t)(0xf0 | elem_type));
-        bytebuf_add_uvarint(w->out, n);
+        binenc_byte(w->out, (uint8_t)(0xf0 | elem_type));
+        binenc_uvarint(w->out, n);
     }
 }
 
 void thrift_elem_i32(struct thrift_writer *w, int32_t v)
 {
-    bytebuf_add_zigzag(w->out, v);
+    binenc_zigzag(w->out, v);
 }
 
 void thrift_elem_i64(struct thrift_writer *w, int64_t v)
 {
-    bytebuf_add_zigzag(w->out, v);
+    binenc_zigzag(w->out, v);
 }
 
 void thrift_elem_string(struct thrift_writer *w, const char *s)
 {
     size_t n = strlen(s);
-    bytebuf_add_uvarint(w->out, n);
-    bytebuf_add(w->out, s, n);
+    binenc_uvarint(w->out, n);
+    strbuf_append(w->out, s, n);
 }
 
 void thrift_elem_struct_begin(struct thrift_writer *w)
@@ -116,7 +116,7 @@ void thrift_elem_struct_begin(struct thrift_writer *w)
 
 void thrift_struct_end(struct thrift_writer *w)
 {
-    bytebuf_add_byte(w->out, 0);
+    binenc_byte(w->out, 0);
     if (w->depth > 0)
         w->depth--;
 }

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "bytebuf.h"
+#include "binenc.h"
 
 #define THRIFT_DEPTH_MAX 16
 
@@ -32,13 +32,13 @@ enum thrift_type {
 };
 
 struct thrift_writer {
-    struct bytebuf *out;          /* not owned */
+    struct strbuf *out;          /* not owned */
     int depth;                    /* 0 = the outermost struct */
     int16_t last_id[THRIFT_DEPTH_MAX];
 };
 
 /* Start writing the outermost struct into out (appended to what is there). */
-void thrift_writer_init(struct thrift_writer *w, struct bytebuf *out);
+void thrift_writer_init(struct thrift_writer *w, struct strbuf *out);
 
 /* Fields of the current struct. */
 void thrift_field_i8(struct thrift_writer *w, int16_t id, int8_t v);

@@ -311,13 +311,13 @@ static json_t *iceberg_read_metadata(const struct config *cfg, const char *locat
         struct s3_settings s = {cfg->s3_endpoint, cfg->s3_region, bucket, key_id, secret,
                                 cfg->s3_path_style != 0, 10000, 0};
         struct s3_client *c = s3_client_new(&s, err);
-        struct bytebuf b = {0};
+        struct strbuf b = {0};
         if (c != NULL && s3_get(c, key + 1, &b, err) == S3_OK)
-            meta = json_loadb((const char *)b.p, b.len, 0, &jerr);
+            meta = json_loadb((const char *)b.s, b.len, 0, &jerr);
         else
             jerr.text[0] = '\0';
         s3_client_free(&c);
-        bytebuf_free(&b);
+        strbuf_free(&b);
         memset(secret, 0, sizeof secret);
         if (meta == NULL && jerr.text[0] != '\0')
             error_set(err, "%.300s: %s", location, jerr.text);

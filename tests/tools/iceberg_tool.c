@@ -39,7 +39,7 @@
 #include <sys/stat.h>
 #include <jansson.h>
 
-#include "bytebuf.h"
+#include "binenc.h"
 #include "fsutil.h"
 #include "iceberg_manifest.h"
 #include "iceberg_table.h"
@@ -197,13 +197,13 @@ static int64_t opt_long(json_t *o, const char *key)
     return json_is_integer(v) ? json_integer_value(v) : -1;
 }
 
-static int write_out(const char *out, struct bytebuf *b)
+static int write_out(const char *out, struct strbuf *b)
 {
     char err[ERROR_MAX];
-    if (fsutil_write_file_exclusive(out, b->p, b->len, 0640, err) < 0)
+    if (fsutil_write_file_exclusive(out, b->s, b->len, 0640, err) < 0)
         return die(err);
     printf("{\"file_size\":%zu}\n", b->len);
-    bytebuf_free(b);
+    strbuf_free(b);
     return 0;
 }
 
@@ -243,7 +243,7 @@ static int cmd_manifest(const char *out, const char *spec_path)
         e[i].file.metrics = m;
         e[i].file.nmetrics = nm;
     }
-    struct bytebuf b = {0};
+    struct strbuf b = {0};
     char err[ERROR_MAX];
     int rc = iceberg_manifest_encode(&b, &info, e, n, err);
     for (size_t i = 0; i < n; i++)
@@ -281,7 +281,7 @@ static int cmd_manifest_list(const char *out, const char *spec_path)
         m[i].existing_rows = opt_long(j, "existing_rows");
         m[i].deleted_rows = opt_long(j, "deleted_rows");
     }
-    struct bytebuf b = {0};
+    struct strbuf b = {0};
     char err[ERROR_MAX];
     int rc = iceberg_manifest_list_encode(&b, opt_long(spec, "snapshot_id"),
                                           opt_long(spec, "parent_id"),

@@ -74,10 +74,10 @@ static int s3_tool_store(const char *endpoint, const char *bucket, const char *p
     c = iceberg_store_put(st, meta, "{\"v\":2}", 7, true, err);
     printf("put %s, put-new %s, put-new again %s\n", s3_status_name(a), s3_status_name(b),
            s3_status_name(c));
-    struct bytebuf buf = {0};
+    struct strbuf buf = {0};
     d = iceberg_store_get(st, meta, &buf, err);
-    printf("get %s %.*s\n", s3_status_name(d), (int)buf.len, buf.p != NULL ? (char *)buf.p : "");
-    bytebuf_free(&buf);
+    printf("get %s %.*s\n", s3_status_name(d), (int)buf.len, buf.s != NULL ? (char *)buf.s : "");
+    strbuf_free(&buf);
     if (iceberg_store_uri(st, meta, uri, err) == 0)
         printf("uri %s\n", uri);
     fflush(stdout);
@@ -86,7 +86,7 @@ static int s3_tool_store(const char *endpoint, const char *bucket, const char *p
     printf("list %s\n", s3_status_name(e));
     a = iceberg_store_delete(st, data, err);
     b = iceberg_store_get(st, data, &buf, err);
-    bytebuf_free(&buf);
+    strbuf_free(&buf);
     c = iceberg_store_delete(st, data, err);
     printf("delete %s, get after delete %s, delete again %s\n", s3_status_name(a),
            s3_status_name(b), s3_status_name(c));
@@ -148,12 +148,12 @@ int main(int argc, char **argv)
             free(data);
         }
     } else if (strcmp(op, "get") == 0 && argc == 6) {
-        struct bytebuf b = {0};
+        struct strbuf b = {0};
         st = s3_get(c, argv[4], &b, err);
         if (st == S3_OK &&
-            fsutil_write_file_atomic(argv[5], b.p != NULL ? (void *)b.p : "", b.len, 0644, err) < 0)
+            fsutil_write_file_atomic(argv[5], b.s != NULL ? (void *)b.s : "", b.len, 0644, err) < 0)
             st = S3_OTHER;
-        bytebuf_free(&b);
+        strbuf_free(&b);
     } else if (strcmp(op, "head") == 0 && argc == 5) {
         int64_t size = -1;
         st = s3_head(c, argv[4], &size, err);

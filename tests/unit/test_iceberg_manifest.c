@@ -17,7 +17,7 @@
 static void test_avro_values(void **state)
 {
     (void)state;
-    struct bytebuf b = {0};
+    struct strbuf b = {0};
     avro_put_long(&b, -3);       /* zig-zag 5 */
     avro_put_string(&b, "ab");   /* length 2 as zig-zag 4 */
     avro_put_bool(&b, true);
@@ -25,32 +25,32 @@ static void test_avro_values(void **state)
     avro_put_block(&b, 0);
     const uint8_t want[] = {0x05, 0x04, 'a', 'b', 0x01, 0x02, 0x00};
     assert_int_equal(b.len, sizeof want);
-    assert_memory_equal(b.p, want, sizeof want);
-    bytebuf_free(&b);
+    assert_memory_equal(b.s, want, sizeof want);
+    strbuf_free(&b);
 }
 
 static void test_avro_container(void **state)
 {
     (void)state;
-    struct bytebuf out = {0}, rec = {0};
+    struct strbuf out = {0}, rec = {0};
     char err[ERROR_MAX];
     avro_put_long(&rec, 1);
     avro_put_long(&rec, 2);
     const struct avro_meta meta[] = {{"k", "v"}};
     assert_int_equal(avro_file_encode(&out, "\"long\"", meta, 1, &rec, 2, err), 0);
-    assert_memory_equal(out.p, "Obj\x01", 4);
+    assert_memory_equal(out.s, "Obj\x01", 4);
     /* map block of 3 entries (zig-zag 6), first key "avro.schema" */
-    assert_int_equal(out.p[4], 0x06);
-    assert_int_equal(out.p[5], 22);
-    assert_memory_equal(out.p + 6, "avro.schema", 11);
+    assert_int_equal(out.s[4], 0x06);
+    assert_int_equal(out.s[5], 22);
+    assert_memory_equal(out.s + 6, "avro.schema", 11);
     /* tail: count 2, size 2, the records, then the 16-byte sync marker that
      * also ends the header */
     size_t tail = out.len - 16 - 2 - 2;
     const uint8_t block[] = {0x04, 0x04, 0x02, 0x04};
-    assert_memory_equal(out.p + tail, block, sizeof block);
-    assert_memory_equal(out.p + tail - 16, out.p + out.len - 16, 16);
-    bytebuf_free(&out);
-    bytebuf_free(&rec);
+    assert_memory_equal(out.s + tail, block, sizeof block);
+    assert_memory_equal(out.s + tail - 16, out.s + out.len - 16, 16);
+    strbuf_free(&out);
+    strbuf_free(&rec);
 }
 
 static void metrics_of(enum parquet_kind kind, struct parquet_column_stats *st,
@@ -135,7 +135,7 @@ static void test_bounds(void **state)
 static void test_manifest_rules(void **state)
 {
     (void)state;
-    struct bytebuf out = {0};
+    struct strbuf out = {0};
     char err[ERROR_MAX];
     struct iceberg_manifest_info info = {.schema_json = "{}", .partition_spec_json = "[]"};
     struct iceberg_manifest_entry e = {.status = ICEBERG_EXISTING, .snapshot_id = 1,
@@ -149,7 +149,7 @@ static void test_manifest_rules(void **state)
     assert_non_null(strstr(err, "content"));
     e.file.content = ICEBERG_DATA;
     assert_int_equal(iceberg_manifest_encode(&out, &info, &e, 1, err), 0);
-    bytebuf_free(&out);
+    strbuf_free(&out);
 }
 
 int main(void)

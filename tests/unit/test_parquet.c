@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bytebuf.h"
+#include "binenc.h"
 #include "fsutil.h"
 #include "parquet.h"
 #include "thrift_compact.h"
@@ -24,32 +24,32 @@
     do {                                                                                           \
         const uint8_t want_[] = {__VA_ARGS__};                                                     \
         assert_int_equal((buf)->len, sizeof want_);                                                \
-        assert_memory_equal((buf)->p, want_, sizeof want_);                                        \
+        assert_memory_equal((buf)->s, want_, sizeof want_);                                        \
     } while (0)
 
 static void test_varints(void **state)
 {
     (void)state;
-    struct bytebuf b = {0};
-    bytebuf_add_uvarint(&b, 0);
-    bytebuf_add_uvarint(&b, 127);
-    bytebuf_add_uvarint(&b, 300);
-    bytebuf_add_zigzag(&b, -1);
-    bytebuf_add_zigzag(&b, 1);
-    bytebuf_add_zigzag(&b, -64);
+    struct strbuf b = {0};
+    binenc_uvarint(&b, 0);
+    binenc_uvarint(&b, 127);
+    binenc_uvarint(&b, 300);
+    binenc_zigzag(&b, -1);
+    binenc_zigzag(&b, 1);
+    binenc_zigzag(&b, -64);
     assert_bytes(&b, 0x00, 0x7f, 0xac, 0x02, 0x01, 0x02, 0x7f);
-    bytebuf_reset(&b);
-    bytebuf_add_zigzag(&b, INT64_MIN);
+    strbuf_cut(&b, 0);
+    binenc_zigzag(&b, INT64_MIN);
     assert_int_equal(b.len, 10);
-    assert_int_equal(b.p[0], 0xff);
-    assert_int_equal(b.p[9], 0x01);
-    bytebuf_free(&b);
+    assert_int_equal(binenc_bytes(&b)[0], 0xff);
+    assert_int_equal(binenc_bytes(&b)[9], 0x01);
+    strbuf_free(&b);
 }
 
 static void test_thrift_fields(void **state)
 {
     (void)state;
-    struct bytebuf b = {0};
+    struct strbuf b = {0};
     struct thrift_writer t;
     thrift_writer_init(&t, &b);
     thrift_field_i32(&t, 1, 3);        /* delta 1, i32: 0x15, zigzag 6 */
@@ -62,13 +62,13 @@ static void test_thrift_fields(void **state)
     thrift_struct_end(&t);
     assert_bytes(&b, 0x15, 0x06, 0x11, 0x12, 0x06, 0x28, 0x03, 0x18, 0x02, 'a', 'b', 0x14, 0x02,
                  0x13, 0xff, 0x00);
-    bytebuf_free(&b);
+    strbuf_free(&b);
 }
 
 static void test_thrift_nesting_and_lists(void **state)
 {
     (void)state;
-    struct bytebuf b = {0};
+    struct strbuf b = {0};
     struct thrift_writer t;
     thrift_writer_init(&t, &b);
     thrift_field_i32(&t, 4, 1);
@@ -87,30 +87,30 @@ static void test_thrift_nesting_and_lists(void **state)
                  0x01, 'x', 0x00, 0x00);
 
     /* a list of 15 or more elements: 0xf0 | type, then the size as a varint */
-    bytebuf_reset(&b);
+    strbuf_cut(&b, 0);
     thrift_writer_init(&t, &b);
     thrift_field_list_begin(&t, 1, THRIFT_I64, 300);
     assert_bytes(&b, 0x19, 0xf6, 0xac, 0x02);
-    bytebuf_free(&b);
+    strbuf_free(&b);
 }
 
 static void test_levels(void **state)
 {
     (void)state;
-    struct bytebuf b = {0};
+    struct strbuf b = {0};
     uint8_t ones[10], mixed[10] = {1, 0, 1, 1, 0, 0, 0, 0, 1, 0};
     memset(ones, 1, sizeof ones);
     parquet_encode_levels(&b, ones, 10); /* one RLE run: 10 << 1, value 1 */
     assert_bytes(&b, 0x14, 0x01);
-    bytebuf_reset(&b);
+    strbuf_cut(&b, 0);
     memset(ones, 0, sizeof ones);
     parquet_encode_levels(&b, ones, 3);
     assert_bytes(&b, 0x06, 0x00);
-    bytebuf_reset(&b);
+    strbuf_cut(&b, 0);
     /* bit-packed: 2 groups -> header (2 << 1) | 1, then LSB-first bits */
     parquet_encode_levels(&b, mixed, 10);
     assert_bytes(&b, 0x05, 0x0d, 0x01);
-    bytebuf_free(&b);
+    strbuf_free(&b);
 }
 
 static void test_decimals(void **state)

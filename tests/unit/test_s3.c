@@ -163,11 +163,11 @@ static void test_local_store(void **state)
                      S3_OK);
     assert_int_equal(iceberg_store_put(st, "b_silver/u/data/y.parquet", "PAR1", 4, false, err),
                      S3_OK);
-    struct bytebuf b = {0};
+    struct strbuf b = {0};
     assert_int_equal(iceberg_store_get(st, "a_silver/t/metadata/v1.metadata.json", &b, err), S3_OK);
     assert_int_equal(b.len, 1);
-    assert_memory_equal(b.p, "1", 1);
-    bytebuf_free(&b);
+    assert_memory_equal(b.s, "1", 1);
+    strbuf_free(&b);
     int n = 0;
     assert_int_equal(iceberg_store_list(st, "a_silver/", list_count, &n, err), S3_OK);
     assert_int_equal(n, 2);
