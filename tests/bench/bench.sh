@@ -423,8 +423,11 @@ row() {
     if [ "$6" != 1 ]; then mark="**MISSED**"; MISSES=$((MISSES + 1)); fi
     ROWS+=("| $1 | $2 | $3 | $4 | $5 | $mark |")
 }
-ge() { awk "BEGIN { exit !(($1) >= ($2)) }" && echo 1 || echo 0; }
-le() { awk "BEGIN { exit !(($1) <= ($2)) }" && echo 1 || echo 0; }
+# A figure that is not a number ("inf": never seen; empty: the phase failed)
+# misses its target (awk would read a bare word as a variable worth 0).
+numeric() { case "$1 $2" in *inf*|*nan*|*"  "*|" "*|*" ") return 1 ;; esac; }
+ge() { numeric "$1" "$2" && awk "BEGIN { exit !(($1) >= ($2)) }" && echo 1 || echo 0; }
+le() { numeric "$1" "$2" && awk "BEGIN { exit !(($1) <= ($2)) }" && echo 1 || echo 0; }
 r() { calc "$1 / $2" 2; }
 k() { calc "$1 / 1000" 0; }
 
