@@ -126,9 +126,17 @@ oracle --model tpch --same-as tpchfull --label "batch 2"
 check_lineage "batch 2" "$B2"
 
 # ---------------------------------------------------------------- time travel
-lakehouse query --json "SELECT * FROM tpch_dar.gold.uss_bridge@'$T1'" >"$T/tt.json" 2>&1
+# in pages: one answer holds at most query_max_rows rows
+off=0; : >"$T/tt.ndjson"
+while :; do
+    lakehouse query --json "SELECT * FROM tpch_dar.gold.uss_bridge@'$T1' ORDER BY bridge_key LIMIT 5000 OFFSET $off" \
+        >"$T/page.json" 2>&1 || { fail "query uss_bridge@'$T1'" "$(head -c 300 "$T/page.json")"; break; }
+    jq -c '.data[]' "$T/page.json" >>"$T/tt.ndjson"
+    [ "$(jq '.row_count' "$T/page.json")" -eq 5000 ] || break
+    off=$((off + 5000))
+done
 oracle --input "$TPCH" --input "$B1" --snapshots "$T/snapshots" --label "uss_bridge@'time of batch 1'" \
-    --actual "uss_bridge=$T/tt.json"
+    --actual "uss_bridge=$T/tt.ndjson"
 
 # ---------------------------------------------------------------- definition change
 # a new measure: exactly the jobs that carry it, and the jobs that read
@@ -146,7 +154,7 @@ while :; do  # close over the jobs whose SQL reads an affected job's table
     affected=$next
 done
 last_runs() { cat_sql "SELECT j.domain || '/' || j.name || ' ' || coalesce(max(e.id), 0) FROM jobs j
-    LEFT JOIN executions e ON e.domain = j.domain AND e.job = j.name WHERE j.model = 'tpch' GROUP BY 1 ORDER BY 1"; }
+    LEFT JOIN executions e ON e.domain = j.domain AND e.job = j.name WHERE j.model = 'tpch' GROUP BY j.domain, j.name ORDER BY 1"; }
 last_runs >"$T/runs.before"
 check_cmd "model apply with a new measure" lakehouse model apply "$T/tax.yaml"
 wait_idle "definition change"
