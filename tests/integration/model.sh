@@ -6,17 +6,12 @@
 # independent recomputation by DuckDB (tests/model/oracle.mjs) straight from
 # the NDJSON files, and the README's two queries against DuckDB's answers.
 source "$(dirname "$0")/../lib.sh"
-source "$LAKEHOUSE_SOURCE/tests/model/oracle.sh"
-TPCH=${TPCH_DATA:-$SAMPLE_DATA/tpch-dbt3}
-DEF="$LAKEHOUSE_SOURCE/tests/data/tpch"
-TABLES="region nation customer supplier part partsupp orders lineitem"
+source "$LAKEHOUSE_SOURCE/tests/model/tpch.sh"
 [ -f "$TPCH/lineitem.ndjson" ] || { fail "data" "missing $TPCH/lineitem.ndjson"; exit 1; }
-model_oracle_install || { fail "oracle" "npm could not install tests/model/package-lock.json"; exit 1; }
+tpch_oracle_install || { fail "oracle" "npm could not install tests/model/package-lock.json"; exit 1; }
 
 start_group || { fail "start" "group did not start"; exit 1; }
-for t in $TABLES; do
-    lakehouse endpoint create "$DEF/$t.json" >/dev/null || fail "endpoint create $t" "refused"
-done
+tpch_endpoints
 
 # check and plan before any data: the schemas are enough
 check_cmd "model check" lakehouse model check "$DEF/tpch.yaml"
@@ -37,13 +32,7 @@ case "$out" in
 *) fail "check refuses an event on a string column" "$out";;
 esac
 
-for t in $TABLES; do
-    lakehouse send "tpch/$t" "$TPCH/$t.ndjson" >/dev/null 2>&1 || fail "send $t" "refused"
-done
-for t in $TABLES; do
-    n=$(wc -l <"$TPCH/$t.ndjson")
-    wait_eq 60 "$n" sql_silver tpch "SELECT count(*) FROM \"$t\"" || fail "silver $t" "got $WAIT_LAST of $n"
-done
+tpch_send
 pass "eight tables in silver"
 
 check_cmd "model apply" lakehouse model apply "$DEF/tpch.yaml"

@@ -8,12 +8,9 @@
 # incremental jobs read only the changed rows. Then time travel to the first
 # batch, and a definition change that reruns only the jobs it affects.
 source "$(dirname "$0")/../lib.sh"
-source "$LAKEHOUSE_SOURCE/tests/model/oracle.sh"
-TPCH=${TPCH_DATA:-$SAMPLE_DATA/tpch-dbt3}
-DEF="$LAKEHOUSE_SOURCE/tests/data/tpch"
-TABLES="region nation customer supplier part partsupp orders lineitem"
+source "$LAKEHOUSE_SOURCE/tests/model/tpch.sh"
 [ -f "$TPCH/lineitem.ndjson" ] || { fail "data" "missing $TPCH/lineitem.ndjson"; exit 1; }
-model_oracle_install || { fail "oracle" "npm could not install tests/model/package-lock.json"; exit 1; }
+tpch_oracle_install || { fail "oracle" "npm could not install tests/model/package-lock.json"; exit 1; }
 
 cat_sql() { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/catalog.db?mode=ro" "$1"; }
 # silver has taken every record sent to TABLE so far (deletes included)
@@ -59,16 +56,8 @@ record_snapshot() { # BATCH
 }
 
 start_group || { fail "start" "group did not start"; exit 1; }
-for t in $TABLES; do
-    lakehouse endpoint create "$DEF/$t.json" >/dev/null || fail "endpoint create $t" "refused"
-done
-for t in $TABLES; do
-    lakehouse send "tpch/$t" "$TPCH/$t.ndjson" >/dev/null 2>&1 || fail "send $t" "refused"
-done
-for t in $TABLES; do
-    n=$(wc -l <"$TPCH/$t.ndjson")
-    wait_eq 60 "$n" sql_silver tpch "SELECT count(*) FROM \"$t\"" || fail "silver $t" "got $WAIT_LAST of $n"
-done
+tpch_endpoints
+tpch_send
 SENT_customer=150 SENT_orders=1500 SENT_lineitem=6005
 record_snapshot 0
 check_cmd "model apply" lakehouse model apply "$DEF/tpch.yaml"

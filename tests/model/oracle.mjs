@@ -46,7 +46,7 @@ const GENERATED = [
 
 // ---------------------------------------------------------------- actual
 function sqliteRows(db, sql) {
-  const out = execFileSync('sqlite3', ['-json', `file:${db}?mode=ro`, sql],
+  const out = execFileSync('sqlite3', ['-cmd', '.timeout 10000', '-json', `file:${db}?mode=ro`, sql],
     { maxBuffer: 1 << 30, encoding: 'utf8' });
   return out.trim() === '' ? [] : JSON.parse(out);
 }
