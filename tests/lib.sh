@@ -118,6 +118,21 @@ stop_group() {
 # SQLITE_BUSY, which without a timeout reads as an empty answer.
 sqlite3() { command sqlite3 -cmd ".timeout 10000" "$@"; }
 
+# npm_cached DIR PREFIX: installs tests/DIR/package-lock.json once into the
+# test cache (keyed by the hash of its package*.json) and copies DIR's *.mjs
+# beside it (Node resolves an ES module's imports from the script's own
+# directory); NPM_CACHED is that directory. 1 when npm fails.
+npm_cached() {
+    local src="$LAKEHOUSE_SOURCE/tests/$1"
+    NPM_CACHED=${LAKEHOUSE_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lakehouse-test-data}/$2-$(cat "$src/package.json" "$src/package-lock.json" | sha256sum | cut -c1-16)
+    if [ ! -f "$NPM_CACHED/.installed" ]; then
+        mkdir -p "$NPM_CACHED" &&
+        cp "$src/package.json" "$src/package-lock.json" "$NPM_CACHED/" &&
+        (cd "$NPM_CACHED" && npm ci --no-audit --no-fund --silent >/dev/null 2>&1) &&
+        touch "$NPM_CACHED/.installed" || return 1
+    fi
+    cp "$src"/*.mjs "$NPM_CACHED/"
+}
 # sql_silver DOMAIN SQL  /  sql_gold DOMAIN SQL : read a database directly with sqlite3.
 sql_silver() { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/silver/$1.db?mode=ro" "$2"; }
 sql_gold()   { sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/$1.db?mode=ro" "$2"; }
