@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# tests/bench/model_phase.sh - the model phase of `make bench`, also runnable
+# alone (bench.sh runs it and turns its output into rows of the table):
+#
+#   tests/bench/model_phase.sh BUILD_DIR WORK_DIR
+#
+# TPC-H (tests/data/tpch-dbt3) replicated BENCH_MODEL_SCALE times with keys
+# offset per replica (tpch_scale.py) is sent into silver (the event bus and the
+# three workers, started one by one), then tests/data/tpch/tpch.yaml is applied with `lakehouse model
+# apply` and the DAG runs to idle: the full build. Then the 1 % update batch
+# (every 100th row of each table, existing rows updated) goes into silver
+# while the transformer is stopped, then the transformer starts and the DAG
+# runs to idle again: the incremental build, one wave. Idle = no execution RUNNING
+# and every job of the model last SUCCEEDED on the current snapshot of each
+# of its inputs (no pause to wait for quiet). Prints key=value lines:
+#   scale rows update_rows jobs
+#   full_wall_ms  model apply -> the last run of the full build finished
+#   full_run_ms   sum of the full build's run times (transformer `run_ok ms=`)
+#   full_runs     runs in the full build
+#   inc_wall_ms   the first run of the incremental build -> the last one finished
+#   inc_run_ms / inc_runs  the same for the incremental build
+#   ratio         inc_run_ms / full_run_ms (target <= 0.05)
+#   failed        FAILED executions (0 expected)
+#   inc_top       the incremental build's five longest runs, "job ms rows; ..."
+# Exits 2 when something does not work (message on stderr).
+set -u
+BUILD=${1:?usage: model_phase.sh BUILD_DIR WORK_DIR}
+W=${2:?usage: model_phase.sh BUILD_DIR WORK_DIR}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$(cd "$SRC/$BUILD/bin" 2>/dev/null && pwd) || { echo "model_phase: no $BUILD/bin" >&2; exit 2; }
+SCALE=${BENCH_MODEL_SCALE:-100}
+TPCH=$SRC/tests/data/tpch-dbt3
+DEF=$SRC/tests/data/tpch
+TABLES="region nation customer supplier part partsupp orders lineitem"
+TIMEOUT_S=${BENCH_MODEL_TIMEOUT_S:-7200}
+export LAKEHOUSE_ICEBERG_EXPORT=off # as every group of the bench
+
+log() { echo "bench: model: $*" >&2; }
+die() { echo "bench: model: $*" >&2; exit 2; }
+
+rm -rf "$W"
+mkdir -p "$W"
+D=$W/data
+GLOG=$W/group.log
+
+lh() { "$BIN/lakehouse" --data "$D" "$@"; }
+cat_sql() { sqlite3 -batch -noheader -cmd ".timeout 10000" "file:$D/catalog.db?mode=ro" "$1" 2>/dev/null; }
+silver() { sqlite3 -batch -noheader -cmd ".timeout 10000" "file:$D/silver/tpch.db?mode=ro" "$1" 2>/dev/null; }
+now_ms() { date +%s%3N; }
+# until_ok TIMEOUT_S CMD...: poll CMD every 0.2 s
+until_ok() {
+    local end=$(( $(date +%s) + $1 )); shift
+    until "$@"; do [ "$(date +%s)" -lt "$end" ] || return 1; sleep 0.2; done
+}
+
+log "generating TPC-H x$SCALE"
+python3 "$SRC/tests/bench/tpch_scale.py" --src "$TPCH" --out "$W/in" --scale "$SCALE" >"$W/gen.out" ||
+    die "generating the input failed"
+ROWS=$(sed -n 's/^rows=//p' "$W/gen.out"); UPDATE_ROWS=$(sed -n 's/^update_rows=//p' "$W/gen.out")
+
+mkdir -p "$D"
+# the event bus alone and each worker started here, so the transformer can be
+# stopped while the update batch goes into silver
+PIDS=()
+# at exit, workers first and the bus last
+trap 'for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${PIDS[i]}" 2>/dev/null; wait "${PIDS[i]}" 2>/dev/null; done' EXIT
+start() { # start NAME [ARGS]: lakehouse-NAME on the data directory (its pid in PID_NAME)
+    "$BIN/lakehouse-$1" --data "$D" "${@:2}" >>"$GLOG" 2>&1 &
+    PIDS+=("$!"); eval "PID_$1=$!"
+}
+stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+start broker --no-supervise
+until_ok 30 test -S "$D/run/events-in.sock" || die "no event bus (see $GLOG)"
+for s in ingest processor transformer; do
+    start "$s"
+    until_ok 30 test -S "$D/run/$s.sock" || die "no $s socket (see $GLOG)"
+done
+for t in $TABLES; do lh endpoint create "$DEF/$t.json" >/dev/null || die "endpoint $t"; done
+
+log "sending $ROWS rows into silver"
+for t in $TABLES; do lh send "tpch/$t" "$W/in/$t.ndjson" >/dev/null 2>>"$W/send.err" || die "send $t"; done
+rows_are() { [ "$(silver "SELECT count(*) FROM \"$1\"")" = "$2" ]; }
+for t in $TABLES; do
+    until_ok "$TIMEOUT_S" rows_are "$t" "$(wc -l <"$W/in/$t.ndjson")" || die "silver $t incomplete"
+done
+
+# input_fresh: every job of the model last succeeded on the current snapshots
+# of its inputs (from each execution's inputs_json), none running
+snapshot_of() { # DOMAIN LAYER TABLE
+    local db=$D/$2/$1.db
+    [ -f "$db" ] || { echo 0; return; }
+    sqlite3 -batch -noheader -cmd ".timeout 10000" "file:$db?mode=ro" \
+        "SELECT coalesce(max(snapshot_id), 0) FROM _snapshots WHERE table_name = '$3'" 2>/dev/null
+}
+dag_idle() {
+    [ "$(cat_sql "SELECT count(*) FROM executions WHERE status = 'RUNNING'")" = 0 ] || return 1
+    local line status inputs key kd kl kt
+    while IFS='|' read -r status inputs; do
+        [ "$status" = SUCCEEDED ] || return 1
+        for key in $(jq -r 'keys[]' <<<"$inputs"); do
+            IFS=. read -r kd kl kt <<<"$key"
+            [ "$(jq -r --arg k "$key" '.[$k]' <<<"$inputs")" = "$(snapshot_of "$kd" "$kl" "$kt")" ] || return 1
+        done
+    done < <(cat_sql "SELECT coalesce((SELECT e.status || '|' || coalesce(e.inputs_json, '{}')
+                        FROM executions e WHERE e.domain = j.domain AND e.job = j.name
+                        ORDER BY e.id DESC LIMIT 1), 'NONE|{}')
+                      FROM jobs j WHERE j.model = 'tpch'")
+}
+# run_ok lines of the model's jobs in the group log after line $1: "count sum_ms"
+runs_after() {
+    tail -n +"$1" "$GLOG" | awk '/ run_ok / && / job=tpch_/ { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) s += substr($i, 4); n++ }
+        END { printf "%d %d", n, s }'
+}
+# ms between an ISO time and the last finished run of the model's jobs after execution id $2
+wall_ms() {
+    cat_sql "SELECT CAST(round((julianday(max(finished_at)) - julianday('$1')) * 86400000) AS INTEGER)
+             FROM executions WHERE id > $2 AND domain LIKE 'tpch\\_%' ESCAPE '\\'"
+}
+last_exec() { cat_sql "SELECT coalesce(max(id), 0) FROM executions"; }
+
+log "model apply and the full build"
+MARK=$(( $(wc -l <"$GLOG") + 1 )); E0=$(last_exec)
+T0=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+lh model apply "$DEF/tpch.yaml" >"$W/apply.out" 2>&1 || die "model apply: $(tail -3 "$W/apply.out")"
+until_ok "$TIMEOUT_S" dag_idle || die "the full build did not finish"
+read -r FULL_RUNS FULL_RUN_MS <<<"$(runs_after "$MARK")"
+FULL_WALL_MS=$(wall_ms "$T0" "$E0")
+JOBS=$(cat_sql "SELECT count(*) FROM jobs WHERE model = 'tpch'")
+
+log "the 1 % update batch ($UPDATE_ROWS rows) and the incremental build"
+# the transformer is stopped while the batch goes into silver, so the batch is
+# one wave (its reconcile at start queues the bags, each job runs once)
+stop "$PID_transformer"
+MARK=$(( $(wc -l <"$GLOG") + 1 )); E1=$(last_exec)
+for t in $TABLES; do lh send "tpch/$t" "$W/in/$t.update.ndjson" >/dev/null 2>>"$W/send.err" || die "send update $t"; done
+updated() {
+    local col
+    col=$(head -1 "$W/in/$1.ndjson" | grep -o '"[a-z]*_comment"' | tr -d '"')
+    [ "$(silver "SELECT count(*) FROM \"$1\" WHERE \"$col\" LIKE '% (u)'")" = "$(wc -l <"$W/in/$1.update.ndjson")" ]
+}
+for t in $TABLES; do until_ok "$TIMEOUT_S" updated "$t" || die "silver update of $t incomplete"; done
+start transformer
+until_ok "$TIMEOUT_S" dag_idle || die "the incremental build did not finish"
+read -r INC_RUNS INC_RUN_MS <<<"$(runs_after "$MARK")"
+T1=$(cat_sql "SELECT min(started_at) FROM executions WHERE id > $E1")
+INC_WALL_MS=$(wall_ms "$T1" "$E1")
+FAILED=$(cat_sql "SELECT count(*) FROM executions WHERE status = 'FAILED'")
+
+echo "scale=$SCALE"
+echo "rows=$ROWS"
+echo "update_rows=$UPDATE_ROWS"
+echo "jobs=$JOBS"
+echo "full_wall_ms=$FULL_WALL_MS"
+echo "full_run_ms=$FULL_RUN_MS"
+echo "full_runs=$FULL_RUNS"
+echo "inc_wall_ms=${INC_WALL_MS:-0}"
+echo "inc_run_ms=$INC_RUN_MS"
+echo "inc_runs=$INC_RUNS"
+echo "ratio=$(awk -v a="$INC_RUN_MS" -v b="$FULL_RUN_MS" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+echo "failed=$FAILED"
+echo "inc_top=$(tail -n +"$MARK" "$GLOG" | awk '/ run_ok / && / job=tpch_/ { j = ""; m = 0; r = 0
+        for (i = 1; i <= NF; i++) { if ($i ~ /^job=/) j = substr($i, 5); if ($i ~ /^ms=/) m = substr($i, 4); if ($i ~ /^rows=/) r = substr($i, 6) }
+        print m, j, r }' | sort -rn | head -5 | awk '{ printf "%s%s %s ms %s rows", (NR > 1 ? "; " : ""), $2, $1, $3 }')"
