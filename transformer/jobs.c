@@ -184,6 +184,7 @@ int jobs_reload(struct transformer_ctx *ctx, char err[ERROR_MAX])
             memcpy(job->trigger, prev->trigger, sizeof job->trigger);
             job->forced_execution = prev->forced_execution;
             job->cron_minute = prev->cron_minute;
+            job->passed_over = prev->passed_over;
             prev->forced_execution = 0; /* moved */
             bool differs = jobs_definition_changed(&prev->def, &job->def);
             if (!differs) {

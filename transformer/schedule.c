@@ -24,7 +24,9 @@
  * downstream job once, on the fresh result of all of them. Among the jobs
  * that wait on nothing, forced runs ("run" requests) go first. There is no
  * "running" state to wait on: a run holds the loop until it has committed
- * and queued its downstream jobs. */
+ * and queued its downstream jobs. Waiting is bounded: a job passed over
+ * once per job of the table runs anyway, so upstream jobs that a stream of
+ * commits queues again after every run cannot starve it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +147,18 @@ static struct tjob *schedule_first(struct jobs *jobs, const bool *waiting, bool 
     return NULL;
 }
 
+/* A wanted job passed over once per job of the table: one wave has had
+ * every chance to reach it, so upstream jobs are being queued again. */
+static struct tjob *schedule_starved(struct jobs *jobs)
+{
+    for (size_t i = 0; i < jobs->count; i++) {
+        struct tjob *job = &jobs->items[i];
+        if ((job->pending || job->forced_execution > 0) && job->passed_over >= jobs->count)
+            return job;
+    }
+    return NULL;
+}
+
 struct tjob *schedule_pick(struct jobs *jobs)
 {
     bool *waiting = calloc(jobs->count ? jobs->count : 1, sizeof *waiting);
@@ -152,13 +166,20 @@ struct tjob *schedule_pick(struct jobs *jobs)
         free(waiting);
         waiting = NULL; /* out of memory: in table order, as correct if not as frugal */
     }
-    struct tjob *job = schedule_first(jobs, waiting, true);
+    struct tjob *job = schedule_starved(jobs);
+    if (job == NULL)
+        job = schedule_first(jobs, waiting, true);
     if (job == NULL)
         job = schedule_first(jobs, waiting, false);
     if (job == NULL && waiting != NULL)
         job = schedule_first(jobs, NULL, true); /* only a cycle the catalog refused */
     if (job == NULL && waiting != NULL)
         job = schedule_first(jobs, NULL, false);
+    for (size_t i = 0; job != NULL && i < jobs->count; i++) {
+        struct tjob *other = &jobs->items[i];
+        if (other != job && (other->pending || other->forced_execution > 0))
+            other->passed_over++;
+    }
     free(waiting);
     return job;
 }
@@ -170,6 +191,7 @@ bool schedule_run_next(struct transformer_ctx *ctx)
         return false;
     char trigger[TRANSFORMER_TRIGGER_MAX];
     int64_t execution = job->forced_execution;
+    job->passed_over = 0;
     if (execution > 0) {
         snprintf(trigger, sizeof trigger, "manual");
         job->forced_execution = 0;

@@ -55,6 +55,7 @@ struct tjob {
     json_t *last_inputs;       /* owned: snapshot ids read by the last finished run in this
                                   process (success or failure), NULL = none yet */
     int64_t cron_minute;       /* last minute (unix time / 60) a cron run was queued */
+    size_t passed_over;        /* runs of other jobs while this one waited (schedule_pick) */
 };
 
 struct jobs {
@@ -137,8 +138,10 @@ void schedule_reconcile(struct transformer_ctx *ctx);
 void schedule_cron_tick(struct transformer_ctx *ctx, time_t now);
 /* The job to run next, NULL when none is wanted: a forced run before a
  * pending one, and never a job that waits on a wanted upstream job
- * (jobs_mark_waiting) unless every wanted job does (a cycle). Pure: reads
- * the table only. */
+ * (jobs_mark_waiting) unless every wanted job does (a cycle) or it has been
+ * passed over once per job of the table (upstream jobs queued again and
+ * again must not starve it). Counts the passing over; the caller resets
+ * the chosen job's count when it runs it. */
 struct tjob *schedule_pick(struct jobs *jobs);
 /* Run the next wanted job, if any (schedule_pick). Returns true if
  * something was run or dropped. */
