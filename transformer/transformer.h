@@ -7,7 +7,8 @@
  *                     scheduling state across reloads, who reads which table
  *   inputs.c          the current snapshot id of the tables a job reads
  *   schedule.c        deciding what runs: commit events (coalesced), reconcile,
- *                     cron minutes, the order of pending runs (upstream first),
+ *                     cron minutes, the order of pending runs (in waves:
+ *                     a job waits for every job upstream of it),
  *                     and queueing the jobs downstream of a run
  *   run.c             executing one job against gold/<domain>.db and recording it
  *   write.c           the gold write per write mode (overwrite, append, upsert)
