@@ -70,7 +70,7 @@ dag_idle() {
 }
 runs() { cat_sql "SELECT count(*) FROM executions WHERE domain = '${1%/*}' AND job = '${1#*/}'"; }
 
-if wait_until 120 dag_idle; then pass "first build idle"; else fail "first build idle" "$(cat_sql "SELECT domain, job, status FROM executions ORDER BY id DESC LIMIT 5")"; fi
+if wait_until 300 dag_idle; then pass "first build idle"; else fail "first build idle" "$(cat_sql "SELECT domain, job, status FROM executions ORDER BY id DESC LIMIT 5")"; fi
 declare -A BEFORE
 for j in $JOBS; do BEFORE[$j]=$(runs "$j"); done
 silver_before=$(snapshot_of w silver src)
@@ -80,7 +80,7 @@ batch "$T/b2.ndjson" 21 60 5
 lakehouse send w/src "$T/b2.ndjson" >/dev/null || fail "send batch 2" "refused"
 wait_eq 60 60 sql_silver w "SELECT count(*) FROM src" || fail "silver batch 2" "got $WAIT_LAST"
 check_eq "batch 2 is one silver commit" "$((silver_before + 1))" "$(snapshot_of w silver src)"
-if wait_until 120 dag_idle; then pass "DAG idle after the commit"; else fail "DAG idle after the commit" "$(cat_sql "SELECT domain, job, status FROM executions ORDER BY id DESC LIMIT 5")"; fi
+if wait_until 300 dag_idle; then pass "DAG idle after the commit"; else fail "DAG idle after the commit" "$(cat_sql "SELECT domain, job, status FROM executions ORDER BY id DESC LIMIT 5")"; fi
 for j in $JOBS; do
     check_eq "one run of $j" "$((BEFORE[$j] + 1))" "$(runs "$j")"
 done
