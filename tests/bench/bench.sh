@@ -20,6 +20,8 @@
 #   BENCH_MODEL_SCALE TPC-H replicas of the model phase (default 100, about
 #                   860k rows; 0 skips the phase; tests/bench/model_phase.sh
 #                   runs it alone)
+#   BENCH_MODEL_FULL=1 the model phase also rebuilds with --profile full and
+#                   times a second 1 % batch through it (a comparison row)
 #   BENCH_PROFILE=1 sample ingest, processor and broker with `perf record`
 #                   (cpu-clock) and append the top symbols to the results
 #   BENCH_DIR       work directory (default <build>/bench-run, removed first)
@@ -429,6 +431,11 @@ model_rows() {
     row "model, 1 % update batch ($(mkv update_rows) rows): incremental build, wall; sum of runs" \
         "$(msec inc_wall_ms) s; $(msec inc_run_ms) s in $(mkv inc_runs) runs" \
         "full build's runs $(msec full_run_ms) s" "$ratio" "≤ 0.05" "$(le "$ratio" 0.05)"
+    [ -n "$(kv "$M" full_profile_update_run_ms)" ] || return 0
+    row "model --profile full (every job a full rebuild): rebuild; a second 1 % batch, sums of runs" \
+        "$(msec full_profile_build_run_ms) s; $(msec full_profile_update_run_ms) s" \
+        "incremental batch $(msec inc_run_ms) s" \
+        "$(calc "$(mkv inc_run_ms) / ($(mkv full_profile_update_run_ms) > 0 ? $(mkv full_profile_update_run_ms) : 1)" 2)" "- (comparison)" 1
 }
 model_phase
 

@@ -22,6 +22,10 @@
 #   ratio         inc_run_ms / full_run_ms (target <= 0.05)
 #   failed        FAILED executions (0 expected)
 #   inc_top       the incremental build's five longest runs, "job ms rows; ..."
+# With BENCH_MODEL_FULL=1, then `model apply --profile full` (every job a full
+# rebuild) and a second 1 % batch through it:
+#   full_profile_build_{wall_ms,run_ms,runs}   the rebuild
+#   full_profile_update_{wall_ms,run_ms,runs}  the second batch
 # Exits 2 when something does not work (message on stderr).
 set -u
 BUILD=${1:?usage: model_phase.sh BUILD_DIR WORK_DIR}
@@ -120,6 +124,12 @@ wall_ms() {
              FROM executions WHERE id > $2 AND domain LIKE 'tpch\\_%' ESCAPE '\\'"
 }
 last_exec() { cat_sql "SELECT coalesce(max(id), 0) FROM executions"; }
+# top_runs LINE: the five longest runs of the model's jobs in the group log after LINE
+top_runs() {
+    tail -n +"$1" "$GLOG" | awk '/ run_ok / && / job=tpch_/ { j = ""; m = 0; r = 0
+        for (i = 1; i <= NF; i++) { if ($i ~ /^job=/) j = substr($i, 5); if ($i ~ /^ms=/) m = substr($i, 4); if ($i ~ /^rows=/) r = substr($i, 6) }
+        print m, j, r }' | sort -rn | head -5 | awk '{ printf "%s%s %s ms %s rows", (NR > 1 ? "; " : ""), $2, $1, $3 }'
+}
 
 log "model apply and the full build"
 MARK=$(( $(wc -l <"$GLOG") + 1 )); E0=$(last_exec)
@@ -130,23 +140,48 @@ read -r FULL_RUNS FULL_RUN_MS <<<"$(runs_after "$MARK")"
 FULL_WALL_MS=$(wall_ms "$T0" "$E0")
 JOBS=$(cat_sql "SELECT count(*) FROM jobs WHERE model = 'tpch'")
 
-log "the 1 % update batch ($UPDATE_ROWS rows) and the incremental build"
-# the transformer is stopped while the batch goes into silver, so the batch is
-# one wave (its reconcile at start queues the bags, each job runs once)
-stop "$PID_transformer"
-MARK=$(( $(wc -l <"$GLOG") + 1 )); E1=$(last_exec)
-for t in $TABLES; do lh send "tpch/$t" "$W/in/$t.update.ndjson" >/dev/null 2>>"$W/send.err" || die "send update $t"; done
-updated() {
+# update_wave NAME SUFFIX: the batch OUT/<table>.NAME.ndjson (its comments end
+# in SUFFIX) into silver while the transformer is stopped, so it is one wave
+# (the transformer's reconcile at start queues the bags, each job runs once);
+# then the DAG to idle. Sets WAVE_RUNS, WAVE_RUN_MS, WAVE_WALL_MS.
+update_wave() {
+    local name=$1 suffix=$2 mark e t
+    stop "$PID_transformer"
+    mark=$(( $(wc -l <"$GLOG") + 1 )); e=$(last_exec)
+    for t in $TABLES; do
+        lh send "tpch/$t" "$W/in/$t.$name.ndjson" >/dev/null 2>>"$W/send.err" || die "send $name $t"
+    done
+    for t in $TABLES; do until_ok "$TIMEOUT_S" updated "$t" "$name" "$suffix" || die "silver $name of $t incomplete"; done
+    start transformer
+    until_ok "$TIMEOUT_S" dag_idle_poll || die "the build after $name did not finish"
+    read -r WAVE_RUNS WAVE_RUN_MS <<<"$(runs_after "$mark")"
+    WAVE_WALL_MS=$(wall_ms "$(cat_sql "SELECT min(started_at) FROM executions WHERE id > $e")" "$e")
+    LAST_MARK=$mark
+}
+updated() { # TABLE NAME SUFFIX: silver holds every row of the batch
     local col
     col=$(head -1 "$W/in/$1.ndjson" | grep -o '"[a-z]*_comment"' | tr -d '"')
-    [ "$(silver "SELECT count(*) FROM \"$1\" WHERE \"$col\" LIKE '% (u)'")" = "$(wc -l <"$W/in/$1.update.ndjson")" ]
+    [ "$(silver "SELECT count(*) FROM \"$1\" WHERE \"$col\" LIKE '% $3'")" = "$(wc -l <"$W/in/$1.$2.ndjson")" ]
 }
-for t in $TABLES; do until_ok "$TIMEOUT_S" updated "$t" || die "silver update of $t incomplete"; done
-start transformer
-until_ok "$TIMEOUT_S" dag_idle_poll || die "the incremental build did not finish"
-read -r INC_RUNS INC_RUN_MS <<<"$(runs_after "$MARK")"
-T1=$(cat_sql "SELECT min(started_at) FROM executions WHERE id > $E1")
-INC_WALL_MS=$(wall_ms "$T1" "$E1")
+
+log "the 1 % update batch ($UPDATE_ROWS rows) and the incremental build"
+update_wave update "(u)"
+INC_RUNS=$WAVE_RUNS; INC_RUN_MS=$WAVE_RUN_MS; INC_WALL_MS=$WAVE_WALL_MS; MARK=$LAST_MARK
+INC_TOP=$(top_runs "$MARK")
+
+# optional: the same model with every job a full rebuild (--profile full), its
+# build and a second 1 % batch through it
+if [ "${BENCH_MODEL_FULL:-0}" = 1 ]; then
+    log "--profile full: rebuild and a second 1 % batch"
+    M2=$(( $(wc -l <"$GLOG") + 1 )); E2=$(last_exec)
+    T2=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+    lh model apply "$DEF/tpch.yaml" --profile full >>"$W/apply.out" 2>&1 || die "model apply --profile full"
+    until_ok "$TIMEOUT_S" dag_idle_poll || die "the full-profile build did not finish"
+    read -r PF_BUILD_RUNS PF_BUILD_RUN_MS <<<"$(runs_after "$M2")"
+    PF_BUILD_WALL_MS=$(wall_ms "$T2" "$E2")
+    update_wave update2 "(v)"
+    PF_RUNS=$WAVE_RUNS; PF_RUN_MS=$WAVE_RUN_MS; PF_WALL_MS=$WAVE_WALL_MS
+fi
 FAILED=$(cat_sql "SELECT count(*) FROM executions WHERE status = 'FAILED'")
 
 echo "scale=$SCALE"
@@ -161,6 +196,12 @@ echo "inc_run_ms=$INC_RUN_MS"
 echo "inc_runs=$INC_RUNS"
 echo "ratio=$(awk -v a="$INC_RUN_MS" -v b="$FULL_RUN_MS" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
 echo "failed=$FAILED"
-echo "inc_top=$(tail -n +"$MARK" "$GLOG" | awk '/ run_ok / && / job=tpch_/ { j = ""; m = 0; r = 0
-        for (i = 1; i <= NF; i++) { if ($i ~ /^job=/) j = substr($i, 5); if ($i ~ /^ms=/) m = substr($i, 4); if ($i ~ /^rows=/) r = substr($i, 6) }
-        print m, j, r }' | sort -rn | head -5 | awk '{ printf "%s%s %s ms %s rows", (NR > 1 ? "; " : ""), $2, $1, $3 }')"
+echo "inc_top=$INC_TOP"
+if [ "${BENCH_MODEL_FULL:-0}" = 1 ]; then
+    echo "full_profile_build_wall_ms=$PF_BUILD_WALL_MS"
+    echo "full_profile_build_run_ms=$PF_BUILD_RUN_MS"
+    echo "full_profile_build_runs=$PF_BUILD_RUNS"
+    echo "full_profile_update_wall_ms=$PF_WALL_MS"
+    echo "full_profile_update_run_ms=$PF_RUN_MS"
+    echo "full_profile_update_runs=$PF_RUNS"
+fi

@@ -10,8 +10,9 @@ relation holds inside its replica; l_linenumber is not a key). Also writes
 OUT/<table>.update.ndjson, the 1 % update batch: every 100th row of the
 replicated table (index 0, 100, ...), its comment column suffixed with " (u)"
 and, where the table has one, its price column raised by 1.00. The batch only
-updates existing rows (no inserts, no deletes). Prints key=value lines:
-rows, update_rows. Deterministic: no randomness."""
+updates existing rows (no inserts, no deletes). OUT/<table>.update2.ndjson is
+a second such batch (index 50, 150, ...; suffix " (v)"). Prints key=value
+lines: rows, update_rows. Deterministic: no randomness."""
 import argparse
 import json
 import os
@@ -21,7 +22,7 @@ TABLES = ["region", "nation", "customer", "supplier", "part", "partsupp", "order
 PRICE = {"customer": "c_acctbal", "supplier": "s_acctbal", "part": "p_retailprice",
          "partsupp": "ps_supplycost", "orders": "o_totalprice", "lineitem": "l_extendedprice"}
 KEY = re.compile(r"^[a-z]+_([a-z]+key)$")
-MARK = " (u)"
+MARKS = {0: " (u)", 50: " (v)"}  # row index mod 100 -> the suffix of its batch
 
 
 def read(path):
@@ -50,7 +51,8 @@ def main():
         comment = next(c for c in data[t][0] if c.endswith("_comment"))
         price = PRICE.get(t)
         with open(os.path.join(a.out, t + ".ndjson"), "w", encoding="utf-8") as full, \
-                open(os.path.join(a.out, t + ".update.ndjson"), "w", encoding="utf-8") as upd:
+                open(os.path.join(a.out, t + ".update.ndjson"), "w", encoding="utf-8") as upd, \
+                open(os.path.join(a.out, t + ".update2.ndjson"), "w", encoding="utf-8") as upd2:
             i = 0
             for r in range(a.scale):
                 for row in data[t]:
@@ -59,12 +61,13 @@ def main():
                         if isinstance(out.get(col), int):
                             out[col] += r * s
                     full.write(json.dumps(out, separators=(",", ":")) + "\n")
-                    if i % 100 == 0:
-                        out[comment] = (out.get(comment) or "") + MARK
+                    if i % 100 in MARKS:
+                        out[comment] = (out.get(comment) or "") + MARKS[i % 100]
                         if price and out.get(price) is not None:
                             out[price] = round(float(out[price]) + 1.0, 2)
-                        upd.write(json.dumps(out, separators=(",", ":")) + "\n")
-                        updates += 1
+                        line = json.dumps(out, separators=(",", ":")) + "\n"
+                        (upd if i % 100 == 0 else upd2).write(line)
+                        updates += i % 100 == 0
                     i += 1
                     total += 1
     print(f"rows={total}")
