@@ -59,16 +59,45 @@ bool jobs_reads(const struct tjob *job, const char *domain, enum sqlref_layer la
     return false;
 }
 
-bool jobs_has_pending_upstream(const struct jobs *jobs, const struct tjob *job)
+/* A wanted run: pending or forced. */
+static bool jobs_wanted(const struct tjob *job)
 {
-    for (size_t i = 0; i < jobs->count; i++) {
-        const struct tjob *up = &jobs->items[i];
-        if (up == job || !(up->pending || up->forced_execution > 0))
-            continue;
-        if (jobs_reads(job, up->def.domain, SQLREF_GOLD, up->def.name))
-            return true;
+    return job->pending || job->forced_execution > 0;
+}
+
+int jobs_mark_waiting(const struct jobs *jobs, bool *waiting)
+{
+    size_t n = jobs->count, top = 0;
+    /* expand[]: jobs whose downstream is still to mark; each enters once */
+    size_t *expand = malloc((n ? n : 1) * sizeof *expand);
+    bool *entered = calloc(n ? n : 1, sizeof *entered);
+    if (expand == NULL || entered == NULL) {
+        free(expand);
+        free(entered);
+        return -1;
     }
-    return false;
+    for (size_t i = 0; i < n; i++) {
+        waiting[i] = false;
+        if (jobs_wanted(&jobs->items[i])) {
+            entered[i] = true;
+            expand[top++] = i;
+        }
+    }
+    while (top > 0) {
+        const struct tjob *up = &jobs->items[expand[--top]];
+        for (size_t j = 0; j < n; j++) {
+            if (!jobs_reads(&jobs->items[j], up->def.domain, SQLREF_GOLD, up->def.name))
+                continue;
+            waiting[j] = true;
+            if (!entered[j]) {
+                entered[j] = true;
+                expand[top++] = j;
+            }
+        }
+    }
+    free(expand);
+    free(entered);
+    return 0;
 }
 
 /* Did anything that changes the job's output (or its table's index) change? */
@@ -155,6 +184,7 @@ int jobs_reload(struct transformer_ctx *ctx, char err[ERROR_MAX])
             memcpy(job->trigger, prev->trigger, sizeof job->trigger);
             job->forced_execution = prev->forced_execution;
             job->cron_minute = prev->cron_minute;
+            job->passed_over = prev->passed_over;
             prev->forced_execution = 0; /* moved */
             bool differs = jobs_definition_changed(&prev->def, &job->def);
             if (!differs) {

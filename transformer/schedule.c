@@ -15,10 +15,20 @@
  * reconcile (that would record a FAILED execution every interval); a new
  * commit, a changed definition or a manual run tries again.
  *
- * Order: forced runs ("run" requests) first; among pending jobs, one none of
- * whose inputs is produced by another pending job, so a DAG runs upstream
- * first and the downstream job runs once on the fresh result. */
+ * Order, in waves: a job waits while any job upstream of it, directly or
+ * through other jobs, has a run wanted (pending or forced). Between two runs
+ * the loop reads events, so a job queued by one upstream job must not run
+ * before another upstream job queued by the same commit (a diamond, or a
+ * chain beside a direct edge): waiting on direct inputs only would run it
+ * once per path. Waiting on the whole upstream closure, one commit runs each
+ * downstream job once, on the fresh result of all of them. Among the jobs
+ * that wait on nothing, forced runs ("run" requests) go first. There is no
+ * "running" state to wait on: a run holds the loop until it has committed
+ * and queued its downstream jobs. Waiting is bounded: a job passed over
+ * once per job of the table runs anyway, so upstream jobs that a stream of
+ * commits queues again after every run cannot starve it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -123,32 +133,65 @@ bool schedule_has_work(const struct transformer_ctx *ctx)
     return false;
 }
 
-static struct tjob *schedule_pick(struct transformer_ctx *ctx)
+/* The first wanted job (forced ones when forced_only) that waits on nothing
+ * (waiting NULL: the first at all). */
+static struct tjob *schedule_first(struct jobs *jobs, const bool *waiting, bool forced_only)
 {
-    struct tjob *fallback = NULL;
-    for (size_t i = 0; i < ctx->jobs.count; i++) {
-        if (ctx->jobs.items[i].forced_execution > 0)
-            return &ctx->jobs.items[i];
-    }
-    for (size_t i = 0; i < ctx->jobs.count; i++) {
-        struct tjob *job = &ctx->jobs.items[i];
-        if (!job->pending)
-            continue;
-        if (!jobs_has_pending_upstream(&ctx->jobs, job))
+    for (size_t i = 0; i < jobs->count; i++) {
+        struct tjob *job = &jobs->items[i];
+        bool wanted = forced_only ? job->forced_execution > 0
+                                  : job->pending || job->forced_execution > 0;
+        if (wanted && (waiting == NULL || !waiting[i]))
             return job;
-        if (fallback == NULL)
-            fallback = job; /* only reachable through a cycle the catalog refused */
     }
-    return fallback;
+    return NULL;
+}
+
+/* A wanted job passed over once per job of the table: one wave has had
+ * every chance to reach it, so upstream jobs are being queued again. */
+static struct tjob *schedule_starved(struct jobs *jobs)
+{
+    for (size_t i = 0; i < jobs->count; i++) {
+        struct tjob *job = &jobs->items[i];
+        if ((job->pending || job->forced_execution > 0) && job->passed_over >= jobs->count)
+            return job;
+    }
+    return NULL;
+}
+
+struct tjob *schedule_pick(struct jobs *jobs)
+{
+    bool *waiting = calloc(jobs->count ? jobs->count : 1, sizeof *waiting);
+    if (waiting == NULL || jobs_mark_waiting(jobs, waiting) < 0) {
+        free(waiting);
+        waiting = NULL; /* out of memory: in table order, as correct if not as frugal */
+    }
+    struct tjob *job = schedule_starved(jobs);
+    if (job == NULL)
+        job = schedule_first(jobs, waiting, true);
+    if (job == NULL)
+        job = schedule_first(jobs, waiting, false);
+    if (job == NULL && waiting != NULL)
+        job = schedule_first(jobs, NULL, true); /* only a cycle the catalog refused */
+    if (job == NULL && waiting != NULL)
+        job = schedule_first(jobs, NULL, false);
+    for (size_t i = 0; job != NULL && i < jobs->count; i++) {
+        struct tjob *other = &jobs->items[i];
+        if (other != job && (other->pending || other->forced_execution > 0))
+            other->passed_over++;
+    }
+    free(waiting);
+    return job;
 }
 
 bool schedule_run_next(struct transformer_ctx *ctx)
 {
-    struct tjob *job = schedule_pick(ctx);
+    struct tjob *job = schedule_pick(&ctx->jobs);
     if (job == NULL)
         return false;
     char trigger[TRANSFORMER_TRIGGER_MAX];
     int64_t execution = job->forced_execution;
+    job->passed_over = 0;
     if (execution > 0) {
         snprintf(trigger, sizeof trigger, "manual");
         job->forced_execution = 0;

@@ -7,7 +7,8 @@
  *                     scheduling state across reloads, who reads which table
  *   inputs.c          the current snapshot id of the tables a job reads
  *   schedule.c        deciding what runs: commit events (coalesced), reconcile,
- *                     cron minutes, the order of pending runs (upstream first),
+ *                     cron minutes, the order of pending runs (in waves:
+ *                     a job waits for every job upstream of it),
  *                     and queueing the jobs downstream of a run
  *   run.c             executing one job against gold/<domain>.db and recording it
  *   write.c           the gold write per write mode (overwrite, append, upsert)
@@ -55,6 +56,7 @@ struct tjob {
     json_t *last_inputs;       /* owned: snapshot ids read by the last finished run in this
                                   process (success or failure), NULL = none yet */
     int64_t cron_minute;       /* last minute (unix time / 60) a cron run was queued */
+    size_t passed_over;        /* runs of other jobs while this one waited (schedule_pick) */
 };
 
 struct jobs {
@@ -91,8 +93,11 @@ struct tjob *jobs_find(struct jobs *jobs, const char *domain, const char *name);
 /* Does job read the table (domain, layer, table)? */
 bool jobs_reads(const struct tjob *job, const char *domain, enum sqlref_layer layer,
                 const char *table);
-/* Is another pending (or forced) job the producer of one of job's inputs? */
-bool jobs_has_pending_upstream(const struct jobs *jobs, const struct tjob *job);
+/* waiting[i] (jobs->count entries) = job i reads, directly or through other
+ * jobs, the gold table of a wanted (pending or forced) job, so its run would
+ * not see that job's next result. A job in a cycle waits on itself. -1 when
+ * out of memory. */
+int jobs_mark_waiting(const struct jobs *jobs, bool *waiting);
 /* "demo.silver.flights" */
 void jobs_input_key(const struct sqlref *ref, char out[3 * NAMES_MAX + 8]);
 
@@ -132,8 +137,15 @@ void schedule_table_committed(struct transformer_ctx *ctx, const char *domain,
 void schedule_reconcile(struct transformer_ctx *ctx);
 /* Queue cron jobs matching the current minute (once per minute). */
 void schedule_cron_tick(struct transformer_ctx *ctx, time_t now);
-/* Run the next wanted job, if any (forced runs first, upstream before
- * downstream). Returns true if something was run or dropped. */
+/* The job to run next, NULL when none is wanted: a forced run before a
+ * pending one, and never a job that waits on a wanted upstream job
+ * (jobs_mark_waiting) unless every wanted job does (a cycle) or it has been
+ * passed over once per job of the table (upstream jobs queued again and
+ * again must not starve it). Counts the passing over; the caller resets
+ * the chosen job's count when it runs it. */
+struct tjob *schedule_pick(struct jobs *jobs);
+/* Run the next wanted job, if any (schedule_pick). Returns true if
+ * something was run or dropped. */
 bool schedule_run_next(struct transformer_ctx *ctx);
 /* Is any run wanted? */
 bool schedule_has_work(const struct transformer_ctx *ctx);

@@ -17,6 +17,11 @@
 #   BENCH_PRODUCERS producers of the throughput runs (default 4)
 #   BENCH_PROBES    1,000-row update batches per table size (default 10)
 #   BENCH_IDLE_TRIES single records posted to the idle group (default 60)
+#   BENCH_MODEL_SCALE TPC-H replicas of the model phase (default 100, about
+#                   860k rows; 0 skips the phase; tests/bench/model_phase.sh
+#                   runs it alone)
+#   BENCH_MODEL_FULL=1 the model phase also rebuilds with --profile full and
+#                   times a second 1 % batch through it (a comparison row)
 #   BENCH_PROFILE=1 sample ingest, processor and broker with `perf record`
 #                   (cpu-clock) and append the top symbols to the results
 #   BENCH_DIR       work directory (default <build>/bench-run, removed first)
@@ -33,6 +38,7 @@ RATE=${BENCH_RATE:-100000}
 PRODUCERS=${BENCH_PRODUCERS:-4}
 PROBES=${BENCH_PROBES:-10}
 IDLE_TRIES=${BENCH_IDLE_TRIES:-60}
+MODEL_SCALE=${BENCH_MODEL_SCALE:-100}
 PROFILE=${BENCH_PROFILE:-0}
 W=${BENCH_DIR:-$SRC/$BUILD/bench-run}
 CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lakehouse-bench}
@@ -402,6 +408,38 @@ kill -TERM "$GRP"; wait "$GRP" 2>/dev/null
 IDLE_FILES=$(bronze_files "$D4" idle)
 
 ########################################################################
+# Phase 9: the data model: TPC-H x MODEL_SCALE into silver, `lakehouse model apply`
+# of tests/data/tpch/tpch.yaml (full build), then a 1 % update batch (incremental
+# build); the whole phase is tests/bench/model_phase.sh
+model_phase() {
+    [ "$MODEL_SCALE" -gt 0 ] || return 0
+    log "model: TPC-H x$MODEL_SCALE, full build and a 1 % update batch"
+    BENCH_MODEL_SCALE=$MODEL_SCALE "$SRC/tests/bench/model_phase.sh" "$BUILD" "$W/model" \
+        >"$W/model.out" 2>"$W/model.err" || log "model phase failed: $(tail -3 "$W/model.err")"
+}
+# model_rows: its rows of the table (from the phase's key=value output)
+model_rows() {
+    [ "$MODEL_SCALE" -gt 0 ] || return 0
+    local M=$W/model.out rows full ratio
+    mkv() { local v; v=$(kv "$M" "$1"); echo "${v:-0}"; }
+    msec() { calc "$(mkv "$1") / 1000" 1; }
+    rows=$(mkv rows); full=$(mkv full_run_ms); ratio=$(mkv ratio)
+    [ "$full" -gt 0 ] || ratio=1 # the phase failed: both rows are missed
+    row "model TPC-H x$MODEL_SCALE ($(k "$rows")k rows, $(mkv jobs) jobs): full build, wall; sum of runs" \
+        "$(msec full_wall_ms) s; $(msec full_run_ms) s in $(mkv full_runs) runs" "-" "-" \
+        "every run succeeded" "$(( $(le "$(mkv failed)" 0) & $(ge "$full" 1) ))"
+    row "model, 1 % update batch ($(mkv update_rows) rows): incremental build, wall; sum of runs" \
+        "$(msec inc_wall_ms) s; $(msec inc_run_ms) s in $(mkv inc_runs) runs" \
+        "full build's runs $(msec full_run_ms) s" "$ratio" "≤ 0.05" "$(le "$ratio" 0.05)"
+    [ -n "$(kv "$M" full_profile_update_run_ms)" ] || return 0
+    row "model --profile full (every job a full rebuild): rebuild; a second 1 % batch, sums of runs" \
+        "$(msec full_profile_build_run_ms) s; $(msec full_profile_update_run_ms) s" \
+        "incremental batch $(msec inc_run_ms) s" \
+        "$(calc "$(mkv inc_run_ms) / ($(mkv full_profile_update_run_ms) > 0 ? $(mkv full_profile_update_run_ms) : 1)" 2)" "- (comparison)" 1
+}
+model_phase
+
+########################################################################
 # The table
 I=$W/ingest_json.out
 JSON_RATE=$(kv "$I" rate); PARSE_RATE=$(kv "$I" parse_rate)
@@ -461,6 +499,8 @@ for s in broker ingest processor transformer; do
     row "memory: $s peak RSS / RSS growth, first → last 10 s of the steady run" "${HWM[$s]:-?} MiB / ${g}% (${a:-?} → ${b:-?} MiB)" "-" "-" "≤ 256 MiB, ≤ 5 %" "$ok"
 done
 
+model_rows
+
 ELAPSED=$(( $(date +%s) - T_START ))
 kill "$LOADS_PID" 2>/dev/null; wait "$LOADS_PID" 2>/dev/null
 # CPU used by the bench (this shell's waited-for children: every daemon, the load
@@ -506,6 +546,7 @@ CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
     echo "Idle freshness: $(kv "$IO" tries) single records (POST /ingest/bench/idle, one at a time, 300 ms apart), not seen within 10 s: $(kv "$IO" missed); silver max $(kv "$IO" silver_max_ms) ms, gold max $(kv "$IO" gold_max_ms) ms; bronze files left: $IDLE_FILES (one per record: every record was sealed on its own, seal_quiet_ms)."
     echo "Busy answers: JSON $(kv "$I" busy), msgpack $(kv "$W/ingest_mp.out" busy), HTTP retries $(kv "$W/http.out" retries)."
     [ "$PROFILE" = 1 ] && echo "Profiled run: perf sampled ingest (JSON phase), processor (insert merge) and broker (HTTP phase) at 999 Hz."
+    [ "$MODEL_SCALE" -gt 0 ] && echo "Model phase (TPC-H x$MODEL_SCALE): longest runs of the incremental build: $(kv "$W/model.out" inc_top)."
     echo "Merge times are the processor's own per-file times (log \`merged ... ms=\`); replay is its \`replayed ... ms=\`."
     if [ "$PROFILE" = 1 ]; then
         for p in ingest_json merge http; do
