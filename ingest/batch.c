@@ -11,7 +11,6 @@
 #include "endpoints.h"
 #include "fields.h"
 #include "jsonsplit.h"
-#include "jsonfields.h"
 #include "ingest.h"
 #include "log.h"
 #include "mpjson.h"
@@ -562,7 +561,7 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
         }
         if (values != NULL) {
             int fast =
-                batch_fast_store(run, schema, &meta, jsonfields_read(p, n, &run->dec->fields));
+                batch_fast_store(run, schema, &meta, fields_read_json(p, n, &run->dec->fields));
             if (fast < 0)
                 break;
             if (fast == 1)
@@ -650,7 +649,7 @@ static const char *batch_skip_ws(const char *p, const char *end)
 
 /* A JSON array body (format json, HTTP POST .../batch) the NDJSON way when
  * every element is an object the fast reader takes: the array's grammar is
- * checked here, each element's by jsonfields_read, so such a body is valid
+ * checked here, each element's by fields_read_json, so such a body is valid
  * JSON and jansson would have read the same records. Each element is
  * stored (or refused) as it is read. 1: done (*total = elements); 0: some
  * element is not simple, or the body is not such an array (or has more
@@ -692,7 +691,7 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
             break;
         q++; /* the element is p[0..q) */
         size_t n = (size_t)(q - p);
-        int fast = jsonfields_read(p, n, &run->dec->fields);
+        int fast = fields_read_json(p, n, &run->dec->fields);
         if (fast != 1)
             break;
         if (n > (size_t)cfg->record_max_bytes || !batch_store_fields(run, schema, &meta)) {
