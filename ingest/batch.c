@@ -232,6 +232,13 @@ static int batch_decode_json(struct batch_run *run, const char *body, size_t len
         batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
                          "invalid JSON array body at line %d, column %d (byte %d): %s", e.line,
                          e.column, e.position, e.text);
+        /* the same position as fields, for the broker's answer */
+        struct protocol_syntax *syntax = &run->reply->syntax;
+        syntax->set = true;
+        syntax->line = e.line > 0 ? (uint64_t)e.line : 0;
+        syntax->column = e.column > 0 ? (uint64_t)e.column : 0;
+        syntax->position = e.position > 0 ? (uint64_t)e.position : 0;
+        snprintf(syntax->text, sizeof syntax->text, "%s", e.text);
         return -1;
     }
     if (!json_is_array(array)) {

@@ -275,6 +275,7 @@ static void test_reply_round_trip(void **state)
         assert_int_equal(out.errors[i].index, i * 2);
         assert_string_equal(out.errors[i].reason, reply.errors[i].reason);
     }
+    assert_false(out.syntax.set);
     protocol_reply_clear(&out);
     assert_null(out.errors);
     assert_int_equal(out.error_count, 0);
@@ -366,6 +367,32 @@ static int decode_reply_with(int defect, struct protocol_reply *out, char *err)
     return rc;
 }
 
+/* A body that is not JSON: the parser's position travels as fields. */
+static void test_reply_syntax_round_trip(void **state)
+{
+    (void)state;
+    char err[ERROR_MAX];
+    struct protocol_reply reply;
+    memset(&reply, 0, sizeof reply);
+    reply.status = PROTOCOL_STATUS_REFUSED;
+    snprintf(reply.message, sizeof reply.message, "invalid JSON array body at line 3");
+    reply.syntax = (struct protocol_syntax){.set = true, .line = 3, .column = 7, .position = 41};
+    snprintf(reply.syntax.text, sizeof reply.syntax.text, "end of file expected near 'x'");
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(protocol_reply_encode(&reply, &buf, &len, err), 0);
+    struct protocol_reply out;
+    memset(&out, 0, sizeof out);
+    assert_int_equal(protocol_reply_decode(buf, len, &out, err), 0);
+    assert_true(out.syntax.set);
+    assert_int_equal(out.syntax.line, 3);
+    assert_int_equal(out.syntax.column, 7);
+    assert_int_equal(out.syntax.position, 41);
+    assert_string_equal(out.syntax.text, "end of file expected near 'x'");
+    protocol_reply_clear(&out);
+    free(buf);
+}
+
 static void test_reply_strict(void **state)
 {
     (void)state;
@@ -398,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_request_round_trip),
         cmocka_unit_test(test_request_strict),
         cmocka_unit_test(test_reply_round_trip),
+        cmocka_unit_test(test_reply_syntax_round_trip),
         cmocka_unit_test(test_reply_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
