@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nametable.h"
 #include "wire.h"
 
 static const char *const protocol_format_names[] = {
@@ -26,38 +27,21 @@ static const char *const protocol_status_names[] = {
 
 const char *protocol_format_name(enum protocol_format f)
 {
-    if ((unsigned)f >= PROTOCOL_FORMAT_COUNT)
-        return NULL;
-    return protocol_format_names[f];
+    return nametable_name(protocol_format_names, PROTOCOL_FORMAT_COUNT, (int)f, NULL);
 }
 
 int protocol_format_from_name(const char *name, enum protocol_format *out)
 {
-    for (size_t i = 0; i < PROTOCOL_FORMAT_COUNT; i++) {
-        if (strcmp(name, protocol_format_names[i]) == 0) {
-            *out = (enum protocol_format)i;
-            return 0;
-        }
-    }
-    return -1;
+    int i = nametable_find(protocol_format_names, PROTOCOL_FORMAT_COUNT, name, false);
+    if (i < 0)
+        return -1;
+    *out = (enum protocol_format)i;
+    return 0;
 }
 
 const char *protocol_status_name(enum protocol_status s)
 {
-    if ((unsigned)s >= PROTOCOL_STATUS_COUNT)
-        return NULL;
-    return protocol_status_names[s];
-}
-
-static int protocol_status_from_name(const char *name, enum protocol_status *out)
-{
-    for (size_t i = 0; i < PROTOCOL_STATUS_COUNT; i++) {
-        if (strcmp(name, protocol_status_names[i]) == 0) {
-            *out = (enum protocol_status)i;
-            return 0;
-        }
-    }
-    return -1;
+    return nametable_name(protocol_status_names, PROTOCOL_STATUS_COUNT, (int)s, NULL);
 }
 
 /* A batch id: 1..128 printable ASCII characters (it is echoed in replies and
@@ -312,10 +296,12 @@ int protocol_reply_decode(const void *buf, size_t len, struct protocol_reply *ou
                   (unsigned long long)version, PROTOCOL_VERSION);
         goto fail;
     }
-    if (protocol_status_from_name(status, &reply.status) < 0) {
+    int status_index = nametable_find(protocol_status_names, PROTOCOL_STATUS_COUNT, status, false);
+    if (status_index < 0) {
         error_set(err, "reply: unknown status '%s'", status);
         goto fail;
     }
+    reply.status = (enum protocol_status)status_index;
     if (error_kind_from_name(kind, &reply.kind) < 0) {
         error_set(err, "reply: unknown kind '%s'", kind);
         goto fail;
