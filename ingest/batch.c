@@ -10,6 +10,7 @@
 
 #include "endpoints.h"
 #include "fields.h"
+#include "growarray.h"
 #include "jsonsplit.h"
 #include "ingest.h"
 #include "log.h"
@@ -56,6 +57,14 @@ struct batch_run {
     struct schema *delete_schema; /* deletes: the key (+ sequence_by) columns; owned */
 };
 
+/* What storing a batch's records needs (batch_store_begin .. _end): the
+ * per-column value array of the hot path and the lines' metadata. */
+struct batch_writer {
+    json_t *stack[BATCH_VALUES_STACK];
+    json_t **values; /* stack, or allocated for a wide schema; NULL: SINGLE_COLUMN */
+    struct spool_meta meta;
+};
+
 int batch_decoder_open(struct batch_decoder **out, char err[ERROR_MAX])
 {
     *out = calloc(1, sizeof **out);
@@ -99,18 +108,14 @@ void batch_decoder_close(struct batch_decoder **decoder)
 static int batch_push(struct batch_run *run, json_t *record)
 {
     struct batch_decoder *d = run->dec;
-    if (d->count == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 1024;
-        json_t **p = realloc(d->records, cap * sizeof *p);
-        if (p == NULL) {
-            json_decref(record);
-            run->failed = true;
-            snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
-            return -1;
-        }
-        d->records = p;
-        d->cap = cap;
+    json_t **p = growarray_room(d->records, &d->cap, d->count, sizeof *p, 1024);
+    if (p == NULL) {
+        json_decref(record);
+        run->failed = true;
+        snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+        return -1;
     }
+    d->records = p;
     d->records[d->count++] = record;
     return 0;
 }
@@ -151,14 +156,11 @@ static void batch_defer_error(struct batch_run *run, uint64_t index, const char 
                               json_t *record, const char *raw, size_t raw_len, bool base64_only)
 {
     struct batch_decoder *d = run->dec;
-    if (d->deferred_count == d->deferred_cap) {
-        size_t cap = d->deferred_cap ? d->deferred_cap * 2 : 64;
-        struct batch_deferred *p = realloc(d->deferred, cap * sizeof *p);
-        if (p == NULL)
-            goto oom;
-        d->deferred = p;
-        d->deferred_cap = cap;
-    }
+    struct batch_deferred *p =
+        growarray_room(d->deferred, &d->deferred_cap, d->deferred_count, sizeof *p, 64);
+    if (p == NULL)
+        goto oom;
+    d->deferred = p;
     struct batch_deferred *e = &d->deferred[d->deferred_count];
     if ((e->reason = strdup(reason)) == NULL)
         goto oom;
@@ -183,6 +185,35 @@ static int batch_deferred_cmp(const void *a, const void *b)
 
 /* ------------------------------------------------------------ decoding */
 
+/* Refuse a batch of more than batch_max_records records; returns -1. */
+static int batch_refuse_count(struct batch_run *run)
+{
+    batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                     "batch has more than %" PRId64 " records (batch_max_records); split it",
+                     run->ctx->cfg->batch_max_records);
+    return -1;
+}
+
+/* One NDJSON line p[0..n) parsed the jansson way, or NULL with the reason
+ * of its refusal (too long, or not JSON). */
+static json_t *batch_parse_line(const struct batch_run *run, const char *p, size_t n,
+                                uint64_t line_no, char reason[ERROR_MAX])
+{
+    int64_t max = run->ctx->cfg->record_max_bytes;
+    if (n > (size_t)max) {
+        snprintf(reason, ERROR_MAX,
+                 "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
+                 line_no, n, max);
+        return NULL;
+    }
+    json_error_t e;
+    json_t *record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+    if (record == NULL)
+        snprintf(reason, ERROR_MAX, "line %" PRIu64 ", column %d: invalid JSON: %s", line_no,
+                 e.column, e.text);
+    return record;
+}
+
 static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t len)
 {
     const struct config *cfg = run->ctx->cfg;
@@ -193,30 +224,12 @@ static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t l
     uint64_t line_no = 0;
     while (!run->failed && record_next_line(&next, end, &p, &n, &line_no)) {
         uint64_t index = run->dec->count;
-        if (index >= (uint64_t)cfg->batch_max_records) {
-            batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
-                             "batch has more than %" PRId64 " records (batch_max_records); "
-                             "split it",
-                             cfg->batch_max_records);
-            return -1;
-        }
+        if (index >= (uint64_t)cfg->batch_max_records)
+            return batch_refuse_count(run);
         char reason[ERROR_MAX];
-        json_t *record = NULL;
-        if (n > (size_t)cfg->record_max_bytes) {
-            snprintf(reason, sizeof reason,
-                     "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
-                     line_no, n, cfg->record_max_bytes);
+        json_t *record = batch_parse_line(run, p, n, line_no, reason);
+        if (record == NULL)
             batch_defer_error(run, index, reason, NULL, p, n, false);
-        } else {
-            json_error_t e;
-            record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
-            if (record == NULL) {
-                snprintf(reason, sizeof reason, "line %" PRIu64 ", column %d: invalid JSON: %s",
-                         line_no,
-                         e.column, e.text);
-                batch_defer_error(run, index, reason, NULL, p, n, false);
-            }
-        }
         if (batch_push(run, record) < 0)
             return -1;
     }
@@ -405,24 +418,31 @@ static int batch_evolve_store(struct batch_run *run, struct schema *work,
  * (schema_normalize_values; stack when the schema is small, NULL for
  * SINGLE_COLUMN: the object path) and the batch's line metadata. -1 (run
  * failed) when out of memory. */
-static int batch_store_begin(struct batch_run *run, const struct schema *schema, json_t **stack,
-                             json_t ***values, struct spool_meta *meta, int64_t now_ms,
-                             int64_t now_us)
+static int batch_store_begin(struct batch_run *run, const struct schema *schema,
+                             struct batch_writer *w, int64_t now_ms, int64_t now_us)
 {
     const struct protocol_request *req = run->req;
-    spool_meta_init(meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
-    *values = NULL;
+    spool_meta_init(&w->meta, req->domain, req->endpoint, now_ms, now_us, schema->version,
+                    req->id);
+    w->values = NULL;
     if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN)
         return 0;
-    *values = schema->column_count <= BATCH_VALUES_STACK
-                  ? stack
-                  : malloc(schema->column_count * sizeof **values);
-    if (*values == NULL) {
+    w->values = schema->column_count <= BATCH_VALUES_STACK
+                    ? w->stack
+                    : malloc(schema->column_count * sizeof *w->values);
+    if (w->values == NULL) {
         run->failed = true;
         snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
         return -1;
     }
     return 0;
+}
+
+static void batch_store_end(struct batch_writer *w)
+{
+    if (w->values != w->stack)
+        free(w->values);
+    w->values = NULL;
 }
 
 /* Validate one decoded record and append its line (or refuse it). */
@@ -539,55 +559,36 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
     uint64_t line_no = 0;
     uint64_t count = 0;
     while (record_next_line(&next, end, &p, &n, &line_no)) {
-        if (++count > (uint64_t)cfg->batch_max_records) {
-            batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
-                             "batch has more than %" PRId64 " records (batch_max_records); "
-                             "split it",
-                             cfg->batch_max_records);
-            return -1;
-        }
+        if (++count > (uint64_t)cfg->batch_max_records)
+            return batch_refuse_count(run);
     }
     *total = count;
 
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    struct spool_meta meta;
-    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+    struct batch_writer w;
+    if (batch_store_begin(run, schema, &w, now_ms, now_us) < 0)
         return -1;
     next = body;
     line_no = 0;
     for (uint64_t index = 0;
          !run->failed && record_next_line(&next, end, &p, &n, &line_no); index++) {
-        char reason[ERROR_MAX];
-        if (n > (size_t)cfg->record_max_bytes) {
-            snprintf(reason, sizeof reason,
-                     "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
-                     line_no, n, cfg->record_max_bytes);
-            batch_record_error(run, index, reason, NULL, p, n, false);
-            continue;
-        }
-        if (values != NULL) {
+        if (w.values != NULL && n <= (size_t)cfg->record_max_bytes) {
             int fast =
-                batch_fast_store(run, schema, &meta, fields_read_json(p, n, &run->dec->fields));
+                batch_fast_store(run, schema, &w.meta, fields_read_json(p, n, &run->dec->fields));
             if (fast < 0)
                 break;
             if (fast == 1)
                 continue;
         }
-        json_error_t e;
-        json_t *record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+        char reason[ERROR_MAX];
+        json_t *record = batch_parse_line(run, p, n, line_no, reason);
         if (record == NULL) {
-            snprintf(reason, sizeof reason, "line %" PRIu64 ", column %d: invalid JSON: %s",
-                         line_no,
-                     e.column, e.text);
             batch_record_error(run, index, reason, NULL, p, n, false);
             continue;
         }
-        batch_store(run, schema, values, &meta, index, record);
+        batch_store(run, schema, w.values, &w.meta, index, record);
         json_decref(record);
     }
-    if (values != values_stack)
-        free(values);
+    batch_store_end(&w);
     return 0;
 }
 
@@ -604,10 +605,8 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
     char err[ERROR_MAX];
     if (batch_open_msgpack(run, body, len, &r, &count) < 0)
         return -1;
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    struct spool_meta meta;
-    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+    struct batch_writer w;
+    if (batch_store_begin(run, schema, &w, now_ms, now_us) < 0)
         return -1;
     int rc = 0;
     uint64_t index = 0;
@@ -615,9 +614,9 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
         json_t *record;
         const char *raw;
         size_t raw_len;
-        if (values != NULL) {
+        if (w.values != NULL) {
             struct mpjson_reader at = r;
-            int fast = batch_fast_store(run, schema, &meta,
+            int fast = batch_fast_store(run, schema, &w.meta,
                                         mpjson_next_fields(&r, &run->dec->fields, &raw, &raw_len));
             if (fast < 0)
                 break;
@@ -638,12 +637,11 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
             batch_record_error(run, index, err, NULL, raw, raw_len, true);
             continue;
         }
-        batch_store(run, schema, values, &meta, index, record);
+        batch_store(run, schema, w.values, &w.meta, index, record);
         json_decref(record);
     }
     *total = index;
-    if (values != values_stack)
-        free(values);
+    batch_store_end(&w);
     return rc;
 }
 
@@ -668,12 +666,10 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
                              const struct spool_mark *mark, uint64_t *total)
 {
     const struct config *cfg = run->ctx->cfg;
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    struct spool_meta meta;
+    struct batch_writer w;
     if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN ||
         schema->column_count > BATCH_VALUES_STACK ||
-        batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+        batch_store_begin(run, schema, &w, now_ms, now_us) < 0)
         return 0;
     len = record_skip_bom(&body, len);
     const char *p = body, *end = body + len;
@@ -701,12 +697,12 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
         int fast = fields_read_json(p, n, &run->dec->fields);
         if (fast != 1)
             break;
-        if (n > (size_t)cfg->record_max_bytes || !batch_store_fields(run, schema, &meta)) {
+        if (n > (size_t)cfg->record_max_bytes || !batch_store_fields(run, schema, &w.meta)) {
             /* a refusal (or a delete): the jansson path for this element */
             json_t *record = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
             if (record == NULL)
                 break;
-            batch_store(run, schema, values, &meta, index, record);
+            batch_store(run, schema, w.values, &w.meta, index, record);
             json_decref(record);
         }
         index++;
@@ -719,8 +715,7 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
             done = 1;
         break;
     }
-    if (values != values_stack)
-        free(values);
+    batch_store_end(&w);
     if (done && !run->failed) {
         *total = index;
         return 1;
@@ -742,10 +737,8 @@ static int batch_store_decoded(struct batch_run *run, const struct schema *schem
     if (dec->deferred_count > 1)
         qsort(dec->deferred, dec->deferred_count, sizeof *dec->deferred, batch_deferred_cmp);
     size_t next_deferred = 0;
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    struct spool_meta meta;
-    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+    struct batch_writer w;
+    if (batch_store_begin(run, schema, &w, now_ms, now_us) < 0)
         return -1;
     for (size_t i = 0; i < total && !run->failed; i++) {
         json_t *record = dec->records[i];
@@ -755,10 +748,9 @@ static int batch_store_decoded(struct batch_run *run, const struct schema *schem
                                e->base64_only);
             continue;
         }
-        batch_store(run, schema, values, &meta, i, record);
+        batch_store(run, schema, w.values, &w.meta, i, record);
     }
-    if (values != values_stack)
-        free(values);
+    batch_store_end(&w);
     return 0;
 }
 

@@ -172,17 +172,15 @@ int landing_db_put_intent(struct landing *l, const struct landing_intent *in,
                            " ?11, ?12, ?13, ?14)",
                            -1, &st, NULL) != SQLITE_OK)
         return landing_db_error(l, "prepare", err);
+    const struct sqlutil_value values[] = {
+        SQLUTIL_TEXT(in->id),          SQLUTIL_TEXT(in->spool),
+        SQLUTIL_INT(in->spool_before), SQLUTIL_INT(in->spool_after),
+        SQLUTIL_TEXT(in->rejected),    SQLUTIL_INT(in->rejected_before),
+        SQLUTIL_INT(in->rejected_after), SQLUTIL_INT(in->done_after),
+        SQLUTIL_INT(in->accepted_after), SQLUTIL_INT(in->refused_after),
+    };
     landing_bind_key(st, 1, &in->item, in->sha);
-    sqlite3_bind_text(st, 5, in->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, in->spool, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, in->spool_before);
-    sqlite3_bind_int64(st, 8, in->spool_after);
-    sqlite3_bind_text(st, 9, in->rejected, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, in->rejected_before);
-    sqlite3_bind_int64(st, 11, in->rejected_after);
-    sqlite3_bind_int64(st, 12, in->done_after);
-    sqlite3_bind_int64(st, 13, in->accepted_after);
-    sqlite3_bind_int64(st, 14, in->refused_after);
+    sqlutil_bind(st, 5, values, sizeof values / sizeof values[0]);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : landing_db_error(l, "intent", err);

@@ -33,6 +33,21 @@ static uint64_t mp_be(const unsigned char *p, int bytes)
     return v;
 }
 
+/* The IEEE 754 float (bytes 4) or double (bytes 8) at p, big-endian. */
+static double mp_real(const unsigned char *p, int bytes)
+{
+    uint64_t bits = mp_be(p, bytes);
+    if (bytes == 4) {
+        uint32_t bits32 = (uint32_t)bits;
+        float fl;
+        memcpy(&fl, &bits32, sizeof fl);
+        return fl;
+    }
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
 /* Read one item header (and the payload of str/bin/ext) at *p. -1 when the
  * bytes run out or the type byte is the reserved 0xc1. */
 /* A float, uint or int whose type byte t (0xca..0xd3) was read; *pp at its
@@ -47,24 +62,12 @@ static int mp_read_number(unsigned char t, const unsigned char **pp, size_t avai
             return -1;       \
     } while (0)
     switch (t) {
-    case 0xca: {
-        NEED(4);
-        uint32_t bits = (uint32_t)mp_be(p, 4);
-        float fl;
-        memcpy(&fl, &bits, 4);
+    case 0xca: case 0xcb: { /* float 32, float 64 */
+        int k = t == 0xca ? 4 : 8;
+        NEED((size_t)k);
         it->kind = MP_FLOAT;
-        it->f = fl;
-        p += 4;
-        break;
-    }
-    case 0xcb: {
-        NEED(8);
-        uint64_t bits = mp_be(p, 8);
-        double d;
-        memcpy(&d, &bits, 8);
-        it->kind = MP_FLOAT;
-        it->f = d;
-        p += 8;
+        it->f = mp_real(p, k);
+        p += k;
         break;
     }
     case 0xcc: case 0xcd: case 0xce: case 0xcf: {
