@@ -540,6 +540,20 @@ static int batch_fast_store(struct batch_run *run, const struct schema *schema,
     return read == 1 && batch_store_fields(run, schema, meta) ? 1 : 0;
 }
 
+/* A record read the jansson way, or NULL when it was refused for reason
+ * (raw: its text): stored, or its refusal noted; takes the reference. */
+static void batch_take(struct batch_run *run, const struct schema *schema,
+                       const struct batch_writer *w, uint64_t index, json_t *record,
+                       const char *reason, const char *raw, size_t raw_len, bool base64_only)
+{
+    if (record == NULL) {
+        batch_record_error(run, index, reason, NULL, raw, raw_len, base64_only);
+        return;
+    }
+    batch_store(run, schema, w->values, &w->meta, index, record);
+    json_decref(record);
+}
+
 /* NDJSON when no record depends on the others (not AUTO_INFERENCE): each
  * line is parsed, validated, written and freed before the next, instead of
  * holding the batch's decoded records (profiles showed the allocator
@@ -581,12 +595,7 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
         }
         char reason[ERROR_MAX];
         json_t *record = batch_parse_line(run, p, n, line_no, reason);
-        if (record == NULL) {
-            batch_record_error(run, index, reason, NULL, p, n, false);
-            continue;
-        }
-        batch_store(run, schema, w.values, &w.meta, index, record);
-        json_decref(record);
+        batch_take(run, schema, &w, index, record, reason, p, n, false);
     }
     batch_store_end(&w);
     return 0;
@@ -633,12 +642,7 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
         }
         if (next == 0)
             break;
-        if (record == NULL) {
-            batch_record_error(run, index, err, NULL, raw, raw_len, true);
-            continue;
-        }
-        batch_store(run, schema, w.values, &w.meta, index, record);
-        json_decref(record);
+        batch_take(run, schema, &w, index, record, err, raw, raw_len, true);
     }
     *total = index;
     batch_store_end(&w);

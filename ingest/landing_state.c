@@ -121,23 +121,20 @@ int landing_db_get(struct landing *l, const struct landing_item *item, const cha
     return result;
 }
 
-/* Run one statement with the file key bound at ?1..?4 and up to three
- * integers at ?5..?7. */
+/* Run one statement with the file key bound at ?1..?4 and values[0..n) at
+ * ?5...; a failed step is reported as "landing state <what>: ...". */
 static int landing_db_run(struct landing *l, const char *sql, const struct landing_item *item,
-                          const char *sha, const int64_t *ints, int nints, char err[ERROR_MAX])
+                          const char *sha, const struct sqlutil_value *values, size_t n,
+                          const char *what, char err[ERROR_MAX])
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
         return landing_db_error(l, "prepare", err);
-    if (item != NULL)
-        landing_bind_key(st, 1, item, sha);
-    for (int i = 0; i < nints; i++)
-        sqlite3_bind_int64(st, 5 + i, ints[i]);
+    landing_bind_key(st, 1, item, sha);
+    sqlutil_bind(st, 5, values, n);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return landing_db_error(l, "write", err);
-    return 0;
+    return rc == SQLITE_DONE ? 0 : landing_db_error(l, what, err);
 }
 
 int landing_db_begin_file(struct landing *l, const struct landing_file *f,
@@ -145,33 +142,17 @@ int landing_db_begin_file(struct landing *l, const struct landing_file *f,
 {
     char now[TIMEUTIL_TIMESTAMP_MAX];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(l->db,
-                           "INSERT OR IGNORE INTO files(domain, endpoint, name, sha256, size,"
-                           " status, records_done, accepted, refused, started_at)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, 'ingesting', 0, 0, 0, ?6)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return landing_db_error(l, "prepare", err);
-    landing_bind_key(st, 1, &f->item, f->sha);
-    sqlite3_bind_int64(st, 5, (int64_t)f->size);
-    sqlite3_bind_text(st, 6, now, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : landing_db_error(l, "insert", err);
+    const struct sqlutil_value values[] = {SQLUTIL_INT((int64_t)f->size), SQLUTIL_TEXT(now)};
+    return landing_db_run(l,
+                          "INSERT OR IGNORE INTO files(domain, endpoint, name, sha256, size,"
+                          " status, records_done, accepted, refused, started_at)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, 'ingesting', 0, 0, 0, ?6)",
+                          &f->item, f->sha, values, 2, "insert", err);
 }
 
 int landing_db_put_intent(struct landing *l, const struct landing_intent *in,
                                  char err[ERROR_MAX])
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(l->db,
-                           "INSERT OR REPLACE INTO intent(id, domain, endpoint, name, sha256,"
-                           " batch_id, spool, spool_before, spool_after, rejected,"
-                           " rejected_before, rejected_after, done_after, accepted_after,"
-                           " refused_after) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                           " ?11, ?12, ?13, ?14)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return landing_db_error(l, "prepare", err);
     const struct sqlutil_value values[] = {
         SQLUTIL_TEXT(in->id),          SQLUTIL_TEXT(in->spool),
         SQLUTIL_INT(in->spool_before), SQLUTIL_INT(in->spool_after),
@@ -179,11 +160,14 @@ int landing_db_put_intent(struct landing *l, const struct landing_intent *in,
         SQLUTIL_INT(in->rejected_after), SQLUTIL_INT(in->done_after),
         SQLUTIL_INT(in->accepted_after), SQLUTIL_INT(in->refused_after),
     };
-    landing_bind_key(st, 1, &in->item, in->sha);
-    sqlutil_bind(st, 5, values, sizeof values / sizeof values[0]);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : landing_db_error(l, "intent", err);
+    return landing_db_run(l,
+                          "INSERT OR REPLACE INTO intent(id, domain, endpoint, name, sha256,"
+                          " batch_id, spool, spool_before, spool_after, rejected,"
+                          " rejected_before, rejected_after, done_after, accepted_after,"
+                          " refused_after) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                          " ?11, ?12, ?13, ?14)",
+                          &in->item, in->sha, values, sizeof values / sizeof values[0], "intent",
+                          err);
 }
 
 /* 1 and *in when an intent is recorded, 0 none, -1 error. */
@@ -232,11 +216,12 @@ int landing_db_settle(struct landing *l, const struct landing_item *item, const 
 {
     if (landing_db_exec(l, "BEGIN IMMEDIATE", err) < 0)
         return -1;
-    int64_t ints[3] = {done, accepted, refused};
+    const struct sqlutil_value counts[] = {SQLUTIL_INT(done), SQLUTIL_INT(accepted),
+                                           SQLUTIL_INT(refused)};
     if (landing_db_run(l,
                        "UPDATE files SET records_done = ?5, accepted = ?6, refused = ?7"
                        " WHERE domain = ?1 AND endpoint = ?2 AND name = ?3 AND sha256 = ?4",
-                       item, sha, ints, 3, err) < 0 ||
+                       item, sha, counts, 3, "write", err) < 0 ||
         landing_db_exec(l, "DELETE FROM intent; COMMIT", err) < 0) {
         sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
