@@ -214,22 +214,40 @@ static json_t *batch_parse_line(const struct batch_run *run, const char *p, size
     return record;
 }
 
+/* The NDJSON lines of a body (a byte order mark skipped). */
+struct batch_lines {
+    const char *next;
+    const char *end;
+    const char *line; /* the current line, without its end */
+    size_t n;
+    uint64_t line_no; /* 1-based */
+};
+
+static void batch_lines_open(struct batch_lines *ls, const char *body, size_t len)
+{
+    len = record_skip_bom(&body, len);
+    ls->next = body;
+    ls->end = body + len;
+    ls->line_no = 0;
+}
+
+static bool batch_lines_next(struct batch_lines *ls)
+{
+    return record_next_line(&ls->next, ls->end, &ls->line, &ls->n, &ls->line_no);
+}
+
 static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t len)
 {
-    const struct config *cfg = run->ctx->cfg;
-    len = record_skip_bom(&body, len);
-    const char *next = body, *end = body + len;
-    const char *p;
-    size_t n;
-    uint64_t line_no = 0;
-    while (!run->failed && record_next_line(&next, end, &p, &n, &line_no)) {
+    struct batch_lines ls;
+    batch_lines_open(&ls, body, len);
+    while (!run->failed && batch_lines_next(&ls)) {
         uint64_t index = run->dec->count;
-        if (index >= (uint64_t)cfg->batch_max_records)
+        if (index >= (uint64_t)run->ctx->cfg->batch_max_records)
             return batch_refuse_count(run);
         char reason[ERROR_MAX];
-        json_t *record = batch_parse_line(run, p, n, line_no, reason);
+        json_t *record = batch_parse_line(run, ls.line, ls.n, ls.line_no, reason);
         if (record == NULL)
-            batch_defer_error(run, index, reason, NULL, p, n, false);
+            batch_defer_error(run, index, reason, NULL, ls.line, ls.n, false);
         if (batch_push(run, record) < 0)
             return -1;
     }
@@ -566,13 +584,10 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
                                uint64_t *total)
 {
     const struct config *cfg = run->ctx->cfg;
-    len = record_skip_bom(&body, len);
-    const char *next = body, *end = body + len;
-    const char *p;
-    size_t n;
-    uint64_t line_no = 0;
+    struct batch_lines ls;
+    batch_lines_open(&ls, body, len);
     uint64_t count = 0;
-    while (record_next_line(&next, end, &p, &n, &line_no)) {
+    while (batch_lines_next(&ls)) {
         if (++count > (uint64_t)cfg->batch_max_records)
             return batch_refuse_count(run);
     }
@@ -581,10 +596,10 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
     struct batch_writer w;
     if (batch_store_begin(run, schema, &w, now_ms, now_us) < 0)
         return -1;
-    next = body;
-    line_no = 0;
-    for (uint64_t index = 0;
-         !run->failed && record_next_line(&next, end, &p, &n, &line_no); index++) {
+    batch_lines_open(&ls, body, len);
+    for (uint64_t index = 0; !run->failed && batch_lines_next(&ls); index++) {
+        const char *p = ls.line;
+        size_t n = ls.n;
         if (w.values != NULL && n <= (size_t)cfg->record_max_bytes) {
             int fast =
                 batch_fast_store(run, schema, &w.meta, fields_read_json(p, n, &run->dec->fields));
@@ -594,7 +609,7 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
                 continue;
         }
         char reason[ERROR_MAX];
-        json_t *record = batch_parse_line(run, p, n, line_no, reason);
+        json_t *record = batch_parse_line(run, p, n, ls.line_no, reason);
         batch_take(run, schema, &w, index, record, reason, p, n, false);
     }
     batch_store_end(&w);

@@ -94,31 +94,43 @@ void landing_bind_key(sqlite3_stmt *st, int first, const struct landing_item *it
     sqlite3_bind_text(st, first + 3, sha, -1, SQLITE_STATIC);
 }
 
+/* Run a query (the file key bound at ?1..?4 when item is given): 1 with *st
+ * on its first row (the caller reads it and finalizes *st), 0 when there is
+ * none, -1 error. */
+static int landing_db_row(struct landing *l, const char *sql, const struct landing_item *item,
+                          const char *sha, sqlite3_stmt **st, char err[ERROR_MAX])
+{
+    if (sqlite3_prepare_v2(l->db, sql, -1, st, NULL) != SQLITE_OK)
+        return landing_db_error(l, "query", err);
+    if (item != NULL)
+        landing_bind_key(*st, 1, item, sha);
+    int rc = sqlite3_step(*st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    int result = rc == SQLITE_DONE ? 0 : landing_db_error(l, "query", err);
+    sqlite3_finalize(*st);
+    *st = NULL;
+    return result;
+}
+
 /* 1 with the row's status and counts, 0 none, -1 error. */
 int landing_db_get(struct landing *l, const struct landing_item *item, const char *sha,
                           bool *done, uint64_t counts[3], char when[64], char err[ERROR_MAX])
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(l->db,
-                           "SELECT status, records_done, accepted, refused,"
-                           " coalesce(finished_at, started_at) FROM files"
-                           " WHERE domain = ?1 AND endpoint = ?2 AND name = ?3 AND sha256 = ?4",
-                           -1, &st, NULL) != SQLITE_OK)
-        return landing_db_error(l, "query", err);
-    landing_bind_key(st, 1, item, sha);
-    int rc = sqlite3_step(st);
-    int result = 0;
-    if (rc == SQLITE_ROW) {
-        *done = strcmp((const char *)sqlite3_column_text(st, 0), "done") == 0;
-        for (int i = 0; i < 3; i++)
-            counts[i] = (uint64_t)sqlite3_column_int64(st, 1 + i);
-        snprintf(when, 64, "%s", (const char *)sqlite3_column_text(st, 4));
-        result = 1;
-    } else if (rc != SQLITE_DONE) {
-        result = landing_db_error(l, "query", err);
-    }
+    int found = landing_db_row(l,
+                               "SELECT status, records_done, accepted, refused,"
+                               " coalesce(finished_at, started_at) FROM files"
+                               " WHERE domain = ?1 AND endpoint = ?2 AND name = ?3 AND sha256 = ?4",
+                               item, sha, &st, err);
+    if (found <= 0)
+        return found;
+    *done = strcmp((const char *)sqlite3_column_text(st, 0), "done") == 0;
+    for (int i = 0; i < 3; i++)
+        counts[i] = (uint64_t)sqlite3_column_int64(st, 1 + i);
+    snprintf(when, 64, "%s", (const char *)sqlite3_column_text(st, 4));
     sqlite3_finalize(st);
-    return result;
+    return 1;
 }
 
 /* Run one statement with the file key bound at ?1..?4 and values[0..n) at
@@ -175,38 +187,33 @@ int landing_db_get_intent(struct landing *l, struct landing_intent *in,
                                  char err[ERROR_MAX])
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(l->db,
-                           "SELECT domain, endpoint, name, sha256, batch_id, spool, spool_before,"
-                           " spool_after, rejected, rejected_before, rejected_after, done_after,"
-                           " accepted_after, refused_after FROM intent WHERE id = 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        return landing_db_error(l, "query", err);
-    int rc = sqlite3_step(st);
-    int result = 0;
-    if (rc == SQLITE_ROW) {
-        memset(in, 0, sizeof *in);
+    int found = landing_db_row(l,
+                               "SELECT domain, endpoint, name, sha256, batch_id, spool,"
+                               " spool_before, spool_after, rejected, rejected_before,"
+                               " rejected_after, done_after, accepted_after, refused_after"
+                               " FROM intent WHERE id = 1",
+                               NULL, NULL, &st, err);
+    if (found <= 0)
+        return found;
+    memset(in, 0, sizeof *in);
 #define COL(i) ((const char *)sqlite3_column_text(st, (i)))
-        snprintf(in->item.domain, sizeof in->item.domain, "%s", COL(0));
-        snprintf(in->item.endpoint, sizeof in->item.endpoint, "%s", COL(1));
-        snprintf(in->item.name, sizeof in->item.name, "%s", COL(2));
-        snprintf(in->sha, sizeof in->sha, "%s", COL(3));
-        snprintf(in->id, sizeof in->id, "%s", COL(4));
-        snprintf(in->spool, sizeof in->spool, "%s", COL(5));
-        snprintf(in->rejected, sizeof in->rejected, "%s", COL(8));
+    snprintf(in->item.domain, sizeof in->item.domain, "%s", COL(0));
+    snprintf(in->item.endpoint, sizeof in->item.endpoint, "%s", COL(1));
+    snprintf(in->item.name, sizeof in->item.name, "%s", COL(2));
+    snprintf(in->sha, sizeof in->sha, "%s", COL(3));
+    snprintf(in->id, sizeof in->id, "%s", COL(4));
+    snprintf(in->spool, sizeof in->spool, "%s", COL(5));
+    snprintf(in->rejected, sizeof in->rejected, "%s", COL(8));
 #undef COL
-        in->spool_before = sqlite3_column_int64(st, 6);
-        in->spool_after = sqlite3_column_int64(st, 7);
-        in->rejected_before = sqlite3_column_int64(st, 9);
-        in->rejected_after = sqlite3_column_int64(st, 10);
-        in->done_after = sqlite3_column_int64(st, 11);
-        in->accepted_after = sqlite3_column_int64(st, 12);
-        in->refused_after = sqlite3_column_int64(st, 13);
-        result = 1;
-    } else if (rc != SQLITE_DONE) {
-        result = landing_db_error(l, "query", err);
-    }
+    in->spool_before = sqlite3_column_int64(st, 6);
+    in->spool_after = sqlite3_column_int64(st, 7);
+    in->rejected_before = sqlite3_column_int64(st, 9);
+    in->rejected_after = sqlite3_column_int64(st, 10);
+    in->done_after = sqlite3_column_int64(st, 11);
+    in->accepted_after = sqlite3_column_int64(st, 12);
+    in->refused_after = sqlite3_column_int64(st, 13);
     sqlite3_finalize(st);
-    return result;
+    return 1;
 }
 
 /* The chunk is stored: advance the file's row and drop the intent, in one
