@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -151,6 +152,44 @@ static void test_everything_else_is_left_to_jansson(void **state)
     assert_int_equal(jsonflat_scan("{\"a\":1}", 7, f, 1, 0), 1);
 }
 
+/* Reals read by the scanner's fast path or by strtod are strtod's value to
+ * the bit, whatever their digits, point and exponent. */
+static void test_reals_are_strtods(void **state)
+{
+    (void)state;
+    unsigned seed = 777;
+    for (int iter = 0; iter < 20000; iter++) {
+        char num[48], line[64];
+        seed = seed * 1103515245u + 12345u;
+        unsigned long long mant = ((unsigned long long)seed << 20) ^ (seed >> 3);
+        int digits = 1 + (int)((seed >> 24) % 19);
+        seed = seed * 1103515245u + 12345u;
+        int point = (int)((seed >> 16) % (unsigned)(digits + 1));
+        int exp = (int)((seed >> 8) % 61) - 30;
+        char d[24];
+        snprintf(d, sizeof d, "%0*llu", digits, mant % 10000000000000000000ull);
+        d[digits] = '\0';
+        if (point > 0 && point < digits)
+            snprintf(num, sizeof num, "%s%.*s.%s%s", seed & 1 ? "-" : "", point, d, d + point,
+                     seed & 2 ? "" : "e");
+        else
+            snprintf(num, sizeof num, "%s%s.5%s", seed & 1 ? "-" : "", d, seed & 2 ? "" : "e");
+        if (num[strlen(num) - 1] == 'e')
+            snprintf(num + strlen(num), sizeof num - strlen(num), "%d", exp);
+        const char *digits_at = num[0] == '-' ? num + 1 : num;
+        if (digits_at[0] == '0' && isdigit((unsigned char)digits_at[1]))
+            continue; /* a leading zero: not JSON */
+        snprintf(line, sizeof line, "{\"r\":%s}", num);
+        struct jsonflat_field f[1];
+        if (jsonflat_scan(line, strlen(line), f, 1, 0) != 1)
+            fail_msg("refused %s", line);
+        assert_int_equal(f[0].type, JSONFLAT_REAL);
+        double want = strtod(num, NULL);
+        if (memcmp(&f[0].real, &want, sizeof want) != 0)
+            fail_msg("%s: %.17g, strtod %.17g", num, f[0].real, want);
+    }
+}
+
 /* Random lines built from JSON pieces, valid and not: whenever the scanner
  * accepts one, jansson reads the same fields. */
 static void test_random_lines_agree(void **state)
@@ -203,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_flat_records_are_read_in_place),
         cmocka_unit_test(test_escapes_are_decoded_when_asked),
         cmocka_unit_test(test_everything_else_is_left_to_jansson),
+        cmocka_unit_test(test_reals_are_strtods),
         cmocka_unit_test(test_random_lines_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
