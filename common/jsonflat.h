@@ -40,11 +40,11 @@ struct jsonflat_field {
     const char *key;       /* into the line, not NUL-terminated */
     size_t key_len;
     enum jsonflat_type type;
+    bool escaped;          /* the key or the string holds escapes: jsonflat_unescape */
     const char *str;       /* JSONFLAT_STRING: into the line, not NUL-terminated */
     size_t len;
     int64_t integer;       /* JSONFLAT_INTEGER */
     double real;           /* JSONFLAT_REAL */
-    bool escaped;          /* the key or the string holds escapes: jsonflat_unescape */
 };
 
 /* Accept the escapes \" \\ \/ \b \f \n \r \t in keys and strings (left in
