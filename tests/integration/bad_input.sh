@@ -98,14 +98,14 @@ expect_refused "unknown domain" "unknown endpoint nowhere/items" \
 long=$(printf 'a%.0s' $(seq 1 200))
 for n in '../etc' 'bad/../x' 'a\"b' "it's" 'Bad' 'sqlite_master' 'ѕelect' "$long" '' 'x y' 'a;drop table items'; do
     expect_refused "header domain '${n:0:40}'" "domain|name" \
-        "{\"v\":2,\"domain\":\"$n\",\"endpoint\":\"items\",\"format\":\"ndjson\"}" "$(body '{"id":1,"name":"x"}\n')"
+        "{\"v\":3,\"domain\":\"$n\",\"endpoint\":\"items\",\"format\":\"ndjson\"}" "$(body '{"id":1,"name":"x"}\n')"
     expect_refused "header endpoint '${n:0:40}'" "endpoint|name" \
-        "{\"v\":2,\"domain\":\"bad\",\"endpoint\":\"$n\",\"format\":\"ndjson\"}" "$(body '{"id":1,"name":"x"}\n')"
+        "{\"v\":3,\"domain\":\"bad\",\"endpoint\":\"$n\",\"format\":\"ndjson\"}" "$(body '{"id":1,"name":"x"}\n')"
 done
 expect_refused "header batch id with control characters" "id" \
     '{"v":3,"domain":"bad","endpoint":"items","format":"ndjson","id":"a\nb"}' "$(body '{"id":1,"name":"x"}\n')"
 expect_refused "header id over 128 characters" "id" \
-    "{\"v\":2,\"domain\":\"bad\",\"endpoint\":\"items\",\"format\":\"ndjson\",\"id\":\"$long\"}" "$(body '{"id":1,"name":"x"}\n')"
+    "{\"v\":3,\"domain\":\"bad\",\"endpoint\":\"items\",\"format\":\"ndjson\",\"id\":\"$long\"}" "$(body '{"id":1,"name":"x"}\n')"
 expect_refused "header unknown key" "unknown key" \
     '{"v":3,"domain":"bad","endpoint":"items","format":"ndjson","evil":1}' "$(body '{"id":1,"name":"x"}\n')"
 expect_refused "header wrong version" "version" \
