@@ -37,43 +37,49 @@ struct config_option {
     const char *help;
     bool secret;                /* never printed (config_print) */
     int64_t min, max;           /* CONFIG_INT bounds; 0, 0 = any positive integer */
+    const char *socket;         /* endpoints: the socket under <data_dir>/run/ when empty */
 };
 
 #define CONFIG_FIELD_SIZE(field) sizeof(((struct config *)0)->field)
-#define STRING_OPTION(field, def, env, help)                                                  \
-    {#field, CONFIG_STRING, def, 0, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
-     env, help, false, 0, 0}
+#define CONFIG_FIELD(field) .name = #field, .offset = offsetof(struct config, field), \
+                            .size = CONFIG_FIELD_SIZE(field)
+/* A string read from LAKEHOUSE_<NAME> in the environment. */
+#define STRING_OPTION(field, def, text) \
+    {CONFIG_FIELD(field), .type = CONFIG_STRING, .default_string = def, .help = text}
+/* A string with its own environment variable. */
+#define ENV_STRING_OPTION(field, def, env_name, text) \
+    {CONFIG_FIELD(field), .type = CONFIG_STRING, .default_string = def, .env = env_name, \
+     .help = text}
+/* A ZeroMQ endpoint; empty means ipc:// on the socket under <data_dir>/run/. */
+#define ENDPOINT_OPTION(field, sock, text)                                              \
+    {CONFIG_FIELD(field), .type = CONFIG_STRING, .default_string = "",                 \
+     .help = text " (empty: ipc://<data_dir>/run/" sock ")", .socket = sock}
 /* A string never printed back (tokens). */
-#define SECRET_OPTION(field, help)                                                             \
-    {#field, CONFIG_STRING, "", 0, offsetof(struct config, field), CONFIG_FIELD_SIZE(field),  \
-     NULL, help, true, 0, 0}
-#define INT_OPTION(field, def, help)                                                           \
-    {#field, CONFIG_INT, NULL, def, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
-     NULL, help, false, 0, 0}
+#define SECRET_OPTION(field, text) \
+    {CONFIG_FIELD(field), .type = CONFIG_STRING, .default_string = "", .help = text, \
+     .secret = true}
+#define INT_OPTION(field, def, text) \
+    {CONFIG_FIELD(field), .type = CONFIG_INT, .default_int = def, .help = text}
 /* An integer between lo and hi (both included). */
-#define INT_RANGE_OPTION(field, def, lo, hi, help)                                             \
-    {#field, CONFIG_INT, NULL, def, offsetof(struct config, field), CONFIG_FIELD_SIZE(field), \
-     NULL, help, false, lo, hi}
+#define INT_RANGE_OPTION(field, def, lo, hi, text) \
+    {CONFIG_FIELD(field), .type = CONFIG_INT, .default_int = def, .help = text, .min = lo, \
+     .max = hi}
 
 static const struct config_option config_options[] = {
-    STRING_OPTION(data_dir, "./lakehouse", "LAKEHOUSE_DATA",
+    ENV_STRING_OPTION(data_dir, "./lakehouse", "LAKEHOUSE_DATA",
                   "root of all data (made absolute; relative paths in a config file are "
                   "relative to that file)"),
-    STRING_OPTION(log_level, "info", NULL, "debug, info, warn or error (SIGHUP reloads it)"),
-    STRING_OPTION(log_format, "text", NULL,
+    STRING_OPTION(log_level, "info", "debug, info, warn or error (SIGHUP reloads it)"),
+    STRING_OPTION(log_format, "text",
                   "text (key=value) or json (one JSON object per line) (SIGHUP reloads it)"),
-    STRING_OPTION(events_pub_endpoint, "", NULL,
-                  "where publishers connect and the broker XSUB binds "
-                  "(empty: ipc://<data_dir>/run/events-in.sock)"),
-    STRING_OPTION(events_sub_endpoint, "", NULL,
-                  "where subscribers connect and the broker XPUB binds "
-                  "(empty: ipc://<data_dir>/run/events-out.sock)"),
-    STRING_OPTION(ingest_endpoint, "", NULL,
-                  "producer socket, ingest ROUTER binds (empty: ipc://<data_dir>/run/ingest.sock)"),
-    STRING_OPTION(processor_control_endpoint, "", NULL,
-                  "processor control socket (empty: ipc://<data_dir>/run/processor.sock)"),
-    STRING_OPTION(transformer_control_endpoint, "", NULL,
-                  "transformer control socket (empty: ipc://<data_dir>/run/transformer.sock)"),
+    ENDPOINT_OPTION(events_pub_endpoint, "events-in.sock",
+                    "where publishers connect and the broker XSUB binds"),
+    ENDPOINT_OPTION(events_sub_endpoint, "events-out.sock",
+                    "where subscribers connect and the broker XPUB binds"),
+    ENDPOINT_OPTION(ingest_endpoint, "ingest.sock", "producer socket, ingest ROUTER binds"),
+    ENDPOINT_OPTION(processor_control_endpoint, "processor.sock", "processor control socket"),
+    ENDPOINT_OPTION(transformer_control_endpoint, "transformer.sock",
+                    "transformer control socket"),
     INT_OPTION(seal_max_bytes, 4 * 1024 * 1024, "seal a spool file into bronze at this size"),
     INT_OPTION(seal_max_age_ms, 200, "...or when it is this old"),
     INT_RANGE_OPTION(seal_quiet_ms, 10, 0, 3600000,
@@ -102,7 +108,7 @@ static const struct config_option config_options[] = {
                      "a query that needs more fails with an error"),
     INT_RANGE_OPTION(query_max_concurrent, 4, 1, 256,
                      "queries the broker runs at once; more are answered 503 with Retry-After"),
-    STRING_OPTION(http_listen, "127.0.0.1:8080", "LAKEHOUSE_LISTEN",
+    ENV_STRING_OPTION(http_listen, "127.0.0.1:8080", "LAKEHOUSE_LISTEN",
                   "HTTP API address host:port (IPv6 as [::1]:8080); without http_token it "
                   "must be a loopback address"),
     SECRET_OPTION(http_token,
@@ -112,15 +118,15 @@ static const struct config_option config_options[] = {
                "largest HTTP request body; a larger one is answered 413"),
     INT_OPTION(http_ingest_timeout_ms, 15000,
                "how long POST /ingest waits for ingest's durable ack before answering 503"),
-    STRING_OPTION(http_token_file, "", NULL,
+    STRING_OPTION(http_token_file, "",
                   "file whose content is the bearer token (used when http_token is empty); "
                   "`make install` generates /etc/lakehouse/http_token"),
-    STRING_OPTION(http_cors_origins, "", NULL,
+    STRING_OPTION(http_cors_origins, "",
                   "origins (scheme://host[:port], space or comma separated) whose browser "
                   "requests are allowed, with CORS answers; other foreign origins get 403"),
-    STRING_OPTION(http_tls_cert_file, "", NULL,
+    STRING_OPTION(http_tls_cert_file, "",
                   "PEM certificate (chain) file: with http_tls_key_file the API serves HTTPS"),
-    STRING_OPTION(http_tls_key_file, "", NULL, "PEM private key file of http_tls_cert_file"),
+    STRING_OPTION(http_tls_key_file, "", "PEM private key file of http_tls_cert_file"),
     INT_RANGE_OPTION(http_max_connections, 4096, 1, 1000000,
                      "open HTTP connections at once; beyond it new ones are closed at accept"),
     INT_RANGE_OPTION(http_max_connections_per_ip, 1024, 1, 1000000,
@@ -130,16 +136,16 @@ static const struct config_option config_options[] = {
                "connection or the previous answer); a slower one is closed"),
     INT_RANGE_OPTION(http_max_event_streams, 16, 0, 1024,
                      "concurrent GET /events streams; one more is answered 503 with Retry-After"),
-    STRING_OPTION(curve_server_secret_key_file, "", NULL,
+    STRING_OPTION(curve_server_secret_key_file, "",
                   "ingest's CURVE secret key file (Z85, `lakehouse keygen`); turns CURVE on "
                   "for a tcp:// ingest_endpoint (relative paths: to data_dir)"),
-    STRING_OPTION(curve_authorized_keys_dir, "", NULL,
+    STRING_OPTION(curve_authorized_keys_dir, "",
                   "directory of the *.pub CURVE public keys of the producers ingest accepts "
                   "(read at each connection)"),
-    STRING_OPTION(curve_client_secret_key_file, "", NULL,
+    STRING_OPTION(curve_client_secret_key_file, "",
                   "a producer's CURVE secret key file (lakehouse send, the broker's HTTP "
                   "ingest)"),
-    STRING_OPTION(curve_server_public_key_file, "", NULL,
+    STRING_OPTION(curve_server_public_key_file, "",
                   "ingest's CURVE public key file; turns CURVE on for producers of a tcp:// "
                   "ingest_endpoint"),
     INT_OPTION(retention_bronze_days, 90, "days bronze files are kept (by their dt= date)"),
@@ -147,47 +153,32 @@ static const struct config_option config_options[] = {
                "days silver snapshot history and row history are kept (never the current rows)"),
     INT_OPTION(retention_gold_days, 2555,
                "days gold snapshot history and row history are kept (never the current rows)"),
-    STRING_OPTION(retention_tables, "", NULL,
+    STRING_OPTION(retention_tables, "",
                   "per-table retention overrides, e.g. \"bronze:demo/flights=30 "
                   "silver:demo/flights=365 gold:demo/flights_by_origin=3650\""),
     INT_OPTION(vacuum_interval_days, 7, "VACUUM each silver database this often (daily maintenance)"),
-    STRING_OPTION(iceberg_export, "local", NULL,
+    STRING_OPTION(iceberg_export, "local",
                   "publish silver and gold tables as Iceberg v2 tables: off, local (under "
                   "<data_dir>/iceberg/) or s3 (under s3://<s3_bucket>/<s3_prefix>/)"),
     INT_OPTION(iceberg_export_interval_s, 60,
                "export the tables that changed this often (seconds; `lakehouse export` at once)"),
-    STRING_OPTION(s3_endpoint, "", NULL,
+    STRING_OPTION(s3_endpoint, "",
                   "S3 server of iceberg_export s3, http(s)://host[:port] (e.g. "
                   "https://s3.eu-west-1.amazonaws.com)"),
-    STRING_OPTION(s3_region, "us-east-1", NULL, "S3 region (signs requests)"),
-    STRING_OPTION(s3_bucket, "", NULL, "S3 bucket of iceberg_export s3"),
-    STRING_OPTION(s3_prefix, "", NULL,
+    STRING_OPTION(s3_region, "us-east-1", "S3 region (signs requests)"),
+    STRING_OPTION(s3_bucket, "", "S3 bucket of iceberg_export s3"),
+    STRING_OPTION(s3_prefix, "",
                   "key prefix of the exported tables in s3_bucket (one per lakehouse group)"),
     INT_RANGE_OPTION(s3_path_style, 1, 0, 1,
                      "1 (or true): path-style URLs <endpoint>/<bucket>/<key>; 0 (false): "
                      "virtual-hosted <bucket>.<host>"),
-    STRING_OPTION(s3_credentials_file, "", NULL,
+    STRING_OPTION(s3_credentials_file, "",
                   "file with aws_access_key_id = ... and aws_secret_access_key = ... lines "
                   "(used when LAKEHOUSE_S3_ACCESS_KEY_ID / LAKEHOUSE_S3_SECRET_ACCESS_KEY "
                   "are not set; never logged)"),
 };
 
 #define CONFIG_OPTION_COUNT (sizeof config_options / sizeof config_options[0])
-
-/* The derived endpoints, in the order of the header comment. */
-static const struct {
-    size_t offset;
-    const char *name;
-    const char *socket;
-} config_derived[] = {
-    {offsetof(struct config, events_pub_endpoint), "events_pub_endpoint", "events-in.sock"},
-    {offsetof(struct config, events_sub_endpoint), "events_sub_endpoint", "events-out.sock"},
-    {offsetof(struct config, ingest_endpoint), "ingest_endpoint", "ingest.sock"},
-    {offsetof(struct config, processor_control_endpoint), "processor_control_endpoint",
-     "processor.sock"},
-    {offsetof(struct config, transformer_control_endpoint), "transformer_control_endpoint",
-     "transformer.sock"},
-};
 
 static const struct config_option *config_find(const char *name)
 {
@@ -506,11 +497,12 @@ static int config_check_strings(const struct config *cfg, config_report_fn repor
         report(err, arg);
         problems++;
     }
-    for (size_t i = 0; i < sizeof config_derived / sizeof config_derived[0]; i++) {
-        const char *ep = (const char *)cfg + config_derived[i].offset;
-        if (ep[0] != '\0' && strncmp(ep, "ipc://", 6) != 0 && strncmp(ep, "tcp://", 6) != 0) {
+    for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++) {
+        const struct config_option *opt = &config_options[i];
+        const char *ep = (const char *)cfg + opt->offset;
+        if (opt->socket != NULL && ep[0] != '\0' && strncmp(ep, "ipc://", 6) != 0 && strncmp(ep, "tcp://", 6) != 0) {
             error_set(err, "%s '%.200s': must be ipc://PATH or tcp://HOST:PORT (or empty for "
-                           "the default)", config_derived[i].name, ep);
+                           "the default)", opt->name, ep);
             report(err, arg);
             problems++;
         }
@@ -611,15 +603,18 @@ static int config_check(const struct config *cfg, char err[ERROR_MAX])
  * limit: zmq_bind would fail later with a far less helpful message. */
 static int config_endpoints(struct config *cfg, char err[ERROR_MAX])
 {
-    for (size_t i = 0; i < sizeof config_derived / sizeof config_derived[0]; i++) {
-        char *ep = (char *)cfg + config_derived[i].offset;
+    for (size_t i = 0; i < CONFIG_OPTION_COUNT; i++) {
+        const struct config_option *opt = &config_options[i];
+        if (opt->socket == NULL)
+            continue;
+        char *ep = config_string(cfg, opt);
         bool derived = ep[0] == '\0';
         if (derived &&
-            layout_run_endpoint(ep, CONFIG_ENDPOINT_MAX, cfg->data_dir, config_derived[i].socket,
+            layout_run_endpoint(ep, CONFIG_ENDPOINT_MAX, cfg->data_dir, opt->socket,
                                 err) < 0)
             return error_set(err, "%s: data_dir '%.300s' is too long for a derived ipc:// "
                                   "endpoint; use a shorter data_dir or set the endpoint",
-                             config_derived[i].name, cfg->data_dir);
+                             opt->name, cfg->data_dir);
         if (strncmp(ep, "ipc://", 6) != 0)
             continue;
         size_t len = strlen(ep + 6);
@@ -627,7 +622,7 @@ static int config_endpoints(struct config *cfg, char err[ERROR_MAX])
             return error_set(err,
                              "%s: socket path '%.300s' is %zu characters, over the %d allowed "
                              "for unix sockets; %s",
-                             config_derived[i].name, ep + 6, len, CONFIG_IPC_PATH_MAX,
+                             opt->name, ep + 6, len, CONFIG_IPC_PATH_MAX,
                              derived ? "use a shorter data_dir or set the endpoint "
                                        "(e.g. tcp://127.0.0.1:PORT)"
                                      : "use a shorter path or a tcp:// endpoint");

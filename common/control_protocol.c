@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "nametable.h"
 #include "wire.h"
 
 static const char *const control_cmd_names[CONTROL_CMD_COUNT] = {
@@ -20,18 +21,16 @@ static const char *const control_cmd_names[CONTROL_CMD_COUNT] = {
 
 const char *control_cmd_name(enum control_cmd cmd)
 {
-    return cmd >= 0 && cmd < CONTROL_CMD_COUNT ? control_cmd_names[cmd] : "?";
+    return nametable_name(control_cmd_names, CONTROL_CMD_COUNT, (int)cmd, "?");
 }
 
 int control_cmd_from_name(const char *name, enum control_cmd *out)
 {
-    for (int c = 0; c < CONTROL_CMD_COUNT; c++) {
-        if (strcmp(name, control_cmd_names[c]) == 0) {
-            *out = (enum control_cmd)c;
-            return 0;
-        }
-    }
-    return -1;
+    int c = nametable_find(control_cmd_names, CONTROL_CMD_COUNT, name, false);
+    if (c < 0)
+        return -1;
+    *out = (enum control_cmd)c;
+    return 0;
 }
 
 /* "" or YYYY-MM-DD with a plausible month and day; the process that acts on

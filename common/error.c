@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nametable.h"
+
 int error_set(char *err, const char *fmt, ...)
 {
     if (err == NULL)
@@ -58,16 +60,14 @@ enum error_kind error_kind_of(int rc)
 
 const char *error_kind_name(enum error_kind kind)
 {
-    return kind >= ERROR_NONE && kind < ERROR_KIND_COUNT ? error_kind_names[kind] : "internal";
+    return nametable_name(error_kind_names, ERROR_KIND_COUNT, (int)kind, "internal");
 }
 
 int error_kind_from_name(const char *name, enum error_kind *out)
 {
-    for (int k = ERROR_NONE; k < ERROR_KIND_COUNT; k++) {
-        if (strcmp(name, error_kind_names[k]) == 0) {
-            *out = (enum error_kind)k;
-            return 0;
-        }
-    }
-    return -1;
+    int k = nametable_find(error_kind_names, ERROR_KIND_COUNT, name, false);
+    if (k < 0)
+        return -1;
+    *out = (enum error_kind)k;
+    return 0;
 }

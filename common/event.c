@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "nametable.h"
 #include "timeutil.h"
 #include "wire.h"
 
@@ -25,20 +26,16 @@ static const char *const event_topic_names[EVENT_TOPIC_COUNT] = {
 
 const char *event_topic_name(enum event_topic topic)
 {
-    if ((int)topic < 0 || topic >= EVENT_TOPIC_COUNT)
-        return NULL;
-    return event_topic_names[topic];
+    return nametable_name(event_topic_names, EVENT_TOPIC_COUNT, (int)topic, NULL);
 }
 
 int event_topic_from_name(const char *name, enum event_topic *out)
 {
-    for (int i = 0; i < EVENT_TOPIC_COUNT; i++) {
-        if (strcmp(name, event_topic_names[i]) == 0) {
-            *out = (enum event_topic)i;
-            return 0;
-        }
-    }
-    return -1;
+    int i = nametable_find(event_topic_names, EVENT_TOPIC_COUNT, name, false);
+    if (i < 0)
+        return -1;
+    *out = (enum event_topic)i;
+    return 0;
 }
 
 /* domain and name reach paths and SQL identifiers in consumers, so they are

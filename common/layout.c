@@ -113,30 +113,37 @@ int layout_path(char *out, size_t out_size, const char *data_dir, const char *re
 
 int layout_catalog_db(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX])
 {
-    return fsutil_path(out, out_size, err, "%s/catalog.db", data_dir);
+    return layout_path(out, out_size, data_dir, "catalog.db", err);
+}
+
+/* <data_dir>/run/<name><suffix>: the pid, stats and state files of a process. */
+static int layout_run_file(char *out, size_t out_size, const char *data_dir, const char *name,
+                           const char *suffix, char err[ERROR_MAX])
+{
+    return fsutil_path(out, out_size, err, "%s/run/%s%s", data_dir, name, suffix);
 }
 
 int layout_pid_file(char *out, size_t out_size, const char *data_dir, const char *process,
                     char err[ERROR_MAX])
 {
-    return fsutil_path(out, out_size, err, "%s/run/%s.pid", data_dir, process);
+    return layout_run_file(out, out_size, data_dir, process, ".pid", err);
 }
 
 int layout_stats_file(char *out, size_t out_size, const char *data_dir, const char *process,
                       char err[ERROR_MAX])
 {
-    return fsutil_path(out, out_size, err, "%s/run/%s.stats.json", data_dir, process);
+    return layout_run_file(out, out_size, data_dir, process, ".stats.json", err);
 }
 
 int layout_maintenance_state(char *out, size_t out_size, const char *data_dir,
                              char err[ERROR_MAX])
 {
-    return fsutil_path(out, out_size, err, "%s/run/processor.maintenance", data_dir);
+    return layout_run_file(out, out_size, data_dir, "processor", ".maintenance", err);
 }
 
 int layout_compaction_dir(char *out, size_t out_size, const char *data_dir, char err[ERROR_MAX])
 {
-    return fsutil_path(out, out_size, err, "%s/spool/.compact", data_dir);
+    return layout_path(out, out_size, data_dir, "spool/.compact", err);
 }
 
 int layout_run_endpoint(char *out, size_t out_size, const char *data_dir, const char *socket,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nametable.h"
 #include "wire.h"
 
 static const char *const protocol_format_names[] = {
@@ -26,38 +27,21 @@ static const char *const protocol_status_names[] = {
 
 const char *protocol_format_name(enum protocol_format f)
 {
-    if ((unsigned)f >= PROTOCOL_FORMAT_COUNT)
-        return NULL;
-    return protocol_format_names[f];
+    return nametable_name(protocol_format_names, PROTOCOL_FORMAT_COUNT, (int)f, NULL);
 }
 
 int protocol_format_from_name(const char *name, enum protocol_format *out)
 {
-    for (size_t i = 0; i < PROTOCOL_FORMAT_COUNT; i++) {
-        if (strcmp(name, protocol_format_names[i]) == 0) {
-            *out = (enum protocol_format)i;
-            return 0;
-        }
-    }
-    return -1;
+    int i = nametable_find(protocol_format_names, PROTOCOL_FORMAT_COUNT, name, false);
+    if (i < 0)
+        return -1;
+    *out = (enum protocol_format)i;
+    return 0;
 }
 
 const char *protocol_status_name(enum protocol_status s)
 {
-    if ((unsigned)s >= PROTOCOL_STATUS_COUNT)
-        return NULL;
-    return protocol_status_names[s];
-}
-
-static int protocol_status_from_name(const char *name, enum protocol_status *out)
-{
-    for (size_t i = 0; i < PROTOCOL_STATUS_COUNT; i++) {
-        if (strcmp(name, protocol_status_names[i]) == 0) {
-            *out = (enum protocol_status)i;
-            return 0;
-        }
-    }
-    return -1;
+    return nametable_name(protocol_status_names, PROTOCOL_STATUS_COUNT, (int)s, NULL);
 }
 
 /* A batch id: 1..128 printable ASCII characters (it is echoed in replies and
@@ -196,14 +180,15 @@ int protocol_reply_encode(const struct protocol_reply *reply, char **out, size_t
         return error_set(err, "reply: %zu record errors (at most %d)", reply->error_count,
                          PROTOCOL_ERRORS_MAX);
     if (strnlen(reply->id, sizeof reply->id) == sizeof reply->id ||
-        strnlen(reply->message, sizeof reply->message) == sizeof reply->message)
+        strnlen(reply->message, sizeof reply->message) == sizeof reply->message ||
+        strnlen(reply->syntax.text, sizeof reply->syntax.text) == sizeof reply->syntax.text)
         return error_set(err, "reply: unterminated string field");
 
     msgpack_sbuffer sbuf;
     msgpack_sbuffer_init(&sbuf);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
-    int failed = msgpack_pack_map(&pk, 9) != 0;
+    int failed = msgpack_pack_map(&pk, reply->syntax.set ? 10 : 9) != 0;
     failed |= wire_pack_key_uint(&pk, "v", PROTOCOL_VERSION);
     failed |= wire_pack_key_str(&pk, "id", reply->id);
     failed |= wire_pack_key_str(&pk, "status", status);
@@ -222,6 +207,14 @@ int protocol_reply_encode(const struct protocol_reply *reply, char **out, size_t
         char reason[PROTOCOL_REASON_MAX];
         snprintf(reason, sizeof reason, "%.*s", (int)sizeof e->reason - 1, e->reason);
         failed |= wire_pack_key_str(&pk, "reason", reason);
+    }
+    if (reply->syntax.set) {
+        failed |= wire_pack_str(&pk, "syntax");
+        failed |= msgpack_pack_map(&pk, 4) != 0;
+        failed |= wire_pack_key_uint(&pk, "line", reply->syntax.line);
+        failed |= wire_pack_key_uint(&pk, "column", reply->syntax.column);
+        failed |= wire_pack_key_uint(&pk, "position", reply->syntax.position);
+        failed |= wire_pack_key_str(&pk, "text", reply->syntax.text);
     }
     return wire_finish(&sbuf, failed, "reply", out, len, err);
 }
@@ -254,6 +247,24 @@ static int protocol_decode_errors(const msgpack_object *value, void *out, char e
     return 0;
 }
 
+/* WIRE_CUSTOM decoder of the "syntax" map into a struct protocol_syntax. */
+static int protocol_decode_syntax(const msgpack_object *value, void *out, char err[ERROR_MAX])
+{
+    struct protocol_syntax *syntax = out;
+    struct wire_field fields[] = {
+        {.key = "line", .type = WIRE_UINT, .required = true, .out = &syntax->line},
+        {.key = "column", .type = WIRE_UINT, .required = true, .out = &syntax->column},
+        {.key = "position", .type = WIRE_UINT, .required = true, .out = &syntax->position},
+        {.key = "text", .type = WIRE_STR, .required = true, .out = syntax->text,
+         .out_size = sizeof syntax->text},
+    };
+    if (wire_decode_object(value, "reply: syntax", fields, sizeof fields / sizeof fields[0],
+                           err) < 0)
+        return -1;
+    syntax->set = true;
+    return 0;
+}
+
 int protocol_reply_decode(const void *buf, size_t len, struct protocol_reply *out,
                           char err[ERROR_MAX])
 {
@@ -275,6 +286,8 @@ int protocol_reply_decode(const void *buf, size_t len, struct protocol_reply *ou
          .out_size = sizeof reply.message},
         {.key = "errors", .type = WIRE_CUSTOM, .required = true, .out = &reply,
          .decode = protocol_decode_errors},
+        {.key = "syntax", .type = WIRE_CUSTOM, .required = false, .out = &reply.syntax,
+         .decode = protocol_decode_syntax},
     };
     if (wire_decode_map(buf, len, "reply", fields, sizeof fields / sizeof fields[0], err) < 0)
         goto fail;
@@ -283,10 +296,12 @@ int protocol_reply_decode(const void *buf, size_t len, struct protocol_reply *ou
                   (unsigned long long)version, PROTOCOL_VERSION);
         goto fail;
     }
-    if (protocol_status_from_name(status, &reply.status) < 0) {
+    int status_index = nametable_find(protocol_status_names, PROTOCOL_STATUS_COUNT, status, false);
+    if (status_index < 0) {
         error_set(err, "reply: unknown status '%s'", status);
         goto fail;
     }
+    reply.status = (enum protocol_status)status_index;
     if (error_kind_from_name(kind, &reply.kind) < 0) {
         error_set(err, "reply: unknown kind '%s'", kind);
         goto fail;

@@ -1,4 +1,4 @@
-/* protocol.h - the producer wire protocol (version 2), spoken between
+/* protocol.h - the producer wire protocol (version 3), spoken between
  * producers (e.g. `lakehouse send`) and ingest's ZeroMQ ROUTER socket.
  *
  * Request (REQ-compatible envelope; a DEALER client sends the empty frame
@@ -34,6 +34,9 @@
  *       message   str   human-readable summary ("" when ok)
  *       errors    array of {index uint, reason str}: the first PROTOCOL_ERRORS_MAX
  *                       refused records (index is 0-based in the batch)
+ *       syntax    map {line uint, column uint, position uint, text str}, only when
+ *                       a "json" body is not valid JSON: where the parser stopped
+ *                       (1-based line, column, 0-based byte) and what it said
  * The reply is sent only after the accepted records are durable (fdatasync). */
 #ifndef LAKEHOUSE_PROTOCOL_H
 #define LAKEHOUSE_PROTOCOL_H
@@ -44,7 +47,7 @@
 #include "error.h"
 #include "names.h"
 
-#define PROTOCOL_VERSION 2
+#define PROTOCOL_VERSION 3
 #define PROTOCOL_ID_MAX 129      /* 128 chars + NUL */
 #define PROTOCOL_ERRORS_MAX 100  /* refused records listed in a reply */
 #define PROTOCOL_REASON_MAX 256
@@ -73,6 +76,15 @@ struct protocol_record_error {
     char reason[PROTOCOL_REASON_MAX];
 };
 
+/* Where a body that is not valid JSON broke, as the parser tells it. */
+struct protocol_syntax {
+    bool set; /* only on such a refusal */
+    uint64_t line;
+    uint64_t column;
+    uint64_t position;
+    char text[PROTOCOL_REASON_MAX];
+};
+
 struct protocol_reply {
     char id[PROTOCOL_ID_MAX];
     enum protocol_status status;
@@ -83,6 +95,7 @@ struct protocol_reply {
     char message[ERROR_MAX];
     size_t error_count;                    /* <= PROTOCOL_ERRORS_MAX */
     struct protocol_record_error *errors;  /* owned by the reply; protocol_reply_clear frees */
+    struct protocol_syntax syntax;
 };
 
 const char *protocol_format_name(enum protocol_format f);

@@ -93,25 +93,16 @@ int retention_history_log(sqlite3 *db, const char *table, const char *layer, con
         return -1;
     char now[TIMEUTIL_TIMESTAMP_MAX];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db,
-                                "INSERT INTO _retention (table_name, layer, horizon, files, "
-                                "records, snapshots, history_rows, at) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, layer, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, horizon, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, files);
-        sqlite3_bind_int64(st, 5, records);
-        sqlite3_bind_int64(st, 6, snapshots);
-        sqlite3_bind_int64(st, 7, history_rows);
-        sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return error_set(err, "insert into _retention: %s", sqlite3_errmsg(db));
+    const struct sqlutil_value values[] = {
+        SQLUTIL_TEXT(table),         SQLUTIL_TEXT(layer),     SQLUTIL_TEXT(horizon),
+        SQLUTIL_INT(files),          SQLUTIL_INT(records),    SQLUTIL_INT(snapshots),
+        SQLUTIL_INT(history_rows),   SQLUTIL_TEXT(now),
+    };
+    if (sqlutil_run_values(db,
+                           "INSERT INTO _retention (table_name, layer, horizon, files, records, "
+                           "snapshots, history_rows, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           values, sizeof values / sizeof values[0], NULL, err,
+                           "insert into _retention") < 0)
+        return -1;
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/types.h>
 
+#include "nametable.h"
 #include "timeutil.h"
 
 
@@ -35,22 +36,16 @@ static const char *const schema_mode_names[] = {
 
 const char *schema_type_name(enum schema_type type)
 {
-    if ((size_t)type >= SCHEMA_TYPE_COUNT)
-        return "unknown";
-    return schema_type_names[type];
+    return nametable_name(schema_type_names, SCHEMA_TYPE_COUNT, (int)type, "unknown");
 }
 
 int schema_type_from_name(const char *name, enum schema_type *out)
 {
-    if (name == NULL)
+    int i = nametable_find(schema_type_names, SCHEMA_TYPE_COUNT, name, true);
+    if (i < 0)
         return -1;
-    for (size_t i = 0; i < SCHEMA_TYPE_COUNT; i++) {
-        if (strcasecmp(name, schema_type_names[i]) == 0) {
-            *out = (enum schema_type)i;
-            return 0;
-        }
-    }
-    return -1;
+    *out = (enum schema_type)i;
+    return 0;
 }
 
 const char *schema_type_sql(enum schema_type type)
@@ -68,22 +63,16 @@ const char *schema_type_sql(enum schema_type type)
 
 const char *schema_mode_name(enum schema_mode mode)
 {
-    if ((size_t)mode >= SCHEMA_MODE_COUNT)
-        return "unknown";
-    return schema_mode_names[mode];
+    return nametable_name(schema_mode_names, SCHEMA_MODE_COUNT, (int)mode, "unknown");
 }
 
 int schema_mode_from_name(const char *name, enum schema_mode *out)
 {
-    if (name == NULL)
+    int i = nametable_find(schema_mode_names, SCHEMA_MODE_COUNT, name, true);
+    if (i < 0)
         return -1;
-    for (size_t i = 0; i < SCHEMA_MODE_COUNT; i++) {
-        if (strcasecmp(name, schema_mode_names[i]) == 0) {
-            *out = (enum schema_mode)i;
-            return 0;
-        }
-    }
-    return -1;
+    *out = (enum schema_mode)i;
+    return 0;
 }
 
 /* ------------------------------------------------------- life cycle */

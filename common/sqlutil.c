@@ -76,6 +76,19 @@ int sqlutil_step_done(sqlite3 *db, sqlite3_stmt *stmt, char err[ERROR_MAX], cons
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+int sqlutil_bind(sqlite3_stmt *st, int first, const struct sqlutil_value *values, size_t n)
+{
+    int rc = SQLITE_OK;
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+        const struct sqlutil_value *v = &values[i];
+        int at = first + (int)i;
+        rc = v->is_integer     ? sqlite3_bind_int64(st, at, v->integer)
+             : v->text != NULL ? sqlite3_bind_text(st, at, v->text, -1, SQLITE_STATIC)
+                               : sqlite3_bind_null(st, at);
+    }
+    return rc;
+}
+
 static int sqlutil_run_v(sqlite3 *db, const char *sql, const struct sqlutil_value *values,
                          size_t nvalues, int64_t *out, char err[ERROR_MAX], const char *what,
                          va_list ap)
@@ -87,12 +100,8 @@ static int sqlutil_run_v(sqlite3 *db, const char *sql, const struct sqlutil_valu
     if (rc == SQLITE_OK && st == NULL)
         return 0; /* SQL text without a statement */
     size_t nparams = rc == SQLITE_OK ? (size_t)sqlite3_bind_parameter_count(st) : 0;
-    for (size_t i = 0; rc == SQLITE_OK && i < nvalues && i < nparams; i++) {
-        const struct sqlutil_value *v = &values[i];
-        rc = v->is_integer     ? sqlite3_bind_int64(st, (int)i + 1, v->integer)
-             : v->text != NULL ? sqlite3_bind_text(st, (int)i + 1, v->text, -1, SQLITE_STATIC)
-                               : sqlite3_bind_null(st, (int)i + 1);
-    }
+    if (rc == SQLITE_OK)
+        rc = sqlutil_bind(st, 1, values, nvalues < nparams ? nvalues : nparams);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && out != NULL)

@@ -55,6 +55,10 @@ struct sqlutil_value {
 #define SQLUTIL_TEXT(s) ((struct sqlutil_value){.text = (s)})
 #define SQLUTIL_INT(v) ((struct sqlutil_value){.integer = (v), .is_integer = true})
 
+/* Bind values[0..n) to the parameters ?first..?first+n-1 of st. Returns
+ * SQLITE_OK or SQLite's code for the first binding that failed. */
+int sqlutil_bind(sqlite3_stmt *st, int first, const struct sqlutil_value *values, size_t n);
+
 /* sqlutil_run with values of either kind; values beyond the statement's
  * parameters are not bound. */
 int sqlutil_run_values(sqlite3 *db, const char *sql, const struct sqlutil_value *values,

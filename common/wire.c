@@ -112,14 +112,6 @@ int wire_decode_object(const msgpack_object *obj, const char *what, struct wire_
     return 0;
 }
 
-static uint64_t wire_be(const unsigned char *p, size_t bytes)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < bytes; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Walk the bytes of one msgpack value without allocating: 0 when every
  * container declares no more elements than bytes remain and every payload
  * fits, else -1. msgpack-c's unpacker allocates its object tree from the

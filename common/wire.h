@@ -1,5 +1,5 @@
 /* wire.h - msgpack mechanics shared by the message modules (event.c,
- * protocol.c, control_protocol.c). Owns no message: those are defined in event.h,
+ * protocol.c, control_protocol.c) and ingest's msgpack body reader. Owns no message: those are defined in event.h,
  * protocol.h and control_protocol.h. It owns the one strict-decoding routine so that
  * every message is read the same way (STYLE: reading fails if bytes are left
  * over): a buffer must hold exactly one msgpack map whose keys are strings,
@@ -54,6 +54,17 @@ int wire_pack_key_str(msgpack_packer *pk, const char *key, const char *value);
 int wire_pack_key_uint(msgpack_packer *pk, const char *key, uint64_t value);
 int wire_pack_key_int(msgpack_packer *pk, const char *key, int64_t value);
 int wire_pack_key_bool(msgpack_packer *pk, const char *key, bool value);
+
+/* The unsigned integer in the bytes (at most 8) at p, in msgpack's
+ * big-endian order: for the readers that walk msgpack bytes themselves
+ * (inline: ingest reads every number of a msgpack body with it). */
+static inline uint64_t wire_be(const unsigned char *p, size_t bytes)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < bytes; i++)
+        v = v << 8 | p[i];
+    return v;
+}
 
 /* Hand the sbuffer's bytes to the caller (*out malloc'd, caller frees) when
  * pack_failed is 0; otherwise free them and fail with "<what>: out of memory". */

@@ -10,8 +10,8 @@
 
 #include "endpoints.h"
 #include "fields.h"
+#include "growarray.h"
 #include "jsonsplit.h"
-#include "jsonfields.h"
 #include "ingest.h"
 #include "log.h"
 #include "mpjson.h"
@@ -57,6 +57,14 @@ struct batch_run {
     struct schema *delete_schema; /* deletes: the key (+ sequence_by) columns; owned */
 };
 
+/* What storing a batch's records needs (batch_store_begin .. _end): the
+ * per-column value array of the hot path and the lines' metadata. */
+struct batch_writer {
+    json_t *stack[BATCH_VALUES_STACK];
+    json_t **values; /* stack, or allocated for a wide schema; NULL: SINGLE_COLUMN */
+    struct spool_meta meta;
+};
+
 int batch_decoder_open(struct batch_decoder **out, char err[ERROR_MAX])
 {
     *out = calloc(1, sizeof **out);
@@ -100,18 +108,14 @@ void batch_decoder_close(struct batch_decoder **decoder)
 static int batch_push(struct batch_run *run, json_t *record)
 {
     struct batch_decoder *d = run->dec;
-    if (d->count == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 1024;
-        json_t **p = realloc(d->records, cap * sizeof *p);
-        if (p == NULL) {
-            json_decref(record);
-            run->failed = true;
-            snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
-            return -1;
-        }
-        d->records = p;
-        d->cap = cap;
+    json_t **p = growarray_room(d->records, &d->cap, d->count, sizeof *p, 1024);
+    if (p == NULL) {
+        json_decref(record);
+        run->failed = true;
+        snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
+        return -1;
     }
+    d->records = p;
     d->records[d->count++] = record;
     return 0;
 }
@@ -152,14 +156,11 @@ static void batch_defer_error(struct batch_run *run, uint64_t index, const char 
                               json_t *record, const char *raw, size_t raw_len, bool base64_only)
 {
     struct batch_decoder *d = run->dec;
-    if (d->deferred_count == d->deferred_cap) {
-        size_t cap = d->deferred_cap ? d->deferred_cap * 2 : 64;
-        struct batch_deferred *p = realloc(d->deferred, cap * sizeof *p);
-        if (p == NULL)
-            goto oom;
-        d->deferred = p;
-        d->deferred_cap = cap;
-    }
+    struct batch_deferred *p =
+        growarray_room(d->deferred, &d->deferred_cap, d->deferred_count, sizeof *p, 64);
+    if (p == NULL)
+        goto oom;
+    d->deferred = p;
     struct batch_deferred *e = &d->deferred[d->deferred_count];
     if ((e->reason = strdup(reason)) == NULL)
         goto oom;
@@ -184,40 +185,69 @@ static int batch_deferred_cmp(const void *a, const void *b)
 
 /* ------------------------------------------------------------ decoding */
 
+/* Refuse a batch of more than batch_max_records records; returns -1. */
+static int batch_refuse_count(struct batch_run *run)
+{
+    batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
+                     "batch has more than %" PRId64 " records (batch_max_records); split it",
+                     run->ctx->cfg->batch_max_records);
+    return -1;
+}
+
+/* One NDJSON line p[0..n) parsed the jansson way, or NULL with the reason
+ * of its refusal (too long, or not JSON). */
+static json_t *batch_parse_line(const struct batch_run *run, const char *p, size_t n,
+                                uint64_t line_no, char reason[ERROR_MAX])
+{
+    int64_t max = run->ctx->cfg->record_max_bytes;
+    if (n > (size_t)max) {
+        snprintf(reason, ERROR_MAX,
+                 "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
+                 line_no, n, max);
+        return NULL;
+    }
+    json_error_t e;
+    json_t *record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+    if (record == NULL)
+        snprintf(reason, ERROR_MAX, "line %" PRIu64 ", column %d: invalid JSON: %s", line_no,
+                 e.column, e.text);
+    return record;
+}
+
+/* The NDJSON lines of a body (a byte order mark skipped). */
+struct batch_lines {
+    const char *next;
+    const char *end;
+    const char *line; /* the current line, without its end */
+    size_t n;
+    uint64_t line_no; /* 1-based */
+};
+
+static void batch_lines_open(struct batch_lines *ls, const char *body, size_t len)
+{
+    len = record_skip_bom(&body, len);
+    ls->next = body;
+    ls->end = body + len;
+    ls->line_no = 0;
+}
+
+static bool batch_lines_next(struct batch_lines *ls)
+{
+    return record_next_line(&ls->next, ls->end, &ls->line, &ls->n, &ls->line_no);
+}
+
 static int batch_decode_ndjson(struct batch_run *run, const char *body, size_t len)
 {
-    const struct config *cfg = run->ctx->cfg;
-    len = record_skip_bom(&body, len);
-    const char *next = body, *end = body + len;
-    const char *p;
-    size_t n;
-    uint64_t line_no = 0;
-    while (!run->failed && record_next_line(&next, end, &p, &n, &line_no)) {
+    struct batch_lines ls;
+    batch_lines_open(&ls, body, len);
+    while (!run->failed && batch_lines_next(&ls)) {
         uint64_t index = run->dec->count;
-        if (index >= (uint64_t)cfg->batch_max_records) {
-            batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
-                             "batch has more than %" PRId64 " records (batch_max_records); "
-                             "split it",
-                             cfg->batch_max_records);
-            return -1;
-        }
+        if (index >= (uint64_t)run->ctx->cfg->batch_max_records)
+            return batch_refuse_count(run);
         char reason[ERROR_MAX];
-        json_t *record = NULL;
-        if (n > (size_t)cfg->record_max_bytes) {
-            snprintf(reason, sizeof reason,
-                     "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
-                     line_no, n, cfg->record_max_bytes);
-            batch_defer_error(run, index, reason, NULL, p, n, false);
-        } else {
-            json_error_t e;
-            record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
-            if (record == NULL) {
-                snprintf(reason, sizeof reason, "line %" PRIu64 ", column %d: invalid JSON: %s",
-                         line_no,
-                         e.column, e.text);
-                batch_defer_error(run, index, reason, NULL, p, n, false);
-            }
-        }
+        json_t *record = batch_parse_line(run, ls.line, ls.n, ls.line_no, reason);
+        if (record == NULL)
+            batch_defer_error(run, index, reason, NULL, ls.line, ls.n, false);
         if (batch_push(run, record) < 0)
             return -1;
     }
@@ -233,6 +263,13 @@ static int batch_decode_json(struct batch_run *run, const char *body, size_t len
         batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
                          "invalid JSON array body at line %d, column %d (byte %d): %s", e.line,
                          e.column, e.position, e.text);
+        /* the same position as fields, for the broker's answer */
+        struct protocol_syntax *syntax = &run->reply->syntax;
+        syntax->set = true;
+        syntax->line = e.line > 0 ? (uint64_t)e.line : 0;
+        syntax->column = e.column > 0 ? (uint64_t)e.column : 0;
+        syntax->position = e.position > 0 ? (uint64_t)e.position : 0;
+        snprintf(syntax->text, sizeof syntax->text, "%s", e.text);
         return -1;
     }
     if (!json_is_array(array)) {
@@ -399,24 +436,31 @@ static int batch_evolve_store(struct batch_run *run, struct schema *work,
  * (schema_normalize_values; stack when the schema is small, NULL for
  * SINGLE_COLUMN: the object path) and the batch's line metadata. -1 (run
  * failed) when out of memory. */
-static int batch_store_begin(struct batch_run *run, const struct schema *schema, json_t **stack,
-                             json_t ***values, struct spool_meta *meta, int64_t now_ms,
-                             int64_t now_us)
+static int batch_store_begin(struct batch_run *run, const struct schema *schema,
+                             struct batch_writer *w, int64_t now_ms, int64_t now_us)
 {
     const struct protocol_request *req = run->req;
-    spool_meta_init(meta, req->domain, req->endpoint, now_ms, now_us, schema->version, req->id);
-    *values = NULL;
+    spool_meta_init(&w->meta, req->domain, req->endpoint, now_ms, now_us, schema->version,
+                    req->id);
+    w->values = NULL;
     if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN)
         return 0;
-    *values = schema->column_count <= BATCH_VALUES_STACK
-                  ? stack
-                  : malloc(schema->column_count * sizeof **values);
-    if (*values == NULL) {
+    w->values = schema->column_count <= BATCH_VALUES_STACK
+                    ? w->stack
+                    : malloc(schema->column_count * sizeof *w->values);
+    if (w->values == NULL) {
         run->failed = true;
         snprintf(run->reply->message, sizeof run->reply->message, "out of memory");
         return -1;
     }
     return 0;
+}
+
+static void batch_store_end(struct batch_writer *w)
+{
+    if (w->values != w->stack)
+        free(w->values);
+    w->values = NULL;
 }
 
 /* Validate one decoded record and append its line (or refuse it). */
@@ -514,6 +558,20 @@ static int batch_fast_store(struct batch_run *run, const struct schema *schema,
     return read == 1 && batch_store_fields(run, schema, meta) ? 1 : 0;
 }
 
+/* A record read the jansson way, or NULL when it was refused for reason
+ * (raw: its text): stored, or its refusal noted; takes the reference. */
+static void batch_take(struct batch_run *run, const struct schema *schema,
+                       const struct batch_writer *w, uint64_t index, json_t *record,
+                       const char *reason, const char *raw, size_t raw_len, bool base64_only)
+{
+    if (record == NULL) {
+        batch_record_error(run, index, reason, NULL, raw, raw_len, base64_only);
+        return;
+    }
+    batch_store(run, schema, w->values, &w->meta, index, record);
+    json_decref(record);
+}
+
 /* NDJSON when no record depends on the others (not AUTO_INFERENCE): each
  * line is parsed, validated, written and freed before the next, instead of
  * holding the batch's decoded records (profiles showed the allocator
@@ -526,62 +584,35 @@ static int batch_stream_ndjson(struct batch_run *run, const char *body, size_t l
                                uint64_t *total)
 {
     const struct config *cfg = run->ctx->cfg;
-    len = record_skip_bom(&body, len);
-    const char *next = body, *end = body + len;
-    const char *p;
-    size_t n;
-    uint64_t line_no = 0;
+    struct batch_lines ls;
+    batch_lines_open(&ls, body, len);
     uint64_t count = 0;
-    while (record_next_line(&next, end, &p, &n, &line_no)) {
-        if (++count > (uint64_t)cfg->batch_max_records) {
-            batch_set_status(run->reply, PROTOCOL_STATUS_REFUSED,
-                             "batch has more than %" PRId64 " records (batch_max_records); "
-                             "split it",
-                             cfg->batch_max_records);
-            return -1;
-        }
+    while (batch_lines_next(&ls)) {
+        if (++count > (uint64_t)cfg->batch_max_records)
+            return batch_refuse_count(run);
     }
     *total = count;
 
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    struct spool_meta meta;
-    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+    struct batch_writer w;
+    if (batch_store_begin(run, schema, &w, now_ms, now_us) < 0)
         return -1;
-    next = body;
-    line_no = 0;
-    for (uint64_t index = 0;
-         !run->failed && record_next_line(&next, end, &p, &n, &line_no); index++) {
-        char reason[ERROR_MAX];
-        if (n > (size_t)cfg->record_max_bytes) {
-            snprintf(reason, sizeof reason,
-                     "line %" PRIu64 ": record of %zu bytes exceeds record_max_bytes (%" PRId64 ")",
-                     line_no, n, cfg->record_max_bytes);
-            batch_record_error(run, index, reason, NULL, p, n, false);
-            continue;
-        }
-        if (values != NULL) {
+    batch_lines_open(&ls, body, len);
+    for (uint64_t index = 0; !run->failed && batch_lines_next(&ls); index++) {
+        const char *p = ls.line;
+        size_t n = ls.n;
+        if (w.values != NULL && n <= (size_t)cfg->record_max_bytes) {
             int fast =
-                batch_fast_store(run, schema, &meta, jsonfields_read(p, n, &run->dec->fields));
+                batch_fast_store(run, schema, &w.meta, fields_read_json(p, n, &run->dec->fields));
             if (fast < 0)
                 break;
             if (fast == 1)
                 continue;
         }
-        json_error_t e;
-        json_t *record = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
-        if (record == NULL) {
-            snprintf(reason, sizeof reason, "line %" PRIu64 ", column %d: invalid JSON: %s",
-                         line_no,
-                     e.column, e.text);
-            batch_record_error(run, index, reason, NULL, p, n, false);
-            continue;
-        }
-        batch_store(run, schema, values, &meta, index, record);
-        json_decref(record);
+        char reason[ERROR_MAX];
+        json_t *record = batch_parse_line(run, p, n, ls.line_no, reason);
+        batch_take(run, schema, &w, index, record, reason, p, n, false);
     }
-    if (values != values_stack)
-        free(values);
+    batch_store_end(&w);
     return 0;
 }
 
@@ -598,10 +629,8 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
     char err[ERROR_MAX];
     if (batch_open_msgpack(run, body, len, &r, &count) < 0)
         return -1;
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    struct spool_meta meta;
-    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+    struct batch_writer w;
+    if (batch_store_begin(run, schema, &w, now_ms, now_us) < 0)
         return -1;
     int rc = 0;
     uint64_t index = 0;
@@ -609,9 +638,9 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
         json_t *record;
         const char *raw;
         size_t raw_len;
-        if (values != NULL) {
+        if (w.values != NULL) {
             struct mpjson_reader at = r;
-            int fast = batch_fast_store(run, schema, &meta,
+            int fast = batch_fast_store(run, schema, &w.meta,
                                         mpjson_next_fields(&r, &run->dec->fields, &raw, &raw_len));
             if (fast < 0)
                 break;
@@ -628,16 +657,10 @@ static int batch_stream_msgpack(struct batch_run *run, const char *body, size_t 
         }
         if (next == 0)
             break;
-        if (record == NULL) {
-            batch_record_error(run, index, err, NULL, raw, raw_len, true);
-            continue;
-        }
-        batch_store(run, schema, values, &meta, index, record);
-        json_decref(record);
+        batch_take(run, schema, &w, index, record, err, raw, raw_len, true);
     }
     *total = index;
-    if (values != values_stack)
-        free(values);
+    batch_store_end(&w);
     return rc;
 }
 
@@ -650,7 +673,7 @@ static const char *batch_skip_ws(const char *p, const char *end)
 
 /* A JSON array body (format json, HTTP POST .../batch) the NDJSON way when
  * every element is an object the fast reader takes: the array's grammar is
- * checked here, each element's by jsonfields_read, so such a body is valid
+ * checked here, each element's by fields_read_json, so such a body is valid
  * JSON and jansson would have read the same records. Each element is
  * stored (or refused) as it is read. 1: done (*total = elements); 0: some
  * element is not simple, or the body is not such an array (or has more
@@ -662,12 +685,10 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
                              const struct spool_mark *mark, uint64_t *total)
 {
     const struct config *cfg = run->ctx->cfg;
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    struct spool_meta meta;
+    struct batch_writer w;
     if (schema->mode == SCHEMA_MODE_SINGLE_COLUMN ||
         schema->column_count > BATCH_VALUES_STACK ||
-        batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+        batch_store_begin(run, schema, &w, now_ms, now_us) < 0)
         return 0;
     len = record_skip_bom(&body, len);
     const char *p = body, *end = body + len;
@@ -692,15 +713,15 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
             break;
         q++; /* the element is p[0..q) */
         size_t n = (size_t)(q - p);
-        int fast = jsonfields_read(p, n, &run->dec->fields);
+        int fast = fields_read_json(p, n, &run->dec->fields);
         if (fast != 1)
             break;
-        if (n > (size_t)cfg->record_max_bytes || !batch_store_fields(run, schema, &meta)) {
+        if (n > (size_t)cfg->record_max_bytes || !batch_store_fields(run, schema, &w.meta)) {
             /* a refusal (or a delete): the jansson path for this element */
             json_t *record = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
             if (record == NULL)
                 break;
-            batch_store(run, schema, values, &meta, index, record);
+            batch_store(run, schema, w.values, &w.meta, index, record);
             json_decref(record);
         }
         index++;
@@ -713,8 +734,7 @@ static int batch_stream_json(struct batch_run *run, const char *body, size_t len
             done = 1;
         break;
     }
-    if (values != values_stack)
-        free(values);
+    batch_store_end(&w);
     if (done && !run->failed) {
         *total = index;
         return 1;
@@ -736,10 +756,8 @@ static int batch_store_decoded(struct batch_run *run, const struct schema *schem
     if (dec->deferred_count > 1)
         qsort(dec->deferred, dec->deferred_count, sizeof *dec->deferred, batch_deferred_cmp);
     size_t next_deferred = 0;
-    json_t *values_stack[BATCH_VALUES_STACK];
-    json_t **values = NULL;
-    struct spool_meta meta;
-    if (batch_store_begin(run, schema, values_stack, &values, &meta, now_ms, now_us) < 0)
+    struct batch_writer w;
+    if (batch_store_begin(run, schema, &w, now_ms, now_us) < 0)
         return -1;
     for (size_t i = 0; i < total && !run->failed; i++) {
         json_t *record = dec->records[i];
@@ -749,10 +767,9 @@ static int batch_store_decoded(struct batch_run *run, const struct schema *schem
                                e->base64_only);
             continue;
         }
-        batch_store(run, schema, values, &meta, i, record);
+        batch_store(run, schema, w.values, &w.meta, i, record);
     }
-    if (values != values_stack)
-        free(values);
+    batch_store_end(&w);
     return 0;
 }
 

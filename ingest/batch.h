@@ -16,7 +16,7 @@
  *   Duplicate keys in an object are a per-record error (nothing is dropped).
  * Fast path (not AUTO_INFERENCE): a record that is an object of scalar
  * fields - an NDJSON line, an element of a json array, a msgpack map - is
- * read straight into flat fields (fields.h: jsonfields.h, mpjson.h),
+ * read straight into flat fields (fields.h: fields_read_json, mpjson.h),
  * validated by schema_normalize_fields and written, with no jansson tree;
  * every other record, and every record the fast path would refuse, takes
  * the jansson path, so refusals, their messages and rejected/ lines are the

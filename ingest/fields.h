@@ -2,8 +2,8 @@
  * (schema_field), the form ingest's fast readers hand to validation
  * (schema_normalize_fields) instead of a jansson tree.
  *
- * The fast readers (jsonfields.h for NDJSON lines, mpjson_next_fields for
- * msgpack maps) take only the common shape: an object of at most FIELDS_MAX
+ * The fast readers (fields_read_json for NDJSON lines, over the flat
+ * scanner jsonflat.h; mpjson_next_fields for msgpack maps) take only the common shape: an object of at most FIELDS_MAX
  * distinct keys whose values are scalars (null, booleans, integers, finite
  * reals, strings). Anything else - nested values, escapes they do not
  * decode, duplicate keys, malformed input - makes them answer "not simple",
@@ -42,6 +42,13 @@ bool fields_begin(struct fields *fs, size_t bytes);
 char *fields_copy(struct fields *fs, const void *s, size_t n);
 /* Is key[0..len) already one of the fields read so far? */
 bool fields_has_key(const struct fields *fs, const char *key, size_t len);
+
+/* Read the NDJSON line p[0..n) when it is a simple object: exactly what
+ * jansson's json_loadb(JSON_REJECT_DUPLICATES) accepts for such a line, with
+ * the same values (jsonflat.h's subset, escapes decoded, no duplicate key).
+ * 1: the fields are in fs; 0: not simple (fs holds nothing usable, the
+ * caller takes the jansson path, which reports errors); -1: out of memory. */
+int fields_read_json(const char *p, size_t n, struct fields *fs);
 
 void fields_free(struct fields *fs);
 

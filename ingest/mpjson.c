@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include "utf8.h"
+#include "wire.h"
 
 enum mp_kind { MP_NIL, MP_BOOL, MP_UINT, MP_INT, MP_FLOAT, MP_STR, MP_BIN, MP_ARRAY, MP_MAP, MP_EXT };
 
@@ -25,12 +26,19 @@ struct mp_item {
     int8_t ext_type;
 };
 
-static uint64_t mp_be(const unsigned char *p, int bytes)
+/* The IEEE 754 float (bytes 4) or double (bytes 8) at p, big-endian. */
+static double mp_real(const unsigned char *p, int bytes)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = v << 8 | p[i];
-    return v;
+    uint64_t bits = wire_be(p, (size_t)bytes);
+    if (bytes == 4) {
+        uint32_t bits32 = (uint32_t)bits;
+        float fl;
+        memcpy(&fl, &bits32, sizeof fl);
+        return fl;
+    }
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
 }
 
 /* Read one item header (and the payload of str/bin/ext) at *p. -1 when the
@@ -47,38 +55,26 @@ static int mp_read_number(unsigned char t, const unsigned char **pp, size_t avai
             return -1;       \
     } while (0)
     switch (t) {
-    case 0xca: {
-        NEED(4);
-        uint32_t bits = (uint32_t)mp_be(p, 4);
-        float fl;
-        memcpy(&fl, &bits, 4);
+    case 0xca: case 0xcb: { /* float 32, float 64 */
+        int k = t == 0xca ? 4 : 8;
+        NEED((size_t)k);
         it->kind = MP_FLOAT;
-        it->f = fl;
-        p += 4;
-        break;
-    }
-    case 0xcb: {
-        NEED(8);
-        uint64_t bits = mp_be(p, 8);
-        double d;
-        memcpy(&d, &bits, 8);
-        it->kind = MP_FLOAT;
-        it->f = d;
-        p += 8;
+        it->f = mp_real(p, k);
+        p += k;
         break;
     }
     case 0xcc: case 0xcd: case 0xce: case 0xcf: {
         int k = 1 << (t - 0xcc);
         NEED((size_t)k);
         it->kind = MP_UINT;
-        it->u = mp_be(p, k);
+        it->u = wire_be(p, (size_t)k);
         p += k;
         break;
     }
     case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
         int k = 1 << (t - 0xd0);
         NEED((size_t)k);
-        uint64_t v = mp_be(p, k);
+        uint64_t v = wire_be(p, (size_t)k);
         if (k < 8 && (v >> (8 * k - 1)) & 1) /* sign-extend */
             v |= ~(uint64_t)0 << (8 * k);
         it->kind = MP_INT;
@@ -169,7 +165,7 @@ static int mp_read(const unsigned char **pp, const unsigned char *end, struct mp
     }
     if (lenbytes > 0) {
         NEED((size_t)lenbytes);
-        it->n = (uint32_t)mp_be(p, lenbytes);
+        it->n = (uint32_t)wire_be(p, (size_t)lenbytes);
         p += lenbytes;
         if (it->kind == MP_EXT) {
             avail = (size_t)(end - p);
@@ -210,15 +206,15 @@ static json_t *mp_timestamp(const struct mp_item *it, const char *path, char err
     int64_t sec;
     uint32_t nsec;
     if (it->n == 4) {
-        sec = (int64_t)mp_be(it->data, 4);
+        sec = (int64_t)wire_be(it->data, 4);
         nsec = 0;
     } else if (it->n == 8) {
-        uint64_t v = mp_be(it->data, 8);
+        uint64_t v = wire_be(it->data, 8);
         nsec = (uint32_t)(v >> 34);
         sec = (int64_t)(v & 0x3ffffffffull);
     } else if (it->n == 12) {
-        nsec = (uint32_t)mp_be(it->data, 4);
-        sec = (int64_t)mp_be(it->data + 4, 8);
+        nsec = (uint32_t)wire_be(it->data, 4);
+        sec = (int64_t)wire_be(it->data + 4, 8);
     } else {
         error_set(err, "field '%s': msgpack timestamp of %u bytes is invalid", path, it->n);
         return NULL;

@@ -14,6 +14,7 @@
 #include "dedup.h"
 #include "files.h"
 #include "fsutil.h"
+#include "growarray.h"
 #include "ingest.h"
 #include "layout.h"
 #include "log.h"
@@ -41,14 +42,10 @@ struct recover_list {
 
 static int recover_list_add(struct recover_list *l, const struct recover_file *f)
 {
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct recover_file *p = realloc(l->files, cap * sizeof *p);
-        if (p == NULL)
-            return -1;
-        l->files = p;
-        l->cap = cap;
-    }
+    struct recover_file *p = growarray_room(l->files, &l->cap, l->count, sizeof *p, 64);
+    if (p == NULL)
+        return -1;
+    l->files = p;
     l->files[l->count++] = *f;
     return 0;
 }

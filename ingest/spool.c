@@ -213,13 +213,45 @@ static int spool_finish_line(struct spool_set *set, struct spool_table *t, size_
     return 0;
 }
 
-/* One "key":value member, preceded by a comma unless it is the first. */
-static bool spool_member(struct strbuf *b, bool *first, const char *key, const json_t *value)
+/* One record line being written into a table's pending buffer. */
+struct spool_line {
+    struct strbuf *b;
+    size_t start; /* where the line starts in b */
+    bool first;   /* no member written yet */
+    bool ok;      /* false once an append ran out of memory */
+};
+
+static struct spool_line spool_line_begin(struct spool_table *t)
 {
-    bool ok = (*first || strbuf_append(b, ",", 1)) && jsonout_string(b, key, strlen(key)) &&
-              strbuf_append(b, ":", 1) && jsonout_value(b, value);
-    *first = false;
-    return ok;
+    struct spool_line l = {&t->pending, t->pending.len, true, false};
+    l.ok = strbuf_append(l.b, "{", 1);
+    return l;
+}
+
+/* A member's "key": (preceded by a comma unless it is the first); false
+ * when out of memory, then its value must not be written. */
+static bool spool_line_key(struct spool_line *l, const char *key)
+{
+    l->ok = l->ok && (l->first || strbuf_append(l->b, ",", 1)) &&
+            jsonout_string(l->b, key, strlen(key)) && strbuf_append(l->b, ":", 1);
+    l->first = false;
+    return l->ok;
+}
+
+static void spool_line_member(struct spool_line *l, const char *key, const json_t *value)
+{
+    if (spool_line_key(l, key))
+        l->ok = jsonout_value(l->b, value);
+}
+
+/* The rescued column (when there is one) and the line's metadata. */
+static int spool_line_end(struct spool_set *set, struct spool_table *t, struct spool_line *l,
+                          const json_t *rescued, const struct spool_meta *meta,
+                          size_t record_max, char err[ERROR_MAX])
+{
+    if (rescued != NULL)
+        spool_line_member(l, SCHEMA_RESCUED_COLUMN, rescued);
+    return spool_finish_line(set, t, l->start, l->ok, l->first, meta, record_max, err);
 }
 
 int spool_append(struct spool_set *set, struct spool_table *t, const json_t *record,
@@ -227,16 +259,13 @@ int spool_append(struct spool_set *set, struct spool_table *t, const json_t *rec
 {
     if (!json_is_object(record))
         return error_set(err, "normalised record is not a JSON object");
-    struct strbuf *b = &t->pending;
-    size_t start = b->len;
-    bool first = true, ok = strbuf_append(b, "{", 1);
+    struct spool_line l = spool_line_begin(t);
     const char *key;
     json_t *value;
     json_object_foreach((json_t *)record, key, value) {
-        if (ok)
-            ok = spool_member(b, &first, key, value);
+        spool_line_member(&l, key, value);
     }
-    return spool_finish_line(set, t, start, ok, first, meta, record_max, err);
+    return spool_line_end(set, t, &l, NULL, meta, record_max, err);
 }
 
 int spool_append_values(struct spool_set *set, struct spool_table *t,
@@ -244,16 +273,12 @@ int spool_append_values(struct spool_set *set, struct spool_table *t,
                         const json_t *rescued, const struct spool_meta *meta, size_t record_max,
                         char err[ERROR_MAX])
 {
-    struct strbuf *b = &t->pending;
-    size_t start = b->len;
-    bool first = true, ok = strbuf_append(b, "{", 1);
-    for (size_t i = 0; ok && i < schema->column_count; i++) {
+    struct spool_line l = spool_line_begin(t);
+    for (size_t i = 0; l.ok && i < schema->column_count; i++) {
         if (values[i] != NULL)
-            ok = spool_member(b, &first, schema->columns[i].name, values[i]);
+            spool_line_member(&l, schema->columns[i].name, values[i]);
     }
-    if (ok && rescued != NULL)
-        ok = spool_member(b, &first, SCHEMA_RESCUED_COLUMN, rescued);
-    return spool_finish_line(set, t, start, ok, first, meta, record_max, err);
+    return spool_line_end(set, t, &l, rescued, meta, record_max, err);
 }
 
 int spool_append_fields(struct spool_set *set, struct spool_table *t,
@@ -261,20 +286,12 @@ int spool_append_fields(struct spool_set *set, struct spool_table *t,
                         const json_t *rescued, const struct spool_meta *meta, size_t record_max,
                         char err[ERROR_MAX])
 {
-    struct strbuf *b = &t->pending;
-    size_t start = b->len;
-    bool first = true, ok = strbuf_append(b, "{", 1);
-    for (size_t i = 0; ok && i < schema->column_count; i++) {
-        if (values[i].kind == SCHEMA_VALUE_ABSENT)
-            continue;
-        const char *key = schema->columns[i].name;
-        ok = (first || strbuf_append(b, ",", 1)) && jsonout_string(b, key, strlen(key)) &&
-             strbuf_append(b, ":", 1) && jsonout_schema_value(b, &values[i]);
-        first = false;
+    struct spool_line l = spool_line_begin(t);
+    for (size_t i = 0; l.ok && i < schema->column_count; i++) {
+        if (values[i].kind != SCHEMA_VALUE_ABSENT && spool_line_key(&l, schema->columns[i].name))
+            l.ok = jsonout_schema_value(l.b, &values[i]);
     }
-    if (ok && rescued != NULL)
-        ok = spool_member(b, &first, SCHEMA_RESCUED_COLUMN, rescued);
-    return spool_finish_line(set, t, start, ok, first, meta, record_max, err);
+    return spool_line_end(set, t, &l, rescued, meta, record_max, err);
 }
 
 void spool_mark(const struct spool_table *t, struct spool_mark *m)

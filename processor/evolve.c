@@ -50,6 +50,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "sqlutil.h"
 #include "strbuf.h"
 
 #define EVOLVE_DDL                                                                          \
@@ -77,26 +78,18 @@ static int evolve_row(struct silver_db *sdb, const char *table, int64_t snapshot
                       int version, const char *change, const char *column,
                       const char *new_name, const char *h_column, char err[ERROR_MAX])
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(sdb->db,
-                                "INSERT INTO _schema_changes (table_name, snapshot_id, "
-                                "schema_version, change, column_name, new_name, h_column) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, snapshot_id);
-        sqlite3_bind_int(st, 3, version);
-        sqlite3_bind_text(st, 4, change, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, column, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, new_name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, h_column, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return error_set(err, "silver/%s.db: insert into _schema_changes: %s", sdb->domain,
-                         sqlite3_errmsg(sdb->db));
+    const struct sqlutil_value values[] = {
+        SQLUTIL_TEXT(table),  SQLUTIL_INT(snapshot_id), SQLUTIL_INT(version),
+        SQLUTIL_TEXT(change), SQLUTIL_TEXT(column),     SQLUTIL_TEXT(new_name),
+        SQLUTIL_TEXT(h_column),
+    };
+    if (sqlutil_run_values(sdb->db,
+                           "INSERT INTO _schema_changes (table_name, snapshot_id, schema_version, "
+                           "change, column_name, new_name, h_column) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           values, sizeof values / sizeof values[0], NULL, err,
+                           "silver/%s.db: insert into _schema_changes", sdb->domain) < 0)
+        return -1;
     return 0;
 }
 

@@ -101,7 +101,7 @@ static int merge_undo(struct merge_table *t, char err[ERROR_MAX])
 static int merge_line(struct merge_table *t, const char *text, size_t len, int64_t line,
                       struct merge_result *res, int64_t *max_version, char err[ERROR_MAX])
 {
-    int nflat = jsonflat_scan(text, len, t->flat, MERGE_FLAT_MAX);
+    int nflat = jsonflat_scan(text, len, t->flat, MERGE_FLAT_MAX, 0);
     if (nflat >= 0) {
         int frc = merge_record_flat(t, t->flat, nflat, line, res, max_version, res->reason, err);
         if (frc != MERGE_SLOW)

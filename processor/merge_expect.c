@@ -2,20 +2,19 @@
  * lines of dropped records, the _expectations rows (merge_table.h). */
 #include "merge_table.h"
 
+#include "growarray.h"
+
 static struct merge_rule_count *merge_count(struct merge_table *t,
                                             const struct schema_expectation *x)
 {
     for (size_t i = 0; i < t->ncounts; i++)
         if (t->counts[i].action == x->action && strcmp(t->counts[i].name, x->name) == 0)
             return &t->counts[i];
-    if (t->ncounts == t->capcounts) {
-        size_t cap = t->capcounts ? t->capcounts * 2 : 8;
-        struct merge_rule_count *c = realloc(t->counts, cap * sizeof *c);
-        if (c == NULL)
-            return NULL;
-        t->counts = c;
-        t->capcounts = cap;
-    }
+    struct merge_rule_count *grown =
+        growarray_room(t->counts, &t->capcounts, t->ncounts, sizeof *grown, 8);
+    if (grown == NULL)
+        return NULL;
+    t->counts = grown;
     struct merge_rule_count *c = &t->counts[t->ncounts++];
     snprintf(c->name, sizeof c->name, "%s", x->name);
     snprintf(c->rule, sizeof c->rule, "%s", x->rule);

@@ -14,17 +14,14 @@
 #include <sys/stat.h>
 
 #include "bronze.h"
+#include "growarray.h"
 
 int strlist_push(struct strlist *list, const char *item)
 {
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 16;
-        char **items = realloc(list->items, cap * sizeof *items);
-        if (items == NULL)
-            return -1;
-        list->items = items;
-        list->cap = cap;
-    }
+    char **items = growarray_room(list->items, &list->cap, list->count, sizeof *items, 16);
+    if (items == NULL)
+        return -1;
+    list->items = items;
     char *copy = strdup(item);
     if (copy == NULL)
         return -1;

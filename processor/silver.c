@@ -444,21 +444,18 @@ int silver_record_snapshot(struct silver_db *sdb, const struct silver_snapshot *
         return -1;
     char now[TIMEUTIL_TIMESTAMP_MAX];
     timeutil_format_utc_ms(timeutil_now_ms(), now);
+    const struct sqlutil_value values[] = {
+        SQLUTIL_TEXT(snap->table),     SQLUTIL_TEXT(now),
+        SQLUTIL_TEXT(snap->operation), SQLUTIL_TEXT(snap->source),
+        SQLUTIL_INT(snap->inserted),   SQLUTIL_INT(snap->updated),
+        SQLUTIL_INT(snap->unchanged),  SQLUTIL_INT(snap->deleted),
+        SQLUTIL_INT(snap->schema_version),
+        /* reserved by silver_next_snapshot_id: history rows already use it */
+        snap->id > 0 ? SQLUTIL_INT(snap->id) : SQLUTIL_TEXT(NULL),
+        SQLUTIL_INT(rows),
+    };
     sqlite3_stmt *st = sdb->snapshot;
-    sqlite3_bind_text(st, 1, snap->table, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, snap->operation, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, snap->source, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, snap->inserted);
-    sqlite3_bind_int64(st, 6, snap->updated);
-    sqlite3_bind_int64(st, 7, snap->unchanged);
-    sqlite3_bind_int64(st, 8, snap->deleted);
-    sqlite3_bind_int64(st, 9, snap->schema_version);
-    if (snap->id > 0) /* reserved by silver_next_snapshot_id: history rows already use it */
-        sqlite3_bind_int64(st, 10, snap->id);
-    else
-        sqlite3_bind_null(st, 10);
-    sqlite3_bind_int64(st, 11, rows);
+    sqlutil_bind(st, 1, values, sizeof values / sizeof values[0]);
     if (silver_step_done(sdb, st, "insert into _snapshots", err) < 0)
         return -1;
     *snapshot_id = sqlite3_last_insert_rowid(sdb->db);

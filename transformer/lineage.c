@@ -160,33 +160,26 @@ int lineage_record(sqlite3 *db, int64_t snapshot_id, const json_t *inputs,
     if (sqlutil_exec(db, lineage_ddl, err, "create _lineage") < 0)
         return -1;
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO main._lineage (snapshot_id, input_table, "
-                           "input_snapshot_id, changes_from, change_rows) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5)",
-                           -1, &stmt, NULL) != SQLITE_OK)
-        return error_set(err, "record lineage: %s", sqlite3_errmsg(db));
+    if (sqlutil_prepare(db,
+                        "INSERT INTO main._lineage (snapshot_id, input_table, input_snapshot_id, "
+                        "changes_from, change_rows) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        &stmt, err, "record lineage") < 0)
+        return -1;
     const char *key;
     json_t *value;
     int rc = 0;
     json_object_foreach((json_t *)inputs, key, value) {
-        json_t *ch = changes ? json_object_get(changes, key) : NULL;
-        sqlite3_bind_int64(stmt, 1, snapshot_id);
-        sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, json_integer_value(value));
-        if (ch != NULL) {
-            sqlite3_bind_int64(stmt, 4, json_integer_value(json_object_get(ch, "from")));
-            sqlite3_bind_int64(stmt, 5, json_integer_value(json_object_get(ch, "rows")));
-        } else {
-            sqlite3_bind_null(stmt, 4);
-            sqlite3_bind_null(stmt, 5);
-        }
-        if (sqlite3_step(stmt) != SQLITE_DONE) {
-            rc = error_set(err, "record lineage: %s", sqlite3_errmsg(db));
+        const json_t *ch = changes ? json_object_get(changes, key) : NULL;
+        const struct sqlutil_value row[] = {
+            SQLUTIL_INT(snapshot_id),
+            SQLUTIL_TEXT(key),
+            SQLUTIL_INT(json_integer_value(value)),
+            ch ? SQLUTIL_INT(json_integer_value(json_object_get(ch, "from"))) : SQLUTIL_TEXT(NULL),
+            ch ? SQLUTIL_INT(json_integer_value(json_object_get(ch, "rows"))) : SQLUTIL_TEXT(NULL),
+        };
+        sqlutil_bind(stmt, 1, row, sizeof row / sizeof row[0]);
+        if ((rc = sqlutil_step_done(db, stmt, err, "record lineage")) < 0)
             break;
-        }
-        sqlite3_reset(stmt);
-        sqlite3_clear_bindings(stmt);
     }
     sqlite3_finalize(stmt);
     return rc;

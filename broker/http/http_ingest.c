@@ -25,6 +25,7 @@
 #include "http_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,6 @@
 #include "protocol.h"
 #include "record_reader.h"
 
-
-/* The start of ingest's refusal of an unparsable "json" body (ingest/batch.c
- * batch_decode_json); it is turned into the API's 400 with the position. */
-#define HTTP_INGEST_BAD_JSON "invalid JSON array body at line "
 
 static json_t *http_ingest_errors(const struct protocol_reply *r)
 {
@@ -70,20 +67,19 @@ static int http_ingest_failure(struct http_reply *reply, const struct protocol_r
     case PROTOCOL_STATUS_REFUSED:
         break;
     }
-    int line, column, position, text = 0;
     if (r->kind == ERROR_NOT_FOUND) {
         http_reply_error(reply, 404, "%s", r->message);
-    } else if (strncmp(r->message, HTTP_INGEST_BAD_JSON, strlen(HTTP_INGEST_BAD_JSON)) == 0 &&
-               sscanf(r->message, HTTP_INGEST_BAD_JSON "%d, column %d (byte %d): %n", &line,
-                      &column, &position, &text) == 3 &&
-               text > 0) {
-        /* The same answer as a body the broker parsed itself (http_body_json). */
+    } else if (r->syntax.set) {
+        /* A "json" body ingest could not parse: the same answer as a body the
+         * broker parsed itself (http_body_json), from the reply's position. */
+        const struct protocol_syntax *s = &r->syntax;
         char msg[ERROR_MAX];
-        snprintf(msg, sizeof msg, "invalid JSON at line %d column %d (byte %d): %s", line, column,
-                 position, r->message + text);
+        snprintf(msg, sizeof msg, "invalid JSON at line %" PRIu64 " column %" PRIu64
+                 " (byte %" PRIu64 "): %s", s->line, s->column, s->position, s->text);
         http_reply_json(reply, 400,
-                        json_pack("{s:s, s:i, s:i, s:i}", "detail", msg, "line", line, "column",
-                                  column, "position", position));
+                        json_pack("{s:s, s:I, s:I, s:I}", "detail", msg, "line",
+                                  (json_int_t)s->line, "column", (json_int_t)s->column,
+                                  "position", (json_int_t)s->position));
     } else if (r->refused > 0 || r->error_count > 0) {
         http_reply_json(reply, 422,
                         json_pack("{s:s, s:s, s:I, s:o}", "detail", r->message, "status",

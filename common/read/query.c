@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "read/bronze_vtab.h"
+#include "growarray.h"
 #include "layout.h"
 #include "names.h"
 #include "sqlref.h"
@@ -580,14 +581,11 @@ struct query_table_list {
 
 static int query_table_push(struct query_table_list *list, const struct query_table *t)
 {
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 16;
-        struct query_table *items = realloc(list->items, cap * sizeof *items);
-        if (items == NULL)
-            return -1;
-        list->items = items;
-        list->cap = cap;
-    }
+    struct query_table *items =
+        growarray_room(list->items, &list->cap, list->count, sizeof *items, 16);
+    if (items == NULL)
+        return -1;
+    list->items = items;
     list->items[list->count++] = *t;
     return 0;
 }

@@ -26,7 +26,7 @@ tomp() { lakehouse-ingest-tool json2msgpack "$1"; }   # JSON file -> msgpack on 
 # hdr JSON -> a header frame file path
 hdr() { printf '%s' "$1" >"$T/h.json"; tomp "$T/h.json" >"$T/h.mp"; echo "$T/h.mp"; }
 body() { printf "$1" >"$T/b.bin"; echo "$T/b.bin"; }
-H_OK='{"v":2,"domain":"bad","endpoint":"items","format":"ndjson","strict":true}'
+H_OK='{"v":3,"domain":"bad","endpoint":"items","format":"ndjson","strict":true}'
 
 start_group || { fail "start" "group did not start"; exit 1; }
 # the workers' pids now: at the end the same processes must still serve
@@ -85,29 +85,29 @@ printf '{"id":1,"name":"x"}' | tomp /dev/stdin >"$T/one.mp" 2>/dev/null || true
 printf '[{"id":9011,"name":"truncated"},{"id":9012,"name":"msgpack"}]' >"$T/arr.json"
 tomp "$T/arr.json" | head -c 20 >"$T/trunc.mp"
 expect_refused "truncated msgpack" "truncat|malformed|msgpack" \
-    '{"v":2,"domain":"bad","endpoint":"items","format":"msgpack","strict":true}' "$T/trunc.mp"
+    '{"v":3,"domain":"bad","endpoint":"items","format":"msgpack","strict":true}' "$T/trunc.mp"
 printf '\xdd\xff\xff\xff\xff' >"$T/hugearr.mp"
 expect_refused "msgpack array claiming 4 billion elements" "truncat|malformed|msgpack|batch_max_records" \
-    '{"v":2,"domain":"bad","endpoint":"items","format":"msgpack","strict":true}' "$T/hugearr.mp"
+    '{"v":3,"domain":"bad","endpoint":"items","format":"msgpack","strict":true}' "$T/hugearr.mp"
 expect_refused "unknown endpoint" "unknown endpoint bad/nope" \
-    '{"v":2,"domain":"bad","endpoint":"nope","format":"ndjson"}' "$(body '{"id":1,"name":"x"}\n')"
+    '{"v":3,"domain":"bad","endpoint":"nope","format":"ndjson"}' "$(body '{"id":1,"name":"x"}\n')"
 expect_refused "unknown domain" "unknown endpoint nowhere/items" \
-    '{"v":2,"domain":"nowhere","endpoint":"items","format":"ndjson"}' "$(body '{"id":1,"name":"x"}\n')"
+    '{"v":3,"domain":"nowhere","endpoint":"items","format":"ndjson"}' "$(body '{"id":1,"name":"x"}\n')"
 
 # ---- names in the protocol header
 long=$(printf 'a%.0s' $(seq 1 200))
 for n in '../etc' 'bad/../x' 'a\"b' "it's" 'Bad' 'sqlite_master' 'ѕelect' "$long" '' 'x y' 'a;drop table items'; do
     expect_refused "header domain '${n:0:40}'" "domain|name" \
-        "{\"v\":2,\"domain\":\"$n\",\"endpoint\":\"items\",\"format\":\"ndjson\"}" "$(body '{"id":1,"name":"x"}\n')"
+        "{\"v\":3,\"domain\":\"$n\",\"endpoint\":\"items\",\"format\":\"ndjson\"}" "$(body '{"id":1,"name":"x"}\n')"
     expect_refused "header endpoint '${n:0:40}'" "endpoint|name" \
-        "{\"v\":2,\"domain\":\"bad\",\"endpoint\":\"$n\",\"format\":\"ndjson\"}" "$(body '{"id":1,"name":"x"}\n')"
+        "{\"v\":3,\"domain\":\"bad\",\"endpoint\":\"$n\",\"format\":\"ndjson\"}" "$(body '{"id":1,"name":"x"}\n')"
 done
 expect_refused "header batch id with control characters" "id" \
-    '{"v":2,"domain":"bad","endpoint":"items","format":"ndjson","id":"a\nb"}' "$(body '{"id":1,"name":"x"}\n')"
+    '{"v":3,"domain":"bad","endpoint":"items","format":"ndjson","id":"a\nb"}' "$(body '{"id":1,"name":"x"}\n')"
 expect_refused "header id over 128 characters" "id" \
-    "{\"v\":2,\"domain\":\"bad\",\"endpoint\":\"items\",\"format\":\"ndjson\",\"id\":\"$long\"}" "$(body '{"id":1,"name":"x"}\n')"
+    "{\"v\":3,\"domain\":\"bad\",\"endpoint\":\"items\",\"format\":\"ndjson\",\"id\":\"$long\"}" "$(body '{"id":1,"name":"x"}\n')"
 expect_refused "header unknown key" "unknown key" \
-    '{"v":2,"domain":"bad","endpoint":"items","format":"ndjson","evil":1}' "$(body '{"id":1,"name":"x"}\n')"
+    '{"v":3,"domain":"bad","endpoint":"items","format":"ndjson","evil":1}' "$(body '{"id":1,"name":"x"}\n')"
 expect_refused "header wrong version" "version" \
     '{"v":99,"domain":"bad","endpoint":"items","format":"ndjson"}' "$(body '{"id":1,"name":"x"}\n')"
 printf '\x81' >"$T/trunc_hdr.mp"
@@ -118,7 +118,7 @@ echo "$out" | grep -q '^status=refused' && pass "protocol: missing body frame" |
 check_eq "ingest survived every bad request (same pid)" "$ipid" "$(cat "$LAKEHOUSE_DATA/run/ingest.pid")"
 
 # ---- non-strict: bad records go to rejected/ with the reason, good ones stored
-out=$("$RAW" "$ING" "$(hdr '{"v":2,"domain":"bad","endpoint":"items","format":"ndjson","id":"mixed-1"}')" \
+out=$("$RAW" "$ING" "$(hdr '{"v":3,"domain":"bad","endpoint":"items","format":"ndjson","id":"mixed-1"}')" \
     "$(body '{"id":500,"name":"good one"}\n{"id":"bad","name":"x"}\n')")
 echo "$out" | grep -q '^status=partial accepted=1 refused=1' && pass "non-strict: partial" || fail "non-strict: partial" "$out"
 rej=$(cat "$LAKEHOUSE_DATA"/rejected/bad/items/*.ndjson 2>/dev/null)

@@ -1,7 +1,7 @@
 /* test_ingest_jsonout.c - unit tests of ingest's compact JSON writer
  * (ingest/jsonout.h) and of schema_normalize_values, the object-free
  * validation it serialises, and of the fast NDJSON reader
- * (ingest/jsonfields.h) + schema_normalize_fields, which must store exactly
+ * (fields_read_json, ingest/fields.h) + schema_normalize_fields, which must store exactly
  * what the jansson path stores. The writer must produce json_dumpb's text
  * (except the documented shorter reals) and every real must read back as the
  * same double. It links ingest's library. */
@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "../../ingest/fields.h"
-#include "../../ingest/jsonfields.h"
 #include "../../ingest/jsonout.h"
 #include "schema.h"
 
@@ -199,7 +198,7 @@ static void test_fast_reader_matches_jansson(void **state)
     assert_non_null(schema);
     struct {
         const char *line;
-        int fast; /* what jsonfields_read answers */
+        int fast; /* what fields_read_json answers */
     } cases[] = {
         {"{\"id\":1,\"ts\":\"2001/01/13 14:56\",\"f\":1.5,\"b\":\"TRUE\",\"p\":\"12.5\",\"s\":\"x\"}", 1},
         {" {\"s\" : \"a\\\"b\\\\c\\/d\\n\\t\u00e9\" , \"id\":\"2\",\"f\":3,\"p\":7,\"zz\":-0.5e-3}\t", 1},
@@ -225,7 +224,7 @@ static void test_fast_reader_matches_jansson(void **state)
     struct fields fs = {0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *line = cases[i].line;
-        int fast = jsonfields_read(line, strlen(line), &fs);
+        int fast = fields_read_json(line, strlen(line), &fs);
         assert_int_equal(fast, cases[i].fast);
         if (fast != 1)
             continue;

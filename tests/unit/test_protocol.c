@@ -275,6 +275,7 @@ static void test_reply_round_trip(void **state)
         assert_int_equal(out.errors[i].index, i * 2);
         assert_string_equal(out.errors[i].reason, reply.errors[i].reason);
     }
+    assert_false(out.syntax.set);
     protocol_reply_clear(&out);
     assert_null(out.errors);
     assert_int_equal(out.error_count, 0);
@@ -291,15 +292,29 @@ static void test_reply_round_trip(void **state)
     free(buf);
     protocol_reply_clear(&reply);
 
-    /* Every status, no errors. */
+    /* Every status, no errors; the refusal of a body that is not JSON
+     * carries where it broke. */
     for (int s = PROTOCOL_STATUS_OK; s <= PROTOCOL_STATUS_ERROR; s++) {
         memset(&reply, 0, sizeof reply);
         reply.status = (enum protocol_status)s;
+        bool syntax = s == PROTOCOL_STATUS_REFUSED;
+        if (syntax) {
+            reply.syntax = (struct protocol_syntax){.set = true, .line = 3, .column = 7,
+                                                    .position = 41};
+            snprintf(reply.syntax.text, sizeof reply.syntax.text, "end of file expected");
+        }
         assert_int_equal(protocol_reply_encode(&reply, &buf, &len, err), 0);
         assert_int_equal(protocol_reply_decode(buf, len, &out, err), 0);
         assert_int_equal(out.status, s);
         assert_int_equal(out.error_count, 0);
         assert_string_equal(out.id, "");
+        assert_int_equal(out.syntax.set, syntax);
+        if (syntax) {
+            assert_int_equal(out.syntax.line, 3);
+            assert_int_equal(out.syntax.column, 7);
+            assert_int_equal(out.syntax.position, 41);
+            assert_string_equal(out.syntax.text, "end of file expected");
+        }
         protocol_reply_clear(&out);
         free(buf);
     }
