@@ -9,8 +9,10 @@
  *   cli_history.c  history, changes, rollback (silver row history)
  *   cli_retention.c  expire, compact (retention and compaction requests)
  *   lineage.c   lineage (what a gold snapshot stands on)
+ *   export.c    export (silver and gold as Iceberg tables)
  *   model.c     model         check / plan / apply / list / show / status / delete / docs
  *   cli_control.c the control-socket call the worker commands share (below)
+ *   cli_common.c  option, argument, catalog and list helpers every command uses
  *   progress.c  the progress line of send and replay (below)
  *   main.c      global options, config, dispatch, shared helpers below.
  * Exit status of every command: 0 success, 1 the command failed (or, for
@@ -101,8 +103,24 @@ int cli_control_call(struct cli *cli, const char *endpoint, const char *who,
                      const struct control_request *req, int timeout_ms, const char *what,
                      struct control_reply *reply);
 
-/* An ops.h operation's outcome: CLI_OK, or CLI_FAILED after printing err. */
-int cli_ops_failed(enum ops_status st, const char *err);
+/* cli_common.c: the pieces the commands share.
+ * The end of an option switch: 'h' prints usage on stdout (CLI_OK), any
+ * other option prints it on stderr (CLI_USAGE); the command returns that. */
+int cli_option_rest(int opt, const char *usage);
+/* A YYYY-MM-DD argument of flag into out; -1 after printing the error. */
+int cli_date_arg(const char *flag, const char *text, char out[16]);
+/* After getopt: the optional DOMAIN[/TABLE] operand into req (none: every
+ * table). CLI_OK, or CLI_USAGE after printing the error and usage. */
+int cli_scope_operand(int argc, char **argv, const char *usage, struct control_request *req);
+/* rows as an aligned table, then "(N <noun>s<note>)". */
+void cli_print_counted(const char *const *columns, size_t ncolumns, const json_t *rows,
+                       const char *noun, const char *note);
+/* An ops.h answer with "silver" and "gold" parts (ops_expire, ops_export):
+ * the message of each present part on stdout, its "notes" on stderr. */
+void cli_print_layers(const json_t *out);
+/* A call's outcome (rc >= 0, or < 0 with err: an ops.h operation, a
+ * catalog call): CLI_OK, or CLI_FAILED after printing err. */
+int cli_outcome(int rc, const char *err);
 
 /* query.c: print rows as an aligned table. columns: array of names; data:
  * array of objects keyed by those names. */

@@ -94,8 +94,7 @@ int cli_history(struct cli *cli, int argc, char **argv)
                 return CLI_USAGE;
             break;
         case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return CLI_OK;
-        default: fputs(usage, stderr); return CLI_USAGE;
+        default: return cli_option_rest(opt, usage);
         }
     }
     if (argc - optind != 1) {
@@ -138,11 +137,9 @@ int cli_changes(struct cli *cli, int argc, char **argv)
     bool json = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return CLI_OK;
-        default: fputs(usage, stderr); return CLI_USAGE;
-        }
+        if (opt != 'j')
+            return cli_option_rest(opt, usage);
+        json = true;
     }
     int args = argc - optind;
     if (args != 2 && args != 3) {
@@ -221,9 +218,9 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
     if (zctx == NULL)
         return CLI_FAILED;
     json_t *out = NULL;
-    enum ops_status st = ops_rollback(zctx, &cli->cfg, req.domain, req.name, snapshot, &out, err);
-    if (st != OPS_OK)
-        return cli_ops_failed(st, err);
+    int rc = ops_rollback(zctx, &cli->cfg, req.domain, req.name, snapshot, &out, err);
+    if (rc != 0)
+        return cli_outcome(rc, err);
     printf("%s\n", json_string_value(json_object_get(out, "message")));
     json_decref(out);
     return CLI_OK;

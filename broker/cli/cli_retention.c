@@ -4,15 +4,13 @@
  * expire bronze files and silver history older than the retention horizons
  * (and the transformer, same commands, to expire gold history),
  * or to compact the small bronze files of closed days (or of one date) into
- * one file each. The processor answers when it is done. */
+ * one file each (ops.h). The processor answers when it is done. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "control_protocol.h"
-#include "timeutil.h"
-
 
 static const char expire_usage[] = "usage: lakehouse expire [--dry-run] [DOMAIN[/TABLE]]\n";
 static const char compact_usage[] =
@@ -27,38 +25,25 @@ int cli_expire(struct cli *cli, int argc, char **argv)
     };
     struct control_request req;
     memset(&req, 0, sizeof req);
-    req.cmd = CONTROL_EXPIRE;
+    bool dry_run = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "nh", options, NULL)) != -1) {
-        switch (opt) {
-        case 'n': req.cmd = CONTROL_EXPIRE_DRY_RUN; break;
-        case 'h': fputs(expire_usage, stdout); return CLI_OK;
-        default: fputs(expire_usage, stderr); return CLI_USAGE;
-        }
+        if (opt != 'n')
+            return cli_option_rest(opt, expire_usage);
+        dry_run = true;
     }
-    if (argc - optind > 1 || (argc - optind == 1 && cli_control_scope(argv[optind], &req) != 0)) {
-        fputs(expire_usage, stderr);
+    if (cli_scope_operand(argc, argv, expire_usage, &req) != CLI_OK)
         return CLI_USAGE;
-    }
     void *zctx = cli_zmq(cli);
     if (zctx == NULL)
         return CLI_FAILED;
     json_t *out = NULL;
     char err[ERROR_MAX];
-    enum ops_status st = ops_expire(zctx, &cli->cfg, req.domain, req.name,
-                                    req.cmd == CONTROL_EXPIRE_DRY_RUN, &out, err);
-    if (st != OPS_OK)
-        return cli_ops_failed(st, err);
-    printf("%s\n", json_string_value(json_object_get(json_object_get(out, "silver"), "message")));
-    json_t *gold = json_object_get(out, "gold");
-    if (json_is_object(gold))
-        printf("%s\n", json_string_value(json_object_get(gold, "message")));
-    size_t i;
-    json_t *note;
-    json_array_foreach(json_object_get(out, "notes"), i, note)
-        fprintf(stderr, "%s\n", json_string_value(note));
+    int rc = ops_expire(zctx, &cli->cfg, req.domain, req.name, dry_run, &out, err);
+    if (rc == 0)
+        cli_print_layers(out);
     json_decref(out);
-    return CLI_OK;
+    return cli_outcome(rc, err);
 }
 
 int cli_compact(struct cli *cli, int argc, char **argv)
@@ -70,35 +55,23 @@ int cli_compact(struct cli *cli, int argc, char **argv)
     };
     struct control_request req;
     memset(&req, 0, sizeof req);
-    req.cmd = CONTROL_COMPACT;
     int opt;
-    char err[ERROR_MAX], norm[16];
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'd':
-            if (strlen(optarg) != 10 || timeutil_normalize_date(optarg, NULL, norm, err) != 0 ||
-                strcmp(norm, optarg) != 0) {
-                cli_error("--date: expected a date YYYY-MM-DD, got '%s'", optarg);
-                return CLI_USAGE;
-            }
-            snprintf(req.from, sizeof req.from, "%s", optarg);
-            break;
-        case 'h': fputs(compact_usage, stdout); return CLI_OK;
-        default: fputs(compact_usage, stderr); return CLI_USAGE;
-        }
+        if (opt != 'd')
+            return cli_option_rest(opt, compact_usage);
+        if (cli_date_arg("--date", optarg, req.from) != 0)
+            return CLI_USAGE;
     }
-    if (argc - optind > 1 || (argc - optind == 1 && cli_control_scope(argv[optind], &req) != 0)) {
-        fputs(compact_usage, stderr);
+    if (cli_scope_operand(argc, argv, compact_usage, &req) != CLI_OK)
         return CLI_USAGE;
-    }
     void *zctx = cli_zmq(cli);
     if (zctx == NULL)
         return CLI_FAILED;
     json_t *out = NULL;
-    enum ops_status st = ops_compact(zctx, &cli->cfg, req.domain, req.name, req.from, &out, err);
-    if (st != OPS_OK)
-        return cli_ops_failed(st, err);
-    printf("%s\n", json_string_value(json_object_get(out, "message")));
+    char err[ERROR_MAX];
+    int rc = ops_compact(zctx, &cli->cfg, req.domain, req.name, req.from, &out, err);
+    if (rc == 0)
+        printf("%s\n", json_string_value(json_object_get(out, "message")));
     json_decref(out);
-    return CLI_OK;
+    return cli_outcome(rc, err);
 }

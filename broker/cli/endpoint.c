@@ -112,24 +112,17 @@ static int endpoint_list(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
     json_t *list = NULL;
-    if (rc == 0 && catalog_list_endpoints(catalog, domain, &list, err) != 0) {
-        cli_error("%s", err);
-        catalog_close(&catalog);
-        return CLI_FAILED;
-    }
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc == 0)
+        rc = catalog_list_endpoints(catalog, domain, &list, err);
     catalog_close(&catalog);
+    if (rc < 0)
+        return cli_outcome(rc, err);
     if (list == NULL)
         list = json_array();
     static const char *const columns[] = {"domain", "name", "version", "mode", "updated_at"};
-    cli_print_objects(stdout, columns, 5, list);
-    size_t n = json_array_size(list);
-    printf("(%zu endpoint%s)\n", n, n == 1 ? "" : "s");
+    cli_print_counted(columns, 5, list, "endpoint", "");
     json_decref(list);
     return CLI_OK;
 }
@@ -168,21 +161,15 @@ static int endpoint_show(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
     struct schema *schema = NULL;
+    int rc = cli_catalog_open(cli, false, &catalog, err);
     if (rc == 0)
         rc = catalog_get_endpoint(catalog, domain, name, version, &schema, err);
-    else
-        rc = 0;
+    else if (rc == 1)
+        rc = 0; /* no catalog yet: no endpoint */
     catalog_close(&catalog);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
+    if (rc < 0)
+        return cli_outcome(rc, err);
     if (rc == 0) {
         if (version > 0)
             cli_error("unknown endpoint %s/%s version %d", domain, name, version);
@@ -284,10 +271,8 @@ static int endpoint_versions(struct cli *cli, int argc, char **argv)
     if (rc == 0)
         rc = catalog_endpoint_versions(catalog, domain, name, &versions, err);
     catalog_close(&catalog);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
+    if (rc < 0)
+        return cli_outcome(rc, err);
     if (versions == NULL || json_array_size(versions) == 0) {
         json_decref(versions);
         cli_error("unknown endpoint %s/%s", domain, name);

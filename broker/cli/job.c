@@ -176,19 +176,14 @@ static int job_list(struct cli *cli, int argc, char **argv)
     }
     char err[ERROR_MAX];
     struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
     struct job_def *jobs = NULL;
     size_t count = 0;
-    if (rc == 0 && catalog_list_jobs(catalog, &jobs, &count, err) != 0) {
-        cli_error("%s", err);
-        catalog_close(&catalog);
-        return CLI_FAILED;
-    }
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc == 0)
+        rc = catalog_list_jobs(catalog, &jobs, &count, err);
     catalog_close(&catalog);
+    if (rc < 0)
+        return cli_outcome(rc, err);
     json_t *rows = json_array();
     for (size_t i = 0; i < count; i++) {
         json_array_append_new(
@@ -201,8 +196,7 @@ static int job_list(struct cli *cli, int argc, char **argv)
     free(jobs);
     static const char *const columns[] = {"domain", "name", "write_mode", "unique_key",
                                           "schedule", "cron"};
-    cli_print_objects(stdout, columns, 6, rows);
-    printf("(%zu job%s)\n", count, count == 1 ? "" : "s");
+    cli_print_counted(columns, 6, rows, "job", "");
     json_decref(rows);
     return CLI_OK;
 }
@@ -349,30 +343,22 @@ static int job_executions(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     }
     struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
     json_t *list = NULL;
-    if (rc == 0 && catalog_list_executions(catalog, argc == 2 ? domain : NULL,
-                                           argc == 2 ? name : NULL, CLI_JOB_EXECUTIONS, &list,
-                                           err) != 0) {
-        cli_error("%s", err);
-        catalog_close(&catalog);
-        return CLI_FAILED;
-    }
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc == 0)
+        rc = catalog_list_executions(catalog, argc == 2 ? domain : NULL, argc == 2 ? name : NULL,
+                                     CLI_JOB_EXECUTIONS, &list, err);
     catalog_close(&catalog);
+    if (rc < 0)
+        return cli_outcome(rc, err);
     if (list == NULL)
         list = json_array();
     static const char *const columns[] = {"execution_id", "domain", "job_name", "trigger",
                                           "status", "started_at", "finished_at", "rows",
                                           "error"};
     cli_set_null_text("");
-    cli_print_objects(stdout, columns, 9, list);
-    size_t n = json_array_size(list);
-    printf("(%zu execution%s%s)\n", n, n == 1 ? "" : "s",
-           n == CLI_JOB_EXECUTIONS ? ", the most recent" : "");
+    cli_print_counted(columns, 9, list, "execution",
+                      json_array_size(list) == CLI_JOB_EXECUTIONS ? ", the most recent" : "");
     json_decref(list);
     return CLI_OK;
 }

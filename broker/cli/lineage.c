@@ -89,8 +89,7 @@ int cli_lineage(struct cli *cli, int argc, char **argv)
             break;
         }
         case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return CLI_OK;
-        default: fputs(usage, stderr); return CLI_USAGE;
+        default: return cli_option_rest(opt, usage);
         }
     }
     if (argc - optind != 1) {

@@ -186,7 +186,7 @@ static void cli_usage(FILE *out)
             "  tables [--json]                   silver and gold tables with row counts\n"
             "  replay [DOMAIN[/TABLE]] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
             "  status [--json] [--lag-seconds S] processes, tables, freshness, backlog, errors\n"
-            "  config check FILE                 validate a configuration file (every problem)\n"
+            "  config check FILE [--json]        validate a configuration file (every problem)\n"
             "  config print [--defaults]         effective (or default) configuration as JSON\n"
             "  history D/T [--limit N] [--json]  snapshots of a silver table, newest first\n"
             "                                    (D.gold.T: of a gold table)\n"

@@ -292,8 +292,7 @@ static int model_list(struct cli *cli, int argc, char **argv)
     if (rows == NULL)
         rows = json_array();
     static const char *const columns[] = {"name", "jobs", "created_at", "updated_at"};
-    cli_print_objects(stdout, columns, 4, rows);
-    printf("(%zu model%s)\n", json_array_size(rows), json_array_size(rows) == 1 ? "" : "s");
+    cli_print_counted(columns, 4, rows, "model", "");
     json_decref(rows);
     return CLI_OK;
 }

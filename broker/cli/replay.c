@@ -8,24 +8,9 @@
 
 #include "cli.h"
 #include "control_protocol.h"
-#include "timeutil.h"
-
 
 static const char replay_usage[] =
     "usage: lakehouse replay [DOMAIN[/TABLE]] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n";
-
-static int replay_date(const char *flag, const char *text, char out[16])
-{
-    char err[ERROR_MAX];
-    char norm[16];
-    if (strlen(text) != 10 || timeutil_normalize_date(text, NULL, norm, err) != 0 ||
-        strcmp(norm, text) != 0) {
-        cli_error("%s: expected a date YYYY-MM-DD, got '%s'", flag, text);
-        return -1;
-    }
-    snprintf(out, 16, "%s", text);
-    return 0;
-}
 
 int cli_replay(struct cli *cli, int argc, char **argv)
 {
@@ -40,24 +25,13 @@ int cli_replay(struct cli *cli, int argc, char **argv)
     req.cmd = CONTROL_REPLAY;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'f':
-            if (replay_date("--from", optarg, req.from) != 0)
-                return CLI_USAGE;
-            break;
-        case 't':
-            if (replay_date("--to", optarg, req.to) != 0)
-                return CLI_USAGE;
-            break;
-        case 'h': fputs(replay_usage, stdout); return CLI_OK;
-        default: fputs(replay_usage, stderr); return CLI_USAGE;
-        }
+        if (opt != 'f' && opt != 't')
+            return cli_option_rest(opt, replay_usage);
+        if (cli_date_arg(opt == 'f' ? "--from" : "--to", optarg,
+                         opt == 'f' ? req.from : req.to) != 0)
+            return CLI_USAGE;
     }
-    if (argc - optind > 1) {
-        fputs(replay_usage, stderr);
-        return CLI_USAGE;
-    }
-    if (argc - optind == 1 && cli_control_scope(argv[optind], &req) != 0)
+    if (cli_scope_operand(argc, argv, replay_usage, &req) != CLI_OK)
         return CLI_USAGE;
     if (req.from[0] != '\0' && req.to[0] != '\0' && strcmp(req.from, req.to) > 0) {
         cli_error("--from %s is after --to %s", req.from, req.to);
@@ -71,10 +45,10 @@ int cli_replay(struct cli *cli, int argc, char **argv)
     char err[ERROR_MAX];
     struct cli_progress *progress = cli_progress_start("replaying", NULL, 0);
     cli_progress_tick_start(progress);
-    enum ops_status st = ops_replay(zctx, &cli->cfg, &req, &out, err);
+    int rc = ops_replay(zctx, &cli->cfg, &req, &out, err);
     cli_progress_end(&progress);
-    if (st != OPS_OK)
-        return cli_ops_failed(st, err);
+    if (rc != 0)
+        return cli_outcome(rc, err);
     json_int_t files = json_integer_value(json_object_get(out, "files_merged"));
     const char *message = json_string_value(json_object_get(out, "message"));
     printf("replay done: %lld file%s merged%s%s\n", (long long)files, files == 1 ? "" : "s",

@@ -1,0 +1,73 @@
+/* cli_common.c - the small pieces every command of broker/cli/ repeats
+ * (cli.h): the help/usage end of an option switch, a date argument, the
+ * optional DOMAIN[/TABLE] operand of the worker commands, a counted list,
+ * the messages of an ops.h answer and the outcome of a call. One place each, so that the commands say the same thing
+ * the same way. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "timeutil.h"
+
+int cli_option_rest(int opt, const char *usage)
+{
+    if (opt == 'h') {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    fputs(usage, stderr);
+    return CLI_USAGE;
+}
+
+int cli_date_arg(const char *flag, const char *text, char out[16])
+{
+    char err[ERROR_MAX];
+    char norm[16];
+    if (strlen(text) != 10 || timeutil_normalize_date(text, NULL, norm, err) != 0 ||
+        strcmp(norm, text) != 0) {
+        cli_error("%s: expected a date YYYY-MM-DD, got '%s'", flag, text);
+        return -1;
+    }
+    snprintf(out, 16, "%s", text);
+    return 0;
+}
+
+int cli_scope_operand(int argc, char **argv, const char *usage, struct control_request *req)
+{
+    if (argc - optind > 1 || (argc - optind == 1 && cli_control_scope(argv[optind], req) != 0)) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+void cli_print_counted(const char *const *columns, size_t ncolumns, const json_t *rows,
+                       const char *noun, const char *note)
+{
+    cli_print_objects(stdout, columns, ncolumns, rows);
+    size_t n = json_array_size(rows);
+    printf("(%zu %s%s%s)\n", n, noun, n == 1 ? "" : "s", note);
+}
+
+int cli_outcome(int rc, const char *err)
+{
+    if (rc >= 0)
+        return CLI_OK;
+    cli_error("%s", err);
+    return CLI_FAILED;
+}
+
+void cli_print_layers(const json_t *out)
+{
+    static const char *const layers[] = {"silver", "gold"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *layer = json_object_get(out, layers[i]);
+        if (json_is_object(layer))
+            printf("%s\n", json_string_value(json_object_get(layer, "message")));
+    }
+    size_t i;
+    json_t *note;
+    json_array_foreach(json_object_get(out, "notes"), i, note)
+        fprintf(stderr, "%s\n", json_string_value(note));
+}
