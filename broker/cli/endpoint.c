@@ -127,6 +127,28 @@ static int endpoint_list(struct cli *cli, int argc, char **argv)
     return CLI_OK;
 }
 
+struct endpoint_get {
+    const char *domain, *name;
+    int version;             /* 0 = the latest */
+    struct schema *schema;   /* endpoint_get's answer */
+    json_t *versions;        /* endpoint_get_versions' answer */
+};
+
+static int endpoint_get(struct catalog *catalog, void *arg, char err[ERROR_MAX])
+{
+    struct endpoint_get *g = arg;
+    return catalog_get_endpoint(catalog, g->domain, g->name, g->version, &g->schema, err);
+}
+
+/* 1 when the endpoint has versions. */
+static int endpoint_get_versions(struct catalog *catalog, void *arg, char err[ERROR_MAX])
+{
+    struct endpoint_get *g = arg;
+    if (catalog_endpoint_versions(catalog, g->domain, g->name, &g->versions, err) != 0)
+        return -1;
+    return json_array_size(g->versions) > 0;
+}
+
 static int endpoint_show(struct cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -160,23 +182,15 @@ static int endpoint_show(struct cli *cli, int argc, char **argv)
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    struct catalog *catalog = NULL;
-    struct schema *schema = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc == 0)
-        rc = catalog_get_endpoint(catalog, domain, name, version, &schema, err);
-    else if (rc == 1)
-        rc = 0; /* no catalog yet: no endpoint */
-    catalog_close(&catalog);
-    if (rc < 0)
-        return cli_outcome(rc, err);
-    if (rc == 0) {
-        if (version > 0)
-            cli_error("unknown endpoint %s/%s version %d", domain, name, version);
-        else
-            cli_error("unknown endpoint %s/%s", domain, name);
+    struct endpoint_get g = {domain, name, version, NULL, NULL};
+    int rc = version > 0 ? cli_catalog_lookup(cli, endpoint_get, &g,
+                                              "unknown endpoint %s/%s version %d", domain, name,
+                                              version)
+                         : cli_catalog_lookup(cli, endpoint_get, &g, "unknown endpoint %s/%s",
+                                              domain, name);
+    if (rc != 1)
         return CLI_FAILED;
-    }
+    struct schema *schema = g.schema;
     json_t *json = schema_to_json(schema);
     schema_destroy(&schema);
     char *text = json != NULL ? json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -264,20 +278,13 @@ static int endpoint_versions(struct cli *cli, int argc, char **argv)
     char name[NAMES_MAX];
     if (cli_only_ref(argc, argv, "endpoint", endpoint_usage, domain, name) != CLI_OK)
         return CLI_USAGE;
-    char err[ERROR_MAX];
-    struct catalog *catalog = NULL;
-    json_t *versions = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc == 0)
-        rc = catalog_endpoint_versions(catalog, domain, name, &versions, err);
-    catalog_close(&catalog);
-    if (rc < 0)
-        return cli_outcome(rc, err);
-    if (versions == NULL || json_array_size(versions) == 0) {
-        json_decref(versions);
-        cli_error("unknown endpoint %s/%s", domain, name);
+    struct endpoint_get g = {domain, name, 0, NULL, NULL};
+    if (cli_catalog_lookup(cli, endpoint_get_versions, &g, "unknown endpoint %s/%s", domain,
+                           name) != 1) {
+        json_decref(g.versions);
         return CLI_FAILED;
     }
+    json_t *versions = g.versions;
     json_t *rows = json_array();
     size_t i;
     json_t *v;

@@ -201,27 +201,22 @@ static int job_list(struct cli *cli, int argc, char **argv)
     return CLI_OK;
 }
 
+struct job_get {
+    const char *domain, *name;
+    struct job_def *job;
+};
+
+static int job_get(struct catalog *catalog, void *arg, char err[ERROR_MAX])
+{
+    struct job_get *g = arg;
+    return catalog_get_job(catalog, g->domain, g->name, g->job, err);
+}
+
 /* Look a job up; prints the error. 1 found, 0 unknown, -1 error. */
 static int job_lookup(struct cli *cli, const char *domain, const char *name, struct job_def *job)
 {
-    char err[ERROR_MAX];
-    struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return -1;
-    }
-    if (rc == 1) {
-        cli_error("unknown job %s/%s", domain, name);
-        return 0;
-    }
-    rc = catalog_get_job(catalog, domain, name, job, err);
-    catalog_close(&catalog);
-    if (rc < 0)
-        cli_error("%s", err);
-    else if (rc == 0)
-        cli_error("unknown job %s/%s", domain, name);
-    return rc;
+    struct job_get g = {domain, name, job};
+    return cli_catalog_lookup(cli, job_get, &g, "unknown job %s/%s", domain, name);
 }
 
 static int job_show(struct cli *cli, int argc, char **argv)
