@@ -269,13 +269,14 @@ int ops_export(void *zmq_context, const struct config *cfg, const char *domain,
     /* a table only in gold: the processor's "no silver table" is no failure */
     bool one_table = req.name[0] != '\0';
     bool silver_failed = !silver.ok && !(one_table && silver.id == 0 && gold.ok && gold.id > 0);
-    if (silver_failed && !gold.ok)
-        return error_fail(err, silver.kind != ERROR_NONE ? silver.kind : ERROR_INTERNAL,
-                          "%s; %s", silver.message, gold.message);
     if (silver_failed || !gold.ok) {
         const struct control_reply *bad = silver_failed ? &silver : &gold;
-        return error_fail(err, bad->kind != ERROR_NONE ? bad->kind : ERROR_INTERNAL, "%s",
-                          bad->message);
+        enum error_kind kind = bad->kind != ERROR_NONE ? bad->kind : ERROR_INTERNAL;
+        if (one_table && silver.id == 0 && gold.id == 0)
+            kind = ERROR_NOT_FOUND; /* neither layer has the table */
+        if (silver_failed && !gold.ok)
+            return error_fail(err, kind, "%s; %s", silver.message, gold.message);
+        return error_fail(err, kind, "%s", bad->message);
     }
     json_t *result = json_pack("{s:n, s:n, s:[]}", "silver", "gold", "notes");
     if (result == NULL)

@@ -2,7 +2,8 @@
 # The operator routes of the HTTP API against the real process group, each
 # compared with what the `lakehouse` command does on the same state: /status,
 # gold lineage, /lineage/graph, rollback (silver; gold refused), /replay,
-# /maintenance/expire and compact, refused records and quarantined files,
+# /maintenance/expire and compact, /export, /config/check (each answer equal
+# to the command's --json output), refused records and quarantined files,
 # the /events stream (delivery, Last-Event-ID resume, the stream cap), row
 # counts kept per snapshot, and _domain/_endpoint on every silver table,
 # also after an upgrade from a database of the previous layout version.
@@ -208,6 +209,48 @@ check_eq "CLI compact of the same day has nothing left" \
     "compacted 0 files into 0" "$(lakehouse compact demo/flights --date "$TODAY" | sed 's/ (.*//')"
 req POST /maintenance/compact '{"date": "yesterday"}'
 expect "compact with a bad date is 400" 400
+req POST /maintenance/expire '{"table": "demo/flights", "dry_run": true}'
+check_eq "expire --json prints the HTTP answer" "$(jf . | jq -S .)" \
+    "$(lakehouse expire --dry-run demo/flights --json 2>/dev/null | jq -S .)"
+req POST /maintenance/compact "{\"table\": \"demo/flights\", \"date\": \"$TODAY\"}"
+CLI_COMPACT=$(lakehouse compact demo/flights --date "$TODAY" --json)
+check_eq "compact --json prints the HTTP answer" "$(jf 'del(.message)' | jq -S .)" \
+    "$(echo "$CLI_COMPACT" | jq -S 'del(.message)')"
+check_eq "compact --json says what HTTP says" "$(jf .message | sed 's/ (.*//')" \
+    "$(echo "$CLI_COMPACT" | jq -r .message | sed 's/ (.*//')"
+
+# ---------------------------------------------------------------- export
+req POST /export '{"domain": "demo", "table": "flights", "wait": true}'
+expect "HTTP export" 200 '.silver.message | startswith("exported ")' true
+check_eq "HTTP export of a silver-only table has no gold part" null "$(jf .gold)"
+check_eq "the table is exported: nothing left" \
+    "exported 0 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" \
+    "$(lakehouse export demo/flights 2>/dev/null)"
+req POST /export '{"domain": "demo", "table": "flights"}'
+check_eq "export --json prints the HTTP answer" "$(jf . | jq -S .)" \
+    "$(lakehouse export demo/flights --json 2>/dev/null | jq -S .)"
+req POST /export '{"domain": "demo"}'
+expect "HTTP export of a domain" 200 '.gold.message | startswith("gold: exported ")' true
+req POST /export '{"domain": "demo", "table": "nosuch"}'
+expect "export of an unknown table is 404" 404
+check_eq "export of an unknown table says what the CLI says" \
+    "$(lakehouse export demo/nosuch 2>&1 | sed 's/^lakehouse: //')" "$(jf .detail)"
+req POST /export '{"table": "flights"}'
+expect "export table without domain is 400" 400
+req POST /export '{"wait": "yes"}'
+expect "export with a wait that is no boolean is 400" 400
+
+# ---------------------------------------------------------------- config check
+printf '{"log_level": "loud", "no_such_key": 1}' >"$T/bad-config.json"
+req POST /config/check "$(cat "$T/bad-config.json")"
+expect "config check of a bad file" 200 '.ok' false
+check_eq "config check names both problems" 2 "$(jf '.problems | length')"
+check_eq "config check --json prints the HTTP answer" "$(jf . | jq -S .)" \
+    "$(lakehouse config check "$T/bad-config.json" --json | jq -S .)"
+req POST /config/check '{"log_level": "debug"}'
+expect "config check of a good file" 200 '.ok' true
+req POST /config/check '{"log_level": '
+expect "config check of broken JSON says where" 200 '.problems[0] | startswith("line 1")' true
 
 # ---------------------------------------------------------------- rejected, quarantine
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$B/ingest/demo/flights" \
