@@ -114,6 +114,11 @@ int cli_date_arg(const char *flag, const char *text, char out[16]);
 typedef int (*cli_catalog_get_fn)(struct catalog *catalog, void *arg, char err[ERROR_MAX]);
 int cli_catalog_lookup(struct cli *cli, cli_catalog_get_fn get, void *arg, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A list read from the catalog: get fills *list (or returns -1 with err).
+ * No catalog yet: an empty list. NULL after printing the error. */
+typedef int (*cli_catalog_list_fn)(struct catalog *catalog, void *arg, json_t **list,
+                                   char err[ERROR_MAX]);
+json_t *cli_catalog_list(struct cli *cli, cli_catalog_list_fn get, void *arg);
 /* rows as an aligned table, then "(N <noun>s<note>)". */
 void cli_print_counted(const char *const *columns, size_t ncolumns, const json_t *rows,
                        const char *noun, const char *note);

@@ -128,3 +128,20 @@ int cli_catalog_lookup(struct cli *cli, cli_catalog_get_fn get, void *arg, const
     }
     return rc;
 }
+
+json_t *cli_catalog_list(struct cli *cli, cli_catalog_list_fn get, void *arg)
+{
+    char err[ERROR_MAX];
+    struct catalog *catalog = NULL;
+    json_t *list = NULL;
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc == 0)
+        rc = get(catalog, arg, &list, err);
+    catalog_close(&catalog);
+    if (rc < 0) {
+        cli_error("%s", err);
+        json_decref(list);
+        return NULL;
+    }
+    return list != NULL ? list : json_array(); /* no catalog yet: nothing */
+}

@@ -86,6 +86,13 @@ done:
     return status;
 }
 
+/* arg: the domain, or NULL for all */
+static int endpoint_list_get(struct catalog *catalog, void *arg, json_t **list,
+                             char err[ERROR_MAX])
+{
+    return catalog_list_endpoints(catalog, arg, list, err);
+}
+
 static int endpoint_list(struct cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -111,16 +118,9 @@ static int endpoint_list(struct cli *cli, int argc, char **argv)
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    struct catalog *catalog = NULL;
-    json_t *list = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc == 0)
-        rc = catalog_list_endpoints(catalog, domain, &list, err);
-    catalog_close(&catalog);
-    if (rc < 0)
-        return cli_outcome(rc, err);
+    json_t *list = cli_catalog_list(cli, endpoint_list_get, (void *)domain);
     if (list == NULL)
-        list = json_array();
+        return CLI_FAILED;
     static const char *const columns[] = {"domain", "name", "version", "mode", "updated_at"};
     cli_print_counted(columns, 5, list, "endpoint", "");
     json_decref(list);

@@ -324,6 +324,14 @@ static int job_run(struct cli *cli, int argc, char **argv)
     return wait ? job_wait(cli, reply.id) : CLI_OK;
 }
 
+/* The newest executions of g's job (NULL names: of every job). */
+static int job_executions_get(struct catalog *catalog, void *arg, json_t **list,
+                              char err[ERROR_MAX])
+{
+    const struct job_get *g = arg;
+    return catalog_list_executions(catalog, g->domain, g->name, CLI_JOB_EXECUTIONS, list, err);
+}
+
 static int job_executions(struct cli *cli, int argc, char **argv)
 {
     if (argc > 2) {
@@ -337,17 +345,10 @@ static int job_executions(struct cli *cli, int argc, char **argv)
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    struct catalog *catalog = NULL;
-    json_t *list = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc == 0)
-        rc = catalog_list_executions(catalog, argc == 2 ? domain : NULL, argc == 2 ? name : NULL,
-                                     CLI_JOB_EXECUTIONS, &list, err);
-    catalog_close(&catalog);
-    if (rc < 0)
-        return cli_outcome(rc, err);
+    struct job_get g = {argc == 2 ? domain : NULL, argc == 2 ? name : NULL, NULL};
+    json_t *list = cli_catalog_list(cli, job_executions_get, &g);
     if (list == NULL)
-        list = json_array();
+        return CLI_FAILED;
     static const char *const columns[] = {"execution_id", "domain", "job_name", "trigger",
                                           "status", "started_at", "finished_at", "rows",
                                           "error"};

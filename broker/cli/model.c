@@ -272,6 +272,13 @@ static int model_apply(struct cli *cli, int argc, char **argv)
     return CLI_OK;
 }
 
+static int model_list_get(struct catalog *catalog, void *arg, json_t **list,
+                          char err[ERROR_MAX])
+{
+    (void)arg;
+    return catalog_list_models(catalog, list, err);
+}
+
 static int model_list(struct cli *cli, int argc, char **argv)
 {
     (void)argv;
@@ -279,18 +286,9 @@ static int model_list(struct cli *cli, int argc, char **argv)
         fputs(model_usage, stderr);
         return CLI_USAGE;
     }
-    char err[ERROR_MAX];
-    struct catalog *catalog = NULL;
-    json_t *rows = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0 || (rc == 0 && catalog_list_models(catalog, &rows, err) != 0)) {
-        cli_error("%s", err);
-        catalog_close(&catalog);
-        return CLI_FAILED;
-    }
-    catalog_close(&catalog);
+    json_t *rows = cli_catalog_list(cli, model_list_get, NULL);
     if (rows == NULL)
-        rows = json_array();
+        return CLI_FAILED;
     static const char *const columns[] = {"name", "jobs", "created_at", "updated_at"};
     cli_print_counted(columns, 4, rows, "model", "");
     json_decref(rows);

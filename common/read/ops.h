@@ -75,7 +75,7 @@ int ops_compact(void *zmq_context, const struct config *cfg, const char *domain,
  * when one TABLE was asked for and that layer has none, or (with a note)
  * when the transformer is not running. A TABLE may be silver, gold or both:
  * only when neither layer has it, or an export failed, is it an error
- * (the worker's kind). */
+ * (the worker's kind; a TABLE neither layer has: ERROR_NOT_FOUND). */
 int ops_export(void *zmq_context, const struct config *cfg, const char *domain,
                const char *table, json_t **out, char err[ERROR_MAX]);
 
