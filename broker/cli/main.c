@@ -200,6 +200,8 @@ static void cli_usage(FILE *out)
             "  model check|plan|apply FILE, model list|show|status|delete|docs NAME\n"
             "                                    concept files compiled into gold jobs\n"
             "  export [DOMAIN[/TABLE]] [--wait]  publish changed silver/gold tables as Iceberg\n"
+            "                                    (replay, expire, compact, export: --json prints\n"
+            "                                    the answer as the HTTP API gives it)\n"
             "  keygen DIR [--client NAME]        CURVE key pair for a tcp:// ingest_endpoint:\n"
             "                                    DIR/server.key + .pub, or DIR/NAME.key + .pub\n"
             "\n"

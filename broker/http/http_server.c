@@ -8,7 +8,8 @@
  * suspended and its handler runs on a worker thread (http_work.c); an
  * ingest handler, which only prepares the batch, runs on the polling thread,
  * and the batch waits for ingest's durable ack on no thread at all
- * (http_async.c). The worker or the async thread resumes the connection,
+ * (http_async.c); a long operator call (a rollback) waits on a thread of
+ * its own (http_long.c). The worker or that thread resumes the connection,
  * and the polling thread sends the answer. Handlers share only the
  * read-only config, the thread-safe ZeroMQ context, the publisher socket
  * behind publish_lock and the query slot counter. */

@@ -1,6 +1,7 @@
 /* ops.h - the operations that `lakehouse` and the broker's HTTP API both ask
  * of the workers over their control sockets (control_protocol.h): rollback of a
- * silver table, replay, expire and compact. One implementation, so that the
+ * silver table, replay, expire, compact and export; and the check of a
+ * configuration file. One implementation, so that the
  * command and the API check the same things, say the same messages and
  * answer the same JSON.
  *
