@@ -13,6 +13,7 @@
  *   http_metrics.c    /metrics: Prometheus text from health.h and stats.h
  *   http_guard.c      browser safety: Host, Origin and body type rules
  *   http_work.c       worker threads that run handlers off the polling threads
+ *   http_fifo.c       the queue of work waiting for a thread (workers, ingest calls)
  *   http_async.c      ingest calls waited for by one thread, not one per request
  *   http_watch.c      the whole-request deadline (http_request_timeout_ms)
  *   http_long.c       long operator calls on threads of their own, not the workers'
@@ -60,6 +61,27 @@ struct http_request {
     char params[HTTP_PARAMS_MAX][NAMES_MAX]; /* the {} parts of the route, checked names */
 };
 
+/* ---- http_fifo.c ---- */
+/* A queue of work waiting for a thread (http_work.c: handlers; http_async.c:
+ * ingest calls), its items linked through an http_link member; the owner's
+ * lock guards it. Once closed it takes nothing more. */
+struct http_link {
+    struct http_link *next;
+};
+struct http_fifo {
+    struct http_link *head, *tail;
+    bool closed;
+};
+/* Append item; -1 (nothing appended) once closed. */
+int http_fifo_push(struct http_fifo *fifo, struct http_link *item);
+/* The oldest item, removed; NULL when empty. */
+struct http_link *http_fifo_pop(struct http_fifo *fifo);
+/* Close; the items still queued (a chain through next; the caller's now). */
+struct http_link *http_fifo_close(struct http_fifo *fifo);
+/* The struct of type whose member is at ptr. */
+#define HTTP_CONTAINER(ptr, type, member)                                                       \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
 /* A batch for ingest, sent and waited for by http_async.c while no thread
  * waits; http_ingest_finish then builds the answer from its result. */
 struct http_ingest_call {
@@ -75,7 +97,7 @@ struct http_ingest_call {
     struct protocol_reply reply;
     void (*done)(void *arg);   /* run by http_async.c's thread when finished */
     void *done_arg;
-    struct http_ingest_call *next;
+    struct http_link link;     /* in http_async.c's queue */
 };
 
 /* A response streamed while it is produced (Server-Sent Events). The
@@ -159,8 +181,8 @@ bool http_guard_type_ok(const char *path, const char *content_type, bool has_bod
 /* ---- http_work.c ---- */
 struct http_work;
 struct http_work_item {
+    struct http_link link;     /* first: the queue's link is the item */
     void (*run)(struct http_work_item *item);
-    struct http_work_item *next;
 };
 struct http_work *http_work_start(size_t threads, char err[ERROR_MAX]);
 /* Queue item->run for a worker; -1 when stopping (nothing queued). */
