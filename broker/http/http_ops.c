@@ -245,59 +245,74 @@ void http_ops_rollback_gold(struct http_request *req, struct http_reply *reply)
 
 /* ---- maintenance, export ---- */
 
-void http_ops_expire(struct http_request *req, struct http_reply *reply)
+/* Optional boolean field into *out; -1 after a 400. */
+static int http_ops_bool(json_t *body, const char *key, struct http_reply *reply, bool *out)
+{
+    json_t *v = json_object_get(body, key);
+    if (v != NULL && !json_is_boolean(v)) {
+        http_reply_error(reply, 400, "\"%s\" must be true or false", key);
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* The fields of each maintenance request into c; -1 after a 400. */
+static int http_ops_fields(json_t *body, struct http_reply *reply, struct http_ops_call *c)
+{
+    bool wait;
+    switch (c->kind) {
+    case HTTP_OPS_EXPIRE:
+        return http_ops_bool(body, "dry_run", reply, &c->dry_run) < 0 ||
+                       http_ops_scope(body, reply, c->domain, c->table) < 0
+                   ? -1
+                   : 0;
+    case HTTP_OPS_COMPACT:
+        return http_ops_scope(body, reply, c->domain, c->table) < 0 ||
+                       http_ops_date(body, "date", reply, c->date) < 0
+                   ? -1
+                   : 0;
+    case HTTP_OPS_EXPORT:
+        /* "wait" is accepted as `lakehouse export --wait` is: the workers
+         * answer when the export is done, so the answer always comes then */
+        return http_ops_bool(body, "wait", reply, &wait) < 0 ||
+                       http_ops_target(body, reply, c->domain, c->table) < 0
+                   ? -1
+                   : 0;
+    case HTTP_OPS_ROLLBACK: break;
+    }
+    return 0;
+}
+
+/* A maintenance request: checked now, answered when the worker is done. */
+static void http_ops_maintenance(struct http_request *req, struct http_reply *reply,
+                                 enum http_ops_kind kind)
 {
     json_t *body = http_ops_body(req, reply, true);
     if (body == NULL)
         return;
-    json_t *dry = json_object_get(body, "dry_run");
-    struct http_ops_call *c = http_ops_call_new(req, HTTP_OPS_EXPIRE);
-    if (dry != NULL && !json_is_boolean(dry))
-        http_reply_error(reply, 400, "\"dry_run\" must be true or false");
-    else if (c != NULL && http_ops_scope(body, reply, c->domain, c->table) == 0)
-        c->dry_run = json_is_true(dry);
-    if (reply->status != 0) {
+    struct http_ops_call *c = http_ops_call_new(req, kind);
+    if (c != NULL && http_ops_fields(body, reply, c) < 0) {
         free(c);
         json_decref(body);
         return;
     }
     http_ops_defer(reply, c, body);
+}
+
+void http_ops_expire(struct http_request *req, struct http_reply *reply)
+{
+    http_ops_maintenance(req, reply, HTTP_OPS_EXPIRE);
 }
 
 void http_ops_compact(struct http_request *req, struct http_reply *reply)
 {
-    json_t *body = http_ops_body(req, reply, true);
-    if (body == NULL)
-        return;
-    struct http_ops_call *c = http_ops_call_new(req, HTTP_OPS_COMPACT);
-    if (c != NULL && (http_ops_scope(body, reply, c->domain, c->table) < 0 ||
-                      http_ops_date(body, "date", reply, c->date) < 0)) {
-        free(c);
-        json_decref(body);
-        return;
-    }
-    http_ops_defer(reply, c, body);
+    http_ops_maintenance(req, reply, HTTP_OPS_COMPACT);
 }
 
-/* "wait" is accepted as `lakehouse export --wait` is: the workers answer
- * when the export is done, so the answer always comes then. */
 void http_ops_export(struct http_request *req, struct http_reply *reply)
 {
-    json_t *body = http_ops_body(req, reply, true);
-    if (body == NULL)
-        return;
-    json_t *wait = json_object_get(body, "wait");
-    struct http_ops_call *c = http_ops_call_new(req, HTTP_OPS_EXPORT);
-    if (wait != NULL && !json_is_boolean(wait))
-        http_reply_error(reply, 400, "\"wait\" must be true or false");
-    else if (c != NULL)
-        http_ops_target(body, reply, c->domain, c->table);
-    if (reply->status != 0) {
-        free(c);
-        json_decref(body);
-        return;
-    }
-    http_ops_defer(reply, c, body);
+    http_ops_maintenance(req, reply, HTTP_OPS_EXPORT);
 }
 
 /* ---- configuration ---- */
