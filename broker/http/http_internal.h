@@ -309,9 +309,8 @@ void http_models_delete(struct http_request *req, struct http_reply *reply);
 void http_ops_status(struct http_request *req, struct http_reply *reply);
 void http_ops_rollback(struct http_request *req, struct http_reply *reply);
 void http_ops_rollback_gold(struct http_request *req, struct http_reply *reply);
-void http_ops_expire(struct http_request *req, struct http_reply *reply);
-void http_ops_compact(struct http_request *req, struct http_reply *reply);
-void http_ops_export(struct http_request *req, struct http_reply *reply);
+/* POST /maintenance/expire, /maintenance/compact, /export (by the path) */
+void http_ops_maintenance(struct http_request *req, struct http_reply *reply);
 void http_ops_config_check(struct http_request *req, struct http_reply *reply);
 /* The body as a JSON object (optional: none is {}), else NULL after a 400. */
 json_t *http_ops_body(const struct http_request *req, struct http_reply *reply, bool optional);

@@ -284,35 +284,31 @@ static int http_ops_fields(json_t *body, struct http_reply *reply, struct http_o
     return 0;
 }
 
-/* A maintenance request: checked now, answered when the worker is done. */
-static void http_ops_maintenance(struct http_request *req, struct http_reply *reply,
-                                 enum http_ops_kind kind)
+/* POST /maintenance/expire, /maintenance/compact and /export: checked now,
+ * answered when the worker is done; which one is read from the path. */
+void http_ops_maintenance(struct http_request *req, struct http_reply *reply)
 {
+    static const struct {
+        const char *path;
+        enum http_ops_kind kind;
+    } kinds[] = {
+        {"/maintenance/expire", HTTP_OPS_EXPIRE},
+        {"/maintenance/compact", HTTP_OPS_COMPACT},
+        {"/export", HTTP_OPS_EXPORT},
+    };
+    size_t k = 0;
+    while (k < sizeof kinds / sizeof kinds[0] - 1 && strcmp(req->path, kinds[k].path) != 0)
+        k++;
     json_t *body = http_ops_body(req, reply, true);
     if (body == NULL)
         return;
-    struct http_ops_call *c = http_ops_call_new(req, kind);
+    struct http_ops_call *c = http_ops_call_new(req, kinds[k].kind);
     if (c != NULL && http_ops_fields(body, reply, c) < 0) {
         free(c);
         json_decref(body);
         return;
     }
     http_ops_defer(reply, c, body);
-}
-
-void http_ops_expire(struct http_request *req, struct http_reply *reply)
-{
-    http_ops_maintenance(req, reply, HTTP_OPS_EXPIRE);
-}
-
-void http_ops_compact(struct http_request *req, struct http_reply *reply)
-{
-    http_ops_maintenance(req, reply, HTTP_OPS_COMPACT);
-}
-
-void http_ops_export(struct http_request *req, struct http_reply *reply)
-{
-    http_ops_maintenance(req, reply, HTTP_OPS_EXPORT);
 }
 
 /* ---- configuration ---- */
