@@ -23,6 +23,9 @@ flight() { # DAY HOUR ORIGIN DELAY
 silver_rows() { sql_silver demo "SELECT count(*) FROM flights"; }
 table_dump() { sql_silver demo "SELECT date, origin, delay FROM flights ORDER BY date, origin"; }
 last_snapshot() { sql_silver demo "SELECT max(snapshot_id) FROM _snapshots WHERE table_name = 'flights'"; }
+# After a restart the old socket files are there before the new processes
+# listen: wait until every process of the group is up.
+group_up() { lakehouse status --json | jq -e '[.processes[] | select(.state != "up")] | length == 0' >/dev/null; }
 
 start_group --demo || { fail "start" "group did not start"; exit 1; }
 
@@ -252,7 +255,36 @@ expect "config check of a good file" 200 '.ok' true
 req POST /config/check '{"log_level": '
 expect "config check of broken JSON says where" 200 '.problems[0] | startswith("line 1")' true
 
-# ---------------------------------------------------------------- rejected, quarantine
+# ---------------------------------------------------------------- long calls hold no worker
+# With the processor stopped, compactions wait for it, each on a thread of its
+# own: at most 8 at once (then 503 with Retry-After), while other requests
+# are answered; once it runs again they all finish.
+PROC=$(cat "$LAKEHOUSE_DATA/run/processor.pid")
+kill -STOP "$PROC"
+LONG_PIDS=()
+for i in 1 2 3 4 5 6 7 8; do
+    curl -s -o "$T/long$i" -w '%{http_code}\n' -X POST -H 'Content-Type: application/json' \
+         -d '{"table": "demo/flights"}' "$B/maintenance/compact" >"$T/long$i.code" &
+    LONG_PIDS+=($!)
+done
+probe_full() { # a waiting call beyond the 8 is refused (one accepted fills a slot)
+    curl -s -m 3 -D "$T/probe-headers" -o /dev/null -w '%{http_code}' -X POST \
+         -H 'Content-Type: application/json' -d '{"table": "demo/flights"}' "$B/maintenance/compact" |
+        grep -qx 503
+}
+if wait_until 60 probe_full; then pass "long calls beyond 8 at once are 503"; else
+    fail "long calls beyond 8 at once are 503" "no 503"; fi
+grep -qi '^Retry-After: ' "$T/probe-headers" && pass "that 503 carries Retry-After" ||
+    fail "that 503 carries Retry-After" "$(cat "$T/probe-headers")"
+check_eq "the API answers while 8 long calls wait" 200 \
+    "$(curl -s -m 20 -o /dev/null -w '%{http_code}' "$B/status")"
+kill -CONT "$PROC"
+for p in "${LONG_PIDS[@]}"; do wait "$p"; done
+check_eq "the waiting calls answer once the processor runs (200, or 503 when a probe took the slot)" "" \
+    "$(cat "$T"/long?.code | grep -vxE '200|503')"
+if grep -qx 200 "$T"/long?.code; then pass "a waiting compaction answered 200"; else
+    fail "a waiting compaction answered 200" "$(cat "$T"/long?.code)"; fi
+
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$B/ingest/demo/flights" \
      -d '{"data": {"date": "bad", "delay": 1, "origin": "SEA"}}'
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$B/ingest/demo/flights/batch" \
@@ -346,6 +378,7 @@ sqlite3 "$LAKEHOUSE_DATA/silver/demo.db" "ALTER TABLE flights DROP COLUMN _domai
     ALTER TABLE _snapshots DROP COLUMN row_count; PRAGMA user_version = 1;" || fail "downgrade" "sqlite3 failed"
 check_eq "downgraded" 0 "$(sql_silver demo "SELECT count(*) FROM pragma_table_xinfo('flights') WHERE name = '_domain'")"
 start_group --demo || { fail "restart" "group did not start"; exit 1; }
+wait_until 60 group_up || fail "group up after the restart" "$(lakehouse status 2>&1 | head -8)"
 check_cmd "listing a version-1 database counts rows" counts_match
 flight 04 10 SEA 3 | lakehouse send demo/flights >/dev/null 2>&1
 wait_eq 30 $((ROWS + 1)) silver_rows || fail "merge after upgrade" "$WAIT_LAST"
@@ -360,6 +393,7 @@ stop_group; check_eq "group stops" 0 "$?"
 sqlite3 "$LAKEHOUSE_DATA/silver/demo.db" "UPDATE _snapshots SET row_count = 999 WHERE snapshot_id =
     (SELECT max(snapshot_id) FROM _snapshots WHERE table_name = 'flights')"
 start_group --demo || { fail "restart" "group did not start"; exit 1; }
+wait_until 60 group_up || fail "group up after the restart" "$(lakehouse status 2>&1 | head -8)"
 flight 05 10 SEA 3 | lakehouse send demo/flights >/dev/null 2>&1
 wait_eq 30 $((ROWS + 2)) silver_rows || fail "merge after restart" "$WAIT_LAST"
 # (the gold job runs after the silver commit: wait for it too)
