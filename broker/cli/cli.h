@@ -3,14 +3,14 @@
  *   endpoint.c  endpoint      create / list / show / delete
  *   job.c       job           add / list / show / run / executions
  *   query.c     query, tables (and the aligned table printer all commands use)
- *   replay.c    replay
  *   status.c    status
  *   config.c    config check / print
  *   cli_history.c  history, changes, rollback (silver row history)
- *   cli_retention.c  expire, compact (retention and compaction requests)
+ *   cli_maintenance.c  expire, compact, export, replay (one worker operation each)
  *   lineage.c   lineage (what a gold snapshot stands on)
  *   model.c     model         check / plan / apply / list / show / status / delete / docs
  *   cli_control.c the control-socket call the worker commands share (below)
+ *   cli_common.c  option, argument, catalog and list helpers every command uses
  *   progress.c  the progress line of send and replay (below)
  *   main.c      global options, config, dispatch, shared helpers below.
  * Exit status of every command: 0 success, 1 the command failed (or, for
@@ -19,6 +19,7 @@
 #ifndef LAKEHOUSE_CLI_H
 #define LAKEHOUSE_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -101,8 +102,53 @@ int cli_control_call(struct cli *cli, const char *endpoint, const char *who,
                      const struct control_request *req, int timeout_ms, const char *what,
                      struct control_reply *reply);
 
-/* An ops.h operation's outcome: CLI_OK, or CLI_FAILED after printing err. */
-int cli_ops_failed(enum ops_status st, const char *err);
+/* cli_common.c: the pieces the commands share.
+ * The end of an option switch: 'h' prints usage on stdout (CLI_OK), any
+ * other option prints it on stderr (CLI_USAGE); the command returns that. */
+int cli_option_rest(int opt, const char *usage);
+/* A YYYY-MM-DD argument of flag into out; -1 after printing the error. */
+int cli_date_arg(const char *flag, const char *text, char out[16]);
+/* One thing read from the catalog: get returns 1 found, 0 none, -1 with err.
+ * No catalog yet counts as none. Prints the error, or the message of fmt
+ * when there is none; returns 1, 0 or -1. */
+typedef int (*cli_catalog_get_fn)(struct catalog *catalog, void *arg, char err[ERROR_MAX]);
+int cli_catalog_lookup(struct cli *cli, cli_catalog_get_fn get, void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A list read from the catalog: get fills *list (or returns -1 with err).
+ * No catalog yet: an empty list. NULL after printing the error. */
+typedef int (*cli_catalog_list_fn)(struct catalog *catalog, void *arg, json_t **list,
+                                   char err[ERROR_MAX]);
+json_t *cli_catalog_list(struct cli *cli, cli_catalog_list_fn get, void *arg);
+/* rows as an aligned table, then "(N <noun>s<note>)". */
+void cli_print_counted(const char *const *columns, size_t ncolumns, const json_t *rows,
+                       const char *noun, const char *note);
+/* A command's outline, run by cli_spec_run: the options (getopt_long;
+ * 'h' is help, 'j' is --json when listed), between min_operands and
+ * max_operands operands, then run, whose answer (*out, may stay NULL) is
+ * printed as JSON with --json (or without print), else by print. */
+#define CLI_HELP 3 /* from option: treat the option as unknown (usage) */
+struct cli_spec {
+    const char *usage;
+    const char *shortopts;
+    const struct option *options;
+    int min_operands, max_operands;
+    /* the command's own options: CLI_OK, CLI_USAGE after printing, CLI_HELP */
+    int (*option)(int opt, const char *arg, void *state);
+    /* the work: CLI_OK with *out, or the exit status after printing */
+    int (*run)(struct cli *cli, char **operands, int count, void *state, json_t **out);
+    void (*print)(const json_t *out, void *state);
+};
+int cli_spec_run(struct cli *cli, int argc, char **argv, const struct cli_spec *spec,
+                 void *state);
+/* The optional DOMAIN[/TABLE] operand of a worker command into req (none:
+ * every table). CLI_OK, or CLI_USAGE after printing the error and usage. */
+int cli_spec_scope(char **operands, int count, const char *usage, struct control_request *req);
+/* An ops.h answer with "silver" and "gold" parts (ops_expire, ops_export):
+ * the message of each present part on stdout, its "notes" on stderr. */
+void cli_print_layers(const json_t *out);
+/* A call's outcome (rc >= 0, or < 0 with err: an ops.h operation, a
+ * catalog call): CLI_OK, or CLI_FAILED after printing err. */
+int cli_outcome(int rc, const char *err);
 
 /* query.c: print rows as an aligned table. columns: array of names; data:
  * array of objects keyed by those names. */
@@ -122,7 +168,7 @@ int cli_job(struct cli *cli, int argc, char **argv);
 int cli_query(struct cli *cli, int argc, char **argv);
 int cli_tables(struct cli *cli, int argc, char **argv);
 int cli_replay(struct cli *cli, int argc, char **argv);
-/* cli_retention.c: retention and compaction requests to the processor */
+/* cli_maintenance.c: expire, export, compact (replay above) */
 int cli_expire(struct cli *cli, int argc, char **argv);
 int cli_export(struct cli *cli, int argc, char **argv);
 int cli_compact(struct cli *cli, int argc, char **argv);

@@ -33,20 +33,11 @@ int cli_control_call(struct cli *cli, const char *endpoint, const char *who,
     void *zctx = cli_zmq(cli);
     if (zctx == NULL)
         return CLI_FAILED;
-    if (ops_call(zctx, endpoint, who, req, timeout_ms, what, reply, err) != OPS_OK) {
+    if (ops_call(zctx, endpoint, who, req, timeout_ms, what, reply, err) != 0) {
         cli_error("%s", err);
         return CLI_FAILED;
     }
     return CLI_OK;
-}
-
-/* Print an operation's failure; the exit status. */
-int cli_ops_failed(enum ops_status st, const char *err)
-{
-    if (st == OPS_OK)
-        return CLI_OK;
-    cli_error("%s", err);
-    return CLI_FAILED;
 }
 
 int cli_dispatch(struct cli *cli, int argc, char **argv, const char *group, const char *usage,

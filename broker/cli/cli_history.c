@@ -74,90 +74,73 @@ static int history_table_arg(const char *text, enum sqlref_layer *layer, char do
     return rc;
 }
 
-int cli_history(struct cli *cli, int argc, char **argv)
+/* The state of history and changes. */
+struct history_args {
+    int64_t limit;
+};
+
+static const struct option history_options[] = {
+    {"limit", required_argument, NULL, 'l'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int history_option(int opt, const char *arg, void *state)
 {
-    static const char usage[] =
-        "usage: lakehouse history DOMAIN/TABLE|DOMAIN.gold.TABLE [--limit N] [--json]\n";
-    static const struct option options[] = {
-        {"limit", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool json = false;
-    int64_t limit = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'l':
-            if (history_snapshot_arg(optarg, &limit) != 0)
-                return CLI_USAGE;
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return CLI_OK;
-        default: fputs(usage, stderr); return CLI_USAGE;
-        }
-    }
-    if (argc - optind != 1) {
-        fputs(usage, stderr);
-        return CLI_USAGE;
-    }
-    char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
-    enum sqlref_layer layer;
-    if (history_table_arg(argv[optind], &layer, domain, table, err) != 0) {
-        cli_error("%s", err);
-        return CLI_USAGE;
-    }
-    json_t *list = NULL;
-    if (timetravel_history(cli->cfg.data_dir, layer, domain, table, limit, &list, err) != 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
-    if (json) {
-        cli_print_json(list);
-    } else {
-        static const char *const columns[] = {"snapshot_id", "committed_at", "operation",
-                                              "rows_inserted", "rows_updated", "rows_deleted",
-                                              "rows_unchanged", "schema_version", "source"};
-        cli_print_objects(stdout, columns, sizeof columns / sizeof columns[0], list);
-    }
-    json_decref(list);
-    return CLI_OK;
+    struct history_args *a = state;
+    if (opt != 'l')
+        return CLI_HELP;
+    return history_snapshot_arg(arg, &a->limit) == 0 ? CLI_OK : CLI_USAGE;
 }
 
-int cli_changes(struct cli *cli, int argc, char **argv)
+static int history_run(struct cli *cli, char **operands, int count, void *state, json_t **out)
 {
-    static const char usage[] =
-        "usage: lakehouse changes DOMAIN/TABLE|DOMAIN.gold.TABLE FROM_SNAPSHOT [TO_SNAPSHOT] "
-        "[--json]\n";
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool json = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return CLI_OK;
-        default: fputs(usage, stderr); return CLI_USAGE;
-        }
-    }
-    int args = argc - optind;
-    if (args != 2 && args != 3) {
-        fputs(usage, stderr);
+    (void)count;
+    struct history_args *a = state;
+    char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
+    enum sqlref_layer layer;
+    if (history_table_arg(operands[0], &layer, domain, table, err) != 0) {
+        cli_error("%s", err);
         return CLI_USAGE;
     }
+    return cli_outcome(
+        timetravel_history(cli->cfg.data_dir, layer, domain, table, a->limit, out, err), err);
+}
+
+static void history_print(const json_t *list, void *state)
+{
+    (void)state;
+    static const char *const columns[] = {"snapshot_id", "committed_at", "operation",
+                                          "rows_inserted", "rows_updated", "rows_deleted",
+                                          "rows_unchanged", "schema_version", "source"};
+    cli_print_objects(stdout, columns, sizeof columns / sizeof columns[0], list);
+}
+
+int cli_history(struct cli *cli, int argc, char **argv)
+{
+    static const struct cli_spec spec = {
+        .usage = "usage: lakehouse history DOMAIN/TABLE|DOMAIN.gold.TABLE [--limit N] "
+                 "[--json]\n",
+        .shortopts = "h", .options = history_options, .min_operands = 1, .max_operands = 1,
+        .option = history_option, .run = history_run, .print = history_print,
+    };
+    struct history_args args = {0};
+    return cli_spec_run(cli, argc, argv, &spec, &args);
+}
+
+static int changes_run(struct cli *cli, char **operands, int count, void *state, json_t **out)
+{
+    int64_t *max_rows = state; /* for the note of changes_print */
     char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
     int64_t from = 0, to = 0;
     enum sqlref_layer layer;
-    if (history_table_arg(argv[optind], &layer, domain, table, err) != 0) {
+    if (history_table_arg(operands[0], &layer, domain, table, err) != 0) {
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    if (history_snapshot_arg(argv[optind + 1], &from) != 0 ||
-        (args == 3 && history_snapshot_arg(argv[optind + 2], &to) != 0))
+    if (history_snapshot_arg(operands[1], &from) != 0 ||
+        (count == 3 && history_snapshot_arg(operands[2], &to) != 0))
         return CLI_USAGE;
     /* checked names and numbers only: the query form of the change feed */
     char sql[4 * NAMES_MAX + 256], range[64];
@@ -171,22 +154,33 @@ int cli_changes(struct cli *cli, int argc, char **argv)
              layer == SQLREF_SILVER ? ", _seq" : "");
     struct query_limits limits = {.timeout_ms = cli->cfg.query_timeout_ms,
                                   .max_rows = cli->cfg.query_max_rows};
-    json_t *result = NULL;
-    if (query_run(cli->cfg.data_dir, sql, &limits, &result, err) != 0) {
+    *max_rows = cli->cfg.query_max_rows;
+    if (query_run(cli->cfg.data_dir, sql, &limits, out, err) != 0) {
         cli_error("changes of %s/%s: %s", domain, table, err);
         return CLI_FAILED;
     }
-    if (json) {
-        cli_print_json(result);
-    } else {
-        cli_print_table(stdout, json_object_get(result, "columns"),
-                        json_object_get(result, "data"));
-        if (json_is_true(json_object_get(result, "truncated")))
-            fprintf(stderr, "lakehouse: note: cut after %" PRId64 " rows (query_max_rows)\n",
-                    (int64_t)cli->cfg.query_max_rows);
-    }
-    json_decref(result);
     return CLI_OK;
+}
+
+static void changes_print(const json_t *result, void *state)
+{
+    const int64_t *max_rows = state;
+    cli_print_table(stdout, json_object_get(result, "columns"), json_object_get(result, "data"));
+    if (json_is_true(json_object_get(result, "truncated")))
+        fprintf(stderr, "lakehouse: note: cut after %" PRId64 " rows (query_max_rows)\n",
+                *max_rows);
+}
+
+int cli_changes(struct cli *cli, int argc, char **argv)
+{
+    static const struct cli_spec spec = {
+        .usage = "usage: lakehouse changes DOMAIN/TABLE|DOMAIN.gold.TABLE FROM_SNAPSHOT "
+                 "[TO_SNAPSHOT] [--json]\n",
+        .shortopts = "h", .options = history_options + 1, .min_operands = 2,
+        .max_operands = 3, .run = changes_run, .print = changes_print,
+    };
+    int64_t max_rows = 0;
+    return cli_spec_run(cli, argc, argv, &spec, &max_rows);
 }
 
 int cli_rollback(struct cli *cli, int argc, char **argv)
@@ -221,9 +215,9 @@ int cli_rollback(struct cli *cli, int argc, char **argv)
     if (zctx == NULL)
         return CLI_FAILED;
     json_t *out = NULL;
-    enum ops_status st = ops_rollback(zctx, &cli->cfg, req.domain, req.name, snapshot, &out, err);
-    if (st != OPS_OK)
-        return cli_ops_failed(st, err);
+    int rc = ops_rollback(zctx, &cli->cfg, req.domain, req.name, snapshot, &out, err);
+    if (rc != 0)
+        return cli_outcome(rc, err);
     printf("%s\n", json_string_value(json_object_get(out, "message")));
     json_decref(out);
     return CLI_OK;

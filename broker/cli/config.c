@@ -1,9 +1,11 @@
 /* config.c - `lakehouse config`: check a configuration file, print the
  * effective configuration or the defaults.
  *
- *   lakehouse config check FILE         every problem of FILE, one line each,
+ *   lakehouse config check FILE [--json] every problem of FILE, one line each,
  *                                        naming the key and the value; exit 1
- *                                        when there is any
+ *                                        when there is any (--json: the answer
+ *                                        of ops_config_check, as the HTTP API's
+ *                                        POST /config/check)
  *   lakehouse config print [--defaults [--token-file PATH]]
  *                                        the effective configuration (file,
  *                                        environment, --data) as JSON; with
@@ -18,7 +20,7 @@
 #include "cli.h"
 
 static const char *const config_usage =
-    "usage: lakehouse config check FILE\n"
+    "usage: lakehouse config check FILE [--json]\n"
     "       lakehouse config print [--defaults [--token-file PATH]]\n"
     "Settings a running process reloads on SIGHUP: " CONFIG_RELOADABLE
     "; others need a restart.\n";
@@ -39,6 +41,18 @@ static void config_report(const char *problem, void *arg)
         fprintf(stderr, "config %s: %s\n", p->path, problem);
 }
 
+static int config_check_json(const char *path)
+{
+    json_t *out = NULL;
+    char err[ERROR_MAX];
+    int rc = ops_config_check(path, &out, err);
+    if (rc == 0)
+        cli_print_json(out);
+    bool ok = json_is_true(json_object_get(out, "ok"));
+    json_decref(out);
+    return rc == 0 && !ok ? CLI_FAILED : cli_outcome(rc, err);
+}
+
 int cli_config(struct cli *cli, int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
@@ -46,10 +60,13 @@ int cli_config(struct cli *cli, int argc, char **argv)
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
     if (strcmp(argv[1], "check") == 0) {
-        if (argc != 3) {
+        bool json = argc == 4 && strcmp(argv[3], "--json") == 0;
+        if (argc != 3 && !json) {
             fprintf(stderr, "%s", config_usage);
             return CLI_USAGE;
         }
+        if (json)
+            return config_check_json(argv[2]);
         struct config_problems problems = {argv[2], 0};
         config_check_file(argv[2], config_report, &problems);
         if (problems.count > 0) {

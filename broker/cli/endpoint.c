@@ -86,6 +86,13 @@ done:
     return status;
 }
 
+/* arg: the domain, or NULL for all */
+static int endpoint_list_get(struct catalog *catalog, void *arg, json_t **list,
+                             char err[ERROR_MAX])
+{
+    return catalog_list_endpoints(catalog, arg, list, err);
+}
+
 static int endpoint_list(struct cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -111,27 +118,35 @@ static int endpoint_list(struct cli *cli, int argc, char **argv)
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
-    json_t *list = NULL;
-    if (rc == 0 && catalog_list_endpoints(catalog, domain, &list, err) != 0) {
-        cli_error("%s", err);
-        catalog_close(&catalog);
-        return CLI_FAILED;
-    }
-    catalog_close(&catalog);
+    json_t *list = cli_catalog_list(cli, endpoint_list_get, (void *)domain);
     if (list == NULL)
-        list = json_array();
+        return CLI_FAILED;
     static const char *const columns[] = {"domain", "name", "version", "mode", "updated_at"};
-    cli_print_objects(stdout, columns, 5, list);
-    size_t n = json_array_size(list);
-    printf("(%zu endpoint%s)\n", n, n == 1 ? "" : "s");
+    cli_print_counted(columns, 5, list, "endpoint", "");
     json_decref(list);
     return CLI_OK;
+}
+
+struct endpoint_get {
+    const char *domain, *name;
+    int version;             /* 0 = the latest */
+    struct schema *schema;   /* endpoint_get's answer */
+    json_t *versions;        /* endpoint_get_versions' answer */
+};
+
+static int endpoint_get(struct catalog *catalog, void *arg, char err[ERROR_MAX])
+{
+    struct endpoint_get *g = arg;
+    return catalog_get_endpoint(catalog, g->domain, g->name, g->version, &g->schema, err);
+}
+
+/* 1 when the endpoint has versions. */
+static int endpoint_get_versions(struct catalog *catalog, void *arg, char err[ERROR_MAX])
+{
+    struct endpoint_get *g = arg;
+    if (catalog_endpoint_versions(catalog, g->domain, g->name, &g->versions, err) != 0)
+        return -1;
+    return json_array_size(g->versions) > 0;
 }
 
 static int endpoint_show(struct cli *cli, int argc, char **argv)
@@ -167,29 +182,15 @@ static int endpoint_show(struct cli *cli, int argc, char **argv)
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
+    struct endpoint_get g = {domain, name, version, NULL, NULL};
+    int rc = version > 0 ? cli_catalog_lookup(cli, endpoint_get, &g,
+                                              "unknown endpoint %s/%s version %d", domain, name,
+                                              version)
+                         : cli_catalog_lookup(cli, endpoint_get, &g, "unknown endpoint %s/%s",
+                                              domain, name);
+    if (rc != 1)
         return CLI_FAILED;
-    }
-    struct schema *schema = NULL;
-    if (rc == 0)
-        rc = catalog_get_endpoint(catalog, domain, name, version, &schema, err);
-    else
-        rc = 0;
-    catalog_close(&catalog);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
-    if (rc == 0) {
-        if (version > 0)
-            cli_error("unknown endpoint %s/%s version %d", domain, name, version);
-        else
-            cli_error("unknown endpoint %s/%s", domain, name);
-        return CLI_FAILED;
-    }
+    struct schema *schema = g.schema;
     json_t *json = schema_to_json(schema);
     schema_destroy(&schema);
     char *text = json != NULL ? json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -277,22 +278,13 @@ static int endpoint_versions(struct cli *cli, int argc, char **argv)
     char name[NAMES_MAX];
     if (cli_only_ref(argc, argv, "endpoint", endpoint_usage, domain, name) != CLI_OK)
         return CLI_USAGE;
-    char err[ERROR_MAX];
-    struct catalog *catalog = NULL;
-    json_t *versions = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc == 0)
-        rc = catalog_endpoint_versions(catalog, domain, name, &versions, err);
-    catalog_close(&catalog);
-    if (rc < 0) {
-        cli_error("%s", err);
+    struct endpoint_get g = {domain, name, 0, NULL, NULL};
+    if (cli_catalog_lookup(cli, endpoint_get_versions, &g, "unknown endpoint %s/%s", domain,
+                           name) != 1) {
+        json_decref(g.versions);
         return CLI_FAILED;
     }
-    if (versions == NULL || json_array_size(versions) == 0) {
-        json_decref(versions);
-        cli_error("unknown endpoint %s/%s", domain, name);
-        return CLI_FAILED;
-    }
+    json_t *versions = g.versions;
     json_t *rows = json_array();
     size_t i;
     json_t *v;

@@ -176,19 +176,14 @@ static int job_list(struct cli *cli, int argc, char **argv)
     }
     char err[ERROR_MAX];
     struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
     struct job_def *jobs = NULL;
     size_t count = 0;
-    if (rc == 0 && catalog_list_jobs(catalog, &jobs, &count, err) != 0) {
-        cli_error("%s", err);
-        catalog_close(&catalog);
-        return CLI_FAILED;
-    }
+    int rc = cli_catalog_open(cli, false, &catalog, err);
+    if (rc == 0)
+        rc = catalog_list_jobs(catalog, &jobs, &count, err);
     catalog_close(&catalog);
+    if (rc < 0)
+        return cli_outcome(rc, err);
     json_t *rows = json_array();
     for (size_t i = 0; i < count; i++) {
         json_array_append_new(
@@ -201,33 +196,27 @@ static int job_list(struct cli *cli, int argc, char **argv)
     free(jobs);
     static const char *const columns[] = {"domain", "name", "write_mode", "unique_key",
                                           "schedule", "cron"};
-    cli_print_objects(stdout, columns, 6, rows);
-    printf("(%zu job%s)\n", count, count == 1 ? "" : "s");
+    cli_print_counted(columns, 6, rows, "job", "");
     json_decref(rows);
     return CLI_OK;
+}
+
+struct job_get {
+    const char *domain, *name;
+    struct job_def *job;
+};
+
+static int job_get(struct catalog *catalog, void *arg, char err[ERROR_MAX])
+{
+    struct job_get *g = arg;
+    return catalog_get_job(catalog, g->domain, g->name, g->job, err);
 }
 
 /* Look a job up; prints the error. 1 found, 0 unknown, -1 error. */
 static int job_lookup(struct cli *cli, const char *domain, const char *name, struct job_def *job)
 {
-    char err[ERROR_MAX];
-    struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return -1;
-    }
-    if (rc == 1) {
-        cli_error("unknown job %s/%s", domain, name);
-        return 0;
-    }
-    rc = catalog_get_job(catalog, domain, name, job, err);
-    catalog_close(&catalog);
-    if (rc < 0)
-        cli_error("%s", err);
-    else if (rc == 0)
-        cli_error("unknown job %s/%s", domain, name);
-    return rc;
+    struct job_get g = {domain, name, job};
+    return cli_catalog_lookup(cli, job_get, &g, "unknown job %s/%s", domain, name);
 }
 
 static int job_show(struct cli *cli, int argc, char **argv)
@@ -335,6 +324,14 @@ static int job_run(struct cli *cli, int argc, char **argv)
     return wait ? job_wait(cli, reply.id) : CLI_OK;
 }
 
+/* The newest executions of g's job (NULL names: of every job). */
+static int job_executions_get(struct catalog *catalog, void *arg, json_t **list,
+                              char err[ERROR_MAX])
+{
+    const struct job_get *g = arg;
+    return catalog_list_executions(catalog, g->domain, g->name, CLI_JOB_EXECUTIONS, list, err);
+}
+
 static int job_executions(struct cli *cli, int argc, char **argv)
 {
     if (argc > 2) {
@@ -348,31 +345,16 @@ static int job_executions(struct cli *cli, int argc, char **argv)
         cli_error("%s", err);
         return CLI_USAGE;
     }
-    struct catalog *catalog = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0) {
-        cli_error("%s", err);
-        return CLI_FAILED;
-    }
-    json_t *list = NULL;
-    if (rc == 0 && catalog_list_executions(catalog, argc == 2 ? domain : NULL,
-                                           argc == 2 ? name : NULL, CLI_JOB_EXECUTIONS, &list,
-                                           err) != 0) {
-        cli_error("%s", err);
-        catalog_close(&catalog);
-        return CLI_FAILED;
-    }
-    catalog_close(&catalog);
+    struct job_get g = {argc == 2 ? domain : NULL, argc == 2 ? name : NULL, NULL};
+    json_t *list = cli_catalog_list(cli, job_executions_get, &g);
     if (list == NULL)
-        list = json_array();
+        return CLI_FAILED;
     static const char *const columns[] = {"execution_id", "domain", "job_name", "trigger",
                                           "status", "started_at", "finished_at", "rows",
                                           "error"};
     cli_set_null_text("");
-    cli_print_objects(stdout, columns, 9, list);
-    size_t n = json_array_size(list);
-    printf("(%zu execution%s%s)\n", n, n == 1 ? "" : "s",
-           n == CLI_JOB_EXECUTIONS ? ", the most recent" : "");
+    cli_print_counted(columns, 9, list, "execution",
+                      json_array_size(list) == CLI_JOB_EXECUTIONS ? ", the most recent" : "");
     json_decref(list);
     return CLI_OK;
 }

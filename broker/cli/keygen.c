@@ -51,11 +51,9 @@ int cli_keygen(struct cli *cli, int argc, char **argv)
     const char *client = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'c': client = optarg; break;
-        case 'h': fputs(keygen_usage, stdout); return CLI_OK;
-        default: fputs(keygen_usage, stderr); return CLI_USAGE;
-        }
+        if (opt != 'c')
+            return cli_option_rest(opt, keygen_usage);
+        client = optarg;
     }
     if (optind + 1 != argc) {
         fputs(keygen_usage, stderr);

@@ -56,10 +56,65 @@ static void lineage_print(const json_t *node, int indent)
     }
 }
 
+struct lineage_args {
+    int64_t files_max;
+    int64_t snapshot;
+};
+
+static int lineage_option(int opt, const char *arg, void *state)
+{
+    struct lineage_args *a = state;
+    char *end = NULL;
+    long long v = strtoll(arg, &end, 10);
+    if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || (opt == 's' && v <= 0)) {
+        cli_error("--%s expects a %s number, got '%s'", opt == 's' ? "snapshot" : "files",
+                  opt == 's' ? "positive" : "non-negative", arg);
+        return CLI_USAGE;
+    }
+    if (opt == 's')
+        a->snapshot = v;
+    else
+        a->files_max = v;
+    return CLI_OK;
+}
+
+static int lineage_run(struct cli *cli, char **operands, int count, void *state, json_t **out)
+{
+    (void)count;
+    struct lineage_args *a = state;
+    char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
+    if (cli_parse_ref(operands[0], "table", domain, table, err) != 0) {
+        cli_error("%s", err);
+        return CLI_USAGE;
+    }
+    if (lineage_tree_gold(cli->cfg.data_dir, domain, table, a->snapshot, a->files_max, out,
+                          err) != 0) {
+        cli_error("lineage of %s/%s: %s", domain, table, err);
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
+
+static void lineage_print_tree(const json_t *tree, void *state)
+{
+    (void)state;
+    printf("%s snapshot %" JSON_INTEGER_FORMAT " (%s at %s by %s: %" JSON_INTEGER_FORMAT
+           " inserted, %" JSON_INTEGER_FORMAT " updated, %" JSON_INTEGER_FORMAT " deleted)\n",
+           json_string_value(json_object_get(tree, "table")),
+           json_integer_value(json_object_get(tree, "snapshot_id")),
+           json_string_value(json_object_get(tree, "operation")),
+           json_string_value(json_object_get(tree, "committed_at")),
+           json_string_value(json_object_get(tree, "source")),
+           json_integer_value(json_object_get(tree, "rows_inserted")),
+           json_integer_value(json_object_get(tree, "rows_updated")),
+           json_integer_value(json_object_get(tree, "rows_deleted")));
+    if (json_array_size(json_object_get(tree, "inputs")) == 0)
+        printf("  (no lineage recorded for this snapshot)\n");
+    lineage_print(tree, 2);
+}
+
 int cli_lineage(struct cli *cli, int argc, char **argv)
 {
-    static const char usage[] =
-        "usage: lakehouse lineage DOMAIN/GOLD_TABLE [--snapshot N] [--files N] [--json]\n";
     static const struct option options[] = {
         {"snapshot", required_argument, NULL, 's'},
         {"files", required_argument, NULL, 'f'},
@@ -67,63 +122,12 @@ int cli_lineage(struct cli *cli, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int64_t files_max = LINEAGE_TREE_FILES_DEFAULT;
-    int64_t snapshot = 0;
-    bool json = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        char *end = NULL;
-        switch (opt) {
-        case 's':
-        case 'f': {
-            long long v = strtoll(optarg, &end, 10);
-            if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || (opt == 's' && v <= 0)) {
-                cli_error("--%s expects a %s number, got '%s'", opt == 's' ? "snapshot" : "files",
-                          opt == 's' ? "positive" : "non-negative", optarg);
-                return CLI_USAGE;
-            }
-            if (opt == 's')
-                snapshot = v;
-            else
-                files_max = v;
-            break;
-        }
-        case 'j': json = true; break;
-        case 'h': fputs(usage, stdout); return CLI_OK;
-        default: fputs(usage, stderr); return CLI_USAGE;
-        }
-    }
-    if (argc - optind != 1) {
-        fputs(usage, stderr);
-        return CLI_USAGE;
-    }
-    char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
-    if (cli_parse_ref(argv[optind], "table", domain, table, err) != 0) {
-        cli_error("%s", err);
-        return CLI_USAGE;
-    }
-    json_t *tree = NULL;
-    if (lineage_tree_gold(cli->cfg.data_dir, domain, table, snapshot, files_max, &tree, err) != 0) {
-        cli_error("lineage of %s/%s: %s", domain, table, err);
-        return CLI_FAILED;
-    }
-    if (json) {
-        cli_print_json(tree);
-    } else {
-        printf("%s snapshot %" JSON_INTEGER_FORMAT " (%s at %s by %s: %" JSON_INTEGER_FORMAT
-               " inserted, %" JSON_INTEGER_FORMAT " updated, %" JSON_INTEGER_FORMAT " deleted)\n",
-               json_string_value(json_object_get(tree, "table")),
-               json_integer_value(json_object_get(tree, "snapshot_id")),
-               json_string_value(json_object_get(tree, "operation")),
-               json_string_value(json_object_get(tree, "committed_at")),
-               json_string_value(json_object_get(tree, "source")),
-               json_integer_value(json_object_get(tree, "rows_inserted")),
-               json_integer_value(json_object_get(tree, "rows_updated")),
-               json_integer_value(json_object_get(tree, "rows_deleted")));
-        if (json_array_size(json_object_get(tree, "inputs")) == 0)
-            printf("  (no lineage recorded for this snapshot)\n");
-        lineage_print(tree, 2);
-    }
-    json_decref(tree);
-    return CLI_OK;
+    static const struct cli_spec spec = {
+        .usage = "usage: lakehouse lineage DOMAIN/GOLD_TABLE [--snapshot N] [--files N] "
+                 "[--json]\n",
+        .shortopts = "h", .options = options, .min_operands = 1, .max_operands = 1,
+        .option = lineage_option, .run = lineage_run, .print = lineage_print_tree,
+    };
+    struct lineage_args args = {.files_max = LINEAGE_TREE_FILES_DEFAULT};
+    return cli_spec_run(cli, argc, argv, &spec, &args);
 }

@@ -272,6 +272,13 @@ static int model_apply(struct cli *cli, int argc, char **argv)
     return CLI_OK;
 }
 
+static int model_list_get(struct catalog *catalog, void *arg, json_t **list,
+                          char err[ERROR_MAX])
+{
+    (void)arg;
+    return catalog_list_models(catalog, list, err);
+}
+
 static int model_list(struct cli *cli, int argc, char **argv)
 {
     (void)argv;
@@ -279,46 +286,37 @@ static int model_list(struct cli *cli, int argc, char **argv)
         fputs(model_usage, stderr);
         return CLI_USAGE;
     }
-    char err[ERROR_MAX];
-    struct catalog *catalog = NULL;
-    json_t *rows = NULL;
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc < 0 || (rc == 0 && catalog_list_models(catalog, &rows, err) != 0)) {
-        cli_error("%s", err);
-        catalog_close(&catalog);
-        return CLI_FAILED;
-    }
-    catalog_close(&catalog);
+    json_t *rows = cli_catalog_list(cli, model_list_get, NULL);
     if (rows == NULL)
-        rows = json_array();
+        return CLI_FAILED;
     static const char *const columns[] = {"name", "jobs", "created_at", "updated_at"};
-    cli_print_objects(stdout, columns, 4, rows);
-    printf("(%zu model%s)\n", json_array_size(rows), json_array_size(rows) == 1 ? "" : "s");
+    cli_print_counted(columns, 4, rows, "model", "");
     json_decref(rows);
     return CLI_OK;
+}
+
+struct model_get {
+    const char *name;
+    char **text;
+};
+
+static int model_get(struct catalog *catalog, void *arg, char err[ERROR_MAX])
+{
+    struct model_get *g = arg;
+    return catalog_get_model(catalog, g->name, g->text, err);
 }
 
 /* The stored concept file of NAME: CLI_OK with *text (caller frees). */
 static int model_stored(struct cli *cli, const char *name, char **text)
 {
-    char err[ERROR_MAX];
-    struct catalog *catalog = NULL;
     *text = NULL;
     if (!names_is_valid_object(name)) {
         cli_error("invalid model name '%s'", name);
         return CLI_USAGE;
     }
-    int rc = cli_catalog_open(cli, false, &catalog, err);
-    if (rc == 0)
-        rc = catalog_get_model(catalog, name, text, err);
-    else if (rc == 1)
-        rc = 0;
-    catalog_close(&catalog);
-    if (rc < 0)
-        cli_error("%s", err);
-    else if (rc == 0)
-        cli_error("unknown model %s", name);
-    return rc == 1 ? CLI_OK : CLI_FAILED;
+    struct model_get g = {name, text};
+    return cli_catalog_lookup(cli, model_get, &g, "unknown model %s", name) == 1 ? CLI_OK
+                                                                                  : CLI_FAILED;
 }
 
 /* The stored concept file of NAME, compiled against the current schemas. */

@@ -301,9 +301,7 @@ int cli_tables(struct cli *cli, int argc, char **argv)
         cli_print_json(tables);
     } else {
         static const char *const columns[] = {"domain", "layer", "table", "rows", "last_commit"};
-        cli_print_objects(stdout, columns, 5, tables);
-        size_t n = json_array_size(tables);
-        printf("(%zu table%s)\n", n, n == 1 ? "" : "s");
+        cli_print_counted(columns, 5, tables, "table", "");
     }
     json_decref(tables);
     return CLI_OK;

@@ -94,10 +94,8 @@ static void status_print_text(json_t *health, json_t *processes, json_t *errors)
     static const char *const tcols[] = {"domain",  "layer",   "table",
                                         "rows",    "last_commit", "freshness",
                                         "backlog", "oldest_unmerged", "state"};
-    cli_print_objects(stdout, tcols, 9, trows);
+    cli_print_counted(tcols, 9, trows, "table", ""); /* a row per table */
     json_decref(trows);
-    size_t n = json_array_size(tables);
-    printf("(%zu table%s)\n", n, n == 1 ? "" : "s");
 
     size_t ne = json_array_size(errors);
     if (ne > 0) {

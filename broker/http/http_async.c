@@ -51,8 +51,7 @@ struct http_async {
     int epoll_fd;
     pthread_t thread;
     pthread_mutex_t lock;
-    bool stop;
-    struct http_ingest_call *queue_head, *queue_tail; /* submitted, not yet sent */
+    struct http_fifo queue;                            /* submitted, not yet sent; closed: stop */
     size_t limit;                                      /* calls in flight at most */
     struct http_async_flight *flights;                 /* thread only: limit slots */
     size_t *free_slots;                                /* thread only: stack of free slots */
@@ -229,12 +228,10 @@ static void *http_async_run(void *arg)
     for (;;) {
         /* Take the queued calls while there is room in flight. */
         pthread_mutex_lock(&a->lock);
-        bool stop = a->stop;
-        while (!stop && a->queue_head != NULL && a->flight_count < a->limit) {
-            struct http_ingest_call *call = a->queue_head;
-            a->queue_head = call->next;
-            if (a->queue_head == NULL)
-                a->queue_tail = NULL;
+        bool stop = a->queue.closed;
+        while (!stop && a->queue.head != NULL && a->flight_count < a->limit) {
+            struct http_ingest_call *call =
+                HTTP_CONTAINER(http_fifo_pop(&a->queue), struct http_ingest_call, link);
             pthread_mutex_unlock(&a->lock);
             http_async_send(a, call);
             pthread_mutex_lock(&a->lock);
@@ -277,13 +274,12 @@ static void *http_async_run(void *arg)
                                     "stored: re-send it with the same batch_id");
     }
     pthread_mutex_lock(&a->lock);
-    a->stop = true;
-    struct http_ingest_call *rest = a->queue_head;
-    a->queue_head = a->queue_tail = NULL;
+    struct http_link *rest = http_fifo_close(&a->queue);
     pthread_mutex_unlock(&a->lock);
     while (rest != NULL) {
-        struct http_ingest_call *next = rest->next;
-        http_async_fail(rest, "the server is stopping; the batch was not sent");
+        struct http_link *next = rest->next;
+        http_async_fail(HTTP_CONTAINER(rest, struct http_ingest_call, link),
+                        "the server is stopping; the batch was not sent");
         rest = next;
     }
     while (a->idle_count > 0)
@@ -348,20 +344,12 @@ static void http_async_wake(struct http_async *a)
 
 int http_async_submit(struct http_async *a, struct http_ingest_call *call)
 {
-    call->next = NULL;
     pthread_mutex_lock(&a->lock);
-    if (a->stop) {
-        pthread_mutex_unlock(&a->lock);
-        return -1;
-    }
-    if (a->queue_tail != NULL)
-        a->queue_tail->next = call;
-    else
-        a->queue_head = call;
-    a->queue_tail = call;
+    int rc = http_fifo_push(&a->queue, &call->link);
     pthread_mutex_unlock(&a->lock);
-    http_async_wake(a);
-    return 0;
+    if (rc == 0)
+        http_async_wake(a);
+    return rc;
 }
 
 void http_async_stop(struct http_async **async)
@@ -370,7 +358,7 @@ void http_async_stop(struct http_async **async)
         return;
     struct http_async *a = *async;
     pthread_mutex_lock(&a->lock);
-    a->stop = true;
+    a->queue.closed = true; /* the thread answers what is still queued */
     pthread_mutex_unlock(&a->lock);
     http_async_wake(a);
     pthread_join(a->thread, NULL);

@@ -160,9 +160,35 @@ static int http_endpoint_prepare(struct http_request *req, struct http_reply *re
     return found;
 }
 
-void http_endpoints_create(struct http_request *req, struct http_reply *reply)
+/* Store schema as the endpoint's next version (before: its version now, 0
+ * for none) and answer status with it; a refused change of the schema is a
+ * conflict with the stored version, a definition wrong in itself (e.g. a
+ * bad expectation) is 400 (the failure's kind). A new version is logged
+ * and published (schema.changed). */
+static void http_endpoint_store(struct http_request *req, struct http_reply *reply,
+                                struct catalog *catalog, struct schema *schema, int before,
+                                unsigned status)
 {
     char err[ERROR_MAX];
+    int version = 0;
+    int stored = catalog_put_endpoint(catalog, schema, &version, err);
+    if (stored < 0) {
+        http_reply_failure(reply, stored, err);
+        return;
+    }
+    schema->version = version;
+    if (version != before) {
+        log_info("http endpoint_%s endpoint=%s/%s version=%d", before == 0 ? "created" : "updated",
+                 schema->domain, schema->name, version);
+        http_publish_schema(req, schema->domain, schema->name, version);
+    }
+    json_t *answer = http_endpoint_answer(req, reply, catalog, schema);
+    if (answer != NULL)
+        http_reply_json(reply, status, answer);
+}
+
+void http_endpoints_create(struct http_request *req, struct http_reply *reply)
+{
     struct catalog *catalog = NULL;
     struct schema *schema = NULL;
     json_t *body = http_body_json(req, reply);
@@ -178,19 +204,7 @@ void http_endpoints_create(struct http_request *req, struct http_reply *reply)
                          schema->domain, schema->name, existing, schema->domain, schema->name);
         goto done;
     }
-    int version = 0;
-    int stored = catalog_put_endpoint(catalog, schema, &version, err);
-    if (stored < 0) {
-        http_reply_failure(reply, stored, err);
-        goto done;
-    }
-    schema->version = version;
-    log_info("http endpoint_created endpoint=%s/%s version=%d", schema->domain, schema->name,
-             version);
-    http_publish_schema(req, schema->domain, schema->name, version);
-    json_t *answer = http_endpoint_answer(req, reply, catalog, schema);
-    if (answer != NULL)
-        http_reply_json(reply, 201, answer);
+    http_endpoint_store(req, reply, catalog, schema, 0, 201);
 done:
     schema_destroy(&schema);
     catalog_close(&catalog);
@@ -247,7 +261,6 @@ void http_endpoints_get(struct http_request *req, struct http_reply *reply)
 
 void http_endpoints_update(struct http_request *req, struct http_reply *reply)
 {
-    char err[ERROR_MAX];
     const char *d = req->params[0], *n = req->params[1];
     struct catalog *catalog = NULL;
     struct schema *schema = NULL;
@@ -270,7 +283,7 @@ void http_endpoints_update(struct http_request *req, struct http_reply *reply)
         }
         json_object_set_new(body, keys[i], json_string(req->params[i]));
     }
-    int before = 0, version = 0;
+    int before = 0;
     int found = http_endpoint_prepare(req, reply, body, &schema, &catalog, &before);
     if (found < 0)
         goto done;
@@ -278,21 +291,7 @@ void http_endpoints_update(struct http_request *req, struct http_reply *reply)
         http_reply_error(reply, 404, "no endpoint %s/%s (create it with POST /endpoints)", d, n);
         goto done;
     }
-    int stored = catalog_put_endpoint(catalog, schema, &version, err);
-    if (stored < 0) {
-        /* a refused change of the schema is a conflict with the stored version;
-         * a definition that is wrong in itself (e.g. a bad expectation) is 400 */
-        http_reply_failure(reply, stored, err);
-        goto done;
-    }
-    schema->version = version;
-    if (version != before) {
-        log_info("http endpoint_updated endpoint=%s/%s version=%d", d, n, version);
-        http_publish_schema(req, d, n, version);
-    }
-    json_t *answer = http_endpoint_answer(req, reply, catalog, schema);
-    if (answer != NULL)
-        http_reply_json(reply, 200, answer);
+    http_endpoint_store(req, reply, catalog, schema, before, 200);
 done:
     schema_destroy(&schema);
     catalog_close(&catalog);

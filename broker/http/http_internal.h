@@ -13,9 +13,12 @@
  *   http_metrics.c    /metrics: Prometheus text from health.h and stats.h
  *   http_guard.c      browser safety: Host, Origin and body type rules
  *   http_work.c       worker threads that run handlers off the polling threads
+ *   http_fifo.c       the queue of work waiting for a thread (workers, ingest calls)
  *   http_async.c      ingest calls waited for by one thread, not one per request
  *   http_watch.c      the whole-request deadline (http_request_timeout_ms)
- *   http_ops.c        /status, rollback, /replay, /maintenance (ops.h)
+ *   http_long.c       long operator calls on threads of their own, not the workers'
+ *   http_ops.c        /status, rollback, /maintenance, /export, /config/check (ops.h)
+ *   http_replay.c     /replay: replays in the background, followed by id
  *   http_lineage.c    /lineage/graph, gold table lineage
  *   http_rejected.c   refused records and quarantined bronze files
  *   http_events.c     /events: Server-Sent Events from the event bus
@@ -44,6 +47,7 @@
 #define HTTP_RETRY_AFTER_S 1
 
 struct http_server;
+struct http_reply;
 
 /* One request, filled by http_server.c before a handler runs. */
 struct http_request {
@@ -56,6 +60,27 @@ struct http_request {
     size_t body_len;
     char params[HTTP_PARAMS_MAX][NAMES_MAX]; /* the {} parts of the route, checked names */
 };
+
+/* ---- http_fifo.c ---- */
+/* A queue of work waiting for a thread (http_work.c: handlers; http_async.c:
+ * ingest calls), its items linked through an http_link member; the owner's
+ * lock guards it. Once closed it takes nothing more. */
+struct http_link {
+    struct http_link *next;
+};
+struct http_fifo {
+    struct http_link *head, *tail;
+    bool closed;
+};
+/* Append item; -1 (nothing appended) once closed. */
+int http_fifo_push(struct http_fifo *fifo, struct http_link *item);
+/* The oldest item, removed; NULL when empty. */
+struct http_link *http_fifo_pop(struct http_fifo *fifo);
+/* Close; the items still queued (a chain through next; the caller's now). */
+struct http_link *http_fifo_close(struct http_fifo *fifo);
+/* The struct of type whose member is at ptr. */
+#define HTTP_CONTAINER(ptr, type, member)                                                       \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* A batch for ingest, sent and waited for by http_async.c while no thread
  * waits; http_ingest_finish then builds the answer from its result. */
@@ -72,7 +97,7 @@ struct http_ingest_call {
     struct protocol_reply reply;
     void (*done)(void *arg);   /* run by http_async.c's thread when finished */
     void *done_arg;
-    struct http_ingest_call *next;
+    struct http_link link;     /* in http_async.c's queue */
 };
 
 /* A response streamed while it is produced (Server-Sent Events). The
@@ -95,6 +120,15 @@ struct http_stream {
 };
 void http_stream_wake(struct http_stream_wake *wake);
 
+/* A call that waits long for a worker process (http_long.c): run on a
+ * thread of its own fills out (status and JSON); free releases arg, run or
+ * not. */
+struct http_deferred {
+    void (*run)(void *arg, struct http_reply *out);
+    void (*free)(void *arg);
+    void *arg;
+};
+
 /* The answer a handler fills; the server sends it. */
 struct http_reply {
     unsigned status;
@@ -107,6 +141,7 @@ struct http_reply {
     int retry_after;           /* seconds, 0 = no Retry-After header */
     struct http_ingest_call *ingest; /* owned: answer after this ingest call */
     struct http_stream stream;  /* stream.read != NULL: streamed instead of json/text */
+    struct http_deferred deferred; /* run != NULL (status 0): answer after this call */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_reply *reply);
@@ -146,8 +181,8 @@ bool http_guard_type_ok(const char *path, const char *content_type, bool has_bod
 /* ---- http_work.c ---- */
 struct http_work;
 struct http_work_item {
+    struct http_link link;     /* first: the queue's link is the item */
     void (*run)(struct http_work_item *item);
-    struct http_work_item *next;
 };
 struct http_work *http_work_start(size_t threads, char err[ERROR_MAX]);
 /* Queue item->run for a worker; -1 when stopping (nothing queued). */
@@ -166,6 +201,22 @@ struct http_async *http_async_start(void *zmq, const struct config *cfg, size_t 
 int http_async_submit(struct http_async *async, struct http_ingest_call *call);
 /* Finish every call (-1 "server is stopping"), join, free, NULL *async. */
 void http_async_stop(struct http_async **async);
+
+/* ---- http_long.c ---- */
+struct http_long;
+struct http_long *http_long_start(char err[ERROR_MAX]);
+/* Run reply->deferred (taken from it) on a thread of its own; when done, its
+ * answer goes into *reply and done(done_arg) runs (resume the connection).
+ * -1 with a 503 in reply when too many run or the server stops. */
+int http_long_submit(struct http_long *longs, struct http_reply *reply,
+                     void (*done)(void *arg), void *done_arg);
+/* Answer every waiting connection 503 (done runs), free when the last
+ * call's thread ends, NULL *longs. */
+void http_long_stop(struct http_long **longs);
+/* For a handler: answer with what run puts in its reply, later, off the
+ * handler workers. arg NULL (out of memory): 500 and -1. */
+int http_defer(struct http_reply *reply, void (*run)(void *arg, struct http_reply *out),
+               void (*free_arg)(void *arg), void *arg);
 
 /* ---- http_watch.c ---- */
 struct http_watch;
@@ -258,10 +309,24 @@ void http_models_delete(struct http_request *req, struct http_reply *reply);
 void http_ops_status(struct http_request *req, struct http_reply *reply);
 void http_ops_rollback(struct http_request *req, struct http_reply *reply);
 void http_ops_rollback_gold(struct http_request *req, struct http_reply *reply);
-void http_ops_replay(struct http_request *req, struct http_reply *reply);
-void http_ops_replay_get(struct http_request *req, struct http_reply *reply);
-void http_ops_expire(struct http_request *req, struct http_reply *reply);
-void http_ops_compact(struct http_request *req, struct http_reply *reply);
+/* POST /maintenance/expire, /maintenance/compact, /export (by the path) */
+void http_ops_maintenance(struct http_request *req, struct http_reply *reply);
+void http_ops_config_check(struct http_request *req, struct http_reply *reply);
+/* The body as a JSON object (optional: none is {}), else NULL after a 400. */
+json_t *http_ops_body(const struct http_request *req, struct http_reply *reply, bool optional);
+/* Optional string field: 1 set, 0 absent or null, -1 after a 400. */
+int http_ops_string(json_t *body, const char *key, struct http_reply *reply, const char **out);
+/* Optional "YYYY-MM-DD" field into out ("" when absent); -1 after a 400. */
+int http_ops_date(json_t *body, const char *key, struct http_reply *reply, char out[16]);
+/* "table": "DOMAIN" or "DOMAIN/TABLE" (absent: everything); -1 after a 400. */
+int http_ops_scope(json_t *body, struct http_reply *reply, char domain[NAMES_MAX],
+                   char table[NAMES_MAX]);
+/* "domain" and "table" (which needs "domain"), each optional; -1 after a 400. */
+int http_ops_target(json_t *body, struct http_reply *reply, char domain[NAMES_MAX],
+                    char table[NAMES_MAX]);
+/* http_replay.c */
+void http_replay_start(struct http_request *req, struct http_reply *reply);
+void http_replay_get(struct http_request *req, struct http_reply *reply);
 /* http_lineage.c */
 void http_lineage_graph(struct http_request *req, struct http_reply *reply);
 void http_lineage_gold(struct http_request *req, struct http_reply *reply);

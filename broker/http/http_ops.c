@@ -1,56 +1,32 @@
 /* http_ops.c - the operator routes: what `lakehouse status`, `rollback`,
- * `replay`, `expire` and `compact` do, over HTTP (health.h, ops.h):
+ * `expire`, `compact`, `export` and `config check` do, over HTTP (health.h,
+ * ops.h):
  *   GET  /status                                   = lakehouse status --json
  *   POST /tables/{domain}/silver/{table}/rollback  {"snapshot_id": N} -> 200 the new snapshot
  *   POST /tables/{domain}/gold/{table}/rollback    -> 409 (gold is rewritten by its job)
- *   POST /replay  {"domain","table","from","to"}   -> 202 {"id","status":"running",...}
- *   GET  /replay/{replay_id}                       -> the replay's progress and result
  *   POST /maintenance/expire  {"table":"d[/t]","dry_run":bool}
  *   POST /maintenance/compact {"table":"d[/t]","date":"YYYY-MM-DD"}
- * A replay runs in a thread of its own (it can take hours) and only one at a
- * time (the processor does one anyway); the last HTTP_REPLAYS_KEPT are kept
- * for GET /replay/{id}, in memory (a broker restart forgets them). Progress:
- * the processor replays table by table, one transaction each, and records a
- * "replay" snapshot per table; tables_done counts the tables with such a
- * snapshot newer than the replay's start, tables_total the tables in scope
- * (bronze/<domain>/<table> directories). */
+ *   POST /export {"domain","table","wait":bool}   -> 200 what was exported
+ *   POST /config/check (a configuration file)     -> 200 {"ok","problems"}
+ * (/replay: http_replay.c). Rollback, expire, compact and export wait for a
+ * worker that may take minutes: they answer through http_defer, on a thread
+ * of their own rather than a handler worker (http_long.c). Failures answer
+ * with the status of their error kind (http_status_of). */
 #include "http_internal.h"
 
-#include <dirent.h>
-#include <pthread.h>
-#include <sqlite3.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "fsutil.h"
 #include "read/health.h"
-#include "layout.h"
 #include "log.h"
 #include "read/ops.h"
 #include "timeutil.h"
 
 #define HTTP_STATUS_LAG_MS 10000 /* as `lakehouse status` (--lag-seconds 10) */
-#define HTTP_REPLAYS_KEPT 32
-#define HTTP_REPLAY_DOMAINS_MAX 16 /* progress is followed in at most this many domains */
-
-/* ops_status -> HTTP status */
-static unsigned http_ops_code(enum ops_status st)
-{
-    switch (st) {
-    case OPS_OK: return 200;
-    case OPS_NOT_FOUND: return 404;
-    case OPS_CONFLICT: return 409;
-    case OPS_UNAVAILABLE: break;
-    }
-    return 503;
-}
-
-static void http_ops_fail(struct http_reply *reply, enum ops_status st, const char *err)
-{
-    http_reply_error(reply, http_ops_code(st), "%s", err);
-    if (st == OPS_UNAVAILABLE)
-        reply->retry_after = 5;
-}
 
 void http_ops_status(struct http_request *req, struct http_reply *reply)
 {
@@ -75,7 +51,7 @@ void http_ops_status(struct http_request *req, struct http_reply *reply)
 }
 
 /* The body as a JSON object (400 otherwise); new reference or NULL. */
-static json_t *http_ops_body(const struct http_request *req, struct http_reply *reply,
+json_t *http_ops_body(const struct http_request *req, struct http_reply *reply,
                              bool optional)
 {
     if (optional && req->body_len == 0)
@@ -90,7 +66,7 @@ static json_t *http_ops_body(const struct http_request *req, struct http_reply *
 }
 
 /* Optional string field: 1 set, 0 absent or null, -1 after a 400. */
-static int http_ops_string(json_t *body, const char *key, struct http_reply *reply,
+int http_ops_string(json_t *body, const char *key, struct http_reply *reply,
                            const char **out)
 {
     json_t *v = json_object_get(body, key);
@@ -106,7 +82,7 @@ static int http_ops_string(json_t *body, const char *key, struct http_reply *rep
 }
 
 /* Optional "YYYY-MM-DD" field into out ("" when absent). */
-static int http_ops_date(json_t *body, const char *key, struct http_reply *reply, char out[16])
+int http_ops_date(json_t *body, const char *key, struct http_reply *reply, char out[16])
 {
     const char *text;
     char err[ERROR_MAX], norm[16];
@@ -125,7 +101,7 @@ static int http_ops_date(json_t *body, const char *key, struct http_reply *reply
 }
 
 /* "table": "DOMAIN" or "DOMAIN/TABLE" (absent: everything). */
-static int http_ops_scope(json_t *body, struct http_reply *reply, char domain[NAMES_MAX],
+int http_ops_scope(json_t *body, struct http_reply *reply, char domain[NAMES_MAX],
                           char table[NAMES_MAX])
 {
     const char *text;
@@ -153,9 +129,95 @@ static int http_ops_scope(json_t *body, struct http_reply *reply, char domain[NA
     return 0;
 }
 
+int http_ops_target(json_t *body, struct http_reply *reply, char domain[NAMES_MAX],
+                    char table[NAMES_MAX])
+{
+    const char *d, *t;
+    char err[ERROR_MAX];
+    domain[0] = table[0] = '\0';
+    if (http_ops_string(body, "domain", reply, &d) < 0 ||
+        http_ops_string(body, "table", reply, &t) < 0)
+        return -1;
+    if (t != NULL && d == NULL) {
+        http_reply_error(reply, 400, "\"table\" needs \"domain\"");
+        return -1;
+    }
+    if ((d && names_check_object("domain", d, err) != 0) ||
+        (t && names_check_object("table", t, err) != 0)) {
+        http_reply_error(reply, 400, "%s", err);
+        return -1;
+    }
+    snprintf(domain, NAMES_MAX, "%s", d ? d : "");
+    snprintf(table, NAMES_MAX, "%s", t ? t : "");
+    return 0;
+}
+
+/* ---- the deferred worker calls ---- */
+
+enum http_ops_kind { HTTP_OPS_ROLLBACK, HTTP_OPS_EXPIRE, HTTP_OPS_COMPACT, HTTP_OPS_EXPORT };
+
+/* What the call's thread needs: copies only, the request is gone by then. */
+struct http_ops_call {
+    enum http_ops_kind kind;
+    void *zmq;
+    const struct config *cfg;
+    char domain[NAMES_MAX], table[NAMES_MAX];
+    int64_t snapshot; /* rollback */
+    bool dry_run;     /* expire */
+    char date[16];    /* compact */
+};
+
+static void http_ops_call_run(void *arg, struct http_reply *out)
+{
+    struct http_ops_call *c = arg;
+    json_t *answer = NULL;
+    char err[ERROR_MAX];
+    int rc = 0;
+    switch (c->kind) {
+    case HTTP_OPS_ROLLBACK:
+        rc = ops_rollback(c->zmq, c->cfg, c->domain, c->table, c->snapshot, &answer, err);
+        if (rc == 0)
+            log_info("http rollback table=%s.%s snapshot_id=%lld", c->domain, c->table,
+                     (long long)json_integer_value(json_object_get(answer, "snapshot_id")));
+        break;
+    case HTTP_OPS_EXPIRE:
+        rc = ops_expire(c->zmq, c->cfg, c->domain, c->table, c->dry_run, &answer, err);
+        break;
+    case HTTP_OPS_COMPACT:
+        rc = ops_compact(c->zmq, c->cfg, c->domain, c->table, c->date, &answer, err);
+        break;
+    case HTTP_OPS_EXPORT:
+        rc = ops_export(c->zmq, c->cfg, c->domain, c->table, &answer, err);
+        break;
+    }
+    if (rc == 0)
+        http_reply_json(out, 200, answer);
+    else
+        http_reply_failure(out, rc, err);
+}
+
+/* A call of kind for this request, or NULL (out of memory). */
+static struct http_ops_call *http_ops_call_new(const struct http_request *req,
+                                               enum http_ops_kind kind)
+{
+    struct http_ops_call *c = calloc(1, sizeof *c);
+    if (c != NULL) {
+        c->kind = kind;
+        c->zmq = http_server_zmq(req->server);
+        c->cfg = req->cfg;
+    }
+    return c;
+}
+
+/* Answer later with the call's result (http_long.c); takes c and body. */
+static void http_ops_defer(struct http_reply *reply, struct http_ops_call *c, json_t *body)
+{
+    json_decref(body);
+    http_defer(reply, http_ops_call_run, free, c);
+}
+
 void http_ops_rollback(struct http_request *req, struct http_reply *reply)
 {
-    char err[ERROR_MAX];
     json_t *body = http_ops_body(req, reply, false);
     if (body == NULL)
         return;
@@ -165,392 +227,111 @@ void http_ops_rollback(struct http_request *req, struct http_reply *reply)
         json_decref(body);
         return;
     }
-    json_t *out = NULL;
-    enum ops_status st = ops_rollback(http_server_zmq(req->server), req->cfg, req->params[0],
-                                      req->params[1], json_integer_value(snap), &out, err);
-    json_decref(body);
-    if (st != OPS_OK) {
-        http_ops_fail(reply, st, err);
-        return;
+    struct http_ops_call *c = http_ops_call_new(req, HTTP_OPS_ROLLBACK);
+    if (c != NULL) {
+        snprintf(c->domain, sizeof c->domain, "%s", req->params[0]);
+        snprintf(c->table, sizeof c->table, "%s", req->params[1]);
+        c->snapshot = json_integer_value(snap);
     }
-    log_info("http rollback table=%s.%s snapshot_id=%lld", req->params[0], req->params[1],
-             (long long)json_integer_value(json_object_get(out, "snapshot_id")));
-    http_reply_json(reply, 200, out);
+    http_ops_defer(reply, c, body);
 }
 
 void http_ops_rollback_gold(struct http_request *req, struct http_reply *reply)
 {
     char err[ERROR_MAX];
     ops_rollback_gold_reason(req->params[0], req->params[1], err);
-    http_reply_error(reply, 409, "%s", err);
+    http_reply_error(reply, http_status_of(ERROR_CONFLICT), "%s", err);
 }
 
-/* ---- replay ---- */
+/* ---- maintenance, export ---- */
 
-struct http_replay_domain {
-    char name[NAMES_MAX];
-    int64_t baseline;          /* newest silver snapshot id when the replay started */
-};
-
-struct http_replay {
-    int64_t id;                /* 0 = free slot */
-    char domain[NAMES_MAX], table[NAMES_MAX], from[16], to[16];
-    struct http_replay_domain domains[HTTP_REPLAY_DOMAINS_MAX];
-    size_t ndomains;           /* 0 with tables_total -1: progress not followed */
-    int64_t tables_total;
-    char status[16];           /* running | succeeded | failed */
-    int64_t started_ms, finished_ms;
-    json_t *result;            /* ops_replay's answer, when succeeded */
-    char error[ERROR_MAX];
-};
-
-/* Shared by the request threads and the replay threads, under the lock. */
-static struct {
-    pthread_mutex_t lock;
-    struct http_replay items[HTTP_REPLAYS_KEPT];
-    int64_t next_id;
-} http_replays = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1};
-
-struct http_replay_job {
-    void *zmq;
-    const struct config *cfg;
-    struct control_request req;
-    int64_t id;
-};
-
-static struct http_replay *http_replay_find(int64_t id)
+/* Optional boolean field into *out; -1 after a 400. */
+static int http_ops_bool(json_t *body, const char *key, struct http_reply *reply, bool *out)
 {
-    for (size_t i = 0; i < HTTP_REPLAYS_KEPT; i++)
-        if (http_replays.items[i].id == id)
-            return &http_replays.items[i];
-    return NULL;
-}
-
-static void *http_replay_run(void *arg)
-{
-    struct http_replay_job *job = arg;
-    json_t *out = NULL;
-    char err[ERROR_MAX] = "";
-    enum ops_status st = ops_replay(job->zmq, job->cfg, &job->req, &out, err);
-    pthread_mutex_lock(&http_replays.lock);
-    struct http_replay *r = http_replay_find(job->id);
-    if (r != NULL) {
-        snprintf(r->status, sizeof r->status, "%s", st == OPS_OK ? "succeeded" : "failed");
-        r->finished_ms = timeutil_now_ms();
-        r->result = out;
-        out = NULL;
-        snprintf(r->error, sizeof r->error, "%s", st == OPS_OK ? "" : err);
+    json_t *v = json_object_get(body, key);
+    if (v != NULL && !json_is_boolean(v)) {
+        http_reply_error(reply, 400, "\"%s\" must be true or false", key);
+        return -1;
     }
-    pthread_mutex_unlock(&http_replays.lock);
-    log_info("http replay_done id=%lld ok=%d", (long long)job->id, st == OPS_OK);
-    json_decref(out);
-    free(job);
-    return NULL;
+    *out = json_is_true(v);
+    return 0;
 }
 
-/* One number from silver/<domain>.db (read-only); 0 when it does not exist. */
-static int64_t http_replay_scalar(const char *data_dir, const char *domain, const char *sql,
-                                  int64_t arg, const char *table)
+/* The fields of each maintenance request into c; -1 after a 400. */
+static int http_ops_fields(json_t *body, struct http_reply *reply, struct http_ops_call *c)
 {
-    char path[4096];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t v = 0;
-    if (layout_silver_db(path, sizeof path, data_dir, domain) != 0 ||
-        sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return 0;
+    bool wait;
+    switch (c->kind) {
+    case HTTP_OPS_EXPIRE:
+        return http_ops_bool(body, "dry_run", reply, &c->dry_run) < 0 ||
+                       http_ops_scope(body, reply, c->domain, c->table) < 0
+                   ? -1
+                   : 0;
+    case HTTP_OPS_COMPACT:
+        return http_ops_scope(body, reply, c->domain, c->table) < 0 ||
+                       http_ops_date(body, "date", reply, c->date) < 0
+                   ? -1
+                   : 0;
+    case HTTP_OPS_EXPORT:
+        /* "wait" is accepted as `lakehouse export --wait` is: the workers
+         * answer when the export is done, so the answer always comes then */
+        return http_ops_bool(body, "wait", reply, &wait) < 0 ||
+                       http_ops_target(body, reply, c->domain, c->table) < 0
+                   ? -1
+                   : 0;
+    case HTTP_OPS_ROLLBACK: break;
     }
-    sqlite3_busy_timeout(db, 2000);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_bind_parameter_count(st) == 2) {
-            sqlite3_bind_int64(st, 1, arg);
-            sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
-        }
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    return 0;
 }
 
-/* Valid object names among the subdirectories of dir, calling fn for each;
- * how many. */
-static int64_t http_replay_dirs(const char *dir, const char *data_dir,
-                                void (*fn)(struct http_replay *, const char *, const char *),
-                                struct http_replay *r)
+/* POST /maintenance/expire, /maintenance/compact and /export: checked now,
+ * answered when the worker is done; which one is read from the path. */
+void http_ops_maintenance(struct http_request *req, struct http_reply *reply)
 {
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return 0;
-    int64_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!names_is_valid_object(e->d_name))
-            continue;
-        n++;
-        if (fn != NULL)
-            fn(r, data_dir, e->d_name);
-    }
-    closedir(d);
-    return n;
-}
-
-static void http_replay_add_domain(struct http_replay *r, const char *data_dir,
-                                   const char *domain)
-{
-    char dir[4200];
-    if (r->ndomains == HTTP_REPLAY_DOMAINS_MAX) {
-        r->tables_total = -1;
-        return;
-    }
-    struct http_replay_domain *d = &r->domains[r->ndomains++];
-    snprintf(d->name, sizeof d->name, "%s", domain);
-    d->baseline = http_replay_scalar(data_dir, domain,
-                                     "SELECT coalesce(max(snapshot_id), 0) FROM _snapshots", 0,
-                                     "");
-    snprintf(dir, sizeof dir, "%s/bronze/%s", data_dir, domain);
-    if (r->tables_total >= 0)
-        r->tables_total += r->table[0] ? 1 : http_replay_dirs(dir, data_dir, NULL, NULL);
-}
-
-/* The scope and the baselines, at the start (r->domain/table set). */
-static void http_replay_scope(struct http_replay *r, const char *data_dir)
-{
-    char dir[4200];
-    r->ndomains = 0;
-    r->tables_total = 0;
-    if (r->domain[0]) {
-        http_replay_add_domain(r, data_dir, r->domain);
-        return;
-    }
-    snprintf(dir, sizeof dir, "%s/bronze", data_dir);
-    http_replay_dirs(dir, data_dir, http_replay_add_domain, r);
-}
-
-/* Tables whose replay has committed (outside the lock: reads databases). */
-static int64_t http_replay_done(const struct http_replay *r, const char *data_dir)
-{
-    int64_t done = 0;
-    for (size_t i = 0; i < r->ndomains; i++)
-        done += http_replay_scalar(data_dir, r->domains[i].name,
-                                   "SELECT count(DISTINCT table_name) FROM _snapshots WHERE "
-                                   "snapshot_id > ?1 AND operation = 'replay' AND "
-                                   "(?2 = '' OR table_name = ?2)",
-                                   r->domains[i].baseline, r->table);
-    return done;
-}
-
-/* data_dir NULL: progress as at the start (nothing done yet). */
-static json_t *http_replay_json(const struct http_replay *r, const char *data_dir)
-{
-    char started[TIMEUTIL_TIMESTAMP_MAX], finished[TIMEUTIL_TIMESTAMP_MAX];
-    timeutil_format_utc_ms(r->started_ms, started);
-    timeutil_format_utc_ms(r->finished_ms, finished);
-    int64_t end = r->finished_ms ? r->finished_ms : timeutil_now_ms();
-    json_t *o = json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:s?, s:I}", "id",
-                          (json_int_t)r->id, "status", r->status, "domain",
-                          r->domain[0] ? r->domain : NULL, "table", r->table[0] ? r->table : NULL,
-                          "from", r->from[0] ? r->from : NULL, "to", r->to[0] ? r->to : NULL,
-                          "started_at", started, "finished_at",
-                          r->finished_ms ? finished : NULL, "elapsed_ms",
-                          (json_int_t)(end - r->started_ms));
-    if (o == NULL)
-        return NULL;
-    if (r->result != NULL) {
-        json_object_set(o, "files_merged", json_object_get(r->result, "files_merged"));
-        json_object_set(o, "message", json_object_get(r->result, "message"));
-    }
-    if (r->error[0])
-        json_object_set_new(o, "error", json_string(r->error));
-    if (r->tables_total >= 0) {
-        int64_t done = data_dir != NULL ? http_replay_done(r, data_dir) : 0;
-        json_object_set_new(o, "progress",
-                            json_pack("{s:I, s:I}", "tables_done",
-                                      (json_int_t)(done < r->tables_total ? done : r->tables_total),
-                                      "tables_total", (json_int_t)r->tables_total));
-    }
-    return o;
-}
-
-void http_ops_replay(struct http_request *req, struct http_reply *reply)
-{
+    static const struct {
+        const char *path;
+        enum http_ops_kind kind;
+    } kinds[] = {
+        {"/maintenance/expire", HTTP_OPS_EXPIRE},
+        {"/maintenance/compact", HTTP_OPS_COMPACT},
+        {"/export", HTTP_OPS_EXPORT},
+    };
+    size_t k = 0;
+    while (k < sizeof kinds / sizeof kinds[0] - 1 && strcmp(req->path, kinds[k].path) != 0)
+        k++;
     json_t *body = http_ops_body(req, reply, true);
     if (body == NULL)
         return;
-    struct http_replay_job *job = calloc(1, sizeof *job);
-    if (job == NULL) {
+    struct http_ops_call *c = http_ops_call_new(req, kinds[k].kind);
+    if (c != NULL && http_ops_fields(body, reply, c) < 0) {
+        free(c);
         json_decref(body);
-        http_reply_error(reply, 500, "out of memory");
         return;
     }
-    job->zmq = http_server_zmq(req->server);
-    job->cfg = req->cfg;
-    job->req.cmd = CONTROL_REPLAY;
-    const char *domain, *table;
+    http_ops_defer(reply, c, body);
+}
+
+/* ---- configuration ---- */
+
+/* The body is a configuration file: it is checked as one, from a private
+ * temporary file (config_check_file reads a path). */
+void http_ops_config_check(struct http_request *req, struct http_reply *reply)
+{
+    char path[] = "/tmp/lakehouse-config-check-XXXXXX";
     char err[ERROR_MAX];
-    if (http_ops_string(body, "domain", reply, &domain) < 0 ||
-        http_ops_string(body, "table", reply, &table) < 0 ||
-        http_ops_date(body, "from", reply, job->req.from) < 0 ||
-        http_ops_date(body, "to", reply, job->req.to) < 0)
-        goto fail;
-    if (table != NULL && domain == NULL) {
-        http_reply_error(reply, 400, "\"table\" needs \"domain\"");
-        goto fail;
-    }
-    if ((domain && names_check_object("domain", domain, err) != 0) ||
-        (table && names_check_object("table", table, err) != 0)) {
-        http_reply_error(reply, 400, "%s", err);
-        goto fail;
-    }
-    snprintf(job->req.domain, sizeof job->req.domain, "%s", domain ? domain : "");
-    snprintf(job->req.name, sizeof job->req.name, "%s", table ? table : "");
-    if (job->req.from[0] && job->req.to[0] && strcmp(job->req.from, job->req.to) > 0) {
-        http_reply_error(reply, 400, "\"from\" %s is after \"to\" %s", job->req.from,
-                         job->req.to);
-        goto fail;
-    }
-    if (!ops_endpoint_present(req->cfg->processor_control_endpoint)) {
-        http_reply_error(reply, 503, "the processor is not running (nothing listens on %s)",
-                         req->cfg->processor_control_endpoint + 6);
-        reply->retry_after = 5;
-        goto fail;
-    }
-    struct http_replay *scope = calloc(1, sizeof *scope); /* read before taking the lock */
-    if (scope == NULL) {
-        http_reply_error(reply, 500, "out of memory");
-        goto fail;
-    }
-    snprintf(scope->domain, sizeof scope->domain, "%s", job->req.domain);
-    snprintf(scope->table, sizeof scope->table, "%s", job->req.name);
-    http_replay_scope(scope, req->cfg->data_dir);
-    pthread_mutex_lock(&http_replays.lock);
-    struct http_replay *slot = NULL;
-    for (size_t i = 0; i < HTTP_REPLAYS_KEPT; i++) {
-        struct http_replay *r = &http_replays.items[i];
-        if (r->id != 0 && strcmp(r->status, "running") == 0) {
-            pthread_mutex_unlock(&http_replays.lock);
-            free(scope);
-            http_reply_error(reply, 409, "replay %lld is still running (GET /replay/%lld)",
-                             (long long)r->id, (long long)r->id);
-            goto fail;
-        }
-        if (slot == NULL || r->id < slot->id) /* free, else the oldest */
-            slot = r;
-    }
-    json_decref(slot->result);
-    *slot = *scope;
-    free(scope);
-    slot->id = job->id = http_replays.next_id++;
-    snprintf(slot->domain, sizeof slot->domain, "%s", job->req.domain);
-    snprintf(slot->table, sizeof slot->table, "%s", job->req.name);
-    snprintf(slot->from, sizeof slot->from, "%s", job->req.from);
-    snprintf(slot->to, sizeof slot->to, "%s", job->req.to);
-    snprintf(slot->status, sizeof slot->status, "running");
-    slot->started_ms = timeutil_now_ms();
-    pthread_t thread;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&thread, &attr, http_replay_run, job);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        snprintf(slot->status, sizeof slot->status, "failed");
-        snprintf(slot->error, sizeof slot->error, "could not start a thread: %s", strerror(rc));
-        slot->finished_ms = timeutil_now_ms();
-    }
-    json_t *out = http_replay_json(slot, NULL);
-    pthread_mutex_unlock(&http_replays.lock);
-    json_decref(body);
-    if (rc != 0) {
-        free(job);
-        json_decref(out);
-        http_reply_error(reply, 503, "replay: could not start a thread: %s", strerror(rc));
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        http_reply_error(reply, 500, "config check: temporary file: %s", strerror(errno));
         return;
     }
-    log_info("http replay_start id=%lld domain=%s table=%s from=%s to=%s", (long long)job->id,
-             job->req.domain, job->req.name, job->req.from, job->req.to);
-    http_reply_json(reply, 202, out);
-    return;
-fail:
-    free(job);
-    json_decref(body);
-}
-
-void http_ops_replay_get(struct http_request *req, struct http_reply *reply)
-{
-    int64_t id = strtoll(req->params[0], NULL, 10);
-    struct http_replay *copy = malloc(sizeof *copy);
-    if (copy == NULL) {
-        http_reply_error(reply, 500, "out of memory");
-        return;
-    }
-    pthread_mutex_lock(&http_replays.lock);
-    struct http_replay *r = id > 0 ? http_replay_find(id) : NULL;
-    if (r != NULL) {
-        *copy = *r;
-        json_incref(copy->result);
-    }
-    pthread_mutex_unlock(&http_replays.lock);
-    if (r == NULL) {
-        free(copy);
-        http_reply_error(reply, 404, "no replay %s (the last %d are kept until the broker "
-                                     "restarts)", req->params[0], HTTP_REPLAYS_KEPT);
-        return;
-    }
-    /* the progress reads the databases: not under the lock */
-    json_t *out = http_replay_json(copy, req->cfg->data_dir);
-    json_decref(copy->result);
-    free(copy);
-    http_reply_json(reply, 200, out);
-}
-
-/* ---- maintenance ---- */
-
-void http_ops_expire(struct http_request *req, struct http_reply *reply)
-{
-    char domain[NAMES_MAX], table[NAMES_MAX], err[ERROR_MAX];
-    json_t *body = http_ops_body(req, reply, true);
-    if (body == NULL)
-        return;
-    json_t *dry = json_object_get(body, "dry_run");
-    if (dry != NULL && !json_is_boolean(dry)) {
-        http_reply_error(reply, 400, "\"dry_run\" must be true or false");
-        json_decref(body);
-        return;
-    }
-    if (http_ops_scope(body, reply, domain, table) < 0) {
-        json_decref(body);
-        return;
-    }
+    int rc = fsutil_write_all(fd, req->body, req->body_len, err);
+    close(fd);
     json_t *out = NULL;
-    enum ops_status st = ops_expire(http_server_zmq(req->server), req->cfg, domain, table,
-                                    json_is_true(dry), &out, err);
-    json_decref(body);
-    if (st != OPS_OK)
-        http_ops_fail(reply, st, err);
-    else
-        http_reply_json(reply, 200, out);
-}
-
-void http_ops_compact(struct http_request *req, struct http_reply *reply)
-{
-    char domain[NAMES_MAX], table[NAMES_MAX], date[16], err[ERROR_MAX];
-    json_t *body = http_ops_body(req, reply, true);
-    if (body == NULL)
-        return;
-    if (http_ops_scope(body, reply, domain, table) < 0 ||
-        http_ops_date(body, "date", reply, date) < 0) {
-        json_decref(body);
-        return;
-    }
-    json_t *out = NULL;
-    enum ops_status st =
-        ops_compact(http_server_zmq(req->server), req->cfg, domain, table, date, &out, err);
-    json_decref(body);
-    if (st != OPS_OK)
-        http_ops_fail(reply, st, err);
+    if (rc == 0)
+        rc = ops_config_check(path, &out, err);
+    unlink(path);
+    if (rc != 0)
+        http_reply_failure(reply, rc, err);
     else
         http_reply_json(reply, 200, out);
 }

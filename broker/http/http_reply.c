@@ -70,6 +70,8 @@ void http_reply_clear(struct http_reply *reply)
     free(reply->text);
     if (reply->stream.read != NULL && reply->stream.done != NULL)
         reply->stream.done(reply->stream.cls); /* never sent */
+    if (reply->deferred.free != NULL)
+        reply->deferred.free(reply->deferred.arg); /* never run */
     if (reply->ingest != NULL) {
         protocol_reply_clear(&reply->ingest->reply);
         free(reply->ingest->header);

@@ -8,7 +8,8 @@
  * suspended and its handler runs on a worker thread (http_work.c); an
  * ingest handler, which only prepares the batch, runs on the polling thread,
  * and the batch waits for ingest's durable ack on no thread at all
- * (http_async.c). The worker or the async thread resumes the connection,
+ * (http_async.c); a long operator call (a rollback) waits on a thread of
+ * its own (http_long.c). The worker or that thread resumes the connection,
  * and the polling thread sends the answer. Handlers share only the
  * read-only config, the thread-safe ZeroMQ context, the publisher socket
  * behind publish_lock and the query slot counter. */
@@ -61,6 +62,7 @@ struct http_server {
     atomic_llong open;            /* connections open (http_max_connections) */
     struct http_work *work;
     struct http_async *async;
+    struct http_long *longs;
     struct http_watch *watch;
     struct http_events *events;   /* GET /events (http_events.c) */
 };
@@ -529,7 +531,8 @@ static void http_resume(void *arg)
 }
 
 /* On a worker thread: run the handler; an ingest batch goes on to wait
- * for its ack on the async thread. */
+ * for its ack on the async thread, a long operator call on its own
+ * (http_long.c). */
 static void http_run(struct http_work_item *item)
 {
     struct http_conn *hc = (struct http_conn *)(void *)item;
@@ -543,6 +546,9 @@ static void http_run(struct http_work_item *item)
         call->rc = -1;
         error_set(call->err, "the server is stopping; the batch was not sent");
     }
+    if (hc->reply.deferred.run != NULL && hc->reply.status == 0 &&
+        http_long_submit(hc->server->longs, &hc->reply, http_resume, hc) == 0)
+        return;
     http_resume(hc);
 }
 
@@ -744,6 +750,7 @@ static void http_server_free(struct http_server *server)
     http_events_stop(server->events); /* ends the streams */
     http_work_stop(&server->work);
     http_async_stop(&server->async);
+    http_long_stop(&server->longs);
     if (server->daemon != NULL)
         MHD_stop_daemon(server->daemon);
     http_watch_stop(&server->watch);
@@ -798,7 +805,8 @@ struct http_server *http_server_start(const struct config *cfg, char err[ERROR_M
         (server->work = http_work_start(HTTP_WORKERS, err)) == NULL ||
         (server->async = http_async_start(server->zmq, cfg, (size_t)cfg->http_max_connections,
                                           err)) == NULL ||
-        (server->events = http_events_start(server->zmq, cfg, err)) == NULL)
+        (server->events = http_events_start(server->zmq, cfg, err)) == NULL ||
+        (server->longs = http_long_start(err)) == NULL)
         goto fail;
     bool ipv6 = false;
     fd = http_listen_socket(server, &ipv6, err);

@@ -13,8 +13,7 @@
 struct http_work {
     pthread_mutex_t lock;
     pthread_cond_t ready;
-    bool stop;
-    struct http_work_item *head, *tail;
+    struct http_fifo queue; /* closed: stopping */
     size_t threads;
     pthread_t *thread;
 };
@@ -24,14 +23,11 @@ static void *http_work_run(void *arg)
     struct http_work *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (!w->stop && w->head == NULL)
+        while (!w->queue.closed && w->queue.head == NULL)
             pthread_cond_wait(&w->ready, &w->lock);
-        if (w->head == NULL) /* stopping and nothing left */
+        struct http_work_item *item = (struct http_work_item *)(void *)http_fifo_pop(&w->queue);
+        if (item == NULL) /* stopping and nothing left */
             break;
-        struct http_work_item *item = w->head;
-        w->head = item->next;
-        if (w->head == NULL)
-            w->tail = NULL;
         pthread_mutex_unlock(&w->lock);
         item->run(item);
         pthread_mutex_lock(&w->lock);
@@ -65,20 +61,12 @@ struct http_work *http_work_start(size_t threads, char err[ERROR_MAX])
 
 int http_work_submit(struct http_work *w, struct http_work_item *item)
 {
-    item->next = NULL;
     pthread_mutex_lock(&w->lock);
-    if (w->stop) {
-        pthread_mutex_unlock(&w->lock);
-        return -1;
-    }
-    if (w->tail != NULL)
-        w->tail->next = item;
-    else
-        w->head = item;
-    w->tail = item;
-    pthread_cond_signal(&w->ready);
+    int rc = http_fifo_push(&w->queue, &item->link);
+    if (rc == 0)
+        pthread_cond_signal(&w->ready);
     pthread_mutex_unlock(&w->lock);
-    return 0;
+    return rc;
 }
 
 void http_work_stop(struct http_work **work)
@@ -87,7 +75,7 @@ void http_work_stop(struct http_work **work)
         return;
     struct http_work *w = *work;
     pthread_mutex_lock(&w->lock);
-    w->stop = true;
+    w->queue.closed = true; /* what is queued still runs */
     pthread_cond_broadcast(&w->ready);
     pthread_mutex_unlock(&w->lock);
     /* The items already queued still run (their connections are waiting). */

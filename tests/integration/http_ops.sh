@@ -2,7 +2,8 @@
 # The operator routes of the HTTP API against the real process group, each
 # compared with what the `lakehouse` command does on the same state: /status,
 # gold lineage, /lineage/graph, rollback (silver; gold refused), /replay,
-# /maintenance/expire and compact, refused records and quarantined files,
+# /maintenance/expire and compact, /export, /config/check (each answer equal
+# to the command's --json output), refused records and quarantined files,
 # the /events stream (delivery, Last-Event-ID resume, the stream cap), row
 # counts kept per snapshot, and _domain/_endpoint on every silver table,
 # also after an upgrade from a database of the previous layout version.
@@ -22,6 +23,9 @@ flight() { # DAY HOUR ORIGIN DELAY
 silver_rows() { sql_silver demo "SELECT count(*) FROM flights"; }
 table_dump() { sql_silver demo "SELECT date, origin, delay FROM flights ORDER BY date, origin"; }
 last_snapshot() { sql_silver demo "SELECT max(snapshot_id) FROM _snapshots WHERE table_name = 'flights'"; }
+# After a restart the old socket files are there before the new processes
+# listen: wait until every process of the group is up.
+group_up() { lakehouse status --json | jq -e '[.processes[] | select(.state != "up")] | length == 0' >/dev/null; }
 
 start_group --demo || { fail "start" "group did not start"; exit 1; }
 
@@ -208,8 +212,79 @@ check_eq "CLI compact of the same day has nothing left" \
     "compacted 0 files into 0" "$(lakehouse compact demo/flights --date "$TODAY" | sed 's/ (.*//')"
 req POST /maintenance/compact '{"date": "yesterday"}'
 expect "compact with a bad date is 400" 400
+req POST /maintenance/expire '{"table": "demo/flights", "dry_run": true}'
+check_eq "expire --json prints the HTTP answer" "$(jf . | jq -S .)" \
+    "$(lakehouse expire --dry-run demo/flights --json 2>/dev/null | jq -S .)"
+req POST /maintenance/compact "{\"table\": \"demo/flights\", \"date\": \"$TODAY\"}"
+CLI_COMPACT=$(lakehouse compact demo/flights --date "$TODAY" --json)
+check_eq "compact --json prints the HTTP answer" "$(jf 'del(.message)' | jq -S .)" \
+    "$(echo "$CLI_COMPACT" | jq -S 'del(.message)')"
+check_eq "compact --json says what HTTP says" "$(jf .message | sed 's/ (.*//')" \
+    "$(echo "$CLI_COMPACT" | jq -r .message | sed 's/ (.*//')"
 
-# ---------------------------------------------------------------- rejected, quarantine
+# ---------------------------------------------------------------- export
+req POST /export '{"domain": "demo", "table": "flights", "wait": true}'
+expect "HTTP export" 200 '.silver.message | startswith("exported ")' true
+check_eq "HTTP export of a silver-only table has no gold part" null "$(jf .gold)"
+check_eq "the table is exported: nothing left" \
+    "exported 0 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" \
+    "$(lakehouse export demo/flights 2>/dev/null)"
+req POST /export '{"domain": "demo", "table": "flights"}'
+check_eq "export --json prints the HTTP answer" "$(jf . | jq -S .)" \
+    "$(lakehouse export demo/flights --json 2>/dev/null | jq -S .)"
+req POST /export '{"domain": "demo"}'
+expect "HTTP export of a domain" 200 '.gold.message | startswith("gold: exported ")' true
+req POST /export '{"domain": "demo", "table": "nosuch"}'
+expect "export of an unknown table is 404" 404
+check_eq "export of an unknown table says what the CLI says" \
+    "$(lakehouse export demo/nosuch 2>&1 | sed 's/^lakehouse: //')" "$(jf .detail)"
+req POST /export '{"table": "flights"}'
+expect "export table without domain is 400" 400
+req POST /export '{"wait": "yes"}'
+expect "export with a wait that is no boolean is 400" 400
+
+# ---------------------------------------------------------------- config check
+printf '{"log_level": "loud", "no_such_key": 1}' >"$T/bad-config.json"
+req POST /config/check "$(cat "$T/bad-config.json")"
+expect "config check of a bad file" 200 '.ok' false
+check_eq "config check names both problems" 2 "$(jf '.problems | length')"
+check_eq "config check --json prints the HTTP answer" "$(jf . | jq -S .)" \
+    "$(lakehouse config check "$T/bad-config.json" --json | jq -S .)"
+req POST /config/check '{"log_level": "debug"}'
+expect "config check of a good file" 200 '.ok' true
+req POST /config/check '{"log_level": '
+expect "config check of broken JSON says where" 200 '.problems[0] | startswith("line 1")' true
+
+# ---------------------------------------------------------------- long calls hold no worker
+# With the processor stopped, compactions wait for it, each on a thread of its
+# own: at most 8 at once (then 503 with Retry-After), while other requests
+# are answered; once it runs again they all finish.
+PROC=$(cat "$LAKEHOUSE_DATA/run/processor.pid")
+kill -STOP "$PROC"
+LONG_PIDS=()
+for i in 1 2 3 4 5 6 7 8; do
+    curl -s -o "$T/long$i" -w '%{http_code}\n' -X POST -H 'Content-Type: application/json' \
+         -d '{"table": "demo/flights"}' "$B/maintenance/compact" >"$T/long$i.code" &
+    LONG_PIDS+=($!)
+done
+probe_full() { # a waiting call beyond the 8 is refused (one accepted fills a slot)
+    curl -s -m 3 -D "$T/probe-headers" -o /dev/null -w '%{http_code}' -X POST \
+         -H 'Content-Type: application/json' -d '{"table": "demo/flights"}' "$B/maintenance/compact" |
+        grep -qx 503
+}
+if wait_until 60 probe_full; then pass "long calls beyond 8 at once are 503"; else
+    fail "long calls beyond 8 at once are 503" "no 503"; fi
+grep -qi '^Retry-After: ' "$T/probe-headers" && pass "that 503 carries Retry-After" ||
+    fail "that 503 carries Retry-After" "$(cat "$T/probe-headers")"
+check_eq "the API answers while 8 long calls wait" 200 \
+    "$(curl -s -m 20 -o /dev/null -w '%{http_code}' "$B/status")"
+kill -CONT "$PROC"
+for p in "${LONG_PIDS[@]}"; do wait "$p"; done
+check_eq "the waiting calls answer once the processor runs (200, or 503 when a probe took the slot)" "" \
+    "$(cat "$T"/long?.code | grep -vxE '200|503')"
+if grep -qx 200 "$T"/long?.code; then pass "a waiting compaction answered 200"; else
+    fail "a waiting compaction answered 200" "$(cat "$T"/long?.code)"; fi
+
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$B/ingest/demo/flights" \
      -d '{"data": {"date": "bad", "delay": 1, "origin": "SEA"}}'
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$B/ingest/demo/flights/batch" \
@@ -303,6 +378,7 @@ sqlite3 "$LAKEHOUSE_DATA/silver/demo.db" "ALTER TABLE flights DROP COLUMN _domai
     ALTER TABLE _snapshots DROP COLUMN row_count; PRAGMA user_version = 1;" || fail "downgrade" "sqlite3 failed"
 check_eq "downgraded" 0 "$(sql_silver demo "SELECT count(*) FROM pragma_table_xinfo('flights') WHERE name = '_domain'")"
 start_group --demo || { fail "restart" "group did not start"; exit 1; }
+wait_until 60 group_up || fail "group up after the restart" "$(lakehouse status 2>&1 | head -8)"
 check_cmd "listing a version-1 database counts rows" counts_match
 flight 04 10 SEA 3 | lakehouse send demo/flights >/dev/null 2>&1
 wait_eq 30 $((ROWS + 1)) silver_rows || fail "merge after upgrade" "$WAIT_LAST"
@@ -317,6 +393,7 @@ stop_group; check_eq "group stops" 0 "$?"
 sqlite3 "$LAKEHOUSE_DATA/silver/demo.db" "UPDATE _snapshots SET row_count = 999 WHERE snapshot_id =
     (SELECT max(snapshot_id) FROM _snapshots WHERE table_name = 'flights')"
 start_group --demo || { fail "restart" "group did not start"; exit 1; }
+wait_until 60 group_up || fail "group up after the restart" "$(lakehouse status 2>&1 | head -8)"
 flight 05 10 SEA 3 | lakehouse send demo/flights >/dev/null 2>&1
 wait_eq 30 $((ROWS + 2)) silver_rows || fail "merge after restart" "$WAIT_LAST"
 # (the gold job runs after the silver commit: wait for it too)
