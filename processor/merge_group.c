@@ -20,6 +20,9 @@
  * Any other error rolls the whole group back, and its files are then merged
  * one by one, so a failure stays the failing file's alone (as before groups).
  *
+ * A stop request (SIGTERM) ends the group after the file being merged: the
+ * files merged so far commit, the others stay pending for the next start.
+ *
  * Events and log lines follow the COMMIT, one per file. A file's `ms=` is the
  * time it added to its group (the last file's includes the COMMIT), so their
  * sum is the group's time. */
@@ -33,7 +36,7 @@ struct merge_item {
     const char *rel;
     struct merge_result res;
     int64_t ms;
-    bool skipped; /* in _ledger or _quarantine already */
+    bool skipped; /* in _ledger or _quarantine already, or left for the next start */
 };
 
 void merge_publish(struct processor_ctx *ctx, const char *domain, const char *table,
@@ -101,6 +104,13 @@ static int merge_items(struct processor_ctx *ctx, struct silver_db *sdb, const c
     int64_t last = timeutil_monotonic_ms();
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
+        if (i > 0 && ctx->stop != NULL && *ctx->stop) {
+            /* stopping: commit the files merged so far; the rest stay
+             * pending for the next start (reconcile finds them) */
+            for (; i < n; i++)
+                items[i].skipped = true;
+            break;
+        }
         int done = silver_file_done(sdb, items[i].rel, err);
         if (done < 0) {
             rc = -1;
@@ -156,13 +166,16 @@ int merge_group(struct processor_ctx *ctx, char *const *rels, size_t n)
             rc = silver_exec(sdb, "COMMIT", err);
         if (rc < 0)
             sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
-        items[n - 1].ms += timeutil_monotonic_ms() - before;
+        size_t at = n - 1; /* the COMMIT counts to the last file merged */
+        while (at > 0 && items[at].skipped)
+            at--;
+        items[at].ms += timeutil_monotonic_ms() - before;
     }
     int merged = 0;
     if (rc < 0 && n > 1) {
         log_warn("merge_group_failed table=%s.%s files=%zu error=\"%s\" action=one_by_one",
                  domain, endpoint, n, err);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && !(ctx->stop != NULL && *ctx->stop); i++) {
             int r = merge_group(ctx, &rels[i], 1);
             merged += r > 0 ? r : 0;
         }
@@ -172,9 +185,10 @@ int merge_group(struct processor_ctx *ctx, char *const *rels, size_t n)
         char label[2 * NAMES_MAX];
         snprintf(label, sizeof label, "%s/%s", domain, endpoint);
         for (size_t i = 0; i < n; i++) {
+            if (items[i].skipped)
+                continue;
             stats_observe("merge_duration_seconds", label, (double)items[i].ms / 1000.0);
-            if (!items[i].skipped)
-                merged += merge_report(ctx, domain, endpoint, &items[i]);
+            merged += merge_report(ctx, domain, endpoint, &items[i]);
         }
     }
     free(items);

@@ -355,6 +355,21 @@ static void test_group_bound(void **state)
     assert_int_equal(pending_count(ctx.pending), 1);
     assert_int_equal(merge_next_group(&ctx), 1);
     assert_int_equal(count(f, "SELECT count(*) FROM _ledger"), 3);
+
+    /* a stop request ends a group after its first file; the rest stay unmerged */
+    volatile sig_atomic_t stop = 1;
+    ctx.stop = &stop;
+    cfg.merge_group_max_bytes = 1 << 20;
+    for (int i = 3; i < 6; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "{\"id\":%d,\"name\":\"n\",\"_seq\":%d,\"_schema_version\":1}\n",
+                 i, i + 1);
+        bronze_file(f, "users", line, rel);
+        assert_int_equal(pending_add(ctx.pending, rel), 1);
+    }
+    assert_int_equal(merge_next_group(&ctx), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM _ledger"), 4);
+    assert_int_equal(silver_file_done(f->sdb, rel, err), 0);
     pending_free(&ctx.pending);
 }
 
