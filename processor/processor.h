@@ -8,7 +8,8 @@
  *   silver.c     silver/<domain>.db connections and their internal tables
  *   schemas.c    endpoint schemas from the catalog (read-only) for table creation
  *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot);
- *                merge_*.c its parts (merge_table.h)
+ *                merge_*.c its parts (merge_table.h); merge_group.c the live
+ *                path (a table's pending files in one transaction)
  *   replay.c     rebuild tables / re-merge date ranges on request
  *   silver_history.c  row history (_h_<table>) and rollback
  *   bronze_silver_retention.c  expiring old bronze files and silver history
