@@ -95,6 +95,9 @@ static const struct config_option config_options[] = {
     INT_RANGE_OPTION(silver_cache_mib, 32, 1, 4096,
                      "SQLite page cache of each silver database the processor writes (MiB; "
                      "part of its memory bound)"),
+    INT_RANGE_OPTION(merge_group_max_bytes, 4 * 1024 * 1024, 0, INT64_C(1) << 40,
+                     "bronze bytes (on disk) of one table's pending files the processor merges "
+                     "in one transaction (0: one file per transaction)"),
     INT_OPTION(restart_backoff_min_ms, 200, "first delay before restarting a crashed worker"),
     INT_OPTION(restart_backoff_max_ms, 30000, "longest delay before restarting a crashed worker"),
     INT_OPTION(stop_timeout_ms, 20000, "wait per worker after SIGTERM before SIGKILL"),

@@ -56,6 +56,7 @@ struct config {
     /* processor / transformer */
     int64_t reconcile_interval_ms;  /* periodic re-scan of durable state; default 10000 */
     int64_t silver_cache_mib;       /* processor's page cache per silver database; default 32 */
+    int64_t merge_group_max_bytes;  /* pending bronze bytes of a table merged in one transaction; default 4 MiB */
 
     /* broker / supervision */
     int64_t restart_backoff_min_ms; /* default 200 */

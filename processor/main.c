@@ -14,10 +14,12 @@
  *      (schema changes of tables, evolve.c); drain inotify events into the queue;
  *   -> housekeeping: reconcile every reconcile_interval_ms (or at once after
  *      an inotify overflow or a full queue);
- *   -> merge ONE queued file (its own transaction), then poll again, so that
- *      control requests and SIGTERM are served between files.
+ *   -> merge the next group: the queued file first in name order and the
+ *      queued files of the same table after it, within merge_group_max_bytes,
+ *      in one transaction (merge_group.c), then poll again, so that control
+ *      requests and SIGTERM are served between groups.
  *
- * SIGTERM/SIGINT only set a flag: the file being merged finishes its
+ * SIGTERM/SIGINT only set a flag: the group being merged finishes its
  * transaction, then the loop ends and everything is torn down in reverse;
  * exit 0. Fatal start-up errors exit 1 with a log line. */
 #include "processor.h"
@@ -74,19 +76,6 @@ static void processor_drain_watch(struct processor_ctx *ctx)
     if (overflow) {
         log_warn("inotify_overflow action=reconcile");
         ctx->need_reconcile = true;
-    }
-}
-
-/* Merge one file, timed for GET /metrics (merge_duration_seconds per table). */
-static void processor_merge_timed(struct processor_ctx *ctx, const char *rel)
-{
-    double started = stats_now();
-    merge_one(ctx, rel);
-    char domain[NAMES_MAX], endpoint[NAMES_MAX], date[16], label[2 * NAMES_MAX];
-    uint64_t first, last;
-    if (bronze_parse_relative_path(rel, domain, endpoint, date, &first, &last) == 0) {
-        snprintf(label, sizeof label, "%s/%s", domain, endpoint);
-        stats_observe("merge_duration_seconds", label, stats_now() - started);
     }
 }
 
@@ -151,11 +140,7 @@ static int processor_loop(struct processor_ctx *ctx, struct notify *notify)
                 log_error("reconcile_failed reason=\"%s\"", err);
             next_reconcile = now + interval;
         }
-        char *rel = pending_pop(ctx->pending);
-        if (rel != NULL) {
-            processor_merge_timed(ctx, rel);
-            free(rel);
-        }
+        merge_next_group(ctx); /* timed per file for GET /metrics (merge_group.c) */
         processor_housekeeping(ctx);
         maintenance_tick(ctx); /* retention, compaction, checkpoints (maintenance.c) */
         export_tick(ctx);      /* Iceberg export of changed tables (export.c) */

@@ -1,9 +1,10 @@
 /* merge.c - one bronze file -> rows of one silver table, exactly once.
  *
  * A file is merged inside a savepoint of the caller's transaction together
- * with its _snapshots and _ledger rows (rule 2). The live path (merge_one)
- * wraps each file in its own BEGIN IMMEDIATE ... COMMIT; replay wraps all the
- * files of a table in one transaction.
+ * with its _snapshots and _ledger rows (rule 2). The live path
+ * (merge_group.c) wraps the pending files of one table, up to a bound, in
+ * one BEGIN IMMEDIATE ... COMMIT; replay wraps all the files of a table in
+ * one transaction.
  *
  * The table:
  *   - is created at the first record: the user columns of the endpoint schema
@@ -231,91 +232,3 @@ int merge_file(struct merge_table *t, const char *data_dir, const char *rel,
     return silver_record_quarantine(t->sdb, rel, t->name, res->reason, err);
 }
 
-
-void merge_publish(struct processor_ctx *ctx, const char *domain, const char *table,
-                   const char *file, int64_t snapshot_id, int64_t count)
-{
-    struct event ev = {.topic = EVENT_SILVER_COMMITTED, .snapshot_id = snapshot_id,
-                       .count = count};
-    snprintf(ev.domain, sizeof ev.domain, "%s", domain);
-    snprintf(ev.name, sizeof ev.name, "%s", table);
-    snprintf(ev.file, sizeof ev.file, "%s", file);
-    char err[ERROR_MAX];
-    if (event_publish(ctx->publisher, &ev, err) < 0)
-        log_warn("publish_failed topic=silver.committed table=%s.%s error=\"%s\"", domain, table,
-                 err);
-}
-
-int merge_one(struct processor_ctx *ctx, const char *rel)
-{
-    char domain[NAMES_MAX], endpoint[NAMES_MAX], date[11];
-    uint64_t first, last;
-    if (bronze_parse_relative_path(rel, domain, endpoint, date, &first, &last) < 0) {
-        log_warn("merge_skipped file=%s reason=\"not a bronze file path\"", rel);
-        return 0;
-    }
-    char err[ERROR_MAX] = "";
-    int64_t started = timeutil_monotonic_ms();
-    struct silver_db *sdb;
-    if (silver_get(ctx->silver, domain, &sdb, err) < 0)
-        goto fail;
-    if (silver_exec(sdb, "BEGIN IMMEDIATE", err) < 0)
-        goto fail;
-    int done = silver_file_done(sdb, rel, err);
-    if (done != 0) {
-        sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
-        if (done < 0)
-            goto fail;
-        return 0; /* merged or quarantined before (event + scan both saw it) */
-    }
-    log_debug("merging file=%s", rel);
-    struct merge_table *table = NULL;
-    struct merge_result res;
-    if (merge_table_open(sdb, ctx->schemas, domain, endpoint, &table, err) < 0 ||
-        merge_file(table, ctx->cfg->data_dir, rel, "merge", 0, &res, err) < 0) {
-        merge_table_close(&table);
-        sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
-        goto fail;
-    }
-    merge_table_close(&table);
-    if (silver_exec(sdb, "COMMIT", err) < 0) {
-        sqlite3_exec(sdb->db, "ROLLBACK", NULL, NULL, NULL);
-        goto fail;
-    }
-    switch (res.outcome) {
-    case MERGE_MERGED:
-        ctx->merged_files++;
-        log_info("merged file=%s table=%s.%s records=%" PRId64 " inserted=%" PRId64
-                 " updated=%" PRId64 " deleted=%" PRId64 " unchanged=%" PRId64
-                 " dropped=%" PRId64 " snapshot_id=%" PRId64 " ms=%" PRId64,
-                 rel, domain, endpoint, res.records, res.inserted, res.updated, res.deleted,
-                 res.unchanged, res.dropped, res.snapshot_id, timeutil_monotonic_ms() - started);
-        merge_publish(ctx, domain, endpoint, rel, res.snapshot_id,
-                      res.inserted + res.updated + res.deleted);
-        return 1;
-    case MERGE_QUARANTINED:
-        ctx->quarantined_files++;
-        log_error("quarantined file=%s table=%s.%s reason=\"%s\"", rel, domain, endpoint,
-                  res.reason);
-        return 0;
-    case MERGE_MISSING:
-        log_info("merge_skipped file=%s reason=\"file no longer exists\"", rel);
-        return 0;
-    case MERGE_BLOCKED:
-        ctx->failed_merges++;
-        log_error("merge_blocked file=%s table=%s.%s reason=\"%s\" retry=next_reconcile", rel,
-                  domain, endpoint, res.reason);
-        struct event ev = {.topic = EVENT_MERGE_BLOCKED};
-        snprintf(ev.domain, sizeof ev.domain, "%s", domain);
-        snprintf(ev.name, sizeof ev.name, "%s", endpoint);
-        snprintf(ev.file, sizeof ev.file, "%s", rel);
-        if (event_publish(ctx->publisher, &ev, err) < 0)
-            log_debug("event_dropped topic=merge.blocked reason=\"%s\"", err);
-        return 0;
-    }
-    return 0;
-fail:
-    ctx->failed_merges++;
-    log_error("merge_failed file=%s error=\"%s\" retry=next_reconcile", rel, err);
-    return -1;
-}

@@ -5,7 +5,8 @@
  *   merge_sql.c     the prepared statements for the current column set
  *   merge_expect.c  expectations: counting, dropped lines, _expectations rows
  *   merge_record.c  one record: upsert, append, delete and tombstones
- *   merge.c         one file in a savepoint (ledger, snapshot), the live path */
+ *   merge.c         one file in a savepoint (ledger, snapshot)
+ *   merge_group.c   the live path: pending files of a table in one transaction */
 #ifndef LAKEHOUSE_PROCESSOR_MERGE_TABLE_H
 #define LAKEHOUSE_PROCESSOR_MERGE_TABLE_H
 

@@ -104,6 +104,11 @@ int pending_add(struct pending *p, const char *rel)
     return 1;
 }
 
+const char *pending_peek(const struct pending *p)
+{
+    return p->head == p->count ? NULL : p->items[p->head];
+}
+
 char *pending_pop(struct pending *p)
 {
     if (p->head == p->count)

@@ -8,7 +8,8 @@
  *   silver.c     silver/<domain>.db connections and their internal tables
  *   schemas.c    endpoint schemas from the catalog (read-only) for table creation
  *   merge.c      one bronze file -> rows of one silver table (+ ledger, snapshot);
- *                merge_*.c its parts (merge_table.h)
+ *                merge_*.c its parts (merge_table.h); merge_group.c the live
+ *                path (a table's pending files in one transaction)
  *   replay.c     rebuild tables / re-merge date ranges on request
  *   silver_history.c  row history (_h_<table>) and rollback
  *   bronze_silver_retention.c  expiring old bronze files and silver history
@@ -78,6 +79,8 @@ void pending_free(struct pending **pending);
 int pending_add(struct pending *pending, const char *rel);
 /* The smallest queued path (name order per table); caller frees. NULL if empty. */
 char *pending_pop(struct pending *pending);
+/* The smallest queued path, still queued (valid until the next add/pop). */
+const char *pending_peek(const struct pending *pending);
 size_t pending_count(const struct pending *pending);
 /* Whether an add was refused since the last call (and clear the flag). */
 bool pending_take_overflow(struct pending *pending);
@@ -186,10 +189,19 @@ int merge_file(struct merge_table *table, const char *data_dir, const char *rel,
                char err[ERROR_MAX]);
 
 struct processor_ctx;
-/* Live path: merge one pending file in its own transaction (BEGIN IMMEDIATE
- * ... COMMIT), skipping files already in _ledger/_quarantine, then publish
- * silver.committed. Returns 1 merged, 0 skipped/quarantined, -1 error. */
+/* Live path (merge_group.c): merge files of ONE table, in this order, in one
+ * transaction (BEGIN IMMEDIATE ... COMMIT; each file its own savepoint,
+ * snapshot and ledger row), skipping files already in _ledger/_quarantine,
+ * then log and publish silver.committed per file. An error rolls the group
+ * back and merges its files one by one. Returns the files merged; with one
+ * file: 1 merged, 0 skipped/quarantined/blocked, -1 error. */
+int merge_group(struct processor_ctx *ctx, char *const *rels, size_t n);
+/* merge_group of one file. */
 int merge_one(struct processor_ctx *ctx, const char *rel);
+/* Pop the next group from the pending queue and merge it: the head file and
+ * the queued files of the same table after it, while their bronze bytes stay
+ * within merge_group_max_bytes (config). Returns merge_group's count. */
+int merge_next_group(struct processor_ctx *ctx);
 /* Publish silver.committed (a hint: failures are logged, not returned). */
 void merge_publish(struct processor_ctx *ctx, const char *domain, const char *table,
                    const char *file, int64_t snapshot_id, int64_t count);
