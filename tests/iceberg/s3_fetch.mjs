@@ -28,7 +28,9 @@ function s3Request(url, method, range) {
   const out = join(tmp, 'body');
   const args = ['-s', '-o', out, '-w', '%{http_code}', '--aws-sigv4',
     `aws:amz:${process.env.S3_REGION || 'us-east-1'}:s3`, '--user',
-    `${process.env.LAKEHOUSE_S3_ACCESS_KEY_ID}:${process.env.LAKEHOUSE_S3_SECRET_ACCESS_KEY}`];
+    `${process.env.LAKEHOUSE_S3_ACCESS_KEY_ID}:${process.env.LAKEHOUSE_S3_SECRET_ACCESS_KEY}`,
+    // S3 wants the payload hash header, which curl does not add by itself
+    '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD'];
   if (method === 'HEAD') args.push('-I');
   if (range) args.push('-H', `Range: ${range}`);
   args.push(url);
