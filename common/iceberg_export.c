@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "iceberg_delta.h"
 #include "iceberg_table.h"
 #include "layout.h"
 #include "log.h"
@@ -97,83 +98,6 @@ static int iceberg_export_load_state(sqlite3 *db, const char *table, struct iceb
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return error_set(err, "export state of %s: %s", table, sqlite3_errmsg(db));
     return 0;
-}
-
-/* One SQLite value into the Parquet writer as the field's kind. */
-static int iceberg_export_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
-                        sqlite3_stmt *st, char err[ERROR_MAX])
-{
-    int type = sqlite3_column_type(st, (int)col);
-    if (type == SQLITE_NULL)
-        return parquet_add_null(w, col, err);
-    const char *text = (const char *)sqlite3_column_text(st, (int)col);
-    switch (f->kind) {
-    case PARQUET_LONG:
-    case PARQUET_INT:
-        return parquet_add_int(w, col, sqlite3_column_int64(st, (int)col), err);
-    case PARQUET_DOUBLE:
-        return parquet_add_double(w, col, sqlite3_column_double(st, (int)col), err);
-    case PARQUET_BOOLEAN:
-        if (type == SQLITE_TEXT)
-            return parquet_add_bool(w, col, strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0,
-                                    err);
-        return parquet_add_bool(w, col, sqlite3_column_int64(st, (int)col) != 0, err);
-    case PARQUET_DATE: {
-        int32_t days;
-        if (timeutil_parse_date_days(text, &days) < 0)
-            return error_set(err, "column %s: '%.40s' is not a date", f->name, text);
-        return parquet_add_int(w, col, days, err);
-    }
-    case PARQUET_TIMESTAMPTZ: {
-        int64_t us;
-        if (timeutil_parse_utc_us(text, &us) < 0)
-            return error_set(err, "column %s: '%.40s' is not a timestamp", f->name, text);
-        return parquet_add_int(w, col, us, err);
-    }
-    case PARQUET_DECIMAL:
-        return parquet_add_decimal_text(w, col, text, err);
-    case PARQUET_STRING:
-        return parquet_add_string(w, col, text, (size_t)sqlite3_column_bytes(st, (int)col), err);
-    }
-    return error_set(err, "column %s: unknown kind", f->name);
-}
-
-/* Every row of the table into data files. */
-static int iceberg_export_rows(sqlite3 *db, const char *table, const struct iceberg_field *f, size_t n,
-                       struct iceberg_files *files, char err[ERROR_MAX])
-{
-    struct strbuf sql = {0};
-    strbuf_addf(&sql, "SELECT ");
-    for (size_t i = 0; i < n; i++)
-        strbuf_addf(&sql, "%s\"%s\"", i ? ", " : "", f[i].name);
-    strbuf_addf(&sql, " FROM \"%s\"", table);
-    if (sql.failed)
-        return error_set(err, "out of memory");
-    sqlite3_stmt *st;
-    int rc = iceberg_export_prepare(db, sql.s, &st, err);
-    strbuf_free(&sql);
-    if (rc < 0)
-        return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct parquet_writer *w = iceberg_files_row(files, err);
-        if (w == NULL)
-            goto fail;
-        for (size_t i = 0; i < n; i++) {
-            if (iceberg_export_value(w, i, &f[i], st, err) < 0)
-                goto fail;
-        }
-        if (parquet_end_row(w, err) < 0 || iceberg_files_row_done(files, err) < 0)
-            goto fail;
-    }
-    if (rc != SQLITE_DONE) {
-        error_set(err, "reading %s: %s", table, sqlite3_errmsg(db));
-        goto fail;
-    }
-    sqlite3_finalize(st);
-    return iceberg_files_finish(files, err);
-fail:
-    sqlite3_finalize(st);
-    return -1;
 }
 
 /* The schemas JSON array (stored ones plus, when it differs from the
@@ -276,13 +200,21 @@ static int iceberg_export_history(sqlite3 *db, const char *table, struct iceberg
 
 #define ICEBERG_EXPORT_STRINGS_MAX (3 * 4096 + 8)
 
+/* What an export wrote, for its commit. */
+struct iceberg_export_written {
+    const struct iceberg_files *data, *deletes; /* deletes: NULL for none */
+    const struct iceberg_manifest_file *m;      /* the manifest list's manifests */
+    size_t nm;
+    const struct iceberg_delta *delta;
+};
+
 static int iceberg_export_commit(sqlite3 *db, const char *table, const char *location,
                          const struct iceberg_export_state *s, const char *metadata_file,
                          const char *previous_file, int64_t previous_ms,
                          const struct iceberg_snapshot *snap, const char *schema_json,
                          bool schema_added, const struct iceberg_field *f, size_t n,
-                         const struct iceberg_files *files, const char *manifest,
-                         int64_t duration_ms, char err[ERROR_MAX])
+                         const struct iceberg_export_written *w, int64_t duration_ms,
+                         char err[ERROR_MAX])
 {
     char *summary = json_dumps(snap->summary_extra, JSON_COMPACT);
     sqlite3_stmt *st = NULL;
@@ -347,17 +279,28 @@ static int iceberg_export_commit(sqlite3 *db, const char *table, const char *loc
                      sqlite3_bind_text(st, 2, f[i].name, -1, SQLITE_STATIC),
                      sqlite3_bind_text(st, 3, f[i].type, -1, SQLITE_STATIC),
                      sqlite3_bind_int64(st, 4, f[i].id)));
-    size_t nfiles;
-    const struct iceberg_file *df = iceberg_files_list(files, &nfiles);
-    for (size_t i = 0; i < nfiles + 2; i++)
+    /* every file the snapshot adds: data and delete files, manifests, list */
+    for (int k = 0; k < 2; k++) {
+        size_t nfiles = 0;
+        const struct iceberg_file *df =
+            (k ? w->deletes : w->data) ? iceberg_files_list(k ? w->deletes : w->data, &nfiles)
+                                       : NULL;
+        for (size_t i = 0; i < nfiles; i++)
+            ICEBERG_EXPORT_STEP("INSERT OR IGNORE INTO _iceberg_files VALUES (?1, ?2, ?3)",
+                                (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                                 sqlite3_bind_text(st, 2, df[i].path, -1, SQLITE_STATIC),
+                                 sqlite3_bind_int64(st, 3, snap->snapshot_id)));
+    }
+    for (size_t i = 0; i <= w->nm; i++)
         ICEBERG_EXPORT_STEP("INSERT OR IGNORE INTO _iceberg_files VALUES (?1, ?2, ?3)",
-                    (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
-                     sqlite3_bind_text(st, 2,
-                                       i < nfiles ? df[i].path
-                                       : i == nfiles ? manifest
-                                                     : snap->manifest_list,
-                                       -1, SQLITE_STATIC),
-                     sqlite3_bind_int64(st, 3, snap->snapshot_id)));
+                            (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                             sqlite3_bind_text(st, 2,
+                                               i < w->nm ? w->m[i].path : snap->manifest_list,
+                                               -1, SQLITE_STATIC),
+                             sqlite3_bind_int64(st, 3, snap->snapshot_id)));
+    if (iceberg_delta_commit(db, table, w->delta, snap->snapshot_id, w->data, w->m, w->nm,
+                             err) < 0)
+        goto fail;
 #undef ICEBERG_EXPORT_STEP
     if (sqlutil_exec(db, "COMMIT", err, "export commit") < 0)
         goto fail;
@@ -371,23 +314,72 @@ done:
     return rc;
 }
 
-/* Ids of the fields: the recorded id of each name and type, or the next. */
-static int iceberg_export_field_ids(sqlite3 *db, const char *table, struct iceberg_export_state *s,
-                                    struct iceberg_field *f, size_t n, char err[ERROR_MAX])
+/* The recorded id of name with type, following renames back (silver's
+ * _schema_changes: a renamed column keeps its id): > 0, or 0 for none. */
+static int32_t iceberg_export_known_id(sqlite3_stmt *id, sqlite3_stmt *renamed, const char *table,
+                                       const char *name, const char *type)
 {
-    sqlite3_stmt *id;
+    char at[NAMES_MAX];
+    snprintf(at, sizeof at, "%s", name);
+    for (int hop = 0; hop < 16; hop++) {
+        sqlite3_reset(id);
+        sqlite3_bind_text(id, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(id, 2, at, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(id, 3, type, -1, SQLITE_STATIC);
+        if (sqlite3_step(id) == SQLITE_ROW)
+            return (int32_t)sqlite3_column_int(id, 0);
+        if (renamed == NULL)
+            return 0;
+        sqlite3_reset(renamed);
+        sqlite3_bind_text(renamed, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(renamed, 2, at, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(renamed) != SQLITE_ROW)
+            return 0;
+        snprintf(at, sizeof at, "%s", (const char *)sqlite3_column_text(renamed, 0));
+    }
+    return 0;
+}
+
+/* Ids of the fields: the recorded id of each name and type (or of the name
+ * it was renamed from), or the next. *rewrite: a column that had another
+ * type (a widening Iceberg v2 cannot express: the new id needs every row). */
+static int iceberg_export_field_ids(sqlite3 *db, const char *table, struct iceberg_export_state *s,
+                                    struct iceberg_field *f, size_t n, bool *rewrite,
+                                    char err[ERROR_MAX])
+{
+    sqlite3_stmt *id, *renamed = NULL, *other;
     if (iceberg_export_prepare(db, "SELECT field_id FROM _iceberg_fields WHERE table_name = ?1 "
                                    "AND name = ?2 AND type = ?3", &id, err) < 0)
         return -1;
+    if (iceberg_export_prepare(db, "SELECT 1 FROM _iceberg_fields WHERE table_name = ?1 "
+                                   "AND name = ?2 AND type <> ?3", &other, err) < 0) {
+        sqlite3_finalize(id);
+        return -1;
+    }
+    /* silver only, and created on first use: no table, no renames */
+    if (sqlite3_prepare_v2(db, "SELECT column_name FROM _schema_changes WHERE table_name = ?1 "
+                               "AND change = 'rename' AND new_name = ?2 "
+                               "ORDER BY snapshot_id DESC LIMIT 1", -1, &renamed, NULL) != SQLITE_OK)
+        renamed = NULL;
+    *rewrite = false;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(id);
-        sqlite3_bind_text(id, 1, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(id, 2, f[i].name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(id, 3, f[i].type, -1, SQLITE_STATIC);
-        f[i].id = sqlite3_step(id) == SQLITE_ROW ? (int32_t)sqlite3_column_int(id, 0)
-                                                 : ++s->last_column_id;
+        f[i].id = iceberg_export_known_id(id, renamed, table, f[i].name, f[i].type);
+        for (size_t j = 0; j < i && f[i].id > 0; j++)
+            if (f[j].id == f[i].id)
+                f[i].id = 0; /* a name reused after a rename: a new column */
+        if (f[i].id > 0)
+            continue;
+        f[i].id = ++s->last_column_id;
+        sqlite3_reset(other);
+        sqlite3_bind_text(other, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(other, 2, f[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(other, 3, f[i].type, -1, SQLITE_STATIC);
+        if (sqlite3_step(other) == SQLITE_ROW)
+            *rewrite = true;
     }
     sqlite3_finalize(id);
+    sqlite3_finalize(renamed);
+    sqlite3_finalize(other);
     return 0;
 }
 
@@ -417,44 +409,119 @@ static int iceberg_export_pending(const struct iceberg_export_source *src,
     return *project != 0 && !(s->exists && s->exported_snapshot == *project);
 }
 
-/* The table's rows as data files under location (caller owns them), or
- * NULL with err. */
-static struct iceberg_files *iceberg_export_data(sqlite3 *db, const char *table,
-                                                 const char *location,
-                                                 const struct iceberg_field *fields, size_t n,
-                                                 char err[ERROR_MAX])
-{
-    /* 16 MiB row groups: the export's share of the writer process's memory bound */
-    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
-                                        .row_group_bytes = 16 << 20};
-    struct iceberg_files *files = iceberg_files_open(location, fields, n, &opt, err);
-    if (files != NULL && iceberg_export_rows(db, table, fields, n, files, err) < 0)
-        iceberg_files_free(&files, true);
-    return files;
-}
-
 /* The source's columns with their field ids (*fields: caller frees). */
 static int iceberg_export_fields(const struct iceberg_export_source *src,
                                  struct iceberg_export_state *s, struct iceberg_field **fields,
-                                 size_t *n, char err[ERROR_MAX])
+                                 size_t *n, bool *rewrite, char err[ERROR_MAX])
 {
     if (src->fields(src->fields_arg, src->db, src->table, fields, n, err) < 0)
         return -1;
     if (*n == 0)
         return error_set(err, "table %s has no columns", src->table);
-    return iceberg_export_field_ids(src->db, src->table, s, *fields, *n, err);
+    return iceberg_export_field_ids(src->db, src->table, s, *fields, *n, rewrite, err);
 }
 
-/* The summary fields of a snapshot that holds files (new reference). */
-static json_t *iceberg_export_summary(const struct iceberg_files *files)
+/* The files one export writes before its commit. */
+struct iceberg_export_out {
+    struct iceberg_delta delta;
+    struct iceberg_files *data, *deletes;
+    struct iceberg_manifest_file *m; /* the carried ones, then the new ones */
+    size_t nm;
+    char manifest[2][PATH_MAX];      /* the new data and delete manifests */
+    char list[PATH_MAX];
+};
+
+/* Remove what a failed export wrote (remove) and free. */
+static void iceberg_export_out_free(struct iceberg_export_out *o, bool remove)
 {
+    if (remove) {
+        for (int k = 0; k < 2; k++)
+            if (o->manifest[k][0] != '\0')
+                unlink(o->manifest[k]);
+        if (o->list[0] != '\0')
+            unlink(o->list);
+    }
+    iceberg_files_free(&o->data, remove);
+    iceberg_files_free(&o->deletes, remove);
+    free(o->m);
+    iceberg_delta_free(&o->delta);
+}
+
+/* Data files, delete file, manifests and manifest list of the snapshot. */
+static int iceberg_export_write(const struct iceberg_export_source *src, const char *location,
+                                const struct iceberg_field *f, size_t n,
+                                const struct iceberg_manifest_info *info, int64_t snapshot_id,
+                                int64_t parent, int64_t sequence, struct iceberg_export_out *o,
+                                char err[ERROR_MAX])
+{
+    /* 16 MiB row groups: the export's share of the writer process's memory bound */
+    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
+                                        .row_group_bytes = 16 << 20};
+    struct iceberg_delta *d = &o->delta;
+    if ((o->data = iceberg_files_open(location, f, n, &opt, err)) == NULL ||
+        iceberg_delta_rows(src->db, src->table, f, n, d, o->data, err) < 0 ||
+        iceberg_delta_deletes(src->db, src->table, location, d, &opt, &o->deletes, err) < 0)
+        return -1;
+    size_t carried = d->full ? 0 : d->nkept;
+    if ((o->m = calloc(carried + 2, sizeof *o->m)) == NULL)
+        return error_set(err, "out of memory");
+    if (carried > 0)
+        memcpy(o->m, d->kept, carried * sizeof *o->m);
+    o->nm = carried;
     size_t nfiles;
-    iceberg_files_list(files, &nfiles);
-    char rows[24], count[24];
-    snprintf(rows, sizeof rows, "%" PRId64, iceberg_files_rows(files));
-    snprintf(count, sizeof count, "%zu", nfiles);
-    return json_pack("{ssssssss}", "added-data-files", count, "added-records", rows,
-                     "total-data-files", count, "total-records", rows);
+    iceberg_files_list(o->data, &nfiles);
+    if (nfiles > 0 || d->full) {
+        if (iceberg_write_manifest(location, o->data, info, snapshot_id, sequence, 0,
+                                   o->manifest[0], &o->m[o->nm], err) < 0)
+            return -1;
+        o->nm++;
+    }
+    if (o->deletes != NULL) {
+        struct iceberg_manifest_info di = *info;
+        di.content = ICEBERG_POSITION_DELETES;
+        if (iceberg_write_manifest(location, o->deletes, &di, snapshot_id, sequence, 1,
+                                   o->manifest[1], &o->m[o->nm], err) < 0)
+            return -1;
+        o->nm++;
+    }
+    return iceberg_write_manifest_list(location, snapshot_id, parent, sequence, o->m, o->nm,
+                                       o->list, err);
+}
+
+/* The summary fields and operation of the snapshot (new reference). */
+static json_t *iceberg_export_summary(const struct iceberg_export_out *o, const char **operation,
+                                      bool first)
+{
+    const struct iceberg_delta *d = &o->delta;
+    int64_t added = iceberg_files_rows(o->data), data_files = 0, deleted = 0, delete_files = 0;
+    for (size_t i = 0; i < o->nm; i++) {
+        if (o->m[i].content == ICEBERG_DATA)
+            data_files += o->m[i].added_files;
+        else
+            delete_files += o->m[i].added_files;
+    }
+    int64_t total = added;
+    if (!d->full) {
+        total += d->kept_data_rows - d->kept_delete_rows - d->deletes;
+        deleted = d->deletes;
+    }
+    size_t nfiles;
+    iceberg_files_list(o->data, &nfiles);
+    *operation = first ? "append" : d->full ? "overwrite" : deleted == 0 ? "append"
+                 : added == 0 ? "delete" : "overwrite";
+    json_t *j = json_object();
+    const char *keys[] = {"added-data-files", "added-records", "total-data-files",
+                          "total-records", "added-position-deletes", "total-delete-files",
+                          "lakehouse.export"};
+    int64_t values[] = {(int64_t)nfiles, added, data_files, total, deleted, delete_files};
+    for (size_t i = 0; i < 6; i++) {
+        char v[24];
+        snprintf(v, sizeof v, "%" PRId64, values[i]);
+        json_object_set_new(j, keys[i], json_string(v));
+    }
+    /* full (and why) or incremental: what the tests and the log look at */
+    json_object_set_new(j, keys[6], json_string(d->full ? d->why : "incremental"));
+    return j;
 }
 
 /* The version being replaced (file, NULL for none) joins the metadata log
@@ -505,24 +572,23 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
 
     struct iceberg_field *fields = NULL;
     size_t n = 0;
-    struct iceberg_files *files = NULL;
+    struct iceberg_export_out out = {0};
     json_t *schema = NULL, *schemas = NULL, *meta = NULL, *extra = NULL;
     char *schema_text = NULL;
     struct iceberg_snapshot *snaps = NULL;
     struct iceberg_metadata_log *log = NULL;
     size_t nsnaps = 0, nlog = 0, nstrings = 0;
     char **strings = calloc(ICEBERG_EXPORT_STRINGS_MAX, sizeof *strings);
-    char list[PATH_MAX] = "", manifest[PATH_MAX] = "", meta_path[PATH_MAX] = "";
-    char previous[PATH_MAX] = "";
+    char meta_path[PATH_MAX] = "", previous[PATH_MAX] = "";
     int rc = -1;
-    bool committed = false;
+    bool committed = false, rewrite = false;
     if (strings == NULL) {
         error_set(err, "out of memory");
         goto done;
     }
-    if (iceberg_export_fields(src, &s, &fields, &n, err) < 0)
-        goto done;
-    if ((files = iceberg_export_data(db, table, location, fields, n, err)) == NULL)
+    if (iceberg_export_fields(src, &s, &fields, &n, &rewrite, err) < 0 ||
+        iceberg_delta_plan(db, table, fields, n, s.exists ? s.current_snapshot : -1,
+                           s.exported_snapshot, project, rewrite, &out.delta, err) < 0)
         goto done;
 
     schema = iceberg_schema_json(s.schema_id, fields, n);
@@ -531,25 +597,23 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
         goto done;
     schema_text = json_dumps(schema, JSON_COMPACT | JSON_PRESERVE_ORDER);
     int64_t snapshot_id = iceberg_random_snapshot_id(), sequence = s.last_sequence + 1;
+    int64_t parent = s.exists ? s.current_snapshot : -1;
     struct iceberg_manifest_info info = {.schema_json = schema_text, .schema_id = s.schema_id,
                                          .partition_spec_json = "[]", .content = ICEBERG_DATA};
     if (schema_text == NULL ||
-        iceberg_write_snapshot(location, files, &info, snapshot_id,
-                               s.exists ? s.current_snapshot : -1, sequence, manifest, list,
-                               err) < 0)
+        iceberg_export_write(src, location, fields, n, &info, snapshot_id, parent, sequence,
+                             &out, err) < 0)
         goto done;
 
     if (iceberg_export_history(db, table, &snaps, &nsnaps, &log, &nlog, strings, &nstrings, err) < 0)
         goto done;
-    size_t nfiles;
-    iceberg_files_list(files, &nfiles);
-    extra = iceberg_export_summary(files);
+    const char *operation;
+    extra = iceberg_export_summary(&out, &operation, !s.exists);
     struct iceberg_snapshot *snap = &snaps[nsnaps];
     *snap = (struct iceberg_snapshot){
-        .snapshot_id = snapshot_id, .parent_id = s.exists ? s.current_snapshot : -1,
-        .sequence_number = sequence, .timestamp_ms = committed_ms, .manifest_list = list,
-        .schema_id = s.schema_id, .operation = s.exists ? "overwrite" : "append",
-        .lakehouse_snapshot_id = project, .summary_extra = extra};
+        .snapshot_id = snapshot_id, .parent_id = parent, .sequence_number = sequence,
+        .timestamp_ms = committed_ms, .manifest_list = out.list, .schema_id = s.schema_id,
+        .operation = operation, .lakehouse_snapshot_id = project, .summary_extra = extra};
     /* the version being replaced joins the metadata log */
     if (s.exists && iceberg_metadata_path(previous, location, s.version, err) < 0)
         goto done;
@@ -567,9 +631,10 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
     if (iceberg_export_put_metadata(location, s.version + 1, meta, meta_path, err) < 0)
         goto done;
     int64_t duration = timeutil_monotonic_ms() - started;
+    struct iceberg_export_written w = {.data = out.data, .deletes = out.deletes, .m = out.m,
+                                       .nm = out.nm, .delta = &out.delta};
     if (iceberg_export_commit(db, table, location, &s, meta_path, s.exists ? previous : NULL, now_ms, snap,
-                      schema_text, schema_added, fields, n, files, manifest, duration,
-                      err) < 0) {
+                      schema_text, schema_added, fields, n, &w, duration, err) < 0) {
         unlink(meta_path);
         goto done;
     }
@@ -578,18 +643,16 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
         log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
                  domain, table, err);
     log_info("iceberg_exported layer=%s table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
-             " version=%" PRId64 " rows=%" PRId64 " files=%zu duration_ms=%" PRId64,
+             " version=%" PRId64 " mode=\"%s\" rows=%" PRId64 " deletes=%" PRId64
+             " duration_ms=%" PRId64,
              src->layer, domain, table, project, snapshot_id, s.version + 1,
-             iceberg_files_rows(files), nfiles, duration);
+             out.delta.full ? out.delta.why : "incremental", iceberg_files_rows(out.data),
+             out.delta.deletes, duration);
     stats_observe("iceberg_export_duration_seconds", src->metrics_label,
                   (double)duration / 1000.0);
     rc = 1;
 done:
-    if (!committed && list[0] != '\0') {
-        unlink(list); /* and the data files below */
-        unlink(manifest);
-    }
-    iceberg_files_free(&files, !committed);
+    iceberg_export_out_free(&out, !committed);
     for (size_t i = 0; snaps != NULL && i < nsnaps; i++)
         json_decref(snaps[i].summary_extra);
     for (size_t i = 0; strings != NULL && i < nstrings; i++)
@@ -731,10 +794,37 @@ bool iceberg_export_due(const struct config *cfg, int64_t *next_ms)
     return true;
 }
 
+bool iceberg_export_enabled(const struct config *cfg)
+{
+    return strcmp(cfg->iceberg_export, "local") == 0;
+}
+
+void iceberg_export_tick(const struct config *cfg, bool busy, int64_t *next_ms,
+                         iceberg_export_scope_fn fn, void *arg)
+{
+    if (!iceberg_export_enabled(cfg) || busy || !iceberg_export_due(cfg, next_ms))
+        return;
+    int64_t exported, matched;
+    char err[ERROR_MAX];
+    fn(arg, NULL, NULL, &exported, &matched, err); /* failures logged per table */
+}
+
+void iceberg_export_serve(const struct config *cfg, const struct control_request *req,
+                          struct control_reply *reply, const char *prefix,
+                          iceberg_export_scope_fn fn, void *arg)
+{
+    char err[ERROR_MAX] = "";
+    int64_t exported = 0, matched = 0;
+    int rc = iceberg_export_request_check(cfg, req, err);
+    if (rc == 0)
+        rc = fn(arg, req->domain, req->name, &exported, &matched, err);
+    iceberg_export_reply(reply, rc, exported, matched, prefix, cfg->data_dir, err);
+}
+
 int iceberg_export_request_check(const struct config *cfg, const struct control_request *req,
                                  char err[ERROR_MAX])
 {
-    if (strcmp(cfg->iceberg_export, "local") != 0)
+    if (!iceberg_export_enabled(cfg))
         return error_fail(err, ERROR_INVALID, "iceberg_export is '%s': nothing is exported",
                           cfg->iceberg_export);
     if (req->name[0] && !req->domain[0])

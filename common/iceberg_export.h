@@ -82,6 +82,26 @@ int iceberg_export_sweep_db(sqlite3 *db, const char *domain, int64_t *removed,
  * start) is kept by the caller. */
 bool iceberg_export_due(const struct config *cfg, int64_t *next_ms);
 
+/* Whether cfg exports at all (iceberg_export "local"). */
+bool iceberg_export_enabled(const struct config *cfg);
+
+/* A writer's export of every table in scope (domain and table NULL or ""
+ * for all): exported and matched counted, -1 with err for the first
+ * failure (each one logged per table). */
+typedef int (*iceberg_export_scope_fn)(void *arg, const char *domain, const char *table,
+                                       int64_t *exported, int64_t *matched, char err[ERROR_MAX]);
+
+/* The writer's loop step: when export is on, the writer is not busy with
+ * its own work (busy: merges or job runs come first) and the tick is due
+ * (iceberg_export_due), every table is exported through fn. */
+void iceberg_export_tick(const struct config *cfg, bool busy, int64_t *next_ms,
+                         iceberg_export_scope_fn fn, void *arg);
+/* The "export" control request answered through fn (reply prefix as in
+ * iceberg_export_reply). */
+void iceberg_export_serve(const struct config *cfg, const struct control_request *req,
+                          struct control_reply *reply, const char *prefix,
+                          iceberg_export_scope_fn fn, void *arg);
+
 /* The "export" control request: -1 with err when it cannot run (export off,
  * a table without its domain), else 0. */
 int iceberg_export_request_check(const struct config *cfg, const struct control_request *req,

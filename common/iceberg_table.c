@@ -154,18 +154,21 @@ void iceberg_files_free(struct iceberg_files **fp, bool remove)
     free(f);
 }
 
-int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
+void iceberg_files_position(const struct iceberg_files *f, size_t *file_no, int64_t *pos)
+{
+    *file_no = f->nfiles;
+    *pos = f->open_rows;
+}
+
+int iceberg_write_manifest(const char *dir, const struct iceberg_files *files,
                            const struct iceberg_manifest_info *info, int64_t snapshot_id,
-                           int64_t parent_id, int64_t sequence_number,
-                           char manifest[PATH_MAX], char list_path[PATH_MAX],
-                           char err[ERROR_MAX])
+                           int64_t sequence_number, int k, char path[PATH_MAX],
+                           struct iceberg_manifest_file *out, char err[ERROR_MAX])
 {
     char meta_dir[PATH_MAX];
     if (fsutil_path(meta_dir, sizeof meta_dir, err, "%s/metadata", dir) < 0 ||
         fsutil_mkdirs(meta_dir, 0750, err) < 0 ||
-        fsutil_path(manifest, PATH_MAX, err, "%s/%s-m0.avro", meta_dir, files->uuid) < 0 ||
-        fsutil_path(list_path, PATH_MAX, err, "%s/snap-%" PRId64 "-1-%s.avro", meta_dir,
-                    snapshot_id, files->uuid) < 0)
+        fsutil_path(path, PATH_MAX, err, "%s/%s-m%d.avro", meta_dir, files->uuid, k) < 0)
         return -1;
     struct iceberg_manifest_entry *e = calloc(files->nfiles ? files->nfiles : 1, sizeof *e);
     if (e == NULL)
@@ -184,24 +187,49 @@ int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
     int rc = iceberg_manifest_encode(&b, info, e, files->nfiles, err);
     free(e);
     if (rc == 0)
-        rc = fsutil_write_file_exclusive(manifest, b.s, b.len, 0640, err);
-    if (rc < 0) {
-        strbuf_free(&b);
-        return -1;
-    }
-    struct iceberg_manifest_file mf = {
-        .path = manifest, .length = (int64_t)b.len, .content = info->content,
+        rc = fsutil_write_file_exclusive(path, b.s, b.len, 0640, err);
+    *out = (struct iceberg_manifest_file){
+        .path = path, .length = (int64_t)b.len, .content = info->content,
         .partition_spec_id = info->partition_spec_id, .sequence_number = sequence_number,
         .min_sequence_number = sequence_number, .added_snapshot_id = snapshot_id,
         .added_files = (int32_t)files->nfiles, .added_rows = files->rows};
-    strbuf_cut(&b, 0);
-    rc = iceberg_manifest_list_encode(&b, snapshot_id, parent_id, sequence_number, &mf, 1, err);
-    if (rc == 0)
-        rc = fsutil_write_file_exclusive(list_path, b.s, b.len, 0640, err);
     strbuf_free(&b);
-    if (rc < 0)
-        unlink(manifest);
     return rc;
+}
+
+int iceberg_write_manifest_list(const char *dir, int64_t snapshot_id, int64_t parent_id,
+                                int64_t sequence_number, const struct iceberg_manifest_file *m,
+                                size_t n, char path[PATH_MAX], char err[ERROR_MAX])
+{
+    char uuid[ICEBERG_UUID_MAX];
+    iceberg_random_uuid(uuid);
+    if (fsutil_path(path, PATH_MAX, err, "%s/metadata/snap-%" PRId64 "-1-%s.avro", dir,
+                    snapshot_id, uuid) < 0)
+        return -1;
+    struct strbuf b = {0};
+    int rc = iceberg_manifest_list_encode(&b, snapshot_id, parent_id, sequence_number, m, n, err);
+    if (rc == 0)
+        rc = fsutil_write_file_exclusive(path, b.s, b.len, 0640, err);
+    strbuf_free(&b);
+    return rc;
+}
+
+int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
+                           const struct iceberg_manifest_info *info, int64_t snapshot_id,
+                           int64_t parent_id, int64_t sequence_number,
+                           char manifest[PATH_MAX], char list_path[PATH_MAX],
+                           char err[ERROR_MAX])
+{
+    struct iceberg_manifest_file mf;
+    if (iceberg_write_manifest(dir, files, info, snapshot_id, sequence_number, 0, manifest, &mf,
+                               err) < 0)
+        return -1;
+    if (iceberg_write_manifest_list(dir, snapshot_id, parent_id, sequence_number, &mf, 1,
+                                    list_path, err) < 0) {
+        unlink(manifest);
+        return -1;
+    }
+    return 0;
 }
 
 int iceberg_metadata_path(char path[PATH_MAX], const char *dir, int64_t version,

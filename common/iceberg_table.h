@@ -45,6 +45,10 @@ struct iceberg_files *iceberg_files_open(const char *dir, const struct iceberg_f
  * value per field (field order = column order), parquet_end_row, then
  * iceberg_files_row_done. NULL with err. */
 struct parquet_writer *iceberg_files_row(struct iceberg_files *f, char err[ERROR_MAX]);
+/* Where the row being added goes: the index of its file (in the order of
+ * iceberg_files_list) and its position in that file. After
+ * iceberg_files_row, before iceberg_files_row_done. */
+void iceberg_files_position(const struct iceberg_files *f, size_t *file_no, int64_t *pos);
 /* After parquet_end_row: closes the file once it reached the target size. */
 int iceberg_files_row_done(struct iceberg_files *f, char err[ERROR_MAX]);
 /* Close the open file. Afterwards the files are listed by iceberg_files_list. */
@@ -63,6 +67,19 @@ int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
                            int64_t parent_id, int64_t sequence_number,
                            char manifest_path[PATH_MAX], char list_path[PATH_MAX],
                            char err[ERROR_MAX]);
+
+/* One manifest of the snapshot's files (content: info->content; every
+ * file ADDED, sequence numbers inherited) as <dir>/metadata/<uuid>-m<k>.avro;
+ * *out describes it for the manifest list (its path: path). */
+int iceberg_write_manifest(const char *dir, const struct iceberg_files *files,
+                           const struct iceberg_manifest_info *info, int64_t snapshot_id,
+                           int64_t sequence_number, int k, char path[PATH_MAX],
+                           struct iceberg_manifest_file *out, char err[ERROR_MAX]);
+/* The manifest list of a snapshot, <dir>/metadata/snap-<id>-1-<uuid>.avro:
+ * manifests m[0..n) (new ones and those carried from the parent). */
+int iceberg_write_manifest_list(const char *dir, int64_t snapshot_id, int64_t parent_id,
+                                int64_t sequence_number, const struct iceberg_manifest_file *m,
+                                size_t n, char path[PATH_MAX], char err[ERROR_MAX]);
 
 /* "<dir>/metadata/v<version>.metadata.json" and "<dir>/metadata/version-hint.text":
  * where a table's versions and its hint are, for writers and readers. 0, or
