@@ -358,7 +358,9 @@ int iceberg_delta_deletes(sqlite3 *db, const char *table, const char *location,
     sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, d->from);
     sqlite3_bind_int64(st, 3, d->to);
-    struct iceberg_files *files = iceberg_files_open(location, df, 2, opt, err);
+    struct iceberg_write_options dopt = *opt;
+    dopt.schema_json = NULL; /* the table's schema is not this file's */
+    struct iceberg_files *files = iceberg_files_open(location, df, 2, &dopt, err);
     int step = SQLITE_ERROR;
     while (files != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
         if (id_row(st, df, 2, NULL, files, err) < 0) {

@@ -456,7 +456,8 @@ static int iceberg_export_write(const struct iceberg_export_source *src, const c
 {
     /* 16 MiB row groups: the export's share of the writer process's memory bound */
     struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
-                                        .row_group_bytes = 16 << 20};
+                                        .row_group_bytes = 16 << 20,
+                                        .schema_json = info->schema_json};
     struct iceberg_delta *d = &o->delta;
     if ((o->data = iceberg_files_open(location, f, n, &opt, err)) == NULL ||
         iceberg_delta_rows(src->db, src->table, f, n, d, o->data, err) < 0 ||

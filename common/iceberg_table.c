@@ -63,7 +63,9 @@ struct parquet_writer *iceberg_files_row(struct iceberg_files *f, char err[ERROR
     if (fsutil_path(f->open_path, sizeof f->open_path, err, "%s/data/%05zu-%s.parquet", f->dir,
                     f->nfiles, f->uuid) < 0)
         return NULL;
-    struct parquet_options po = {.codec = f->opt.codec, .row_group_bytes = f->opt.row_group_bytes};
+    struct parquet_options po = {.codec = f->opt.codec, .row_group_bytes = f->opt.row_group_bytes,
+                                 .kv_key = f->opt.schema_json ? "iceberg.schema" : NULL,
+                                 .kv_value = f->opt.schema_json};
     f->w = parquet_writer_open(f->open_path, f->cols, f->n, &po, err);
     f->open_rows = 0;
     return f->w;

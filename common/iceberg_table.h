@@ -23,6 +23,8 @@ struct iceberg_write_options {
     enum parquet_codec codec;
     uint64_t target_file_bytes; /* 0: 128 MiB; a data file is closed past this size */
     size_t row_group_bytes;     /* 0: the Parquet writer's default */
+    const char *schema_json;    /* the table schema, as "iceberg.schema" in each file's
+                                 * footer (NULL: none); borrowed while writing */
 };
 
 /* One written data file. */
