@@ -2,11 +2,15 @@
  * (iceberg_delta.h). */
 #include "iceberg_delta.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include "log.h"
 
 #include "rowhistory.h"
 #include "sqlutil.h"
@@ -23,7 +27,10 @@ const char iceberg_delta_ddl[] =
     /* hrow: rowid of the version in _h_<t>; file_id: rowid in _iceberg_files */
     "CREATE TABLE IF NOT EXISTS _iceberg_rows (table_name TEXT NOT NULL, hrow INTEGER NOT NULL, "
     "file_id INTEGER NOT NULL, pos INTEGER NOT NULL, PRIMARY KEY (table_name, hrow)) "
-    "WITHOUT ROWID;";
+    "WITHOUT ROWID;"
+    /* files of expired snapshots, deleted after the grace period */
+    "CREATE TABLE IF NOT EXISTS _iceberg_expired (table_name TEXT NOT NULL, path TEXT NOT NULL, "
+    "expired_at_ms INTEGER NOT NULL, PRIMARY KEY (table_name, path));";
 
 /* the positions of the rows written by this export, until its commit */
 static const char id_temp_ddl[] =
@@ -188,7 +195,17 @@ int iceberg_delta_plan(sqlite3 *db, const char *table, const struct iceberg_fiel
     if (sqlutil_exec(db, iceberg_delta_ddl, err, "export state of %s", table) < 0 ||
         id_mapped(db, table, f, n, &d->mapped, err) < 0)
         return -1;
-    if (current < 0)
+    int64_t overwrite = 0;
+    if (id_count(db, "SELECT count(*) FROM _snapshots WHERE table_name = ?1 AND snapshot_id = ?2 "
+                     "AND operation = 'overwrite' AND ?3 = ?3", table, project, 0, &overwrite,
+                 err) < 0)
+        return -1;
+    if (overwrite > 0) {
+        /* a gold overwrite run: rewritten whole at every run, so the rows
+         * are read from the table in its order and no position is kept */
+        d->why = "overwrite";
+        d->mapped = false;
+    } else if (current < 0)
         d->why = "first export";
     else if (rewrite)
         d->why = "type change";
@@ -462,4 +479,61 @@ int iceberg_delta_commit(sqlite3 *db, const char *table, const struct iceberg_de
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+/* The files of the table that no kept snapshot references. */
+#define ID_UNREFERENCED                                                                           \
+    "table_name = ?1 AND snapshot_id NOT IN (SELECT snapshot_id FROM _iceberg_snapshots "         \
+    "WHERE table_name = ?1) AND snapshot_id NOT IN (SELECT added_snapshot_id FROM "              \
+    "_iceberg_manifests WHERE table_name = ?1)"
+
+int iceberg_delta_expire(sqlite3 *db, const char *table, int64_t horizon_ms, int64_t keep,
+                         int64_t now_ms, int64_t *expired, char err[ERROR_MAX])
+{
+    *expired = 0;
+    if (id_exec(db, "DELETE FROM _iceberg_manifests WHERE table_name = ?1 AND snapshot_id IN "
+                    "(SELECT snapshot_id FROM _iceberg_snapshots WHERE table_name = ?1 AND "
+                    "timestamp_ms < ?2 AND snapshot_id <> ?3)", table, horizon_ms, keep, err) < 0 ||
+        id_exec(db, "DELETE FROM _iceberg_snapshots WHERE table_name = ?1 AND timestamp_ms < ?2 "
+                    "AND snapshot_id <> ?3", table, horizon_ms, keep, err) < 0 ||
+        id_exec(db, "INSERT OR REPLACE INTO _iceberg_expired SELECT table_name, path, ?2 FROM "
+                    "_iceberg_files WHERE " ID_UNREFERENCED " AND ?3 = ?3",
+                table, now_ms, 0, err) < 0)
+        return -1;
+    *expired = sqlite3_changes(db);
+    return id_exec(db, "DELETE FROM _iceberg_files WHERE " ID_UNREFERENCED " AND ?2 = ?3", table,
+                   0, 0, err);
+}
+
+int iceberg_delta_purge(sqlite3 *db, const char *table, int64_t grace_s, int64_t *removed,
+                        char err[ERROR_MAX])
+{
+    sqlite3_stmt *st;
+    if (sqlutil_exec(db, iceberg_delta_ddl, err, "export state") < 0 ||
+        id_prepare(db, "SELECT table_name, path FROM _iceberg_expired WHERE (?1 IS NULL OR "
+                       "table_name = ?1) AND expired_at_ms < ?2", &st, err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, timeutil_now_ms() - grace_s * 1000);
+    int64_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(st, 1);
+        if (unlink(path) == 0 || errno == ENOENT) {
+            log_info("iceberg_expired_file_removed table=%s file=%s",
+                     (const char *)sqlite3_column_text(st, 0), path);
+            n++;
+        }
+    }
+    sqlite3_finalize(st);
+    *removed += n;
+    if (n == 0)
+        return 0;
+    if (id_prepare(db, "DELETE FROM _iceberg_expired WHERE (?1 IS NULL OR table_name = ?1) AND "
+                       "expired_at_ms < ?2", &st, err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, timeutil_now_ms() - grace_s * 1000);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : error_set(err, "export state: %s", sqlite3_errmsg(db));
 }

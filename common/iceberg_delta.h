@@ -15,6 +15,10 @@
  * keep the sequence numbers they inherited). Equality deletes are never
  * written.
  *
+ * Expiry: snapshots older than the table's retention horizon (the one of
+ * its layer's history) leave the metadata; the files only they referenced
+ * are deleted once expired for the grace period.
+ *
  * The table is written whole instead (a full export) when: it was never
  * exported or its state predates this module; a type changed in a way
  * Iceberg v2 cannot express (the caller says so); a snapshot in (E, S] is a
@@ -40,7 +44,8 @@
 
 #define ICEBERG_DELTA_MAX_MANIFESTS 16
 
-/* CREATE TABLE IF NOT EXISTS of _iceberg_manifests and _iceberg_rows. */
+/* CREATE TABLE IF NOT EXISTS of _iceberg_manifests, _iceberg_rows and
+ * _iceberg_expired. */
 extern const char iceberg_delta_ddl[];
 
 struct iceberg_delta {
@@ -79,5 +84,19 @@ int iceberg_delta_deletes(sqlite3 *db, const char *table, const char *location,
 int iceberg_delta_commit(sqlite3 *db, const char *table, const struct iceberg_delta *d,
                          int64_t snapshot_id, const struct iceberg_files *files,
                          const struct iceberg_manifest_file *m, size_t nm, char err[ERROR_MAX]);
+
+/* Snapshot expiry, inside the caller's commit transaction: the snapshots
+ * other than keep committed before horizon_ms leave _iceberg_snapshots and
+ * _iceberg_manifests; the files no kept snapshot references (a file belongs
+ * to the snapshot that added it, and is referenced while a kept snapshot
+ * lists a manifest that snapshot added) move from _iceberg_files to
+ * _iceberg_expired with now_ms. *expired counts them. */
+int iceberg_delta_expire(sqlite3 *db, const char *table, int64_t horizon_ms, int64_t keep,
+                         int64_t now_ms, int64_t *expired, char err[ERROR_MAX]);
+/* Delete the expired files of table (NULL: every table) expired more than
+ * grace_s ago (readers of an older version may still read them until
+ * then). *removed counts them. */
+int iceberg_delta_purge(sqlite3 *db, const char *table, int64_t grace_s, int64_t *removed,
+                        char err[ERROR_MAX]);
 
 #endif

@@ -137,17 +137,21 @@ static json_t *iceberg_export_schemas(sqlite3 *db, const char *table, json_t *sc
 }
 
 /* Snapshots and metadata log from the state tables, plus the new snapshot. */
-static int iceberg_export_history(sqlite3 *db, const char *table, struct iceberg_snapshot **snaps,
-                          size_t *nsnaps, struct iceberg_metadata_log **log, size_t *nlog,
-                          char **strings, size_t *nstrings, char err[ERROR_MAX])
+static int iceberg_export_history(sqlite3 *db, const char *table, int64_t horizon_ms,
+                                  struct iceberg_snapshot **snaps, size_t *nsnaps,
+                                  struct iceberg_metadata_log **log, size_t *nlog, char **strings,
+                                  size_t *nstrings, char err[ERROR_MAX])
 {
     sqlite3_stmt *st;
     *nsnaps = *nlog = 0;
+    /* the snapshots the commit keeps: those within the retention horizon */
     if (iceberg_export_query(db, "SELECT snapshot_id, parent_id, sequence_number, timestamp_ms, "
                            "manifest_list, schema_id, operation, lakehouse_snapshot_id, summary "
-                         "FROM _iceberg_snapshots WHERE table_name = ?1 ORDER BY sequence_number",
+                         "FROM _iceberg_snapshots WHERE table_name = ?1 AND timestamp_ms >= ?2 "
+                         "ORDER BY sequence_number",
                      table, &st, err) < 0)
         return -1;
+    sqlite3_bind_int64(st, 2, horizon_ms);
     size_t cap = 8;
     *snaps = calloc(cap + 1, sizeof **snaps);
     while (*snaps != NULL && sqlite3_step(st) == SQLITE_ROW) {
@@ -206,6 +210,8 @@ struct iceberg_export_written {
     const struct iceberg_manifest_file *m;      /* the manifest list's manifests */
     size_t nm;
     const struct iceberg_delta *delta;
+    int64_t horizon_ms;                         /* older snapshots expire */
+    int64_t expired;                            /* out: files no longer referenced */
 };
 
 static int iceberg_export_commit(sqlite3 *db, const char *table, const char *location,
@@ -213,7 +219,7 @@ static int iceberg_export_commit(sqlite3 *db, const char *table, const char *loc
                          const char *previous_file, int64_t previous_ms,
                          const struct iceberg_snapshot *snap, const char *schema_json,
                          bool schema_added, const struct iceberg_field *f, size_t n,
-                         const struct iceberg_export_written *w, int64_t duration_ms,
+                         struct iceberg_export_written *w, int64_t duration_ms,
                          char err[ERROR_MAX])
 {
     char *summary = json_dumps(snap->summary_extra, JSON_COMPACT);
@@ -299,7 +305,9 @@ static int iceberg_export_commit(sqlite3 *db, const char *table, const char *loc
                                                -1, SQLITE_STATIC),
                              sqlite3_bind_int64(st, 3, snap->snapshot_id)));
     if (iceberg_delta_commit(db, table, w->delta, snap->snapshot_id, w->data, w->m, w->nm,
-                             err) < 0)
+                             err) < 0 ||
+        iceberg_delta_expire(db, table, w->horizon_ms, snap->snapshot_id, timeutil_now_ms(),
+                             &w->expired, err) < 0)
         goto fail;
 #undef ICEBERG_EXPORT_STEP
     if (sqlutil_exec(db, "COMMIT", err, "export commit") < 0)
@@ -606,7 +614,11 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
                              &out, err) < 0)
         goto done;
 
-    if (iceberg_export_history(db, table, &snaps, &nsnaps, &log, &nlog, strings, &nstrings, err) < 0)
+    int64_t horizon_ms = src->retention_days > 0
+                             ? timeutil_now_ms() - src->retention_days * 86400 * INT64_C(1000)
+                             : 0;
+    if (iceberg_export_history(db, table, horizon_ms, &snaps, &nsnaps, &log, &nlog, strings,
+                               &nstrings, err) < 0)
         goto done;
     const char *operation;
     extra = iceberg_export_summary(&out, &operation, !s.exists);
@@ -633,7 +645,8 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
         goto done;
     int64_t duration = timeutil_monotonic_ms() - started;
     struct iceberg_export_written w = {.data = out.data, .deletes = out.deletes, .m = out.m,
-                                       .nm = out.nm, .delta = &out.delta};
+                                       .nm = out.nm, .delta = &out.delta,
+                                       .horizon_ms = horizon_ms};
     if (iceberg_export_commit(db, table, location, &s, meta_path, s.exists ? previous : NULL, now_ms, snap,
                       schema_text, schema_added, fields, n, &w, duration, err) < 0) {
         unlink(meta_path);
@@ -643,12 +656,16 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
     if (iceberg_write_version_hint(location, s.version + 1, err) < 0)
         log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
                  domain, table, err);
+    int64_t purged = 0;
+    if (iceberg_delta_purge(db, table, ICEBERG_EXPORT_SWEEP_GRACE_S, &purged, err) < 0)
+        log_warn("iceberg_expired_files_kept table=%s/%s reason=\"%s\" action=retry_next_export",
+                 domain, table, err);
     log_info("iceberg_exported layer=%s table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
              " version=%" PRId64 " mode=\"%s\" rows=%" PRId64 " deletes=%" PRId64
-             " duration_ms=%" PRId64,
+             " expired_files=%" PRId64 " duration_ms=%" PRId64,
              src->layer, domain, table, project, snapshot_id, s.version + 1,
              out.delta.full ? out.delta.why : "incremental", iceberg_files_rows(out.data),
-             out.delta.deletes, duration);
+             out.delta.deletes, w.expired, duration);
     stats_observe("iceberg_export_duration_seconds", src->metrics_label,
                   (double)duration / 1000.0);
     rc = 1;
@@ -781,6 +798,8 @@ int iceberg_export_sweep_db(sqlite3 *db, const char *domain, int64_t *removed,
         }
     }
     sqlite3_finalize(st);
+    if (rc == 0)
+        rc = iceberg_delta_purge(db, NULL, ICEBERG_EXPORT_SWEEP_GRACE_S, removed, err);
     return rc;
 }
 

@@ -58,6 +58,8 @@ struct iceberg_export_source {
     iceberg_export_fields_fn fields;
     void *fields_arg;
     const char *metrics_label;  /* stats label of the table ("air/flights") */
+    int64_t retention_days;     /* the layer's history horizon for the table (0: keep all):
+                                 * older Iceberg snapshots expire (iceberg_delta.h) */
 };
 
 /* Export the table if its newest snapshot is not exported yet: 1 exported,

@@ -20,6 +20,7 @@
 #include "iceberg_export.h"
 #include "layout.h"
 #include "log.h"
+#include "retention_policy.h"
 #include "sqlutil.h"
 
 /* What export_fields needs besides the table. */
@@ -97,6 +98,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
                                         .domain = domain, .layer = "silver", .table = table,
                                         .fields = export_fields, .fields_arg = &fsrc,
                                         .metrics_label = label};
+    if ((src.retention_days = retention_days(ctx->cfg, RETENTION_SILVER, domain, table, err)) < 0)
+        return -1;
     return iceberg_export_table(&src, err);
 }
 

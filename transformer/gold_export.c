@@ -25,6 +25,7 @@
 
 #include "control_protocol.h"
 #include "iceberg_export.h"
+#include "retention_policy.h"
 #include "layout.h"
 #include "log.h"
 #include "names.h"
@@ -223,7 +224,8 @@ static int gold_export_domain(struct transformer_ctx *ctx, const char *domain, c
                                             .domain = domain, .layer = "gold", .table = table,
                                             .fields = gold_export_fields, .fields_arg = &arg,
                                             .metrics_label = label};
-        int r = iceberg_export_table(&src, terr);
+        src.retention_days = retention_days(ctx->cfg, RETENTION_GOLD, domain, table, terr);
+        int r = src.retention_days < 0 ? -1 : iceberg_export_table(&src, terr);
         if (r < 0) {
             log_error("iceberg_export_failed layer=gold table=%s/%s reason=\"%s\" "
                       "action=retry_next_tick", domain, table, terr);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Incremental Iceberg export of a silver table: flights-20k, then an update
 # batch (upserts, deletes, new rows), appends only, a rename, a drop and an
-# added column, small batches until compaction, and a widening. After every
+# added column, small batches until compaction, a widening, and the expiry
+# of snapshots beyond the retention horizon. After every
 # export the rows icebird reads, and those DuckDB recomputes from the Parquet
 # files (data files anti-joined with the position deletes, columns found by
 # field id), equal `lakehouse query "SELECT * FROM t@S"` for the exported S;
@@ -112,5 +113,33 @@ send "$T/v3.ndjson" "rows of schema v3"
 export_and_check "widen"
 check_eq "widen: rewritten with a new field id" "type change|true" \
     "$(summary lakehouse.export)|$(jq -r "[.schemas[-1].fields[] | select(.name == \"dep_delay\") | .id] | .[0] != $delay_id" "$(current_meta)")"
+stop_group || fail "group stop" "non-zero exit"
+
+# ---- expiry: snapshots beyond the retention horizon leave the metadata; files only
+# they referenced are deleted once expired for the grace period ------------------------
+SDB="$LAKEHOUSE_DATA/silver/air.db"
+snapshots_before=$(jq '.snapshots | length' "$(current_meta)")
+# as if every exported snapshot were 1000 days old (silver keeps 730)
+sqlite3 "$SDB" "UPDATE _iceberg_snapshots SET timestamp_ms = timestamp_ms - 1000 * 86400000;"
+start_group || { fail "restart" "group did not start"; exit 1; }
+flight 20202 2 | sed 's/"delay"/"dep_delay"/; s/,"distance":[0-9]*//' >"$T/late.ndjson"
+send "$T/late.ndjson" "row after the horizon moved"
+export_and_check "expiry"
+check_eq "expiry: only the new snapshot is left" "1" "$(jq '.snapshots | length' "$(current_meta)")"
+expired=$(sql_silver air "SELECT count(*) FROM _iceberg_expired WHERE table_name='flights';")
+if [ "${expired:-0}" -gt 0 ] && [ "$snapshots_before" -gt 1 ]; then pass "expiry: files of expired snapshots listed ($expired)"; else fail "expiry: files listed" "$expired"; fi
+sql_silver air "SELECT path FROM _iceberg_expired WHERE table_name='flights';" >"$T/expired.txt"
+still=$(while read -r f; do [ -e "$f" ] && echo x; done <"$T/expired.txt" | wc -l)
+check_eq "expiry: expired files kept during the grace period" "$expired" "$still"
+stop_group || fail "group stop" "non-zero exit"
+sqlite3 "$SDB" "UPDATE _iceberg_expired SET expired_at_ms = expired_at_ms - 3600000;"
+start_group || { fail "restart" "group did not start"; exit 1; }
+if wait_until 60 bash -c "! while read -r f; do [ -e \"\$f\" ] && echo x; done <'$T/expired.txt' | grep -q x"; then
+    pass "expiry: expired files deleted after the grace period"; else fail "expiry: expired files deleted" "still there"; fi
+missing=$(sql_silver air "SELECT path FROM _iceberg_files WHERE table_name='flights';" | while read -r f; do [ -f "$f" ] || echo "$f"; done)
+check_eq "expiry: every referenced file kept" "" "$missing"
+S=$(last_snapshot)
+lakehouse query --json "SELECT * FROM air.silver.flights@$S" | jq '.data' >"$T/at.rows.json"
+node "$READERS/table_check.mjs" "$TD" "$T/at.rows.json" "$S" "[1]" id | sed "s/^\(PASS\|FAIL\) /\1 after expiry: /"
 stop_group || fail "group stop" "non-zero exit"
 exit 0
