@@ -48,15 +48,24 @@ static int id_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, char err[
 }
 
 /* One integer from sql (?1 table, ?2 and ?3 the snapshot range). */
+/* sql prepared with ?1 = table, ?2 = a, ?3 = b. */
+static int id_bound(sqlite3 *db, const char *sql, const char *table, int64_t a, int64_t b,
+                    sqlite3_stmt **st, char err[ERROR_MAX])
+{
+    if (id_prepare(db, sql, st, err) < 0)
+        return -1;
+    sqlite3_bind_text(*st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(*st, 2, a);
+    sqlite3_bind_int64(*st, 3, b);
+    return 0;
+}
+
 static int id_count(sqlite3 *db, const char *sql, const char *table, int64_t a, int64_t b,
                     int64_t *out, char err[ERROR_MAX])
 {
     sqlite3_stmt *st;
-    if (id_prepare(db, sql, &st, err) < 0)
+    if (id_bound(db, sql, table, a, b, &st, err) < 0)
         return -1;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, a);
-    sqlite3_bind_int64(st, 3, b);
     int rc = sqlite3_step(st);
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
@@ -370,11 +379,8 @@ int iceberg_delta_deletes(sqlite3 *db, const char *table, const char *location,
              "m.file_id WHERE h.\"_valid_to\" > ?2 AND h.\"_valid_to\" <= ?3 "
              "ORDER BY f.path, m.pos", table);
     sqlite3_stmt *st;
-    if (id_prepare(db, sql, &st, err) < 0)
+    if (id_bound(db, sql, table, d->from, d->to, &st, err) < 0)
         return -1;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, d->from);
-    sqlite3_bind_int64(st, 3, d->to);
     struct iceberg_write_options dopt = *opt;
     dopt.schema_json = NULL; /* the table's schema is not this file's */
     struct iceberg_files *files = iceberg_files_open(location, df, 2, &dopt, err);
@@ -402,11 +408,8 @@ static int id_exec(sqlite3 *db, const char *sql, const char *table, int64_t a, i
                    char err[ERROR_MAX])
 {
     sqlite3_stmt *st;
-    if (id_prepare(db, sql, &st, err) < 0)
+    if (id_bound(db, sql, table, a, b, &st, err) < 0)
         return -1;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, a);
-    sqlite3_bind_int64(st, 3, b);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : error_set(err, "export commit: %s", sqlite3_errmsg(db));

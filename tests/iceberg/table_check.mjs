@@ -83,10 +83,15 @@ function same(type, got, want) {
   if (type === 'double') return Number(got) === Number(want);
   return String(got) === String(want);
 }
-if (sortKey) { // compare in key order (a query and a scan need not agree on row order)
-  const k = (r) => Number(r[sortKey]);
-  rows.sort((a, b) => k(a) - k(b));
-  expected.sort((a, b) => k(a) - k(b));
+// compare in key order (a query and a scan need not agree on row order): the
+// numeric SORT_KEY, else the identifier fields' values as text
+const idNames = (schema['identifier-field-ids'] || []).map((id) => schema.fields.find((f) => f.id === id)?.name);
+const textKey = (r) => idNames.map((n) => String(r[n])).join('\u0000');
+const order = sortKey ? (a, b) => Number(a[sortKey]) - Number(b[sortKey])
+  : idNames.length ? (a, b) => (textKey(a) < textKey(b) ? -1 : textKey(a) > textKey(b) ? 1 : 0) : null;
+if (order) {
+  rows.sort(order);
+  expected.sort(order);
 }
 check('icebird row count', rows.length === expected.length, `${rows.length} vs ${expected.length}`);
 let bad = null;
@@ -121,7 +126,7 @@ if (dataEntries.length) {
     schema = MAP {${byId}}, filename = true, file_row_number = true) AS d ${anti}`)).getRowObjectsJson();
 }
 check('duckdb row count over the data files minus deletes', duckRows.length === expected.length, `${duckRows.length}`);
-if (sortKey) duckRows.sort((a, b) => Number(a[sortKey]) - Number(b[sortKey]));
+if (order) duckRows.sort(order);
 bad = null;
 duckRows.forEach((row, r) => {
   for (const [name, type] of Object.entries(types)) {

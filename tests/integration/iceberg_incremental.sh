@@ -10,12 +10,7 @@
 # position-delete count) or why it rewrote the table.
 source "$(dirname "$0")/../lib.sh"
 source "$LAKEHOUSE_SOURCE/tests/iceberg/readers.sh"
-iceberg_readers || { fail "readers" "npm could not install tests/iceberg/package-lock.json"; exit 1; }
-DATA_FILE="$SHARED_DATA/flights-20k.json"
-[ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
-export TZ=UTC LAKEHOUSE_QUERY_MAX_ROWS=100000
-export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=3600   # only `lakehouse export` exports here
-start_group || { fail "start" "group did not start"; exit 1; }
+iceberg_test_start
 TD="$LAKEHOUSE_DATA/iceberg/air_silver/flights"
 last_snapshot() { sql_silver air "SELECT max(snapshot_id) FROM _snapshots WHERE table_name='flights';"; }
 current_meta() { echo "$TD/metadata/v$(cat "$TD/metadata/version-hint.text").metadata.json"; }
