@@ -560,6 +560,33 @@ static int iceberg_export_put_metadata(const char *location, int64_t version, co
     return iceberg_write_metadata(location, version, meta, path, err);
 }
 
+/* After the commit: the version hint, the deletion of files expired for
+ * the grace period, the log line and the duration metric. Failures here
+ * are retried by the next export (or start). */
+static void iceberg_export_committed(const struct iceberg_export_source *src,
+                                     const char *location, const struct iceberg_snapshot *snap,
+                                     int64_t version, const struct iceberg_export_out *out,
+                                     int64_t expired, int64_t duration)
+{
+    const char *domain = src->domain, *table = src->table;
+    char err[ERROR_MAX];
+    if (iceberg_write_version_hint(location, version, err) < 0)
+        log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
+                 domain, table, err);
+    int64_t purged = 0;
+    if (iceberg_delta_purge(src->db, table, ICEBERG_EXPORT_SWEEP_GRACE_S, &purged, err) < 0)
+        log_warn("iceberg_expired_files_kept table=%s/%s reason=\"%s\" action=retry_next_export",
+                 domain, table, err);
+    log_info("iceberg_exported layer=%s table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
+             " version=%" PRId64 " mode=\"%s\" rows=%" PRId64 " deletes=%" PRId64
+             " expired_files=%" PRId64 " duration_ms=%" PRId64,
+             src->layer, domain, table, snap->lakehouse_snapshot_id, snap->snapshot_id, version,
+             out->delta.full ? out->delta.why : "incremental", iceberg_files_rows(out->data),
+             out->delta.deletes, expired, duration);
+    stats_observe("iceberg_export_duration_seconds", src->metrics_label,
+                  (double)duration / 1000.0);
+}
+
 int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR_MAX])
 {
     sqlite3 *db = src->db;
@@ -653,21 +680,7 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
         goto done;
     }
     committed = true;
-    if (iceberg_write_version_hint(location, s.version + 1, err) < 0)
-        log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
-                 domain, table, err);
-    int64_t purged = 0;
-    if (iceberg_delta_purge(db, table, ICEBERG_EXPORT_SWEEP_GRACE_S, &purged, err) < 0)
-        log_warn("iceberg_expired_files_kept table=%s/%s reason=\"%s\" action=retry_next_export",
-                 domain, table, err);
-    log_info("iceberg_exported layer=%s table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
-             " version=%" PRId64 " mode=\"%s\" rows=%" PRId64 " deletes=%" PRId64
-             " expired_files=%" PRId64 " duration_ms=%" PRId64,
-             src->layer, domain, table, project, snapshot_id, s.version + 1,
-             out.delta.full ? out.delta.why : "incremental", iceberg_files_rows(out.data),
-             out.delta.deletes, w.expired, duration);
-    stats_observe("iceberg_export_duration_seconds", src->metrics_label,
-                  (double)duration / 1000.0);
+    iceberg_export_committed(src, location, snap, s.version + 1, &out, w.expired, duration);
     rc = 1;
 done:
     iceberg_export_out_free(&out, !committed);

@@ -5,9 +5,10 @@
  * of the databases they write, with the same commit sequence:
  *
  * each table whose newest project snapshot S (its _snapshots log) is not
- * exported yet is written whole as one Iceberg snapshot equal to S
- * (operation "overwrite"; the first one "append"): Parquet data files,
- * manifest and manifest list (fsync'd), then metadata/v<N+1>.metadata.json
+ * exported yet is written as one Iceberg snapshot equal to S, whole or as
+ * the change since the exported snapshot (iceberg_delta.h decides and keeps
+ * what that needs): Parquet data and position-delete files, manifests and
+ * manifest list (fsync'd), then metadata/v<N+1>.metadata.json
  * created exclusively, then the pointer in _iceberg_tables (the commit, one
  * SQLite transaction with the snapshot, schema, field-id and file rows), then
  * metadata/version-hint.text. A crash before the commit leaves version N
@@ -17,8 +18,10 @@
  * snapshot references); a crash after the commit leaves the hint one version
  * behind (still a readable version) until the start repairs it. The caller
  * must be the database's writer and call this between its own writes, so
- * the rows read are exactly S's. Field ids stay with a column name and type;
- * a new or retyped column gets the next id. */
+ * the rows read are exactly S's. Field ids stay with a column name and type
+ * (a renamed column keeps its id); a new or retyped column gets the next
+ * id, and a retyped one makes the export a full one. Snapshots older than
+ * the table's retention horizon expire at its next export. */
 #ifndef LAKEHOUSE_ICEBERG_EXPORT_H
 #define LAKEHOUSE_ICEBERG_EXPORT_H
 
