@@ -2,13 +2,11 @@
  * (iceberg_delta.h). */
 #include "iceberg_delta.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "log.h"
 
@@ -361,9 +359,10 @@ done:
     return rc;
 }
 
-int iceberg_delta_deletes(sqlite3 *db, const char *table, const char *location,
-                          struct iceberg_delta *d, const struct iceberg_write_options *opt,
-                          struct iceberg_files **out, char err[ERROR_MAX])
+int iceberg_delta_deletes(sqlite3 *db, const char *table, struct iceberg_store *store,
+                          const char *key, struct iceberg_delta *d,
+                          const struct iceberg_write_options *opt, struct iceberg_files **out,
+                          char err[ERROR_MAX])
 {
     *out = NULL;
     if (d->full || d->deletes == 0)
@@ -383,7 +382,7 @@ int iceberg_delta_deletes(sqlite3 *db, const char *table, const char *location,
         return -1;
     struct iceberg_write_options dopt = *opt;
     dopt.schema_json = NULL; /* the table's schema is not this file's */
-    struct iceberg_files *files = iceberg_files_open(location, df, 2, &dopt, err);
+    struct iceberg_files *files = iceberg_files_open(store, key, df, 2, &dopt, err);
     int step = SQLITE_ERROR;
     while (files != NULL && (step = sqlite3_step(st)) == SQLITE_ROW) {
         if (id_row(st, df, 2, NULL, files, err) < 0) {
@@ -508,8 +507,8 @@ int iceberg_delta_expire(sqlite3 *db, const char *table, int64_t horizon_ms, int
                    0, 0, err);
 }
 
-int iceberg_delta_purge(sqlite3 *db, const char *table, int64_t grace_s, int64_t *removed,
-                        char err[ERROR_MAX])
+int iceberg_delta_purge(sqlite3 *db, struct iceberg_store *store, const char *table,
+                        int64_t grace_s, int64_t *removed, char err[ERROR_MAX])
 {
     sqlite3_stmt *st;
     if (sqlutil_exec(db, iceberg_delta_ddl, err, "export state") < 0 ||
@@ -521,7 +520,9 @@ int iceberg_delta_purge(sqlite3 *db, const char *table, int64_t grace_s, int64_t
     int64_t n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *path = (const char *)sqlite3_column_text(st, 1);
-        if (unlink(path) == 0 || errno == ENOENT) {
+        char key[PATH_MAX], kerr[ERROR_MAX];
+        if (iceberg_store_key_of(store, path, key, kerr) == 0 &&
+            iceberg_store_delete(store, key, kerr) == S3_OK) {
             log_info("iceberg_expired_file_removed table=%s file=%s",
                      (const char *)sqlite3_column_text(st, 0), path);
             n++;

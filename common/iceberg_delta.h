@@ -75,9 +75,10 @@ int iceberg_delta_rows(sqlite3 *db, const char *table, const struct iceberg_fiel
 
 /* The position-delete file of an incremental export (NULL *out when there
  * is nothing to delete). 0, or -1 with err. */
-int iceberg_delta_deletes(sqlite3 *db, const char *table, const char *location,
-                          struct iceberg_delta *d, const struct iceberg_write_options *opt,
-                          struct iceberg_files **out, char err[ERROR_MAX]);
+int iceberg_delta_deletes(sqlite3 *db, const char *table, struct iceberg_store *store,
+                          const char *key, struct iceberg_delta *d,
+                          const struct iceberg_write_options *opt, struct iceberg_files **out,
+                          char err[ERROR_MAX]);
 
 /* Inside the caller's commit transaction, after the data files' rows in
  * _iceberg_files: the new positions and the snapshot's manifests. */
@@ -93,10 +94,11 @@ int iceberg_delta_commit(sqlite3 *db, const char *table, const struct iceberg_de
  * _iceberg_expired with now_ms. *expired counts them. */
 int iceberg_delta_expire(sqlite3 *db, const char *table, int64_t horizon_ms, int64_t keep,
                          int64_t now_ms, int64_t *expired, char err[ERROR_MAX]);
-/* Delete the expired files of table (NULL: every table) expired more than
+/* Delete from store the expired files of table (NULL: every table; files
+ * of another store are left alone) expired more than
  * grace_s ago (readers of an older version may still read them until
  * then). *removed counts them. */
-int iceberg_delta_purge(sqlite3 *db, const char *table, int64_t grace_s, int64_t *removed,
-                        char err[ERROR_MAX]);
+int iceberg_delta_purge(sqlite3 *db, struct iceberg_store *store, const char *table,
+                        int64_t grace_s, int64_t *removed, char err[ERROR_MAX]);
 
 #endif

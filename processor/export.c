@@ -1,5 +1,6 @@
 /* export.c - silver tables published as Iceberg v2 tables under
- * <data>/iceberg/<domain>_silver/<table>/ (config iceberg_export = "local").
+ * <domain>_silver/<table>/ of the table store (config iceberg_export =
+ * "local": <data>/iceberg; "s3": s3://<s3_bucket>/<s3_prefix>).
  *
  * Every iceberg_export_interval_s (and at once on the "export" control
  * request) each table whose newest project snapshot is not exported yet is
@@ -80,11 +81,22 @@ done:
     return rc;
 }
 
+/* The table store, opened at first use (S3 credentials are read then). */
+static struct iceberg_store *export_store(struct processor_ctx *ctx, char err[ERROR_MAX])
+{
+    if (ctx->iceberg_store == NULL)
+        ctx->iceberg_store = iceberg_store_open(ctx->cfg, err);
+    return ctx->iceberg_store;
+}
+
 /* Export one table if its newest snapshot is not exported yet. 1 exported,
  * 0 already current (or no snapshot), -1 error. */
 static int export_table(struct processor_ctx *ctx, const char *domain, const char *table,
                         char err[ERROR_MAX])
 {
+    struct iceberg_store *store = export_store(ctx, err);
+    if (store == NULL)
+        return -1;
     struct silver_db *sdb;
     if (silver_get(ctx->silver, domain, &sdb, err) < 0)
         return -1;
@@ -94,7 +106,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
     struct export_source fsrc = {.ctx = ctx, .domain = domain};
     char label[2 * NAMES_MAX];
     snprintf(label, sizeof label, "%s/%s", domain, table);
-    struct iceberg_export_source src = {.db = sdb->db, .data_dir = ctx->cfg->data_dir,
+    struct iceberg_export_source src = {.db = sdb->db, .store = store,
+                                        .data_dir = ctx->cfg->data_dir,
                                         .domain = domain, .layer = "silver", .table = table,
                                         .fields = export_fields, .fields_arg = &fsrc,
                                         .metrics_label = label};
@@ -165,7 +178,8 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
 {
     *removed = 0;
     struct strlist domains = {0};
-    if (export_domains(ctx, &domains, err) < 0)
+    struct iceberg_store *store = export_store(ctx, err);
+    if (store == NULL || export_domains(ctx, &domains, err) < 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < domains.count && rc == 0; i++) {
@@ -175,7 +189,7 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
             access(path, F_OK) != 0)
             continue;
         if (silver_get(ctx->silver, domains.items[i], &sdb, err) < 0 ||
-            iceberg_export_sweep_db(sdb->db, domains.items[i], removed, err) < 0)
+            iceberg_export_sweep_db(sdb->db, store, domains.items[i], removed, err) < 0)
             rc = -1;
     }
     strlist_clear(&domains);
@@ -224,5 +238,5 @@ void export_tick(struct processor_ctx *ctx)
 void export_run(struct processor_ctx *ctx, const struct control_request *req,
                 struct control_reply *reply)
 {
-    iceberg_export_serve(ctx->cfg, req, reply, "", export_scope, ctx);
+    iceberg_export_serve(ctx->cfg, req, reply, "", &ctx->iceberg_store, export_scope, ctx);
 }

@@ -383,11 +383,12 @@ struct processor_ctx {
     int64_t failed_merges;
     struct maintenance *maintenance; /* maintenance.c: schedule of retention/compaction */
     int64_t next_export_ms;       /* export.c: monotonic time of the next export tick */
+    struct iceberg_store *iceberg_store; /* export.c: opened at first use, freed at exit */
 };
 
 /* ---- export.c: silver tables as Iceberg tables (iceberg/<domain>_silver/) ---- */
 
-/* config iceberg_export is "local". */
+/* config iceberg_export is "local" or "s3". */
 bool export_enabled(const struct config *cfg);
 /* Export every table (domain NULL/""), a domain's, or one table whose newest
  * snapshot is not exported yet; *exported counts the tables written,
