@@ -67,13 +67,25 @@ iceberg_check_swept() {
     check_eq "$table: every referenced file kept" "" "$missing"
 }
 
-# iceberg_test_start: the readers, flights-20k (DATA_FILE) and a group that
-# exports only on `lakehouse export`; exits the test when one is missing.
+# iceberg_test_start [MAX_ROWS]: the readers, flights-20k (DATA_FILE) and a
+# group that exports only on `lakehouse export` and answers queries of up to
+# MAX_ROWS rows (100000); exits the test when one is missing.
 iceberg_test_start() {
     iceberg_readers || { fail "readers" "npm could not install tests/iceberg/package-lock.json"; exit 1; }
     DATA_FILE="$SHARED_DATA/flights-20k.json"
     [ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
-    export TZ=UTC LAKEHOUSE_QUERY_MAX_ROWS=${LAKEHOUSE_QUERY_MAX_ROWS:-100000}
+    export TZ=UTC LAKEHOUSE_QUERY_MAX_ROWS=${1:-100000}
     export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=3600   # only `lakehouse export` exports
     start_group || { fail "start" "group did not start"; exit 1; }
+}
+
+# src SQL: SQLite without a database (JSON functions, readfile) for test data.
+src() { sqlite3 -batch -noheader :memory: "$1"; }
+
+# iceberg_send_flight ID K ROWS: one flight (id ID, delay K, origin K<K>) sent to
+# air/flights, then wait until the silver table has ROWS rows.
+iceberg_send_flight() {
+    echo "{\"id\":$1,\"date\":\"2001/06/01 10:00\",\"delay\":$2,\"distance\":1,\"origin\":\"K$2\",\"destination\":\"X\"}" |
+        lakehouse send air/flights >/dev/null
+    wait_eq 60 "$3" sql_silver air "SELECT count(*) FROM flights;" >/dev/null
 }

@@ -7,9 +7,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$LAKEHOUSE_SOURCE/tests/iceberg/readers.sh"
 KILLS=${ICEBERG_CRASH_KILLS:-6}
-export LAKEHOUSE_QUERY_MAX_ROWS=200000
-iceberg_test_start
-src() { sqlite3 -batch -noheader :memory: "$1"; }
+iceberg_test_start 200000
 
 check_cmd "endpoint create" lakehouse endpoint create "$LAKEHOUSE_SOURCE/tests/data/air_flights.json"
 # flights-20k five times over (ids 1..100000): an export that takes a while
@@ -23,9 +21,7 @@ TD="$LAKEHOUSE_DATA/iceberg/air_silver/flights"
 KILLED=0
 for k in $(seq 1 "$KILLS"); do
     # a new project snapshot, so that the export has work to do
-    echo "{\"id\":$((100000 + k)),\"date\":\"2001/06/01 10:00\",\"delay\":$k,\"distance\":1,\"origin\":\"K$k\",\"destination\":\"X\"}" |
-        lakehouse send air/flights >/dev/null
-    wait_eq 60 $((100000 + k)) sql_silver air "SELECT count(*) FROM flights;" >/dev/null
+    iceberg_send_flight $((100000 + k)) "$k" $((100000 + k))
     iceberg_kill_export "$k" processor air/flights "$TD" "$LAKEHOUSE_DATA/silver/air.db" flights
 done
 echo "kills=$KILLED"

@@ -8,7 +8,6 @@
 source "$(dirname "$0")/../lib.sh"
 source "$LAKEHOUSE_SOURCE/tests/iceberg/readers.sh"
 iceberg_test_start
-src() { sqlite3 -batch -noheader :memory: "$1"; }
 last_snapshot() { sql_silver "$1" "SELECT max(snapshot_id) FROM _snapshots WHERE table_name='$2';"; }
 
 # ---- flights-20k ------------------------------------------------------------

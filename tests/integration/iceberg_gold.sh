@@ -10,9 +10,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$LAKEHOUSE_SOURCE/tests/iceberg/readers.sh"
 KILLS=${ICEBERG_CRASH_KILLS:-4}
-export LAKEHOUSE_QUERY_MAX_ROWS=200000
-iceberg_test_start
-src() { sqlite3 -batch -noheader :memory: "$1"; }
+iceberg_test_start 200000
 silver_last() { sql_silver air "SELECT max(snapshot_id) FROM _snapshots WHERE table_name='flights';"; }
 gold_last() { sql_gold air "SELECT max(snapshot_id) FROM _snapshots WHERE table_name='$1';"; }
 # the silver snapshot the latest run of a gold table read
@@ -107,9 +105,7 @@ check_cmd "first export of big" lakehouse export air/big
 BD="$LAKEHOUSE_DATA/iceberg/air_gold/big"
 KILLED=0
 for k in $(seq 1 "$KILLS"); do
-    echo "{\"id\":$((30000 + k)),\"date\":\"2001/06/01 10:00\",\"delay\":$k,\"distance\":1,\"origin\":\"K$k\",\"destination\":\"X\"}" |
-        lakehouse send air/flights >/dev/null
-    wait_eq 60 $((20100 + k)) sql_silver air "SELECT count(*) FROM flights;" >/dev/null
+    iceberg_send_flight $((30000 + k)) "$k" $((20100 + k))
     wait_gold big delay_full delay_up
     iceberg_kill_export "$k" transformer air/big "$BD" "$LAKEHOUSE_DATA/gold/air.db" big
 done
