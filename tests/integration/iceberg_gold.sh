@@ -85,6 +85,11 @@ check_table delay_full v2 "[]"
 check_cmd "export of the domain" lakehouse export air
 check_eq "upserted table at version 2" "2" "$(cat "$UD/metadata/version-hint.text")"
 check_table delay_up v2 "[1,2]"
+# an upsert run that changed few rows: only those written, not a rewrite
+check_eq "upserted table exported incrementally" "incremental" \
+    "$(jq -r '.snapshots[-1].summary["lakehouse.export"]' "$UD/metadata/v2.metadata.json")"
+check_eq "overwrite job written whole" "overwrite" \
+    "$(jq -r '.snapshots[-1].summary["lakehouse.export"]' "$FD/metadata/v2.metadata.json")"
 out=$(lakehouse export air 2>&1)
 check_cmd "nothing new: no gold table exported" grep -qx "gold: exported 0 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" <<<"$out"
 if wait_until 30 bash -c "curl -s http://$LAKEHOUSE_LISTEN/metrics | grep -q '^lakehouse_iceberg_export_lag_snapshots{domain=\"air\",table=\"gold.delay_full\"} 0'"; then
