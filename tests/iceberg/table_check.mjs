@@ -7,8 +7,10 @@
 // key, refs.main, identifier-field-ids, and data file sizes in the manifests
 // equal to the files' real sizes. icebird fetches everything by URL; local
 // paths are answered from disk by the fetch below (HEAD and byte ranges, as
-// an HTTP server would).
-import { readFileSync, statSync } from 'node:fs';
+// an HTTP server would); a table on S3 (TABLE_DIR s3://...) is read from
+// S3_ENDPOINT by s3_fetch.mjs.
+import { fileSize, localCopy } from './s3_fetch.mjs';
+import { readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { icebergMetadata, icebergManifests, icebergRead } from 'icebird';
 
@@ -55,8 +57,9 @@ check('last-column-id', meta['last-column-id'] === Math.max(...schema.fields.map
 
 const manifests = await icebergManifests(meta);
 const entries = manifests.flatMap((m) => m.entries);
-check('manifest file sizes are real sizes', entries.length > 0 && entries.every((e) =>
-  Number(e.data_file.file_size_in_bytes) === statSync(e.data_file.file_path).size),
+const sizes = await Promise.all(entries.map((e) => fileSize(e.data_file.file_path)));
+check('manifest file sizes are real sizes', entries.length > 0 && entries.every((e, i) =>
+  Number(e.data_file.file_size_in_bytes) === sizes[i]),
   JSON.stringify(entries.map((e) => [e.data_file.file_path, Number(e.data_file.file_size_in_bytes)])));
 const rows = await icebergRead({ tableUrl: dir, metadata: meta });
 
@@ -111,7 +114,12 @@ const deleteEntries = entries.filter((e) => Number(e.data_file.content ?? 0) ===
 check('no equality deletes', entries.every((e) => Number(e.data_file.content ?? 0) !== 2), 'content 2');
 const db = await DuckDBInstance.create(':memory:');
 const con = await db.connect();
-const list = (es) => es.map((e) => `'${e.data_file.file_path}'`).join(',');
+// local copies of the files (tables on S3 are fetched); delete files name the
+// data files by their location, so the anti-join maps each copy back to it
+const located = async (es) => Promise.all(es.map(async (e) => [await localCopy(e.data_file.file_path), e.data_file.file_path]));
+const dataFiles = await located(dataEntries), deleteFiles = await located(deleteEntries);
+const list = (fs) => fs.map(([f]) => `'${f}'`).join(',');
+const back = (fs) => fs.length ? `CASE d.filename ${fs.map(([f, u]) => `WHEN '${f}' THEN '${u}'`).join(' ')} END` : 'NULL';
 const duckType = (t) => ({ long: 'BIGINT', int: 'INTEGER', double: 'DOUBLE', float: 'FLOAT', boolean: 'BOOLEAN',
   date: 'DATE', timestamptz: 'TIMESTAMPTZ', string: 'VARCHAR' }[t] || t.toUpperCase());
 const byId = schema.fields.map((f) => `${f.id}: {name: '${f.name}', type: '${duckType(f.type)}', default_value: NULL}`).join(', ');
@@ -120,9 +128,9 @@ const shown = schema.fields.map((f) => f.type === 'timestamptz' ? `epoch_ms(d."$
   : f.type.startsWith('decimal') || f.type === 'long' ? `d."${f.name}"::VARCHAR AS "${f.name}"` : `d."${f.name}"`).join(', ');
 let duckRows = [];
 if (dataEntries.length) {
-  const anti = deleteEntries.length ? `WHERE NOT EXISTS (SELECT 1 FROM read_parquet([${list(deleteEntries)}]) AS x
-    WHERE x.file_path = d.filename AND x.pos = d.file_row_number)` : '';
-  duckRows = (await con.runAndReadAll(`SELECT ${shown} FROM read_parquet([${list(dataEntries)}],
+  const anti = deleteEntries.length ? `WHERE NOT EXISTS (SELECT 1 FROM read_parquet([${list(deleteFiles)}]) AS x
+    WHERE x.file_path = ${back(dataFiles)} AND x.pos = d.file_row_number)` : '';
+  duckRows = (await con.runAndReadAll(`SELECT ${shown} FROM read_parquet([${list(dataFiles)}],
     schema = MAP {${byId}}, filename = true, file_row_number = true) AS d ${anti}`)).getRowObjectsJson();
 }
 check('duckdb row count over the data files minus deletes', duckRows.length === expected.length, `${duckRows.length}`);
