@@ -178,8 +178,10 @@ int model_check(struct model *model, model_schema_fn schema_fn, void *arg,
                 struct strbuf *problems, char err[ERROR_MAX]);
 
 /* incremental (the default): a bag whose primary hook is its table's
- * primary key reads the silver change feed and upserts the touched keys;
- * every other job is a full rebuild. full: every job a full rebuild (the
+ * primary key reads the silver change feed and upserts the touched keys,
+ * and so do its bridge stage, event rows and (when every bag's does) the
+ * union, from their gold inputs' change feeds; the calendar and the Kimball
+ * jobs are full rebuilds. full: every job a full rebuild (the
  * fallback, and the oracle the incremental tables must equal). */
 enum model_profile { MODEL_PROFILE_INCREMENTAL, MODEL_PROFILE_FULL };
 

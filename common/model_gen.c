@@ -5,7 +5,11 @@
  *
  * Full profile: every job is an overwrite that recomputes its table from its
  * inputs; the DAG of dependency triggers (bag -> bridge stage -> events ->
- * union -> calendar; dimension -> fact) keeps everything current. */
+ * union -> calendar; dimension -> fact) keeps everything current.
+ * Incremental profile: bags, bridge stages, event rows and the union are
+ * upserts that re-read only the keys their inputs' change feeds touched
+ * (a child's keys when its parent's stage row changed: cascading
+ * inheritance); calendar and Kimball stay full rebuilds. */
 #include "model.h"
 
 #include <stdio.h>
@@ -85,6 +89,29 @@ static size_t gen_event_index(const struct model_bag *bag, const char *name)
     return 0;
 }
 
+/* Whether the bridge stage joins hook h's parent stage (something to inherit). */
+static bool gen_inherits(const struct model_bag *bag, size_t h)
+{
+    for (size_t i = 0; i < bag->nstage; i++)
+        for (size_t k = 0; k < bag->stage[i].nsources; k++)
+            if (bag->stage[i].via[k] == (int)h)
+                return true;
+    return false;
+}
+
+/* A bag's DAR jobs are upserts on its hook when that hook is unique (the
+ * table's key) and no stage inherits from itself (it would read its own
+ * change feed). */
+static bool gen_dar_incremental(const struct gen *g, const struct model_bag *bag)
+{
+    if (g->profile != MODEL_PROFILE_INCREMENTAL || !bag->key_is_primary)
+        return false;
+    for (size_t h = 0; h < bag->nhooks; h++)
+        if (gen_inherits(bag, h) && &g->m->bags[bag->hooks[h].parent] == bag)
+            return false;
+    return true;
+}
+
 /* -------------------------------------------------------------------- DAB */
 
 /* Incremental bag: the keys the silver change feed touched, upserted from
@@ -95,7 +122,11 @@ static int gen_bag_incremental(struct gen *g, const struct model_bag *bag)
     struct strbuf b = {0};
     char job[NAMES_MAX];
     snprintf(job, sizeof job, "bag__%s", bag->table);
-    gen_header_mode(&b, g, g->dab, job, NULL, ph->name);
+    const char *index = NULL; /* the stage's lookup of children by their parent */
+    for (size_t h = 0; h < bag->nhooks && index == NULL && gen_dar_incremental(g, bag); h++)
+        if (gen_inherits(bag, h))
+            index = bag->hooks[h].name;
+    gen_header_mode(&b, g, g->dab, job, index, ph->name);
     strbuf_addf(&b, "WITH touched AS (\n    SELECT DISTINCT ");
     for (size_t k = 0; k < ph->ncolumns; k++)
         strbuf_addf(&b, "%s\"%s\"", k ? ", " : "", ph->columns[k]);
@@ -141,14 +172,37 @@ static int gen_bag(struct gen *g, const struct model_bag *bag)
 
 static void gen_source(struct strbuf *b, const struct model_stage_hook *sh, size_t k);
 
+/* Incremental stage: the keys of the bag's change feed and the children of
+ * the keys of each parent stage's change feed (their inherited hooks moved);
+ * a key the bag no longer has is deleted. */
+static void gen_stage_touched(struct strbuf *b, const struct gen *g, const struct model_bag *bag)
+{
+    strbuf_addf(b, "WITH touched AS (\n    SELECT \"%s\" AS bridge_key FROM %s.gold.bag__%s@changes",
+                bag->primary, g->dab, bag->table);
+    for (size_t h = 0; h < bag->nhooks; h++)
+        if (gen_inherits(bag, h))
+            strbuf_addf(b,
+                        "\n    UNION SELECT c.\"%s\" FROM %s.gold.bag__%s AS c WHERE c.\"%s\" IN"
+                        "\n        (SELECT bridge_key FROM %s.gold.bridge__%s@changes)",
+                        bag->primary, g->dab, bag->table, bag->hooks[h].name, g->dar,
+                        g->m->bags[bag->hooks[h].parent].table);
+    strbuf_addf(b, ")\n");
+}
+
 static int gen_bridge_stage(struct gen *g, const struct model_bag *bag)
 {
+    bool incr = gen_dar_incremental(g, bag);
     struct strbuf b = {0};
     char job[NAMES_MAX];
     snprintf(job, sizeof job, "bridge__%s", bag->table);
-    gen_header(&b, g, g->dar, job, "bridge_key");
-    strbuf_addf(&b, "SELECT\n    '%s' AS stage,\n    b.\"%s\" AS bridge_key", bag->table,
-                bag->primary);
+    gen_header_mode(&b, g, g->dar, job, incr ? NULL : "bridge_key", incr ? "bridge_key" : NULL);
+    if (incr)
+        gen_stage_touched(&b, g, bag);
+    strbuf_addf(&b, "SELECT\n    '%s' AS stage,\n    ", bag->table);
+    if (incr)
+        strbuf_addf(&b, "t.bridge_key AS bridge_key");
+    else
+        strbuf_addf(&b, "b.\"%s\" AS bridge_key", bag->primary);
     for (size_t i = 0; i < bag->nstage; i++) {
         const struct model_stage_hook *sh = &bag->stage[i];
         strbuf_addf(&b, ",\n    ");
@@ -160,14 +214,15 @@ static int gen_bridge_stage(struct gen *g, const struct model_bag *bag)
         }
         strbuf_addf(&b, "%s AS \"%s\"", sh->nsources > 1 ? ")" : "", sh->name);
     }
-    strbuf_addf(&b, "\nFROM %s.gold.bag__%s AS b\n", g->dab, bag->table);
+    if (incr)
+        strbuf_addf(&b, ",\n    b.\"%s\" IS NULL AS _delete\nFROM touched AS t\n"
+                        "LEFT JOIN %s.gold.bag__%s AS b ON b.\"%s\" = t.bridge_key\n",
+                    bag->primary, g->dab, bag->table, bag->primary);
+    else
+        strbuf_addf(&b, "\nFROM %s.gold.bag__%s AS b\n", g->dab, bag->table);
     for (size_t h = 0; h < bag->nhooks; h++) {
         const struct model_hook *hook = &bag->hooks[h];
-        bool used = false;
-        for (size_t i = 0; i < bag->nstage; i++)
-            for (size_t k = 0; k < bag->stage[i].nsources; k++)
-                used |= bag->stage[i].via[k] == (int)h;
-        if (!used) /* a parent with nothing to inherit (no join, no fan-out) */
+        if (!gen_inherits(bag, h)) /* a parent with nothing to inherit (no join, no fan-out) */
             continue;
         strbuf_addf(&b, "LEFT JOIN %s.gold.bridge__%s AS p%zu ON p%zu.bridge_key = b.\"%s\"\n",
                     g->dar, g->m->bags[hook->parent].table, h, h, hook->name);
@@ -175,52 +230,136 @@ static int gen_bridge_stage(struct gen *g, const struct model_bag *bag)
     return gen_add(g, &b);
 }
 
-/* src: one row per source row with its key, event days and measures. */
-static void gen_src_cte(struct strbuf *b, const struct gen *g, const struct model_bag *bag)
+/* NAME: one row per source row with its key, event days and (measures)
+ * measures, read from FROM (silver, or a bag under its source's names). */
+static void gen_src_cte(struct strbuf *b, const struct model_bag *bag, const char *name,
+                        bool measures, const char *from)
 {
-    strbuf_addf(b, "WITH src AS MATERIALIZED (\n    SELECT ");
+    strbuf_addf(b, "%s AS MATERIALIZED (\n    SELECT ", name);
     gen_hook_expr(b, &bag->hooks[bag->primary_hook], "");
     strbuf_addf(b, " AS bridge_key");
     for (size_t e = 0; e < bag->nevents; e++)
         strbuf_addf(b, ",\n           substr(\"%s\", 1, 10) AS d%zu", bag->events[e].column, e);
-    for (size_t i = 0; i < bag->nmeasures; i++)
+    for (size_t i = 0; measures && i < bag->nmeasures; i++)
         strbuf_addf(b, ",\n           (%s) AS m%zu", bag->measures[i].expr, i);
-    strbuf_addf(b, "\n    FROM %s.silver.%s)", g->m->source, bag->table);
+    strbuf_addf(b, "\n    FROM %s)", from);
+}
+
+static void gen_src_silver(struct strbuf *b, const struct gen *g, const struct model_bag *bag)
+{
+    char from[2 * NAMES_MAX + 16];
+    snprintf(from, sizeof from, "%s.silver.%s", g->m->source, bag->table);
+    strbuf_addf(b, "WITH ");
+    gen_src_cte(b, bag, "src", true, from);
+}
+
+/* A subquery of the bag's rows under their silver names: of the touched
+ * keys, or (changes) every image of its change feed. Reading the bag, not
+ * silver, keeps the event rows a function of the bag's snapshots, so the
+ * images of its change feed name every row a run may have to remove. */
+static char *gen_bag_as_source(const struct gen *g, const struct model_bag *bag, bool changes)
+{
+    struct strbuf b = {0};
+    strbuf_addf(&b, "(SELECT ");
+    for (size_t c = 0; c < bag->ncolumns; c++)
+        strbuf_addf(&b, "%sb.\"%s\" AS \"%s\"", c ? ", " : "", bag->columns[c].name,
+                    bag->columns[c].source);
+    strbuf_addf(&b, "\n          FROM %s.gold.bag__%s%s AS b", g->dab, bag->table,
+                changes ? "@changes" : "");
+    if (!changes)
+        strbuf_addf(&b, " WHERE b.\"%s\" IN (SELECT bridge_key FROM touched)", bag->primary);
+    strbuf_addf(&b, ")");
+    return b.failed ? (strbuf_free(&b), NULL) : b.s;
+}
+
+/* days, event_rows: one row per distinct event day of a src row, or one
+ * with a NULL day when it has none. */
+static void gen_event_rows(struct strbuf *b, const struct model_bag *bag)
+{
+    strbuf_addf(b, ",\ndays AS (\n");
+    for (size_t e = 0; e < bag->nevents; e++)
+        strbuf_addf(b, "    %sSELECT bridge_key, d%zu AS day FROM src WHERE d%zu IS NOT NULL\n",
+                    e ? "UNION " : "", e, e);
+    strbuf_addf(b, "),\nevent_rows AS (\n    SELECT bridge_key, day FROM days\n"
+                   "    UNION ALL SELECT bridge_key, NULL FROM src WHERE");
+    for (size_t e = 0; e < bag->nevents; e++)
+        strbuf_addf(b, "%s d%zu IS NULL", e ? " AND" : "", e);
+    strbuf_addf(b, ")");
+}
+
+static void gen_event_select(struct strbuf *b, const struct gen *g, const struct model_bag *bag)
+{
+    strbuf_addf(b, "SELECT\n    '%s' AS stage,\n"
+                   "    CASE WHEN r.day IS NULL THEN r.bridge_key"
+                   " ELSE r.bridge_key || '@' || r.day END AS bridge_key",
+                bag->table);
+    for (size_t i = 0; i < bag->nstage; i++)
+        strbuf_addf(b, ",\n    st.\"%s\" AS \"%s\"", bag->stage[i].name, bag->stage[i].name);
+    strbuf_addf(b, ",\n    '" GEN_EPOCH_KEYSET "|' || r.day AS hook__epoch__date");
+    for (size_t e = 0; e < bag->nevents; e++)
+        strbuf_addf(b, ",\n    coalesce(s.d%zu = r.day, 0) AS \"event__%s__%s\"", e, bag->prefix,
+                    bag->events[e].name);
+    for (size_t i = 0; i < bag->nmeasures; i++)
+        strbuf_addf(b, ",\n    CASE WHEN s.d%zu = r.day THEN s.m%zu END AS \"measure__%s__%s\"",
+                    gen_event_index(bag, bag->measures[i].event), i, bag->prefix,
+                    bag->measures[i].name);
+    strbuf_addf(b,
+                "\nFROM event_rows AS r\nJOIN src AS s ON s.bridge_key = r.bridge_key\n"
+                "JOIN %s.gold.bridge__%s AS st ON st.bridge_key = r.bridge_key\n",
+                g->dar, bag->table);
+}
+
+/* Incremental event rows: the rows of the keys the bag's or the stage's
+ * change feed touched, and a delete for every event row of an image in the
+ * bag's change feed (an old date, a deleted row) that is no longer made. */
+static int gen_events_incremental(struct gen *g, const struct model_bag *bag, struct strbuf *b)
+{
+    char *rows = gen_bag_as_source(g, bag, false), *images = gen_bag_as_source(g, bag, true);
+    if (rows == NULL || images == NULL) {
+        free(rows);
+        free(images);
+        strbuf_free(b);
+        return error_set(g->err, "out of memory");
+    }
+    strbuf_addf(b, "WITH touched AS (\n    SELECT \"%s\" AS bridge_key FROM %s.gold.bag__%s@changes\n"
+                   "    UNION SELECT bridge_key FROM %s.gold.bridge__%s@changes),\n",
+                bag->primary, g->dab, bag->table, g->dar, bag->table);
+    gen_src_cte(b, bag, "src", true, rows);
+    gen_event_rows(b, bag);
+    strbuf_addf(b, ",\nfresh AS (\n");
+    gen_event_select(b, g, bag);
+    strbuf_addf(b, "),\n");
+    gen_src_cte(b, bag, "was", false, images);
+    strbuf_addf(b, ",\ngone AS (\n");
+    for (size_t e = 0; e < bag->nevents; e++)
+        strbuf_addf(b, "    %sSELECT bridge_key || '@' || d%zu AS bridge_key FROM was WHERE d%zu IS NOT NULL\n",
+                    e ? "UNION " : "", e, e);
+    strbuf_addf(b, "    UNION SELECT bridge_key FROM was WHERE");
+    for (size_t e = 0; e < bag->nevents; e++)
+        strbuf_addf(b, "%s d%zu IS NULL", e ? " AND" : "", e);
+    strbuf_addf(b, ")\nSELECT *, 0 AS _delete FROM fresh\nUNION ALL\nSELECT '%s', g.bridge_key",
+                bag->table);
+    for (size_t i = 0; i < bag->nstage + 1 + bag->nevents + bag->nmeasures; i++)
+        strbuf_addf(b, ", NULL");
+    strbuf_addf(b, ", 1\nFROM gone AS g WHERE g.bridge_key NOT IN (SELECT bridge_key FROM fresh)\n");
+    free(rows);
+    free(images);
+    return gen_add(g, b);
 }
 
 static int gen_events(struct gen *g, const struct model_bag *bag)
 {
+    bool incr = gen_dar_incremental(g, bag);
     struct strbuf b = {0};
     char job[NAMES_MAX];
     snprintf(job, sizeof job, "events__%s", bag->table);
-    gen_header(&b, g, g->dar, job, NULL);
-    gen_src_cte(&b, g, bag);
-    strbuf_addf(&b, ",\ndays AS (\n");
-    for (size_t e = 0; e < bag->nevents; e++)
-        strbuf_addf(&b, "    %sSELECT bridge_key, d%zu AS day FROM src WHERE d%zu IS NOT NULL\n",
-                    e ? "UNION " : "", e, e);
-    strbuf_addf(&b, "),\nevent_rows AS (\n    SELECT bridge_key, day FROM days\n"
-                    "    UNION ALL SELECT bridge_key, NULL FROM src WHERE");
-    for (size_t e = 0; e < bag->nevents; e++)
-        strbuf_addf(&b, "%s d%zu IS NULL", e ? " AND" : "", e);
-    strbuf_addf(&b, ")\nSELECT\n    '%s' AS stage,\n"
-                    "    CASE WHEN r.day IS NULL THEN r.bridge_key"
-                    " ELSE r.bridge_key || '@' || r.day END AS bridge_key",
-                bag->table);
-    for (size_t i = 0; i < bag->nstage; i++)
-        strbuf_addf(&b, ",\n    st.\"%s\" AS \"%s\"", bag->stage[i].name, bag->stage[i].name);
-    strbuf_addf(&b, ",\n    '" GEN_EPOCH_KEYSET "|' || r.day AS hook__epoch__date");
-    for (size_t e = 0; e < bag->nevents; e++)
-        strbuf_addf(&b, ",\n    coalesce(s.d%zu = r.day, 0) AS \"event__%s__%s\"", e, bag->prefix,
-                    bag->events[e].name);
-    for (size_t i = 0; i < bag->nmeasures; i++)
-        strbuf_addf(&b, ",\n    CASE WHEN s.d%zu = r.day THEN s.m%zu END AS \"measure__%s__%s\"",
-                    gen_event_index(bag, bag->measures[i].event), i, bag->prefix,
-                    bag->measures[i].name);
-    strbuf_addf(&b,
-                "\nFROM event_rows AS r\nJOIN src AS s ON s.bridge_key = r.bridge_key\n"
-                "JOIN %s.gold.bridge__%s AS st ON st.bridge_key = r.bridge_key\n",
-                g->dar, bag->table);
+    gen_header_mode(&b, g, g->dar, job, NULL, incr ? "bridge_key" : NULL);
+    if (incr)
+        return gen_events_incremental(g, bag, &b);
+    gen_src_silver(&b, g, bag);
+    gen_event_rows(&b, bag);
+    strbuf_addf(&b, "\n");
+    gen_event_select(&b, g, bag);
     return gen_add(g, &b);
 }
 
@@ -249,37 +388,58 @@ static bool gen_stage_has(const struct model_bag *bag, const char *name)
     return false;
 }
 
+/* One stage's branch of the union; incremental: its change feed's keys,
+ * re-read from the stage (alias s) or deleted when the stage lost them. */
+static void gen_union_branch(struct strbuf *b, const struct gen *g, size_t bi, const char **hooks,
+                             size_t nhooks, bool incr)
+{
+    const struct model *m = g->m;
+    const struct model_bag *bag = &m->bags[bi];
+    bool events = bag->nevents > 0;
+    const char *s = incr ? "s." : "";
+    if (incr)
+        strbuf_addf(b, "%sSELECT '%s' AS stage, c.bridge_key AS bridge_key", bi ? "UNION ALL\n" : "",
+                    bag->table);
+    else
+        strbuf_addf(b, "%sSELECT stage, bridge_key", bi ? "UNION ALL\n" : "");
+    for (size_t k = 0; k < nhooks; k++)
+        strbuf_addf(b, ", %s\"%s\"", gen_stage_has(bag, hooks[k]) ? s : "NULL AS ", hooks[k]);
+    strbuf_addf(b, ", %shook__epoch__date", events ? s : "NULL AS ");
+    for (size_t ob = 0; ob < m->nbags; ob++)
+        for (size_t e = 0; e < m->bags[ob].nevents; e++)
+            strbuf_addf(b, ", %s\"event__%s__%s\"", ob == bi ? s : "0 AS ", m->bags[ob].prefix,
+                        m->bags[ob].events[e].name);
+    for (size_t ob = 0; ob < m->nbags; ob++)
+        for (size_t i = 0; i < m->bags[ob].nmeasures; i++)
+            strbuf_addf(b, ", %s\"measure__%s__%s\"", ob == bi ? s : "NULL AS ",
+                        m->bags[ob].prefix, m->bags[ob].measures[i].name);
+    const char *from = events ? "events" : "bridge";
+    if (incr)
+        strbuf_addf(b, ", s.bridge_key IS NULL AS _delete\n"
+                       "FROM (SELECT DISTINCT bridge_key FROM %s.gold.%s__%s@changes) AS c\n"
+                       "LEFT JOIN %s.gold.%s__%s AS s ON s.bridge_key = c.bridge_key\n",
+                    g->dar, from, bag->table, g->dar, from, bag->table);
+    else
+        strbuf_addf(b, "\nFROM %s.gold.%s__%s\n", g->dar, from, bag->table);
+}
+
 static int gen_union(struct gen *g)
 {
     const struct model *m = g->m;
     size_t cap = 0;
-    for (size_t bi = 0; bi < m->nbags; bi++)
+    bool incr = true;
+    for (size_t bi = 0; bi < m->nbags; bi++) {
         cap += m->bags[bi].nstage;
+        incr &= gen_dar_incremental(g, &m->bags[bi]);
+    }
     const char **hooks = calloc(cap + 1, sizeof *hooks);
     if (hooks == NULL)
         return error_set(g->err, "out of memory");
     size_t nhooks = gen_union_hooks(m, hooks, cap);
     struct strbuf b = {0};
-    gen_header(&b, g, g->dar, m->bridge, NULL);
-    for (size_t bi = 0; bi < m->nbags; bi++) {
-        const struct model_bag *bag = &m->bags[bi];
-        bool events = bag->nevents > 0;
-        strbuf_addf(&b, "%sSELECT stage, bridge_key", bi ? "UNION ALL\n" : "");
-        for (size_t k = 0; k < nhooks; k++)
-            strbuf_addf(&b, ", %s\"%s\"", gen_stage_has(bag, hooks[k]) ? "" : "NULL AS ",
-                        hooks[k]);
-        strbuf_addf(&b, ", %shook__epoch__date", events ? "" : "NULL AS ");
-        for (size_t ob = 0; ob < m->nbags; ob++)
-            for (size_t e = 0; e < m->bags[ob].nevents; e++)
-                strbuf_addf(&b, ", %s\"event__%s__%s\"", ob == bi ? "" : "0 AS ",
-                            m->bags[ob].prefix, m->bags[ob].events[e].name);
-        for (size_t ob = 0; ob < m->nbags; ob++)
-            for (size_t i = 0; i < m->bags[ob].nmeasures; i++)
-                strbuf_addf(&b, ", %s\"measure__%s__%s\"", ob == bi ? "" : "NULL AS ",
-                            m->bags[ob].prefix, m->bags[ob].measures[i].name);
-        strbuf_addf(&b, "\nFROM %s.gold.%s__%s\n", g->dar, events ? "events" : "bridge",
-                    bag->table);
-    }
+    gen_header_mode(&b, g, g->dar, m->bridge, NULL, incr ? "stage, bridge_key" : NULL);
+    for (size_t bi = 0; bi < m->nbags; bi++)
+        gen_union_branch(&b, g, bi, hooks, nhooks, incr);
     free(hooks);
     return gen_add(g, &b);
 }
@@ -418,7 +578,7 @@ static int gen_fact(struct gen *g, const struct model_fact *f)
     char job[NAMES_MAX];
     snprintf(job, sizeof job, "fct_%s", bag->table);
     gen_header(&b, g, g->kimball, job, NULL);
-    gen_src_cte(&b, g, bag);
+    gen_src_silver(&b, g, bag);
     size_t ev = gen_event_index(bag, f->event);
     strbuf_addf(&b, "\nSELECT\n    s.bridge_key AS \"%s\",\n    s.d%zu AS \"date__%s\",\n"
                     "    '" GEN_EPOCH_KEYSET "|' || s.d%zu AS hook__epoch__date",

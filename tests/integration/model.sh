@@ -85,8 +85,12 @@ q() {
          ATTACH 'file:$G/tpch_kimball.db?mode=ro' AS kim;
          ATTACH 'file:$LAKEHOUSE_DATA/silver/tpch.db?mode=ro' AS sil; $1"
 }
-check_eq "secondary index on a bridge stage (-- index:)" "1" \
-    "$(q "SELECT count(*) FROM dar.sqlite_master WHERE type = 'index' AND name = '_ix_bridge__customer'")"
+# the incremental stages find a parent's children through the bag's index
+check_eq "secondary index on a bag's inheriting hook (-- index:)" "1" \
+    "$(q "SELECT count(*) FROM dab.sqlite_master WHERE type = 'index' AND name = '_ix_bag__customer'
+          AND sql LIKE '%hook__nation__customer%'")"
+check_eq "unique index of an incremental bridge stage" "1" \
+    "$(q "SELECT count(*) FROM dar.sqlite_master WHERE type = 'index' AND name = '_uk_bridge__customer'")"
 
 lakehouse model docs tpch --format mermaid >"$T/docs.mmd" 2>&1
 check_eq "model docs mermaid draws the relations" "yes" \

@@ -86,7 +86,7 @@ jq -c 'select(.l_orderkey == 5), (select(.l_orderkey == 3) | .l_orderkey = 60003
        (select(.l_orderkey % 50 == 8) | .l_shipdate = .l_commitdate)' "$TPCH/lineitem.ndjson" >"$B2/lineitem.ndjson"
 
 # lineage: every incremental bag's last run read at most 3x the rows the
-# batch sent to its table (an update is two change rows)
+# batch sent to its table (an update is two change rows); the DAR jobs below
 check_lineage() { # NAME DIR
     local t rows n bad=""
     for t in customer orders lineitem; do
@@ -96,6 +96,22 @@ check_lineage() { # NAME DIR
         case "$rows" in ''|none|*[!0-9]*) bad="$bad bag__$t:$rows";; *) [ "$rows" -le $((3 * n)) ] || bad="$bad bag__$t:$rows>3x$n";; esac
     done
     check_eq "$1: the incremental bags read only the changed rows" "" "$bad"
+    # the DAR upserts the batch reached: the change feeds their last run read
+    # (their own bag's, their parents' stages' for inherited hooks, the
+    # union's stages') within a small multiple of the batch, and under their
+    # table's size (a full re-read reads at least that)
+    local j sent=0 size report=""
+    for t in customer orders lineitem; do sent=$((sent + $(wc -l <"$2/$t.ndjson"))); done
+    bad=""
+    for j in bridge__customer bridge__orders bridge__lineitem events__orders events__lineitem uss_bridge; do
+        rows=$(lakehouse lineage "tpch_dar/$j" --json --files 0 2>/dev/null |
+            jq -r '[.inputs[]? | .change_rows? // empty | numbers] | if length == 0 then "none" else add end')
+        size=$(sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/tpch_dar.db?mode=ro" "SELECT count(*) FROM \"$j\"")
+        report="$report $j:$rows"
+        case "$rows" in ''|none|*[!0-9]*) bad="$bad $j:$rows";;
+            *) { [ "$rows" -le $((20 * sent)) ] && [ "$rows" -lt "$size" ]; } || bad="$bad $j:$rows>20x$sent|$size";; esac
+    done
+    check_eq "$1: the incremental DAR jobs read only the changed rows ($report)" "" "$bad"
 }
 
 send_batch "$B1"

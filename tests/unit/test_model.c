@@ -348,9 +348,15 @@ static void plan_golden(enum model_profile profile, const char *golden_file)
     /* every job is managed by the model and parses as a job */
     for (size_t i = 0; i < count; i++)
         assert_string_equal("tpch", jobs[i].def.model);
-    /* full: every job an overwrite; incremental: the bags are upserts */
-    assert_int_equal(profile == MODEL_PROFILE_INCREMENTAL, jobs[2].def.incremental);
-    assert_int_equal(false, jobs[8].def.incremental);
+    /* full: every job an overwrite; incremental: the bags, the bridge stages,
+     * the event rows and the union are upserts, the calendar a rebuild */
+    bool incr = profile == MODEL_PROFILE_INCREMENTAL;
+    assert_int_equal(incr, jobs[2].def.incremental);
+    assert_int_equal(incr, jobs[8].def.incremental);
+    assert_int_equal(incr, jobs[16].def.incremental);
+    assert_int_equal(incr, jobs[18].def.incremental);
+    assert_string_equal("calendar", jobs[19].def.name);
+    assert_int_equal(false, jobs[19].def.incremental);
     if (profile == MODEL_PROFILE_FULL)
         assert_string_equal("hook__customer", jobs[2].def.index);
     char *docs = model_docs(m, "mermaid", err);
