@@ -105,7 +105,8 @@ static const struct config_option config_options[] = {
                      "niceness the broker gives the processor and transformer (ingest keeps 0: "
                      "acknowledging producers comes before merging)"),
     INT_OPTION(query_timeout_ms, 10000, "longest run of one query"),
-    INT_OPTION(query_max_rows, 10000, "rows returned by one query"),
+    INT_RANGE_OPTION(query_max_rows, 10000, 1, 10000000,
+                     "rows returned by one query (the answer is built in memory)"),
     INT_RANGE_OPTION(query_max_memory_mib, 256, 8, 65536,
                      "memory one query may use (MiB; strings and blobs, sorts, page cache); "
                      "a query that needs more fails with an error"),

@@ -75,13 +75,9 @@ void iceberg_field_metadata(const char *name, struct iceberg_field *out)
 
 void iceberg_field_parquet(const struct iceberg_field *f, struct parquet_column *out)
 {
-    memset(out, 0, sizeof *out);
-    out->name = f->name;
-    out->kind = f->kind;
-    out->field_id = f->id;
-    out->required = f->required;
-    out->precision = f->precision;
-    out->scale = f->scale;
+    *out = (struct parquet_column){.name = f->name, .kind = f->kind, .field_id = f->id,
+                                   .required = f->required, .precision = f->precision,
+                                   .scale = f->scale};
 }
 
 json_t *iceberg_schema_json(int32_t schema_id, const struct iceberg_field *fields, size_t n)

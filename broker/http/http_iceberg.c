@@ -33,10 +33,8 @@ void http_iceberg_error(struct http_reply *reply, unsigned code, const char *typ
     char msg[ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    http_reply_error_text(msg, code, "http iceberg error", fmt, ap);
     va_end(ap);
-    if (code >= 500)
-        log_warn("http iceberg error status=%u detail=\"%s\"", code, msg);
     http_reply_json(reply, code,
                     json_pack("{s:{s:s,s:s,s:i}}", "error", "message", msg, "type", type, "code",
                               (int)code));

@@ -29,6 +29,7 @@
 #ifndef LAKEHOUSE_HTTP_INTERNAL_H
 #define LAKEHOUSE_HTTP_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -239,6 +240,10 @@ void http_route_dispatch(struct http_request *req, struct http_reply *reply);
 /* Set status and JSON (takes the reference; NULL means out of memory -> 500). */
 void http_reply_json(struct http_reply *reply, unsigned status, json_t *json);
 /* {"detail": message} with status. */
+/* The text of an error answer, printf-style, into msg; a server-side one
+ * (status >= 500) is logged as `<log_event> status=... detail=...`. */
+void http_reply_error_text(char msg[ERROR_MAX], unsigned status, const char *log_event,
+                           const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 void http_reply_error(struct http_reply *reply, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The one error kind (error.h) -> HTTP status table. */

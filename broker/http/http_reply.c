@@ -22,15 +22,21 @@ void http_reply_json(struct http_reply *reply, unsigned status, json_t *json)
     }
 }
 
+void http_reply_error_text(char msg[ERROR_MAX], unsigned status, const char *log_event,
+                           const char *fmt, va_list ap)
+{
+    vsnprintf(msg, ERROR_MAX, fmt, ap);
+    if (status >= 500)
+        log_warn("%s status=%u detail=\"%s\"", log_event, status, msg);
+}
+
 void http_reply_error(struct http_reply *reply, unsigned status, const char *fmt, ...)
 {
     char msg[ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    http_reply_error_text(msg, status, "http error", fmt, ap);
     va_end(ap);
-    if (status >= 500)
-        log_warn("http error status=%u detail=\"%s\"", status, msg);
     http_reply_json(reply, status, json_pack("{s:s}", "detail", msg));
 }
 

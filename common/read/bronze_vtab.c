@@ -527,19 +527,14 @@ static int bronze_vtab_create(sqlite3 *db, void *aux, int argc, const char *cons
 
 static const sqlite3_module bronze_vtab_module = {
     .iVersion = 0,
-    .xCreate = bronze_vtab_create,
-    .xConnect = bronze_vtab_connect,
+    /* the table: read-only (no xUpdate), nothing to destroy beyond the connection */
+    .xCreate = bronze_vtab_create, .xConnect = bronze_vtab_connect,
     .xBestIndex = bronze_vtab_best_index,
-    .xDisconnect = bronze_vtab_disconnect,
-    .xDestroy = bronze_vtab_disconnect,
-    .xOpen = bronze_vtab_open,
-    .xClose = bronze_vtab_close,
-    .xFilter = bronze_vtab_filter,
-    .xNext = bronze_vtab_next,
-    .xEof = bronze_vtab_eof,
-    .xColumn = bronze_vtab_column,
-    .xRowid = bronze_vtab_rowid,
-    /* no xUpdate: read-only */
+    .xDisconnect = bronze_vtab_disconnect, .xDestroy = bronze_vtab_disconnect,
+    /* its cursors */
+    .xOpen = bronze_vtab_open, .xClose = bronze_vtab_close, .xFilter = bronze_vtab_filter,
+    .xNext = bronze_vtab_next, .xEof = bronze_vtab_eof,
+    .xColumn = bronze_vtab_column, .xRowid = bronze_vtab_rowid,
 };
 
 int bronze_vtab_attach(sqlite3 *db, const char *data_dir, const char *domain, const char *table,
