@@ -99,8 +99,7 @@ static int iceberg_export_load_state(sqlite3 *db, const char *table, struct iceb
     return 0;
 }
 
-/* One SQLite value into the Parquet writer as the field's kind. */
-static int iceberg_export_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
+int iceberg_export_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
                         sqlite3_stmt *st, char err[ERROR_MAX])
 {
     int type = sqlite3_column_type(st, (int)col);

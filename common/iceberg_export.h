@@ -60,6 +60,11 @@ struct iceberg_export_source {
     const char *metrics_label;  /* stats label of the table ("air/flights") */
 };
 
+/* Column col of the statement's current row into the Parquet writer as
+ * field f's kind (text dates and timestamps parsed). 0, or -1 with err. */
+int iceberg_export_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
+                         sqlite3_stmt *st, char err[ERROR_MAX]);
+
 /* Export the table if its newest snapshot is not exported yet: 1 exported,
  * 0 already current (or no snapshot), -1 with err (nothing committed, the
  * files of the attempt removed). Observes iceberg_export_duration_seconds. */

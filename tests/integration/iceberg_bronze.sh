@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Bronze exported as append-only Iceberg tables (processor): an endpoint with
+# a schema (air/flights) and one without (its catalog entry deleted, the data
+# kept: the bronze query form is one JSON column `record`). The rows icebird
+# and DuckDB read equal `lakehouse query` on the bronze table; a second export
+# appends (one more manifest, the earlier data files kept); the export state
+# records the bronze files covered; a kill -9 during an export leaves the
+# hinted version whole and the next export neither loses nor repeats a file.
+source "$(dirname "$0")/../lib.sh"
+source "$LAKEHOUSE_SOURCE/tests/iceberg/readers.sh"
+iceberg_readers || { fail "readers" "npm could not install tests/iceberg/package-lock.json"; exit 1; }
+DATA_FILE="$SHARED_DATA/flights-20k.json"
+[ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
+export TZ=UTC LAKEHOUSE_QUERY_MAX_ROWS=200000
+export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=3600   # only `lakehouse export` exports here
+start_group || { fail "start" "group did not start"; exit 1; }
+src() { sqlite3 -batch -noheader :memory: "$1"; }
+proc_pid() { cat "$LAKEHOUSE_DATA/run/processor.pid" 2>/dev/null; }
+bronze_count() { lakehouse query --json "SELECT count(*) AS n FROM $1" 2>/dev/null | jq -r '.data[0].n'; }
+# the bronze query form as JSON rows (booleans as SQLite gives them: 0/1)
+bronze_rows() { lakehouse query --json "SELECT * FROM $1" | jq '.data'; }
+check_table() { # DIR ROWS LABEL
+    node "$READERS/table_check.mjs" "$1" "$2" 0 "[]" _seq | sed "s/^\(PASS\|FAIL\) /\1 $3: /"
+}
+
+# ---- an endpoint with a schema --------------------------------------------------
+check_cmd "endpoint create" lakehouse endpoint create "$LAKEHOUSE_SOURCE/tests/data/air_flights.json"
+src "SELECT json_set(value, '\$.id', key + 1) FROM json_each(readfile('$DATA_FILE')) LIMIT 5000;" >"$T/flights.ndjson"
+lakehouse send air/flights "$T/flights.ndjson" >/dev/null
+if wait_eq 120 5000 sql_silver air "SELECT count(*) FROM flights;"; then pass "flights merged"; else fail "flights merged" "got $WAIT_LAST"; fi
+out=$(lakehouse export air/flights --wait 2>&1)
+check_eq "export covers silver and bronze" "exported 2 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" "$out"
+BD="$LAKEHOUSE_DATA/iceberg/air_bronze/flights"
+check_cmd "bronze table layout" test -f "$BD/metadata/v1.metadata.json" -a -d "$BD/data"
+check_eq "version hint" "1" "$(cat "$BD/metadata/version-hint.text" 2>/dev/null)"
+check_eq "bronze columns: the query form's, without _file" \
+    "$(lakehouse query --json "SELECT * FROM air.bronze.flights LIMIT 1" | jq -c '[.columns[] | if type == "object" then .name else . end | select(. != "_file")]')" \
+    "$(jq -c '[.schemas[-1].fields[].name]' "$BD/metadata/v1.metadata.json")"
+check_eq "metadata column types" '["timestamptz","long","int","string","string"]' \
+    "$(jq -c '[.schemas[-1].fields[-5:][].type]' "$BD/metadata/v1.metadata.json")"
+bronze_rows air.bronze.flights >"$T/b1.rows.json"
+check_table "$BD" "$T/b1.rows.json" "bronze v1"
+files1=$(find "$LAKEHOUSE_DATA/bronze/air/flights" -name '*.ndjson.lz4' | wc -l)
+check_eq "the commit records the bronze files covered" "$files1" \
+    "$(sql_silver air "SELECT count(*) FROM _iceberg_bronze_files WHERE endpoint='flights';")"
+
+# ---- an append: a new snapshot, one more manifest, earlier data files kept -------
+src "SELECT json_set(value, '\$.id', key + 1) FROM json_each(readfile('$DATA_FILE')) LIMIT 1000 OFFSET 5000;" >"$T/more.ndjson"
+lakehouse send air/flights "$T/more.ndjson" >/dev/null
+if wait_eq 120 6000 sql_silver air "SELECT count(*) FROM flights;"; then pass "more merged"; else fail "more merged" "got $WAIT_LAST"; fi
+data1=$(ls "$BD/data" | sort)
+check_cmd "second export" lakehouse export air/flights
+check_eq "version hint 2" "2" "$(cat "$BD/metadata/version-hint.text")"
+check_eq "operation append, parent linked, 6000 records" "append|true|6000" \
+    "$(jq -r '.snapshots[-1] as $s | [$s.summary.operation, ($s["parent-snapshot-id"] != null), $s.summary["total-records"]] | join("|")' "$BD/metadata/v2.metadata.json")"
+check_eq "earlier data files kept" "" "$(comm -23 <(echo "$data1") <(ls "$BD/data" | sort))"
+check_eq "two manifests committed" "2" \
+    "$(sql_silver air "SELECT count(*) FROM _iceberg_bronze_manifests WHERE endpoint='flights';")"
+bronze_rows air.bronze.flights >"$T/b2.rows.json"
+check_table "$BD" "$T/b2.rows.json" "bronze v2"
+out=$(lakehouse export air/flights 2>&1)
+check_eq "nothing new: nothing exported" "exported 0 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" "$out"
+
+# ---- an endpoint without a schema: one JSON column `record` ---------------------
+echo '{"domain": "web", "name": "raw", "mode": "MANUAL", "columns": [{"name": "k", "type": "integer"}]}' >"$T/raw.json"
+check_cmd "raw endpoint create" lakehouse endpoint create "$T/raw.json"
+for i in $(seq 1 300); do echo "{\"k\":$i,\"extra\":{\"n\":$i,\"s\":\"x$i\"},\"flag\":$((i % 2 == 0))}"; done |
+    sed 's/"flag":1/"flag":true/; s/"flag":0/"flag":false/' >"$T/raw.ndjson"
+lakehouse send web/raw "$T/raw.ndjson" >/dev/null
+if wait_eq 120 300 sql_silver web "SELECT count(*) FROM raw;"; then pass "raw merged"; else fail "raw merged" "got $WAIT_LAST"; fi
+check_cmd "raw endpoint delete (data kept)" lakehouse endpoint delete web/raw
+check_eq "bronze query form without a schema" "record" \
+    "$(lakehouse query --json "SELECT * FROM web.bronze.raw LIMIT 1" | jq -r '[.columns[] | if type == "object" then .name else . end][0]')"
+check_cmd "export the schemaless bronze" lakehouse export web/raw
+RD="$LAKEHOUSE_DATA/iceberg/web_bronze/raw"
+check_eq "schemaless columns" '["record","_insert_date","_seq","_schema_version","_batch_id","_rescued"]' \
+    "$(jq -c '[.schemas[-1].fields[].name]' "$RD/metadata/v1.metadata.json")"
+bronze_rows web.bronze.raw >"$T/raw.rows.json"
+check_table "$RD" "$T/raw.rows.json" "schemaless bronze"
+
+# ---- the REST catalog lists and loads the bronze namespace ------------------------
+check_eq "catalog lists air_bronze tables" '["flights"]' \
+    "$(curl -s "http://$LAKEHOUSE_LISTEN/iceberg/v1/lakehouse/namespaces/air_bronze/tables" | jq -c '[.identifiers[].name]')"
+check_eq "catalog loads air_bronze.flights" "$BD/metadata/v2.metadata.json" \
+    "$(curl -s "http://$LAKEHOUSE_LISTEN/iceberg/v1/lakehouse/namespaces/air_bronze/tables/flights" | jq -r '."metadata-location"')"
+
+# ---- kill -9 during exports: the hinted version stays whole, no file lost or repeated
+kills=0
+for k in 1 2 3 4; do
+    src "SELECT json_set(value, '\$.id', key + 1) FROM json_each(readfile('$DATA_FILE')) LIMIT 2000 OFFSET $((4000 + k * 2000));" |
+        lakehouse send air/flights >/dev/null
+    wait_eq 120 $((6000 + k * 2000)) sql_silver air "SELECT count(*) FROM flights;" >/dev/null
+    lakehouse export air/flights >/dev/null 2>&1 &
+    exporter=$!
+    sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
+    pid=$(proc_pid)
+    if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
+        kills=$((kills + 1))
+        wait_until 30 sh -c "p=\$(cat '$LAKEHOUSE_DATA/run/processor.pid' 2>/dev/null); [ -n \"\$p\" ] && [ \"\$p\" != $pid ] && kill -0 \$p"
+    fi
+    kill "$exporter" 2>/dev/null
+    wait "$exporter" 2>/dev/null
+    node "$READERS/readable_check.mjs" "$BD" "kill $k: the hinted bronze version is whole"
+done
+echo "kills=$kills"
+check_cmd "export after the kills" lakehouse export air/flights
+wait_until 30 sh -c "[ \"\$(cat '$BD/metadata/version-hint.text')\" = \"\$(sqlite3 -batch -noheader 'file:$LAKEHOUSE_DATA/silver/air.db?mode=ro' \"SELECT metadata_version FROM _iceberg_bronze_tables WHERE endpoint='flights'\")\" ]"
+bronze_rows air.bronze.flights >"$T/b3.rows.json"
+check_eq "after the kills: every record once" "14000|14000" \
+    "$(jq -r '[length, (map(._seq) | unique | length)] | join("|")' "$T/b3.rows.json")"
+check_table "$BD" "$T/b3.rows.json" "bronze after kills"
+stop_group || fail "group stop" "non-zero exit"
+exit 0
