@@ -110,4 +110,34 @@ check_eq "after the kills: every record once" "14000|14000" \
     "$(jq -r '[length, (map(._seq) | unique | length)] | join("|")' "$T/b3.rows.json")"
 check_table "$BD" "$T/b3.rows.json" "bronze after kills"
 stop_group || fail "group stop" "non-zero exit"
+
+# ---- an export that fails: retried with backoff, logged, shown as lagging, caught up
+export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=1
+start_group || { fail "restart" "group did not start"; exit 1; }
+bronze_status() { lakehouse status --json --lag-seconds 0 | jq -r "[.iceberg[] | select(.layer == \"bronze\" and .table == \"flights\")][0] | $1"; }
+if wait_until 60 sh -c "[ \"\$(lakehouse status --json | jq -r '[.iceberg[] | select(.layer == \"bronze\" and .table == \"flights\")][0].lag_snapshots')\" = 0 ]"; then
+    pass "status: bronze current"; else fail "status: bronze current" "$(lakehouse status --json | jq -c .iceberg)"; fi
+check_cmd "status shows the silver export's project snapshot" test \
+    "$(lakehouse status --json | jq -r '.iceberg[] | select(.layer == "silver" and .table == "flights") | .exported_snapshot')" = \
+    "$(sql_silver air "SELECT exported_snapshot FROM _iceberg_tables WHERE table_name='flights';")"
+mv "$BD/data" "$T/bronze-data" && echo broken >"$BD/data"   # not a directory: every write fails
+src "SELECT json_set(value, '\$.id', key + 1) FROM json_each(readfile('$DATA_FILE')) LIMIT 500 OFFSET 15000;" |
+    lakehouse send air/flights >/dev/null
+if wait_eq 120 14500 sql_silver air "SELECT count(*) FROM flights;"; then pass "rows merged while export fails"; else fail "rows merged while export fails" "got $WAIT_LAST"; fi
+if wait_until 60 grep -q 'iceberg_export_failed table=air/bronze.flights reason=.*action=retry_with_backoff' "$T/group.log"; then
+    pass "failure logged with table and reason"; else fail "failure logged with table and reason" "$(grep iceberg_export "$T/group.log" | tail -3)"; fi
+if wait_until 60 sh -c "lakehouse status --json --lag-seconds 0 | jq -e '.iceberg[] | select(.layer == \"bronze\" and .table == \"flights\" and .state == \"lagging\" and .lag_snapshots > 0)' >/dev/null"; then
+    pass "status shows the bronze export lagging"; else fail "status shows the bronze export lagging" "$(lakehouse status --json | jq -c .iceberg)"; fi
+check_cmd "status text names the Iceberg export" sh -c "lakehouse status --lag-seconds 0 | grep -A20 'Iceberg export:' | grep -q 'bronze.*flights.*lagging'"
+if wait_until 60 sh -c "curl -s http://$LAKEHOUSE_LISTEN/metrics | grep -Eq '^lakehouse_iceberg_export_lag_snapshots\{domain=\"air\",table=\"bronze.flights\"\} [1-9]'"; then
+    pass "lag in /metrics"; else fail "lag in /metrics" "$(curl -s "http://$LAKEHOUSE_LISTEN/metrics" | grep iceberg_export_lag)"; fi
+rm -f "$BD/data" && mv "$T/bronze-data" "$BD/data"
+if wait_until 120 sh -c "[ \"\$(lakehouse status --json | jq -r '[.iceberg[] | select(.layer == \"bronze\" and .table == \"flights\")][0].lag_snapshots')\" = 0 ]"; then
+    pass "caught up after the failure"; else fail "caught up after the failure" "$(lakehouse status --json | jq -c .iceberg)"; fi
+if wait_until 60 sh -c "curl -s http://$LAKEHOUSE_LISTEN/metrics | grep -q '^lakehouse_iceberg_export_lag_snapshots{domain=\"air\",table=\"bronze.flights\"} 0'"; then
+    pass "metrics: lag back to 0"; else fail "metrics: lag back to 0" "$(curl -s "http://$LAKEHOUSE_LISTEN/metrics" | grep iceberg_export_lag)"; fi
+check_cmd "export duration in /metrics" sh -c "curl -s http://$LAKEHOUSE_LISTEN/metrics | grep -q '^lakehouse_iceberg_export_duration_seconds_count{domain=\"air\",table=\"bronze.flights\"}'"
+bronze_rows air.bronze.flights >"$T/b4.rows.json"
+check_table "$BD" "$T/b4.rows.json" "bronze after the failure"
+stop_group || fail "group stop" "non-zero exit"
 exit 0
