@@ -15,7 +15,6 @@ export TZ=UTC LAKEHOUSE_QUERY_MAX_ROWS=200000
 export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=3600   # only `lakehouse export` exports here
 start_group || { fail "start" "group did not start"; exit 1; }
 src() { sqlite3 -batch -noheader :memory: "$1"; }
-proc_pid() { cat "$LAKEHOUSE_DATA/run/processor.pid" 2>/dev/null; }
 bronze_count() { lakehouse query --json "SELECT count(*) AS n FROM $1" 2>/dev/null | jq -r '.data[0].n'; }
 # the bronze query form as JSON rows (booleans as SQLite gives them: 0/1)
 bronze_rows() { lakehouse query --json "SELECT * FROM $1" | jq '.data'; }
@@ -90,16 +89,8 @@ for k in 1 2 3 4; do
     src "SELECT json_set(value, '\$.id', key + 1) FROM json_each(readfile('$DATA_FILE')) LIMIT 2000 OFFSET $((4000 + k * 2000));" |
         lakehouse send air/flights >/dev/null
     wait_eq 120 $((6000 + k * 2000)) sql_silver air "SELECT count(*) FROM flights;" >/dev/null
-    lakehouse export air/flights >/dev/null 2>&1 &
-    exporter=$!
-    sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
-    pid=$(proc_pid)
-    if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
-        kills=$((kills + 1))
-        wait_until 30 sh -c "p=\$(cat '$LAKEHOUSE_DATA/run/processor.pid' 2>/dev/null); [ -n \"\$p\" ] && [ \"\$p\" != $pid ] && kill -0 \$p"
-    fi
-    kill "$exporter" 2>/dev/null
-    wait "$exporter" 2>/dev/null
+    kill_during_export air/flights
+    kills=$((kills + KILLED))
     node "$READERS/readable_check.mjs" "$BD" "kill $k: the hinted bronze version is whole"
 done
 echo "kills=$kills"

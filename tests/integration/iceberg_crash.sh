@@ -12,7 +12,6 @@ DATA_FILE="$SHARED_DATA/flights-20k.json"
 KILLS=${ICEBERG_CRASH_KILLS:-6}
 export TZ=UTC LAKEHOUSE_QUERY_MAX_ROWS=200000 LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=3600
 start_group || { fail "start" "group did not start"; exit 1; }
-proc_pid() { cat "$LAKEHOUSE_DATA/run/processor.pid" 2>/dev/null; }
 src() { sqlite3 -batch -noheader :memory: "$1"; }
 
 check_cmd "endpoint create" lakehouse endpoint create "$LAKEHOUSE_SOURCE/tests/data/air_flights.json"
@@ -31,17 +30,8 @@ for k in $(seq 1 "$KILLS"); do
     echo "{\"id\":$((100000 + k)),\"date\":\"2001/06/01 10:00\",\"delay\":$k,\"distance\":1,\"origin\":\"K$k\",\"destination\":\"X\"}" |
         lakehouse send air/flights >/dev/null
     wait_eq 60 $((100000 + k)) sql_silver air "SELECT count(*) FROM flights;" >/dev/null
-    lakehouse export air/flights >"$T/export$k.out" 2>&1 &
-    exporter=$!
-    sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
-    pid=$(proc_pid)
-    if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
-        kills=$((kills + 1))
-        wait_until 30 sh -c "p=\$(cat '$LAKEHOUSE_DATA/run/processor.pid' 2>/dev/null); [ -n \"\$p\" ] && [ \"\$p\" != $pid ] && kill -0 \$p"
-    fi
-    # the request died with the processor: its client would wait for its timeout
-    kill "$exporter" 2>/dev/null
-    wait "$exporter" 2>/dev/null
+    kill_during_export air/flights
+    kills=$((kills + KILLED))
     node "$READERS/readable_check.mjs" "$TD" "kill $k: the hinted version is whole"
     if wait_until 30 sh -c "[ \"\$(cat '$TD/metadata/version-hint.text')\" = \"\$(sqlite3 -batch -noheader 'file:$LAKEHOUSE_DATA/silver/air.db?mode=ro' \"SELECT metadata_version FROM _iceberg_tables WHERE table_name='flights'\")\" ]"; then
         pass "kill $k: hint equals the pointer after restart"
