@@ -419,14 +419,14 @@ static int iceberg_export_pending(const struct iceberg_export_source *src,
 /* The table's rows as data files under location (caller owns them), or
  * NULL with err. */
 static struct iceberg_files *iceberg_export_data(sqlite3 *db, const char *table,
-                                                 const char *location,
+                                                 struct iceberg_store *store, const char *key,
                                                  const struct iceberg_field *fields, size_t n,
                                                  char err[ERROR_MAX])
 {
     /* 16 MiB row groups: the export's share of the writer process's memory bound */
     struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
                                         .row_group_bytes = 16 << 20};
-    struct iceberg_files *files = iceberg_files_open(location, fields, n, &opt, err);
+    struct iceberg_files *files = iceberg_files_open(store, key, fields, n, &opt, err);
     if (files != NULL && iceberg_export_rows(db, table, fields, n, files, err) < 0)
         iceberg_files_free(&files, true);
     return files;
@@ -456,6 +456,15 @@ static json_t *iceberg_export_summary(const struct iceberg_files *files)
                      "total-data-files", count, "total-records", rows);
 }
 
+/* Delete the file at location (a failed attempt's); errors are left to the
+ * sweep at start. */
+static void iceberg_export_delete(struct iceberg_store *store, const char *location)
+{
+    char key[PATH_MAX], err[ERROR_MAX];
+    if (location[0] != '\0' && iceberg_store_key_of(store, location, key, err) == 0)
+        iceberg_store_delete(store, key, err);
+}
+
 /* The version being replaced (file, NULL for none) joins the metadata log
  * of the next one; the log is grown either way (the caller frees it). */
 static int iceberg_export_log_append(struct iceberg_metadata_log **log, size_t *nlog,
@@ -473,14 +482,15 @@ static int iceberg_export_log_append(struct iceberg_metadata_log **log, size_t *
 /* v<version>.metadata.json, created exclusively; one that exists was left
  * by an attempt that crashed before its commit: never referenced by the
  * pointer, so it is replaced. */
-static int iceberg_export_put_metadata(const char *location, int64_t version, const json_t *meta,
-                                       char path[PATH_MAX], char err[ERROR_MAX])
+static int iceberg_export_put_metadata(struct iceberg_store *store, const char *key,
+                                       int64_t version, const json_t *meta, char path[PATH_MAX],
+                                       char err[ERROR_MAX])
 {
-    int rc = iceberg_write_metadata(location, version, meta, path, err);
+    int rc = iceberg_write_metadata(store, key, version, meta, path, err);
     if (rc >= 0 || error_kind_of(rc) != ERROR_CONFLICT)
         return rc;
-    unlink(path);
-    return iceberg_write_metadata(location, version, meta, path, err);
+    iceberg_export_delete(store, path);
+    return iceberg_write_metadata(store, key, version, meta, path, err);
 }
 
 int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR_MAX])
@@ -494,10 +504,10 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
         return pending;
 
     int64_t started = timeutil_monotonic_ms();
-    char location[PATH_MAX];
-    if (layout_iceberg_dir(location, sizeof location, src->data_dir, domain, src->layer, table,
-                           err) < 0 ||
-        fsutil_mkdirs(location, 0750, err) < 0)
+    struct iceberg_store *store = src->store;
+    char key[PATH_MAX], location[PATH_MAX];
+    if (layout_iceberg_key(key, sizeof key, domain, src->layer, table, err) < 0 ||
+        iceberg_store_uri(store, key, location, err) < 0)
         return -1;
     if (!s.exists)
         iceberg_random_uuid(s.uuid);
@@ -521,7 +531,7 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
     }
     if (iceberg_export_fields(src, &s, &fields, &n, err) < 0)
         goto done;
-    if ((files = iceberg_export_data(db, table, location, fields, n, err)) == NULL)
+    if ((files = iceberg_export_data(db, table, store, key, fields, n, err)) == NULL)
         goto done;
 
     schema = iceberg_schema_json(s.schema_id, fields, n);
@@ -533,7 +543,7 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
     struct iceberg_manifest_info info = {.schema_json = schema_text, .schema_id = s.schema_id,
                                          .partition_spec_json = "[]", .content = ICEBERG_DATA};
     if (schema_text == NULL ||
-        iceberg_write_snapshot(location, files, &info, snapshot_id,
+        iceberg_write_snapshot(store, key, files, &info, snapshot_id,
                                s.exists ? s.current_snapshot : -1, sequence, manifest, list,
                                err) < 0)
         goto done;
@@ -563,17 +573,17 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
                               .nmetadata_log = nlog};
     if ((meta = iceberg_table_json(&t, err)) == NULL)
         goto done;
-    if (iceberg_export_put_metadata(location, s.version + 1, meta, meta_path, err) < 0)
+    if (iceberg_export_put_metadata(store, key, s.version + 1, meta, meta_path, err) < 0)
         goto done;
     int64_t duration = timeutil_monotonic_ms() - started;
     if (iceberg_export_commit(db, table, location, &s, meta_path, s.exists ? previous : NULL, now_ms, snap,
                       schema_text, schema_added, fields, n, files, manifest, duration,
                       err) < 0) {
-        unlink(meta_path);
+        iceberg_export_delete(store, meta_path);
         goto done;
     }
     committed = true;
-    if (iceberg_write_version_hint(location, s.version + 1, err) < 0)
+    if (iceberg_write_version_hint(store, key, s.version + 1, err) < 0)
         log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
                  domain, table, err);
     log_info("iceberg_exported layer=%s table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
@@ -585,8 +595,8 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
     rc = 1;
 done:
     if (!committed && list[0] != '\0') {
-        unlink(list); /* and the data files below */
-        unlink(manifest);
+        iceberg_export_delete(store, list); /* and the data files below */
+        iceberg_export_delete(store, manifest);
     }
     iceberg_files_free(&files, !committed);
     for (size_t i = 0; snaps != NULL && i < nsnaps; i++)
@@ -626,48 +636,67 @@ void iceberg_export_lag(sqlite3 *db, const char *table, const char *label)
     sqlite3_finalize(st);
 }
 
-/* Delete the files of dir (data/ or metadata/ of a table) that nothing
- * committed references and that are older than the grace period. */
-static int iceberg_export_sweep_dir(sqlite3 *db, const char *table, const char *dir,
-                            int64_t metadata_version, int64_t *removed, char err[ERROR_MAX])
+/* What the sweep of one table needs while it lists the table's files. */
+struct iceberg_export_sweep {
+    struct iceberg_store *store;
+    sqlite3_stmt *referenced; /* ?1 table, ?2 location: a row when committed */
+    const char *table;
+    int64_t metadata_version, horizon_ms, *removed;
+};
+
+/* A file of the table (iceberg_store_list_fn): deleted when nothing
+ * committed references it and it is older than the grace period. */
+static int iceberg_export_sweep_file(const char *key, int64_t size, int64_t mtime_ms, void *arg)
 {
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return errno == ENOENT ? 0 : error_set(err, "%s: %s", dir, strerror(errno));
-    sqlite3_stmt *st;
-    if (iceberg_export_prepare(db, "SELECT 1 FROM _iceberg_files WHERE table_name = ?1 AND path = ?2",
-                       &st, err) < 0) {
-        closedir(d);
-        return -1;
+    (void)size;
+    struct iceberg_export_sweep *w = arg;
+    const char *name = strrchr(key, '/') != NULL ? strrchr(key, '/') + 1 : key;
+    long long v;
+    int used = 0;
+    char location[PATH_MAX], err[ERROR_MAX];
+    if (name[0] == '.' || strcmp(name, "version-hint.text") == 0)
+        return 0;
+    if (sscanf(name, "v%lld.metadata.json%n", &v, &used) == 1 && name[used] == '\0' &&
+        v <= w->metadata_version)
+        return 0; /* a committed version */
+    /* an unknown age (0) is never old enough */
+    if (mtime_ms <= 0 || mtime_ms >= w->horizon_ms ||
+        iceberg_store_uri(w->store, key, location, err) < 0)
+        return 0;
+    sqlite3_reset(w->referenced);
+    sqlite3_bind_text(w->referenced, 1, w->table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->referenced, 2, location, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(w->referenced) == SQLITE_ROW)
+        return 0;
+    if (iceberg_store_delete(w->store, key, err) == S3_OK) {
+        log_info("iceberg_orphan_removed table=%s file=%s", w->table, location);
+        (*w->removed)++;
     }
-    time_t horizon = time(NULL) - ICEBERG_EXPORT_SWEEP_GRACE_S;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char path[PATH_MAX];
-        long long v;
-        int used = 0;
-        if (e->d_name[0] == '.' || strcmp(e->d_name, "version-hint.text") == 0)
-            continue;
-        if (sscanf(e->d_name, "v%lld.metadata.json%n", &v, &used) == 1 &&
-            e->d_name[used] == '\0' && v <= metadata_version)
-            continue; /* a committed version */
-        if (fsutil_path(path, sizeof path, err, "%s/%s", dir, e->d_name) < 0)
-            continue;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            continue;
-        struct stat sb;
-        if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < horizon &&
-            unlink(path) == 0) {
-            log_info("iceberg_orphan_removed table=%s file=%s", table, path);
-            (*removed)++;
-        }
-    }
-    sqlite3_finalize(st);
-    closedir(d);
     return 0;
+}
+
+/* Delete the files under the table's location (data/ and metadata/) that
+ * nothing committed references and that are older than the grace period. */
+static int iceberg_export_sweep_table(sqlite3 *db, struct iceberg_store *store,
+                                      const char *table, const char *location,
+                                      int64_t metadata_version, int64_t *removed,
+                                      char err[ERROR_MAX])
+{
+    char key[PATH_MAX], prefix[PATH_MAX];
+    if (iceberg_store_key_of(store, location, key, err) < 0 ||
+        fsutil_path(prefix, sizeof prefix, err, "%s/", key) < 0)
+        return -1;
+    struct iceberg_export_sweep w = {.store = store, .table = table,
+                                     .metadata_version = metadata_version,
+                                     .horizon_ms = timeutil_now_ms() -
+                                                   (int64_t)ICEBERG_EXPORT_SWEEP_GRACE_S * 1000,
+                                     .removed = removed};
+    if (iceberg_export_prepare(db, "SELECT 1 FROM _iceberg_files WHERE table_name = ?1 AND path = ?2",
+                       &w.referenced, err) < 0)
+        return -1;
+    enum s3_status rc = iceberg_store_list(store, prefix, iceberg_export_sweep_file, &w, err);
+    sqlite3_finalize(w.referenced);
+    return rc == S3_OK ? 0 : -1;
 }
 
 /* 1 when _iceberg_files lists files of the table, 0 when not, -1 error. */
@@ -683,8 +712,8 @@ static int iceberg_export_has_files(sqlite3 *db, const char *table)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-int iceberg_export_sweep_db(sqlite3 *db, const char *domain, int64_t *removed,
-                            char err[ERROR_MAX])
+int iceberg_export_sweep_db(sqlite3 *db, struct iceberg_store *store, const char *domain,
+                            int64_t *removed, char err[ERROR_MAX])
 {
     if (sqlutil_exec(db, iceberg_export_ddl, err, "export tables of %s", domain) < 0)
         return -1;
@@ -697,9 +726,15 @@ int iceberg_export_sweep_db(sqlite3 *db, const char *domain, int64_t *removed,
         const char *table = (const char *)sqlite3_column_text(st, 0);
         const char *location = (const char *)sqlite3_column_text(st, 1);
         int64_t version = sqlite3_column_int64(st, 2);
+        char key[PATH_MAX];
+        if (iceberg_store_key_of(store, location, key, err) < 0) {
+            /* exported to another store (iceberg_export changed): not ours to sweep */
+            log_warn("iceberg_sweep_skipped table=%s/%s reason=\"%s\"", domain, table, err);
+            continue;
+        }
         /* a crash between the commit and the hint left the hint behind */
-        if (iceberg_read_version_hint(location, err) != version) {
-            if (iceberg_write_version_hint(location, version, err) < 0)
+        if (iceberg_read_version_hint(store, key, err) != version) {
+            if (iceberg_write_version_hint(store, key, version, err) < 0)
                 log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\"", domain, table,
                          err);
             else
@@ -708,12 +743,7 @@ int iceberg_export_sweep_db(sqlite3 *db, const char *domain, int64_t *removed,
         }
         if (iceberg_export_has_files(db, table) != 1)
             continue; /* nothing recorded: keep everything rather than guess */
-        char sub[PATH_MAX];
-        for (int k = 0; k < 2 && rc == 0; k++) {
-            if (fsutil_path(sub, sizeof sub, err, "%s/%s", location, k ? "metadata" : "data") < 0 ||
-                iceberg_export_sweep_dir(db, table, sub, version, removed, err) < 0)
-                rc = -1;
-        }
+        rc = iceberg_export_sweep_table(db, store, table, location, version, removed, err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -733,7 +763,7 @@ bool iceberg_export_due(const struct config *cfg, int64_t *next_ms)
 int iceberg_export_request_check(const struct config *cfg, const struct control_request *req,
                                  char err[ERROR_MAX])
 {
-    if (strcmp(cfg->iceberg_export, "local") != 0)
+    if (strcmp(cfg->iceberg_export, "local") != 0 && strcmp(cfg->iceberg_export, "s3") != 0)
         return error_fail(err, ERROR_INVALID, "iceberg_export is '%s': nothing is exported",
                           cfg->iceberg_export);
     if (req->name[0] && !req->domain[0])
@@ -742,7 +772,8 @@ int iceberg_export_request_check(const struct config *cfg, const struct control_
 }
 
 void iceberg_export_reply(struct control_reply *reply, int rc, int64_t exported, int64_t matched,
-                          const char *prefix, const char *data_dir, const char *err)
+                          const char *prefix, const struct iceberg_store *store,
+                          const char *err)
 {
     reply->ok = rc == 0;
     reply->kind = error_kind_of(rc);
@@ -752,6 +783,6 @@ void iceberg_export_reply(struct control_reply *reply, int rc, int64_t exported,
         snprintf(reply->message, sizeof reply->message, "%sexport failed: %s", prefix, err);
     else
         snprintf(reply->message, sizeof reply->message,
-                 "%sexported %" PRId64 " table(s) to %s/iceberg (the others were current)",
-                 prefix, exported, data_dir);
+                 "%sexported %" PRId64 " table(s) to %s (the others were current)",
+                 prefix, exported, store != NULL ? iceberg_store_root(store) : "?");
 }

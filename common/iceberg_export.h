@@ -1,5 +1,6 @@
 /* iceberg_export.h - one SQLite table of a silver or gold database published
- * as an Iceberg v2 table under <data>/iceberg/<domain>_<layer>/<table>/, and
+ * as an Iceberg v2 table under <domain>_<layer>/<table>/ of the table store
+ * (iceberg_store.h: <data>/iceberg or s3://<bucket>/<prefix>), and
  * the export state kept beside it in the same database (_iceberg_* tables).
  * The processor (silver) and the transformer (gold) each export the tables
  * of the databases they write, with the same commit sequence:
@@ -30,6 +31,7 @@
 #include "control_protocol.h"
 #include "error.h"
 #include "iceberg_meta.h"
+#include "iceberg_store.h"
 
 /* Files of an exported table that no committed version references are
  * deleted at start once they are this old: younger ones may belong to an
@@ -51,6 +53,7 @@ typedef int (*iceberg_export_fields_fn)(void *arg, sqlite3 *db, const char *tabl
 
 struct iceberg_export_source {
     sqlite3 *db;                /* the layer's database, opened for writing */
+    struct iceberg_store *store; /* where the table's files go (iceberg_export_store) */
     const char *data_dir;
     const char *domain;
     const char *layer;          /* "silver" | "gold": the namespace <domain>_<layer> */
@@ -76,11 +79,12 @@ void iceberg_export_lag(sqlite3 *db, const char *table, const char *label);
 
 /* At start, for every table of db in _iceberg_tables: a version hint left
  * behind its pointer by a crash is rewritten, and files under the table's
- * data/ and metadata/ that no committed snapshot references are deleted
- * once older than the grace period (domain is for the log). *removed is
- * increased by the files deleted. */
-int iceberg_export_sweep_db(sqlite3 *db, const char *domain, int64_t *removed,
-                            char err[ERROR_MAX]);
+ * data/ and metadata/ in store that no committed snapshot references are
+ * deleted once older than the grace period (domain is for the log). A table
+ * exported to another store is skipped. *removed is increased by the files
+ * deleted. */
+int iceberg_export_sweep_db(sqlite3 *db, struct iceberg_store *store, const char *domain,
+                            int64_t *removed, char err[ERROR_MAX]);
 
 /* The writer's export tick: true once every iceberg_export_interval_s (the
  * first an interval after the first call); *next_ms (monotonic, 0 at
@@ -92,9 +96,11 @@ bool iceberg_export_due(const struct config *cfg, int64_t *next_ms);
 int iceberg_export_request_check(const struct config *cfg, const struct control_request *req,
                                  char err[ERROR_MAX]);
 /* Its reply: ok = rc == 0, count = exported, id = matched (tables in
- * scope), message "<prefix>exported N table(s) to <data>/iceberg ..." or
- * "<prefix>export failed: <err>". */
+ * scope), message "<prefix>exported N table(s) to <store root> ..." (the
+ * root: <data>/iceberg or s3://<bucket>/<prefix>) or "<prefix>export
+ * failed: <err>". */
 void iceberg_export_reply(struct control_reply *reply, int rc, int64_t exported, int64_t matched,
-                          const char *prefix, const char *data_dir, const char *err);
+                          const char *prefix, const struct iceberg_store *store,
+                          const char *err);
 
 #endif

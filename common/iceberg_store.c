@@ -16,11 +16,26 @@
 #define ICEBERG_STORE_MODE 0640
 
 struct iceberg_store {
-    char root[PATH_MAX];     /* local: <data_dir>/iceberg */
+    char root[PATH_MAX];     /* local: <data_dir>/iceberg; S3: s3://<bucket>[/<prefix>] */
+    char staging[PATH_MAX];  /* S3: where data files are built */
     struct s3_client *s3;    /* NULL: local */
     char bucket[256];
     char prefix[512];        /* "" or "<s3_prefix>/" */
 };
+
+struct iceberg_store *iceberg_store_open_dir(const char *root, char err[ERROR_MAX])
+{
+    struct iceberg_store *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    if (fsutil_path(st->root, sizeof st->root, err, "%s", root) < 0) {
+        free(st);
+        return NULL;
+    }
+    return st;
+}
 
 struct iceberg_store *iceberg_store_open(const struct config *cfg, char err[ERROR_MAX])
 {
@@ -56,6 +71,11 @@ struct iceberg_store *iceberg_store_open(const struct config *cfg, char err[ERRO
     while (n > 0 && p[n - 1] == '/')
         n--;
     snprintf(st->prefix, sizeof st->prefix, "%.*s%s", (int)n, p, n > 0 ? "/" : "");
+    snprintf(st->root, sizeof st->root, "s3://%s%s%.*s", st->bucket, n > 0 ? "/" : "", (int)n, p);
+    if (layout_iceberg_staging_dir(st->staging, sizeof st->staging, cfg->data_dir, err) < 0) {
+        free(st);
+        return NULL;
+    }
     struct s3_settings s = {cfg->s3_endpoint, cfg->s3_region, cfg->s3_bucket, key, secret,
                             cfg->s3_path_style != 0, 0, 0};
     st->s3 = s3_client_new(&s, err);
@@ -77,6 +97,8 @@ void iceberg_store_free(struct iceberg_store **stp)
 }
 
 bool iceberg_store_is_s3(const struct iceberg_store *st) { return st->s3 != NULL; }
+
+const char *iceberg_store_root(const struct iceberg_store *st) { return st->root; }
 
 /* A key is relative and never climbs out of the store. */
 static int iceberg_store_check_key(const char *key, char err[ERROR_MAX])
@@ -105,6 +127,44 @@ int iceberg_store_uri(const struct iceberg_store *st, const char *key, char out[
     if (st->s3 != NULL)
         return fsutil_path(out, PATH_MAX, err, "s3://%s/%s%s", st->bucket, st->prefix, key);
     return fsutil_path(out, PATH_MAX, err, "%s/%s", st->root, key);
+}
+
+int iceberg_store_key_of(const struct iceberg_store *st, const char *uri, char key[PATH_MAX],
+                         char err[ERROR_MAX])
+{
+    size_t n = strlen(st->root);
+    if (strncmp(uri, st->root, n) != 0 || uri[n] != '/')
+        return error_set(err, "%.200s is not under %.200s", uri, st->root);
+    if (fsutil_path(key, PATH_MAX, err, "%s", uri + n + 1) < 0)
+        return -1;
+    return iceberg_store_check_key(key, err);
+}
+
+int iceberg_store_stage(struct iceberg_store *st, const char *key, char path[PATH_MAX],
+                        char err[ERROR_MAX])
+{
+    if (iceberg_store_name(st, key, path, err) < 0)
+        return -1;
+    const char *base = strrchr(path, '/');
+    if (st->s3 != NULL) /* file names carry a uuid: unique within the staging directory */
+        return fsutil_mkdirs(st->staging, 0750, err) < 0 ||
+                       fsutil_path(path, PATH_MAX, err, "%s/%s", st->staging,
+                                   base != NULL ? base + 1 : path) < 0
+                   ? -1
+                   : 0;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", (int)(base - path), path);
+    return fsutil_mkdirs(dir, 0750, err);
+}
+
+enum s3_status iceberg_store_put_staged(struct iceberg_store *st, const char *key,
+                                        const char *path, char err[ERROR_MAX])
+{
+    if (st->s3 == NULL)
+        return S3_OK; /* built in place */
+    enum s3_status rc = iceberg_store_put_file(st, key, path, false, err);
+    unlink(path);
+    return rc;
 }
 
 enum s3_status iceberg_store_put(struct iceberg_store *st, const char *key, const void *data,

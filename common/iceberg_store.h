@@ -28,12 +28,31 @@ struct iceberg_store;
  * S3 credentials are read here (s3.h). NULL with err. Caller owns
  * (iceberg_store_free). */
 struct iceberg_store *iceberg_store_open(const struct config *cfg, char err[ERROR_MAX]);
+/* A local store rooted at root (tools that write a table anywhere). */
+struct iceberg_store *iceberg_store_open_dir(const char *root, char err[ERROR_MAX]);
 void iceberg_store_free(struct iceberg_store **st);
 
 bool iceberg_store_is_s3(const struct iceberg_store *st);
+/* Where the store's keys start, as readers see it: "<data_dir>/iceberg" or
+ * "s3://<bucket>[/<prefix>]" (messages). */
+const char *iceberg_store_root(const struct iceberg_store *st);
 /* The location of key as readers see it. 0, or -1 when it does not fit. */
 int iceberg_store_uri(const struct iceberg_store *st, const char *key, char out[PATH_MAX],
                       char err[ERROR_MAX]);
+/* The inverse: the key of a location of this store. 0, or -1 with err when
+ * uri is not in the store (a table exported to another store). */
+int iceberg_store_key_of(const struct iceberg_store *st, const char *uri, char key[PATH_MAX],
+                         char err[ERROR_MAX]);
+
+/* A file too large to hold in memory while it is written (a data file) is
+ * built at *path then handed to iceberg_store_put_staged: on local disk
+ * path is the key's final place (its directory created; the writer
+ * fsyncs), on S3 a file of the staging directory (layout.h) that the put
+ * uploads then removes. On failure before the put, unlink path. */
+int iceberg_store_stage(struct iceberg_store *st, const char *key, char path[PATH_MAX],
+                        char err[ERROR_MAX]);
+enum s3_status iceberg_store_put_staged(struct iceberg_store *st, const char *key,
+                                        const char *path, char err[ERROR_MAX]);
 
 enum s3_status iceberg_store_put(struct iceberg_store *st, const char *key, const void *data,
                                  size_t len, bool exclusive, char err[ERROR_MAX]);

@@ -1,4 +1,4 @@
-/* iceberg_table.c - files of an Iceberg table on local disk (iceberg_table.h). */
+/* iceberg_table.c - files of an Iceberg table in its store (iceberg_table.h). */
 #include "iceberg_table.h"
 
 #include <inttypes.h>
@@ -13,28 +13,27 @@
 #define IT_TARGET_DEFAULT (UINT64_C(128) << 20)
 
 struct iceberg_files {
-    char dir[PATH_MAX];
+    struct iceberg_store *store;
+    char key[PATH_MAX];          /* the table's key in the store */
     char uuid[ICEBERG_UUID_MAX]; /* names this snapshot's files */
     struct iceberg_field *fields;
     struct parquet_column *cols;
     size_t n;
     struct iceberg_write_options opt;
     struct parquet_writer *w;    /* the open file, or NULL */
-    char open_path[PATH_MAX];
+    char open_path[PATH_MAX];    /* where the open file is built (iceberg_store_stage) */
+    char open_key[PATH_MAX];
     int64_t open_rows;
     struct iceberg_file *files;
     size_t nfiles, cap;
     int64_t rows;
 };
 
-struct iceberg_files *iceberg_files_open(const char *dir, const struct iceberg_field *fields,
-                                         size_t n, const struct iceberg_write_options *opt,
+struct iceberg_files *iceberg_files_open(struct iceberg_store *st, const char *key,
+                                         const struct iceberg_field *fields, size_t n,
+                                         const struct iceberg_write_options *opt,
                                          char err[ERROR_MAX])
 {
-    char data[PATH_MAX];
-    if (fsutil_path(data, sizeof data, err, "%s/data", dir) < 0 ||
-        fsutil_mkdirs(data, 0750, err) < 0)
-        return NULL;
     struct iceberg_files *f = calloc(1, sizeof *f);
     if (f == NULL || (f->fields = calloc(n, sizeof *f->fields)) == NULL ||
         (f->cols = calloc(n, sizeof *f->cols)) == NULL) {
@@ -44,7 +43,8 @@ struct iceberg_files *iceberg_files_open(const char *dir, const struct iceberg_f
         error_set(err, "out of memory");
         return NULL;
     }
-    snprintf(f->dir, sizeof f->dir, "%s", dir);
+    f->store = st;
+    snprintf(f->key, sizeof f->key, "%s", key);
     iceberg_random_uuid(f->uuid);
     memcpy(f->fields, fields, n * sizeof *fields);
     for (size_t i = 0; i < n; i++)
@@ -60,8 +60,9 @@ struct parquet_writer *iceberg_files_row(struct iceberg_files *f, char err[ERROR
 {
     if (f->w != NULL)
         return f->w;
-    if (fsutil_path(f->open_path, sizeof f->open_path, err, "%s/data/%05zu-%s.parquet", f->dir,
-                    f->nfiles, f->uuid) < 0)
+    if (fsutil_path(f->open_key, sizeof f->open_key, err, "%s/data/%05zu-%s.parquet", f->key,
+                    f->nfiles, f->uuid) < 0 ||
+        iceberg_store_stage(f->store, f->open_key, f->open_path, err) < 0)
         return NULL;
     struct parquet_options po = {.codec = f->opt.codec, .row_group_bytes = f->opt.row_group_bytes};
     f->w = parquet_writer_open(f->open_path, f->cols, f->n, &po, err);
@@ -92,7 +93,13 @@ static int it_close_file(struct iceberg_files *f, char err[ERROR_MAX])
         return error_set(err, "out of memory");
     }
     uint64_t size;
-    if (parquet_writer_close(&f->w, &size, st, err) < 0) {
+    struct iceberg_file *out = &f->files[f->nfiles];
+    if (parquet_writer_close(&f->w, &size, st, err) < 0 ||
+        iceberg_store_uri(f->store, f->open_key, out->path, err) < 0 ||
+        iceberg_store_put_staged(f->store, f->open_key, f->open_path, err) != S3_OK) {
+        for (size_t i = 0; i < f->n; i++)
+            parquet_stats_free(&st[i]);
+        unlink(f->open_path);
         free(st);
         free(m);
         return -1;
@@ -102,8 +109,7 @@ static int it_close_file(struct iceberg_files *f, char err[ERROR_MAX])
         parquet_stats_free(&st[i]);
     }
     free(st);
-    struct iceberg_file *out = &f->files[f->nfiles++];
-    snprintf(out->path, sizeof out->path, "%s", f->open_path);
+    f->nfiles++;
     out->size = (int64_t)size;
     out->rows = f->open_rows;
     out->metrics = m;
@@ -144,8 +150,9 @@ void iceberg_files_free(struct iceberg_files **fp, bool remove)
     *fp = NULL;
     parquet_writer_abort(&f->w);
     for (size_t i = 0; i < f->nfiles; i++) {
-        if (remove)
-            unlink(f->files[i].path);
+        char key[PATH_MAX], err[ERROR_MAX];
+        if (remove && iceberg_store_key_of(f->store, f->files[i].path, key, err) == 0)
+            iceberg_store_delete(f->store, key, err);
         free(f->files[i].metrics);
     }
     free(f->files);
@@ -154,18 +161,32 @@ void iceberg_files_free(struct iceberg_files **fp, bool remove)
     free(f);
 }
 
-int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
+/* A store status as a return value: 0, or -(int)kind (error.h). */
+static int it_rc(enum s3_status rc)
+{
+    return rc == S3_OK ? 0 : -(int)rc;
+}
+
+/* Create key exclusively with b's bytes; 0 or -kind with err. */
+static int it_put(struct iceberg_store *st, const char *key, const struct strbuf *b,
+                  char err[ERROR_MAX])
+{
+    return it_rc(iceberg_store_put(st, key, b->s, b->len, true, err));
+}
+
+int iceberg_write_snapshot(struct iceberg_store *st, const char *key,
+                           const struct iceberg_files *files,
                            const struct iceberg_manifest_info *info, int64_t snapshot_id,
                            int64_t parent_id, int64_t sequence_number,
                            char manifest[PATH_MAX], char list_path[PATH_MAX],
                            char err[ERROR_MAX])
 {
-    char meta_dir[PATH_MAX];
-    if (fsutil_path(meta_dir, sizeof meta_dir, err, "%s/metadata", dir) < 0 ||
-        fsutil_mkdirs(meta_dir, 0750, err) < 0 ||
-        fsutil_path(manifest, PATH_MAX, err, "%s/%s-m0.avro", meta_dir, files->uuid) < 0 ||
-        fsutil_path(list_path, PATH_MAX, err, "%s/snap-%" PRId64 "-1-%s.avro", meta_dir,
-                    snapshot_id, files->uuid) < 0)
+    char mkey[PATH_MAX], lkey[PATH_MAX];
+    if (fsutil_path(mkey, sizeof mkey, err, "%s/metadata/%s-m0.avro", key, files->uuid) < 0 ||
+        fsutil_path(lkey, sizeof lkey, err, "%s/metadata/snap-%" PRId64 "-1-%s.avro", key,
+                    snapshot_id, files->uuid) < 0 ||
+        iceberg_store_uri(st, mkey, manifest, err) < 0 ||
+        iceberg_store_uri(st, lkey, list_path, err) < 0)
         return -1;
     struct iceberg_manifest_entry *e = calloc(files->nfiles ? files->nfiles : 1, sizeof *e);
     if (e == NULL)
@@ -184,7 +205,7 @@ int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
     int rc = iceberg_manifest_encode(&b, info, e, files->nfiles, err);
     free(e);
     if (rc == 0)
-        rc = fsutil_write_file_exclusive(manifest, b.s, b.len, 0640, err);
+        rc = it_put(st, mkey, &b, err);
     if (rc < 0) {
         strbuf_free(&b);
         return -1;
@@ -197,10 +218,12 @@ int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
     strbuf_cut(&b, 0);
     rc = iceberg_manifest_list_encode(&b, snapshot_id, parent_id, sequence_number, &mf, 1, err);
     if (rc == 0)
-        rc = fsutil_write_file_exclusive(list_path, b.s, b.len, 0640, err);
+        rc = it_put(st, lkey, &b, err);
     strbuf_free(&b);
-    if (rc < 0)
-        unlink(manifest);
+    if (rc < 0) {
+        char ignored[ERROR_MAX];
+        iceberg_store_delete(st, mkey, ignored);
+    }
     return rc;
 }
 
@@ -216,40 +239,49 @@ int iceberg_version_hint_path(char path[PATH_MAX], const char *dir, char err[ERR
     return fsutil_path(path, PATH_MAX, err, "%s/metadata/version-hint.text", dir);
 }
 
-int64_t iceberg_read_version_hint(const char *dir, char err[ERROR_MAX])
+int64_t iceberg_read_version_hint(struct iceberg_store *st, const char *key,
+                                  char err[ERROR_MAX])
 {
-    char path[PATH_MAX], *text = NULL;
-    size_t len;
-    if (iceberg_version_hint_path(path, dir, err) < 0 ||
-        fsutil_read_file(path, 64, &text, &len, err) < 0)
+    char path[PATH_MAX];
+    struct strbuf b = {0};
+    if (iceberg_version_hint_path(path, key, err) < 0)
         return -1;
+    if (iceberg_store_get(st, path, &b, err) != S3_OK || b.len > 64) {
+        if (b.len > 64)
+            error_set(err, "%s: not a version number", path);
+        strbuf_free(&b);
+        return -1;
+    }
     char *end;
-    long long v = strtoll(text, &end, 10);
-    bool ok = end != text && v > 0;
-    free(text);
+    long long v = b.s != NULL ? strtoll(b.s, &end, 10) : 0;
+    bool ok = b.s != NULL && end != b.s && v > 0;
+    strbuf_free(&b);
     if (!ok)
         return error_set(err, "%s: not a version number", path);
     return (int64_t)v;
 }
 
-int iceberg_write_metadata(const char *dir, int64_t version, const json_t *metadata,
-                           char path[PATH_MAX], char err[ERROR_MAX])
+int iceberg_write_metadata(struct iceberg_store *st, const char *key, int64_t version,
+                           const json_t *metadata, char path[PATH_MAX], char err[ERROR_MAX])
 {
-    if (iceberg_metadata_path(path, dir, version, err) < 0)
+    char mkey[PATH_MAX];
+    if (iceberg_metadata_path(mkey, key, version, err) < 0 ||
+        iceberg_store_uri(st, mkey, path, err) < 0)
         return -1;
     char *text = json_dumps(metadata, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text == NULL)
         return error_set(err, "out of memory");
-    int rc = fsutil_write_file_exclusive(path, text, strlen(text), 0640, err);
+    int rc = it_rc(iceberg_store_put(st, mkey, text, strlen(text), true, err));
     free(text);
     return rc;
 }
 
-int iceberg_write_version_hint(const char *dir, int64_t version, char err[ERROR_MAX])
+int iceberg_write_version_hint(struct iceberg_store *st, const char *key, int64_t version,
+                               char err[ERROR_MAX])
 {
-    char path[PATH_MAX], text[24];
-    if (iceberg_version_hint_path(path, dir, err) < 0)
+    char hkey[PATH_MAX], text[24];
+    if (iceberg_version_hint_path(hkey, key, err) < 0)
         return -1;
     int n = snprintf(text, sizeof text, "%" PRId64, version);
-    return fsutil_write_file_atomic(path, text, (size_t)n, 0640, err);
+    return it_rc(iceberg_store_put(st, hkey, text, (size_t)n, false, err));
 }

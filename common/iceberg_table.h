@@ -1,10 +1,13 @@
-/* iceberg_table.h - the files of one Iceberg table on local disk:
- * <dir>/data/<n>-<uuid>.parquet (rolled at a target size), the manifest and manifest
- * list of a snapshot in <dir>/metadata/, metadata/v<N>.metadata.json
- * (created exclusively: a second writer of the same version fails) and
- * metadata/version-hint.text (replaced atomically). Every file is fsync'd
- * before the call returns, so a caller can commit in order: data files,
- * manifests, metadata version, its own pointer, the version hint. The
+/* iceberg_table.h - the files of one Iceberg table in its store
+ * (iceberg_store.h: local disk or S3), the table named by its key <key>:
+ * <key>/data/<n>-<uuid>.parquet (rolled at a target size), the manifest and manifest
+ * list of a snapshot in <key>/metadata/, metadata/v<N>.metadata.json
+ * (created exclusively: a second writer of the same version fails; on S3 a
+ * PUT with If-None-Match: *) and metadata/version-hint.text (replaced
+ * atomically). Every file is durable (fsync'd, or stored by S3) before the
+ * call returns, so a caller can commit in order: data files, manifests,
+ * metadata version, its own pointer, the version hint. Paths written into
+ * manifests and returned are the store's locations (iceberg_store_uri). The
  * caller (the exporter) owns the table state and the order of the steps. */
 #ifndef LAKEHOUSE_ICEBERG_TABLE_H
 #define LAKEHOUSE_ICEBERG_TABLE_H
@@ -17,6 +20,7 @@
 #include "error.h"
 #include "iceberg_manifest.h"
 #include "iceberg_meta.h"
+#include "iceberg_store.h"
 #include "parquet.h"
 
 struct iceberg_write_options {
@@ -27,7 +31,7 @@ struct iceberg_write_options {
 
 /* One written data file. */
 struct iceberg_file {
-    char path[PATH_MAX];
+    char path[PATH_MAX]; /* its location (iceberg_store_uri) */
     int64_t size, rows;
     struct iceberg_metrics *metrics; /* one per field, owned */
     size_t nmetrics;
@@ -36,10 +40,12 @@ struct iceberg_file {
 /* The data files of one snapshot being written. */
 struct iceberg_files;
 
-/* Start writing data files of fields under <dir>/data (created). NULL with
- * err. Caller owns (iceberg_files_free). */
-struct iceberg_files *iceberg_files_open(const char *dir, const struct iceberg_field *fields,
-                                         size_t n, const struct iceberg_write_options *opt,
+/* Start writing data files of fields under <key>/data of st (built where
+ * iceberg_store_stage says, put when closed). NULL with err. Caller owns
+ * (iceberg_files_free); st must outlive it. */
+struct iceberg_files *iceberg_files_open(struct iceberg_store *st, const char *key,
+                                         const struct iceberg_field *fields, size_t n,
+                                         const struct iceberg_write_options *opt,
                                          char err[ERROR_MAX]);
 /* The Parquet writer for the next row (a new file when needed): add one
  * value per field (field order = column order), parquet_end_row, then
@@ -56,29 +62,33 @@ void iceberg_files_free(struct iceberg_files **f, bool remove);
 
 /* Write the snapshot's manifest (every file ADDED, sequence numbers
  * inherited) and manifest list (that one manifest: a snapshot that replaces
- * the table's content) under <dir>/metadata. manifest_path and list_path
- * get their paths. 0, or -1 with err (files written so far removed). */
-int iceberg_write_snapshot(const char *dir, const struct iceberg_files *files,
+ * the table's content) under <key>/metadata. manifest_path and list_path
+ * get their locations. 0, or -1 with err (files written so far removed). */
+int iceberg_write_snapshot(struct iceberg_store *st, const char *key,
+                           const struct iceberg_files *files,
                            const struct iceberg_manifest_info *info, int64_t snapshot_id,
                            int64_t parent_id, int64_t sequence_number,
                            char manifest_path[PATH_MAX], char list_path[PATH_MAX],
                            char err[ERROR_MAX]);
 
 /* "<dir>/metadata/v<version>.metadata.json" and "<dir>/metadata/version-hint.text":
- * where a table's versions and its hint are, for writers and readers. 0, or
- * -1 with err when the path does not fit. */
+ * where a table's versions and its hint are, for writers and readers (dir: a
+ * table's key or location). 0, or -1 with err when the path does not fit. */
 int iceberg_metadata_path(char path[PATH_MAX], const char *dir, int64_t version,
                           char err[ERROR_MAX]);
 int iceberg_version_hint_path(char path[PATH_MAX], const char *dir, char err[ERROR_MAX]);
-/* The version the hint of the table at dir names: > 0, or -1 with err when
+/* The version the hint of the table at key names: > 0, or -1 with err when
  * there is no readable hint. */
-int64_t iceberg_read_version_hint(const char *dir, char err[ERROR_MAX]);
+int64_t iceberg_read_version_hint(struct iceberg_store *st, const char *key,
+                                  char err[ERROR_MAX]);
 
-/* metadata/v<version>.metadata.json, created exclusively. path gets it.
- * A version that exists already fails with kind ERROR_CONFLICT (error.h). */
-int iceberg_write_metadata(const char *dir, int64_t version, const json_t *metadata,
-                           char path[PATH_MAX], char err[ERROR_MAX]);
+/* metadata/v<version>.metadata.json, created exclusively. path gets its
+ * location. A version that exists already fails with kind ERROR_CONFLICT
+ * (error.h); other failures carry the store's kind (S3 refused, down). */
+int iceberg_write_metadata(struct iceberg_store *st, const char *key, int64_t version,
+                           const json_t *metadata, char path[PATH_MAX], char err[ERROR_MAX]);
 /* metadata/version-hint.text = "<version>" (atomic replace). */
-int iceberg_write_version_hint(const char *dir, int64_t version, char err[ERROR_MAX]);
+int iceberg_write_version_hint(struct iceberg_store *st, const char *key, int64_t version,
+                               char err[ERROR_MAX]);
 
 #endif

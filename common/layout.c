@@ -251,6 +251,13 @@ int layout_iceberg_dir(char *out, size_t out_size, const char *data_dir, const c
     return layout_join(out, out_size, err, data_dir, parts, 3);
 }
 
+int layout_iceberg_staging_dir(char *out, size_t out_size, const char *data_dir,
+                               char err[ERROR_MAX])
+{
+    const char *const parts[] = {"run", "iceberg-staging"};
+    return layout_join(out, out_size, err, data_dir, parts, 2);
+}
+
 int layout_landing_rel(char *out, size_t out_size, const char *domain, const char *endpoint,
                        const char *name, char err[ERROR_MAX])
 {

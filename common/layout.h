@@ -165,6 +165,10 @@ int layout_iceberg_key(char *out, size_t out_size, const char *domain, const cha
                        const char *table, char err[ERROR_MAX]);
 int layout_iceberg_dir(char *out, size_t out_size, const char *data_dir, const char *domain,
                        const char *layer, const char *table, char err[ERROR_MAX]);
+/* "<data_dir>/run/iceberg-staging": where data files of a table exported to
+ * S3 are built before they are put (iceberg_store.h). */
+int layout_iceberg_staging_dir(char *out, size_t out_size, const char *data_dir,
+                               char err[ERROR_MAX]);
 /* Create data_dir and all its subdirectories (0750). */
 int layout_create(const char *data_dir, char err[ERROR_MAX]);
 /* Open (creating it if absent) a database of the data directory for

@@ -1,5 +1,6 @@
 /* export.c - silver tables published as Iceberg v2 tables under
- * <data>/iceberg/<domain>_silver/<table>/ (config iceberg_export = "local").
+ * <domain>_silver/<table>/ of the table store (config iceberg_export =
+ * "local": <data>/iceberg; "s3": s3://<s3_bucket>/<s3_prefix>).
  *
  * Every iceberg_export_interval_s (and at once on the "export" control
  * request) each table whose newest project snapshot is not exported yet is
@@ -72,11 +73,21 @@ done:
     return rc;
 }
 
+struct iceberg_store *export_store(struct processor_ctx *ctx, char err[ERROR_MAX])
+{
+    if (ctx->iceberg_store == NULL)
+        ctx->iceberg_store = iceberg_store_open(ctx->cfg, err);
+    return ctx->iceberg_store;
+}
+
 /* Export one table if its newest snapshot is not exported yet. 1 exported,
  * 0 already current (or no snapshot), -1 error. */
 static int export_table(struct processor_ctx *ctx, const char *domain, const char *table,
                         char err[ERROR_MAX])
 {
+    struct iceberg_store *store = export_store(ctx, err);
+    if (store == NULL)
+        return -1;
     struct silver_db *sdb;
     if (silver_get(ctx->silver, domain, &sdb, err) < 0)
         return -1;
@@ -86,7 +97,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
     struct export_source fsrc = {.ctx = ctx, .domain = domain};
     char label[2 * NAMES_MAX];
     snprintf(label, sizeof label, "%s/%s", domain, table);
-    struct iceberg_export_source src = {.db = sdb->db, .data_dir = ctx->cfg->data_dir,
+    struct iceberg_export_source src = {.db = sdb->db, .store = store,
+                                        .data_dir = ctx->cfg->data_dir,
                                         .domain = domain, .layer = "silver", .table = table,
                                         .fields = export_fields, .fields_arg = &fsrc,
                                         .metrics_label = label};
@@ -163,7 +175,8 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
     *removed = 0;
     char bronze[PATH_MAX];
     struct strlist domains = {0};
-    if (layout_dir(bronze, sizeof bronze, ctx->cfg->data_dir, "bronze") < 0 ||
+    struct iceberg_store *store = export_store(ctx, err);
+    if (store == NULL || layout_dir(bronze, sizeof bronze, ctx->cfg->data_dir, "bronze") < 0 ||
         scan_dir(bronze, SCAN_OBJECT_DIRS, &domains, err) < 0)
         return -1;
     int rc = 0;
@@ -174,7 +187,7 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
             access(path, F_OK) != 0)
             continue;
         if (silver_get(ctx->silver, domains.items[i], &sdb, err) < 0 ||
-            iceberg_export_sweep_db(sdb->db, domains.items[i], removed, err) < 0)
+            iceberg_export_sweep_db(sdb->db, store, domains.items[i], removed, err) < 0)
             rc = -1;
     }
     strlist_clear(&domains);
@@ -183,7 +196,7 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
 
 bool export_enabled(const struct config *cfg)
 {
-    return strcmp(cfg->iceberg_export, "local") == 0;
+    return strcmp(cfg->iceberg_export, "local") == 0 || strcmp(cfg->iceberg_export, "s3") == 0;
 }
 
 int export_run_scope(struct processor_ctx *ctx, const char *domain, const char *table,
@@ -239,5 +252,5 @@ void export_run(struct processor_ctx *ctx, const struct control_request *req,
     int rc = iceberg_export_request_check(ctx->cfg, req, err);
     if (rc == 0)
         rc = export_run_scope(ctx, req->domain, req->name, &exported, &matched, err);
-    iceberg_export_reply(reply, rc, exported, matched, "", ctx->cfg->data_dir, err);
+    iceberg_export_reply(reply, rc, exported, matched, "", ctx->iceberg_store, err);
 }

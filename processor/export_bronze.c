@@ -1,5 +1,6 @@
 /* export_bronze.c - each endpoint's bronze published as an append-only
- * Iceberg v2 table under <data>/iceberg/<domain>_bronze/<endpoint>/.
+ * Iceberg v2 table under <domain>_bronze/<endpoint>/ of the table store
+ * (iceberg_store.h: <data>/iceberg or s3://<bucket>/<prefix>).
  *
  * Columns are those of the bronze query form (common/read/bronze_vtab.h:
  * the endpoint's columns, or one JSON string `record` without a schema,
@@ -73,8 +74,9 @@ struct export_bronze_state {
 struct export_bronze_run {
     struct processor_ctx *ctx;
     sqlite3 *db; /* silver/<domain>.db */
+    struct iceberg_store *store;
     const char *domain, *endpoint;
-    char location[PATH_MAX], label[2 * NAMES_MAX];
+    char key[PATH_MAX], location[PATH_MAX], label[2 * NAMES_MAX];
     struct export_bronze_state s;
     struct strlist files;       /* relative paths, arrival order */
     int64_t files_last_seq;     /* highest last _seq of files */
@@ -83,7 +85,8 @@ struct export_bronze_run {
     size_t nfields;
     struct iceberg_files *data;
     int64_t snapshot_id;
-    char manifest[PATH_MAX], list[PATH_MAX], meta[PATH_MAX];
+    char manifest[PATH_MAX], list[PATH_MAX], meta[PATH_MAX]; /* locations */
+    char manifest_key[PATH_MAX], list_key[PATH_MAX], meta_key[PATH_MAX];
     int64_t manifest_len;
 };
 
@@ -215,7 +218,7 @@ static int export_bronze_rows(struct export_bronze_run *r, sqlite3 *mem, char er
     strbuf_free(&sql);
     struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD, .row_group_bytes = 16 << 20};
     if (rc == 0 &&
-        (r->data = iceberg_files_open(r->location, r->fields, r->nfields, &opt, err)) == NULL)
+        (r->data = iceberg_files_open(r->store, r->key, r->fields, r->nfields, &opt, err)) == NULL)
         rc = -1;
     for (size_t f = 0; rc == 0 && f < r->files.count; f++) {
         sqlite3_reset(st);
@@ -242,13 +245,13 @@ static int export_bronze_rows(struct export_bronze_run *r, sqlite3 *mem, char er
 static int export_bronze_manifests(struct export_bronze_run *r, const char *schema_text,
                                    int64_t sequence, char err[ERROR_MAX])
 {
-    char uuid[ICEBERG_UUID_MAX], dir[PATH_MAX];
+    char uuid[ICEBERG_UUID_MAX];
     iceberg_random_uuid(uuid);
-    if (fsutil_path(dir, sizeof dir, err, "%s/metadata", r->location) < 0 ||
-        fsutil_mkdirs(dir, 0750, err) < 0 ||
-        fsutil_path(r->manifest, PATH_MAX, err, "%s/metadata/%s-m0.avro", r->location, uuid) < 0 ||
-        fsutil_path(r->list, PATH_MAX, err, "%s/metadata/snap-%" PRId64 "-1-%s.avro", r->location,
-                    r->snapshot_id, uuid) < 0)
+    if (fsutil_path(r->manifest_key, PATH_MAX, err, "%s/metadata/%s-m0.avro", r->key, uuid) < 0 ||
+        fsutil_path(r->list_key, PATH_MAX, err, "%s/metadata/snap-%" PRId64 "-1-%s.avro", r->key,
+                    r->snapshot_id, uuid) < 0 ||
+        iceberg_store_uri(r->store, r->manifest_key, r->manifest, err) < 0 ||
+        iceberg_store_uri(r->store, r->list_key, r->list, err) < 0)
         return -1;
     size_t n;
     const struct iceberg_file *df = iceberg_files_list(r->data, &n);
@@ -267,8 +270,8 @@ static int export_bronze_manifests(struct export_bronze_run *r, const char *sche
     struct strbuf b = {0};
     int rc = iceberg_manifest_encode(&b, &info, e, n, err);
     free(e);
-    if (rc == 0)
-        rc = fsutil_write_file_exclusive(r->manifest, b.s, b.len, 0640, err);
+    if (rc == 0 && iceberg_store_put(r->store, r->manifest_key, b.s, b.len, true, err) != S3_OK)
+        rc = -1;
     r->manifest_len = (int64_t)b.len;
     strbuf_free(&b);
     if (rc < 0)
@@ -314,8 +317,8 @@ static int export_bronze_manifests(struct export_bronze_run *r, const char *sche
             .added_rows = iceberg_files_rows(r->data)};
         rc = iceberg_manifest_list_encode(&b, r->snapshot_id, r->s.exists ? r->s.snapshot : -1,
                                           sequence, m, count, err);
-        if (rc == 0)
-            rc = fsutil_write_file_exclusive(r->list, b.s, b.len, 0640, err);
+        if (rc == 0 && iceberg_store_put(r->store, r->list_key, b.s, b.len, true, err) != S3_OK)
+            rc = -1;
     }
     strbuf_free(&b);
     strlist_clear(&paths);
@@ -352,12 +355,14 @@ static int export_bronze_metadata(struct export_bronze_run *r, json_t *schema, i
                               .snapshots = &snap, .nsnapshots = 1,
                               .current_snapshot_id = r->snapshot_id};
     json_t *meta = iceberg_table_json(&t, err);
-    int rc = meta == NULL ? -1 : iceberg_write_metadata(r->location, r->s.version + 1, meta,
-                                                        r->meta, err);
+    int rc = meta == NULL ? -1
+                          : iceberg_metadata_path(r->meta_key, r->key, r->s.version + 1, err);
+    if (rc == 0)
+        rc = iceberg_write_metadata(r->store, r->key, r->s.version + 1, meta, r->meta, err);
     if (rc < 0 && meta != NULL && error_kind_of(rc) == ERROR_CONFLICT) {
         /* left by an attempt that crashed before its commit: never referenced */
-        unlink(r->meta);
-        rc = iceberg_write_metadata(r->location, r->s.version + 1, meta, r->meta, err);
+        iceberg_store_delete(r->store, r->meta_key, err);
+        rc = iceberg_write_metadata(r->store, r->key, r->s.version + 1, meta, r->meta, err);
     }
     json_decref(meta);
     json_decref(schemas);
@@ -441,8 +446,8 @@ static int export_bronze_write(struct export_bronze_run *r, char err[ERROR_MAX])
     bool committed = false;
     int64_t sequence = r->s.sequence + 1;
     r->snapshot_id = iceberg_random_snapshot_id();
-    int rc = fsutil_mkdirs(r->location, 0750, err);
-    if (rc == 0 && sqlite3_open(":memory:", &mem) != SQLITE_OK)
+    int rc = 0;
+    if (sqlite3_open(":memory:", &mem) != SQLITE_OK)
         rc = error_set(err, "bronze export: cannot open an in-memory database");
     if (rc == 0)
         rc = bronze_vtab_attach(mem, r->ctx->cfg->data_dir, r->domain, r->endpoint, err);
@@ -461,15 +466,16 @@ static int export_bronze_write(struct export_bronze_run *r, char err[ERROR_MAX])
         rc = export_bronze_commit(r, schema_text, sequence, duration, err);
     committed = rc == 0;
     if (!committed) {
+        char derr[ERROR_MAX];
         if (r->meta[0] != '\0')
-            unlink(r->meta);
+            iceberg_store_delete(r->store, r->meta_key, derr);
         if (r->list[0] != '\0')
-            unlink(r->list);
+            iceberg_store_delete(r->store, r->list_key, derr);
         if (r->manifest[0] != '\0')
-            unlink(r->manifest);
+            iceberg_store_delete(r->store, r->manifest_key, derr);
     } else {
         char herr[ERROR_MAX];
-        if (iceberg_write_version_hint(r->location, r->s.version + 1, herr) < 0)
+        if (iceberg_write_version_hint(r->store, r->key, r->s.version + 1, herr) < 0)
             log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" "
                      "action=retry_next_export", r->domain, r->label, herr);
         log_info("iceberg_exported layer=bronze table=%s/%s files=%zu last_seq=%" PRId64
@@ -493,11 +499,14 @@ int export_bronze_endpoint(struct processor_ctx *ctx, const char *domain, const 
     if (silver_get(ctx->silver, domain, &sdb, err) < 0)
         return -1;
     struct export_bronze_run r = {.ctx = ctx, .db = sdb->db, .domain = domain,
-                                  .endpoint = endpoint};
+                                  .endpoint = endpoint, .store = export_store(ctx, err)};
+    if (r.store == NULL)
+        return -1;
     snprintf(r.label, sizeof r.label, "%s/bronze.%s", domain, endpoint);
     int64_t pending = 0;
-    int rc = layout_iceberg_dir(r.location, sizeof r.location, ctx->cfg->data_dir, domain,
-                                "bronze", endpoint, err);
+    int rc = layout_iceberg_key(r.key, sizeof r.key, domain, "bronze", endpoint, err) < 0 ||
+                     iceberg_store_uri(r.store, r.key, r.location, err) < 0
+                 ? -1 : 0;
     if (rc == 0)
         rc = export_bronze_load(&r, err);
     if (rc == 0)

@@ -36,6 +36,7 @@
 #include "bronze.h"
 #include "daemon.h"
 #include "event.h"
+#include "iceberg_store.h"
 #include "layout.h"
 #include "log.h"
 #include "stats.h"
@@ -244,6 +245,7 @@ done:
     maintenance_close(&ctx.maintenance);
     schemas_close(&ctx.schemas);
     silver_close(&ctx.silver);
+    iceberg_store_free(&ctx.iceberg_store);
     if (ctx.pending != NULL)
         processor_housekeeping(&ctx);
     pending_free(&ctx.pending);

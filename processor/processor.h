@@ -385,11 +385,12 @@ struct processor_ctx {
     struct maintenance *maintenance; /* maintenance.c: schedule of retention/compaction */
     int64_t next_export_ms;       /* export.c: monotonic time of the next export tick */
     int export_failures;          /* export.c: ticks failed in a row (retry backoff) */
+    struct iceberg_store *iceberg_store; /* export.c: opened at first use, freed at exit */
 };
 
 /* ---- export.c: silver tables as Iceberg tables (iceberg/<domain>_silver/) ---- */
 
-/* config iceberg_export is "local". */
+/* config iceberg_export is "local" or "s3". */
 bool export_enabled(const struct config *cfg);
 /* Export every table (domain NULL/""), a domain's, or one table whose newest
  * snapshot is not exported yet; *exported counts the tables written,
@@ -411,6 +412,10 @@ void export_run(struct processor_ctx *ctx, const struct control_request *req,
                 struct control_reply *reply);
 
 struct iceberg_field; /* iceberg_meta.h */
+
+/* The table store (ctx->iceberg_store), opened at first use (S3 credentials
+ * are read then). NULL with err. */
+struct iceberg_store *export_store(struct processor_ctx *ctx, char err[ERROR_MAX]);
 
 /* What export_fields needs besides the table. */
 struct export_source {

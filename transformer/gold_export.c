@@ -1,5 +1,6 @@
 /* gold_export.c - gold tables published as Iceberg v2 tables under
- * <data>/iceberg/<domain>_gold/<table>/ (config iceberg_export = "local").
+ * <domain>_gold/<table>/ of the table store (config iceberg_export =
+ * "local": <data>/iceberg; "s3": s3://<s3_bucket>/<s3_prefix>).
  *
  * The transformer is the only writer of gold, so it exports gold the way
  * the processor exports silver: every iceberg_export_interval_s while no run
@@ -181,6 +182,14 @@ static void gold_export_label(char out[3 * NAMES_MAX], const char *domain, const
     snprintf(out, 3 * NAMES_MAX, "%s/gold.%s", domain, table);
 }
 
+/* The table store, opened at first use (S3 credentials are read then). */
+static struct iceberg_store *gold_export_store(struct transformer_ctx *ctx, char err[ERROR_MAX])
+{
+    if (ctx->iceberg_store == NULL)
+        ctx->iceberg_store = iceberg_store_open(ctx->cfg, err);
+    return ctx->iceberg_store;
+}
+
 /* Tables of gold/<domain>.db with a snapshot (or just `only`): exported
  * when changed. *matched counts the tables in scope. */
 static int gold_export_domain(struct transformer_ctx *ctx, const char *domain, const char *only,
@@ -188,6 +197,9 @@ static int gold_export_domain(struct transformer_ctx *ctx, const char *domain, c
 {
     char path[PATH_MAX];
     struct stat sb;
+    struct iceberg_store *store = gold_export_store(ctx, err);
+    if (store == NULL)
+        return -1;
     if (layout_gold_db(path, sizeof path, ctx->cfg->data_dir, domain) < 0)
         return error_set(err, "gold database path too long");
     if (stat(path, &sb) != 0)
@@ -219,7 +231,8 @@ static int gold_export_domain(struct transformer_ctx *ctx, const char *domain, c
         char label[3 * NAMES_MAX], terr[ERROR_MAX];
         gold_export_label(label, domain, table);
         struct gold_export_arg arg = {.job = jobs_find(&ctx->jobs, domain, table)};
-        struct iceberg_export_source src = {.db = db, .data_dir = ctx->cfg->data_dir,
+        struct iceberg_export_source src = {.db = db, .store = store,
+                                            .data_dir = ctx->cfg->data_dir,
                                             .domain = domain, .layer = "gold", .table = table,
                                             .fields = gold_export_fields, .fields_arg = &arg,
                                             .metrics_label = label};
@@ -242,7 +255,7 @@ static int gold_export_domain(struct transformer_ctx *ctx, const char *domain, c
 
 bool gold_export_enabled(const struct config *cfg)
 {
-    return strcmp(cfg->iceberg_export, "local") == 0;
+    return strcmp(cfg->iceberg_export, "local") == 0 || strcmp(cfg->iceberg_export, "s3") == 0;
 }
 
 int gold_export_scope(struct transformer_ctx *ctx, const char *domain, const char *table,
@@ -270,6 +283,9 @@ int gold_export_scope(struct transformer_ctx *ctx, const char *domain, const cha
 int gold_export_sweep(struct transformer_ctx *ctx, int64_t *removed, char err[ERROR_MAX])
 {
     *removed = 0;
+    struct iceberg_store *store = gold_export_store(ctx, err);
+    if (store == NULL)
+        return -1;
     json_t *domains = inputs_gold_domains(ctx->cfg->data_dir);
     int rc = 0;
     size_t i;
@@ -281,7 +297,7 @@ int gold_export_sweep(struct transformer_ctx *ctx, int64_t *removed, char err[ER
             rc = -1;
             break;
         }
-        rc = iceberg_export_sweep_db(db, domain, removed, err);
+        rc = iceberg_export_sweep_db(db, store, domain, removed, err);
         sqlite3_close(db);
         if (rc < 0)
             break;
@@ -309,5 +325,5 @@ void gold_export_run(struct transformer_ctx *ctx, const struct control_request *
     int rc = iceberg_export_request_check(ctx->cfg, req, err);
     if (rc == 0)
         rc = gold_export_scope(ctx, req->domain, req->name, &exported, &matched, err);
-    iceberg_export_reply(reply, rc, exported, matched, "gold: ", ctx->cfg->data_dir, err);
+    iceberg_export_reply(reply, rc, exported, matched, "gold: ", ctx->iceberg_store, err);
 }

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "event.h"
 #include "fsutil.h"
+#include "iceberg_store.h"
 #include "log.h"
 #include "reload.h"
 #include "stats.h"
@@ -212,6 +213,7 @@ done:
         zmq_ctx_term(ctx.zmq);
     jobs_free(&ctx.jobs);
     catalog_close(&ctx.catalog);
+    iceberg_store_free(&ctx.iceberg_store);
     daemon_stop(&d);
     return status;
 }

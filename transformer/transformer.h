@@ -77,6 +77,7 @@ struct transformer_ctx {
     int64_t runs_failed;
     int64_t next_expire_ms;    /* monotonic: next daily gold retention (gold_retention.c) */
     int64_t next_export_ms;    /* monotonic: next Iceberg export tick (gold_export.c) */
+    struct iceberg_store *iceberg_store; /* gold_export.c: opened at first use, freed at exit */
 };
 
 /* jobs.c --------------------------------------------------------------- */

@@ -5,24 +5,26 @@
  * the exporter commits in SQLite (_iceberg_tables of the layer's database;
  * bronze: _iceberg_bronze_tables of the silver database);
  * a layer whose database has no such state is read from the committed
- * version hints under <data>/iceberg/<namespace>/. Errors have the
- * catalog's shape {"error": {"message", "type", "code"}}. */
-#include <dirent.h>
+ * version hints under <namespace>/ of the table store. Metadata files are
+ * read through the table store (iceberg_store.h: <data>/iceberg, or the S3
+ * bucket with iceberg_export "s3", whose settings a table load hands to
+ * clients in its config). Errors have the catalog's shape
+ * {"error": {"message", "type", "code"}}. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "fsutil.h"
 #include "http_internal.h"
+#include "iceberg_store.h"
 #include "iceberg_table.h"
 #include "job.h"
 #include "layout.h"
 #include "log.h"
-#include "s3.h"
 
 #define ICEBERG_PREFIX "lakehouse"
 #define ICEBERG_METADATA_MAX (64 * 1024 * 1024)
+#define ICEBERG_HINT_SUFFIX "/metadata/version-hint.text"
 
 static const char *const iceberg_layers[] = {"bronze", "silver", "gold"};
 
@@ -203,6 +205,47 @@ void http_iceberg_namespace(struct http_request *req, struct http_reply *reply)
                               domain, "layer", layer));
 }
 
+/* The table store the exporters write to; a local one at <data>/iceberg
+ * when export is off (tables exported before stay readable). NULL with err.
+ * Caller owns. */
+static struct iceberg_store *iceberg_catalog_store(const struct config *cfg, char err[ERROR_MAX])
+{
+    if (strcmp(cfg->iceberg_export, "s3") == 0 || strcmp(cfg->iceberg_export, "local") == 0)
+        return iceberg_store_open(cfg, err);
+    char root[PATH_MAX];
+    if (layout_iceberg_dir(root, sizeof root, cfg->data_dir, NULL, NULL, NULL, err) < 0)
+        return NULL;
+    return iceberg_store_open_dir(root, err);
+}
+
+/* What iceberg_hint_found collects: {table: metadata location}. */
+struct iceberg_hints {
+    struct iceberg_store *store;
+    json_t *out;
+    size_t prefix_len; /* of "<namespace>/" */
+};
+
+/* A file of the namespace (iceberg_store_list_fn): a table's version hint
+ * adds the table with the metadata file it names. */
+static int iceberg_hint_found(const char *key, int64_t size, int64_t mtime_ms, void *arg)
+{
+    (void)size;
+    (void)mtime_ms;
+    struct iceberg_hints *h = arg;
+    const char *table = key + h->prefix_len, *slash = strchr(table, '/');
+    char name[NAMES_MAX], dir[PATH_MAX], meta[PATH_MAX], uri[PATH_MAX], err[ERROR_MAX];
+    if (slash == NULL || slash == table || (size_t)(slash - table) >= sizeof name ||
+        strcmp(slash, ICEBERG_HINT_SUFFIX) != 0)
+        return 0;
+    snprintf(name, sizeof name, "%.*s", (int)(slash - table), table);
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - key), key);
+    int64_t v = iceberg_read_version_hint(h->store, dir, err);
+    if (name[0] != '.' && v > 0 && iceberg_metadata_path(meta, dir, v, err) == 0 &&
+        iceberg_store_uri(h->store, meta, uri, err) == 0)
+        json_object_set_new(h->out, name, json_string(uri));
+    return 0;
+}
+
 /* The exported tables of a namespace: {name: metadata file} in a JSON
  * object (new reference), or NULL with err. */
 static json_t *iceberg_tables(const struct config *cfg, const char *domain, const char *layer,
@@ -242,27 +285,20 @@ static json_t *iceberg_tables(const struct config *cfg, const char *domain, cons
     if (state || out == NULL)
         return out;
     /* no export state for this layer: the committed version hints */
-    char dir[PATH_MAX];
-    if (layout_iceberg_dir(dir, sizeof dir, cfg->data_dir, domain, layer, NULL, err) < 0) {
+    struct iceberg_store *store = iceberg_catalog_store(cfg, err);
+    char ns[2 * NAMES_MAX], prefix[2 * NAMES_MAX + 1];
+    if (store == NULL || layout_iceberg_namespace(ns, sizeof ns, domain, layer, err) < 0) {
+        iceberg_store_free(&store);
         json_decref(out);
         return NULL;
     }
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char table_dir[PATH_MAX], meta[PATH_MAX], ferr[ERROR_MAX];
-        int64_t v;
-        if (layout_iceberg_dir(table_dir, sizeof table_dir, cfg->data_dir, domain, layer,
-                               de->d_name, ferr) < 0 ||
-            (v = iceberg_read_version_hint(table_dir, ferr)) < 0)
-            continue;
-        if (iceberg_metadata_path(meta, table_dir, v, ferr) == 0)
-            json_object_set_new(out, de->d_name, json_string(meta));
+    snprintf(prefix, sizeof prefix, "%s/", ns);
+    struct iceberg_hints h = {.store = store, .out = out, .prefix_len = strlen(prefix)};
+    if (iceberg_store_list(store, prefix, iceberg_hint_found, &h, err) != S3_OK) {
+        json_decref(out);
+        out = NULL;
     }
-    if (d != NULL)
-        closedir(d);
+    iceberg_store_free(&store);
     return out;
 }
 
@@ -297,44 +333,24 @@ void http_iceberg_tables(struct http_request *req, struct http_reply *reply)
     http_reply_json(reply, 200, json_pack("{s:o}", "identifiers", ids));
 }
 
-/* The metadata document at location (a local path or s3://bucket/key). */
-static json_t *iceberg_read_metadata(const struct config *cfg, const char *location,
+/* The metadata document at location (a local path or s3://bucket/key of
+ * the table store). */
+static json_t *iceberg_read_metadata(struct iceberg_store *store, const char *location,
                                      char err[ERROR_MAX])
 {
-    json_error_t jerr;
-    json_t *meta = NULL;
-    if (strncmp(location, "s3://", 5) == 0) {
-        const char *key = strchr(location + 5, '/');
-        char key_id[S3_SECRET_MAX], secret[S3_SECRET_MAX];
-        if (key == NULL)
-            return error_set(err, "metadata location '%.300s' has no key", location), NULL;
-        if (s3_credentials_load(cfg->s3_credentials_file, key_id, secret, err) < 0)
-            return NULL;
-        char bucket[256];
-        snprintf(bucket, sizeof bucket, "%.*s", (int)(key - location - 5), location + 5);
-        struct s3_settings s = {cfg->s3_endpoint, cfg->s3_region, bucket, key_id, secret,
-                                cfg->s3_path_style != 0, 10000, 0};
-        struct s3_client *c = s3_client_new(&s, err);
-        struct strbuf b = {0};
-        if (c != NULL && s3_get(c, key + 1, &b, err) == S3_OK)
-            meta = json_loadb((const char *)b.s, b.len, 0, &jerr);
-        else
-            jerr.text[0] = '\0';
-        s3_client_free(&c);
+    char key[PATH_MAX];
+    struct strbuf b = {0};
+    if (iceberg_store_key_of(store, location, key, err) < 0 ||
+        iceberg_store_get(store, key, &b, err) != S3_OK) {
         strbuf_free(&b);
-        memset(secret, 0, sizeof secret);
-        if (meta == NULL && jerr.text[0] != '\0')
-            error_set(err, "%.300s: %s", location, jerr.text);
-        return meta;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    if (fsutil_read_file(location, ICEBERG_METADATA_MAX, &text, &len, err) < 0)
         return NULL;
-    meta = json_loadb(text, len, 0, &jerr);
-    free(text);
+    }
+    json_error_t jerr;
+    json_t *meta = b.len <= ICEBERG_METADATA_MAX ? json_loadb(b.s, b.len, 0, &jerr) : NULL;
     if (meta == NULL)
-        error_set(err, "%.300s: %s", location, jerr.text);
+        error_set(err, "%.300s: %s", location,
+                  b.len > ICEBERG_METADATA_MAX ? "too large" : jerr.text);
+    strbuf_free(&b);
     return meta;
 }
 
@@ -358,7 +374,10 @@ void http_iceberg_table(struct http_request *req, struct http_reply *reply)
         reply->status = 204;
         return;
     }
-    json_t *meta = iceberg_read_metadata(req->cfg, location, err);
+    struct iceberg_store *store = iceberg_catalog_store(req->cfg, err);
+    json_t *meta = store != NULL ? iceberg_read_metadata(store, location, err) : NULL;
+    bool s3 = store != NULL && iceberg_store_is_s3(store);
+    iceberg_store_free(&store);
     if (meta == NULL) {
         http_iceberg_error(reply, 500, "ServiceFailureException", "table %s.%s: %s", ns, table,
                            err);
@@ -366,7 +385,7 @@ void http_iceberg_table(struct http_request *req, struct http_reply *reply)
         return;
     }
     json_t *config = json_object();
-    if (strncmp(location, "s3://", 5) == 0) {
+    if (s3) {
         json_object_set_new(config, "s3.endpoint", json_string(req->cfg->s3_endpoint));
         json_object_set_new(config, "s3.path-style-access",
                             json_string(req->cfg->s3_path_style ? "true" : "false"));

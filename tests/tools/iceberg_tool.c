@@ -328,7 +328,18 @@ static int cmd_table(const char *dir, const char *spec_path)
         .target_file_bytes = (uint64_t)json_integer_value(json_object_get(spec, "target_file_bytes")),
         .row_group_bytes = (size_t)json_integer_value(json_object_get(spec, "row_group_bytes"))};
     char err[ERROR_MAX];
-    struct iceberg_files *files = iceberg_files_open(dir, fields, n, &opt, err);
+    /* the table is the last component of dir in a local store at the rest */
+    char root[PATH_MAX];
+    snprintf(root, sizeof root, "%s", dir);
+    char *slash = strrchr(root, '/');
+    const char *key = slash != NULL ? dir + (slash - root) + 1 : dir;
+    if (slash != NULL)
+        *slash = '\0';
+    else
+        snprintf(root, sizeof root, ".");
+    struct iceberg_store *store = iceberg_store_open_dir(root, err);
+    struct iceberg_files *files =
+        store != NULL ? iceberg_files_open(store, key, fields, n, &opt, err) : NULL;
     if (files == NULL)
         return die(err);
     char *line = NULL;
@@ -357,7 +368,7 @@ static int cmd_table(const char *dir, const char *spec_path)
                                          .partition_spec_json = "[]", .content = ICEBERG_DATA};
     int64_t snapshot_id = iceberg_random_snapshot_id();
     char manifest[PATH_MAX], list[PATH_MAX], meta_path[PATH_MAX], uuid[ICEBERG_UUID_MAX];
-    if (iceberg_write_snapshot(dir, files, &info, snapshot_id, -1, 1, manifest, list, err) < 0)
+    if (iceberg_write_snapshot(store, key, files, &info, snapshot_id, -1, 1, manifest, list, err) < 0)
         return die(err);
     size_t nfiles;
     iceberg_files_list(files, &nfiles);
@@ -379,8 +390,8 @@ static int cmd_table(const char *dir, const char *spec_path)
                               .current_schema_id = 0, .schemas = schemas, .snapshots = &snap,
                               .nsnapshots = 1, .current_snapshot_id = snapshot_id};
     json_t *meta = iceberg_table_json(&t, err);
-    if (meta == NULL || iceberg_write_metadata(dir, 1, meta, meta_path, err) < 0 ||
-        iceberg_write_version_hint(dir, 1, err) < 0)
+    if (meta == NULL || iceberg_write_metadata(store, key, 1, meta, meta_path, err) < 0 ||
+        iceberg_write_version_hint(store, key, 1, err) < 0)
         return die(err);
     printf("{\"snapshot_id\":%lld,\"files\":%zu,\"rows\":%s}\n", (long long)snapshot_id, nfiles,
            count);
@@ -390,6 +401,7 @@ static int cmd_table(const char *dir, const char *spec_path)
     json_decref(schema);
     free(schema_text);
     iceberg_files_free(&files, false);
+    iceberg_store_free(&store);
     free(fields);
     free(cols);
     json_decref(spec);
