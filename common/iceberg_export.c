@@ -489,6 +489,8 @@ static int iceberg_export_put_metadata(struct iceberg_store *store, const char *
     int rc = iceberg_write_metadata(store, key, version, meta, path, err);
     if (rc >= 0 || error_kind_of(rc) != ERROR_CONFLICT)
         return rc;
+    log_warn("iceberg_metadata_exists file=%s action=replace reason=\"an export that did not "
+             "commit left it\"", path);
     iceberg_export_delete(store, path);
     return iceberg_write_metadata(store, key, version, meta, path, err);
 }

@@ -143,15 +143,16 @@ int iceberg_store_key_of(const struct iceberg_store *st, const char *uri, char k
 int iceberg_store_stage(struct iceberg_store *st, const char *key, char path[PATH_MAX],
                         char err[ERROR_MAX])
 {
+    if (st->s3 != NULL) { /* file names carry a uuid: unique within the staging directory */
+        const char *base = strrchr(key, '/');
+        if (iceberg_store_check_key(key, err) < 0 || fsutil_mkdirs(st->staging, 0750, err) < 0)
+            return -1;
+        return fsutil_path(path, PATH_MAX, err, "%s/%s", st->staging,
+                           base != NULL ? base + 1 : key);
+    }
     if (iceberg_store_name(st, key, path, err) < 0)
         return -1;
     const char *base = strrchr(path, '/');
-    if (st->s3 != NULL) /* file names carry a uuid: unique within the staging directory */
-        return fsutil_mkdirs(st->staging, 0750, err) < 0 ||
-                       fsutil_path(path, PATH_MAX, err, "%s/%s", st->staging,
-                                   base != NULL ? base + 1 : path) < 0
-                   ? -1
-                   : 0;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%.*s", (int)(base - path), path);
     return fsutil_mkdirs(dir, 0750, err);

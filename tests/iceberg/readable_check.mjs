@@ -2,7 +2,7 @@
 // version hint) is whole: the metadata file, the current snapshot's
 // manifest list, its manifests and every data file they list exist with
 // the sizes the manifests give. One PASS/FAIL line.
-import { statSync } from 'node:fs';
+import { fileSize } from './s3_fetch.mjs';
 import { icebergMetadata, icebergManifests } from 'icebird';
 
 const nativeFetch = globalThis.fetch;
@@ -16,8 +16,8 @@ const [dir, name = 'readable'] = process.argv.slice(2);
 try {
   const meta = await icebergMetadata({ tableUrl: dir });
   const entries = (await icebergManifests(meta)).flatMap((m) => m.entries);
-  const bad = entries.filter((e) => statSync(e.data_file.file_path, { throwIfNoEntry: false })?.size !==
-    Number(e.data_file.file_size_in_bytes));
+  const sizes = await Promise.all(entries.map((e) => fileSize(e.data_file.file_path)));
+  const bad = entries.filter((e, i) => sizes[i] !== Number(e.data_file.file_size_in_bytes));
   console.log(bad.length === 0 ? `PASS ${name}` : `FAIL ${name}: ${bad.map((e) => e.data_file.file_path).join(' ')}`);
 } catch (e) {
   console.log(`FAIL ${name}: ${e.message}`);

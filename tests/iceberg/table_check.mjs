@@ -7,8 +7,10 @@
 // key, refs.main, identifier-field-ids, and data file sizes in the manifests
 // equal to the files' real sizes. icebird fetches everything by URL; local
 // paths are answered from disk by the fetch below (HEAD and byte ranges, as
-// an HTTP server would).
-import { readFileSync, statSync } from 'node:fs';
+// an HTTP server would); a table on S3 (TABLE_DIR s3://...) is read from
+// S3_ENDPOINT by s3_fetch.mjs.
+import { fileSize, localCopy } from './s3_fetch.mjs';
+import { readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { icebergMetadata, icebergManifests, icebergRead } from 'icebird';
 
@@ -55,8 +57,9 @@ check('last-column-id', meta['last-column-id'] === Math.max(...schema.fields.map
 
 const manifests = await icebergManifests(meta);
 const entries = manifests.flatMap((m) => m.entries);
-check('manifest file sizes are real sizes', entries.length > 0 && entries.every((e) =>
-  Number(e.data_file.file_size_in_bytes) === statSync(e.data_file.file_path).size),
+const sizes = await Promise.all(entries.map((e) => fileSize(e.data_file.file_path)));
+check('manifest file sizes are real sizes', entries.length > 0 && entries.every((e, i) =>
+  Number(e.data_file.file_size_in_bytes) === sizes[i]),
   JSON.stringify(entries.map((e) => [e.data_file.file_path, Number(e.data_file.file_size_in_bytes)])));
 const rows = await icebergRead({ tableUrl: dir, metadata: meta });
 
@@ -101,7 +104,8 @@ check('icebird values', bad === null, bad);
 // DuckDB over the data files the manifests list
 const db = await DuckDBInstance.create(':memory:');
 const con = await db.connect();
-const files = entries.map((e) => `'${e.data_file.file_path}'`).join(',');
+const files = (await Promise.all(entries.map((e) => localCopy(e.data_file.file_path))))
+  .map((f) => `'${f}'`).join(',');
 const n = (await con.runAndReadAll(`SELECT count(*) AS n FROM read_parquet([${files}])`)).getRowObjectsJson()[0].n;
 check('duckdb row count over the data files', Number(n) === expected.length, `${n}`);
 const recs = entries.reduce((a, e) => a + Number(e.data_file.record_count), 0);
