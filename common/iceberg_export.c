@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "iceberg_delta.h"
 #include "iceberg_table.h"
 #include "layout.h"
 #include "log.h"
@@ -99,82 +100,6 @@ static int iceberg_export_load_state(sqlite3 *db, const char *table, struct iceb
     return 0;
 }
 
-int iceberg_export_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
-                        sqlite3_stmt *st, char err[ERROR_MAX])
-{
-    int type = sqlite3_column_type(st, (int)col);
-    if (type == SQLITE_NULL)
-        return parquet_add_null(w, col, err);
-    const char *text = (const char *)sqlite3_column_text(st, (int)col);
-    switch (f->kind) {
-    case PARQUET_LONG:
-    case PARQUET_INT:
-        return parquet_add_int(w, col, sqlite3_column_int64(st, (int)col), err);
-    case PARQUET_DOUBLE:
-        return parquet_add_double(w, col, sqlite3_column_double(st, (int)col), err);
-    case PARQUET_BOOLEAN:
-        if (type == SQLITE_TEXT)
-            return parquet_add_bool(w, col, strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0,
-                                    err);
-        return parquet_add_bool(w, col, sqlite3_column_int64(st, (int)col) != 0, err);
-    case PARQUET_DATE: {
-        int32_t days;
-        if (timeutil_parse_date_days(text, &days) < 0)
-            return error_set(err, "column %s: '%.40s' is not a date", f->name, text);
-        return parquet_add_int(w, col, days, err);
-    }
-    case PARQUET_TIMESTAMPTZ: {
-        int64_t us;
-        if (timeutil_parse_utc_us(text, &us) < 0)
-            return error_set(err, "column %s: '%.40s' is not a timestamp", f->name, text);
-        return parquet_add_int(w, col, us, err);
-    }
-    case PARQUET_DECIMAL:
-        return parquet_add_decimal_text(w, col, text, err);
-    case PARQUET_STRING:
-        return parquet_add_string(w, col, text, (size_t)sqlite3_column_bytes(st, (int)col), err);
-    }
-    return error_set(err, "column %s: unknown kind", f->name);
-}
-
-/* Every row of the table into data files. */
-static int iceberg_export_rows(sqlite3 *db, const char *table, const struct iceberg_field *f, size_t n,
-                       struct iceberg_files *files, char err[ERROR_MAX])
-{
-    struct strbuf sql = {0};
-    strbuf_addf(&sql, "SELECT ");
-    for (size_t i = 0; i < n; i++)
-        strbuf_addf(&sql, "%s\"%s\"", i ? ", " : "", f[i].name);
-    strbuf_addf(&sql, " FROM \"%s\"", table);
-    if (sql.failed)
-        return error_set(err, "out of memory");
-    sqlite3_stmt *st;
-    int rc = iceberg_export_prepare(db, sql.s, &st, err);
-    strbuf_free(&sql);
-    if (rc < 0)
-        return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct parquet_writer *w = iceberg_files_row(files, err);
-        if (w == NULL)
-            goto fail;
-        for (size_t i = 0; i < n; i++) {
-            if (iceberg_export_value(w, i, &f[i], st, err) < 0)
-                goto fail;
-        }
-        if (parquet_end_row(w, err) < 0 || iceberg_files_row_done(files, err) < 0)
-            goto fail;
-    }
-    if (rc != SQLITE_DONE) {
-        error_set(err, "reading %s: %s", table, sqlite3_errmsg(db));
-        goto fail;
-    }
-    sqlite3_finalize(st);
-    return iceberg_files_finish(files, err);
-fail:
-    sqlite3_finalize(st);
-    return -1;
-}
-
 /* The schemas JSON array (stored ones plus, when it differs from the
  * current one, the new schema as current_schema_id + 1). */
 static json_t *iceberg_export_schemas(sqlite3 *db, const char *table, json_t *schema,
@@ -212,17 +137,21 @@ static json_t *iceberg_export_schemas(sqlite3 *db, const char *table, json_t *sc
 }
 
 /* Snapshots and metadata log from the state tables, plus the new snapshot. */
-static int iceberg_export_history(sqlite3 *db, const char *table, struct iceberg_snapshot **snaps,
-                          size_t *nsnaps, struct iceberg_metadata_log **log, size_t *nlog,
-                          char **strings, size_t *nstrings, char err[ERROR_MAX])
+static int iceberg_export_history(sqlite3 *db, const char *table, int64_t horizon_ms,
+                                  struct iceberg_snapshot **snaps, size_t *nsnaps,
+                                  struct iceberg_metadata_log **log, size_t *nlog, char **strings,
+                                  size_t *nstrings, char err[ERROR_MAX])
 {
     sqlite3_stmt *st;
     *nsnaps = *nlog = 0;
+    /* the snapshots the commit keeps: those within the retention horizon */
     if (iceberg_export_query(db, "SELECT snapshot_id, parent_id, sequence_number, timestamp_ms, "
                            "manifest_list, schema_id, operation, lakehouse_snapshot_id, summary "
-                         "FROM _iceberg_snapshots WHERE table_name = ?1 ORDER BY sequence_number",
+                         "FROM _iceberg_snapshots WHERE table_name = ?1 AND timestamp_ms >= ?2 "
+                         "ORDER BY sequence_number",
                      table, &st, err) < 0)
         return -1;
+    sqlite3_bind_int64(st, 2, horizon_ms);
     size_t cap = 8;
     *snaps = calloc(cap + 1, sizeof **snaps);
     while (*snaps != NULL && sqlite3_step(st) == SQLITE_ROW) {
@@ -275,13 +204,23 @@ static int iceberg_export_history(sqlite3 *db, const char *table, struct iceberg
 
 #define ICEBERG_EXPORT_STRINGS_MAX (3 * 4096 + 8)
 
+/* What an export wrote, for its commit. */
+struct iceberg_export_written {
+    const struct iceberg_files *data, *deletes; /* deletes: NULL for none */
+    const struct iceberg_manifest_file *m;      /* the manifest list's manifests */
+    size_t nm;
+    const struct iceberg_delta *delta;
+    int64_t horizon_ms;                         /* older snapshots expire */
+    int64_t expired;                            /* out: files no longer referenced */
+};
+
 static int iceberg_export_commit(sqlite3 *db, const char *table, const char *location,
                          const struct iceberg_export_state *s, const char *metadata_file,
                          const char *previous_file, int64_t previous_ms,
                          const struct iceberg_snapshot *snap, const char *schema_json,
                          bool schema_added, const struct iceberg_field *f, size_t n,
-                         const struct iceberg_files *files, const char *manifest,
-                         int64_t duration_ms, char err[ERROR_MAX])
+                         struct iceberg_export_written *w, int64_t duration_ms,
+                         char err[ERROR_MAX])
 {
     char *summary = json_dumps(snap->summary_extra, JSON_COMPACT);
     sqlite3_stmt *st = NULL;
@@ -346,17 +285,30 @@ static int iceberg_export_commit(sqlite3 *db, const char *table, const char *loc
                      sqlite3_bind_text(st, 2, f[i].name, -1, SQLITE_STATIC),
                      sqlite3_bind_text(st, 3, f[i].type, -1, SQLITE_STATIC),
                      sqlite3_bind_int64(st, 4, f[i].id)));
-    size_t nfiles;
-    const struct iceberg_file *df = iceberg_files_list(files, &nfiles);
-    for (size_t i = 0; i < nfiles + 2; i++)
+    /* every file the snapshot adds: data and delete files, manifests, list */
+    for (int k = 0; k < 2; k++) {
+        size_t nfiles = 0;
+        const struct iceberg_file *df =
+            (k ? w->deletes : w->data) ? iceberg_files_list(k ? w->deletes : w->data, &nfiles)
+                                       : NULL;
+        for (size_t i = 0; i < nfiles; i++)
+            ICEBERG_EXPORT_STEP("INSERT OR IGNORE INTO _iceberg_files VALUES (?1, ?2, ?3)",
+                                (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                                 sqlite3_bind_text(st, 2, df[i].path, -1, SQLITE_STATIC),
+                                 sqlite3_bind_int64(st, 3, snap->snapshot_id)));
+    }
+    for (size_t i = 0; i <= w->nm; i++)
         ICEBERG_EXPORT_STEP("INSERT OR IGNORE INTO _iceberg_files VALUES (?1, ?2, ?3)",
-                    (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
-                     sqlite3_bind_text(st, 2,
-                                       i < nfiles ? df[i].path
-                                       : i == nfiles ? manifest
-                                                     : snap->manifest_list,
-                                       -1, SQLITE_STATIC),
-                     sqlite3_bind_int64(st, 3, snap->snapshot_id)));
+                            (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC),
+                             sqlite3_bind_text(st, 2,
+                                               i < w->nm ? w->m[i].path : snap->manifest_list,
+                                               -1, SQLITE_STATIC),
+                             sqlite3_bind_int64(st, 3, snap->snapshot_id)));
+    if (iceberg_delta_commit(db, table, w->delta, snap->snapshot_id, w->data, w->m, w->nm,
+                             err) < 0 ||
+        iceberg_delta_expire(db, table, w->horizon_ms, snap->snapshot_id, timeutil_now_ms(),
+                             &w->expired, err) < 0)
+        goto fail;
 #undef ICEBERG_EXPORT_STEP
     if (sqlutil_exec(db, "COMMIT", err, "export commit") < 0)
         goto fail;
@@ -370,23 +322,72 @@ done:
     return rc;
 }
 
-/* Ids of the fields: the recorded id of each name and type, or the next. */
-static int iceberg_export_field_ids(sqlite3 *db, const char *table, struct iceberg_export_state *s,
-                                    struct iceberg_field *f, size_t n, char err[ERROR_MAX])
+/* The recorded id of name with type, following renames back (silver's
+ * _schema_changes: a renamed column keeps its id): > 0, or 0 for none. */
+static int32_t iceberg_export_known_id(sqlite3_stmt *id, sqlite3_stmt *renamed, const char *table,
+                                       const char *name, const char *type)
 {
-    sqlite3_stmt *id;
+    char at[NAMES_MAX];
+    snprintf(at, sizeof at, "%s", name);
+    for (int hop = 0; hop < 16; hop++) {
+        sqlite3_reset(id);
+        sqlite3_bind_text(id, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(id, 2, at, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(id, 3, type, -1, SQLITE_STATIC);
+        if (sqlite3_step(id) == SQLITE_ROW)
+            return (int32_t)sqlite3_column_int(id, 0);
+        if (renamed == NULL)
+            return 0;
+        sqlite3_reset(renamed);
+        sqlite3_bind_text(renamed, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(renamed, 2, at, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(renamed) != SQLITE_ROW)
+            return 0;
+        snprintf(at, sizeof at, "%s", (const char *)sqlite3_column_text(renamed, 0));
+    }
+    return 0;
+}
+
+/* Ids of the fields: the recorded id of each name and type (or of the name
+ * it was renamed from), or the next. *rewrite: a column that had another
+ * type (a widening Iceberg v2 cannot express: the new id needs every row). */
+static int iceberg_export_field_ids(sqlite3 *db, const char *table, struct iceberg_export_state *s,
+                                    struct iceberg_field *f, size_t n, bool *rewrite,
+                                    char err[ERROR_MAX])
+{
+    sqlite3_stmt *id, *renamed = NULL, *other;
     if (iceberg_export_prepare(db, "SELECT field_id FROM _iceberg_fields WHERE table_name = ?1 "
                                    "AND name = ?2 AND type = ?3", &id, err) < 0)
         return -1;
+    if (iceberg_export_prepare(db, "SELECT 1 FROM _iceberg_fields WHERE table_name = ?1 "
+                                   "AND name = ?2 AND type <> ?3", &other, err) < 0) {
+        sqlite3_finalize(id);
+        return -1;
+    }
+    /* silver only, and created on first use: no table, no renames */
+    if (sqlite3_prepare_v2(db, "SELECT column_name FROM _schema_changes WHERE table_name = ?1 "
+                               "AND change = 'rename' AND new_name = ?2 "
+                               "ORDER BY snapshot_id DESC LIMIT 1", -1, &renamed, NULL) != SQLITE_OK)
+        renamed = NULL;
+    *rewrite = false;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(id);
-        sqlite3_bind_text(id, 1, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(id, 2, f[i].name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(id, 3, f[i].type, -1, SQLITE_STATIC);
-        f[i].id = sqlite3_step(id) == SQLITE_ROW ? (int32_t)sqlite3_column_int(id, 0)
-                                                 : ++s->last_column_id;
+        f[i].id = iceberg_export_known_id(id, renamed, table, f[i].name, f[i].type);
+        for (size_t j = 0; j < i && f[i].id > 0; j++)
+            if (f[j].id == f[i].id)
+                f[i].id = 0; /* a name reused after a rename: a new column */
+        if (f[i].id > 0)
+            continue;
+        f[i].id = ++s->last_column_id;
+        sqlite3_reset(other);
+        sqlite3_bind_text(other, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(other, 2, f[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(other, 3, f[i].type, -1, SQLITE_STATIC);
+        if (sqlite3_step(other) == SQLITE_ROW)
+            *rewrite = true;
     }
     sqlite3_finalize(id);
+    sqlite3_finalize(renamed);
+    sqlite3_finalize(other);
     return 0;
 }
 
@@ -416,44 +417,16 @@ static int iceberg_export_pending(const struct iceberg_export_source *src,
     return *project != 0 && !(s->exists && s->exported_snapshot == *project);
 }
 
-/* The table's rows as data files under location (caller owns them), or
- * NULL with err. */
-static struct iceberg_files *iceberg_export_data(sqlite3 *db, const char *table,
-                                                 struct iceberg_store *store, const char *key,
-                                                 const struct iceberg_field *fields, size_t n,
-                                                 char err[ERROR_MAX])
-{
-    /* 16 MiB row groups: the export's share of the writer process's memory bound */
-    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
-                                        .row_group_bytes = 16 << 20};
-    struct iceberg_files *files = iceberg_files_open(store, key, fields, n, &opt, err);
-    if (files != NULL && iceberg_export_rows(db, table, fields, n, files, err) < 0)
-        iceberg_files_free(&files, true);
-    return files;
-}
-
 /* The source's columns with their field ids (*fields: caller frees). */
 static int iceberg_export_fields(const struct iceberg_export_source *src,
                                  struct iceberg_export_state *s, struct iceberg_field **fields,
-                                 size_t *n, char err[ERROR_MAX])
+                                 size_t *n, bool *rewrite, char err[ERROR_MAX])
 {
     if (src->fields(src->fields_arg, src->db, src->table, fields, n, err) < 0)
         return -1;
     if (*n == 0)
         return error_set(err, "table %s has no columns", src->table);
-    return iceberg_export_field_ids(src->db, src->table, s, *fields, *n, err);
-}
-
-/* The summary fields of a snapshot that holds files (new reference). */
-static json_t *iceberg_export_summary(const struct iceberg_files *files)
-{
-    size_t nfiles;
-    iceberg_files_list(files, &nfiles);
-    char rows[24], count[24];
-    snprintf(rows, sizeof rows, "%" PRId64, iceberg_files_rows(files));
-    snprintf(count, sizeof count, "%zu", nfiles);
-    return json_pack("{ssssssss}", "added-data-files", count, "added-records", rows,
-                     "total-data-files", count, "total-records", rows);
+    return iceberg_export_field_ids(src->db, src->table, s, *fields, *n, rewrite, err);
 }
 
 /* Delete the file at location (a failed attempt's); errors are left to the
@@ -464,6 +437,112 @@ static void iceberg_export_delete(struct iceberg_store *store, const char *locat
     if (location[0] != '\0' && iceberg_store_key_of(store, location, key, err) == 0)
         iceberg_store_delete(store, key, err);
 }
+
+/* The files one export writes before its commit. */
+struct iceberg_export_out {
+    struct iceberg_store *store;
+    struct iceberg_delta delta;
+    struct iceberg_files *data, *deletes;
+    struct iceberg_manifest_file *m; /* the carried ones, then the new ones */
+    size_t nm;
+    char manifest[2][PATH_MAX];      /* the new data and delete manifests */
+    char list[PATH_MAX];
+};
+
+/* Remove what a failed export wrote (remove) and free. */
+static void iceberg_export_out_free(struct iceberg_export_out *o, bool remove)
+{
+    if (remove && o->store != NULL) {
+        for (int k = 0; k < 2; k++)
+            iceberg_export_delete(o->store, o->manifest[k]);
+        iceberg_export_delete(o->store, o->list);
+    }
+    iceberg_files_free(&o->data, remove);
+    iceberg_files_free(&o->deletes, remove);
+    free(o->m);
+    iceberg_delta_free(&o->delta);
+}
+
+/* Data files, delete file, manifests and manifest list of the snapshot. */
+static int iceberg_export_write(const struct iceberg_export_source *src, const char *key,
+                                const struct iceberg_field *f, size_t n,
+                                const struct iceberg_manifest_info *info, int64_t snapshot_id,
+                                int64_t parent, int64_t sequence, struct iceberg_export_out *o,
+                                char err[ERROR_MAX])
+{
+    /* 16 MiB row groups: the export's share of the writer process's memory bound */
+    struct iceberg_write_options opt = {.codec = PARQUET_CODEC_ZSTD,
+                                        .row_group_bytes = 16 << 20,
+                                        .schema_json = info->schema_json};
+    struct iceberg_delta *d = &o->delta;
+    o->store = src->store;
+    if ((o->data = iceberg_files_open(src->store, key, f, n, &opt, err)) == NULL ||
+        iceberg_delta_rows(src->db, src->table, f, n, d, o->data, err) < 0 ||
+        iceberg_delta_deletes(src->db, src->table, src->store, key, d, &opt, &o->deletes,
+                              err) < 0)
+        return -1;
+    size_t carried = d->full ? 0 : d->nkept;
+    if ((o->m = calloc(carried + 2, sizeof *o->m)) == NULL)
+        return error_set(err, "out of memory");
+    if (carried > 0)
+        memcpy(o->m, d->kept, carried * sizeof *o->m);
+    o->nm = carried;
+    size_t nfiles;
+    iceberg_files_list(o->data, &nfiles);
+    if (nfiles > 0 || d->full) {
+        if (iceberg_write_manifest(src->store, key, o->data, info, snapshot_id, sequence, 0,
+                                   o->manifest[0], &o->m[o->nm], err) < 0)
+            return -1;
+        o->nm++;
+    }
+    if (o->deletes != NULL) {
+        struct iceberg_manifest_info di = *info;
+        di.content = ICEBERG_POSITION_DELETES;
+        if (iceberg_write_manifest(src->store, key, o->deletes, &di, snapshot_id, sequence, 1,
+                                   o->manifest[1], &o->m[o->nm], err) < 0)
+            return -1;
+        o->nm++;
+    }
+    return iceberg_write_manifest_list(src->store, key, snapshot_id, parent, sequence, o->m,
+                                       o->nm, o->list, err);
+}
+
+/* The summary fields and operation of the snapshot (new reference). */
+static json_t *iceberg_export_summary(const struct iceberg_export_out *o, const char **operation,
+                                      bool first)
+{
+    const struct iceberg_delta *d = &o->delta;
+    int64_t added = iceberg_files_rows(o->data), data_files = 0, deleted = 0, delete_files = 0;
+    for (size_t i = 0; i < o->nm; i++) {
+        if (o->m[i].content == ICEBERG_DATA)
+            data_files += o->m[i].added_files;
+        else
+            delete_files += o->m[i].added_files;
+    }
+    int64_t total = added;
+    if (!d->full) {
+        total += d->kept_data_rows - d->kept_delete_rows - d->deletes;
+        deleted = d->deletes;
+    }
+    size_t nfiles;
+    iceberg_files_list(o->data, &nfiles);
+    *operation = first ? "append" : d->full ? "overwrite" : deleted == 0 ? "append"
+                 : added == 0 ? "delete" : "overwrite";
+    json_t *j = json_object();
+    const char *keys[] = {"added-data-files", "added-records", "total-data-files",
+                          "total-records", "added-position-deletes", "total-delete-files",
+                          "lakehouse.export"};
+    int64_t values[] = {(int64_t)nfiles, added, data_files, total, deleted, delete_files};
+    for (size_t i = 0; i < 6; i++) {
+        char v[24];
+        snprintf(v, sizeof v, "%" PRId64, values[i]);
+        json_object_set_new(j, keys[i], json_string(v));
+    }
+    /* full (and why) or incremental: what the tests and the log look at */
+    json_object_set_new(j, keys[6], json_string(d->full ? d->why : "incremental"));
+    return j;
+}
+
 
 /* The version being replaced (file, NULL for none) joins the metadata log
  * of the next one; the log is grown either way (the caller frees it). */
@@ -495,6 +574,34 @@ static int iceberg_export_put_metadata(struct iceberg_store *store, const char *
     return iceberg_write_metadata(store, key, version, meta, path, err);
 }
 
+/* After the commit: the version hint, the deletion of files expired for
+ * the grace period, the log line and the duration metric. Failures here
+ * are retried by the next export (or start). */
+static void iceberg_export_committed(const struct iceberg_export_source *src,
+                                     const char *key, const struct iceberg_snapshot *snap,
+                                     int64_t version, const struct iceberg_export_out *out,
+                                     int64_t expired, int64_t duration)
+{
+    const char *domain = src->domain, *table = src->table;
+    char err[ERROR_MAX];
+    if (iceberg_write_version_hint(src->store, key, version, err) < 0)
+        log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
+                 domain, table, err);
+    int64_t purged = 0;
+    if (iceberg_delta_purge(src->db, src->store, table, ICEBERG_EXPORT_SWEEP_GRACE_S, &purged,
+                            err) < 0)
+        log_warn("iceberg_expired_files_kept table=%s/%s reason=\"%s\" action=retry_next_export",
+                 domain, table, err);
+    log_info("iceberg_exported layer=%s table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
+             " version=%" PRId64 " mode=\"%s\" rows=%" PRId64 " deletes=%" PRId64
+             " expired_files=%" PRId64 " duration_ms=%" PRId64,
+             src->layer, domain, table, snap->lakehouse_snapshot_id, snap->snapshot_id, version,
+             out->delta.full ? out->delta.why : "incremental", iceberg_files_rows(out->data),
+             out->delta.deletes, expired, duration);
+    stats_observe("iceberg_export_duration_seconds", src->metrics_label,
+                  (double)duration / 1000.0);
+}
+
 int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR_MAX])
 {
     sqlite3 *db = src->db;
@@ -516,24 +623,23 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
 
     struct iceberg_field *fields = NULL;
     size_t n = 0;
-    struct iceberg_files *files = NULL;
+    struct iceberg_export_out out = {0};
     json_t *schema = NULL, *schemas = NULL, *meta = NULL, *extra = NULL;
     char *schema_text = NULL;
     struct iceberg_snapshot *snaps = NULL;
     struct iceberg_metadata_log *log = NULL;
     size_t nsnaps = 0, nlog = 0, nstrings = 0;
     char **strings = calloc(ICEBERG_EXPORT_STRINGS_MAX, sizeof *strings);
-    char list[PATH_MAX] = "", manifest[PATH_MAX] = "", meta_path[PATH_MAX] = "";
-    char previous[PATH_MAX] = "";
+    char meta_path[PATH_MAX] = "", previous[PATH_MAX] = "";
     int rc = -1;
-    bool committed = false;
+    bool committed = false, rewrite = false;
     if (strings == NULL) {
         error_set(err, "out of memory");
         goto done;
     }
-    if (iceberg_export_fields(src, &s, &fields, &n, err) < 0)
-        goto done;
-    if ((files = iceberg_export_data(db, table, store, key, fields, n, err)) == NULL)
+    if (iceberg_export_fields(src, &s, &fields, &n, &rewrite, err) < 0 ||
+        iceberg_delta_plan(db, table, fields, n, s.exists ? s.current_snapshot : -1,
+                           s.exported_snapshot, project, rewrite, &out.delta, err) < 0)
         goto done;
 
     schema = iceberg_schema_json(s.schema_id, fields, n);
@@ -542,25 +648,27 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
         goto done;
     schema_text = json_dumps(schema, JSON_COMPACT | JSON_PRESERVE_ORDER);
     int64_t snapshot_id = iceberg_random_snapshot_id(), sequence = s.last_sequence + 1;
+    int64_t parent = s.exists ? s.current_snapshot : -1;
     struct iceberg_manifest_info info = {.schema_json = schema_text, .schema_id = s.schema_id,
                                          .partition_spec_json = "[]", .content = ICEBERG_DATA};
     if (schema_text == NULL ||
-        iceberg_write_snapshot(store, key, files, &info, snapshot_id,
-                               s.exists ? s.current_snapshot : -1, sequence, manifest, list,
-                               err) < 0)
+        iceberg_export_write(src, key, fields, n, &info, snapshot_id, parent, sequence, &out,
+                             err) < 0)
         goto done;
 
-    if (iceberg_export_history(db, table, &snaps, &nsnaps, &log, &nlog, strings, &nstrings, err) < 0)
+    int64_t horizon_ms = src->retention_days > 0
+                             ? timeutil_now_ms() - src->retention_days * 86400 * INT64_C(1000)
+                             : 0;
+    if (iceberg_export_history(db, table, horizon_ms, &snaps, &nsnaps, &log, &nlog, strings,
+                               &nstrings, err) < 0)
         goto done;
-    size_t nfiles;
-    iceberg_files_list(files, &nfiles);
-    extra = iceberg_export_summary(files);
+    const char *operation;
+    extra = iceberg_export_summary(&out, &operation, !s.exists);
     struct iceberg_snapshot *snap = &snaps[nsnaps];
     *snap = (struct iceberg_snapshot){
-        .snapshot_id = snapshot_id, .parent_id = s.exists ? s.current_snapshot : -1,
-        .sequence_number = sequence, .timestamp_ms = committed_ms, .manifest_list = list,
-        .schema_id = s.schema_id, .operation = s.exists ? "overwrite" : "append",
-        .lakehouse_snapshot_id = project, .summary_extra = extra};
+        .snapshot_id = snapshot_id, .parent_id = parent, .sequence_number = sequence,
+        .timestamp_ms = committed_ms, .manifest_list = out.list, .schema_id = s.schema_id,
+        .operation = operation, .lakehouse_snapshot_id = project, .summary_extra = extra};
     /* the version being replaced joins the metadata log */
     if (s.exists && iceberg_metadata_path(previous, location, s.version, err) < 0)
         goto done;
@@ -578,29 +686,19 @@ int iceberg_export_table(const struct iceberg_export_source *src, char err[ERROR
     if (iceberg_export_put_metadata(store, key, s.version + 1, meta, meta_path, err) < 0)
         goto done;
     int64_t duration = timeutil_monotonic_ms() - started;
+    struct iceberg_export_written w = {.data = out.data, .deletes = out.deletes, .m = out.m,
+                                       .nm = out.nm, .delta = &out.delta,
+                                       .horizon_ms = horizon_ms};
     if (iceberg_export_commit(db, table, location, &s, meta_path, s.exists ? previous : NULL, now_ms, snap,
-                      schema_text, schema_added, fields, n, files, manifest, duration,
-                      err) < 0) {
+                      schema_text, schema_added, fields, n, &w, duration, err) < 0) {
         iceberg_export_delete(store, meta_path);
         goto done;
     }
     committed = true;
-    if (iceberg_write_version_hint(store, key, s.version + 1, err) < 0)
-        log_warn("iceberg_version_hint_failed table=%s/%s reason=\"%s\" action=retry_next_export",
-                 domain, table, err);
-    log_info("iceberg_exported layer=%s table=%s/%s snapshot=%" PRId64 " iceberg_snapshot=%" PRId64
-             " version=%" PRId64 " rows=%" PRId64 " files=%zu duration_ms=%" PRId64,
-             src->layer, domain, table, project, snapshot_id, s.version + 1,
-             iceberg_files_rows(files), nfiles, duration);
-    stats_observe("iceberg_export_duration_seconds", src->metrics_label,
-                  (double)duration / 1000.0);
+    iceberg_export_committed(src, key, snap, s.version + 1, &out, w.expired, duration);
     rc = 1;
 done:
-    if (!committed && list[0] != '\0') {
-        iceberg_export_delete(store, list); /* and the data files below */
-        iceberg_export_delete(store, manifest);
-    }
-    iceberg_files_free(&files, !committed);
+    iceberg_export_out_free(&out, !committed);
     for (size_t i = 0; snaps != NULL && i < nsnaps; i++)
         json_decref(snaps[i].summary_extra);
     for (size_t i = 0; strings != NULL && i < nstrings; i++)
@@ -748,43 +846,7 @@ int iceberg_export_sweep_db(sqlite3 *db, struct iceberg_store *store, const char
         rc = iceberg_export_sweep_table(db, store, table, location, version, removed, err);
     }
     sqlite3_finalize(st);
+    if (rc == 0)
+        rc = iceberg_delta_purge(db, store, NULL, ICEBERG_EXPORT_SWEEP_GRACE_S, removed, err);
     return rc;
-}
-
-bool iceberg_export_due(const struct config *cfg, int64_t *next_ms)
-{
-    int64_t now = timeutil_monotonic_ms();
-    if (*next_ms == 0)
-        *next_ms = now + cfg->iceberg_export_interval_s * 1000;
-    if (now < *next_ms)
-        return false;
-    *next_ms = now + cfg->iceberg_export_interval_s * 1000;
-    return true;
-}
-
-int iceberg_export_request_check(const struct config *cfg, const struct control_request *req,
-                                 char err[ERROR_MAX])
-{
-    if (strcmp(cfg->iceberg_export, "local") != 0 && strcmp(cfg->iceberg_export, "s3") != 0)
-        return error_fail(err, ERROR_INVALID, "iceberg_export is '%s': nothing is exported",
-                          cfg->iceberg_export);
-    if (req->name[0] && !req->domain[0])
-        return error_fail(err, ERROR_INVALID, "export of table %s needs its domain", req->name);
-    return 0;
-}
-
-void iceberg_export_reply(struct control_reply *reply, int rc, int64_t exported, int64_t matched,
-                          const char *prefix, const struct iceberg_store *store,
-                          const char *err)
-{
-    reply->ok = rc == 0;
-    reply->kind = error_kind_of(rc);
-    reply->count = exported;
-    reply->id = matched;
-    if (rc < 0)
-        snprintf(reply->message, sizeof reply->message, "%sexport failed: %s", prefix, err);
-    else
-        snprintf(reply->message, sizeof reply->message,
-                 "%sexported %" PRId64 " table(s) to %s (the others were current)",
-                 prefix, exported, store != NULL ? iceberg_store_root(store) : "?");
 }

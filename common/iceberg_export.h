@@ -6,9 +6,10 @@
  * of the databases they write, with the same commit sequence:
  *
  * each table whose newest project snapshot S (its _snapshots log) is not
- * exported yet is written whole as one Iceberg snapshot equal to S
- * (operation "overwrite"; the first one "append"): Parquet data files,
- * manifest and manifest list (fsync'd), then metadata/v<N+1>.metadata.json
+ * exported yet is written as one Iceberg snapshot equal to S, whole or as
+ * the change since the exported snapshot (iceberg_delta.h decides and keeps
+ * what that needs): Parquet data and position-delete files, manifests and
+ * manifest list (fsync'd), then metadata/v<N+1>.metadata.json
  * created exclusively, then the pointer in _iceberg_tables (the commit, one
  * SQLite transaction with the snapshot, schema, field-id and file rows), then
  * metadata/version-hint.text. A crash before the commit leaves version N
@@ -18,8 +19,10 @@
  * snapshot references); a crash after the commit leaves the hint one version
  * behind (still a readable version) until the start repairs it. The caller
  * must be the database's writer and call this between its own writes, so
- * the rows read are exactly S's. Field ids stay with a column name and type;
- * a new or retyped column gets the next id. */
+ * the rows read are exactly S's. Field ids stay with a column name and type
+ * (a renamed column keeps its id); a new or retyped column gets the next
+ * id, and a retyped one makes the export a full one. Snapshots older than
+ * the table's retention horizon expire at its next export. */
 #ifndef LAKEHOUSE_ICEBERG_EXPORT_H
 #define LAKEHOUSE_ICEBERG_EXPORT_H
 
@@ -61,12 +64,9 @@ struct iceberg_export_source {
     iceberg_export_fields_fn fields;
     void *fields_arg;
     const char *metrics_label;  /* stats label of the table ("air/flights") */
+    int64_t retention_days;     /* the layer's history horizon for the table (0: keep all):
+                                 * older Iceberg snapshots expire (iceberg_delta.h) */
 };
-
-/* Column col of the statement's current row into the Parquet writer as
- * field f's kind (text dates and timestamps parsed). 0, or -1 with err. */
-int iceberg_export_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
-                         sqlite3_stmt *st, char err[ERROR_MAX]);
 
 /* Export the table if its newest snapshot is not exported yet: 1 exported,
  * 0 already current (or no snapshot), -1 with err (nothing committed, the
@@ -90,6 +90,27 @@ int iceberg_export_sweep_db(sqlite3 *db, struct iceberg_store *store, const char
  * first an interval after the first call); *next_ms (monotonic, 0 at
  * start) is kept by the caller. */
 bool iceberg_export_due(const struct config *cfg, int64_t *next_ms);
+
+/* Whether cfg exports at all (iceberg_export "local" or "s3"). */
+bool iceberg_export_enabled(const struct config *cfg);
+
+/* A writer's export of every table in scope (domain and table NULL or ""
+ * for all): exported and matched counted, -1 with err for the first
+ * failure (each one logged per table). */
+typedef int (*iceberg_export_scope_fn)(void *arg, const char *domain, const char *table,
+                                       int64_t *exported, int64_t *matched, char err[ERROR_MAX]);
+
+/* The writer's loop step: when export is on, the writer is not busy with
+ * its own work (busy: merges or job runs come first) and the tick is due
+ * (iceberg_export_due), every table is exported through fn. */
+void iceberg_export_tick(const struct config *cfg, bool busy, int64_t *next_ms,
+                         iceberg_export_scope_fn fn, void *arg);
+/* The "export" control request answered through fn (reply prefix as in
+ * iceberg_export_reply; *store: the writer's store once fn has run). */
+void iceberg_export_serve(const struct config *cfg, const struct control_request *req,
+                          struct control_reply *reply, const char *prefix,
+                          struct iceberg_store *const *store, iceberg_export_scope_fn fn,
+                          void *arg);
 
 /* The "export" control request: -1 with err when it cannot run (export off,
  * a table without its domain), else 0. */

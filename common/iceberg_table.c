@@ -64,7 +64,9 @@ struct parquet_writer *iceberg_files_row(struct iceberg_files *f, char err[ERROR
                     f->nfiles, f->uuid) < 0 ||
         iceberg_store_stage(f->store, f->open_key, f->open_path, err) < 0)
         return NULL;
-    struct parquet_options po = {.codec = f->opt.codec, .row_group_bytes = f->opt.row_group_bytes};
+    struct parquet_options po = {.codec = f->opt.codec, .row_group_bytes = f->opt.row_group_bytes,
+                                 .kv_key = f->opt.schema_json ? "iceberg.schema" : NULL,
+                                 .kv_value = f->opt.schema_json};
     f->w = parquet_writer_open(f->open_path, f->cols, f->n, &po, err);
     f->open_rows = 0;
     return f->w;
@@ -161,6 +163,12 @@ void iceberg_files_free(struct iceberg_files **fp, bool remove)
     free(f);
 }
 
+void iceberg_files_position(const struct iceberg_files *f, size_t *file_no, int64_t *pos)
+{
+    *file_no = f->nfiles;
+    *pos = f->open_rows;
+}
+
 /* A store status as a return value: 0, or -(int)kind (error.h). */
 static int it_rc(enum s3_status rc)
 {
@@ -174,19 +182,15 @@ static int it_put(struct iceberg_store *st, const char *key, const struct strbuf
     return it_rc(iceberg_store_put(st, key, b->s, b->len, true, err));
 }
 
-int iceberg_write_snapshot(struct iceberg_store *st, const char *key,
+int iceberg_write_manifest(struct iceberg_store *st, const char *key,
                            const struct iceberg_files *files,
                            const struct iceberg_manifest_info *info, int64_t snapshot_id,
-                           int64_t parent_id, int64_t sequence_number,
-                           char manifest[PATH_MAX], char list_path[PATH_MAX],
-                           char err[ERROR_MAX])
+                           int64_t sequence_number, int k, char path[PATH_MAX],
+                           struct iceberg_manifest_file *out, char err[ERROR_MAX])
 {
-    char mkey[PATH_MAX], lkey[PATH_MAX];
-    if (fsutil_path(mkey, sizeof mkey, err, "%s/metadata/%s-m0.avro", key, files->uuid) < 0 ||
-        fsutil_path(lkey, sizeof lkey, err, "%s/metadata/snap-%" PRId64 "-1-%s.avro", key,
-                    snapshot_id, files->uuid) < 0 ||
-        iceberg_store_uri(st, mkey, manifest, err) < 0 ||
-        iceberg_store_uri(st, lkey, list_path, err) < 0)
+    char mkey[PATH_MAX];
+    if (fsutil_path(mkey, sizeof mkey, err, "%s/metadata/%s-m%d.avro", key, files->uuid, k) < 0 ||
+        iceberg_store_uri(st, mkey, path, err) < 0)
         return -1;
     struct iceberg_manifest_entry *e = calloc(files->nfiles ? files->nfiles : 1, sizeof *e);
     if (e == NULL)
@@ -206,25 +210,53 @@ int iceberg_write_snapshot(struct iceberg_store *st, const char *key,
     free(e);
     if (rc == 0)
         rc = it_put(st, mkey, &b, err);
-    if (rc < 0) {
-        strbuf_free(&b);
-        return -1;
-    }
-    struct iceberg_manifest_file mf = {
-        .path = manifest, .length = (int64_t)b.len, .content = info->content,
+    *out = (struct iceberg_manifest_file){
+        .path = path, .length = (int64_t)b.len, .content = info->content,
         .partition_spec_id = info->partition_spec_id, .sequence_number = sequence_number,
         .min_sequence_number = sequence_number, .added_snapshot_id = snapshot_id,
         .added_files = (int32_t)files->nfiles, .added_rows = files->rows};
-    strbuf_cut(&b, 0);
-    rc = iceberg_manifest_list_encode(&b, snapshot_id, parent_id, sequence_number, &mf, 1, err);
+    strbuf_free(&b);
+    return rc;
+}
+
+int iceberg_write_manifest_list(struct iceberg_store *st, const char *key, int64_t snapshot_id,
+                                int64_t parent_id, int64_t sequence_number,
+                                const struct iceberg_manifest_file *m, size_t n,
+                                char path[PATH_MAX], char err[ERROR_MAX])
+{
+    char uuid[ICEBERG_UUID_MAX], lkey[PATH_MAX];
+    iceberg_random_uuid(uuid);
+    if (fsutil_path(lkey, sizeof lkey, err, "%s/metadata/snap-%" PRId64 "-1-%s.avro", key,
+                    snapshot_id, uuid) < 0 ||
+        iceberg_store_uri(st, lkey, path, err) < 0)
+        return -1;
+    struct strbuf b = {0};
+    int rc = iceberg_manifest_list_encode(&b, snapshot_id, parent_id, sequence_number, m, n, err);
     if (rc == 0)
         rc = it_put(st, lkey, &b, err);
     strbuf_free(&b);
-    if (rc < 0) {
-        char ignored[ERROR_MAX];
-        iceberg_store_delete(st, mkey, ignored);
-    }
     return rc;
+}
+
+int iceberg_write_snapshot(struct iceberg_store *st, const char *key,
+                           const struct iceberg_files *files,
+                           const struct iceberg_manifest_info *info, int64_t snapshot_id,
+                           int64_t parent_id, int64_t sequence_number,
+                           char manifest[PATH_MAX], char list_path[PATH_MAX],
+                           char err[ERROR_MAX])
+{
+    struct iceberg_manifest_file mf;
+    if (iceberg_write_manifest(st, key, files, info, snapshot_id, sequence_number, 0, manifest,
+                               &mf, err) < 0)
+        return -1;
+    if (iceberg_write_manifest_list(st, key, snapshot_id, parent_id, sequence_number, &mf, 1,
+                                    list_path, err) < 0) {
+        char mkey[PATH_MAX], ignored[ERROR_MAX];
+        if (iceberg_store_key_of(st, manifest, mkey, ignored) == 0)
+            iceberg_store_delete(st, mkey, ignored);
+        return -1;
+    }
+    return 0;
 }
 
 int iceberg_metadata_path(char path[PATH_MAX], const char *dir, int64_t version,

@@ -27,6 +27,8 @@ struct iceberg_write_options {
     enum parquet_codec codec;
     uint64_t target_file_bytes; /* 0: 128 MiB; a data file is closed past this size */
     size_t row_group_bytes;     /* 0: the Parquet writer's default */
+    const char *schema_json;    /* the table schema, as "iceberg.schema" in each file's
+                                 * footer (NULL: none); borrowed while writing */
 };
 
 /* One written data file. */
@@ -51,6 +53,10 @@ struct iceberg_files *iceberg_files_open(struct iceberg_store *st, const char *k
  * value per field (field order = column order), parquet_end_row, then
  * iceberg_files_row_done. NULL with err. */
 struct parquet_writer *iceberg_files_row(struct iceberg_files *f, char err[ERROR_MAX]);
+/* Where the row being added goes: the index of its file (in the order of
+ * iceberg_files_list) and its position in that file. After
+ * iceberg_files_row, before iceberg_files_row_done. */
+void iceberg_files_position(const struct iceberg_files *f, size_t *file_no, int64_t *pos);
 /* After parquet_end_row: closes the file once it reached the target size. */
 int iceberg_files_row_done(struct iceberg_files *f, char err[ERROR_MAX]);
 /* Close the open file. Afterwards the files are listed by iceberg_files_list. */
@@ -70,6 +76,21 @@ int iceberg_write_snapshot(struct iceberg_store *st, const char *key,
                            int64_t parent_id, int64_t sequence_number,
                            char manifest_path[PATH_MAX], char list_path[PATH_MAX],
                            char err[ERROR_MAX]);
+
+/* One manifest of the snapshot's files (content: info->content; every
+ * file ADDED, sequence numbers inherited) as <key>/metadata/<uuid>-m<k>.avro;
+ * *out describes it for the manifest list (its location: path). */
+int iceberg_write_manifest(struct iceberg_store *st, const char *key,
+                           const struct iceberg_files *files,
+                           const struct iceberg_manifest_info *info, int64_t snapshot_id,
+                           int64_t sequence_number, int k, char path[PATH_MAX],
+                           struct iceberg_manifest_file *out, char err[ERROR_MAX]);
+/* The manifest list of a snapshot, <key>/metadata/snap-<id>-1-<uuid>.avro:
+ * manifests m[0..n) (new ones and those carried from the parent). */
+int iceberg_write_manifest_list(struct iceberg_store *st, const char *key, int64_t snapshot_id,
+                                int64_t parent_id, int64_t sequence_number,
+                                const struct iceberg_manifest_file *m, size_t n,
+                                char path[PATH_MAX], char err[ERROR_MAX]);
 
 /* "<dir>/metadata/v<version>.metadata.json" and "<dir>/metadata/version-hint.text":
  * where a table's versions and its hint are, for writers and readers (dir: a

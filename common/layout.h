@@ -54,6 +54,9 @@
  *   _iceberg_tables, _iceberg_snapshots, _iceberg_schemas, _iceberg_fields,
  *   _iceberg_metadata_log, _iceberg_files -- silver and gold: the Iceberg export
  *       state of each exported table (common/iceberg_export.h; version 3)
+ *   _iceberg_manifests, _iceberg_rows, _iceberg_expired -- silver and gold: what
+ *       incremental exports and snapshot expiry need (common/iceberg_delta.h;
+ *       created by the first export that uses them)
  * A bronze file is merged and recorded in _ledger in one transaction (rule 2).
  * Silver tables carry the user columns plus _seq INTEGER (the winning record's
  * ingest sequence), _insert_date TEXT, _schema_version INTEGER and _rescued TEXT,

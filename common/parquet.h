@@ -61,6 +61,10 @@ struct parquet_options {
     size_t page_bytes;      /* 0: 1 MiB of values per page */
     size_t row_group_bytes; /* 0: 64 MiB buffered per row group */
     int zstd_level;         /* 0: 3 */
+    /* one key_value_metadata pair of the footer (Iceberg's "iceberg.schema":
+     * readers map columns by the field ids of the schema the file was
+     * written with), or NULL; borrowed until the writer is closed */
+    const char *kv_key, *kv_value;
 };
 
 /* Bounds and counts of one column over the whole file, for Iceberg's

@@ -123,6 +123,13 @@ void parquet_footer_encode(const struct parquet_writer *w, struct strbuf *out)
         thrift_field_i16(&t, 7, (int16_t)g);
         thrift_struct_end(&t);
     }
+    if (w->opt.kv_key != NULL && w->opt.kv_value != NULL) {
+        thrift_field_list_begin(&t, 5, THRIFT_STRUCT, 1);
+        thrift_elem_struct_begin(&t); /* KeyValue */
+        thrift_field_string(&t, 1, w->opt.kv_key);
+        thrift_field_string(&t, 2, w->opt.kv_value);
+        thrift_struct_end(&t);
+    }
     thrift_field_string(&t, 6, "lakehouse");
     thrift_field_list_begin(&t, 7, THRIFT_STRUCT, w->ncols);
     for (size_t i = 0; i < w->ncols; i++) {

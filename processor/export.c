@@ -21,6 +21,7 @@
 #include "iceberg_export.h"
 #include "layout.h"
 #include "log.h"
+#include "retention_policy.h"
 #include "sqlutil.h"
 #include "timeutil.h"
 
@@ -102,6 +103,8 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
                                         .domain = domain, .layer = "silver", .table = table,
                                         .fields = export_fields, .fields_arg = &fsrc,
                                         .metrics_label = label};
+    if ((src.retention_days = retention_days(ctx->cfg, RETENTION_SILVER, domain, table, err)) < 0)
+        return -1;
     return iceberg_export_table(&src, err);
 }
 
@@ -170,14 +173,21 @@ static int export_silver_domain(struct processor_ctx *ctx, const char *domain, c
 }
 
 
+/* The domains (from bronze/). */
+static int export_domains(struct processor_ctx *ctx, struct strlist *domains, char err[ERROR_MAX])
+{
+    char bronze[PATH_MAX];
+    if (layout_dir(bronze, sizeof bronze, ctx->cfg->data_dir, "bronze") < 0)
+        return error_set(err, "path too long");
+    return scan_dir(bronze, SCAN_OBJECT_DIRS, domains, err);
+}
+
 int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX])
 {
     *removed = 0;
-    char bronze[PATH_MAX];
     struct strlist domains = {0};
     struct iceberg_store *store = export_store(ctx, err);
-    if (store == NULL || layout_dir(bronze, sizeof bronze, ctx->cfg->data_dir, "bronze") < 0 ||
-        scan_dir(bronze, SCAN_OBJECT_DIRS, &domains, err) < 0)
+    if (store == NULL || export_domains(ctx, &domains, err) < 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < domains.count && rc == 0; i++) {
@@ -196,7 +206,7 @@ int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX
 
 bool export_enabled(const struct config *cfg)
 {
-    return strcmp(cfg->iceberg_export, "local") == 0 || strcmp(cfg->iceberg_export, "s3") == 0;
+    return iceberg_export_enabled(cfg);
 }
 
 int export_run_scope(struct processor_ctx *ctx, const char *domain, const char *table,
@@ -205,10 +215,8 @@ int export_run_scope(struct processor_ctx *ctx, const char *domain, const char *
     *exported = *matched = 0;
     if (domain != NULL && domain[0])
         return export_domain(ctx, domain, table, exported, matched, err);
-    char bronze[PATH_MAX];
     struct strlist domains = {0};
-    if (layout_dir(bronze, sizeof bronze, ctx->cfg->data_dir, "bronze") < 0 ||
-        scan_dir(bronze, SCAN_OBJECT_DIRS, &domains, err) < 0)
+    if (export_domains(ctx, &domains, err) < 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < domains.count; i++) {
@@ -222,19 +230,23 @@ int export_run_scope(struct processor_ctx *ctx, const char *domain, const char *
     return rc;
 }
 
-void export_tick(struct processor_ctx *ctx)
+static int export_scope(void *arg, const char *domain, const char *table, int64_t *exported,
+                        int64_t *matched, char err[ERROR_MAX])
 {
-    if (!export_enabled(ctx->cfg) || pending_count(ctx->pending) > 0)
-        return; /* merges come first */
-    if (!iceberg_export_due(ctx->cfg, &ctx->next_export_ms))
-        return;
-    int64_t exported, matched;
-    char err[ERROR_MAX];
-    if (export_run_scope(ctx, NULL, NULL, &exported, &matched, err) == 0) {
+    return export_run_scope(arg, domain, table, exported, matched, err);
+}
+
+/* export_scope for the tick: after a tick with a failure the next one
+ * backs off (processor.h); failures are logged per table. */
+static int export_tick_scope(void *arg, const char *domain, const char *table,
+                             int64_t *exported, int64_t *matched, char err[ERROR_MAX])
+{
+    struct processor_ctx *ctx = arg;
+    int rc = export_scope(arg, domain, table, exported, matched, err);
+    if (rc == 0) {
         ctx->export_failures = 0;
-        return;
+        return 0;
     }
-    /* failures are logged per table; retry later, backing off */
     if (ctx->export_failures < 4)
         ctx->export_failures++;
     int64_t interval_ms = ctx->cfg->iceberg_export_interval_s * 1000;
@@ -242,15 +254,18 @@ void export_tick(struct processor_ctx *ctx)
     if (delay > 600000)
         delay = interval_ms > 600000 ? interval_ms : 600000;
     ctx->next_export_ms = timeutil_monotonic_ms() + delay;
+    return rc;
+}
+
+void export_tick(struct processor_ctx *ctx)
+{
+    /* merges come first */
+    iceberg_export_tick(ctx->cfg, pending_count(ctx->pending) > 0, &ctx->next_export_ms,
+                        export_tick_scope, ctx);
 }
 
 void export_run(struct processor_ctx *ctx, const struct control_request *req,
                 struct control_reply *reply)
 {
-    char err[ERROR_MAX] = "";
-    int64_t exported = 0, matched = 0;
-    int rc = iceberg_export_request_check(ctx->cfg, req, err);
-    if (rc == 0)
-        rc = export_run_scope(ctx, req->domain, req->name, &exported, &matched, err);
-    iceberg_export_reply(reply, rc, exported, matched, "", ctx->iceberg_store, err);
+    iceberg_export_serve(ctx->cfg, req, reply, "", &ctx->iceberg_store, export_scope, ctx);
 }

@@ -29,6 +29,7 @@
 
 #include "bronze.h"
 #include "fsutil.h"
+#include "iceberg_delta.h"
 #include "iceberg_export.h"
 #include "iceberg_table.h"
 #include "layout.h"
@@ -228,7 +229,7 @@ static int export_bronze_rows(struct export_bronze_run *r, sqlite3 *mem, char er
         while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
             struct parquet_writer *w = iceberg_files_row(r->data, err);
             for (size_t i = 0; w != NULL && rc == 0 && i < r->nfields; i++)
-                rc = iceberg_export_value(w, i, &r->fields[i], st, err);
+                rc = iceberg_delta_value(w, i, &r->fields[i], st, err);
             if (w == NULL || rc < 0 || parquet_end_row(w, err) < 0 ||
                 iceberg_files_row_done(r->data, err) < 0)
                 rc = -1;

@@ -26,6 +26,7 @@
 
 #include "control_protocol.h"
 #include "iceberg_export.h"
+#include "retention_policy.h"
 #include "layout.h"
 #include "log.h"
 #include "names.h"
@@ -236,7 +237,8 @@ static int gold_export_domain(struct transformer_ctx *ctx, const char *domain, c
                                             .domain = domain, .layer = "gold", .table = table,
                                             .fields = gold_export_fields, .fields_arg = &arg,
                                             .metrics_label = label};
-        int r = iceberg_export_table(&src, terr);
+        src.retention_days = retention_days(ctx->cfg, RETENTION_GOLD, domain, table, terr);
+        int r = src.retention_days < 0 ? -1 : iceberg_export_table(&src, terr);
         if (r < 0) {
             log_error("iceberg_export_failed layer=gold table=%s/%s reason=\"%s\" "
                       "action=retry_next_tick", domain, table, terr);
@@ -255,7 +257,7 @@ static int gold_export_domain(struct transformer_ctx *ctx, const char *domain, c
 
 bool gold_export_enabled(const struct config *cfg)
 {
-    return strcmp(cfg->iceberg_export, "local") == 0 || strcmp(cfg->iceberg_export, "s3") == 0;
+    return iceberg_export_enabled(cfg);
 }
 
 int gold_export_scope(struct transformer_ctx *ctx, const char *domain, const char *table,
@@ -306,24 +308,22 @@ int gold_export_sweep(struct transformer_ctx *ctx, int64_t *removed, char err[ER
     return rc;
 }
 
+static int gold_export_scope_fn(void *arg, const char *domain, const char *table,
+                                int64_t *exported, int64_t *matched, char err[ERROR_MAX])
+{
+    return gold_export_scope(arg, domain, table, exported, matched, err);
+}
+
 void gold_export_tick(struct transformer_ctx *ctx)
 {
-    if (!gold_export_enabled(ctx->cfg) || schedule_has_work(ctx))
-        return; /* runs come first */
-    if (!iceberg_export_due(ctx->cfg, &ctx->next_export_ms))
-        return;
-    int64_t exported, matched;
-    char err[ERROR_MAX];
-    gold_export_scope(ctx, NULL, NULL, &exported, &matched, err); /* failures logged per table */
+    /* runs come first */
+    iceberg_export_tick(ctx->cfg, schedule_has_work(ctx), &ctx->next_export_ms,
+                        gold_export_scope_fn, ctx);
 }
 
 void gold_export_run(struct transformer_ctx *ctx, const struct control_request *req,
                      struct control_reply *reply)
 {
-    char err[ERROR_MAX] = "";
-    int64_t exported = 0, matched = 0;
-    int rc = iceberg_export_request_check(ctx->cfg, req, err);
-    if (rc == 0)
-        rc = gold_export_scope(ctx, req->domain, req->name, &exported, &matched, err);
-    iceberg_export_reply(reply, rc, exported, matched, "gold: ", ctx->iceberg_store, err);
+    iceberg_export_serve(ctx->cfg, req, reply, "gold: ", &ctx->iceberg_store,
+                         gold_export_scope_fn, ctx);
 }

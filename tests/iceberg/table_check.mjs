@@ -86,10 +86,15 @@ function same(type, got, want) {
   if (type === 'double') return Number(got) === Number(want);
   return String(got) === String(want);
 }
-if (sortKey) { // compare in key order (a query and a scan need not agree on row order)
-  const k = (r) => Number(r[sortKey]);
-  rows.sort((a, b) => k(a) - k(b));
-  expected.sort((a, b) => k(a) - k(b));
+// compare in key order (a query and a scan need not agree on row order): the
+// numeric SORT_KEY, else the identifier fields' values as text
+const idNames = (schema['identifier-field-ids'] || []).map((id) => schema.fields.find((f) => f.id === id)?.name);
+const textKey = (r) => idNames.map((n) => String(r[n])).join('\u0000');
+const order = sortKey ? (a, b) => Number(a[sortKey]) - Number(b[sortKey])
+  : idNames.length ? (a, b) => (textKey(a) < textKey(b) ? -1 : textKey(a) > textKey(b) ? 1 : 0) : null;
+if (order) {
+  rows.sort(order);
+  expected.sort(order);
 }
 check('icebird row count', rows.length === expected.length, `${rows.length} vs ${expected.length}`);
 let bad = null;
@@ -101,13 +106,45 @@ rows.forEach((row, r) => {
 });
 check('icebird values', bad === null, bad);
 
-// DuckDB over the data files the manifests list
+// DuckDB over the data files the manifests list, minus the position deletes
+// of the delete files (content 1), columns found by field id (renamed and
+// dropped columns, files written before a column was added)
+const dataEntries = entries.filter((e) => Number(e.data_file.content ?? 0) === 0);
+const deleteEntries = entries.filter((e) => Number(e.data_file.content ?? 0) === 1);
+check('no equality deletes', entries.every((e) => Number(e.data_file.content ?? 0) !== 2), 'content 2');
 const db = await DuckDBInstance.create(':memory:');
 const con = await db.connect();
-const files = (await Promise.all(entries.map((e) => localCopy(e.data_file.file_path))))
-  .map((f) => `'${f}'`).join(',');
-const n = (await con.runAndReadAll(`SELECT count(*) AS n FROM read_parquet([${files}])`)).getRowObjectsJson()[0].n;
-check('duckdb row count over the data files', Number(n) === expected.length, `${n}`);
-const recs = entries.reduce((a, e) => a + Number(e.data_file.record_count), 0);
+// local copies of the files (tables on S3 are fetched); delete files name the
+// data files by their location, so the anti-join maps each copy back to it
+const located = async (es) => Promise.all(es.map(async (e) => [await localCopy(e.data_file.file_path), e.data_file.file_path]));
+const dataFiles = await located(dataEntries), deleteFiles = await located(deleteEntries);
+const list = (fs) => fs.map(([f]) => `'${f}'`).join(',');
+const back = (fs) => fs.length ? `CASE d.filename ${fs.map(([f, u]) => `WHEN '${f}' THEN '${u}'`).join(' ')} END` : 'NULL';
+const duckType = (t) => ({ long: 'BIGINT', int: 'INTEGER', double: 'DOUBLE', float: 'FLOAT', boolean: 'BOOLEAN',
+  date: 'DATE', timestamptz: 'TIMESTAMPTZ', string: 'VARCHAR' }[t] || t.toUpperCase());
+const byId = schema.fields.map((f) => `${f.id}: {name: '${f.name}', type: '${duckType(f.type)}', default_value: NULL}`).join(', ');
+const shown = schema.fields.map((f) => f.type === 'timestamptz' ? `epoch_ms(d."${f.name}")::VARCHAR AS "${f.name}"`
+  : f.type === 'date' ? `(d."${f.name}" - DATE '1970-01-01')::VARCHAR AS "${f.name}"`
+  : f.type.startsWith('decimal') || f.type === 'long' ? `d."${f.name}"::VARCHAR AS "${f.name}"` : `d."${f.name}"`).join(', ');
+let duckRows = [];
+if (dataEntries.length) {
+  const anti = deleteEntries.length ? `WHERE NOT EXISTS (SELECT 1 FROM read_parquet([${list(deleteFiles)}]) AS x
+    WHERE x.file_path = ${back(dataFiles)} AND x.pos = d.file_row_number)` : '';
+  duckRows = (await con.runAndReadAll(`SELECT ${shown} FROM read_parquet([${list(dataFiles)}],
+    schema = MAP {${byId}}, filename = true, file_row_number = true) AS d ${anti}`)).getRowObjectsJson();
+}
+check('duckdb row count over the data files minus deletes', duckRows.length === expected.length, `${duckRows.length}`);
+if (order) duckRows.sort(order);
+bad = null;
+duckRows.forEach((row, r) => {
+  for (const [name, type] of Object.entries(types)) {
+    const got = type === 'date' && row[name] != null ? Number(row[name]) : row[name];
+    if (bad === null && !same(type, got, expected[r]?.[name]))
+      bad = `row ${r} ${name}: got ${String(row[name])}, want ${JSON.stringify(expected[r]?.[name])}`;
+  }
+});
+check('duckdb values', bad === null, bad);
+const recs = dataEntries.reduce((a, e) => a + Number(e.data_file.record_count), 0) -
+  deleteEntries.reduce((a, e) => a + Number(e.data_file.record_count), 0);
 check('manifest record counts add up', recs === expected.length, `${recs}`);
 process.exit(failures ? 1 : 0);

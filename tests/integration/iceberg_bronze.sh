@@ -89,8 +89,16 @@ for k in 1 2 3 4; do
     src "SELECT json_set(value, '\$.id', key + 1) FROM json_each(readfile('$DATA_FILE')) LIMIT 2000 OFFSET $((4000 + k * 2000));" |
         lakehouse send air/flights >/dev/null
     wait_eq 120 $((6000 + k * 2000)) sql_silver air "SELECT count(*) FROM flights;" >/dev/null
-    kill_during_export air/flights
-    kills=$((kills + KILLED))
+    lakehouse export air/flights >/dev/null 2>&1 &
+    exporter=$!
+    sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
+    pid=$(cat "$LAKEHOUSE_DATA/run/processor.pid" 2>/dev/null)
+    if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
+        kills=$((kills + 1))
+        wait_until 30 sh -c "p=\$(cat '$LAKEHOUSE_DATA/run/processor.pid' 2>/dev/null); [ -n \"\$p\" ] && [ \"\$p\" != $pid ] && kill -0 \$p"
+    fi
+    kill "$exporter" 2>/dev/null # the request died with the processor
+    wait "$exporter" 2>/dev/null
     node "$READERS/readable_check.mjs" "$BD" "kill $k: the hinted bronze version is whole"
 done
 echo "kills=$kills"

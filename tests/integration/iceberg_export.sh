@@ -7,13 +7,7 @@
 # new metadata version whose snapshot equals the new project snapshot.
 source "$(dirname "$0")/../lib.sh"
 source "$LAKEHOUSE_SOURCE/tests/iceberg/readers.sh"
-iceberg_readers || { fail "readers" "npm could not install tests/iceberg/package-lock.json"; exit 1; }
-DATA_FILE="$SHARED_DATA/flights-20k.json"
-[ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
-export TZ=UTC LAKEHOUSE_QUERY_MAX_ROWS=100000
-export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=3600   # only `lakehouse export` exports here
-start_group || { fail "start" "group did not start"; exit 1; }
-src() { sqlite3 -batch -noheader :memory: "$1"; }
+iceberg_test_start
 last_snapshot() { sql_silver "$1" "SELECT max(snapshot_id) FROM _snapshots WHERE table_name='$2';"; }
 
 # ---- flights-20k ------------------------------------------------------------
@@ -95,17 +89,12 @@ if out=$(lakehouse export air/nosuch 2>&1); then fail "unknown table refused" "$
 stop_group || fail "group stop" "non-zero exit"
 
 # ---- files a crashed export left: swept at start once old, the rest kept ---------
-touch -d '2 hours ago' "$TD/data/99999-stray.parquet" "$TD/metadata/v9.metadata.json" "$TD/metadata/stray-m0.avro"
-touch "$TD/data/99998-young.parquet"
+iceberg_plant_orphans "$TD"
 
 # ---- the periodic export: changed tables only, without `lakehouse export` ------
 export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=1
 start_group || { fail "restart" "group did not start"; exit 1; }
-if wait_until 30 bash -c "! test -e '$TD/data/99999-stray.parquet'"; then pass "old orphan data file swept"; else fail "old orphan data file swept" "still there"; fi
-check_eq "orphan metadata swept, a young file kept" "no|no|yes" \
-    "$(for f in metadata/v9.metadata.json metadata/stray-m0.avro data/99998-young.parquet; do [ -e "$TD/$f" ] && printf yes || printf no; printf '|'; done | sed 's/|$//')"
-missing=$(sql_silver air "SELECT path FROM _iceberg_files WHERE table_name='flights';" | while read -r f; do [ -f "$f" ] || echo "$f"; done)
-check_eq "every referenced file kept" "" "$missing"
+iceberg_check_swept "$TD" "$LAKEHOUSE_DATA/silver/air.db" flights
 kinds_version=$(cat "$KD/metadata/version-hint.text")
 seq 20101 20110 | while read -r i; do echo "{\"id\":$i,\"date\":\"2001/06/02 10:00\",\"delay\":3,\"distance\":4,\"origin\":\"CCC\",\"destination\":\"DDD\"}"; done >"$T/more2.ndjson"
 lakehouse send air/flights "$T/more2.ndjson" >/dev/null

@@ -9,14 +9,8 @@
 # the periodic export picks up a changed gold table by itself.
 source "$(dirname "$0")/../lib.sh"
 source "$LAKEHOUSE_SOURCE/tests/iceberg/readers.sh"
-iceberg_readers || { fail "readers" "npm could not install tests/iceberg/package-lock.json"; exit 1; }
-DATA_FILE="$SHARED_DATA/flights-20k.json"
-[ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
 KILLS=${ICEBERG_CRASH_KILLS:-4}
-export TZ=UTC LAKEHOUSE_QUERY_MAX_ROWS=200000
-export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=3600   # only `lakehouse export` exports here
-start_group || { fail "start" "group did not start"; exit 1; }
-src() { sqlite3 -batch -noheader :memory: "$1"; }
+iceberg_test_start 200000
 silver_last() { sql_silver air "SELECT max(snapshot_id) FROM _snapshots WHERE table_name='flights';"; }
 gold_last() { sql_gold air "SELECT max(snapshot_id) FROM _snapshots WHERE table_name='$1';"; }
 # the silver snapshot the latest run of a gold table read
@@ -91,6 +85,11 @@ check_table delay_full v2 "[]"
 check_cmd "export of the domain" lakehouse export air
 check_eq "upserted table at version 2" "2" "$(cat "$UD/metadata/version-hint.text")"
 check_table delay_up v2 "[1,2]"
+# an upsert run that changed few rows: only those written, not a rewrite
+check_eq "upserted table exported incrementally" "incremental" \
+    "$(jq -r '.snapshots[-1].summary["lakehouse.export"]' "$UD/metadata/v2.metadata.json")"
+check_eq "overwrite job written whole" "overwrite" \
+    "$(jq -r '.snapshots[-1].summary["lakehouse.export"]' "$FD/metadata/v2.metadata.json")"
 out=$(lakehouse export air 2>&1)
 check_cmd "nothing new: no gold table exported" grep -qx "gold: exported 0 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" <<<"$out"
 if wait_until 30 bash -c "curl -s http://$LAKEHOUSE_LISTEN/metrics | grep -q '^lakehouse_iceberg_export_lag_snapshots{domain=\"air\",table=\"gold.delay_full\"} 0'"; then
@@ -109,48 +108,23 @@ check_cmd "job add (a larger table)" lakehouse job add "$T/big.sql"   # a new jo
 if wait_gold big; then pass "big built"; else fail "big built" "lineage $(gold_read big)"; fi
 check_cmd "first export of big" lakehouse export air/big
 BD="$LAKEHOUSE_DATA/iceberg/air_gold/big"
-pointer() { sql_gold air "SELECT metadata_version FROM _iceberg_tables WHERE table_name='big';"; }
-tr_pid() { cat "$LAKEHOUSE_DATA/run/transformer.pid" 2>/dev/null; }
-kills=0
+KILLED=0
 for k in $(seq 1 "$KILLS"); do
-    echo "{\"id\":$((30000 + k)),\"date\":\"2001/06/01 10:00\",\"delay\":$k,\"distance\":1,\"origin\":\"K$k\",\"destination\":\"X\"}" |
-        lakehouse send air/flights >/dev/null
-    wait_eq 60 $((20100 + k)) sql_silver air "SELECT count(*) FROM flights;" >/dev/null
+    iceberg_send_flight $((30000 + k)) "$k" $((20100 + k))
     wait_gold big delay_full delay_up
-    lakehouse export air/big >"$T/export$k.out" 2>&1 &
-    exporter=$!
-    sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
-    pid=$(tr_pid)
-    if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
-        kills=$((kills + 1))
-        wait_until 30 sh -c "p=\$(cat '$LAKEHOUSE_DATA/run/transformer.pid' 2>/dev/null); [ -n \"\$p\" ] && [ \"\$p\" != $pid ] && kill -0 \$p"
-        wait_until 30 test -S "$LAKEHOUSE_DATA/run/transformer.sock"
-    fi
-    kill "$exporter" 2>/dev/null
-    wait "$exporter" 2>/dev/null
-    node "$READERS/readable_check.mjs" "$BD" "kill $k: the hinted gold version is whole"
-    if wait_until 30 sh -c "[ \"\$(cat '$BD/metadata/version-hint.text')\" = \"\$(sqlite3 -batch -noheader 'file:$LAKEHOUSE_DATA/gold/air.db?mode=ro' \"SELECT metadata_version FROM _iceberg_tables WHERE table_name='big'\")\" ]"; then
-        pass "kill $k: hint equals the pointer after restart"
-    else
-        fail "kill $k: hint equals the pointer after restart" "hint $(cat "$BD/metadata/version-hint.text") pointer $(pointer)"
-    fi
+    iceberg_kill_export "$k" transformer air/big "$BD" "$LAKEHOUSE_DATA/gold/air.db" big
 done
-if [ "$kills" -ge $((KILLS / 2)) ]; then pass "killed the exporting transformer $kills times"; else fail "kills" "only $kills landed"; fi
+if [ "$KILLED" -ge $((KILLS / 2)) ]; then pass "killed the exporting transformer $KILLED times"; else fail "kills" "only $KILLED landed"; fi
 check_cmd "export after the kills" lakehouse export air/big
 rows_of big final
 node "$READERS/table_check.mjs" "$BD" "$T/big.final.rows.json" "$(gold_last big)" "[]" | sed 's/^\(PASS\|FAIL\) /\1 big final: /'
 stop_group || fail "group stop" "non-zero exit"
 
 # ---- files a crashed export left: swept at start once old; the periodic export --
-touch -d '2 hours ago' "$FD/data/99999-stray.parquet" "$FD/metadata/v9.metadata.json" "$FD/metadata/stray-m0.avro"
-touch "$FD/data/99998-young.parquet"
+iceberg_plant_orphans "$FD"
 export LAKEHOUSE_ICEBERG_EXPORT_INTERVAL_S=1
 start_group || { fail "restart" "group did not start"; exit 1; }
-if wait_until 30 bash -c "! test -e '$FD/data/99999-stray.parquet'"; then pass "old orphan gold data file swept"; else fail "old orphan gold data file swept" "still there"; fi
-check_eq "orphan metadata swept, a young file kept" "no|no|yes" \
-    "$(for f in metadata/v9.metadata.json metadata/stray-m0.avro data/99998-young.parquet; do [ -e "$FD/$f" ] && printf yes || printf no; printf '|'; done | sed 's/|$//')"
-missing=$(sql_gold air "SELECT path FROM _iceberg_files WHERE table_name='delay_full';" | while read -r f; do [ -f "$f" ] || echo "$f"; done)
-check_eq "every referenced file kept" "" "$missing"
+iceberg_check_swept "$FD" "$LAKEHOUSE_DATA/gold/air.db" delay_full
 exported() { sql_gold air "SELECT exported_snapshot FROM _iceberg_tables WHERE table_name='delay_full';"; }
 # the kills left delay_full's newer snapshots unexported: the periodic export catches up
 if wait_eq 60 "$(gold_last delay_full)" exported; then pass "periodic export catches up"; else fail "periodic export catches up" "exported $WAIT_LAST"; fi

@@ -23,17 +23,10 @@ source "$LAKEHOUSE_SOURCE/tests/iceberg/readers.sh"
 iceberg_readers || { fail "readers" "npm could not install tests/iceberg/package-lock.json"; exit 1; }
 DATA_FILE="$SHARED_DATA/flights-20k.json"
 [ -f "$DATA_FILE" ] || { fail "data" "missing $DATA_FILE"; exit 1; }
-RGW="$T/rgw"
-trap 'bash "$LAKEHOUSE_SOURCE/tests/s3/radosgw.sh" stop "$RGW" >/dev/null 2>&1; cleanup' EXIT
-port=$(free_port); mon_port=$(free_port)
-if ! out=$(bash "$LAKEHOUSE_SOURCE/tests/s3/radosgw.sh" start "$RGW" "$port" "$mon_port" 2>&1); then
-    fail "radosgw start" "$(echo "$out" | tail -3)"; exit 1
-fi
-pass "radosgw start"
-kv() { echo "$out" | sed -n "s/^$1=//p"; }
+source "$LAKEHOUSE_SOURCE/tests/s3/server.sh"
+trap 's3_server_stop; cleanup' EXIT
+s3_server_start || exit 1
 BUCKET=lakehouse-tables
-export S3_ENDPOINT=$(kv endpoint) S3_REGION=$(kv region)
-export LAKEHOUSE_S3_ACCESS_KEY_ID=$(kv access_key) LAKEHOUSE_S3_SECRET_ACCESS_KEY=$(kv secret_key)
 SECRET=$LAKEHOUSE_S3_SECRET_ACCESS_KEY
 s3() { "$LAKEHOUSE_BIN/lakehouse-s3-tool" "$S3_ENDPOINT" "$BUCKET" "$@"; }
 s3 mkbucket || { fail "bucket" "could not create $BUCKET"; exit 1; }

@@ -9,18 +9,11 @@
 # REST catalog loading a table whose metadata is on S3; and
 # `lakehouse config check` and the broker's start on the s3 settings.
 source "$(dirname "$0")/../lib.sh"
-RGW="$T/rgw"
+source "$LAKEHOUSE_SOURCE/tests/s3/server.sh"
 SERVE_PID=""
-trap '[ -z "$SERVE_PID" ] || kill "$SERVE_PID" 2>/dev/null; bash "$LAKEHOUSE_SOURCE/tests/s3/radosgw.sh" stop "$RGW" >/dev/null 2>&1; cleanup' EXIT
-port=$(free_port); mon_port=$(free_port)
-if ! out=$(bash "$LAKEHOUSE_SOURCE/tests/s3/radosgw.sh" start "$RGW" "$port" "$mon_port" 2>&1); then
-    fail "radosgw start" "$(echo "$out" | tail -3)"; exit 1
-fi
-pass "radosgw start"
-kv() { echo "$out" | sed -n "s/^$1=//p"; }
-E=$(kv endpoint)
-export LAKEHOUSE_S3_ACCESS_KEY_ID=$(kv access_key) LAKEHOUSE_S3_SECRET_ACCESS_KEY=$(kv secret_key)
-export S3_REGION=$(kv region)
+trap '[ -z "$SERVE_PID" ] || kill "$SERVE_PID" 2>/dev/null; s3_server_stop; cleanup' EXIT
+s3_server_start || exit 1
+E=$S3_ENDPOINT
 s3() { "$LAKEHOUSE_BIN/lakehouse-s3-tool" "$E" lakehouse-test "$@"; }
 # s3_rc NAME EXPECTED_STATUS command... : the tool's exit status names the error kind
 s3_rc() {
