@@ -817,6 +817,7 @@ int iceberg_export_sweep_db(sqlite3 *db, struct iceberg_store *store, const char
 {
     if (sqlutil_exec(db, iceberg_export_ddl, err, "export tables of %s", domain) < 0)
         return -1;
+    *removed += iceberg_store_clean_staging(store, ICEBERG_EXPORT_SWEEP_GRACE_S);
     sqlite3_stmt *st;
     if (iceberg_export_prepare(db, "SELECT table_name, location, metadata_version "
                                    "FROM _iceberg_tables", &st, err) < 0)

@@ -80,7 +80,8 @@ void iceberg_export_lag(sqlite3 *db, const char *table, const char *label);
 /* At start, for every table of db in _iceberg_tables: a version hint left
  * behind its pointer by a crash is rewritten, and files under the table's
  * data/ and metadata/ in store that no committed snapshot references are
- * deleted once older than the grace period (domain is for the log). A table
+ * deleted once older than the grace period (domain is for the log), and so
+ * are staged files a crash left (iceberg_store_clean_staging). A table
  * exported to another store is skipped. *removed is increased by the files
  * deleted. */
 int iceberg_export_sweep_db(sqlite3 *db, struct iceberg_store *store, const char *domain,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "fsutil.h"
 #include "layout.h"
@@ -166,6 +167,28 @@ enum s3_status iceberg_store_put_staged(struct iceberg_store *st, const char *ke
     enum s3_status rc = iceberg_store_put_file(st, key, path, false, err);
     unlink(path);
     return rc;
+}
+
+int iceberg_store_clean_staging(struct iceberg_store *st, int64_t grace_s)
+{
+    DIR *d = st->s3 != NULL ? opendir(st->staging) : NULL;
+    if (d == NULL)
+        return 0;
+    int removed = 0;
+    time_t horizon = time(NULL) - (time_t)grace_s;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        struct stat sb;
+        if (de->d_name[0] == '.' ||
+            fsutil_path(path, sizeof path, NULL, "%s/%s", st->staging, de->d_name) < 0)
+            continue;
+        if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < horizon &&
+            unlink(path) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
 }
 
 enum s3_status iceberg_store_put(struct iceberg_store *st, const char *key, const void *data,

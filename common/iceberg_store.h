@@ -53,6 +53,9 @@ int iceberg_store_stage(struct iceberg_store *st, const char *key, char path[PAT
                         char err[ERROR_MAX]);
 enum s3_status iceberg_store_put_staged(struct iceberg_store *st, const char *key,
                                         const char *path, char err[ERROR_MAX]);
+/* Remove staged files older than grace_s (left by a process that died
+ * before its put); the number removed. Nothing to do on local disk. */
+int iceberg_store_clean_staging(struct iceberg_store *st, int64_t grace_s);
 
 enum s3_status iceberg_store_put(struct iceberg_store *st, const char *key, const void *data,
                                  size_t len, bool exclusive, char err[ERROR_MAX]);

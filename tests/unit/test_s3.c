@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <utime.h>
 
 #include "config.h"
 #include "iceberg_store.h"
@@ -177,16 +180,74 @@ static void test_local_store(void **state)
     assert_int_equal(iceberg_store_delete(st, "a_silver/t/data/x.parquet", err), S3_OK);
     assert_int_equal(iceberg_store_get(st, "a_silver/t/data/x.parquet", &b, err), S3_NOT_FOUND);
     assert_int_equal(iceberg_store_delete(st, "a_silver/t/data/x.parquet", err), S3_OK);
+    /* the inverse of uri; a location of another store is refused */
+    char key[PATH_MAX], path[PATH_MAX];
+    assert_int_equal(iceberg_store_key_of(st, uri, key, err), 0);
+    assert_string_equal(key, "a_silver/t/metadata/v1.metadata.json");
+    assert_int_equal(iceberg_store_key_of(st, "s3://b/a_silver/t", key, err), -1);
+    snprintf(want, sizeof want, "%s/iceberg", cfg.data_dir);
+    assert_string_equal(iceberg_store_root(st), want);
+    /* on disk a data file is built in place: stage gives its final path */
+    assert_int_equal(iceberg_store_stage(st, "c_gold/v/data/0-u.parquet", path, err), 0);
+    snprintf(want, sizeof want, "%s/iceberg/c_gold/v/data/0-u.parquet", cfg.data_dir);
+    assert_string_equal(path, want);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(iceberg_store_put_staged(st, "c_gold/v/data/0-u.parquet", path, err), S3_OK);
+    assert_int_equal(access(path, F_OK), 0);
     iceberg_store_free(&st);
     assert_null(st);
     snprintf(cfg.iceberg_export, sizeof cfg.iceberg_export, "off");
     assert_null(iceberg_store_open(&cfg, err));
 }
 
+/* The names an S3 store gives (no request is made). */
+static void test_s3_store_names(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[ERROR_MAX], uri[PATH_MAX], key[PATH_MAX], path[PATH_MAX], want[PATH_MAX];
+    assert_int_equal(config_load(&cfg, NULL, root, err), 0);
+    snprintf(cfg.iceberg_export, sizeof cfg.iceberg_export, "s3");
+    snprintf(cfg.s3_endpoint, sizeof cfg.s3_endpoint, "http://127.0.0.1:9");
+    snprintf(cfg.s3_bucket, sizeof cfg.s3_bucket, "lake");
+    snprintf(cfg.s3_prefix, sizeof cfg.s3_prefix, "/group-a/");
+    setenv("LAKEHOUSE_S3_ACCESS_KEY_ID", "K", 1);
+    setenv("LAKEHOUSE_S3_SECRET_ACCESS_KEY", "S", 1);
+    struct iceberg_store *st = iceberg_store_open(&cfg, err);
+    assert_non_null(st);
+    assert_true(iceberg_store_is_s3(st));
+    assert_string_equal(iceberg_store_root(st), "s3://lake/group-a");
+    assert_int_equal(iceberg_store_uri(st, "air_silver/f/data/0-u.parquet", uri, err), 0);
+    assert_string_equal(uri, "s3://lake/group-a/air_silver/f/data/0-u.parquet");
+    assert_int_equal(iceberg_store_key_of(st, uri, key, err), 0);
+    assert_string_equal(key, "air_silver/f/data/0-u.parquet");
+    assert_int_equal(iceberg_store_key_of(st, "s3://lake/group-b/air_silver/f", key, err), -1);
+    /* data files are built in the staging directory, named by their file name */
+    assert_int_equal(iceberg_store_stage(st, "air_silver/f/data/0-u.parquet", path, err), 0);
+    snprintf(want, sizeof want, "%s/run/iceberg-staging/0-u.parquet", cfg.data_dir);
+    assert_string_equal(path, want);
+    assert_int_equal(iceberg_store_stage(st, "../x", path, err), -1);
+    /* a staged file a crash left is removed once older than the grace period */
+    assert_int_equal(iceberg_store_stage(st, "air_silver/f/data/1-u.parquet", key, err), 0);
+    FILE *f = fopen(path, "w"), *g = fopen(key, "w");
+    assert_true(f != NULL && g != NULL);
+    fclose(f);
+    fclose(g);
+    struct utimbuf old = {.actime = time(NULL) - 3600, .modtime = time(NULL) - 3600};
+    assert_int_equal(utime(path, &old), 0);
+    assert_int_equal(iceberg_store_clean_staging(st, 600), 1);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(access(key, F_OK), 0);
+    iceberg_store_free(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_credentials_env_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_s3_store_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credentials_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_path_style_bool, setup, teardown),
