@@ -238,8 +238,7 @@ void iceberg_delta_free(struct iceberg_delta *d)
     d->nkept = 0;
 }
 
-/* One SQLite value into the Parquet writer as the field's kind. */
-static int id_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
+int iceberg_delta_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
                     sqlite3_stmt *st, char err[ERROR_MAX])
 {
     int type = sqlite3_column_type(st, (int)col);
@@ -303,7 +302,7 @@ static int id_row(sqlite3_stmt *st, const struct iceberg_field *f, size_t n, sql
     if (w == NULL)
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (id_value(w, i, &f[i], st, err) < 0)
+        if (iceberg_delta_value(w, i, &f[i], st, err) < 0)
             return -1;
     if (pos != NULL) {
         size_t file_no;

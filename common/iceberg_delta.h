@@ -67,6 +67,11 @@ int iceberg_delta_plan(sqlite3 *db, const char *table, const struct iceberg_fiel
                        struct iceberg_delta *d, char err[ERROR_MAX]);
 void iceberg_delta_free(struct iceberg_delta *d);
 
+/* Column col of the statement's current row into the Parquet writer as
+ * field f's kind (text dates and timestamps parsed). 0, or -1 with err. */
+int iceberg_delta_value(struct parquet_writer *w, size_t col, const struct iceberg_field *f,
+                        sqlite3_stmt *st, char err[ERROR_MAX]);
+
 /* The rows to write (all, or those new since E) into files (finished);
  * their positions are kept for the commit. 0, or -1 with err. */
 int iceberg_delta_rows(sqlite3 *db, const char *table, const struct iceberg_field *f, size_t n,

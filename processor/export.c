@@ -23,16 +23,9 @@
 #include "log.h"
 #include "retention_policy.h"
 #include "sqlutil.h"
+#include "timeutil.h"
 
-/* What export_fields needs besides the table. */
-struct export_source {
-    struct processor_ctx *ctx;
-    const char *domain;
-};
-
-/* The Iceberg fields of the table's columns (iceberg_export_fields_fn):
- * types from the latest schema, metadata columns by name. */
-static int export_fields(void *arg, sqlite3 *db, const char *table, struct iceberg_field **out,
+int export_fields(void *arg, sqlite3 *db, const char *table, struct iceberg_field **out,
                          size_t *n, char err[ERROR_MAX])
 {
     const struct export_source *src = arg;
@@ -81,8 +74,7 @@ done:
     return rc;
 }
 
-/* The table store, opened at first use (S3 credentials are read then). */
-static struct iceberg_store *export_store(struct processor_ctx *ctx, char err[ERROR_MAX])
+struct iceberg_store *export_store(struct processor_ctx *ctx, char err[ERROR_MAX])
 {
     if (ctx->iceberg_store == NULL)
         ctx->iceberg_store = iceberg_store_open(ctx->cfg, err);
@@ -116,16 +108,34 @@ static int export_table(struct processor_ctx *ctx, const char *domain, const cha
     return iceberg_export_table(&src, err);
 }
 
-/* Tables of one domain (all with a snapshot), or just `only`. */
+/* Tables of one domain (all with a snapshot), or just `only`; then the
+ * domain's bronze (export_bronze.c). */
+static int export_silver_domain(struct processor_ctx *ctx, const char *domain, const char *only,
+                                int64_t *exported, int64_t *matched, char err[ERROR_MAX]);
+
 static int export_domain(struct processor_ctx *ctx, const char *domain, const char *only,
                          int64_t *exported, int64_t *matched, char err[ERROR_MAX])
+{
+    int64_t before = *matched;
+    char serr[ERROR_MAX] = "", berr[ERROR_MAX] = "";
+    int rc = export_silver_domain(ctx, domain, only, exported, matched, serr);
+    int brc = export_bronze_domain(ctx, domain, only, exported, matched, berr);
+    if (rc < 0 || brc < 0)
+        return error_set(err, "%s", rc < 0 ? serr : berr);
+    if (only != NULL && only[0] && *matched == before)
+        return error_set(err, "no silver table %s/%s and no bronze endpoint of that name", domain,
+                         only);
+    return 0;
+}
+
+static int export_silver_domain(struct processor_ctx *ctx, const char *domain, const char *only,
+                                int64_t *exported, int64_t *matched, char err[ERROR_MAX])
 {
     char path[PATH_MAX];
     if (layout_silver_db(path, sizeof path, ctx->cfg->data_dir, domain) < 0)
         return error_set(err, "path too long");
     if (access(path, F_OK) != 0)
-        return only != NULL && only[0] ? error_set(err, "no silver database for domain %s", domain)
-                                       : 0;
+        return 0;
     struct silver_db *sdb;
     if (silver_get(ctx->silver, domain, &sdb, err) < 0)
         return -1;
@@ -158,8 +168,6 @@ static int export_domain(struct processor_ctx *ctx, const char *domain, const ch
         snprintf(label, sizeof label, "%s/%s", domain, tables.items[i]);
         iceberg_export_lag(sdb->db, tables.items[i], label);
     }
-    if (only != NULL && only[0] && tables.count == 0 && rc == 0)
-        rc = error_set(err, "no silver table %s/%s", domain, only);
     strlist_clear(&tables);
     return rc;
 }
@@ -228,11 +236,32 @@ static int export_scope(void *arg, const char *domain, const char *table, int64_
     return export_run_scope(arg, domain, table, exported, matched, err);
 }
 
+/* export_scope for the tick: after a tick with a failure the next one
+ * backs off (processor.h); failures are logged per table. */
+static int export_tick_scope(void *arg, const char *domain, const char *table,
+                             int64_t *exported, int64_t *matched, char err[ERROR_MAX])
+{
+    struct processor_ctx *ctx = arg;
+    int rc = export_scope(arg, domain, table, exported, matched, err);
+    if (rc == 0) {
+        ctx->export_failures = 0;
+        return 0;
+    }
+    if (ctx->export_failures < 4)
+        ctx->export_failures++;
+    int64_t interval_ms = ctx->cfg->iceberg_export_interval_s * 1000;
+    int64_t delay = interval_ms << ctx->export_failures;
+    if (delay > 600000)
+        delay = interval_ms > 600000 ? interval_ms : 600000;
+    ctx->next_export_ms = timeutil_monotonic_ms() + delay;
+    return rc;
+}
+
 void export_tick(struct processor_ctx *ctx)
 {
     /* merges come first */
     iceberg_export_tick(ctx->cfg, pending_count(ctx->pending) > 0, &ctx->next_export_ms,
-                        export_scope, ctx);
+                        export_tick_scope, ctx);
 }
 
 void export_run(struct processor_ctx *ctx, const struct control_request *req,

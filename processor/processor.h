@@ -17,6 +17,7 @@
  *   evolve.c     declared schema changes (rename, drop, widen) on tables
  *   control_server.c the control socket (replay / reconcile / rollback / ping / export)
  *   export.c     silver tables published as Iceberg tables (iceberg_export)
+ *   export_bronze.c  each endpoint's bronze as an append-only Iceberg table
  *   main.c       the entry: config, resources, the one poll loop, tear-down
  *
  * A bronze file is always named by its path relative to the data directory,
@@ -395,6 +396,7 @@ struct processor_ctx {
     int64_t failed_merges;
     struct maintenance *maintenance; /* maintenance.c: schedule of retention/compaction */
     int64_t next_export_ms;       /* export.c: monotonic time of the next export tick */
+    int export_failures;          /* export.c: ticks failed in a row (retry backoff) */
     struct iceberg_store *iceberg_store; /* export.c: opened at first use, freed at exit */
 };
 
@@ -412,11 +414,46 @@ int export_run_scope(struct processor_ctx *ctx, const char *domain, const char *
  * version references and that are older than a grace period (left by an
  * export that crashed). *removed counts them. */
 int export_sweep(struct processor_ctx *ctx, int64_t *removed, char err[ERROR_MAX]);
-/* Every iceberg_export_interval_s while no file waits to be merged. */
+/* Every iceberg_export_interval_s while no file waits to be merged; after
+ * a tick with a failure the next waits twice as long (up to 16 intervals,
+ * at most 10 minutes unless the interval is longer). */
 void export_tick(struct processor_ctx *ctx);
 /* The "export" control request: domain / name = table scope, answered when
  * done (count = tables exported, id = silver tables in scope). */
 void export_run(struct processor_ctx *ctx, const struct control_request *req,
                 struct control_reply *reply);
+
+struct iceberg_field; /* iceberg_meta.h */
+
+/* The table store (ctx->iceberg_store), opened at first use (S3 credentials
+ * are read then). NULL with err. */
+struct iceberg_store *export_store(struct processor_ctx *ctx, char err[ERROR_MAX]);
+
+/* What export_fields needs besides the table. */
+struct export_source {
+    struct processor_ctx *ctx;
+    const char *domain;
+};
+/* The Iceberg fields of a table's columns (iceberg_export_fields_fn, arg a
+ * struct export_source): types from the endpoint's latest schema, metadata
+ * columns by name; db may be any connection that sees the table. */
+int export_fields(void *arg, sqlite3 *db, const char *table, struct iceberg_field **out,
+                  size_t *n, char err[ERROR_MAX]);
+
+/* ---- export_bronze.c: bronze as Iceberg tables (iceberg/<domain>_bronze/) ---- */
+
+/* State tables in silver/<domain>.db (_iceberg_bronze_tables, _manifests,
+ * _fields, _files: the bronze files each export covered). */
+extern const char export_bronze_ddl[];
+/* Append the endpoint's sealed files not exported yet: 1 exported, 0
+ * current, -1 with err (nothing committed). Sets the lag gauges
+ * (iceberg_export_lag_seconds / _snapshots = files, label
+ * "<domain>/bronze.<endpoint>"). */
+int export_bronze_endpoint(struct processor_ctx *ctx, const char *domain, const char *endpoint,
+                           char err[ERROR_MAX]);
+/* Every endpoint of the domain, or just `only`; failures logged per table,
+ * -1 names the first. */
+int export_bronze_domain(struct processor_ctx *ctx, const char *domain, const char *only,
+                         int64_t *exported, int64_t *matched, char err[ERROR_MAX]);
 
 #endif

@@ -50,6 +50,35 @@ static json_t *status_age_json(json_t *v)
     return json_string(text);
 }
 
+/* The Iceberg export of each exported table (health_iceberg.h). */
+static void status_print_iceberg(json_t *iceberg)
+{
+    if (json_array_size(iceberg) == 0)
+        return;
+    json_t *rows = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(iceberg, i, t) {
+        char duration[32];
+        snprintf(duration, sizeof duration, "%.3f s",
+                 json_number_value(json_object_get(t, "duration_seconds")));
+        json_array_append_new(
+            rows, json_pack("{s:O, s:O, s:O, s:O, s:O, s:s, s:O, s:o, s:O}", "domain",
+                            json_object_get(t, "domain"), "layer", json_object_get(t, "layer"),
+                            "table", json_object_get(t, "table"), "exported_snapshot",
+                            json_object_get(t, "exported_snapshot"), "exported_at",
+                            json_object_get(t, "exported_at"), "duration", duration, "behind",
+                            json_object_get(t, "lag_snapshots"), "lag",
+                            status_age_json(json_object_get(t, "lag_seconds")), "state",
+                            json_object_get(t, "state")));
+    }
+    printf("\nIceberg export:\n");
+    static const char *const cols[] = {"domain", "layer",    "table",  "exported_snapshot",
+                                       "exported_at", "duration", "behind", "lag", "state"};
+    cli_print_objects(stdout, cols, 9, rows);
+    json_decref(rows);
+}
+
 static void status_print_text(json_t *health, json_t *processes, json_t *errors)
 {
     printf("data directory: %s\n\n", json_string_value(json_object_get(health, "data_dir")));
@@ -96,6 +125,8 @@ static void status_print_text(json_t *health, json_t *processes, json_t *errors)
                                         "backlog", "oldest_unmerged", "state"};
     cli_print_counted(tcols, 9, trows, "table", ""); /* a row per table */
     json_decref(trows);
+
+    status_print_iceberg(json_object_get(health, "iceberg"));
 
     size_t ne = json_array_size(errors);
     if (ne > 0) {

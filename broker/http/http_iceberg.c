@@ -2,7 +2,8 @@
  * Namespaces are <domain>_bronze, <domain>_silver and <domain>_gold for every
  * domain with an endpoint or a job; a namespace's tables are those the
  * exporter committed. The current metadata file of a table is the pointer
- * the exporter commits in SQLite (_iceberg_tables of the layer's database);
+ * the exporter commits in SQLite (_iceberg_tables of the layer's database;
+ * bronze: _iceberg_bronze_tables of the silver database);
  * a layer whose database has no such state is read from the committed
  * version hints under <namespace>/ of the table store. Metadata files are
  * read through the table store (iceberg_store.h: <data>/iceberg, or the S3
@@ -250,7 +251,8 @@ static json_t *iceberg_tables(const struct config *cfg, const char *domain, cons
 {
     json_t *out = json_object();
     char db_path[PATH_MAX] = "";
-    if (strcmp(layer, "silver") == 0)
+    bool bronze = strcmp(layer, "bronze") == 0; /* its state is in the silver database */
+    if (bronze || strcmp(layer, "silver") == 0)
         layout_silver_db(db_path, sizeof db_path, cfg->data_dir, domain);
     else if (strcmp(layer, "gold") == 0)
         layout_gold_db(db_path, sizeof db_path, cfg->data_dir, domain);
@@ -260,8 +262,10 @@ static json_t *iceberg_tables(const struct config *cfg, const char *domain, cons
         sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(db, 2000);
         sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db, "SELECT table_name, metadata_file FROM _iceberg_tables "
-                                   "ORDER BY table_name", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_prepare_v2(db, bronze ? "SELECT endpoint, metadata_file FROM "
+                                            "_iceberg_bronze_tables ORDER BY endpoint"
+                                          : "SELECT table_name, metadata_file FROM _iceberg_tables "
+                                            "ORDER BY table_name", -1, &st, NULL) == SQLITE_OK) {
             state = true;
             int rc;
             while ((rc = sqlite3_step(st)) == SQLITE_ROW)

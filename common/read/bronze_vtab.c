@@ -58,6 +58,7 @@ struct bronze_vtab {
 struct bronze_cursor {
     sqlite3_vtab_cursor base; /* first: SQLite casts */
     char upper[11];           /* "" or: skip dt= directories after this date */
+    char only[PATH_MAX];      /* "" or: read only this file (_file = X) */
     struct strvec {
         char **items;
         size_t count;
@@ -244,28 +245,41 @@ static int bronze_vtab_disconnect(sqlite3_vtab *base)
     return SQLITE_OK;
 }
 
-/* idxNum 1: argv[0] is an upper bound of _insert_date (dt pruning). */
+/* idxNum bit 1: an argument is an upper bound of _insert_date (dt
+ * pruning); bit 2: the next one is a _file (only that file is read). */
 static int bronze_vtab_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
 {
     struct bronze_vtab *vt = (struct bronze_vtab *)base;
     int date_col = (int)vt->user_count + META_INSERT_DATE;
+    int file_col = (int)vt->user_count + META_FILE;
+    int args = 0;
     info->idxNum = 0;
     for (int i = 0; i < info->nConstraint; i++) {
         const struct sqlite3_index_constraint *c = &info->aConstraint[i];
-        if (!c->usable || c->iColumn != date_col)
+        if (!c->usable)
             continue;
-        if (c->op == SQLITE_INDEX_CONSTRAINT_LT || c->op == SQLITE_INDEX_CONSTRAINT_LE ||
-            c->op == SQLITE_INDEX_CONSTRAINT_EQ) {
-            info->aConstraintUsage[i].argvIndex = 1;
-            info->aConstraintUsage[i].omit = 0; /* SQLite checks it per row */
-            info->idxNum = 1;
-            break;
-        }
+        bool date = c->iColumn == date_col && !(info->idxNum & 1) &&
+                    (c->op == SQLITE_INDEX_CONSTRAINT_LT || c->op == SQLITE_INDEX_CONSTRAINT_LE ||
+                     c->op == SQLITE_INDEX_CONSTRAINT_EQ);
+        bool file = c->iColumn == file_col && !(info->idxNum & 2) &&
+                    c->op == SQLITE_INDEX_CONSTRAINT_EQ;
+        if (!date && !file)
+            continue;
+        info->aConstraintUsage[i].argvIndex = ++args;
+        info->aConstraintUsage[i].omit = 0; /* SQLite checks it per row */
+        info->idxNum |= date ? 1 : 2;
+    }
+    /* args in constraint order: record which comes first for xFilter */
+    for (int i = 0, k = 0; i < info->nConstraint; i++) {
+        if (info->aConstraintUsage[i].argvIndex == 0)
+            continue;
+        if (k++ == 0 && info->aConstraint[i].iColumn == file_col)
+            info->idxNum |= 4; /* the file argument is argv[0] */
     }
     /* A full scan decompresses everything: expensive; pruned somewhat less.
      * High costs make the planner put bronze in the outer loop of joins. */
-    info->estimatedCost = info->idxNum ? 5e6 : 1e7;
-    info->estimatedRows = info->idxNum ? 500000 : 1000000;
+    info->estimatedCost = info->idxNum & 2 ? 1e4 : info->idxNum ? 5e6 : 1e7;
+    info->estimatedRows = info->idxNum & 2 ? 10000 : info->idxNum ? 500000 : 1000000;
     return SQLITE_OK;
 }
 
@@ -379,6 +393,8 @@ static int bronze_cursor_advance(struct bronze_cursor *c)
                                   name, err) < 0 ||
                 layout_path(path, sizeof path, vt->data_dir, c->rel, err) < 0)
                 return bronze_cursor_fail(c, "bronze file", err);
+            if (c->only[0] != '\0' && strcmp(c->rel, c->only) != 0)
+                continue;
             if (bronze_cursor_quarantined(c))
                 continue; /* void in silver too: see bronze_vtab.h */
             c->line_no = 0;
@@ -397,6 +413,10 @@ static int bronze_cursor_advance(struct bronze_cursor *c)
                 c->next_date = c->dates.count; /* sorted: every later one too */
                 continue;
             }
+            size_t dt_len = strlen(dt);
+            if (c->only[0] != '\0' && (strstr(c->only, dt) == NULL ||
+                                        strstr(c->only, dt)[dt_len] != '/'))
+                continue; /* not the directory of the one file read */
             snprintf(c->date_dir, sizeof c->date_dir, "%s", dt);
             strvec_clear(&c->files);
             c->next_file = 0;
@@ -424,14 +444,21 @@ static int bronze_vtab_filter(sqlite3_vtab_cursor *base, int idx_num, const char
     struct bronze_vtab *vt = (struct bronze_vtab *)base->pVtab;
     char err[ERROR_MAX] = "";
     bronze_cursor_reset(c);
-    c->upper[0] = '\0';
-    if (idx_num == 1 && argc >= 1) {
-        const unsigned char *bound = sqlite3_value_text(argv[0]);
+    c->upper[0] = c->only[0] = '\0';
+    int date_arg = idx_num & 4 ? 1 : 0, file_arg = idx_num & 4 ? 0 : (idx_num & 1);
+    if ((idx_num & 1) && argc > date_arg) {
+        const unsigned char *bound = sqlite3_value_text(argv[date_arg]);
         if (bound == NULL) {
             return SQLITE_OK; /* "< NULL" matches nothing: eof */
         }
-        if (sqlite3_value_type(argv[0]) == SQLITE_TEXT && strlen((const char *)bound) >= 10)
+        if (sqlite3_value_type(argv[date_arg]) == SQLITE_TEXT && strlen((const char *)bound) >= 10)
             snprintf(c->upper, sizeof c->upper, "%.10s", (const char *)bound);
+    }
+    if ((idx_num & 2) && argc > file_arg) {
+        const unsigned char *file = sqlite3_value_text(argv[file_arg]);
+        if (file == NULL || strlen((const char *)file) >= sizeof c->only)
+            return SQLITE_OK; /* matches nothing: eof */
+        snprintf(c->only, sizeof c->only, "%s", (const char *)file);
     }
     c->eof = false;
     char dir[PATH_MAX];

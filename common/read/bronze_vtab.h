@@ -24,8 +24,9 @@
  * one parsed line in memory (bounded memory whatever the table size).
  * Pruning: a constraint _insert_date <, <= or = X skips the dt= directories
  * after X's date (every record of dt=D was inserted on or after D; a lower
- * bound cannot prune because a file may run past midnight). SQLite still
- * checks every constraint itself.
+ * bound cannot prune because a file may run past midnight); a constraint
+ * _file = X reads only that file (the Iceberg export of bronze reads file by
+ * file). SQLite still checks every constraint itself.
  * Corrupt files: files the processor recorded in silver's _quarantine are
  * skipped (they are void in silver too). Any other file that turns out
  * corrupt fails the query with an error naming the file: the reader may

@@ -1,6 +1,7 @@
 /* health.c - processes, tables, backlog and freshness from the data
  * directory (see health.h). */
 #include "read/health.h"
+#include "read/health_iceberg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -477,9 +478,11 @@ int health_collect(const char *data_dir, int64_t lag_ms, json_t **out, char err[
     json_object_set_new(json_array_get(processes, 2), "lagging", json_boolean(lagging));
     json_t *sorted = health_sorted(tables);
     json_decref(tables);
-    *out = json_pack("{s:s, s:o, s:I, s:o, s:o, s:o}", "data_dir", data_dir, "collected_at",
+    json_t *iceberg = json_array();
+    health_iceberg_collect(data_dir, now_ms, lag_ms, iceberg);
+    *out = json_pack("{s:s, s:o, s:I, s:o, s:o, s:o, s:o}", "data_dir", data_dir, "collected_at",
                      health_time(now_ms), "lag_ms", (json_int_t)lag_ms, "processes", processes,
-                     "tables", sorted, "databases", databases);
+                     "tables", sorted, "databases", databases, "iceberg", iceberg);
     if (*out == NULL)
         return error_set(err, "health: out of memory");
     return 0;
@@ -541,11 +544,12 @@ int health_status(const char *data_dir, int64_t lag_ms, json_t **out, char err[E
         json_array_append(sorted, items[i]);
     free(items);
     json_decref(errors);
-    *out = json_pack("{s:O, s:O, s:O, s:o, s:O, s:o}", "data_dir",
+    *out = json_pack("{s:O, s:O, s:O, s:o, s:O, s:O, s:o}", "data_dir",
                      json_object_get(health, "data_dir"), "collected_at",
                      json_object_get(health, "collected_at"), "lag_ms",
                      json_object_get(health, "lag_ms"), "processes", processes, "tables",
-                     json_object_get(health, "tables"), "last_errors", sorted);
+                     json_object_get(health, "tables"), "iceberg",
+                     json_object_get(health, "iceberg"), "last_errors", sorted);
     json_decref(health);
     if (*out == NULL)
         return error_set(err, "out of memory");

@@ -27,7 +27,8 @@
  *               "last_commit"|null,"last_commit_unix"|null,"newest_insert_unix"|null,
  *               "freshness_seconds"|null,"backlog","backlog_oldest_age_seconds"|null,
  *               "spool_bytes","state":"ok|lagging"}],
- *    "databases":[{"domain","layer","bytes"}]}
+ *    "databases":[{"domain","layer","bytes"}],
+ *    "iceberg":[the export of each exported table: health_iceberg.h]}
  * (tables known only from bronze so far appear as silver with rows null). */
 #ifndef LAKEHOUSE_HEALTH_H
 #define LAKEHOUSE_HEALTH_H
@@ -47,7 +48,7 @@ int health_collect(const char *data_dir, int64_t lag_ms, json_t **out, char err[
 /* The view `lakehouse status --json` prints and GET /status answers:
  *   {"data_dir","collected_at","lag_ms",
  *    "processes":[{... as above but "stats", plus "last_errors":[...]}],
- *    "tables":[... as above],
+ *    "tables":[... as above], "iceberg":[... as above],
  *    "last_errors":[{"at","level","message","process"}] (oldest first, all processes)}
  * 0 with *out (caller owns), or -1 with err. */
 int health_status(const char *data_dir, int64_t lag_ms, json_t **out, char err[ERROR_MAX]);

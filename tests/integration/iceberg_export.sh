@@ -16,7 +16,7 @@ src "SELECT json_set(value, '\$.id', key + 1) FROM json_each(readfile('$DATA_FIL
 lakehouse send air/flights "$T/flights.ndjson" >/dev/null
 if wait_eq 120 20000 sql_silver air "SELECT count(*) FROM flights;"; then pass "flights merged"; else fail "flights merged" "got $WAIT_LAST"; fi
 out=$(lakehouse export air/flights --wait 2>&1)
-check_eq "lakehouse export" "exported 1 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" "$out"
+check_eq "lakehouse export (silver and bronze)" "exported 2 table(s) to $LAKEHOUSE_DATA/iceberg (the others were current)" "$out"
 TD="$LAKEHOUSE_DATA/iceberg/air_silver/flights"
 check_cmd "table layout" test -f "$TD/metadata/v1.metadata.json" -a -d "$TD/data"
 check_eq "version hint" "1" "$(cat "$TD/metadata/version-hint.text" 2>/dev/null)"

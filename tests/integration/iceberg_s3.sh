@@ -3,7 +3,8 @@
 # Ceph's radosgw on loopback (tests/s3/radosgw.sh), and "beyond one host":
 # two groups on this machine (two data directories, two ports), each owning
 # its domains, export to one bucket under their own prefixes.
-# - group A (domain air, prefix group-a) exports silver flights-20k and a
+# - group A (domain air, prefix group-a) exports silver flights-20k, its
+#   bronze (appended twice, read back by icebird over S3) and a
 #   gold table: every file is an object under s3://BUCKET/group-a/, none is
 #   left on local disk, the pointer in SQLite is the s3:// location;
 # - the REST catalog's table load answers the s3:// metadata location, the
@@ -73,7 +74,7 @@ gold_read() {
 if wait_eq 120 "$(last_snapshot air flights)" gold_read; then pass "A: gold job ran"; else fail "A: gold job ran" "got $WAIT_LAST"; fi
 out=$(lakehouse export --wait 2>&1)
 check_eq "A: lakehouse export names the bucket and prefix" \
-    "exported 1 table(s) to s3://$BUCKET/group-a (the others were current)
+    "exported 2 table(s) to s3://$BUCKET/group-a (the others were current)
 gold: exported 1 table(s) to s3://$BUCKET/group-a (the others were current)" "$out"
 LOC=s3://$BUCKET/group-a/air_silver/flights
 GLOC=s3://$BUCKET/group-a/air_gold/delay_full
@@ -138,6 +139,8 @@ check_eq "A: v2 is the committed version, parent v1" "$(last_snapshot air flight
     "$(jq -r '[.snapshots[-1].summary["lakehouse.snapshot-id"], (.snapshots | length)] | map(tostring) | join("|")' "$T/v2.json")"
 lakehouse query --json "SELECT * FROM air.silver.flights" | jq '.data' >"$T/flights2.rows.json"
 check_table "A silver flights v2" "$LOC" "$T/flights2.rows.json" "$(last_snapshot air flights)" "[1]" id
+lakehouse query --json "SELECT * FROM air.bronze.flights" | jq '.data' >"$T/bronze.rows.json"
+check_table "A bronze flights (appended twice)" "s3://$BUCKET/group-a/air_bronze/flights" "$T/bronze.rows.json" 0 "[]" _seq
 
 # ---- group B: domain shop, prefix group-b; first with a wrong secret -------------------
 cat >"$T/orders.json" <<'JSON'
@@ -169,7 +172,7 @@ stop_group || fail "B: stop" "non-zero exit"
 start_group || { fail "restart B" "group did not start"; exit 1; }
 keep
 out=$(lakehouse export shop 2>&1)
-check_eq "B: export with the right secret" "exported 1 table(s) to s3://$BUCKET/group-b (the others were current)" \
+check_eq "B: export with the right secret" "exported 2 table(s) to s3://$BUCKET/group-b (the others were current)" \
     "$(echo "$out" | head -1)"
 lakehouse query --json "SELECT * FROM shop.silver.orders" | jq '.data' >"$T/orders.rows.json"
 
@@ -186,8 +189,10 @@ for base in "$LISTEN_A" "$LISTEN_B"; do
     done
 done
 check_eq "both catalogs list their tables, each at its group's prefix" \
-    "air_gold.delay_full s3://$BUCKET/group-a/air_gold/delay_full/metadata/v1.metadata.json
+    "air_bronze.flights s3://$BUCKET/group-a/air_bronze/flights/metadata/v2.metadata.json
+air_gold.delay_full s3://$BUCKET/group-a/air_gold/delay_full/metadata/v1.metadata.json
 air_silver.flights s3://$BUCKET/group-a/air_silver/flights/metadata/v2.metadata.json
+shop_bronze.orders s3://$BUCKET/group-b/shop_bronze/orders/metadata/v1.metadata.json
 shop_silver.orders s3://$BUCKET/group-b/shop_silver/orders/metadata/v1.metadata.json" "$(sort "$T/found")"
 check_table "B silver orders (through B's catalog)" "$(jq -r .metadata.location "$T/shop_silver.orders.load.json")" \
     "$T/orders.rows.json" "$(last_snapshot shop orders)" "[1]" order_id

@@ -1,6 +1,6 @@
 /* test_bronze_vtab.c - domain.bronze.table in queries (bronze_vtab.h through
  * query.h): columns from the catalog schema or one `record` column, the
- * metadata columns, a join with silver, dt pruning, corrupt files (error
+ * metadata columns, one file read on _file = X, a join with silver, dt pruning, corrupt files (error
  * naming the file; skipped once quarantined), a missing endpoint, refusal of
  * writes, and the bronze entries of the table listing. Bronze files are made
  * with bronze_seal in a temporary data directory. */
@@ -176,6 +176,39 @@ static void test_metadata_columns(void **state)
     json_decref(r);
 }
 
+/* _file = X reads that file only (the Iceberg export of bronze reads file
+ * by file), alone or with an _insert_date bound in either order; a file
+ * that is not there matches nothing. */
+static void test_one_file(void **state)
+{
+    (void)state;
+    static const char *const sql[] = {
+        "SELECT count(*) AS n, min(_seq) AS lo FROM demo.bronze.flights WHERE _file = "
+        "'bronze/demo/flights/dt=2026-01-02/00000000000000000004-00000000000000000005.ndjson.lz4'",
+        "SELECT count(*) AS n, min(_seq) AS lo FROM demo.bronze.flights WHERE _file = "
+        "'bronze/demo/flights/dt=2026-01-02/00000000000000000004-00000000000000000005.ndjson.lz4' "
+        "AND _insert_date <= '2026-01-03'",
+        "SELECT count(*) AS n, min(_seq) AS lo FROM demo.bronze.flights WHERE "
+        "_insert_date <= '2026-01-03' AND _file = "
+        "'bronze/demo/flights/dt=2026-01-02/00000000000000000004-00000000000000000005.ndjson.lz4'"};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *r = run_ok(sql[i]);
+        assert_int_equal(json_integer_value(json_object_get(row0(r), "n")), 2);
+        assert_int_equal(json_integer_value(json_object_get(row0(r), "lo")), 4);
+        json_decref(r);
+    }
+    json_t *r = run_ok("SELECT count(*) AS n FROM demo.bronze.flights WHERE _file = "
+                       "'bronze/demo/flights/dt=2026-01-01/nosuch.ndjson.lz4'");
+    assert_int_equal(json_integer_value(json_object_get(row0(r), "n")), 0);
+    json_decref(r);
+    /* a date bound before the file's directory still prunes it */
+    r = run_ok("SELECT count(*) AS n FROM demo.bronze.flights WHERE _insert_date < '2026-01-02' "
+               "AND _file = 'bronze/demo/flights/dt=2026-01-02/00000000000000000004-"
+               "00000000000000000005.ndjson.lz4'");
+    assert_int_equal(json_integer_value(json_object_get(row0(r), "n")), 0);
+    json_decref(r);
+}
+
 static void test_join_with_silver(void **state)
 {
     (void)state;
@@ -296,6 +329,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count_and_sum),
         cmocka_unit_test(test_metadata_columns),
+        cmocka_unit_test(test_one_file),
         cmocka_unit_test(test_join_with_silver),
         cmocka_unit_test(test_record_mode_without_schema),
         cmocka_unit_test(test_corrupt_file),
