@@ -9,7 +9,8 @@
  * Incremental profile: bags, bridge stages, event rows and the union are
  * upserts that re-read only the keys their inputs' change feeds touched
  * (a child's keys when its parent's stage row changed: cascading
- * inheritance); calendar and Kimball stay full rebuilds. */
+ * inheritance); the calendar is rebuilt from the union's min and max date
+ * (index seeks on hook__epoch__date) and Kimball stays full rebuilds. */
 #include "model.h"
 
 #include <stdio.h>
@@ -423,21 +424,30 @@ static void gen_union_branch(struct strbuf *b, const struct gen *g, size_t bi, c
         strbuf_addf(b, "\nFROM %s.gold.%s__%s\n", g->dar, from, bag->table);
 }
 
+/* The union is an upsert when every stage is. */
+static bool gen_union_incremental(const struct gen *g)
+{
+    bool incr = true;
+    for (size_t bi = 0; bi < g->m->nbags; bi++)
+        incr &= gen_dar_incremental(g, &g->m->bags[bi]);
+    return incr;
+}
+
 static int gen_union(struct gen *g)
 {
     const struct model *m = g->m;
     size_t cap = 0;
-    bool incr = true;
-    for (size_t bi = 0; bi < m->nbags; bi++) {
+    bool incr = gen_union_incremental(g);
+    for (size_t bi = 0; bi < m->nbags; bi++)
         cap += m->bags[bi].nstage;
-        incr &= gen_dar_incremental(g, &m->bags[bi]);
-    }
     const char **hooks = calloc(cap + 1, sizeof *hooks);
     if (hooks == NULL)
         return error_set(g->err, "out of memory");
     size_t nhooks = gen_union_hooks(m, hooks, cap);
     struct strbuf b = {0};
-    gen_header_mode(&b, g, g->dar, m->bridge, NULL, incr ? "stage, bridge_key" : NULL);
+    /* the calendar's span: min/max through this index, not a scan */
+    gen_header_mode(&b, g, g->dar, m->bridge, incr ? "hook__epoch__date" : NULL,
+                    incr ? "stage, bridge_key" : NULL);
     for (size_t bi = 0; bi < m->nbags; bi++)
         gen_union_branch(&b, g, bi, hooks, nhooks, incr);
     free(hooks);
@@ -449,11 +459,21 @@ static int gen_calendar(struct gen *g)
     struct strbuf b = {0};
     gen_header(&b, g, g->dar, g->m->calendar, NULL);
     size_t skip = strlen(GEN_EPOCH_KEYSET) + 2;
+    if (gen_union_incremental(g))
+        /* the hooks sort as their dates: two index seeks on the union */
+        strbuf_addf(&b,
+                    "WITH RECURSIVE bounds AS (\n"
+                    "    SELECT substr((SELECT min(hook__epoch__date) FROM %s.gold.%s), %zu) AS lo,\n"
+                    "        substr((SELECT max(hook__epoch__date) FROM %s.gold.%s), %zu) AS hi),\n",
+                    g->dar, g->m->bridge, skip, g->dar, g->m->bridge, skip);
+    else
+        strbuf_addf(&b,
+                    "WITH RECURSIVE bounds AS (\n"
+                    "    SELECT min(substr(hook__epoch__date, %zu)) AS lo,"
+                    " max(substr(hook__epoch__date, %zu)) AS hi\n"
+                    "    FROM %s.gold.%s),\n",
+                    skip, skip, g->dar, g->m->bridge);
     strbuf_addf(&b,
-                "WITH RECURSIVE bounds AS (\n"
-                "    SELECT min(substr(hook__epoch__date, %zu)) AS lo,"
-                " max(substr(hook__epoch__date, %zu)) AS hi\n"
-                "    FROM %s.gold.%s),\n"
                 "days(day) AS (\n"
                 "    SELECT lo FROM bounds WHERE lo IS NOT NULL\n"
                 "    UNION ALL SELECT date(day, '+1 day') FROM days, bounds WHERE day < hi)\n"
@@ -465,8 +485,7 @@ static int gen_calendar(struct gen *g)
                 "    CAST(strftime('%%m', day) AS INTEGER) AS epoch__month,\n"
                 "    CAST(strftime('%%d', day) AS INTEGER) AS epoch__day,\n"
                 "    CAST(strftime('%%w', day) AS INTEGER) AS epoch__weekday\n"
-                "FROM days\n",
-                skip, skip, g->dar, g->m->bridge);
+                "FROM days\n");
     return gen_add(g, &b);
 }
 

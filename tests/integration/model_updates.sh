@@ -112,6 +112,14 @@ check_lineage() { # NAME DIR
             *) { [ "$rows" -le $((20 * sent)) ] && [ "$rows" -lt "$size" ]; } || bad="$bad $j:$rows>20x$sent|$size";; esac
     done
     check_eq "$1: the incremental DAR jobs read only the changed rows ($report)" "" "$bad"
+    # the calendar's span (the union's min and max date, as its SQL reads
+    # them): index seeks, no scan of the union
+    local span
+    span=$(sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/tpch_dar.db?mode=ro" \
+        "EXPLAIN QUERY PLAN SELECT (SELECT min(hook__epoch__date) FROM uss_bridge),
+                                   (SELECT max(hook__epoch__date) FROM uss_bridge)" |
+        grep -c 'SEARCH uss_bridge USING COVERING INDEX _ix_uss_bridge')
+    check_eq "$1: the calendar's span is two seeks on the union's date index" "2" "$span"
 }
 
 send_batch "$B1"
