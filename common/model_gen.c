@@ -9,8 +9,9 @@
  * Incremental profile: bags, bridge stages, event rows and the union are
  * upserts that re-read only the keys their inputs' change feeds touched
  * (a child's keys when its parent's stage row changed: cascading
- * inheritance); the calendar is rebuilt from the union's min and max date
- * (index seeks on hook__epoch__date) and Kimball stays full rebuilds. */
+ * inheritance), and so are the facts (also the keys whose dimension rows
+ * changed); the calendar is rebuilt from the union's min and max date
+ * (index seeks on hook__epoch__date) and the dimensions stay full rebuilds. */
 #include "model.h"
 
 #include <stdio.h>
@@ -589,44 +590,98 @@ static int gen_dimension(struct gen *g, const struct model_dimension *d)
     return gen_add(g, &b);
 }
 
-static int gen_fact(struct gen *g, const struct model_fact *f)
+/* Each dimension's stage hook in the fact's bag: calls fn(b, g, d, db, sh). */
+typedef void gen_fact_dim_fn(struct strbuf *b, const struct gen *g, const struct model_fact *f,
+                             const struct model_dimension *d, const struct model_stage_hook *sh);
+
+static void gen_fact_dims(struct strbuf *b, const struct gen *g, const struct model_fact *f,
+                          gen_fact_dim_fn *fn)
 {
     const struct model *m = g->m;
     const struct model_bag *bag = &m->bags[f->bag_index];
-    struct strbuf b = {0};
-    char job[NAMES_MAX];
-    snprintf(job, sizeof job, "fct_%s", bag->table);
-    gen_header(&b, g, g->kimball, job, NULL);
-    gen_src_silver(&b, g, bag);
-    size_t ev = gen_event_index(bag, f->event);
-    strbuf_addf(&b, "\nSELECT\n    s.bridge_key AS \"%s\",\n    s.d%zu AS \"date__%s\",\n"
-                    "    '" GEN_EPOCH_KEYSET "|' || s.d%zu AS hook__epoch__date",
-                bag->primary, ev, f->event, ev);
     for (size_t di = 0; di < m->ndimensions; di++) {
         const struct model_dimension *d = &m->dimensions[di];
         if (d->bag_index == f->bag_index)
             continue;
         const struct model_bag *db = &m->bags[d->bag_index];
-        const struct model_hook *dp = &db->hooks[db->primary_hook];
-        for (size_t i = 0; i < bag->nstage; i++) {
-            const struct model_stage_hook *sh = &bag->stage[i];
-            if (strcmp(sh->keyset, dp->keyset) != 0)
-                continue;
-            strbuf_addf(&b,
-                        ",\n    coalesce((SELECT d.\"key__%s\" FROM %s.gold.dim_%s AS d"
-                        " WHERE d.\"%s\" = st.\"%s\"",
-                        dp->name + 6, g->kimball, db->table, dp->name, sh->name);
-            if (d->scd == 2)
-                strbuf_addf(&b, " AND d.valid_from <= s.d%zu"
-                                " AND (d.valid_to IS NULL OR s.d%zu < d.valid_to)",
-                            ev, ev);
-            strbuf_addf(&b, " LIMIT 1), 'unknown') AS \"key__%s\"", sh->name + 6);
-        }
+        for (size_t i = 0; i < bag->nstage; i++)
+            if (strcmp(bag->stage[i].keyset, db->hooks[db->primary_hook].keyset) == 0)
+                fn(b, g, f, d, &bag->stage[i]);
     }
+}
+
+/* The dimension key valid at the event date (st: the stage row, s: src). */
+static void gen_fact_key(struct strbuf *b, const struct gen *g, const struct model_fact *f,
+                         const struct model_dimension *d, const struct model_stage_hook *sh)
+{
+    const struct model_bag *db = &g->m->bags[d->bag_index];
+    const struct model_hook *dp = &db->hooks[db->primary_hook];
+    size_t ev = gen_event_index(&g->m->bags[f->bag_index], f->event);
+    strbuf_addf(b,
+                ",\n    coalesce((SELECT d.\"key__%s\" FROM %s.gold.dim_%s AS d"
+                " WHERE d.\"%s\" = st.\"%s\"",
+                dp->name + 6, g->kimball, db->table, dp->name, sh->name);
+    if (d->scd == 2)
+        strbuf_addf(b, " AND d.valid_from <= s.d%zu AND (d.valid_to IS NULL OR s.d%zu < d.valid_to)",
+                    ev, ev);
+    strbuf_addf(b, " LIMIT 1), 'unknown') AS \"key__%s\"", sh->name + 6);
+}
+
+/* The facts whose dimension rows changed (a new version, a moved valid_to). */
+static void gen_fact_touched(struct strbuf *b, const struct gen *g, const struct model_fact *f,
+                             const struct model_dimension *d, const struct model_stage_hook *sh)
+{
+    const struct model_bag *db = &g->m->bags[d->bag_index];
+    strbuf_addf(b,
+                "    UNION SELECT st.bridge_key FROM %s.gold.dim_%s@changes AS c"
+                " JOIN %s.gold.bridge__%s AS st ON st.\"%s\" = c.\"%s\"\n",
+                g->kimball, db->table, g->dar, g->m->bags[f->bag_index].table, sh->name,
+                db->hooks[db->primary_hook].name);
+}
+
+/* Full: every src row with a stage row. Incremental (upsert on the bag's
+ * hook): the keys the bag's, the stage's or a dimension's change feed
+ * touched, re-read from the bag, or deleted when the bag lost them. */
+static int gen_fact(struct gen *g, const struct model_fact *f)
+{
+    const struct model *m = g->m;
+    const struct model_bag *bag = &m->bags[f->bag_index];
+    bool incr = gen_dar_incremental(g, bag);
+    struct strbuf b = {0};
+    char job[NAMES_MAX];
+    snprintf(job, sizeof job, "fct_%s", bag->table);
+    gen_header_mode(&b, g, g->kimball, job, NULL, incr ? bag->primary : NULL);
+    if (incr) {
+        char *rows = gen_bag_as_source(g, bag, false);
+        if (rows == NULL) {
+            strbuf_free(&b);
+            return error_set(g->err, "out of memory");
+        }
+        strbuf_addf(&b, "WITH touched AS (\n    SELECT \"%s\" AS bridge_key FROM %s.gold.bag__%s@changes\n"
+                        "    UNION SELECT bridge_key FROM %s.gold.bridge__%s@changes\n",
+                    bag->primary, g->dab, bag->table, g->dar, bag->table);
+        gen_fact_dims(&b, g, f, gen_fact_touched);
+        strbuf_addf(&b, "),\n");
+        gen_src_cte(&b, bag, "src", true, rows);
+        free(rows);
+    } else {
+        gen_src_silver(&b, g, bag);
+    }
+    size_t ev = gen_event_index(bag, f->event);
+    strbuf_addf(&b, "\nSELECT\n    %s.bridge_key AS \"%s\",\n    s.d%zu AS \"date__%s\",\n"
+                    "    '" GEN_EPOCH_KEYSET "|' || s.d%zu AS hook__epoch__date",
+                incr ? "t" : "s", bag->primary, ev, f->event, ev);
+    gen_fact_dims(&b, g, f, gen_fact_key);
     for (size_t i = 0; i < bag->nmeasures; i++)
         strbuf_addf(&b, ",\n    s.m%zu AS \"%s\"", i, bag->measures[i].name);
-    strbuf_addf(&b, "\nFROM src AS s\nJOIN %s.gold.bridge__%s AS st ON st.bridge_key = s.bridge_key\n",
-                g->dar, bag->table);
+    if (incr)
+        strbuf_addf(&b, ",\n    (s.bridge_key IS NULL OR st.bridge_key IS NULL) AS _delete\n"
+                        "FROM touched AS t\nLEFT JOIN src AS s ON s.bridge_key = t.bridge_key\n"
+                        "LEFT JOIN %s.gold.bridge__%s AS st ON st.bridge_key = t.bridge_key\n",
+                    g->dar, bag->table);
+    else
+        strbuf_addf(&b, "\nFROM src AS s\nJOIN %s.gold.bridge__%s AS st ON st.bridge_key = s.bridge_key\n",
+                    g->dar, bag->table);
     return gen_add(g, &b);
 }
 
