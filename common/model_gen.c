@@ -9,7 +9,9 @@
  * Incremental profile: bags, bridge stages, event rows and the union are
  * upserts that re-read only the keys their inputs' change feeds touched
  * (a child's keys when its parent's stage row changed: cascading
- * inheritance); calendar and Kimball stay full rebuilds. */
+ * inheritance), and so are the facts (also the keys whose dimension rows
+ * changed); the calendar is rebuilt from the union's min and max date
+ * (index seeks on hook__epoch__date) and the dimensions stay full rebuilds. */
 #include "model.h"
 
 #include <stdio.h>
@@ -423,21 +425,30 @@ static void gen_union_branch(struct strbuf *b, const struct gen *g, size_t bi, c
         strbuf_addf(b, "\nFROM %s.gold.%s__%s\n", g->dar, from, bag->table);
 }
 
+/* The union is an upsert when every stage is. */
+static bool gen_union_incremental(const struct gen *g)
+{
+    bool incr = true;
+    for (size_t bi = 0; bi < g->m->nbags; bi++)
+        incr &= gen_dar_incremental(g, &g->m->bags[bi]);
+    return incr;
+}
+
 static int gen_union(struct gen *g)
 {
     const struct model *m = g->m;
     size_t cap = 0;
-    bool incr = true;
-    for (size_t bi = 0; bi < m->nbags; bi++) {
+    bool incr = gen_union_incremental(g);
+    for (size_t bi = 0; bi < m->nbags; bi++)
         cap += m->bags[bi].nstage;
-        incr &= gen_dar_incremental(g, &m->bags[bi]);
-    }
     const char **hooks = calloc(cap + 1, sizeof *hooks);
     if (hooks == NULL)
         return error_set(g->err, "out of memory");
     size_t nhooks = gen_union_hooks(m, hooks, cap);
     struct strbuf b = {0};
-    gen_header_mode(&b, g, g->dar, m->bridge, NULL, incr ? "stage, bridge_key" : NULL);
+    /* the calendar's span: min/max through this index, not a scan */
+    gen_header_mode(&b, g, g->dar, m->bridge, incr ? "hook__epoch__date" : NULL,
+                    incr ? "stage, bridge_key" : NULL);
     for (size_t bi = 0; bi < m->nbags; bi++)
         gen_union_branch(&b, g, bi, hooks, nhooks, incr);
     free(hooks);
@@ -449,11 +460,21 @@ static int gen_calendar(struct gen *g)
     struct strbuf b = {0};
     gen_header(&b, g, g->dar, g->m->calendar, NULL);
     size_t skip = strlen(GEN_EPOCH_KEYSET) + 2;
+    if (gen_union_incremental(g))
+        /* the hooks sort as their dates: two index seeks on the union */
+        strbuf_addf(&b,
+                    "WITH RECURSIVE bounds AS (\n"
+                    "    SELECT substr((SELECT min(hook__epoch__date) FROM %s.gold.%s), %zu) AS lo,\n"
+                    "        substr((SELECT max(hook__epoch__date) FROM %s.gold.%s), %zu) AS hi),\n",
+                    g->dar, g->m->bridge, skip, g->dar, g->m->bridge, skip);
+    else
+        strbuf_addf(&b,
+                    "WITH RECURSIVE bounds AS (\n"
+                    "    SELECT min(substr(hook__epoch__date, %zu)) AS lo,"
+                    " max(substr(hook__epoch__date, %zu)) AS hi\n"
+                    "    FROM %s.gold.%s),\n",
+                    skip, skip, g->dar, g->m->bridge);
     strbuf_addf(&b,
-                "WITH RECURSIVE bounds AS (\n"
-                "    SELECT min(substr(hook__epoch__date, %zu)) AS lo,"
-                " max(substr(hook__epoch__date, %zu)) AS hi\n"
-                "    FROM %s.gold.%s),\n"
                 "days(day) AS (\n"
                 "    SELECT lo FROM bounds WHERE lo IS NOT NULL\n"
                 "    UNION ALL SELECT date(day, '+1 day') FROM days, bounds WHERE day < hi)\n"
@@ -465,8 +486,7 @@ static int gen_calendar(struct gen *g)
                 "    CAST(strftime('%%m', day) AS INTEGER) AS epoch__month,\n"
                 "    CAST(strftime('%%d', day) AS INTEGER) AS epoch__day,\n"
                 "    CAST(strftime('%%w', day) AS INTEGER) AS epoch__weekday\n"
-                "FROM days\n",
-                skip, skip, g->dar, g->m->bridge);
+                "FROM days\n");
     return gen_add(g, &b);
 }
 
@@ -570,44 +590,98 @@ static int gen_dimension(struct gen *g, const struct model_dimension *d)
     return gen_add(g, &b);
 }
 
-static int gen_fact(struct gen *g, const struct model_fact *f)
+/* Each dimension's stage hook in the fact's bag: calls fn(b, g, d, db, sh). */
+typedef void gen_fact_dim_fn(struct strbuf *b, const struct gen *g, const struct model_fact *f,
+                             const struct model_dimension *d, const struct model_stage_hook *sh);
+
+static void gen_fact_dims(struct strbuf *b, const struct gen *g, const struct model_fact *f,
+                          gen_fact_dim_fn *fn)
 {
     const struct model *m = g->m;
     const struct model_bag *bag = &m->bags[f->bag_index];
-    struct strbuf b = {0};
-    char job[NAMES_MAX];
-    snprintf(job, sizeof job, "fct_%s", bag->table);
-    gen_header(&b, g, g->kimball, job, NULL);
-    gen_src_silver(&b, g, bag);
-    size_t ev = gen_event_index(bag, f->event);
-    strbuf_addf(&b, "\nSELECT\n    s.bridge_key AS \"%s\",\n    s.d%zu AS \"date__%s\",\n"
-                    "    '" GEN_EPOCH_KEYSET "|' || s.d%zu AS hook__epoch__date",
-                bag->primary, ev, f->event, ev);
     for (size_t di = 0; di < m->ndimensions; di++) {
         const struct model_dimension *d = &m->dimensions[di];
         if (d->bag_index == f->bag_index)
             continue;
         const struct model_bag *db = &m->bags[d->bag_index];
-        const struct model_hook *dp = &db->hooks[db->primary_hook];
-        for (size_t i = 0; i < bag->nstage; i++) {
-            const struct model_stage_hook *sh = &bag->stage[i];
-            if (strcmp(sh->keyset, dp->keyset) != 0)
-                continue;
-            strbuf_addf(&b,
-                        ",\n    coalesce((SELECT d.\"key__%s\" FROM %s.gold.dim_%s AS d"
-                        " WHERE d.\"%s\" = st.\"%s\"",
-                        dp->name + 6, g->kimball, db->table, dp->name, sh->name);
-            if (d->scd == 2)
-                strbuf_addf(&b, " AND d.valid_from <= s.d%zu"
-                                " AND (d.valid_to IS NULL OR s.d%zu < d.valid_to)",
-                            ev, ev);
-            strbuf_addf(&b, " LIMIT 1), 'unknown') AS \"key__%s\"", sh->name + 6);
-        }
+        for (size_t i = 0; i < bag->nstage; i++)
+            if (strcmp(bag->stage[i].keyset, db->hooks[db->primary_hook].keyset) == 0)
+                fn(b, g, f, d, &bag->stage[i]);
     }
+}
+
+/* The dimension key valid at the event date (st: the stage row, s: src). */
+static void gen_fact_key(struct strbuf *b, const struct gen *g, const struct model_fact *f,
+                         const struct model_dimension *d, const struct model_stage_hook *sh)
+{
+    const struct model_bag *db = &g->m->bags[d->bag_index];
+    const struct model_hook *dp = &db->hooks[db->primary_hook];
+    size_t ev = gen_event_index(&g->m->bags[f->bag_index], f->event);
+    strbuf_addf(b,
+                ",\n    coalesce((SELECT d.\"key__%s\" FROM %s.gold.dim_%s AS d"
+                " WHERE d.\"%s\" = st.\"%s\"",
+                dp->name + 6, g->kimball, db->table, dp->name, sh->name);
+    if (d->scd == 2)
+        strbuf_addf(b, " AND d.valid_from <= s.d%zu AND (d.valid_to IS NULL OR s.d%zu < d.valid_to)",
+                    ev, ev);
+    strbuf_addf(b, " LIMIT 1), 'unknown') AS \"key__%s\"", sh->name + 6);
+}
+
+/* The facts whose dimension rows changed (a new version, a moved valid_to). */
+static void gen_fact_touched(struct strbuf *b, const struct gen *g, const struct model_fact *f,
+                             const struct model_dimension *d, const struct model_stage_hook *sh)
+{
+    const struct model_bag *db = &g->m->bags[d->bag_index];
+    strbuf_addf(b,
+                "    UNION SELECT st.bridge_key FROM %s.gold.dim_%s@changes AS c"
+                " JOIN %s.gold.bridge__%s AS st ON st.\"%s\" = c.\"%s\"\n",
+                g->kimball, db->table, g->dar, g->m->bags[f->bag_index].table, sh->name,
+                db->hooks[db->primary_hook].name);
+}
+
+/* Full: every src row with a stage row. Incremental (upsert on the bag's
+ * hook): the keys the bag's, the stage's or a dimension's change feed
+ * touched, re-read from the bag, or deleted when the bag lost them. */
+static int gen_fact(struct gen *g, const struct model_fact *f)
+{
+    const struct model *m = g->m;
+    const struct model_bag *bag = &m->bags[f->bag_index];
+    bool incr = gen_dar_incremental(g, bag);
+    struct strbuf b = {0};
+    char job[NAMES_MAX];
+    snprintf(job, sizeof job, "fct_%s", bag->table);
+    gen_header_mode(&b, g, g->kimball, job, NULL, incr ? bag->primary : NULL);
+    if (incr) {
+        char *rows = gen_bag_as_source(g, bag, false);
+        if (rows == NULL) {
+            strbuf_free(&b);
+            return error_set(g->err, "out of memory");
+        }
+        strbuf_addf(&b, "WITH touched AS (\n    SELECT \"%s\" AS bridge_key FROM %s.gold.bag__%s@changes\n"
+                        "    UNION SELECT bridge_key FROM %s.gold.bridge__%s@changes\n",
+                    bag->primary, g->dab, bag->table, g->dar, bag->table);
+        gen_fact_dims(&b, g, f, gen_fact_touched);
+        strbuf_addf(&b, "),\n");
+        gen_src_cte(&b, bag, "src", true, rows);
+        free(rows);
+    } else {
+        gen_src_silver(&b, g, bag);
+    }
+    size_t ev = gen_event_index(bag, f->event);
+    strbuf_addf(&b, "\nSELECT\n    %s.bridge_key AS \"%s\",\n    s.d%zu AS \"date__%s\",\n"
+                    "    '" GEN_EPOCH_KEYSET "|' || s.d%zu AS hook__epoch__date",
+                incr ? "t" : "s", bag->primary, ev, f->event, ev);
+    gen_fact_dims(&b, g, f, gen_fact_key);
     for (size_t i = 0; i < bag->nmeasures; i++)
         strbuf_addf(&b, ",\n    s.m%zu AS \"%s\"", i, bag->measures[i].name);
-    strbuf_addf(&b, "\nFROM src AS s\nJOIN %s.gold.bridge__%s AS st ON st.bridge_key = s.bridge_key\n",
-                g->dar, bag->table);
+    if (incr)
+        strbuf_addf(&b, ",\n    (s.bridge_key IS NULL OR st.bridge_key IS NULL) AS _delete\n"
+                        "FROM touched AS t\nLEFT JOIN src AS s ON s.bridge_key = t.bridge_key\n"
+                        "LEFT JOIN %s.gold.bridge__%s AS st ON st.bridge_key = t.bridge_key\n",
+                    g->dar, bag->table);
+    else
+        strbuf_addf(&b, "\nFROM src AS s\nJOIN %s.gold.bridge__%s AS st ON st.bridge_key = s.bridge_key\n",
+                    g->dar, bag->table);
     return gen_add(g, &b);
 }
 

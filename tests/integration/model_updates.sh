@@ -103,15 +103,27 @@ check_lineage() { # NAME DIR
     local j sent=0 size report=""
     for t in customer orders lineitem; do sent=$((sent + $(wc -l <"$2/$t.ndjson"))); done
     bad=""
-    for j in bridge__customer bridge__orders bridge__lineitem events__orders events__lineitem uss_bridge; do
-        rows=$(lakehouse lineage "tpch_dar/$j" --json --files 0 2>/dev/null |
+    local d
+    for j in tpch_dar/bridge__customer tpch_dar/bridge__orders tpch_dar/bridge__lineitem \
+        tpch_dar/events__orders tpch_dar/events__lineitem tpch_dar/uss_bridge \
+        tpch_kimball/fct_orders tpch_kimball/fct_lineitem; do
+        rows=$(lakehouse lineage "$j" --json --files 0 2>/dev/null |
             jq -r '[.inputs[]? | .change_rows? // empty | numbers] | if length == 0 then "none" else add end')
-        size=$(sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/tpch_dar.db?mode=ro" "SELECT count(*) FROM \"$j\"")
+        d=${j%%/*}; j=${j#*/}
+        size=$(sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/$d.db?mode=ro" "SELECT count(*) FROM \"$j\"")
         report="$report $j:$rows"
         case "$rows" in ''|none|*[!0-9]*) bad="$bad $j:$rows";;
             *) { [ "$rows" -le $((20 * sent)) ] && [ "$rows" -lt "$size" ]; } || bad="$bad $j:$rows>20x$sent|$size";; esac
     done
-    check_eq "$1: the incremental DAR jobs read only the changed rows ($report)" "" "$bad"
+    check_eq "$1: the incremental DAR jobs and facts read only the changed rows ($report)" "" "$bad"
+    # the calendar's span (the union's min and max date, as its SQL reads
+    # them): index seeks, no scan of the union
+    local span
+    span=$(sqlite3 -batch -noheader "file:$LAKEHOUSE_DATA/gold/tpch_dar.db?mode=ro" \
+        "EXPLAIN QUERY PLAN SELECT (SELECT min(hook__epoch__date) FROM uss_bridge),
+                                   (SELECT max(hook__epoch__date) FROM uss_bridge)" |
+        grep -c 'SEARCH uss_bridge USING COVERING INDEX _ix_uss_bridge')
+    check_eq "$1: the calendar's span is two seeks on the union's date index" "2" "$span"
 }
 
 send_batch "$B1"

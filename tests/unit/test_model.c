@@ -357,6 +357,13 @@ static void plan_golden(enum model_profile profile, const char *golden_file)
     assert_int_equal(incr, jobs[18].def.incremental);
     assert_string_equal("calendar", jobs[19].def.name);
     assert_int_equal(false, jobs[19].def.incremental);
+    /* incremental: the facts are upserts on their bag's hook */
+    assert_string_equal("fct_lineitem", jobs[24].def.name);
+    assert_int_equal(incr, jobs[24].def.incremental);
+    assert_int_equal(incr, jobs[25].def.incremental);
+    /* incremental: the calendar's span is two seeks on the union's date index */
+    assert_string_equal(incr ? "hook__epoch__date" : "", jobs[18].def.index);
+    assert_int_equal(incr, strstr(jobs[19].text, "(SELECT min(hook__epoch__date) FROM") != NULL);
     if (profile == MODEL_PROFILE_FULL)
         assert_string_equal("hook__customer", jobs[2].def.index);
     char *docs = model_docs(m, "mermaid", err);
