@@ -36,7 +36,8 @@
 #   ratio              incremental_ms / initial_ms (target <= 0.25)
 #   steady_seconds steady_rate steady_exports steady_export_ms
 #   steady_share       steady_export_ms / (steady_seconds * 1000)
-#   steady_processor_cores   the processor's CPU over the same seconds (/proc ticks)
+#   steady_processor_cores   the processor's CPU over the load (/proc ticks each second)
+#   steady_modes       how the run's silver exports were written, "mode:count,..."
 # Exits 2 when something does not work (message on stderr).
 set -u
 BUILD=${1:?usage: export_phase.sh BUILD_DIR WORK_DIR}
@@ -167,22 +168,32 @@ log "steady: $RATE rec/s for ${STEADY_S}s, exported every ${EVERY_S}s"
     --window 64 ) &
 LOADER=$!
 PROC3=$(cat "$D3/run/processor.pid")
-# one line per export: "start_ms end_ms processor_ticks_at_end"
+# one line per export: "start_ms end_ms"; the processor's CPU ticks each second: "unix_ms ticks"
 : >"$W/steady.exports"
+: >"$W/steady.ticks"
+NEXT=$(( $(now_ms) + EVERY_S * 1000 ))
 while kill -0 "$LOADER" 2>/dev/null; do
-    sleep "$EVERY_S"
+    sleep 1
     t0=$(now_ms)
+    echo "$t0 $(awk '{ print $14 + $15 }' "/proc/$PROC3/stat")" >>"$W/steady.ticks"
+    [ "$t0" -ge "$NEXT" ] || continue
     lh "$D3" export bench/steady --wait >>"$W/steady_export.out" 2>&1 || log "steady export failed (see $W/steady_export.out)"
-    echo "$t0 $(now_ms) $(awk '{ print $14 + $15 }' "/proc/$PROC3/stat")" >>"$W/steady.exports"
+    echo "$t0 $(now_ms)" >>"$W/steady.exports"
+    NEXT=$(( t0 + EVERY_S * 1000 ))
 done
 wait "$LOADER" || die "the steady load failed"
 kill -TERM "$GRP"; wait "$GRP" 2>/dev/null
 T0=$(kv "$W/steady.out" start_unix_ms); SECS=$(kv "$W/steady.out" seconds)
-# exports that started during the load: their wall time, and the processor's
-# ticks from the first to the last of them
-read -r NEXP EXP_MS CORES <<<"$(awk -v t0="$T0" -v s="$SECS" -v hz="$(getconf CLK_TCK)" '
-    $1 >= t0 && $1 <= t0 + s * 1000 { n++; ms += $2 - $1; if (!a) { a = $2; ca = $3 } b = $2; cb = $3 }
-    END { printf "%d %d %s", n, ms, (b > a ? sprintf("%.2f", (cb - ca) / hz / ((b - a) / 1000)) : "?") }' "$W/steady.exports")"
+# the exports that started during the load and their wall time; the processor's
+# cores over the load (its ticks from the first to the last sample in it)
+read -r NEXP EXP_MS <<<"$(awk -v t0="$T0" -v s="$SECS" '$1 >= t0 && $1 <= t0 + s * 1000 { n++; ms += $2 - $1 }
+    END { printf "%d %d", n, ms }' "$W/steady.exports")"
+CORES=$(awk -v t0="$T0" -v s="$SECS" -v hz="$(getconf CLK_TCK)" '$1 >= t0 && $1 <= t0 + s * 1000 {
+        if (!a) { a = $1; ca = $2 } b = $1; cb = $2 }
+    END { if (b > a) printf "%.2f", (cb - ca) / hz / ((b - a) / 1000); else print "?" }' "$W/steady.ticks")
+# how the silver exports of the run were written (log mode), e.g. "first_export:1,incremental:4"
+MODES=$(grep ' iceberg_exported layer=silver table=bench/steady ' "$W/group.log" |
+    sed -n 's/.* mode="\([^"]*\)".*/\1/p' | tr ' ' '_' | sort | uniq -c | awk '{ printf "%s%s:%s", (NR > 1 ? "," : ""), $2, $1 }')
 
 echo "records=$(kv "$W/ins.out" records)"
 echo "update_records=$(kv "$W/upd.out" records)"
@@ -198,3 +209,4 @@ echo "steady_exports=$NEXP"
 echo "steady_export_ms=$EXP_MS"
 echo "steady_share=$(awk -v a="$EXP_MS" -v s="$SECS" 'BEGIN { printf "%.4f", (s > 0 ? a / (s * 1000) : 0) }')"
 echo "steady_processor_cores=$CORES"
+echo "steady_modes=$MODES"
