@@ -459,7 +459,7 @@ export_rows() {
         "$(calc "$inc / 1000" 1) s (${mode:-none}: $(k "$(ekv incremental_rows)")k rows, $(k "$(ekv incremental_deletes)")k position deletes)" \
         "initial export $(calc "$ini / 1000" 1) s" "$(ekv ratio)" "≤ 0.25, incremental" \
         "$(( $(le "$(ekv ratio)" 0.25) & $( [ "$mode" = incremental ] && echo 1 || echo 0) ))"
-    row "Iceberg export during a $(ekv steady_seconds) s steady load at $(k "$RATE")k rec/s, every ${BENCH_EXPORT_EVERY_S:-10} s: share of the processor's thread" \
+    row "Iceberg export during a $(calc "$(ekv steady_seconds)" 0) s steady load at $(k "$RATE")k rec/s, every ${BENCH_EXPORT_EVERY_S:-10} s: share of the processor's thread" \
         "$(calc "$(ekv steady_share) * 100" 1) % ($(ekv steady_exports) exports, $(ekv steady_export_ms) ms; $(kv "$E" steady_modes))" \
         "processor $(kv "$E" steady_processor_cores) cores" "-" "- (reported)" "$(ge "$(ekv steady_exports)" 1)"
 }
