@@ -25,7 +25,8 @@
 #   BENCH_EXPORT=0  skips the Iceberg export phase (tests/bench/export_phase.sh
 #                   runs it alone: the initial and incremental export of the
 #                   main table, and the export's share during a steady load
-#                   of BENCH_EXPORT_STEADY_S, default BENCH_STEADY_S)
+#                   of BENCH_EXPORT_STEADY_S, default BENCH_STEADY_S, exported
+#                   every BENCH_EXPORT_EVERY_S, default 10)
 #   BENCH_PROFILE=1 sample ingest, processor and broker with `perf record`
 #                   (cpu-clock) and append the top symbols to the results
 #   BENCH_DIR       work directory (default <build>/bench-run, removed first)
