@@ -22,6 +22,11 @@
 #                   runs it alone)
 #   BENCH_MODEL_FULL=1 the model phase also rebuilds with --profile full and
 #                   times a second 1 % batch through it (a comparison row)
+#   BENCH_EXPORT=0  skips the Iceberg export phase (tests/bench/export_phase.sh
+#                   runs it alone: the initial and incremental export of the
+#                   main table, and the export's share during a steady load
+#                   of BENCH_EXPORT_STEADY_S, default BENCH_STEADY_S, exported
+#                   every BENCH_EXPORT_EVERY_S, default 10)
 #   BENCH_PROFILE=1 sample ingest, processor and broker with `perf record`
 #                   (cpu-clock) and append the top symbols to the results
 #   BENCH_DIR       work directory (default <build>/bench-run, removed first)
@@ -39,6 +44,7 @@ PRODUCERS=${BENCH_PRODUCERS:-4}
 PROBES=${BENCH_PROBES:-10}
 IDLE_TRIES=${BENCH_IDLE_TRIES:-60}
 MODEL_SCALE=${BENCH_MODEL_SCALE:-100}
+EXPORT=${BENCH_EXPORT:-1}
 PROFILE=${BENCH_PROFILE:-0}
 W=${BENCH_DIR:-$SRC/$BUILD/bench-run}
 CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lakehouse-bench}
@@ -72,7 +78,8 @@ S200=$CACHE/flights-200k.json
 S20=$CACHE/flights-20k.json
 
 # The figures measure ingest, merge and transforms: the Iceberg export (which
-# rewrites whole tables in the processor's loop) is off for every group here.
+# runs in the processor's loop between merges) is off for every group here
+# but the export phase's own (tests/bench/export_phase.sh).
 export LAKEHOUSE_ICEBERG_EXPORT=off
 
 rm -rf "$W"
@@ -133,20 +140,8 @@ wait_merged() { # wait_merged DATA TABLE TIMEOUT_S: every bronze file of the tab
 merge_ms() { tail -n +"${3:-1}" "$1" | awk -v t="table=bench.$2" '$0 ~ / merged / && index($0, t" ") { for (i = 1; i <= NF; i++) if ($i ~ /^ms=/) s += substr($i, 4) } END { print s + 0 }'; }
 merge_rows() { tail -n +"${3:-1}" "$1" | awk -v t="table=bench.$2" '$0 ~ / merged / && index($0, t" ") { for (i = 1; i <= NF; i++) if ($i ~ /^records=/) s += substr($i, 9) } END { print s + 0 }'; }
 
-endpoint_json() { # endpoint_json TABLE
-    cat <<EOF
-{"domain": "bench", "name": "$1", "mode": "MANUAL",
- "description": "flights-200k (delay, distance, time) + flights-20k (date, origin, destination), fresh ids",
- "columns": [
-  {"name": "id", "type": "integer", "required": true, "primary_key": true},
-  {"name": "date", "type": "timestamp", "format": "%Y/%m/%d %H:%M", "required": true},
-  {"name": "delay", "type": "integer"},
-  {"name": "distance", "type": "integer"},
-  {"name": "time", "type": "float"},
-  {"name": "origin", "type": "string", "required": true},
-  {"name": "destination", "type": "string", "required": true}]}
-EOF
-}
+# endpoint_json TABLE: the endpoint of tests/bench/endpoint.json under the name TABLE
+endpoint_json() { sed "s/\"name\": \"flights\"/\"name\": \"$1\"/" "$SRC/tests/bench/endpoint.json"; }
 make_endpoints() { # make_endpoints DATA TABLE...
     local d=$1; shift
     for t in "$@"; do
@@ -440,6 +435,38 @@ model_rows() {
 model_phase
 
 ########################################################################
+# Phase 10: the Iceberg export of the main table: initial, incremental after the
+# update set, and its share during a steady load, on its own data directories
+# with the export on; the whole phase is tests/bench/export_phase.sh
+export_phase() {
+    [ "$EXPORT" = 1 ] || return 0
+    log "export: initial and incremental export of $RECORDS records, export during a steady load"
+    BENCH_RECORDS=$RECORDS BENCH_PRODUCERS=$PRODUCERS BENCH_RATE=$RATE BENCH_STEADY_S=$STEADY_S \
+        BENCH_CACHE=$CACHE "$SRC/tests/bench/export_phase.sh" "$BUILD" "$W/export" \
+        >"$W/export.out" 2>"$W/export.err" || log "export phase failed: $(tail -3 "$W/export.err")"
+}
+# export_rows: its rows of the table (from the phase's key=value output)
+export_rows() {
+    [ "$EXPORT" = 1 ] || return 0
+    local E=$W/export.out ini inc mode
+    ekv() { local v; v=$(kv "$E" "$1"); echo "${v:-0}"; }
+    mib() { calc "$(ekv "$1") / 1048576" 1; }
+    ini=$(ekv initial_ms); inc=$(ekv incremental_ms); mode=$(kv "$E" incremental_mode)
+    row "Iceberg export, initial ($(k "$(ekv initial_rows)")k rows): s, rows/s; Parquet vs the SQLite file" \
+        "$(calc "$ini / 1000" 1) s, $(k "$(calc "$(ekv initial_rows) / ($ini > 0 ? $ini : 1) * 1000" 0)")k rows/s; $(mib parquet_bytes) MiB" \
+        "silver/bench.db $(mib sqlite_bytes) MiB" "$(calc "$(ekv parquet_bytes) / ($(ekv sqlite_bytes) > 0 ? $(ekv sqlite_bytes) : 1)" 2)" \
+        "- (exported)" "$(ge "$(ekv initial_rows)" 1)"
+    row "Iceberg export, incremental after the update set ($(k "$(ekv update_records)")k records): s" \
+        "$(calc "$inc / 1000" 1) s (${mode:-none}: $(k "$(ekv incremental_rows)")k rows, $(k "$(ekv incremental_deletes)")k position deletes)" \
+        "initial export $(calc "$ini / 1000" 1) s" "$(ekv ratio)" "≤ 0.25, incremental" \
+        "$(( $(le "$(ekv ratio)" 0.25) & $( [ "$mode" = incremental ] && echo 1 || echo 0) ))"
+    row "Iceberg export during a $(calc "$(ekv steady_seconds)" 0) s steady load at $(k "$RATE")k rec/s, every ${BENCH_EXPORT_EVERY_S:-10} s: share of the processor's thread" \
+        "$(calc "$(ekv steady_share) * 100" 1) % ($(ekv steady_exports) exports, $(ekv steady_export_ms) ms; $(kv "$E" steady_modes))" \
+        "processor $(kv "$E" steady_processor_cores) cores" "-" "- (reported)" "$(ge "$(ekv steady_exports)" 1)"
+}
+export_phase
+
+########################################################################
 # The table
 I=$W/ingest_json.out
 JSON_RATE=$(kv "$I" rate); PARSE_RATE=$(kv "$I" parse_rate)
@@ -500,6 +527,7 @@ for s in broker ingest processor transformer; do
 done
 
 model_rows
+export_rows
 
 ELAPSED=$(( $(date +%s) - T_START ))
 kill "$LOADS_PID" 2>/dev/null; wait "$LOADS_PID" 2>/dev/null
@@ -547,6 +575,7 @@ CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
     echo "Busy answers: JSON $(kv "$I" busy), msgpack $(kv "$W/ingest_mp.out" busy), HTTP retries $(kv "$W/http.out" retries)."
     [ "$PROFILE" = 1 ] && echo "Profiled run: perf sampled ingest (JSON phase), processor (insert merge) and broker (HTTP phase) at 999 Hz."
     [ "$MODEL_SCALE" -gt 0 ] && echo "Model phase (TPC-H x$MODEL_SCALE): longest runs of the incremental build: $(kv "$W/model.out" inc_top)."
+    [ "$EXPORT" = 1 ] && echo "Iceberg export phase (own data directories, iceberg_export local): initial export $(kv "$W/export.out" initial_mode), its command $(kv "$W/export.out" initial_cli_ms) ms with the endpoint's bronze; incremental: $(kv "$W/export.out" incremental_cli_ms) ms with bronze, $(calc "$(kv "$W/export.out" incremental_parquet_bytes) / 1048576" 1) MiB of data and delete files added; silver/bench.db $(calc "$(kv "$W/export.out" sqlite_bytes) / 1048576" 1) MiB before the exports, $(calc "$(kv "$W/export.out" sqlite_after_bytes) / 1048576" 1) MiB after (the export state); steady load achieved $(k "$(kv "$W/export.out" steady_rate)")k rec/s."
     echo "Merge times are the processor's own per-file times (log \`merged ... ms=\`); replay is its \`replayed ... ms=\`."
     if [ "$PROFILE" = 1 ]; then
         for p in ingest_json merge http; do
