@@ -1,6 +1,7 @@
 /* endpoint_drop.c - the client side of the processor's "drop" command (see
  * endpoint_drop.h). */
 #include "endpoint_drop.h"
+#include "timeutil.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,20 +11,6 @@
  * first finish the file it is merging. */
 #define ENDPOINT_DROP_CALL_MS 60000
 #define ENDPOINT_DROP_RETRY_MS 200
-
-static void endpoint_drop_sleep(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static long long endpoint_drop_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool endpoint_drop_busy(const struct control_reply *reply)
 {
@@ -45,15 +32,15 @@ int endpoint_drop_data(void *zmq_context, const struct config *cfg, const char *
     snprintf(req.domain, sizeof req.domain, "%s", domain);
     snprintf(req.name, sizeof req.name, "%s", name);
     if (just_deleted)
-        endpoint_drop_sleep(ENDPOINT_DROP_SETTLE_MS);
-    long long deadline = endpoint_drop_now_ms() + ENDPOINT_DROP_BUSY_MS;
+        timeutil_sleep_ms(ENDPOINT_DROP_SETTLE_MS);
+    int64_t deadline = timeutil_monotonic_ms() + ENDPOINT_DROP_BUSY_MS;
     for (;;) {
         memset(reply, 0, sizeof *reply);
         if (control_call(zmq_context, cfg->processor_control_endpoint, &req,
                          ENDPOINT_DROP_CALL_MS, reply, err) < 0)
             return error_prefix(err, "processor");
-        if (!endpoint_drop_busy(reply) || endpoint_drop_now_ms() >= deadline)
+        if (!endpoint_drop_busy(reply) || timeutil_monotonic_ms() >= deadline)
             return 0;
-        endpoint_drop_sleep(ENDPOINT_DROP_RETRY_MS);
+        timeutil_sleep_ms(ENDPOINT_DROP_RETRY_MS);
     }
 }

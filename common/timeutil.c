@@ -7,6 +7,7 @@
 #include "timeutil.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -499,4 +500,11 @@ int timeutil_parse_date_days(const char *in, int32_t *days)
         return -1;
     *days = (int32_t)timeutil_days_from_civil(t.year, t.mon, t.mday);
     return 0;
+}
+
+void timeutil_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }

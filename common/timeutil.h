@@ -32,6 +32,8 @@
 int64_t timeutil_now_ms(void);       /* CLOCK_REALTIME, ms since epoch */
 int64_t timeutil_now_us(void);       /* CLOCK_REALTIME, us since epoch */
 int64_t timeutil_monotonic_ms(void); /* CLOCK_MONOTONIC, ms */
+/* Sleep ms milliseconds (the whole time, even when a signal interrupts it). */
+void timeutil_sleep_ms(int64_t ms);
 
 /* unix ms -> "2026-11-21T13:03:28.123Z" (out: TIMEUTIL_TIMESTAMP_MAX bytes) */
 void timeutil_format_utc_ms(int64_t unix_ms, char out[TIMEUTIL_TIMESTAMP_MAX]);

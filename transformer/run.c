@@ -60,6 +60,9 @@
 #include "stats.h"
 
 #define RUN_BUSY_TIMEOUT_MS 10000
+/* Retries of a run that found its database busy, 20, 40, 80 ms apart. */
+#define RUN_BUSY_RETRIES 3
+#define RUN_BUSY_BACKOFF_MS 20
 #define RUN_KEEP_EXECUTIONS 100
 #define RUN_RECOVER_SCAN 1000
 
@@ -375,6 +378,11 @@ static int run_execute(const char *data_dir, const struct tjob *job, int64_t exe
     in_txn = false;
     rc = 0;
 done:
+    /* Another connection held a lock SQLite does not wait for (a read
+     * transaction cannot always become a write one): busy, worth a retry. */
+    if (rc < 0 && db != NULL &&
+        ((sqlite3_errcode(db) & 0xff) == SQLITE_BUSY || (sqlite3_errcode(db) & 0xff) == SQLITE_LOCKED))
+        rc = -(int)ERROR_BUSY;
     if (in_txn)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(db);
@@ -423,6 +431,16 @@ int run_job(struct transformer_ctx *ctx, struct tjob *job, const char *trigger,
     bool full = strcmp(trigger, "definition") == 0;
     int rc = job->valid ? run_execute(ctx->cfg->data_dir, job, execution_id, full, &res, err)
                         : error_set(err, "the job definition is invalid");
+    /* A busy database is a moment's contention, not this job's failure: try
+     * again shortly, or the gold table would wait for the next commit of an
+     * input (on an idle system, indefinitely) or the reconcile. */
+    for (int attempt = 1; rc == -(int)ERROR_BUSY && attempt <= RUN_BUSY_RETRIES; attempt++) {
+        log_info("run_retry job=%s.%s execution=%lld attempt=%d reason=\"%s\"", def->domain,
+                 def->name, (long long)execution_id, attempt, err);
+        json_decref(res.inputs);
+        timeutil_sleep_ms(RUN_BUSY_BACKOFF_MS << (attempt - 1));
+        rc = run_execute(ctx->cfg->data_dir, job, execution_id, full, &res, err);
+    }
     char *inputs_text = res.inputs ? json_dumps(res.inputs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (catalog_execution_finish(ctx->catalog, execution_id, rc == 0 ? "SUCCEEDED" : "FAILED",
                                  rc == 0 ? res.rows : 0, rc == 0 ? NULL : err, inputs_text,
