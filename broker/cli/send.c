@@ -236,9 +236,13 @@ static int send_transmit(struct send_ctx *ctx, struct send_batch *b, char err[ER
 {
     if (zmq_send(ctx->sock, "", 0, ZMQ_SNDMORE) < 0 ||
         zmq_send(ctx->sock, b->header, b->header_len, ZMQ_SNDMORE) < 0 ||
-        zmq_send(ctx->sock, b->body.s, b->body.len, 0) < 0)
-        return error_set(err, "send to %s: %s", ctx->cli->cfg.ingest_endpoint,
-                         zmq_strerror(zmq_errno()));
+        zmq_send(ctx->sock, b->body.s, b->body.len, 0) < 0) {
+        int e = zmq_errno();
+        /* A send that timed out because every handshake failed: say why. */
+        if (curve_monitor_failed(ctx->monitor, err))
+            return -1;
+        return error_set(err, "send to %s: %s", ctx->cli->cfg.ingest_endpoint, zmq_strerror(e));
+    }
     b->state = SLOT_IN_FLIGHT;
     b->sent_ms = send_now_ms();
     return 0;
