@@ -17,11 +17,13 @@ export ASAN_OPTIONS=${LAKEHOUSE_PROCESS_ASAN_OPTIONS:-detect_leaks=0:abort_on_er
 
 T=$(mktemp -d /tmp/lh-it.XXXXXX)
 
-# free_port: a loopback TCP port nobody listens on now.
+# free_port: a loopback TCP port nobody listens on now, below the kernel's
+# ephemeral range (32768-60999), so that no outgoing connection takes it
+# between this check and the bind.
 free_port() {
     local p
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 20000))
+        p=$((20000 + RANDOM % 12000))
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
     done
     return 1
